@@ -1,0 +1,129 @@
+-- newsjournal's schema.
+--
+-- The file is a list of forward-only migrations. Each one starts with a line
+-- `-- migration: N` and runs in its own transaction; `PRAGMA user_version`
+-- records the last one applied. Never edit or remove a migration that has
+-- shipped: add a new one at the end.
+--
+-- Conventions, chosen so sync can merge rows from any device:
+--   * every entity has a UUID id stored as TEXT, and references use it;
+--   * time is INTEGER milliseconds since the Unix epoch, UTC;
+--   * nothing a user wrote is deleted: removal sets `deleted_at`.
+
+-- migration: 1
+
+-- Journal-wide settings (device id, sync cursors, ...).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Article text, stored once per distinct normalised text and addressed by
+-- its hash (`sha256:` + 64 hex digits), so syndicated copies and repeated
+-- versions cost nothing and sync can move each text once.
+CREATE TABLE texts (
+    hash       TEXT NOT NULL UNIQUE,
+    body       TEXT NOT NULL,
+    word_count INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE articles (
+    id           TEXT PRIMARY KEY,
+    title        TEXT NOT NULL,
+    url          TEXT,             -- the preferred (canonical) source URL
+    site         TEXT,
+    author       TEXT,
+    lang         TEXT,
+    published_at INTEGER,
+    content_hash TEXT NOT NULL REFERENCES texts(hash),
+    clipped_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    deleted_at   INTEGER
+);
+CREATE INDEX articles_by_clipped ON articles(clipped_at);
+CREATE INDEX articles_by_hash ON articles(content_hash);
+
+-- Every URL an article was clipped from: a syndicated copy adds a row here
+-- instead of a second article.
+CREATE TABLE article_urls (
+    id         TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    url        TEXT NOT NULL,
+    added_at   INTEGER NOT NULL,
+    UNIQUE (url, article_id)
+);
+CREATE INDEX article_urls_by_article ON article_urls(article_id);
+
+-- Each text an article has had, oldest first. The article's current text is
+-- `articles.content_hash`; this table is its history.
+CREATE TABLE versions (
+    id           TEXT PRIMARY KEY,
+    article_id   TEXT NOT NULL REFERENCES articles(id),
+    content_hash TEXT NOT NULL REFERENCES texts(hash),
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX versions_by_article ON versions(article_id, created_at);
+CREATE INDEX versions_by_hash ON versions(content_hash);
+
+-- Notes on an article, or free-standing journal notes (article_id NULL).
+CREATE TABLE notes (
+    id         TEXT PRIMARY KEY,
+    article_id TEXT REFERENCES articles(id),
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deleted_at INTEGER
+);
+CREATE INDEX notes_by_article ON notes(article_id, created_at);
+
+-- Tags are lower-case; a link row has its own id so sync can link and unlink.
+CREATE TABLE article_tags (
+    id         TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    tag        TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (article_id, tag)
+);
+CREATE INDEX article_tags_by_tag ON article_tags(tag, article_id);
+
+-- What the full-text index sees for each article: one row per article,
+-- keyed by the article's rowid. The index stores no copy of the text (it
+-- is an external-content table over this view), which keeps the journal
+-- small; the library re-indexes an article whenever one of these values
+-- changes. The orderings make the values deterministic, which the index
+-- needs to remove an old entry.
+CREATE VIEW article_search_src AS
+SELECT a.rowid AS article_rowid,
+       a.title AS title,
+       t.body AS body,
+       (SELECT group_concat(n.body, char(10) ORDER BY n.created_at, n.id)
+          FROM notes n
+         WHERE n.article_id = a.id AND n.deleted_at IS NULL) AS notes,
+       (SELECT group_concat(g.tag, ' ' ORDER BY g.tag)
+          FROM article_tags g
+         WHERE g.article_id = a.id) AS tags
+  FROM articles a
+  JOIN texts t ON t.hash = a.content_hash;
+
+CREATE VIRTUAL TABLE article_fts USING fts5(
+    title, body, notes, tags,
+    content = 'article_search_src',
+    content_rowid = 'article_rowid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+-- Title hits count most, then tags and notes, then the body.
+INSERT INTO article_fts(article_fts, rank) VALUES ('rank', 'bm25(8.0, 1.0, 3.0, 4.0)');
+
+-- Free-standing journal notes get their own index.
+CREATE VIEW note_search_src AS
+SELECT n.rowid AS note_rowid, n.body AS body
+  FROM notes n
+ WHERE n.article_id IS NULL AND n.deleted_at IS NULL;
+
+CREATE VIRTUAL TABLE note_fts USING fts5(
+    body,
+    content = 'note_search_src',
+    content_rowid = 'note_rowid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);

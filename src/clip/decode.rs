@@ -1,0 +1,194 @@
+//! Bytes to text: charset detection for HTML, strict UTF-8 for plain text,
+//! and the checks that keep binaries and oversize input out.
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+
+use crate::error::{Error, Result};
+
+/// The largest input `nj` will clip, from a file, stdin or the network.
+pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
+
+/// Names a binary format from its first bytes, if it is a known one.
+fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"%PDF-", "a PDF document"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"GIF8", "a GIF image"),
+        (b"PK\x03\x04", "a ZIP archive"),
+        (b"\x1F\x8B", "a gzip file"),
+        (b"\x7FELF", "a program"),
+        (b"SQLite format 3\0", "a SQLite database"),
+    ];
+    for (magic, name) in MAGIC {
+        if bytes.starts_with(magic) {
+            return Some(name);
+        }
+    }
+    let head = &bytes[..bytes.len().min(8192)];
+    // UTF-16 text has NULs too, but starts with a byte-order mark.
+    let utf16 = head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF");
+    (!utf16 && head.contains(&0)).then_some("a binary file")
+}
+
+/// Refuses input that cannot be an article, naming the source.
+pub fn check_input(what: &str, bytes: &[u8]) -> Result<()> {
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_big(what, bytes.len() as u64));
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::BadInput(format!(
+            "{what} is empty, so nothing was clipped"
+        )));
+    }
+    if let Some(kind) = binary_kind(bytes) {
+        return Err(Error::BadInput(format!(
+            "{what} looks like {kind}, not an article; nj clips HTML pages and plain text"
+        )));
+    }
+    Ok(())
+}
+
+pub fn too_big(what: &str, size: u64) -> Error {
+    Error::BadInput(format!(
+        "{what} is {:.1} MB, over the {} MB limit, so nothing was clipped; save the part you need to a smaller file",
+        size as f64 / 1_048_576.0,
+        MAX_INPUT_BYTES / 1_048_576
+    ))
+}
+
+/// Decodes plain text, which must be UTF-8 (a UTF-8 or UTF-16 byte-order
+/// mark is honoured). Guessing a legacy charset for plain text is wrong
+/// too often to do silently.
+pub fn decode_text(what: &str, bytes: &[u8]) -> Result<String> {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        if !had_errors {
+            return Ok(text.into_owned());
+        }
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_owned()),
+        Err(e) => Err(Error::BadInput(format!(
+            "{what} is not valid UTF-8 text (bad byte at offset {}); convert it first, e.g. `iconv -f latin1 -t utf-8`",
+            e.valid_up_to()
+        ))),
+    }
+}
+
+/// Decodes an HTML page the way browsers do, in order: a byte-order mark,
+/// the charset of the Content-Type header, a `<meta>` charset in the first
+/// 4 KB, UTF-8 when the bytes are valid UTF-8, else windows-1252.
+pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        return enc.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned();
+    }
+    let declared = header_charset
+        .and_then(|c| Encoding::for_label(c.trim().trim_matches('"').as_bytes()))
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(4096)]));
+    let enc = match declared {
+        // A page cannot really be UTF-16 once it had no BOM; browsers read it as UTF-8.
+        Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => UTF_8,
+        Some(e) => e,
+        None if std::str::from_utf8(bytes).is_ok() => UTF_8,
+        None => WINDOWS_1252,
+    };
+    enc.decode_without_bom_handling(bytes).0.into_owned()
+}
+
+/// Finds `<meta charset=...>` or `<meta http-equiv=Content-Type content="...;
+/// charset=...">` in the head of a page.
+fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let mut pos = 0;
+    while let Some(i) = find(&lower[pos..], b"<meta") {
+        let start = pos + i;
+        let end = find(&lower[start..], b">").map(|e| start + e).unwrap_or(lower.len());
+        let tag = &lower[start..end];
+        if let Some(c) = find(tag, b"charset") {
+            let mut rest = &tag[c + b"charset".len()..];
+            rest = trim_start(rest);
+            if let Some(r) = rest.strip_prefix(b"=") {
+                let r = trim_start(r);
+                let r = r.strip_prefix(b"\"").or_else(|| r.strip_prefix(b"'")).unwrap_or(r);
+                let len = r
+                    .iter()
+                    .position(|b| matches!(b, b'"' | b'\'' | b';' | b' ' | b'/' | b'>'))
+                    .unwrap_or(r.len());
+                if let Some(enc) = Encoding::for_label(&r[..len]) {
+                    return Some(enc);
+                }
+            }
+        }
+        pos = end.max(start + 1);
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn trim_start(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &s[n..]
+}
+
+/// Whether text that arrived without a type is HTML.
+pub fn looks_like_html(text: &str) -> bool {
+    let head: String = text.trim_start().chars().take(1024).collect::<String>().to_ascii_lowercase();
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.starts_with("<?xml") && head.contains("<html")
+        || head.contains("<body")
+        || head.contains("<head")
+        || (head.starts_with('<') && (head.contains("<p>") || head.contains("<article") || head.contains("<div")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_charset_wins_over_utf8_guess() {
+        let page = b"<html><head><meta charset=\"windows-1252\"></head><body>caf\xe9</body></html>";
+        assert!(decode_html(page, None).contains("café"));
+        let page = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\"></head><body>\xa3 5</body></html>";
+        assert!(decode_html(page, None).contains("£ 5"));
+    }
+
+    #[test]
+    fn header_charset_wins_over_meta() {
+        let page = b"<meta charset=utf-8><p>\xe9t\xe9</p>";
+        assert!(decode_html(page, Some("iso-8859-1")).contains("été"));
+    }
+
+    #[test]
+    fn undeclared_non_utf8_falls_back_to_windows_1252() {
+        assert!(decode_html(b"<p>\x93quoted\x94</p>", None).contains("\u{201c}quoted\u{201d}"));
+        assert!(decode_html("<p>naïve</p>".as_bytes(), None).contains("naïve"));
+    }
+
+    #[test]
+    fn text_must_be_utf8() {
+        let err = decode_text("notes.txt", b"caf\xe9").unwrap_err();
+        assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+        assert_eq!(decode_text("x", "\u{feff}héllo".as_bytes()).unwrap(), "héllo");
+    }
+
+    #[test]
+    fn binaries_and_empty_input_are_refused() {
+        assert!(check_input("a.pdf", b"%PDF-1.7 ...").unwrap_err().to_string().contains("a PDF document"));
+        assert!(check_input("x", b"abc\0def").unwrap_err().to_string().contains("binary"));
+        assert!(check_input("x", b"  \n ").unwrap_err().to_string().contains("empty"));
+        assert!(check_input("x", b"fine text").is_ok());
+    }
+
+    #[test]
+    fn html_sniffing() {
+        assert!(looks_like_html("  <!DOCTYPE html><html>"));
+        assert!(looks_like_html("<div><p>Hello</p></div>"));
+        assert!(!looks_like_html("Plain text with a < sign"));
+        assert!(!looks_like_html("# Markdown title\n\nbody"));
+    }
+}

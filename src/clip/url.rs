@@ -1,0 +1,78 @@
+//! URL clean-up, so one story clipped through different links is known by
+//! one address.
+
+use url::Url;
+
+/// Query parameters that only track where a click came from.
+fn is_tracking_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("utm_")
+        || matches!(
+            n.as_str(),
+            "fbclid" | "gclid" | "dclid" | "gclsrc" | "msclkid" | "yclid" | "twclid" | "igshid"
+                | "mc_cid" | "mc_eid" | "_ga" | "_gl" | "mkt_tok" | "oly_anon_id" | "oly_enc_id"
+                | "vero_id" | "wt_mc" | "cmpid" | "ito" | "smid" | "s_cid"
+        )
+}
+
+/// Normalises an http(s) URL: drops the fragment and tracking parameters.
+/// Returns `None` for anything that is not an absolute http(s) URL.
+pub fn normalize_url(raw: &str) -> Option<String> {
+    let mut url = Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(url.to_string())
+}
+
+/// Resolves a possibly relative link against the page's URL.
+pub fn resolve(base: Option<&str>, link: &str) -> Option<String> {
+    match base.and_then(|b| Url::parse(b).ok()) {
+        Some(base) => base.join(link).ok().map(|u| u.to_string()),
+        None => Url::parse(link).ok().map(|u| u.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_parameters_and_fragments_go() {
+        assert_eq!(
+            normalize_url("https://News.Example.com/a/b?utm_source=x&id=7&fbclid=abc#top").as_deref(),
+            Some("https://news.example.com/a/b?id=7")
+        );
+        assert_eq!(
+            normalize_url("https://example.com/story?utm_medium=email").as_deref(),
+            Some("https://example.com/story")
+        );
+    }
+
+    #[test]
+    fn only_http_urls() {
+        assert_eq!(normalize_url("ftp://example.com/x"), None);
+        assert_eq!(normalize_url("not a url"), None);
+    }
+
+    #[test]
+    fn relative_links_resolve() {
+        assert_eq!(
+            resolve(Some("https://example.com/news/a.html"), "/news/b").as_deref(),
+            Some("https://example.com/news/b")
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! Text normalisation and content hashes.
+//!
+//! Every stored text is normalised first and hashed after, so the same words
+//! give the same hash whatever line endings, Unicode composition or stray
+//! whitespace they arrived with. The rules are part of the public format
+//! (the README defines them and `nj show --text | sha256sum` must reproduce
+//! a stored hash): changing them changes every hash, so don't.
+
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+/// The prefix of every content hash, naming the algorithm.
+pub const HASH_PREFIX: &str = "sha256:";
+
+/// Normalises text for storage and hashing:
+///
+/// 1. CRLF and lone CR become LF;
+/// 2. Unicode NFC;
+/// 3. trailing whitespace is removed from every line;
+/// 4. runs of blank lines collapse to one blank line;
+/// 5. leading and trailing blank lines are dropped;
+/// 6. the result ends with exactly one LF (or is empty).
+pub fn normalize(text: &str) -> String {
+    let unix = text.replace("\r\n", "\n").replace('\r', "\n");
+    let nfc: String = unix.nfc().collect();
+    let mut out = String::with_capacity(nfc.len() + 1);
+    let mut pending_blank = false;
+    for line in nfc.split('\n') {
+        let line = line.trim_end();
+        if line.is_empty() {
+            // Only remember the blank; it is written before the next text
+            // line, so leading and trailing blanks never appear.
+            pending_blank = !out.is_empty();
+            continue;
+        }
+        if pending_blank {
+            out.push('\n');
+            pending_blank = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `sha256:` + 64 lower-case hex digits of the SHA-256 of `normalized`.
+/// The caller passes text that went through [`normalize`].
+pub fn hash_normalized(normalized: &str) -> String {
+    let digest = Sha256::digest(normalized.as_bytes());
+    let mut s = String::with_capacity(HASH_PREFIX.len() + 64);
+    s.push_str(HASH_PREFIX);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Words as a reader counts them: runs of non-whitespace.
+pub fn word_count(text: &str) -> i64 {
+    text.split_whitespace().count() as i64
+}
+
+/// A normalised text with its hash, ready to store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Content {
+    pub text: String,
+    pub hash: String,
+    pub word_count: i64,
+}
+
+impl Content {
+    pub fn new(raw: &str) -> Content {
+        let text = normalize(raw);
+        let hash = hash_normalized(&text);
+        let word_count = word_count(&text);
+        Content {
+            text,
+            hash,
+            word_count,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_and_lf_give_one_hash() {
+        let lf = Content::new("Title\n\nFirst paragraph.\nSecond line.\n");
+        let crlf = Content::new("Title\r\n\r\nFirst paragraph.\r\nSecond line.\r\n");
+        let cr = Content::new("Title\r\rFirst paragraph.\rSecond line.\r");
+        assert_eq!(lf.hash, crlf.hash);
+        assert_eq!(lf.hash, cr.hash);
+        assert_eq!(lf.text, "Title\n\nFirst paragraph.\nSecond line.\n");
+    }
+
+    #[test]
+    fn nfc_composes() {
+        // "é" as e + combining acute, and as one code point.
+        let decomposed = Content::new("caf\u{0065}\u{0301}\n");
+        let composed = Content::new("caf\u{00e9}\n");
+        assert_eq!(decomposed.text, "caf\u{00e9}\n");
+        assert_eq!(decomposed.hash, composed.hash);
+    }
+
+    #[test]
+    fn whitespace_and_blank_lines() {
+        let raw = "\n\n  \nHeadline  \t\n\n\n\nBody text. \u{a0}\n   \n\nEnd\n\n\n";
+        assert_eq!(normalize(raw), "Headline\n\nBody text.\n\nEnd\n");
+    }
+
+    #[test]
+    fn leading_indentation_is_kept() {
+        assert_eq!(normalize("  indented\n\tcode\n"), "  indented\n\tcode\n");
+    }
+
+    #[test]
+    fn empty_and_whitespace_only() {
+        assert_eq!(normalize(""), "");
+        assert_eq!(normalize(" \n\r\n\t\n"), "");
+        assert!(Content::new("\n\n").is_empty());
+    }
+
+    #[test]
+    fn known_hash() {
+        // printf 'hello\n' | sha256sum
+        assert_eq!(
+            hash_normalized("hello\n"),
+            "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+        );
+        assert_eq!(Content::new("hello").hash, hash_normalized("hello\n"));
+    }
+
+    #[test]
+    fn word_count_counts_runs() {
+        assert_eq!(word_count("one  two\nthree\n\nfour"), 4);
+        assert_eq!(word_count(""), 0);
+    }
+}

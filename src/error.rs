@@ -1,0 +1,92 @@
+//! The library's error type. Each variant is something a caller can act on,
+//! and its message tells the user what to do next. The library never prints;
+//! the binary turns these into one line on stderr and an exit code.
+
+use std::fmt;
+
+/// A short description of one candidate for an ambiguous id.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("no {kind} matches {prefix}; {hint}")]
+    NotFound {
+        kind: &'static str,
+        prefix: String,
+        hint: &'static str,
+    },
+
+    #[error("{prefix} matches {} {kind}s; use more characters:\n{}", candidates.len(), CandidateList(candidates))]
+    Ambiguous {
+        kind: &'static str,
+        prefix: String,
+        candidates: Vec<Candidate>,
+    },
+
+    #[error("bad id {0:?}: give at least 4 characters of an id (hex digits and dashes)")]
+    BadId(String),
+
+    /// Input that cannot become an article or note: empty, binary, too big, ...
+    #[error("{0}")]
+    BadInput(String),
+
+    #[error("bad search query {query:?}: {reason}; put phrases in double quotes, and see `nj search --help` for the syntax")]
+    BadQuery { query: String, reason: String },
+
+    #[error("could not fetch {url}: {reason}")]
+    Fetch { url: String, reason: String },
+
+    #[error("the journal at {path} was written by a newer nj (schema version {found}, this nj knows up to {supported}); upgrade nj to open it")]
+    SchemaTooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error("the disk is full, so nothing was written; free some space and run the command again")]
+    DiskFull,
+
+    #[error("the journal is busy: another nj process held it for too long; run the command again")]
+    Busy,
+
+    #[error("journal database error: {0}")]
+    Database(rusqlite::Error),
+
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => Error::DiskFull,
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => Error::Busy,
+            _ => Error::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+struct CandidateList<'a>(&'a [Candidate]);
+
+impl fmt::Display for CandidateList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  {}  {}", c.id, c.label)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,286 @@
+//! Writing articles: clipping with dedup by content hash and by URL, tags,
+//! and the bin.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::query::{article_by_rowid, normalize_tag, Article, ArticleRef};
+use super::tx::{ArticleField, ArticleRow};
+use super::{Journal, Tx};
+use crate::content::Content;
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+/// Everything a clip brings in.
+#[derive(Debug, Clone, Default)]
+pub struct NewClip {
+    pub content: Content,
+    pub title: String,
+    /// Source URLs, the preferred (canonical) one first.
+    pub urls: Vec<String>,
+    pub site: Option<String>,
+    pub author: Option<String>,
+    pub lang: Option<String>,
+    pub published_at: Option<Timestamp>,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClipStatus {
+    /// A new article.
+    New,
+    /// The text was already in the journal; new tags, note and URLs were
+    /// merged into that article.
+    Duplicate,
+    /// A known URL with a changed text: the old text is kept as a version.
+    NewVersion,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipOutcome {
+    pub status: ClipStatus,
+    /// The hash the article had before, for a new version.
+    pub previous_hash: Option<String>,
+    /// The article was in the bin and came back.
+    pub restored: bool,
+    pub tags_added: Vec<String>,
+    pub urls_added: Vec<String>,
+    pub note_added: bool,
+    pub article: Article,
+}
+
+fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
+    // Prefer an article whose current text this is, live before removed;
+    // then one that had this text as an earlier version.
+    let current = conn
+        .prepare_cached(
+            "SELECT rowid, id FROM articles WHERE content_hash = ?1
+              ORDER BY deleted_at IS NOT NULL, clipped_at LIMIT 1",
+        )?
+        .query_row([hash], |r| Ok(ArticleRef { rowid: r.get(0)?, id: r.get(1)? }))
+        .optional()?;
+    if current.is_some() {
+        return Ok(current);
+    }
+    Ok(conn
+        .prepare_cached(
+            "SELECT a.rowid, a.id FROM versions v JOIN articles a ON a.id = v.article_id
+              WHERE v.content_hash = ?1 ORDER BY a.deleted_at IS NOT NULL, a.clipped_at LIMIT 1",
+        )?
+        .query_row([hash], |r| Ok(ArticleRef { rowid: r.get(0)?, id: r.get(1)? }))
+        .optional()?)
+}
+
+fn find_by_url(conn: &Connection, urls: &[String]) -> Result<Option<ArticleRef>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.rowid, a.id FROM article_urls u JOIN articles a ON a.id = u.article_id
+          WHERE u.url = ?1 ORDER BY a.deleted_at IS NOT NULL, a.clipped_at DESC LIMIT 1",
+    )?;
+    for url in urls {
+        if let Some(found) = stmt
+            .query_row([url], |r| Ok(ArticleRef { rowid: r.get(0)?, id: r.get(1)? }))
+            .optional()?
+        {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+fn opt_text(v: &Option<String>) -> Value {
+    v.clone().map(Value::Text).unwrap_or(Value::Null)
+}
+
+impl Tx<'_> {
+    /// Clips an article: a new one, a duplicate merged into the existing
+    /// article, or a new version of an article clipped from the same URL.
+    pub fn clip(&mut self, clip: &NewClip) -> Result<ClipOutcome> {
+        if clip.content.is_empty() {
+            return Err(Error::BadInput(
+                "the article has no text, so nothing was clipped".into(),
+            ));
+        }
+        let tags: Vec<String> = clip.tags.iter().filter_map(|t| normalize_tag(t)).collect();
+        let mut previous_hash = None;
+        let mut restored = false;
+
+        let (status, article) = if let Some(existing) = find_by_hash(self.conn(), &clip.content.hash)? {
+            (ClipStatus::Duplicate, existing)
+        } else if let Some(existing) = find_by_url(self.conn(), &clip.urls)? {
+            let before = article_by_rowid(self.conn(), existing.rowid)?;
+            previous_hash = Some(before.content_hash.clone());
+            self.put_text(&clip.content)?;
+            self.create_version(&existing, &clip.content.hash)?;
+            self.set_article(&existing, ArticleField::ContentHash, clip.content.hash.clone().into())?;
+            // The page may have retitled the story; keep what it says now.
+            if !clip.title.is_empty() && clip.title != before.title {
+                self.set_article(&existing, ArticleField::Title, clip.title.clone().into())?;
+            }
+            for (field, new, old) in [
+                (ArticleField::Site, &clip.site, &before.site),
+                (ArticleField::Author, &clip.author, &before.author),
+                (ArticleField::Lang, &clip.lang, &before.lang),
+            ] {
+                if new.is_some() && new != old {
+                    self.set_article(&existing, field, opt_text(new))?;
+                }
+            }
+            if clip.published_at.is_some() && clip.published_at != before.published_at {
+                self.set_article(&existing, ArticleField::PublishedAt, clip.published_at.map(|t| t.0).into())?;
+            }
+            (ClipStatus::NewVersion, existing)
+        } else {
+            self.put_text(&clip.content)?;
+            let article = self.create_article(&ArticleRow {
+                title: clip.title.clone(),
+                url: clip.urls.first().cloned(),
+                site: clip.site.clone(),
+                author: clip.author.clone(),
+                lang: clip.lang.clone(),
+                published_at: clip.published_at,
+                content_hash: clip.content.hash.clone(),
+            })?;
+            self.create_version(&article, &clip.content.hash)?;
+            (ClipStatus::New, article)
+        };
+
+        let current = article_by_rowid(self.conn(), article.rowid)?;
+        if current.deleted_at.is_some() {
+            self.set_article(&article, ArticleField::DeletedAt, Value::Null)?;
+            restored = true;
+        }
+        if current.url.is_none() {
+            if let Some(url) = clip.urls.first() {
+                self.set_article(&article, ArticleField::Url, url.clone().into())?;
+            }
+        }
+        let mut urls_added = Vec::new();
+        for url in &clip.urls {
+            if self.add_url(&article, url)? && status != ClipStatus::New {
+                urls_added.push(url.clone());
+            }
+        }
+        let mut tags_added = Vec::new();
+        for tag in &tags {
+            if self.link_tag(&article, tag)? {
+                tags_added.push(tag.clone());
+            }
+        }
+        let mut note_added = false;
+        if let Some(note) = clip.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            self.create_note(Some(&article), note)?;
+            note_added = true;
+        }
+        Ok(ClipOutcome {
+            status,
+            previous_hash,
+            restored,
+            tags_added,
+            urls_added,
+            note_added,
+            article: article_by_rowid(self.conn(), article.rowid)?,
+        })
+    }
+
+    /// Adds and removes tags. Returns the tags actually added and removed.
+    pub fn retag(
+        &mut self,
+        article: &ArticleRef,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        for raw in remove {
+            let tag = normalize_tag(raw).ok_or_else(|| bad_tag(raw))?;
+            if self.unlink_tag(article, &tag)? {
+                removed.push(tag);
+            }
+        }
+        for raw in add {
+            let tag = normalize_tag(raw).ok_or_else(|| bad_tag(raw))?;
+            if self.link_tag(article, &tag)? {
+                added.push(tag);
+            }
+        }
+        Ok((added, removed))
+    }
+
+    /// Moves an article to the bin (or back out of it). Returns false when
+    /// it already was where it was asked to go.
+    pub fn set_removed(&mut self, article: &ArticleRef, removed: bool) -> Result<bool> {
+        let current = article_by_rowid(self.conn(), article.rowid)?;
+        if current.deleted_at.is_some() == removed {
+            return Ok(false);
+        }
+        let value = if removed { Value::Integer(self.now().0) } else { Value::Null };
+        self.set_article(article, ArticleField::DeletedAt, value)?;
+        Ok(true)
+    }
+}
+
+fn bad_tag(raw: &str) -> Error {
+    Error::BadInput(format!(
+        "{raw:?} is not a usable tag; a tag needs at least one visible character"
+    ))
+}
+
+impl Journal {
+    pub fn clip(&mut self, now: Timestamp, clip: &NewClip) -> Result<ClipOutcome> {
+        self.write(now, |tx| tx.clip(clip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::ListFilter;
+
+    fn clip(text: &str, url: Option<&str>, tags: &[&str]) -> NewClip {
+        NewClip {
+            content: Content::new(text),
+            title: text.lines().next().unwrap_or("").to_owned(),
+            urls: url.map(|u| vec![u.to_owned()]).unwrap_or_default(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..NewClip::default()
+        }
+    }
+
+    #[test]
+    fn same_text_is_one_article_with_merged_urls_and_tags() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let a = j.clip(Timestamp(1_000), &clip("Story\n\nBody.", Some("https://a.example/s"), &["x"])).unwrap();
+        assert_eq!(a.status, ClipStatus::New);
+        let b = j.clip(Timestamp(2_000), &clip("Story\r\n\r\nBody.", Some("https://b.example/s"), &["y", "x"])).unwrap();
+        assert_eq!(b.status, ClipStatus::Duplicate);
+        assert_eq!(b.article.id, a.article.id);
+        assert_eq!(b.tags_added, vec!["y".to_string()]);
+        assert_eq!(b.urls_added, vec!["https://b.example/s".to_string()]);
+        assert_eq!(b.article.urls, vec!["https://a.example/s".to_string(), "https://b.example/s".to_string()]);
+        assert_eq!(b.article.tags, vec!["x".to_string(), "y".to_string()]);
+        assert_eq!(j.list(&ListFilter::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn changed_text_at_same_url_is_a_new_version() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let a = j.clip(Timestamp(1_000), &clip("Story\n\nFirst.", Some("https://a.example/s"), &[])).unwrap();
+        let b = j.clip(Timestamp(2_000), &clip("Story\n\nSecond.", Some("https://a.example/s"), &[])).unwrap();
+        assert_eq!(b.status, ClipStatus::NewVersion);
+        assert_eq!(b.previous_hash.as_deref(), Some(a.article.content_hash.as_str()));
+        let versions = j.versions(&b.article.as_ref()).unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(versions[0].content_hash, a.article.content_hash);
+        assert_eq!(versions[1].content_hash, b.article.content_hash);
+    }
+
+    #[test]
+    fn empty_text_is_refused() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let err = j.clip(Timestamp(1), &clip("\n \n", None, &[])).unwrap_err();
+        assert!(err.to_string().contains("no text"), "{err}");
+    }
+}

@@ -1,0 +1,224 @@
+//! The journal: one SQLite file holding articles, their texts and versions,
+//! notes and tags, with a full-text index over them.
+//!
+//! Every write goes through [`Journal::write`], which hands the closure a
+//! [`Tx`]: one IMMEDIATE transaction whose small set of primitive changes
+//! (create an entity, set a field, link or unlink a tag) is the only way
+//! rows change. That is the seam the sync change log hooks into, and it is
+//! what keeps the full-text index in step with the rows. Nothing here
+//! prints or reads the terminal.
+
+mod article;
+mod note;
+mod query;
+mod search;
+mod tx;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+pub use article::{ClipOutcome, ClipStatus, NewClip};
+pub use query::{first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, Note, NoteFilter, NoteRef, Version};
+pub use search::{SearchHit, SearchHitKind};
+pub use tx::Tx;
+
+/// The schema, as an ordered list of forward-only migrations.
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// How long a writer waits for another `nj` process before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct Journal {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it (and its folder) if needed
+    /// and bringing its schema up to date.
+    pub fn open(path: &Path) -> Result<Journal> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::BadInput(format!(
+                    "cannot create the journal folder {}: {e}; pass --db PATH or set NJ_DB to a writable place",
+                    dir.display()
+                ))
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+            Error::BadInput(format!(
+                "cannot open the journal {}: {e}; check the path and its permissions",
+                path.display()
+            ))
+        })?;
+        let mut journal = Journal {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
+        journal.setup()?;
+        Ok(journal)
+    }
+
+    /// A journal that lives in memory, for tests.
+    pub fn open_in_memory() -> Result<Journal> {
+        let mut journal = Journal {
+            conn: Connection::open_in_memory()?,
+            path: None,
+        };
+        journal.setup()?;
+        Ok(journal)
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn display_path(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| ":memory:".into())
+    }
+
+    /// The one place a connection is configured.
+    fn setup(&mut self) -> Result<()> {
+        let not_a_journal = |e: rusqlite::Error, path: String| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => Error::BadInput(format!(
+                "{path} is not an nj journal (not a SQLite database); pass --db PATH to use another file"
+            )),
+            _ => Error::from(e),
+        };
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let path = self.display_path();
+        // WAL lets readers run beside a writer, and two writers queue on the
+        // busy timeout instead of failing.
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| not_a_journal(e, path.clone()))?;
+        self.conn.execute_batch(
+            "PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY;",
+        )?;
+        self.migrate()
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let migrations = migrations();
+        let latest = migrations.len() as i64;
+        let current = self.user_version()?;
+        if current == latest {
+            return Ok(());
+        }
+        if current > latest {
+            return Err(self.too_new(current, latest));
+        }
+        let path = self.display_path();
+        // Another process may be migrating the same file: take the write
+        // lock first, then look again.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current > latest {
+            return Err(Error::SchemaTooNew {
+                path,
+                found: current,
+                supported: latest,
+            });
+        }
+        for (n, sql) in migrations.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", n as i64 + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn too_new(&self, found: i64, supported: i64) -> Error {
+        Error::SchemaTooNew {
+            path: self.display_path(),
+            found,
+            supported,
+        }
+    }
+
+    /// Runs `f` in one write transaction. Either all of its changes land or
+    /// none do; the full-text index is brought up to date before commit.
+    pub fn write<T>(&mut self, now: Timestamp, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tx = Tx::new(tx, now);
+        let value = f(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Splits schema.sql at its `-- migration: N` markers. Text before the
+/// first marker is commentary.
+fn migrations() -> Vec<&'static str> {
+    let marker = "\n-- migration:";
+    let mut starts: Vec<usize> = SCHEMA.match_indices(marker).map(|(i, _)| i + 1).collect();
+    starts.push(SCHEMA.len());
+    starts.windows(2).map(|w| &SCHEMA[w[0]..w[1]]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        for (i, m) in migrations().iter().enumerate() {
+            let first = m.lines().next().unwrap();
+            assert_eq!(first.trim(), format!("-- migration: {}", i + 1));
+        }
+        assert!(!migrations().is_empty());
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        drop(Journal::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Journal::open(&path).err().expect("must refuse");
+        assert!(matches!(err, Error::SchemaTooNew { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("upgrade nj"), "{err}");
+    }
+
+    #[test]
+    fn not_a_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "this is not sqlite, just text that is long enough to have a header").unwrap();
+        let err = Journal::open(&path).err().expect("must refuse");
+        assert!(err.to_string().contains("is not an nj journal"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "this is not sqlite, just text that is long enough to have a header"
+        );
+    }
+}

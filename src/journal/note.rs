@@ -1,0 +1,41 @@
+//! Writing notes: on an article, or free-standing in the journal.
+
+use rusqlite::types::Value;
+
+use super::query::{ArticleRef, NoteRef};
+use super::tx::NoteField;
+use super::Tx;
+use crate::error::{Error, Result};
+
+fn clean(body: &str) -> Result<String> {
+    let body = crate::content::normalize(body);
+    let body = body.trim_end_matches('\n');
+    if body.is_empty() {
+        return Err(Error::BadInput(
+            "the note is empty, so nothing was saved".into(),
+        ));
+    }
+    Ok(body.to_owned())
+}
+
+impl Tx<'_> {
+    pub fn add_note(&mut self, article: Option<&ArticleRef>, body: &str) -> Result<NoteRef> {
+        let body = clean(body)?;
+        self.create_note(article, &body)
+    }
+
+    /// Replaces a note's text. Returns false when the text is unchanged.
+    pub fn edit_note(&mut self, note: &NoteRef, body: &str, current: &str) -> Result<bool> {
+        let body = clean(body)?;
+        if body == current {
+            return Ok(false);
+        }
+        self.set_note(note, NoteField::Body, body.into())?;
+        Ok(true)
+    }
+
+    pub fn remove_note(&mut self, note: &NoteRef) -> Result<()> {
+        let now = self.now().0;
+        self.set_note(note, NoteField::DeletedAt, Value::Integer(now))
+    }
+}

@@ -1,0 +1,537 @@
+//! Reading the journal: id resolution, listing, and the shapes the rest of
+//! the program sees. Everything here reads; nothing writes.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::Journal;
+use crate::content::{hash_normalized, normalize};
+use crate::error::{Candidate, Error, Result};
+use crate::time::Timestamp;
+
+/// A resolved article: its rowid (for the index) and its UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleRef {
+    pub rowid: i64,
+    pub id: String,
+}
+
+/// A resolved note, with the article it belongs to, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteRef {
+    pub rowid: i64,
+    pub id: String,
+    pub article: Option<ArticleRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    pub id: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub urls: Vec<String>,
+    pub site: Option<String>,
+    pub author: Option<String>,
+    pub lang: Option<String>,
+    pub published_at: Option<Timestamp>,
+    pub clipped_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+    pub content_hash: String,
+    pub tags: Vec<String>,
+    pub word_count: i64,
+    #[serde(skip)]
+    pub rowid: i64,
+}
+
+impl Article {
+    pub fn short_id(&self) -> &str {
+        short_id(&self.id)
+    }
+
+    pub fn as_ref(&self) -> ArticleRef {
+        ArticleRef {
+            rowid: self.rowid,
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// The first 8 characters of an id: what people type and read.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub id: String,
+    pub article_id: Option<String>,
+    pub text: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    /// 1 for the first text the article had.
+    pub number: usize,
+    pub id: String,
+    pub content_hash: String,
+    pub created_at: Timestamp,
+    pub word_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleDetail {
+    #[serde(flatten)]
+    pub article: Article,
+    pub notes: Vec<Note>,
+    pub versions: Vec<Version>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub tag: Option<String>,
+    pub since: Option<Timestamp>,
+    /// 0 means no limit.
+    pub limit: usize,
+    /// List the bin (removed articles) instead of the journal.
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NoteFilter {
+    pub article: Option<ArticleRef>,
+    /// Only free-standing notes.
+    pub free_only: bool,
+    pub limit: usize,
+}
+
+/// One article whose stored text no longer matches its hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    pub article_id: String,
+    pub title: String,
+    pub content_hash: String,
+    pub computed_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub texts_checked: usize,
+    pub articles: usize,
+    pub mismatches: Vec<Mismatch>,
+    pub index_ok: bool,
+}
+
+/// Tags are lower-case, trimmed, with inner whitespace as dashes, so
+/// "Court Cases" and "court-cases" are one tag.
+pub fn normalize_tag(raw: &str) -> Option<String> {
+    let t = raw
+        .trim()
+        .trim_start_matches('#')
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
+        .to_lowercase();
+    if t.is_empty() || t.chars().any(char::is_control) {
+        None
+    } else {
+        Some(t)
+    }
+}
+
+/// The columns every article read selects, in the order [`article_from_row`]
+/// expects. Tags and URLs come joined by the unit separator, which neither
+/// can contain.
+pub(super) const ARTICLE_COLUMNS: &str = "
+    a.rowid, a.id, a.title, a.url, a.site, a.author, a.lang, a.published_at,
+    a.clipped_at, a.updated_at, a.deleted_at, a.content_hash, t.word_count,
+    (SELECT group_concat(g.tag, char(31) ORDER BY g.tag)
+       FROM article_tags g WHERE g.article_id = a.id),
+    (SELECT group_concat(u.url, char(31) ORDER BY u.added_at, u.url)
+       FROM article_urls u WHERE u.article_id = a.id)";
+
+pub(super) fn article_from_row(r: &Row<'_>) -> rusqlite::Result<Article> {
+    let split = |s: Option<String>| -> Vec<String> {
+        s.map(|s| s.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    Ok(Article {
+        rowid: r.get(0)?,
+        id: r.get(1)?,
+        title: r.get(2)?,
+        url: r.get(3)?,
+        site: r.get(4)?,
+        author: r.get(5)?,
+        lang: r.get(6)?,
+        published_at: r.get(7)?,
+        clipped_at: r.get(8)?,
+        updated_at: r.get(9)?,
+        deleted_at: r.get(10)?,
+        content_hash: r.get(11)?,
+        word_count: r.get(12)?,
+        tags: split(r.get(13)?),
+        urls: split(r.get(14)?),
+    })
+}
+
+/// Checks an id prefix and gives the range of ids it covers.
+fn prefix_range(prefix: &str) -> Result<(String, String)> {
+    let p = prefix.trim().to_ascii_lowercase();
+    if p.len() < 4 || p.len() > 36 || !p.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(Error::BadId(prefix.to_owned()));
+    }
+    // Ids are hex digits and dashes, all of which sort before '~'.
+    let upper = format!("{p}~");
+    Ok((p, upper))
+}
+
+pub(crate) fn resolve_article(conn: &Connection, prefix: &str) -> Result<ArticleRef> {
+    let (lo, hi) = prefix_range(prefix)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid, id, title, deleted_at IS NOT NULL FROM articles
+          WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
+    )?;
+    let rows: Vec<(i64, String, String, bool)> = stmt
+        .query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    match rows.len() {
+        0 => Err(Error::NotFound {
+            kind: "article",
+            prefix: prefix.to_owned(),
+            hint: "`nj list` shows ids, and `nj list --removed` the bin",
+        }),
+        1 => {
+            let (rowid, id, _, _) = rows.into_iter().next().expect("one row");
+            Ok(ArticleRef { rowid, id })
+        }
+        _ => Err(Error::Ambiguous {
+            kind: "article",
+            prefix: prefix.to_owned(),
+            candidates: rows
+                .into_iter()
+                .map(|(_, id, title, removed)| Candidate {
+                    label: if removed { format!("{title} (removed)") } else { title },
+                    id,
+                })
+                .collect(),
+        }),
+    }
+}
+
+pub(crate) fn resolve_note(conn: &Connection, prefix: &str) -> Result<NoteRef> {
+    let (lo, hi) = prefix_range(prefix)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT n.rowid, n.id, n.body, a.rowid, a.id FROM notes n
+           LEFT JOIN articles a ON a.id = n.article_id
+          WHERE n.id >= ?1 AND n.id < ?2 AND n.deleted_at IS NULL ORDER BY n.id LIMIT 11",
+    )?;
+    let rows: Vec<(NoteRef, String)> = stmt
+        .query_map(params![lo, hi], |r| {
+            let article = match r.get::<_, Option<i64>>(3)? {
+                Some(rowid) => Some(ArticleRef {
+                    rowid,
+                    id: r.get(4)?,
+                }),
+                None => None,
+            };
+            Ok((
+                NoteRef {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                    article,
+                },
+                r.get(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    match rows.len() {
+        0 => Err(Error::NotFound {
+            kind: "note",
+            prefix: prefix.to_owned(),
+            hint: "`nj notes` shows note ids",
+        }),
+        1 => Ok(rows.into_iter().next().expect("one row").0),
+        _ => Err(Error::Ambiguous {
+            kind: "note",
+            prefix: prefix.to_owned(),
+            candidates: rows
+                .into_iter()
+                .map(|(n, body)| Candidate {
+                    id: n.id,
+                    label: first_line(&body, 60),
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// The first line of a text, cut to `max` characters.
+pub fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if line.chars().count() > max {
+        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        line.to_owned()
+    }
+}
+
+pub(crate) fn article_by_rowid(conn: &Connection, rowid: i64) -> Result<Article> {
+    let sql = format!(
+        "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash
+          WHERE a.rowid = ?1"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([rowid], article_from_row)?)
+}
+
+pub(crate) fn versions(conn: &Connection, article: &ArticleRef) -> Result<Vec<Version>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.id, v.content_hash, v.created_at, t.word_count
+           FROM versions v JOIN texts t ON t.hash = v.content_hash
+          WHERE v.article_id = ?1 ORDER BY v.created_at, v.rowid",
+    )?;
+    let rows = stmt
+        .query_map([&article.id], |r| {
+            Ok(Version {
+                number: 0,
+                id: r.get(0)?,
+                content_hash: r.get(1)?,
+                created_at: r.get(2)?,
+                word_count: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Version { number: i + 1, ..v })
+        .collect())
+}
+
+pub(crate) fn notes(conn: &Connection, filter: &NoteFilter) -> Result<Vec<Note>> {
+    let mut sql = String::from(
+        "SELECT id, article_id, body, created_at, updated_at FROM notes WHERE deleted_at IS NULL",
+    );
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(a) = &filter.article {
+        sql.push_str(" AND article_id = ?");
+        args.push(a.id.clone().into());
+    } else if filter.free_only {
+        sql.push_str(" AND article_id IS NULL");
+    }
+    sql.push_str(if filter.article.is_some() {
+        " ORDER BY created_at, id"
+    } else {
+        " ORDER BY created_at DESC, id"
+    });
+    if filter.limit > 0 {
+        sql.push_str(&format!(" LIMIT {}", filter.limit));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok(Note {
+                id: r.get(0)?,
+                article_id: r.get(1)?,
+                text: r.get(2)?,
+                created_at: r.get(3)?,
+                updated_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+impl Journal {
+    pub fn resolve_article(&self, prefix: &str) -> Result<ArticleRef> {
+        resolve_article(self.conn(), prefix)
+    }
+
+    pub fn resolve_note(&self, prefix: &str) -> Result<NoteRef> {
+        resolve_note(self.conn(), prefix)
+    }
+
+    pub fn article(&self, article: &ArticleRef) -> Result<Article> {
+        article_by_rowid(self.conn(), article.rowid)
+    }
+
+    pub fn detail(&self, article: &ArticleRef) -> Result<ArticleDetail> {
+        Ok(ArticleDetail {
+            article: self.article(article)?,
+            notes: self.notes(&NoteFilter {
+                article: Some(article.clone()),
+                ..NoteFilter::default()
+            })?,
+            versions: self.versions(article)?,
+        })
+    }
+
+    pub fn versions(&self, article: &ArticleRef) -> Result<Vec<Version>> {
+        versions(self.conn(), article)
+    }
+
+    pub fn notes(&self, filter: &NoteFilter) -> Result<Vec<Note>> {
+        notes(self.conn(), filter)
+    }
+
+    /// The stored text with this hash.
+    pub fn text(&self, hash: &str) -> Result<String> {
+        self.conn()
+            .prepare_cached("SELECT body FROM texts WHERE hash = ?1")?
+            .query_row([hash], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| {
+                Error::Other(anyhow::anyhow!(
+                    "the text {hash} is missing from the journal; run `nj verify`"
+                ))
+            })
+    }
+
+    /// Articles, newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Article>> {
+        let mut sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash WHERE "
+        );
+        sql.push_str(if filter.removed {
+            "a.deleted_at IS NOT NULL"
+        } else {
+            "a.deleted_at IS NULL"
+        });
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(tag) = &filter.tag {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ?)",
+            );
+            args.push(tag.clone().into());
+        }
+        if let Some(since) = filter.since {
+            sql.push_str(" AND a.clipped_at >= ?");
+            args.push(since.0.into());
+        }
+        sql.push_str(" ORDER BY a.clipped_at DESC, a.rowid DESC");
+        if filter.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", filter.limit));
+        }
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), article_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How many articles a filter matches, ignoring its limit.
+    pub fn count(&self, filter: &ListFilter) -> Result<usize> {
+        let mut sql = String::from("SELECT count(*) FROM articles a WHERE ");
+        sql.push_str(if filter.removed {
+            "a.deleted_at IS NOT NULL"
+        } else {
+            "a.deleted_at IS NULL"
+        });
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(tag) = &filter.tag {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ?)",
+            );
+            args.push(tag.clone().into());
+        }
+        if let Some(since) = filter.since {
+            sql.push_str(" AND a.clipped_at >= ?");
+            args.push(since.0.into());
+        }
+        let n: i64 = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    /// Every tag in use on live articles, with how many articles carry it.
+    pub fn tags(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.id = g.article_id
+              WHERE a.deleted_at IS NULL GROUP BY g.tag ORDER BY count(*) DESC, g.tag",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Recomputes the hash of every stored text and checks the search index
+    /// against the rows.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let conn = self.conn();
+        let mut bad: Vec<(String, String)> = Vec::new();
+        let mut texts_checked = 0;
+        {
+            let mut stmt = conn.prepare("SELECT hash, body FROM texts")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let hash: String = r.get(0)?;
+                let body: String = r.get(1)?;
+                texts_checked += 1;
+                // A stored text must be normalised already; if it is not,
+                // the hash no longer describes what `show --text` prints.
+                let computed = hash_normalized(&body);
+                if computed != hash || normalize(&body) != body {
+                    bad.push((hash, computed));
+                }
+            }
+        }
+        let mut mismatches = Vec::new();
+        for (hash, computed) in bad {
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT a.id, a.title FROM articles a
+                  WHERE a.content_hash = ?1
+                     OR a.id IN (SELECT article_id FROM versions WHERE content_hash = ?1)
+                  ORDER BY a.id",
+            )?;
+            let rows: Vec<(String, String)> = stmt
+                .query_map([&hash], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (article_id, title) in rows {
+                mismatches.push(Mismatch {
+                    article_id,
+                    title,
+                    content_hash: hash.clone(),
+                    computed_hash: computed.clone(),
+                });
+            }
+        }
+        let articles: i64 = conn.query_row("SELECT count(*) FROM articles", [], |r| r.get(0))?;
+        let index_ok = conn
+            .execute_batch(
+                "INSERT INTO article_fts(article_fts, rank) VALUES ('integrity-check', 1);
+                 INSERT INTO note_fts(note_fts, rank) VALUES ('integrity-check', 1);",
+            )
+            .is_ok();
+        Ok(VerifyReport {
+            texts_checked,
+            articles: articles as usize,
+            mismatches,
+            index_ok,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_normalise() {
+        assert_eq!(normalize_tag("  Court Cases ").as_deref(), Some("court-cases"));
+        assert_eq!(normalize_tag("#JEDI").as_deref(), Some("jedi"));
+        assert_eq!(normalize_tag("   "), None);
+        assert_eq!(normalize_tag("a\u{7}b"), None);
+    }
+
+    #[test]
+    fn id_prefixes_need_four_hex_characters() {
+        assert!(prefix_range("3fa").is_err());
+        assert!(prefix_range("zzzz").is_err());
+        assert_eq!(prefix_range("3FA9").unwrap(), ("3fa9".into(), "3fa9~".into()));
+    }
+}

@@ -1,0 +1,15 @@
+//! newsjournal: a local-first personal news journal.
+//!
+//! The library holds everything `nj` does; the binary only parses arguments
+//! and prints. [`journal`] is the SQLite store and the only place that
+//! writes it, [`clip`] turns URLs, files and stdin into pages, [`content`]
+//! defines text normalisation and content hashes, and [`time`] the journal's
+//! notion of time.
+
+pub mod clip;
+pub mod content;
+pub mod error;
+pub mod journal;
+pub mod time;
+
+pub use error::{Error, Result};
