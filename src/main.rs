@@ -1,1 +1,52 @@
-fn main(){}
+//! `nj`: parse the command line, run the command, and map errors to an exit
+//! code and a one-line message. Everything else lives in the library.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cmd::Cli::parse();
+    match cli.run() {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`nj list | head`) is how the reader says it has
+            // seen enough: not an error.
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("nj: {}", message(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(
+                e.downcast_ref::<newsjournal::Error>(),
+                Some(newsjournal::Error::Io(io)) if io.kind() == std::io::ErrorKind::BrokenPipe
+            )
+    })
+}
+
+/// The error and its causes on one line, without repeating a cause that the
+/// message already includes.
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
+}

@@ -30,7 +30,8 @@ impl Timestamp {
 
     /// RFC 3339 in UTC, to the second: `2026-11-26T07:06:57Z`.
     pub fn rfc3339(self) -> String {
-        self.to_datetime().to_rfc3339_opts(SecondsFormat::Secs, true)
+        self.to_datetime()
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
     /// Local time for people: `2026-11-26 08:06`.
@@ -142,7 +143,12 @@ fn parse_since_in<Tz: TimeZone>(input: &str, now: DateTime<Utc>, tz: &Tz) -> Res
     if let Ok(d) = NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
         return local_midnight(d).ok_or_else(bad);
     }
-    for fmt in ["%Y-%m-%dt%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dt%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dt%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dt%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(&s, fmt) {
             return local_to_utc(tz, dt).ok_or_else(bad);
         }
@@ -203,12 +209,20 @@ pub fn parse_published(s: &str) -> Option<Timestamp> {
     if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
         return Some(Timestamp::from_datetime(dt.with_timezone(&Utc)));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M:%S%z",
+    ] {
         if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
             return Some(Timestamp::from_datetime(dt.with_timezone(&Utc)));
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(Timestamp::from_datetime(dt.and_utc()));
         }
@@ -260,7 +274,10 @@ mod tests {
     #[test]
     fn unreadable_times_list_the_forms() {
         let e = since("last blue moon");
-        assert!(e.starts_with("error: cannot read the time \"last blue moon\""), "{e}");
+        assert!(
+            e.starts_with("error: cannot read the time \"last blue moon\""),
+            "{e}"
+        );
         assert!(e.contains("3 days ago"), "{e}");
         assert!(since("").starts_with("error:"));
         assert!(since("7 fortnights").starts_with("error:"));
@@ -269,9 +286,18 @@ mod tests {
     #[test]
     fn published_forms() {
         let f = |s| parse_published(s).map(|t| t.rfc3339());
-        assert_eq!(f("2026-03-04T10:00:00+02:00").as_deref(), Some("2026-03-04T08:00:00Z"));
-        assert_eq!(f("Wed, 04 Mar 2026 10:00:00 GMT").as_deref(), Some("2026-03-04T10:00:00Z"));
-        assert_eq!(f("2026-03-04T10:00:00.123+0000").as_deref(), Some("2026-03-04T10:00:00Z"));
+        assert_eq!(
+            f("2026-03-04T10:00:00+02:00").as_deref(),
+            Some("2026-03-04T08:00:00Z")
+        );
+        assert_eq!(
+            f("Wed, 04 Mar 2026 10:00:00 GMT").as_deref(),
+            Some("2026-03-04T10:00:00Z")
+        );
+        assert_eq!(
+            f("2026-03-04T10:00:00.123+0000").as_deref(),
+            Some("2026-03-04T10:00:00Z")
+        );
         assert_eq!(f("2026-03-04").as_deref(), Some("2026-03-04T00:00:00Z"));
         assert_eq!(f("last tuesday"), None);
     }

@@ -81,7 +81,10 @@ pub fn decode_text(what: &str, bytes: &[u8]) -> Result<String> {
 /// 4 KB, UTF-8 when the bytes are valid UTF-8, else windows-1252.
 pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
-        return enc.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned();
+        return enc
+            .decode_without_bom_handling(&bytes[bom_len..])
+            .0
+            .into_owned();
     }
     let declared = header_charset
         .and_then(|c| Encoding::for_label(c.trim().trim_matches('"').as_bytes()))
@@ -103,14 +106,19 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
     let mut pos = 0;
     while let Some(i) = find(&lower[pos..], b"<meta") {
         let start = pos + i;
-        let end = find(&lower[start..], b">").map(|e| start + e).unwrap_or(lower.len());
+        let end = find(&lower[start..], b">")
+            .map(|e| start + e)
+            .unwrap_or(lower.len());
         let tag = &lower[start..end];
         if let Some(c) = find(tag, b"charset") {
             let mut rest = &tag[c + b"charset".len()..];
             rest = trim_start(rest);
             if let Some(r) = rest.strip_prefix(b"=") {
                 let r = trim_start(r);
-                let r = r.strip_prefix(b"\"").or_else(|| r.strip_prefix(b"'")).unwrap_or(r);
+                let r = r
+                    .strip_prefix(b"\"")
+                    .or_else(|| r.strip_prefix(b"'"))
+                    .unwrap_or(r);
                 let len = r
                     .iter()
                     .position(|b| matches!(b, b'"' | b'\'' | b';' | b' ' | b'/' | b'>'))
@@ -136,13 +144,19 @@ fn trim_start(s: &[u8]) -> &[u8] {
 
 /// Whether text that arrived without a type is HTML.
 pub fn looks_like_html(text: &str) -> bool {
-    let head: String = text.trim_start().chars().take(1024).collect::<String>().to_ascii_lowercase();
+    let head: String = text
+        .trim_start()
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
     head.starts_with("<!doctype html")
         || head.starts_with("<html")
         || head.starts_with("<?xml") && head.contains("<html")
         || head.contains("<body")
         || head.contains("<head")
-        || (head.starts_with('<') && (head.contains("<p>") || head.contains("<article") || head.contains("<div")))
+        || (head.starts_with('<')
+            && (head.contains("<p>") || head.contains("<article") || head.contains("<div")))
 }
 
 #[cfg(test)]
@@ -173,14 +187,26 @@ mod tests {
     fn text_must_be_utf8() {
         let err = decode_text("notes.txt", b"caf\xe9").unwrap_err();
         assert!(err.to_string().contains("not valid UTF-8"), "{err}");
-        assert_eq!(decode_text("x", "\u{feff}héllo".as_bytes()).unwrap(), "héllo");
+        assert_eq!(
+            decode_text("x", "\u{feff}héllo".as_bytes()).unwrap(),
+            "héllo"
+        );
     }
 
     #[test]
     fn binaries_and_empty_input_are_refused() {
-        assert!(check_input("a.pdf", b"%PDF-1.7 ...").unwrap_err().to_string().contains("a PDF document"));
-        assert!(check_input("x", b"abc\0def").unwrap_err().to_string().contains("binary"));
-        assert!(check_input("x", b"  \n ").unwrap_err().to_string().contains("empty"));
+        assert!(check_input("a.pdf", b"%PDF-1.7 ...")
+            .unwrap_err()
+            .to_string()
+            .contains("a PDF document"));
+        assert!(check_input("x", b"abc\0def")
+            .unwrap_err()
+            .to_string()
+            .contains("binary"));
+        assert!(check_input("x", b"  \n ")
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
         assert!(check_input("x", b"fine text").is_ok());
     }
 

@@ -41,7 +41,11 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
         .select("link[rel~='canonical']")
         .first()
         .attr("href")
-        .or_else(|| doc.select("meta[property='og:url']").first().attr("content"))
+        .or_else(|| {
+            doc.select("meta[property='og:url']")
+                .first()
+                .attr("content")
+        })
         .map(|h| h.to_string())
         .and_then(|h| resolve(page_url, h.trim()))
         .and_then(|u| normalize_url(&u));

@@ -54,7 +54,11 @@ impl Fetcher {
             .max_redirects(opts.max_redirects)
             // Status codes are handled below, where the message can name them.
             .http_status_as_error(false)
-            .user_agent(concat!("newsjournal/", env!("CARGO_PKG_VERSION"), " (+https://crates.io/crates/newsjournal)"))
+            .user_agent(concat!(
+                "newsjournal/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://crates.io/crates/newsjournal)"
+            ))
             .build();
         Fetcher {
             agent: config.new_agent(),
@@ -70,14 +74,19 @@ impl Fetcher {
         let response = self
             .agent
             .get(url)
-            .header("Accept", "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5")
+            .header(
+                "Accept",
+                "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+            )
             .call()
             .map_err(|e| fail(describe(&e, &self.opts)))?;
         let status = response.status();
         if !status.is_success() {
             let hint = match status.as_u16() {
                 404 | 410 => "the page is gone; check the address",
-                401 | 403 => "the site refused access; save the page from your browser and clip the file",
+                401 | 403 => {
+                    "the site refused access; save the page from your browser and clip the file"
+                }
                 429 => "the site is rate-limiting; try again later",
                 500..=599 => "the site has a problem; try again later",
                 300..=399 => "too many redirects, or a redirect without a target",
@@ -193,6 +202,9 @@ mod tests {
             parse_content_type("text/html; charset=\"ISO-8859-1\""),
             (Some("text/html".into()), Some("ISO-8859-1".into()))
         );
-        assert_eq!(parse_content_type("Application/PDF"), (Some("application/pdf".into()), None));
+        assert_eq!(
+            parse_content_type("Application/PDF"),
+            (Some("application/pdf".into()), None)
+        );
     }
 }

@@ -83,15 +83,16 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
     let what = source.describe();
     let given_url = match &opts.url {
         Some(u) => Some(normalize_url(u).ok_or_else(|| {
-            Error::BadInput(format!("--url {u:?} is not an http(s) URL; give the page's full address"))
+            Error::BadInput(format!(
+                "--url {u:?} is not an http(s) URL; give the page's full address"
+            ))
         })?),
         None => None,
     };
     let (bytes, kind, charset, mut urls) = match source {
         Source::Url(u) => {
-            let requested = normalize_url(u).ok_or_else(|| {
-                Error::BadInput(format!("{u:?} is not a valid http(s) URL"))
-            })?;
+            let requested = normalize_url(u)
+                .ok_or_else(|| Error::BadInput(format!("{u:?} is not a valid http(s) URL")))?;
             let fetched = Fetcher::new(opts.fetch.clone()).fetch(u)?;
             let kind = match fetched.mime.as_deref() {
                 Some("text/html" | "application/xhtml+xml") => Kind::Html,
@@ -165,7 +166,9 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
         }
     };
     if page.content.is_empty() {
-        return Err(Error::BadInput(format!("{what} has no text, so nothing was clipped")));
+        return Err(Error::BadInput(format!(
+            "{what} has no text, so nothing was clipped"
+        )));
     }
     let mut unique: Vec<String> = Vec::new();
     for u in urls {
@@ -173,7 +176,12 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
             unique.push(u);
         }
     }
-    let title = match opts.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    let title = match opts
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         Some(t) => t.to_owned(),
         None if !page.title.is_empty() => page.title,
         None => text_title(&page.content.text),
@@ -203,7 +211,10 @@ fn sniff(bytes: &[u8]) -> Kind {
 fn read_file(path: &Path) -> Result<Vec<u8>> {
     let what = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| {
-        Error::BadInput(format!("cannot read {what}: {}; check the path", io_reason(&e)))
+        Error::BadInput(format!(
+            "cannot read {what}: {}; check the path",
+            io_reason(&e)
+        ))
     })?;
     if meta.is_dir() {
         return Err(Error::BadInput(format!(
@@ -246,7 +257,10 @@ mod tests {
     #[test]
     fn sources() {
         assert_eq!(Source::parse("-"), Source::Stdin);
-        assert_eq!(Source::parse("HTTPS://x.example/a"), Source::Url("HTTPS://x.example/a".into()));
+        assert_eq!(
+            Source::parse("HTTPS://x.example/a"),
+            Source::Url("HTTPS://x.example/a".into())
+        );
         assert_eq!(Source::parse("a.html"), Source::File("a.html".into()));
     }
 
@@ -257,7 +271,12 @@ mod tests {
 
     #[test]
     fn text_from_stdin() {
-        let page = load(&Source::Stdin, &LoadOptions::default(), &b"Hello there\r\n\r\nSecond."[..]).unwrap();
+        let page = load(
+            &Source::Stdin,
+            &LoadOptions::default(),
+            &b"Hello there\r\n\r\nSecond."[..],
+        )
+        .unwrap();
         assert_eq!(page.title, "Hello there");
         assert_eq!(page.content.text, "Hello there\n\nSecond.\n");
         assert!(page.urls.is_empty());

@@ -9,9 +9,27 @@ fn is_tracking_param(name: &str) -> bool {
     n.starts_with("utm_")
         || matches!(
             n.as_str(),
-            "fbclid" | "gclid" | "dclid" | "gclsrc" | "msclkid" | "yclid" | "twclid" | "igshid"
-                | "mc_cid" | "mc_eid" | "_ga" | "_gl" | "mkt_tok" | "oly_anon_id" | "oly_enc_id"
-                | "vero_id" | "wt_mc" | "cmpid" | "ito" | "smid" | "s_cid"
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "gclsrc"
+                | "msclkid"
+                | "yclid"
+                | "twclid"
+                | "igshid"
+                | "mc_cid"
+                | "mc_eid"
+                | "_ga"
+                | "_gl"
+                | "mkt_tok"
+                | "oly_anon_id"
+                | "oly_enc_id"
+                | "vero_id"
+                | "wt_mc"
+                | "cmpid"
+                | "ito"
+                | "smid"
+                | "s_cid"
         )
 }
 
@@ -53,7 +71,8 @@ mod tests {
     #[test]
     fn tracking_parameters_and_fragments_go() {
         assert_eq!(
-            normalize_url("https://News.Example.com/a/b?utm_source=x&id=7&fbclid=abc#top").as_deref(),
+            normalize_url("https://News.Example.com/a/b?utm_source=x&id=7&fbclid=abc#top")
+                .as_deref(),
             Some("https://news.example.com/a/b?id=7")
         );
         assert_eq!(

@@ -60,7 +60,12 @@ fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
             "SELECT rowid, id FROM articles WHERE content_hash = ?1
               ORDER BY deleted_at IS NOT NULL, clipped_at LIMIT 1",
         )?
-        .query_row([hash], |r| Ok(ArticleRef { rowid: r.get(0)?, id: r.get(1)? }))
+        .query_row([hash], |r| {
+            Ok(ArticleRef {
+                rowid: r.get(0)?,
+                id: r.get(1)?,
+            })
+        })
         .optional()?;
     if current.is_some() {
         return Ok(current);
@@ -70,7 +75,12 @@ fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
             "SELECT a.rowid, a.id FROM versions v JOIN articles a ON a.id = v.article_id
               WHERE v.content_hash = ?1 ORDER BY a.deleted_at IS NOT NULL, a.clipped_at LIMIT 1",
         )?
-        .query_row([hash], |r| Ok(ArticleRef { rowid: r.get(0)?, id: r.get(1)? }))
+        .query_row([hash], |r| {
+            Ok(ArticleRef {
+                rowid: r.get(0)?,
+                id: r.get(1)?,
+            })
+        })
         .optional()?)
 }
 
@@ -81,7 +91,12 @@ fn find_by_url(conn: &Connection, urls: &[String]) -> Result<Option<ArticleRef>>
     )?;
     for url in urls {
         if let Some(found) = stmt
-            .query_row([url], |r| Ok(ArticleRef { rowid: r.get(0)?, id: r.get(1)? }))
+            .query_row([url], |r| {
+                Ok(ArticleRef {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                })
+            })
             .optional()?
         {
             return Ok(Some(found));
@@ -107,45 +122,54 @@ impl Tx<'_> {
         let mut previous_hash = None;
         let mut restored = false;
 
-        let (status, article) = if let Some(existing) = find_by_hash(self.conn(), &clip.content.hash)? {
-            (ClipStatus::Duplicate, existing)
-        } else if let Some(existing) = find_by_url(self.conn(), &clip.urls)? {
-            let before = article_by_rowid(self.conn(), existing.rowid)?;
-            previous_hash = Some(before.content_hash.clone());
-            self.put_text(&clip.content)?;
-            self.create_version(&existing, &clip.content.hash)?;
-            self.set_article(&existing, ArticleField::ContentHash, clip.content.hash.clone().into())?;
-            // The page may have retitled the story; keep what it says now.
-            if !clip.title.is_empty() && clip.title != before.title {
-                self.set_article(&existing, ArticleField::Title, clip.title.clone().into())?;
-            }
-            for (field, new, old) in [
-                (ArticleField::Site, &clip.site, &before.site),
-                (ArticleField::Author, &clip.author, &before.author),
-                (ArticleField::Lang, &clip.lang, &before.lang),
-            ] {
-                if new.is_some() && new != old {
-                    self.set_article(&existing, field, opt_text(new))?;
+        let (status, article) =
+            if let Some(existing) = find_by_hash(self.conn(), &clip.content.hash)? {
+                (ClipStatus::Duplicate, existing)
+            } else if let Some(existing) = find_by_url(self.conn(), &clip.urls)? {
+                let before = article_by_rowid(self.conn(), existing.rowid)?;
+                previous_hash = Some(before.content_hash.clone());
+                self.put_text(&clip.content)?;
+                self.create_version(&existing, &clip.content.hash)?;
+                self.set_article(
+                    &existing,
+                    ArticleField::ContentHash,
+                    clip.content.hash.clone().into(),
+                )?;
+                // The page may have retitled the story; keep what it says now.
+                if !clip.title.is_empty() && clip.title != before.title {
+                    self.set_article(&existing, ArticleField::Title, clip.title.clone().into())?;
                 }
-            }
-            if clip.published_at.is_some() && clip.published_at != before.published_at {
-                self.set_article(&existing, ArticleField::PublishedAt, clip.published_at.map(|t| t.0).into())?;
-            }
-            (ClipStatus::NewVersion, existing)
-        } else {
-            self.put_text(&clip.content)?;
-            let article = self.create_article(&ArticleRow {
-                title: clip.title.clone(),
-                url: clip.urls.first().cloned(),
-                site: clip.site.clone(),
-                author: clip.author.clone(),
-                lang: clip.lang.clone(),
-                published_at: clip.published_at,
-                content_hash: clip.content.hash.clone(),
-            })?;
-            self.create_version(&article, &clip.content.hash)?;
-            (ClipStatus::New, article)
-        };
+                for (field, new, old) in [
+                    (ArticleField::Site, &clip.site, &before.site),
+                    (ArticleField::Author, &clip.author, &before.author),
+                    (ArticleField::Lang, &clip.lang, &before.lang),
+                ] {
+                    if new.is_some() && new != old {
+                        self.set_article(&existing, field, opt_text(new))?;
+                    }
+                }
+                if clip.published_at.is_some() && clip.published_at != before.published_at {
+                    self.set_article(
+                        &existing,
+                        ArticleField::PublishedAt,
+                        clip.published_at.map(|t| t.0).into(),
+                    )?;
+                }
+                (ClipStatus::NewVersion, existing)
+            } else {
+                self.put_text(&clip.content)?;
+                let article = self.create_article(&ArticleRow {
+                    title: clip.title.clone(),
+                    url: clip.urls.first().cloned(),
+                    site: clip.site.clone(),
+                    author: clip.author.clone(),
+                    lang: clip.lang.clone(),
+                    published_at: clip.published_at,
+                    content_hash: clip.content.hash.clone(),
+                })?;
+                self.create_version(&article, &clip.content.hash)?;
+                (ClipStatus::New, article)
+            };
 
         let current = article_by_rowid(self.conn(), article.rowid)?;
         if current.deleted_at.is_some() {
@@ -170,7 +194,12 @@ impl Tx<'_> {
             }
         }
         let mut note_added = false;
-        if let Some(note) = clip.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        if let Some(note) = clip
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             self.create_note(Some(&article), note)?;
             note_added = true;
         }
@@ -216,7 +245,11 @@ impl Tx<'_> {
         if current.deleted_at.is_some() == removed {
             return Ok(false);
         }
-        let value = if removed { Value::Integer(self.now().0) } else { Value::Null };
+        let value = if removed {
+            Value::Integer(self.now().0)
+        } else {
+            Value::Null
+        };
         self.set_article(article, ArticleField::DeletedAt, value)?;
         Ok(true)
     }
@@ -252,14 +285,34 @@ mod tests {
     #[test]
     fn same_text_is_one_article_with_merged_urls_and_tags() {
         let mut j = Journal::open_in_memory().unwrap();
-        let a = j.clip(Timestamp(1_000), &clip("Story\n\nBody.", Some("https://a.example/s"), &["x"])).unwrap();
+        let a = j
+            .clip(
+                Timestamp(1_000),
+                &clip("Story\n\nBody.", Some("https://a.example/s"), &["x"]),
+            )
+            .unwrap();
         assert_eq!(a.status, ClipStatus::New);
-        let b = j.clip(Timestamp(2_000), &clip("Story\r\n\r\nBody.", Some("https://b.example/s"), &["y", "x"])).unwrap();
+        let b = j
+            .clip(
+                Timestamp(2_000),
+                &clip(
+                    "Story\r\n\r\nBody.",
+                    Some("https://b.example/s"),
+                    &["y", "x"],
+                ),
+            )
+            .unwrap();
         assert_eq!(b.status, ClipStatus::Duplicate);
         assert_eq!(b.article.id, a.article.id);
         assert_eq!(b.tags_added, vec!["y".to_string()]);
         assert_eq!(b.urls_added, vec!["https://b.example/s".to_string()]);
-        assert_eq!(b.article.urls, vec!["https://a.example/s".to_string(), "https://b.example/s".to_string()]);
+        assert_eq!(
+            b.article.urls,
+            vec![
+                "https://a.example/s".to_string(),
+                "https://b.example/s".to_string()
+            ]
+        );
         assert_eq!(b.article.tags, vec!["x".to_string(), "y".to_string()]);
         assert_eq!(j.list(&ListFilter::default()).unwrap().len(), 1);
     }
@@ -267,10 +320,23 @@ mod tests {
     #[test]
     fn changed_text_at_same_url_is_a_new_version() {
         let mut j = Journal::open_in_memory().unwrap();
-        let a = j.clip(Timestamp(1_000), &clip("Story\n\nFirst.", Some("https://a.example/s"), &[])).unwrap();
-        let b = j.clip(Timestamp(2_000), &clip("Story\n\nSecond.", Some("https://a.example/s"), &[])).unwrap();
+        let a = j
+            .clip(
+                Timestamp(1_000),
+                &clip("Story\n\nFirst.", Some("https://a.example/s"), &[]),
+            )
+            .unwrap();
+        let b = j
+            .clip(
+                Timestamp(2_000),
+                &clip("Story\n\nSecond.", Some("https://a.example/s"), &[]),
+            )
+            .unwrap();
         assert_eq!(b.status, ClipStatus::NewVersion);
-        assert_eq!(b.previous_hash.as_deref(), Some(a.article.content_hash.as_str()));
+        assert_eq!(
+            b.previous_hash.as_deref(),
+            Some(a.article.content_hash.as_str())
+        );
         let versions = j.versions(&b.article.as_ref()).unwrap();
         assert_eq!(versions.len(), 2);
         assert_eq!(versions[0].content_hash, a.article.content_hash);

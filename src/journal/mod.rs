@@ -23,8 +23,11 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 pub use article::{ClipOutcome, ClipStatus, NewClip};
-pub use query::{first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, Note, NoteFilter, NoteRef, Version};
-pub use search::{SearchHit, SearchHitKind};
+pub use query::{
+    first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, Note,
+    NoteFilter, NoteRef, Version,
+};
+pub use search::{SearchHit, SearchHitKind, SearchQuery};
 pub use tx::Tx;
 
 /// The schema, as an ordered list of forward-only migrations.
@@ -90,11 +93,13 @@ impl Journal {
 
     /// The one place a connection is configured.
     fn setup(&mut self) -> Result<()> {
-        let not_a_journal = |e: rusqlite::Error, path: String| match e.sqlite_error_code() {
+        let not_a_journal = |e: rusqlite::Error, path: String| {
+            match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => Error::BadInput(format!(
                 "{path} is not an nj journal (not a SQLite database); pass --db PATH to use another file"
             )),
             _ => Error::from(e),
+        }
         };
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
         let path = self.display_path();
@@ -159,7 +164,11 @@ impl Journal {
 
     /// Runs `f` in one write transaction. Either all of its changes land or
     /// none do; the full-text index is brought up to date before commit.
-    pub fn write<T>(&mut self, now: Timestamp, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+    pub fn write<T>(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -205,7 +214,10 @@ mod tests {
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
         let err = Journal::open(&path).err().expect("must refuse");
-        assert!(matches!(err, Error::SchemaTooNew { found: 99, .. }), "{err}");
+        assert!(
+            matches!(err, Error::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("upgrade nj"), "{err}");
     }
 
@@ -213,7 +225,11 @@ mod tests {
     fn not_a_database_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.txt");
-        std::fs::write(&path, "this is not sqlite, just text that is long enough to have a header").unwrap();
+        std::fs::write(
+            &path,
+            "this is not sqlite, just text that is long enough to have a header",
+        )
+        .unwrap();
         let err = Journal::open(&path).err().expect("must refuse");
         assert!(err.to_string().contains("is not an nj journal"), "{err}");
         assert_eq!(

@@ -194,7 +194,9 @@ pub(crate) fn resolve_article(conn: &Connection, prefix: &str) -> Result<Article
           WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
     )?;
     let rows: Vec<(i64, String, String, bool)> = stmt
-        .query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map(params![lo, hi], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     match rows.len() {
         0 => Err(Error::NotFound {
@@ -212,7 +214,11 @@ pub(crate) fn resolve_article(conn: &Connection, prefix: &str) -> Result<Article
             candidates: rows
                 .into_iter()
                 .map(|(_, id, title, removed)| Candidate {
-                    label: if removed { format!("{title} (removed)") } else { title },
+                    label: if removed {
+                        format!("{title} (removed)")
+                    } else {
+                        title
+                    },
                     id,
                 })
                 .collect(),
@@ -269,7 +275,11 @@ pub(crate) fn resolve_note(conn: &Connection, prefix: &str) -> Result<NoteRef> {
 
 /// The first line of a text, cut to `max` characters.
 pub fn first_line(text: &str, max: usize) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if line.chars().count() > max {
         let cut: String = line.chars().take(max.saturating_sub(1)).collect();
         format!("{cut}…")
@@ -283,7 +293,9 @@ pub(crate) fn article_by_rowid(conn: &Connection, rowid: i64) -> Result<Article>
         "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash
           WHERE a.rowid = ?1"
     );
-    Ok(conn.prepare_cached(&sql)?.query_row([rowid], article_from_row)?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([rowid], article_from_row)?)
 }
 
 pub(crate) fn versions(conn: &Connection, article: &ArticleRef) -> Result<Vec<Version>> {
@@ -522,7 +534,10 @@ mod tests {
 
     #[test]
     fn tags_normalise() {
-        assert_eq!(normalize_tag("  Court Cases ").as_deref(), Some("court-cases"));
+        assert_eq!(
+            normalize_tag("  Court Cases ").as_deref(),
+            Some("court-cases")
+        );
         assert_eq!(normalize_tag("#JEDI").as_deref(), Some("jedi"));
         assert_eq!(normalize_tag("   "), None);
         assert_eq!(normalize_tag("a\u{7}b"), None);
@@ -532,6 +547,9 @@ mod tests {
     fn id_prefixes_need_four_hex_characters() {
         assert!(prefix_range("3fa").is_err());
         assert!(prefix_range("zzzz").is_err());
-        assert_eq!(prefix_range("3FA9").unwrap(), ("3fa9".into(), "3fa9~".into()));
+        assert_eq!(
+            prefix_range("3FA9").unwrap(),
+            ("3fa9".into(), "3fa9~".into())
+        );
     }
 }

@@ -81,8 +81,10 @@ fn quote_barewords(query: &str) -> String {
 
 fn is_query_error(e: &rusqlite::Error) -> Option<String> {
     let msg = e.to_string();
-    (msg.contains("fts5") || msg.contains("no such column") || msg.contains("unknown special query"))
-        .then_some(msg)
+    (msg.contains("fts5")
+        || msg.contains("no such column")
+        || msg.contains("unknown special query"))
+    .then_some(msg)
 }
 
 impl Journal {
@@ -176,8 +178,14 @@ mod tests {
 
     #[test]
     fn barewords_are_quoted_and_operators_kept() {
-        assert_eq!(quote_barewords("follow-up AND court"), "\"follow-up\" AND court");
-        assert_eq!(quote_barewords("jedi* \"contract award\""), "jedi* \"contract award\"");
+        assert_eq!(
+            quote_barewords("follow-up AND court"),
+            "\"follow-up\" AND court"
+        );
+        assert_eq!(
+            quote_barewords("jedi* \"contract award\""),
+            "jedi* \"contract award\""
+        );
         assert_eq!(quote_barewords("c++"), "\"c++\"");
         assert_eq!(quote_barewords("\"unclosed phrase"), "\"unclosed phrase\"");
         assert_eq!(quote_barewords("(a OR b.c)"), "( a OR \"b.c\" )");

@@ -170,7 +170,12 @@ impl<'c> Tx<'c> {
                 "INSERT INTO texts(hash, body, word_count, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(hash) DO NOTHING",
             )?
-            .execute(params![content.hash, content.text, content.word_count, self.now])?;
+            .execute(params![
+                content.hash,
+                content.text,
+                content.word_count,
+                self.now
+            ])?;
         Ok(n == 1)
     }
 
@@ -199,7 +204,12 @@ impl<'c> Tx<'c> {
         Ok(ArticleRef { rowid, id })
     }
 
-    pub fn set_article(&mut self, article: &ArticleRef, field: ArticleField, value: Value) -> Result<()> {
+    pub fn set_article(
+        &mut self,
+        article: &ArticleRef,
+        field: ArticleField,
+        value: Value,
+    ) -> Result<()> {
         if field.indexed() {
             self.touch_article(article.rowid)?;
         }

@@ -1,0 +1,132 @@
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use newsjournal::journal::{short_id, Version};
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use super::output;
+use super::Ctx;
+
+/// List the versions of an article's text
+#[derive(Debug, Args)]
+pub struct Versions {
+    /// The article's id
+    id: String,
+}
+
+impl Versions {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let journal = ctx.journal()?;
+        let article = journal.resolve_article(&self.id)?;
+        let versions = journal.versions(&article)?;
+        if ctx.json {
+            output::json(&versions)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut t = output::table(&["VERSION", "DATE", "WORDS", "HASH"]);
+        for v in &versions {
+            t.add_row(vec![
+                v.number.to_string(),
+                v.created_at.local(),
+                v.word_count.to_string(),
+                v.content_hash.clone(),
+            ]);
+        }
+        output::print_table(&t)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Show how an article's text changed between two versions
+#[derive(Debug, Args)]
+pub struct Diff {
+    /// The article's id
+    id: String,
+
+    /// The older version (default: the one before --to)
+    #[arg(long, value_name = "N")]
+    from: Option<usize>,
+
+    /// The newer version (default: the latest)
+    #[arg(long, value_name = "N")]
+    to: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct DiffJson<'a> {
+    from: &'a Version,
+    to: &'a Version,
+    lines_added: usize,
+    lines_removed: usize,
+    diff: String,
+}
+
+impl Diff {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let journal = ctx.journal()?;
+        let article = journal.resolve_article(&self.id)?;
+        let versions = journal.versions(&article)?;
+        let short = short_id(&article.id);
+        let pick = |n: usize| -> Result<&Version> {
+            match versions.iter().find(|v| v.number == n) {
+                Some(v) => Ok(v),
+                None => bail!(
+                    "{short} has no version {n}; it has {} (see `nj versions {short}`)",
+                    versions.len()
+                ),
+            }
+        };
+        if versions.len() < 2 && self.from.is_none() {
+            bail!("{short} has only one version, so there is nothing to compare; `nj clip` its URL again to record a new one");
+        }
+        let to = pick(self.to.unwrap_or(versions.len()))?;
+        let from = pick(self.from.unwrap_or(to.number.saturating_sub(1).max(1)))?;
+        let old = journal.text(&from.content_hash)?;
+        let new = journal.text(&to.content_hash)?;
+        let diff = TextDiff::from_lines(&old, &new);
+        let (mut added, mut removed) = (0, 0);
+        for change in diff.iter_all_changes() {
+            match change.tag() {
+                ChangeTag::Insert => added += 1,
+                ChangeTag::Delete => removed += 1,
+                ChangeTag::Equal => {}
+            }
+        }
+        let unified = diff
+            .unified_diff()
+            .context_radius(2)
+            .header(
+                &format!("version {} {}", from.number, from.content_hash),
+                &format!("version {} {}", to.number, to.content_hash),
+            )
+            .to_string();
+        if ctx.json {
+            output::json(&DiffJson {
+                from,
+                to,
+                lines_added: added,
+                lines_removed: removed,
+                diff: unified,
+            })?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut s = String::new();
+        let color = output::color();
+        for line in unified.lines() {
+            let painted = match line.as_bytes().first() {
+                _ if !color => line.to_owned(),
+                Some(b'+') if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
+                Some(b'-') if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
+                Some(b'@') => format!("\x1b[36m{line}\x1b[0m"),
+                _ => line.to_owned(),
+            };
+            let _ = writeln!(s, "{painted}");
+        }
+        let _ = writeln!(s, "{added} lines added, {removed} removed");
+        output::page(&s)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

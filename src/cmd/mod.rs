@@ -1,0 +1,119 @@
+//! The command line: one file per subcommand, each a clap struct with a
+//! `run` that calls the library and prints. No journal logic lives here.
+
+mod clip;
+mod diff;
+mod list;
+mod note;
+mod output;
+mod search;
+mod show;
+mod tag;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use newsjournal::journal::Journal;
+use newsjournal::time::Clock;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nj",
+    version,
+    about = "newsjournal: clip news articles, note why they matter, follow stories up",
+    long_about = None,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The journal file [default: $XDG_DATA_HOME/newsjournal/journal.db]
+    #[arg(long, global = true, env = "NJ_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Clip(clip::Clip),
+    List(list::List),
+    Show(show::Show),
+    Versions(diff::Versions),
+    Diff(diff::Diff),
+    Verify(verify::Verify),
+    Note(note::NoteCmd),
+    Jot(note::Jot),
+    Notes(note::Notes),
+    Tag(tag::Tag),
+    Tags(tag::Tags),
+    Rm(tag::Rm),
+    Restore(tag::Restore),
+    Search(search::Search),
+}
+
+/// What every command needs: where the journal is, how to print, and the
+/// time.
+pub struct Ctx {
+    db: Option<PathBuf>,
+    json: bool,
+    clock: Clock,
+}
+
+impl Ctx {
+    fn db_path(&self) -> Result<PathBuf> {
+        if let Some(p) = &self.db {
+            return Ok(p.clone());
+        }
+        let dirs = directories::ProjectDirs::from("", "", "newsjournal")
+            .context("cannot find a home folder for the journal; pass --db PATH or set NJ_DB")?;
+        Ok(dirs.data_dir().join("journal.db"))
+    }
+
+    fn journal(&self) -> Result<Journal> {
+        let path = self.db_path()?;
+        Ok(Journal::open(&path)?)
+    }
+}
+
+impl Cli {
+    pub fn run(self) -> Result<ExitCode> {
+        let ctx = Ctx {
+            db: self.db,
+            json: self.json,
+            clock: Clock::from_env()?,
+        };
+        match self.command {
+            Command::Clip(c) => c.run(&ctx),
+            Command::List(c) => c.run(&ctx),
+            Command::Show(c) => c.run(&ctx),
+            Command::Versions(c) => c.run(&ctx),
+            Command::Diff(c) => c.run(&ctx),
+            Command::Verify(c) => c.run(&ctx),
+            Command::Note(c) => c.run(&ctx),
+            Command::Jot(c) => c.run(&ctx),
+            Command::Notes(c) => c.run(&ctx),
+            Command::Tag(c) => c.run(&ctx),
+            Command::Tags(c) => c.run(&ctx),
+            Command::Rm(c) => c.run(&ctx),
+            Command::Restore(c) => c.run(&ctx),
+            Command::Search(c) => c.run(&ctx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

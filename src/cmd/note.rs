@@ -1,0 +1,185 @@
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use newsjournal::journal::{first_line, short_id, NoteFilter};
+
+use super::output;
+use super::Ctx;
+
+/// Add a note to an article (TEXT, - for stdin, or none to open $EDITOR)
+#[derive(Debug, Args)]
+pub struct NoteCmd {
+    /// The article's id
+    id: String,
+    /// The note; - reads stdin; leave out to write it in $EDITOR
+    text: Option<String>,
+}
+
+impl NoteCmd {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        // Resolve first, so a wrong id fails before the editor opens.
+        let mut journal = ctx.journal()?;
+        let article = journal.resolve_article(&self.id)?;
+        let text = output::note_text(self.text.as_deref(), "")?;
+        let note = journal.write(ctx.clock.timestamp(), |tx| {
+            tx.add_note(Some(&article), &text)
+        })?;
+        let a = journal.article(&article)?;
+        if ctx.json {
+            output::json(
+                &journal
+                    .notes(&NoteFilter {
+                        article: Some(article),
+                        ..Default::default()
+                    })?
+                    .into_iter()
+                    .find(|n| n.id == note.id),
+            )?;
+        } else {
+            output::print(&format!(
+                "added note {} to {}: {}\n",
+                short_id(&note.id),
+                short_id(&a.id),
+                a.title
+            ))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Write a free-standing journal note, not tied to any article
+#[derive(Debug, Args)]
+pub struct Jot {
+    /// The note; - reads stdin; leave out to write it in $EDITOR
+    text: Option<String>,
+}
+
+impl Jot {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        let text = output::note_text(self.text.as_deref(), "")?;
+        let note = journal.write(ctx.clock.timestamp(), |tx| tx.add_note(None, &text))?;
+        if ctx.json {
+            output::json(
+                &journal
+                    .notes(&NoteFilter {
+                        free_only: true,
+                        ..Default::default()
+                    })?
+                    .into_iter()
+                    .find(|n| n.id == note.id),
+            )?;
+        } else {
+            output::print(&format!("added journal note {}\n", short_id(&note.id)))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// List notes; `nj notes edit` and `nj notes rm` change them
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Notes {
+    #[command(subcommand)]
+    action: Option<NotesAction>,
+
+    /// Only the notes on this article
+    #[arg(short = 'a', long, value_name = "ID")]
+    article: Option<String>,
+
+    /// Only free-standing journal notes
+    #[arg(long)]
+    free: bool,
+
+    /// Show at most N notes (0 for all)
+    #[arg(short = 'l', long, value_name = "N", default_value_t = 50)]
+    limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum NotesAction {
+    /// Replace a note's text (TEXT, - for stdin, or none to edit it in $EDITOR)
+    Edit {
+        /// The note's id
+        id: String,
+        text: Option<String>,
+    },
+    /// Remove a note
+    Rm {
+        /// The note's id
+        id: String,
+    },
+}
+
+impl Notes {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        match self.action {
+            Some(NotesAction::Edit { id, text }) => {
+                let note = journal.resolve_note(&id)?;
+                let current = journal
+                    .notes(&NoteFilter {
+                        article: note.article.clone(),
+                        free_only: note.article.is_none(),
+                        limit: 0,
+                    })?
+                    .into_iter()
+                    .find(|n| n.id == note.id)
+                    .map(|n| n.text)
+                    .unwrap_or_default();
+                let text = output::note_text(text.as_deref(), &format!("{current}\n"))?;
+                let changed = journal.write(ctx.clock.timestamp(), |tx| {
+                    tx.edit_note(&note, &text, &current)
+                })?;
+                let msg = if changed { "edited" } else { "unchanged" };
+                if ctx.json {
+                    output::json(&serde_json::json!({ "id": note.id, "changed": changed }))?;
+                } else {
+                    output::print(&format!("{msg} note {}\n", short_id(&note.id)))?;
+                }
+            }
+            Some(NotesAction::Rm { id }) => {
+                let note = journal.resolve_note(&id)?;
+                journal.write(ctx.clock.timestamp(), |tx| tx.remove_note(&note))?;
+                if ctx.json {
+                    output::json(&serde_json::json!({ "id": note.id, "removed": true }))?;
+                } else {
+                    output::print(&format!("removed note {}\n", short_id(&note.id)))?;
+                }
+            }
+            None => {
+                let article = match &self.article {
+                    Some(id) => Some(journal.resolve_article(id)?),
+                    None => None,
+                };
+                let notes = journal.notes(&NoteFilter {
+                    article,
+                    free_only: self.free,
+                    limit: self.limit,
+                })?;
+                if ctx.json {
+                    output::json(&notes)?;
+                } else if notes.is_empty() {
+                    eprintln!("no notes yet; add one with `nj note ID TEXT` or `nj jot TEXT`");
+                } else {
+                    let mut t = output::table(&["ID", "WRITTEN", "ARTICLE", "NOTE"]);
+                    for n in &notes {
+                        t.add_row(vec![
+                            short_id(&n.id).to_owned(),
+                            n.created_at.local(),
+                            n.article_id
+                                .as_deref()
+                                .map(short_id)
+                                .unwrap_or("-")
+                                .to_owned(),
+                            first_line(&n.text, 100),
+                        ]);
+                    }
+                    output::print_table(&t)?;
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

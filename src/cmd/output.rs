@@ -1,0 +1,156 @@
+//! Printing: JSON, tables, colour, the pager, and reading note text from an
+//! argument, stdin or the user's editor.
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use comfy_table::{presets, ContentArrangement, Table};
+use serde::Serialize;
+
+pub fn stdout_is_tty() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Colour only for a terminal, and never when NO_COLOR is set.
+pub fn color() -> bool {
+    stdout_is_tty() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Writes text to stdout as it is.
+pub fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn term_width() -> usize {
+    terminal_size::terminal_size()
+        .map(|(w, _)| w.0 as usize)
+        .unwrap_or(80)
+}
+
+/// A borderless table sized to the terminal (or unwrapped in a pipe).
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    if stdout_is_tty() {
+        t.set_width(term_width() as u16);
+    }
+    t
+}
+
+pub fn print_table(t: &Table) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in t.lines() {
+        // The borderless style pads every cell by one space; the first
+        // column's padding would only indent the whole table.
+        let line = line.strip_prefix(' ').unwrap_or(&line);
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+pub fn bold(s: &str) -> String {
+    if color() {
+        format!("\x1b[1m{s}\x1b[0m")
+    } else {
+        s.to_owned()
+    }
+}
+
+pub fn dim(s: &str) -> String {
+    if color() {
+        format!("\x1b[2m{s}\x1b[0m")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Shows long text through `$PAGER` (default `less -FRX`) on a terminal;
+/// prints it directly otherwise, or when the pager cannot start.
+pub fn page(text: &str) -> Result<()> {
+    if !stdout_is_tty() {
+        return print(text);
+    }
+    let pager = std::env::var("PAGER")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "less -FRX".into());
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(&pager)
+        .stdin(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return print(text);
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // The reader may quit the pager early; that is not an error.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    child.wait().context("the pager failed")?;
+    Ok(())
+}
+
+/// The text of a note: the argument, stdin for `-`, or the user's editor
+/// when there is no argument (starting from `initial`).
+pub fn note_text(arg: Option<&str>, initial: &str) -> Result<String> {
+    match arg {
+        Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the note from standard input (it must be UTF-8 text)")?;
+            Ok(s)
+        }
+        Some(text) => Ok(text.to_owned()),
+        None => edit(initial),
+    }
+}
+
+/// Opens `$VISUAL` or `$EDITOR` (default `vi`) on a temporary file.
+fn edit(initial: &str) -> Result<String> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| {
+            std::env::var("EDITOR")
+                .ok()
+                .filter(|e| !e.trim().is_empty())
+        })
+        .unwrap_or_else(|| "vi".into());
+    let mut file = tempfile::Builder::new()
+        .prefix("nj-note-")
+        .suffix(".md")
+        .tempfile()
+        .context("cannot create a temporary file for the editor")?;
+    file.write_all(initial.as_bytes())?;
+    file.flush()?;
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(file.path())
+        .status()
+        .with_context(|| {
+            format!(
+                "cannot start the editor {editor:?}; set EDITOR, or pass the text as an argument"
+            )
+        })?;
+    if !status.success() {
+        bail!("the editor {editor:?} exited with {status}; nothing was saved");
+    }
+    std::fs::read_to_string(file.path())
+        .context("cannot read back the edited note (it must be UTF-8 text)")
+}

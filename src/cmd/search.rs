@@ -1,0 +1,85 @@
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use newsjournal::journal::{normalize_tag, short_id, SearchHitKind, SearchQuery};
+
+use super::output;
+use super::Ctx;
+
+/// Full-text search over titles, text, notes and tags
+///
+/// The query uses SQLite FTS5 syntax: words must all match, "a phrase" in
+/// double quotes, prefix* matches word starts, and AND, OR, NOT and
+/// parentheses combine terms. title:word searches one field (title, body,
+/// notes, tags). Results are ranked best first.
+#[derive(Debug, Args)]
+pub struct Search {
+    /// What to look for, e.g. 'jedi court', '"contract award"', 'pentag*'
+    #[arg(required = true, num_args = 1..)]
+    query: Vec<String>,
+
+    /// Only articles with this tag
+    #[arg(short = 't', long)]
+    tag: Option<String>,
+
+    /// Show at most N hits (0 for all)
+    #[arg(short = 'l', long, value_name = "N", default_value_t = 20)]
+    limit: usize,
+}
+
+impl Search {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let journal = ctx.journal()?;
+        let color = output::color() && !ctx.json;
+        let mark = if color {
+            ("\x1b[1;33m".to_owned(), "\x1b[0m".to_owned())
+        } else {
+            ("**".to_owned(), "**".to_owned())
+        };
+        let query = self.query.join(" ");
+        let hits = journal.search(&SearchQuery {
+            query: query.clone(),
+            tag: self.tag.as_deref().and_then(normalize_tag),
+            limit: self.limit,
+            mark,
+        })?;
+        if ctx.json {
+            output::json(&hits)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if hits.is_empty() {
+            eprintln!("no matches for {query:?}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut s = String::new();
+        for h in &hits {
+            match h.kind {
+                SearchHitKind::Article => {
+                    let a = h.article.as_ref().expect("article hit has an article");
+                    let _ = writeln!(
+                        s,
+                        "{}  {}  {}",
+                        output::bold(short_id(&a.id)),
+                        a.clipped_at.local_date(),
+                        a.title
+                    );
+                }
+                SearchHitKind::Note => {
+                    let n = h.note.as_ref().expect("note hit has a note");
+                    let _ = writeln!(
+                        s,
+                        "{}  {}  journal note",
+                        output::bold(short_id(&n.id)),
+                        n.created_at.local_date()
+                    );
+                }
+            }
+            let snippet = h.snippet.split_whitespace().collect::<Vec<_>>().join(" ");
+            let _ = writeln!(s, "    {snippet}");
+        }
+        output::print(&s)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

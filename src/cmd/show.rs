@@ -1,0 +1,147 @@
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use newsjournal::journal::{short_id, ArticleDetail};
+use serde::Serialize;
+
+use super::output;
+use super::Ctx;
+
+/// Show an article: metadata, text, notes and versions
+#[derive(Debug, Args)]
+pub struct Show {
+    /// The article's id (4 or more characters of it)
+    id: String,
+
+    /// Print only the stored text, exactly the bytes that were hashed
+    #[arg(long)]
+    text: bool,
+
+    /// Show this version's text (1 is the first; default: the latest)
+    #[arg(long, value_name = "N")]
+    version: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    #[serde(flatten)]
+    detail: &'a ArticleDetail,
+    text: &'a str,
+}
+
+impl Show {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let journal = ctx.journal()?;
+        let article = journal.resolve_article(&self.id)?;
+        let detail = journal.detail(&article)?;
+        let hash = match self.version {
+            None => detail.article.content_hash.clone(),
+            Some(n) => match detail.versions.iter().find(|v| v.number == n) {
+                Some(v) => v.content_hash.clone(),
+                None => bail!(
+                    "{} has no version {n}; it has {} (see `nj versions {}`)",
+                    short_id(&detail.article.id),
+                    detail.versions.len(),
+                    short_id(&detail.article.id)
+                ),
+            },
+        };
+        let text = journal.text(&hash)?;
+        if self.text {
+            output::print(&text)?;
+        } else if ctx.json {
+            output::json(&ShowJson {
+                detail: &detail,
+                text: &text,
+            })?;
+        } else {
+            output::page(&render(&detail, &text, self.version))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn render(d: &ArticleDetail, text: &str, version: Option<usize>) -> String {
+    let a = &d.article;
+    let width = output::term_width().clamp(40, 100);
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", output::bold(&a.title));
+    let mut field = |name: &str, value: &str| {
+        let _ = writeln!(s, "{}{value}", output::dim(&format!("{name:<11}")));
+    };
+    field("id", &a.id);
+    if let Some(u) = &a.url {
+        field("url", u);
+    }
+    for u in a.urls.iter().filter(|u| Some(*u) != a.url.as_ref()) {
+        field("also at", u);
+    }
+    if let Some(v) = &a.site {
+        field("site", v);
+    }
+    if let Some(v) = &a.author {
+        field("author", v);
+    }
+    if let Some(v) = a.published_at {
+        field("published", &v.local());
+    }
+    field("clipped", &a.clipped_at.local());
+    if !a.tags.is_empty() {
+        field("tags", &a.tags.join(", "));
+    }
+    field("words", &a.word_count.to_string());
+    field("hash", &a.content_hash);
+    if a.deleted_at.is_some() {
+        field(
+            "status",
+            &format!(
+                "in the bin; `nj restore {}` brings it back",
+                short_id(&a.id)
+            ),
+        );
+    }
+    if let Some(n) = version {
+        field("showing", &format!("version {n} of {}", d.versions.len()));
+    }
+    s.push('\n');
+    for line in text.lines() {
+        if line.is_empty() {
+            s.push('\n');
+            continue;
+        }
+        for w in textwrap::wrap(line, width) {
+            s.push_str(&w);
+            s.push('\n');
+        }
+    }
+    if !d.notes.is_empty() {
+        let _ = writeln!(s, "\n{}", output::bold("Notes"));
+        for n in &d.notes {
+            let _ = writeln!(
+                s,
+                "  {} {}",
+                output::dim(short_id(&n.id)),
+                output::dim(&n.created_at.local())
+            );
+            for line in n.text.lines() {
+                for w in textwrap::wrap(line, width.saturating_sub(4).max(20)) {
+                    let _ = writeln!(s, "    {w}");
+                }
+            }
+        }
+    }
+    let _ = writeln!(s, "\n{}", output::bold("Versions"));
+    for v in &d.versions {
+        let _ = writeln!(
+            s,
+            "  {:>3}  {}  {:>6} words  {}",
+            v.number,
+            v.created_at.local(),
+            v.word_count,
+            v.content_hash
+        );
+    }
+    s
+}

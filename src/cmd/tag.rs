@@ -1,0 +1,153 @@
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use newsjournal::journal::short_id;
+
+use super::output;
+use super::Ctx;
+
+/// Add and remove tags: nj tag ID +court -draft jedi
+#[derive(Debug, Args)]
+pub struct Tag {
+    /// The article's id
+    id: String,
+
+    /// +TAG or TAG adds, -TAG removes; none shows the tags
+    #[arg(allow_hyphen_values = true, value_name = "[+|-]TAG")]
+    changes: Vec<String>,
+}
+
+impl Tag {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut add = Vec::new();
+        let mut remove = Vec::new();
+        for c in &self.changes {
+            if let Some(t) = c.strip_prefix('-') {
+                remove.push(t.to_owned());
+            } else {
+                add.push(c.strip_prefix('+').unwrap_or(c).to_owned());
+            }
+        }
+        let mut journal = ctx.journal()?;
+        let article = journal.resolve_article(&self.id)?;
+        let (added, removed) = journal.write(ctx.clock.timestamp(), |tx| {
+            tx.retag(&article, &add, &remove)
+        })?;
+        let a = journal.article(&article)?;
+        if ctx.json {
+            output::json(&serde_json::json!({
+                "id": a.id, "tags": a.tags, "added": added, "removed": removed
+            }))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut parts = Vec::new();
+        if !added.is_empty() {
+            parts.push(format!("added {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            parts.push(format!("removed {}", removed.join(", ")));
+        }
+        if parts.is_empty() && !self.changes.is_empty() {
+            parts.push("no change".to_owned());
+        }
+        let tags = if a.tags.is_empty() {
+            "(none)".to_owned()
+        } else {
+            a.tags.join(", ")
+        };
+        parts.push(format!("tags: {tags}"));
+        output::print(&format!("{}: {}\n", short_id(&a.id), parts.join("; ")))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// List tags with how many articles carry each
+#[derive(Debug, Args)]
+pub struct Tags {}
+
+impl Tags {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let journal = ctx.journal()?;
+        let tags = journal.tags()?;
+        if ctx.json {
+            let v: Vec<_> = tags
+                .iter()
+                .map(|(t, n)| serde_json::json!({ "tag": t, "articles": n }))
+                .collect();
+            output::json(&v)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut t = output::table(&["TAG", "ARTICLES"]);
+        for (tag, n) in &tags {
+            t.add_row(vec![tag.clone(), n.to_string()]);
+        }
+        output::print_table(&t)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Move articles to the bin (`nj restore` brings them back)
+#[derive(Debug, Args)]
+pub struct Rm {
+    /// The articles' ids
+    #[arg(required = true)]
+    ids: Vec<String>,
+}
+
+impl Rm {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        set_removed(ctx, &self.ids, true)
+    }
+}
+
+/// Bring articles back from the bin
+#[derive(Debug, Args)]
+pub struct Restore {
+    /// The articles' ids
+    #[arg(required = true)]
+    ids: Vec<String>,
+}
+
+impl Restore {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        set_removed(ctx, &self.ids, false)
+    }
+}
+
+fn set_removed(ctx: &Ctx, ids: &[String], removed: bool) -> Result<ExitCode> {
+    let mut journal = ctx.journal()?;
+    // Resolve every id before changing anything: one bad id changes nothing.
+    let refs = ids
+        .iter()
+        .map(|id| journal.resolve_article(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let changed = journal.write(ctx.clock.timestamp(), |tx| {
+        refs.iter()
+            .map(|r| tx.set_removed(r, removed))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let mut out = String::new();
+    let mut json = Vec::new();
+    for (r, changed) in refs.iter().zip(changed) {
+        let a = journal.article(r)?;
+        let id = short_id(&a.id);
+        let line = match (removed, changed) {
+            (true, true) => format!(
+                "removed {id}: {} (`nj restore {id}` brings it back)\n",
+                a.title
+            ),
+            (true, false) => format!("{id} was already in the bin: {}\n", a.title),
+            (false, true) => format!("restored {id}: {}\n", a.title),
+            (false, false) => format!("{id} was not in the bin: {}\n", a.title),
+        };
+        out.push_str(&line);
+        json.push(serde_json::json!({ "id": a.id, "title": a.title, "changed": changed, "removed": removed }));
+    }
+    if ctx.json {
+        output::json(&json)?;
+    } else {
+        output::print(&out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

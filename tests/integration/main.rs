@@ -1,0 +1,1 @@
+//! Integration tests: the real `nj` binary in a sealed temp environment.
