@@ -20,10 +20,12 @@ CREATE TABLE meta (
 
 -- Article text, stored once per distinct normalised text and addressed by
 -- its hash (`sha256:` + 64 hex digits), so syndicated copies and repeated
--- versions cost nothing and sync can move each text once.
+-- versions cost nothing and sync can move each text once. `body` is the
+-- text zstd-compressed (a BLOB), or plain TEXT when short; `nj_text(body)`
+-- (a function nj registers) reads either.
 CREATE TABLE texts (
     hash       TEXT NOT NULL UNIQUE,
-    body       TEXT NOT NULL,
+    body       BLOB NOT NULL,
     word_count INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );
@@ -42,18 +44,18 @@ CREATE TABLE articles (
     deleted_at   INTEGER
 );
 CREATE INDEX articles_by_clipped ON articles(clipped_at);
-CREATE INDEX articles_by_hash ON articles(content_hash);
 
 -- Every URL an article was clipped from: a syndicated copy adds a row here
--- instead of a second article.
+-- instead of a second article. Link tables are keyed by what they link
+-- (WITHOUT ROWID), which keeps them small; `id` names the link for sync.
 CREATE TABLE article_urls (
-    id         TEXT PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES articles(id),
     url        TEXT NOT NULL,
+    id         TEXT NOT NULL,
     added_at   INTEGER NOT NULL,
-    UNIQUE (url, article_id)
-);
-CREATE INDEX article_urls_by_article ON article_urls(article_id);
+    PRIMARY KEY (article_id, url)
+) WITHOUT ROWID;
+CREATE INDEX article_urls_by_url ON article_urls(url);
 
 -- Each text an article has had, oldest first. The article's current text is
 -- `articles.content_hash`; this table is its history.
@@ -77,32 +79,35 @@ CREATE TABLE notes (
 );
 CREATE INDEX notes_by_article ON notes(article_id, created_at);
 
--- Tags are lower-case; a link row has its own id so sync can link and unlink.
+-- Tags are lower-case; each link has its own id so sync can link and unlink.
 CREATE TABLE article_tags (
-    id         TEXT PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES articles(id),
     tag        TEXT NOT NULL,
+    id         TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    UNIQUE (article_id, tag)
-);
-CREATE INDEX article_tags_by_tag ON article_tags(tag, article_id);
+    PRIMARY KEY (article_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX article_tags_by_tag ON article_tags(tag);
 
 -- What the full-text index sees for each article: one row per article,
 -- keyed by the article's rowid. The index stores no copy of the text (it
 -- is an external-content table over this view), which keeps the journal
 -- small; the library re-indexes an article whenever one of these values
--- changes. The orderings make the values deterministic, which the index
--- needs to remove an old entry.
+-- changes. The ordered subqueries make the values deterministic, which the
+-- index needs to remove an old entry. (`group_concat(x ORDER BY y)` would
+-- say it more directly, but SQLite before 3.44 cannot read that schema,
+-- and people open their journal with whatever sqlite3 they have.)
 CREATE VIEW article_search_src AS
 SELECT a.rowid AS article_rowid,
        a.title AS title,
-       t.body AS body,
-       (SELECT group_concat(n.body, char(10) ORDER BY n.created_at, n.id)
-          FROM notes n
-         WHERE n.article_id = a.id AND n.deleted_at IS NULL) AS notes,
-       (SELECT group_concat(g.tag, ' ' ORDER BY g.tag)
-          FROM article_tags g
-         WHERE g.article_id = a.id) AS tags
+       nj_text(t.body) AS body,
+       (SELECT group_concat(body, char(10))
+          FROM (SELECT n.body AS body FROM notes n
+                 WHERE n.article_id = a.id AND n.deleted_at IS NULL
+                 ORDER BY n.created_at, n.id)) AS notes,
+       (SELECT group_concat(tag, ' ')
+          FROM (SELECT g.tag AS tag FROM article_tags g
+                 WHERE g.article_id = a.id ORDER BY g.tag)) AS tags
   FROM articles a
   JOIN texts t ON t.hash = a.content_hash;
 
@@ -110,10 +115,12 @@ CREATE VIRTUAL TABLE article_fts USING fts5(
     title, body, notes, tags,
     content = 'article_search_src',
     content_rowid = 'article_rowid',
-    tokenize = 'porter unicode61 remove_diacritics 2'
+    tokenize = 'porter unicode61 remove_diacritics 2',
+    detail = column
 );
--- Title hits count most, then tags and notes, then the body.
-INSERT INTO article_fts(article_fts, rank) VALUES ('rank', 'bm25(8.0, 1.0, 3.0, 4.0)');
+-- Ranked by nj_rank (BM25 over fields; nj registers it): a title hit
+-- counts most, then tags and notes, then the body.
+INSERT INTO article_fts(article_fts, rank) VALUES ('rank', 'nj_rank(8.0, 1.0, 3.0, 4.0)');
 
 -- Free-standing journal notes get their own index.
 CREATE VIEW note_search_src AS
@@ -125,5 +132,7 @@ CREATE VIRTUAL TABLE note_fts USING fts5(
     body,
     content = 'note_search_src',
     content_rowid = 'note_rowid',
-    tokenize = 'porter unicode61 remove_diacritics 2'
+    tokenize = 'porter unicode61 remove_diacritics 2',
+    detail = column
 );
+INSERT INTO note_fts(note_fts, rank) VALUES ('rank', 'nj_rank(1.0)');

@@ -41,7 +41,18 @@ impl List {
             removed: self.removed,
         };
         let journal = ctx.journal()?;
-        let articles = journal.list(&filter)?;
+        // One row more than asked tells whether there are more, without
+        // counting them all.
+        let mut articles = journal.list(&ListFilter {
+            limit: filter.limit.saturating_add(usize::from(filter.limit > 0)),
+            ..filter.clone()
+        })?;
+        let more = filter.limit > 0 && articles.len() > filter.limit;
+        articles.truncate(if filter.limit > 0 {
+            filter.limit
+        } else {
+            usize::MAX
+        });
         if ctx.json {
             output::json(&articles)?;
             return Ok(ExitCode::SUCCESS);
@@ -68,14 +79,11 @@ impl List {
             ]);
         }
         output::print_table(&t)?;
-        if filter.limit > 0 && articles.len() == filter.limit {
-            let total = journal.count(&ListFilter { limit: 0, ..filter })?;
-            if total > articles.len() {
-                eprintln!(
-                    "showing {} of {total}; use --limit N for more, or --limit 0 for all",
-                    articles.len()
-                );
-            }
+        if more {
+            eprintln!(
+                "showing the newest {}; use --limit N for more, or --limit 0 for all",
+                articles.len()
+            );
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -53,27 +53,15 @@ pub struct ClipOutcome {
 }
 
 fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
-    // Prefer an article whose current text this is, live before removed;
-    // then one that had this text as an earlier version.
-    let current = conn
-        .prepare_cached(
-            "SELECT rowid, id FROM articles WHERE content_hash = ?1
-              ORDER BY deleted_at IS NOT NULL, clipped_at LIMIT 1",
-        )?
-        .query_row([hash], |r| {
-            Ok(ArticleRef {
-                rowid: r.get(0)?,
-                id: r.get(1)?,
-            })
-        })
-        .optional()?;
-    if current.is_some() {
-        return Ok(current);
-    }
+    // Every text an article has had is one of its versions. Prefer an
+    // article whose current text this is, live before removed, then one
+    // that had it earlier.
     Ok(conn
         .prepare_cached(
             "SELECT a.rowid, a.id FROM versions v JOIN articles a ON a.id = v.article_id
-              WHERE v.content_hash = ?1 ORDER BY a.deleted_at IS NOT NULL, a.clipped_at LIMIT 1",
+              WHERE v.content_hash = ?1
+              ORDER BY a.content_hash = ?1 DESC, a.deleted_at IS NOT NULL, a.clipped_at
+              LIMIT 1",
         )?
         .query_row([hash], |r| {
             Ok(ArticleRef {

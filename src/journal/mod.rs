@@ -9,8 +9,11 @@
 //! prints or reads the terminal.
 
 mod article;
+mod codec;
+pub mod fts_query;
 mod note;
 mod query;
+mod rank;
 mod search;
 mod tx;
 
@@ -102,12 +105,19 @@ impl Journal {
         }
         };
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+
+        if let Ok(ps) = std::env::var("NJ_EXPERIMENT_PAGE_SIZE") {
+            self.conn
+                .pragma_update(None, "page_size", ps.parse::<i64>().unwrap())?;
+        }
         let path = self.display_path();
         // WAL lets readers run beside a writer, and two writers queue on the
         // busy timeout instead of failing.
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| not_a_journal(e, path.clone()))?;
+        codec::register(&self.conn)?;
+        rank::register(&self.conn)?;
         self.conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
@@ -176,6 +186,20 @@ impl Journal {
         let value = f(&mut tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Folds the write-ahead log into the main file and truncates it, so
+    /// the file's size is the journal's size.
+    pub fn optimize_index(&self) -> Result<()> {
+        self.conn
+            .execute_batch("INSERT INTO article_fts(article_fts) VALUES ('optimize');")?;
+        Ok(())
+    }
+
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     pub(crate) fn conn(&self) -> &Connection {

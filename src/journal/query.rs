@@ -1,7 +1,7 @@
 //! Reading the journal: id resolution, listing, and the shapes the rest of
 //! the program sees. Everything here reads; nothing writes.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use super::Journal;
@@ -147,10 +147,11 @@ pub fn normalize_tag(raw: &str) -> Option<String> {
 pub(super) const ARTICLE_COLUMNS: &str = "
     a.rowid, a.id, a.title, a.url, a.site, a.author, a.lang, a.published_at,
     a.clipped_at, a.updated_at, a.deleted_at, a.content_hash, t.word_count,
-    (SELECT group_concat(g.tag, char(31) ORDER BY g.tag)
-       FROM article_tags g WHERE g.article_id = a.id),
-    (SELECT group_concat(u.url, char(31) ORDER BY u.added_at, u.url)
-       FROM article_urls u WHERE u.article_id = a.id)";
+    (SELECT group_concat(tag, char(31))
+       FROM (SELECT g.tag AS tag FROM article_tags g WHERE g.article_id = a.id ORDER BY g.tag)),
+    (SELECT group_concat(url, char(31))
+       FROM (SELECT u.url AS url FROM article_urls u WHERE u.article_id = a.id
+              ORDER BY u.url = a.url DESC, u.added_at, u.url))";
 
 pub(super) fn article_from_row(r: &Row<'_>) -> rusqlite::Result<Article> {
     let split = |s: Option<String>| -> Vec<String> {
@@ -390,15 +391,16 @@ impl Journal {
 
     /// The stored text with this hash.
     pub fn text(&self, hash: &str) -> Result<String> {
-        self.conn()
-            .prepare_cached("SELECT body FROM texts WHERE hash = ?1")?
-            .query_row([hash], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| {
-                Error::Other(anyhow::anyhow!(
-                    "the text {hash} is missing from the journal; run `nj verify`"
-                ))
-            })
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT body FROM texts WHERE hash = ?1")?;
+        let mut rows = stmt.query([hash])?;
+        match rows.next()? {
+            Some(r) => super::codec::decode(r.get_ref(0)?),
+            None => Err(Error::Other(anyhow::anyhow!(
+                "the text {hash} is missing from the journal; run `nj verify`"
+            ))),
+        }
     }
 
     /// Articles, newest first.
@@ -433,32 +435,6 @@ impl Journal {
         Ok(rows)
     }
 
-    /// How many articles a filter matches, ignoring its limit.
-    pub fn count(&self, filter: &ListFilter) -> Result<usize> {
-        let mut sql = String::from("SELECT count(*) FROM articles a WHERE ");
-        sql.push_str(if filter.removed {
-            "a.deleted_at IS NOT NULL"
-        } else {
-            "a.deleted_at IS NULL"
-        });
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(tag) = &filter.tag {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ?)",
-            );
-            args.push(tag.clone().into());
-        }
-        if let Some(since) = filter.since {
-            sql.push_str(" AND a.clipped_at >= ?");
-            args.push(since.0.into());
-        }
-        let n: i64 = self
-            .conn()
-            .prepare_cached(&sql)?
-            .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
-        Ok(n as usize)
-    }
-
     /// Every tag in use on live articles, with how many articles carry it.
     pub fn tags(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self.conn().prepare_cached(
@@ -482,8 +458,11 @@ impl Journal {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let hash: String = r.get(0)?;
-                let body: String = r.get(1)?;
                 texts_checked += 1;
+                let Ok(body) = super::codec::decode(r.get_ref(1)?) else {
+                    bad.push((hash, "(unreadable)".to_owned()));
+                    continue;
+                };
                 // A stored text must be normalised already; if it is not,
                 // the hash no longer describes what `show --text` prints.
                 let computed = hash_normalized(&body);

@@ -4,6 +4,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use super::fts_query::{self, has_phrase, matches, superset, Expr, Fields};
 use super::query::{article_from_row, Article, Note, ARTICLE_COLUMNS};
 use super::Journal;
 use crate::error::{Error, Result};
@@ -37,132 +38,47 @@ pub struct SearchQuery {
     pub mark: (String, String),
 }
 
-/// Quotes each word of a query that FTS5 cannot read as typed, keeping its
-/// operators, parentheses, quoted phrases and `prefix*` terms, and closing
-/// an unclosed quote. `follow-up` becomes `"follow-up"`, which FTS5 reads as
-/// the phrase "follow up".
-fn quote_barewords(query: &str) -> String {
-    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
-    let mut out: Vec<String> = Vec::new();
-    let mut chars = query.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-        } else if c == '(' || c == ')' {
-            out.push(c.to_string());
-            chars.next();
-        } else if c == '"' {
-            chars.next();
-            let mut phrase = String::new();
-            for c in chars.by_ref() {
-                if c == '"' {
-                    break;
-                }
-                phrase.push(c);
-            }
-            out.push(format!("\"{phrase}\""));
-        } else {
-            let mut word = String::new();
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() || matches!(c, '"' | '(' | ')') {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-            let keep = matches!(word.as_str(), "AND" | "OR" | "NOT")
-                || plain(&word)
-                || word.strip_suffix('*').is_some_and(plain);
-            out.push(if keep { word } else { format!("\"{word}\"") });
-        }
+/// The fields of the article index, in index order.
+const ARTICLE_FIELDS: &[&str] = &["title", "body", "notes", "tags"];
+
+fn bad_query(q: &str, reason: impl Into<String>) -> Error {
+    Error::BadQuery {
+        query: q.to_owned(),
+        reason: reason.into(),
     }
-    out.join(" ")
 }
 
-fn is_query_error(e: &rusqlite::Error) -> Option<String> {
-    let msg = e.to_string();
-    (msg.contains("fts5")
-        || msg.contains("no such column")
-        || msg.contains("unknown special query"))
-    .then_some(msg)
+fn has_column(e: &Expr) -> bool {
+    match e {
+        Expr::Leaf(l) => l.column.is_some(),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().any(has_column),
+        Expr::Not(a, b) => has_column(a) || has_column(b),
+    }
 }
 
 impl Journal {
-    /// Searches the journal. A query that FTS5 cannot parse as typed is tried
-    /// once more with its odd words quoted, so `nj search follow-up` works;
-    /// if that fails too, the error says what FTS5 objected to.
+    /// Searches articles (title, text, notes, tags) and free-standing notes,
+    /// best match first. See [`fts_query`] for the syntax and for how
+    /// phrases are matched.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
-        match self.search_raw(q, &q.query) {
-            Ok(hits) => Ok(hits),
-            Err(e) => {
-                let Some(reason) = is_query_error(&e) else {
-                    return Err(e.into());
-                };
-                let quoted = quote_barewords(&q.query);
-                if quoted != q.query {
-                    if let Ok(hits) = self.search_raw(q, &quoted) {
-                        return Ok(hits);
-                    }
-                }
-                Err(Error::BadQuery {
-                    query: q.query.clone(),
-                    reason,
-                })
-            }
-        }
-    }
-
-    fn search_raw(&self, q: &SearchQuery, fts_query: &str) -> rusqlite::Result<Vec<SearchHit>> {
-        let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
-        let mut hits = Vec::new();
-        let tag_clause = if q.tag.is_some() {
-            "AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ?5)"
-        } else {
-            "AND ?5 IS NULL"
-        };
-        let sql = format!(
-            "SELECT {ARTICLE_COLUMNS}, f.rank, snippet(article_fts, -1, ?2, ?3, '…', 24)
-               FROM article_fts f
-               JOIN articles a ON a.rowid = f.rowid
-               JOIN texts t ON t.hash = a.content_hash
-              WHERE article_fts MATCH ?1 AND a.deleted_at IS NULL {tag_clause}
-              ORDER BY f.rank LIMIT ?4"
-        );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![fts_query, q.mark.0, q.mark.1, limit, q.tag])?;
-        while let Some(r) = rows.next()? {
-            hits.push(SearchHit {
-                kind: SearchHitKind::Article,
-                article: Some(article_from_row(r)?),
-                score: r.get(15)?,
-                snippet: r.get(16)?,
-                note: None,
-            });
-        }
-        if q.tag.is_none() {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT n.id, n.body, n.created_at, n.updated_at, f.rank,
-                        snippet(note_fts, 0, ?2, ?3, '…', 24)
-                   FROM note_fts f JOIN notes n ON n.rowid = f.rowid
-                  WHERE note_fts MATCH ?1 AND n.deleted_at IS NULL AND n.article_id IS NULL
-                  ORDER BY f.rank LIMIT ?4",
-            )?;
-            let mut rows = stmt.query(params![fts_query, q.mark.0, q.mark.1, limit])?;
-            while let Some(r) = rows.next()? {
-                hits.push(SearchHit {
-                    kind: SearchHitKind::Note,
-                    note: Some(Note {
-                        id: r.get(0)?,
-                        article_id: None,
-                        text: r.get(1)?,
-                        created_at: r.get(2)?,
-                        updated_at: r.get(3)?,
-                    }),
-                    score: r.get(4)?,
-                    snippet: r.get(5)?,
-                    article: None,
-                });
-            }
+        let expr =
+            fts_query::parse(&q.query, ARTICLE_FIELDS).map_err(|e| bad_query(&q.query, e.0))?;
+        let fts = superset(&expr).ok_or_else(|| {
+            bad_query(
+                &q.query,
+                "it needs at least one word to look for outside NOT",
+            )
+        })?;
+        let check = has_phrase(&expr);
+        let mut hits = self
+            .search_articles(q, &expr, &fts, check)
+            .map_err(|e| query_error(&q.query, e))?;
+        // Notes have no title or tags; a field filter is about articles.
+        if q.tag.is_none() && !has_column(&expr) {
+            hits.extend(
+                self.search_notes(q, &expr, &fts, check)
+                    .map_err(|e| query_error(&q.query, e))?,
+            );
             hits.sort_by(|a, b| a.score.total_cmp(&b.score));
             if q.limit > 0 {
                 hits.truncate(q.limit);
@@ -170,24 +86,164 @@ impl Journal {
         }
         Ok(hits)
     }
+
+    fn search_articles(
+        &self,
+        q: &SearchQuery,
+        expr: &Expr,
+        fts: &str,
+        check: bool,
+    ) -> rusqlite::Result<Vec<SearchHit>> {
+        let tag_clause = if q.tag.is_some() {
+            "AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ?2)"
+        } else {
+            "AND ?2 IS NULL"
+        };
+        // Rank first, then fetch rows and build snippets for the hits only:
+        // a snippet reads the whole text, so it is the expensive part.
+        let sql = format!(
+            "SELECT f.rowid, f.rank FROM article_fts f JOIN articles a ON a.rowid = f.rowid
+              WHERE article_fts MATCH ?1 AND a.deleted_at IS NULL {tag_clause}
+              ORDER BY f.rank"
+        );
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![fts, q.tag])?;
+        let mut found: Vec<(i64, f64)> = Vec::new();
+        while let Some(r) = rows.next()? {
+            if q.limit > 0 && found.len() >= q.limit {
+                break;
+            }
+            let rowid: i64 = r.get(0)?;
+            if check && !self.article_matches(expr, rowid)? {
+                continue;
+            }
+            found.push((rowid, r.get(1)?));
+        }
+        let article_sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash
+              WHERE a.rowid = ?1"
+        );
+        let mut article = conn.prepare_cached(&article_sql)?;
+        let mut snippet = conn.prepare_cached(
+            "SELECT snippet(article_fts, -1, ?3, ?4, '…', 24) FROM article_fts
+              WHERE article_fts MATCH ?1 AND rowid = ?2",
+        )?;
+        let mut hits = Vec::with_capacity(found.len());
+        for (rowid, score) in found {
+            hits.push(SearchHit {
+                kind: SearchHitKind::Article,
+                score,
+                snippet: snippet
+                    .query_row(params![fts, rowid, q.mark.0, q.mark.1], |r| r.get(0))?,
+                article: Some(article.query_row([rowid], article_from_row)?),
+                note: None,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// Checks the exact query, phrases included, on one candidate article.
+    fn article_matches(&self, expr: &Expr, rowid: i64) -> rusqlite::Result<bool> {
+        let conn = self.conn();
+        let (title, body, notes, tags): (String, String, Option<String>, Option<String>) = conn
+            .prepare_cached(
+                "SELECT title, body, notes, tags FROM article_search_src WHERE article_rowid = ?1",
+            )?
+            .query_row([rowid], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+        let fields = Fields::new(&[
+            ("title", &title),
+            ("body", &body),
+            ("notes", notes.as_deref().unwrap_or("")),
+            ("tags", tags.as_deref().unwrap_or("")),
+        ]);
+        let mut term_stmt = conn.prepare_cached(
+            "SELECT 1 FROM article_fts WHERE article_fts MATCH ?1 AND rowid = ?2",
+        )?;
+        let mut failed = None;
+        let ok = matches(expr, &fields, &mut |leaf| {
+            let q = superset(&Expr::Leaf(leaf.clone())).unwrap_or_default();
+            match term_stmt.exists(params![q, rowid]) {
+                Ok(found) => found,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(ok),
+        }
+    }
+
+    fn search_notes(
+        &self,
+        q: &SearchQuery,
+        expr: &Expr,
+        fts: &str,
+        check: bool,
+    ) -> rusqlite::Result<Vec<SearchHit>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT n.id, n.body, n.created_at, n.updated_at, f.rank,
+                    snippet(note_fts, 0, ?2, ?3, '…', 24), n.rowid
+               FROM note_fts f JOIN notes n ON n.rowid = f.rowid
+              WHERE note_fts MATCH ?1 AND n.deleted_at IS NULL AND n.article_id IS NULL
+              ORDER BY f.rank",
+        )?;
+        let mut rows = stmt.query(params![fts, q.mark.0, q.mark.1])?;
+        let mut term_stmt =
+            conn.prepare_cached("SELECT 1 FROM note_fts WHERE note_fts MATCH ?1 AND rowid = ?2")?;
+        let mut hits = Vec::new();
+        while let Some(r) = rows.next()? {
+            if q.limit > 0 && hits.len() >= q.limit {
+                break;
+            }
+            let body: String = r.get(1)?;
+            let rowid: i64 = r.get(6)?;
+            if check {
+                let fields = Fields::new(&[("body", &body)]);
+                let mut failed = None;
+                let ok = matches(expr, &fields, &mut |leaf| {
+                    let q = superset(&Expr::Leaf(leaf.clone())).unwrap_or_default();
+                    term_stmt.exists(params![q, rowid]).unwrap_or_else(|e| {
+                        failed = Some(e);
+                        false
+                    })
+                });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                if !ok {
+                    continue;
+                }
+            }
+            hits.push(SearchHit {
+                kind: SearchHitKind::Note,
+                note: Some(Note {
+                    id: r.get(0)?,
+                    article_id: None,
+                    text: body,
+                    created_at: r.get(2)?,
+                    updated_at: r.get(3)?,
+                }),
+                score: r.get(4)?,
+                snippet: r.get(5)?,
+                article: None,
+            });
+        }
+        Ok(hits)
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn barewords_are_quoted_and_operators_kept() {
-        assert_eq!(
-            quote_barewords("follow-up AND court"),
-            "\"follow-up\" AND court"
-        );
-        assert_eq!(
-            quote_barewords("jedi* \"contract award\""),
-            "jedi* \"contract award\""
-        );
-        assert_eq!(quote_barewords("c++"), "\"c++\"");
-        assert_eq!(quote_barewords("\"unclosed phrase"), "\"unclosed phrase\"");
-        assert_eq!(quote_barewords("(a OR b.c)"), "( a OR \"b.c\" )");
+fn query_error(query: &str, e: rusqlite::Error) -> Error {
+    let msg = e.to_string();
+    if msg.contains("fts5") || msg.contains("no such column") {
+        bad_query(query, msg)
+    } else {
+        e.into()
     }
 }

@@ -164,19 +164,26 @@ impl<'c> Tx<'c> {
 
     /// Stores a text under its hash. Returns false when it was already there.
     pub fn put_text(&mut self, content: &Content) -> Result<bool> {
-        let n = self
+        let exists = self
             .tx
+            .prepare_cached("SELECT 1 FROM texts WHERE hash = ?1")?
+            .query_row([&content.hash], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if exists {
+            return Ok(false);
+        }
+        self.tx
             .prepare_cached(
-                "INSERT INTO texts(hash, body, word_count, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(hash) DO NOTHING",
+                "INSERT INTO texts(hash, body, word_count, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
                 content.hash,
-                content.text,
+                super::codec::encode(&content.text)?,
                 content.word_count,
                 self.now
             ])?;
-        Ok(n == 1)
+        Ok(true)
     }
 
     pub fn create_article(&mut self, row: &ArticleRow) -> Result<ArticleRef> {
@@ -229,7 +236,7 @@ impl<'c> Tx<'c> {
             .tx
             .prepare_cached(
                 "INSERT INTO article_urls(id, article_id, url, added_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(url, article_id) DO NOTHING",
+                 ON CONFLICT(article_id, url) DO NOTHING",
             )?
             .execute(params![new_id(), article.id, url, self.now])?;
         Ok(n == 1)

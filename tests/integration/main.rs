@@ -1,1 +1,19 @@
 //! Integration tests: the real `nj` binary in a sealed temp environment.
+//!
+//! Every test builds its own journal in its own temp dir through
+//! [`util::Env`], and URL clips go to a server on 127.0.0.1 that the test
+//! starts. Nothing here may touch the real HOME, a real config, or the
+//! network.
+
+mod bad_input;
+mod browse;
+mod clip_local;
+mod clip_url;
+mod hashes;
+mod ids;
+mod journal_file;
+mod notes;
+mod pages;
+mod search;
+mod util;
+mod versions;
