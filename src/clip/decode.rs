@@ -34,7 +34,7 @@ fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
 /// Refuses input that cannot be an article, naming the source.
 pub fn check_input(what: &str, bytes: &[u8]) -> Result<()> {
     if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(too_big(what, bytes.len() as u64));
+        return Err(too_big(what, None));
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::BadInput(format!(
@@ -49,10 +49,14 @@ pub fn check_input(what: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub fn too_big(what: &str, size: u64) -> Error {
+/// The error for input over the limit. `size` is the known size, or `None`
+/// when reading stopped at the limit.
+pub fn too_big(what: &str, size: Option<u64>) -> Error {
+    let size = size
+        .map(|s| format!("{:.1} MB, ", s as f64 / 1_048_576.0))
+        .unwrap_or_default();
     Error::BadInput(format!(
-        "{what} is {:.1} MB, over the {} MB limit, so nothing was clipped; save the part you need to a smaller file",
-        size as f64 / 1_048_576.0,
+        "{what} is {size}over the {} MB limit, so nothing was clipped; save the part you need to a smaller file",
         MAX_INPUT_BYTES / 1_048_576
     ))
 }

@@ -50,6 +50,10 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
         .and_then(|h| resolve(page_url, h.trim()))
         .and_then(|u| normalize_url(&u));
     let page_title = non_empty(Some(doc.select("title").first().text().to_string()));
+    // Site navigation and footers are never the article. Readability scores
+    // them down, but on a page with no article it may still pick one.
+    doc.select("nav, [role=navigation], footer, [role=contentinfo], aside")
+        .remove();
 
     let article = readability.parse().map_err(|_| {
         Error::BadInput(format!(

@@ -112,7 +112,7 @@ impl Fetcher {
             .and_then(|v| v.trim().parse::<u64>().ok())
         {
             if len > self.opts.max_bytes {
-                return Err(too_big(url, len));
+                return Err(too_big(url, Some(len)));
             }
         }
         let mut body = Vec::new();
@@ -123,7 +123,7 @@ impl Fetcher {
             .read_to_end(&mut body)
             .map_err(|e| fail(describe_io(&e, &self.opts)))?;
         if body.len() as u64 > self.opts.max_bytes {
-            return Err(too_big(url, body.len() as u64));
+            return Err(too_big(url, None));
         }
         Ok(Fetched {
             body,

@@ -125,7 +125,7 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
             let mut bytes = Vec::new();
             stdin.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
             if bytes.len() as u64 > MAX_INPUT_BYTES {
-                return Err(decode::too_big(&what, bytes.len() as u64));
+                return Err(decode::too_big(&what, None));
             }
             let kind = sniff(&bytes);
             (bytes, kind, None, given_url.into_iter().collect())
@@ -222,7 +222,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
         )));
     }
     if meta.len() > MAX_INPUT_BYTES {
-        return Err(decode::too_big(&what, meta.len()));
+        return Err(decode::too_big(&what, Some(meta.len())));
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)

@@ -58,10 +58,20 @@ impl List {
             return Ok(ExitCode::SUCCESS);
         }
         if articles.is_empty() {
+            let in_bin = !self.removed
+                && !journal
+                    .list(&ListFilter {
+                        removed: true,
+                        limit: 1,
+                        ..ListFilter::default()
+                    })?
+                    .is_empty();
             let msg = if self.removed {
                 "the bin is empty"
             } else if filter.tag.is_some() || since.is_some() {
                 "no articles match"
+            } else if in_bin {
+                "no articles outside the bin; `nj list --removed` shows the bin"
             } else {
                 "no articles yet; clip one with `nj clip URL`"
             };

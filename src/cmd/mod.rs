@@ -28,8 +28,8 @@ use newsjournal::time::Clock;
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The journal file [default: $XDG_DATA_HOME/newsjournal/journal.db]
-    #[arg(long, global = true, env = "NJ_DB", value_name = "PATH")]
+    /// The journal file [env: NJ_DB] [default: $XDG_DATA_HOME/newsjournal/journal.db]
+    #[arg(long, global = true, value_name = "PATH")]
     db: Option<PathBuf>,
 
     /// Print JSON instead of text
@@ -70,6 +70,10 @@ impl Ctx {
     fn db_path(&self) -> Result<PathBuf> {
         if let Some(p) = &self.db {
             return Ok(p.clone());
+        }
+        // An empty NJ_DB means unset, as shells make it easy to leave one.
+        if let Some(p) = std::env::var_os("NJ_DB").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
         }
         let dirs = directories::ProjectDirs::from("", "", "newsjournal")
             .context("cannot find a home folder for the journal; pass --db PATH or set NJ_DB")?;

@@ -106,15 +106,10 @@ impl Journal {
         };
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
 
-        if let Ok(ps) = std::env::var("NJ_EXPERIMENT_PAGE_SIZE") {
-            self.conn
-                .pragma_update(None, "page_size", ps.parse::<i64>().unwrap())?;
-        }
         let path = self.display_path();
         // WAL lets readers run beside a writer, and two writers queue on the
         // busy timeout instead of failing.
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
+        self.enable_wal()
             .map_err(|e| not_a_journal(e, path.clone()))?;
         codec::register(&self.conn)?;
         rank::register(&self.conn)?;
@@ -124,6 +119,30 @@ impl Journal {
              PRAGMA temp_store = MEMORY;",
         )?;
         self.migrate()
+    }
+
+    /// Switches the file to WAL. Switching a new file can report busy at
+    /// once, without the busy timeout, when another process is switching it
+    /// too; so look first, and retry while the other finishes.
+    fn enable_wal(&self) -> rusqlite::Result<()> {
+        let started = std::time::Instant::now();
+        loop {
+            let mode: String = self
+                .conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            if mode.eq_ignore_ascii_case("wal") {
+                return Ok(());
+            }
+            match self.conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
     }
 
     fn migrate(&mut self) -> Result<()> {
