@@ -69,10 +69,12 @@ def main():
     rare = "xanthoprism" if markers.get("xanthoprism") else "zorblatt"
     results.append(summary(f"nj search {rare}",
                            [timed([nj, "search", rare], env) for _ in range(a.runs)]))
-    results.append(summary("nj search zorblatt (N/1000 hits, top 20)",
+    results.append(summary("nj search zorblatt (100 hits, top 20 shown)",
                            [timed([nj, "search", "zorblatt"], env) for _ in range(a.runs)]))
-    results.append(summary('nj search "zorblatt" phrase with a common word',
+    results.append(summary('nj search \'"the zorblatt"\' (a phrase, checked on 100 candidates)',
                            [timed([nj, "search", '"the zorblatt"'], env) for _ in range(a.runs)]))
+    results.append(summary("nj search the (every article matches; worst case)",
+                           [timed([nj, "search", "the"], env) for _ in range(max(5, a.runs // 3))]))
 
     fresh = [json.loads(l) for l in open(a.fresh)]
     samples = []

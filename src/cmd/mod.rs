@@ -2,6 +2,7 @@
 //! `run` that calls the library and prints. No journal logic lives here.
 
 mod clip;
+mod completions;
 mod diff;
 mod list;
 mod note;
@@ -56,6 +57,7 @@ enum Command {
     Rm(tag::Rm),
     Restore(tag::Restore),
     Search(search::Search),
+    Completions(completions::Completions),
 }
 
 /// What every command needs: where the journal is, how to print, and the
@@ -108,6 +110,7 @@ impl Cli {
             Command::Rm(c) => c.run(&ctx),
             Command::Restore(c) => c.run(&ctx),
             Command::Search(c) => c.run(&ctx),
+            Command::Completions(c) => c.run(&ctx),
         }
     }
 }

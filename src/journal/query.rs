@@ -335,9 +335,9 @@ pub(crate) fn notes(conn: &Connection, filter: &NoteFilter) -> Result<Vec<Note>>
         sql.push_str(" AND article_id IS NULL");
     }
     sql.push_str(if filter.article.is_some() {
-        " ORDER BY created_at, id"
+        " ORDER BY created_at, rowid"
     } else {
-        " ORDER BY created_at DESC, id"
+        " ORDER BY created_at DESC, rowid DESC"
     });
     if filter.limit > 0 {
         sql.push_str(&format!(" LIMIT {}", filter.limit));
