@@ -136,3 +136,25 @@ CREATE VIRTUAL TABLE note_fts USING fts5(
     detail = column
 );
 INSERT INTO note_fts(note_fts, rank) VALUES ('rank', 'nj_rank(1.0)');
+
+-- migration: 2
+
+-- Follow-ups: reminders to come back to a story, on an article or on none.
+-- A repeating one (`every`) is never done for good: marking it done moves
+-- `due_at` on by the interval and records `done_at`.
+CREATE TABLE followups (
+    id         TEXT PRIMARY KEY,
+    article_id TEXT REFERENCES articles(id),
+    text       TEXT NOT NULL,
+    due_at     INTEGER NOT NULL,
+    every      TEXT,
+    status     TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+    done_at    INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deleted_at INTEGER
+);
+-- `nj due` and `nj due --count` read only this: open follow-ups by due time.
+CREATE INDEX followups_open_by_due ON followups(due_at)
+    WHERE status = 'open' AND deleted_at IS NULL;
+CREATE INDEX followups_by_article ON followups(article_id);

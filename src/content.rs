@@ -85,6 +85,38 @@ impl Content {
     }
 }
 
+/// How two texts differ, line by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineDiff {
+    pub added: usize,
+    pub removed: usize,
+    /// A unified diff with two lines of context.
+    pub unified: String,
+}
+
+/// Compares two texts line by line; the labels head the unified diff.
+pub fn line_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> LineDiff {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let (mut added, mut removed) = (0, 0);
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            similar::ChangeTag::Insert => added += 1,
+            similar::ChangeTag::Delete => removed += 1,
+            similar::ChangeTag::Equal => {}
+        }
+    }
+    let unified = diff
+        .unified_diff()
+        .context_radius(2)
+        .header(old_label, new_label)
+        .to_string();
+    LineDiff {
+        added,
+        removed,
+        unified,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +166,14 @@ mod tests {
             "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
         );
         assert_eq!(Content::new("hello").hash, hash_normalized("hello\n"));
+    }
+
+    #[test]
+    fn line_diff_counts_changes() {
+        let d = line_diff("a\nb\nc\n", "a\nB\nc\nd\n", "old", "new");
+        assert_eq!((d.added, d.removed), (2, 1));
+        assert!(d.unified.starts_with("--- old\n+++ new\n"), "{}", d.unified);
+        assert!(d.unified.contains("-b\n+B\n"), "{}", d.unified);
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! defines text normalisation and content hashes, and [`time`] the journal's
 //! notion of time.
 
+pub mod calendar;
 pub mod clip;
 pub mod content;
 pub mod error;
 pub mod journal;
+pub mod recheck;
 pub mod time;
 
 pub use error::{Error, Result};

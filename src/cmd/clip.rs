@@ -4,10 +4,19 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use newsjournal::clip::{self, FetchOptions, LoadOptions, Source};
-use newsjournal::journal::{short_id, ClipOutcome, ClipStatus, NewClip};
+use newsjournal::journal::{short_id, ClipOutcome, ClipStatus, Followup, NewClip};
+use serde::Serialize;
 
+use super::followup::{describe_new, due_and_every, DEFAULT_TEXT};
 use super::output;
 use super::Ctx;
+
+#[derive(Serialize)]
+struct ClipJson<'a> {
+    #[serde(flatten)]
+    outcome: &'a ClipOutcome,
+    followup: Option<&'a Followup>,
+}
 
 /// Clip an article from a URL, an HTML or text file, or - for stdin
 #[derive(Debug, Args)]
@@ -30,6 +39,18 @@ pub struct Clip {
     /// Add a note saying why it matters
     #[arg(short = 'n', long, value_name = "TEXT")]
     note: Option<String>,
+
+    /// Add a follow-up saying what to check (needs --due)
+    #[arg(long, value_name = "TEXT", requires = "due")]
+    follow_up: Option<String>,
+
+    /// When the follow-up is due: friday, in 3 weeks, 2026-12-01, ...
+    #[arg(long, value_name = "WHEN")]
+    due: Option<String>,
+
+    /// Repeat the follow-up this long after each time it is done (1w, 1mo)
+    #[arg(long, value_name = "INTERVAL", requires = "due")]
+    every: Option<String>,
 
     /// Give up on a URL after this many seconds
     #[arg(long, value_name = "SECS", env = "NJ_TIMEOUT", default_value_t = 30.0)]
@@ -56,28 +77,53 @@ impl Clip {
             title: self.title,
             url: self.url,
         };
+        // Read WHEN first: a typo should not cost a fetch.
+        let follow_up = match &self.due {
+            Some(_) => Some(due_and_every(
+                ctx,
+                self.due.as_deref(),
+                self.every.as_deref(),
+            )?),
+            None => None,
+        };
         // Read and extract before opening the journal: a failed fetch then
         // leaves no trace, and a slow one holds no lock.
         let page = clip::load(&Source::parse(&self.source), &opts, std::io::stdin().lock())?;
         let mut journal = ctx.journal()?;
-        let outcome = journal.clip(
-            ctx.clock.timestamp(),
-            &NewClip {
-                content: page.content,
-                title: page.title,
-                urls: page.urls,
-                site: page.site,
-                author: page.author,
-                lang: page.lang,
-                published_at: page.published_at,
-                tags: self.tags,
-                note: self.note,
-            },
-        )?;
+        let clip = NewClip {
+            content: page.content,
+            title: page.title,
+            urls: page.urls,
+            site: page.site,
+            author: page.author,
+            lang: page.lang,
+            published_at: page.published_at,
+            tags: self.tags,
+            note: self.note,
+        };
+        let text = self.follow_up.unwrap_or_else(|| DEFAULT_TEXT.to_owned());
+        let (outcome, followup) = journal.write(ctx.clock.timestamp(), |tx| {
+            let outcome = tx.clip(&clip)?;
+            let followup = match follow_up {
+                Some((due, every)) => {
+                    Some(tx.create_followup(Some(&outcome.article.as_ref()), &text, due, every)?)
+                }
+                None => None,
+            };
+            Ok((outcome, followup))
+        })?;
+        let followup = followup.map(|f| journal.followup(&f)).transpose()?;
         if ctx.json {
-            output::json(&outcome)?;
+            output::json(&ClipJson {
+                outcome: &outcome,
+                followup: followup.as_ref(),
+            })?;
         } else {
-            output::print(&describe(&outcome))?;
+            let mut s = describe(&outcome);
+            if let Some(f) = &followup {
+                s.push_str(&format!("  {}\n", describe_new(f)));
+            }
+            output::print(&s)?;
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -3,9 +3,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use newsjournal::content::line_diff;
 use newsjournal::journal::{short_id, Version};
 use serde::Serialize;
-use similar::{ChangeTag, TextDiff};
 
 use super::output;
 use super::Ctx;
@@ -86,23 +86,13 @@ impl Diff {
         let from = pick(self.from.unwrap_or(to.number.saturating_sub(1).max(1)))?;
         let old = journal.text(&from.content_hash)?;
         let new = journal.text(&to.content_hash)?;
-        let diff = TextDiff::from_lines(&old, &new);
-        let (mut added, mut removed) = (0, 0);
-        for change in diff.iter_all_changes() {
-            match change.tag() {
-                ChangeTag::Insert => added += 1,
-                ChangeTag::Delete => removed += 1,
-                ChangeTag::Equal => {}
-            }
-        }
-        let unified = diff
-            .unified_diff()
-            .context_radius(2)
-            .header(
-                &format!("version {} {}", from.number, from.content_hash),
-                &format!("version {} {}", to.number, to.content_hash),
-            )
-            .to_string();
+        let d = line_diff(
+            &old,
+            &new,
+            &format!("version {} {}", from.number, from.content_hash),
+            &format!("version {} {}", to.number, to.content_hash),
+        );
+        let (added, removed, unified) = (d.added, d.removed, d.unified);
         if ctx.json {
             output::json(&DiffJson {
                 from,

@@ -4,9 +4,12 @@
 mod clip;
 mod completions;
 mod diff;
+mod due;
+mod followup;
 mod list;
 mod note;
 mod output;
+mod recheck;
 mod search;
 mod show;
 mod tag;
@@ -57,6 +60,15 @@ enum Command {
     Rm(tag::Rm),
     Restore(tag::Restore),
     Search(search::Search),
+    #[command(name = "follow-up")]
+    FollowUp(followup::FollowUp),
+    #[command(name = "follow-ups")]
+    FollowUps(followup::FollowUps),
+    Due(due::Due),
+    Done(followup::Done),
+    Snooze(followup::Snooze),
+    Reopen(followup::Reopen),
+    Recheck(recheck::Recheck),
     Completions(completions::Completions),
 }
 
@@ -110,6 +122,13 @@ impl Cli {
             Command::Rm(c) => c.run(&ctx),
             Command::Restore(c) => c.run(&ctx),
             Command::Search(c) => c.run(&ctx),
+            Command::FollowUp(c) => c.run(&ctx),
+            Command::FollowUps(c) => c.run(&ctx),
+            Command::Due(c) => c.run(&ctx),
+            Command::Done(c) => c.run(&ctx),
+            Command::Snooze(c) => c.run(&ctx),
+            Command::Reopen(c) => c.run(&ctx),
+            Command::Recheck(c) => c.run(&ctx),
             Command::Completions(c) => c.run(&ctx),
         }
     }

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use newsjournal::journal::{short_id, ArticleDetail};
+use newsjournal::journal::{short_id, ArticleDetail, Followup, FollowupFilter, FollowupStatus};
 use serde::Serialize;
 
 use super::output;
@@ -28,6 +28,7 @@ pub struct Show {
 struct ShowJson<'a> {
     #[serde(flatten)]
     detail: &'a ArticleDetail,
+    followups: &'a [Followup],
     text: &'a str,
 }
 
@@ -49,21 +50,26 @@ impl Show {
             },
         };
         let text = journal.text(&hash)?;
+        let followups = journal.followups(&FollowupFilter {
+            status: None,
+            article: Some(article.clone()),
+        })?;
         if self.text {
             output::print(&text)?;
         } else if ctx.json {
             output::json(&ShowJson {
                 detail: &detail,
+                followups: &followups,
                 text: &text,
             })?;
         } else {
-            output::page(&render(&detail, &text, self.version))?;
+            output::page(&render(&detail, &followups, &text, self.version))?;
         }
         Ok(ExitCode::SUCCESS)
     }
 }
 
-fn render(d: &ArticleDetail, text: &str, version: Option<usize>) -> String {
+fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option<usize>) -> String {
     let a = &d.article;
     let width = output::term_width().clamp(40, 100);
     let mut s = String::new();
@@ -130,6 +136,26 @@ fn render(d: &ArticleDetail, text: &str, version: Option<usize>) -> String {
                     let _ = writeln!(s, "    {w}");
                 }
             }
+        }
+    }
+    if !followups.is_empty() {
+        let _ = writeln!(s, "\n{}", output::bold("Follow-ups"));
+        for f in followups {
+            let state = match f.status {
+                FollowupStatus::Open => format!("due {}", f.due_at.local()),
+                FollowupStatus::Done => "done".to_owned(),
+            };
+            let every = f
+                .every
+                .as_deref()
+                .map(|e| format!(", every {e}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  {}  {state}{every}  {}",
+                output::dim(short_id(&f.id)),
+                f.text
+            );
         }
     }
     let _ = writeln!(s, "\n{}", output::bold("Versions"));

@@ -114,35 +114,7 @@ impl Tx<'_> {
             if let Some(existing) = find_by_hash(self.conn(), &clip.content.hash)? {
                 (ClipStatus::Duplicate, existing)
             } else if let Some(existing) = find_by_url(self.conn(), &clip.urls)? {
-                let before = article_by_rowid(self.conn(), existing.rowid)?;
-                previous_hash = Some(before.content_hash.clone());
-                self.put_text(&clip.content)?;
-                self.create_version(&existing, &clip.content.hash)?;
-                self.set_article(
-                    &existing,
-                    ArticleField::ContentHash,
-                    clip.content.hash.clone().into(),
-                )?;
-                // The page may have retitled the story; keep what it says now.
-                if !clip.title.is_empty() && clip.title != before.title {
-                    self.set_article(&existing, ArticleField::Title, clip.title.clone().into())?;
-                }
-                for (field, new, old) in [
-                    (ArticleField::Site, &clip.site, &before.site),
-                    (ArticleField::Author, &clip.author, &before.author),
-                    (ArticleField::Lang, &clip.lang, &before.lang),
-                ] {
-                    if new.is_some() && new != old {
-                        self.set_article(&existing, field, opt_text(new))?;
-                    }
-                }
-                if clip.published_at.is_some() && clip.published_at != before.published_at {
-                    self.set_article(
-                        &existing,
-                        ArticleField::PublishedAt,
-                        clip.published_at.map(|t| t.0).into(),
-                    )?;
-                }
+                previous_hash = self.record_version(&existing, clip)?;
                 (ClipStatus::NewVersion, existing)
             } else {
                 self.put_text(&clip.content)?;
@@ -200,6 +172,57 @@ impl Tx<'_> {
             note_added,
             article: article_by_rowid(self.conn(), article.rowid)?,
         })
+    }
+
+    /// Records `clip` as the article's newest version, when its text differs
+    /// from the current one, and takes the page's current title and
+    /// metadata. Returns the previous hash, or `None` when the text is
+    /// unchanged (and nothing was written).
+    pub fn record_version(
+        &mut self,
+        article: &ArticleRef,
+        clip: &NewClip,
+    ) -> Result<Option<String>> {
+        let before = article_by_rowid(self.conn(), article.rowid)?;
+        if before.content_hash == clip.content.hash {
+            return Ok(None);
+        }
+        if clip.content.is_empty() {
+            return Err(Error::BadInput(
+                "the new version has no text, so nothing was recorded".into(),
+            ));
+        }
+        self.put_text(&clip.content)?;
+        self.create_version(article, &clip.content.hash)?;
+        self.set_article(
+            article,
+            ArticleField::ContentHash,
+            clip.content.hash.clone().into(),
+        )?;
+        // The page may have retitled the story; keep what it says now.
+        if !clip.title.is_empty() && clip.title != before.title {
+            self.set_article(article, ArticleField::Title, clip.title.clone().into())?;
+        }
+        for (field, new, old) in [
+            (ArticleField::Site, &clip.site, &before.site),
+            (ArticleField::Author, &clip.author, &before.author),
+            (ArticleField::Lang, &clip.lang, &before.lang),
+        ] {
+            if new.is_some() && new != old {
+                self.set_article(article, field, opt_text(new))?;
+            }
+        }
+        if clip.published_at.is_some() && clip.published_at != before.published_at {
+            self.set_article(
+                article,
+                ArticleField::PublishedAt,
+                clip.published_at.map(|t| t.0).into(),
+            )?;
+        }
+        for url in &clip.urls {
+            self.add_url(article, url)?;
+        }
+        Ok(Some(before.content_hash))
     }
 
     /// Adds and removes tags. Returns the tags actually added and removed.

@@ -10,6 +10,7 @@
 
 mod article;
 mod codec;
+mod followup;
 pub mod fts_query;
 mod note;
 mod query;
@@ -26,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 pub use article::{ClipOutcome, ClipStatus, NewClip};
+pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use query::{
     first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, Note,
     NoteFilter, NoteRef, Version,

@@ -178,7 +178,7 @@ pub(super) fn article_from_row(r: &Row<'_>) -> rusqlite::Result<Article> {
 }
 
 /// Checks an id prefix and gives the range of ids it covers.
-fn prefix_range(prefix: &str) -> Result<(String, String)> {
+pub(super) fn prefix_range(prefix: &str) -> Result<(String, String)> {
     let p = prefix.trim().to_ascii_lowercase();
     if p.len() < 4 || p.len() > 36 || !p.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(Error::BadId(prefix.to_owned()));

@@ -1,0 +1,101 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use newsjournal::calendar::to_ics;
+use newsjournal::journal::{FollowupFilter, FollowupStatus};
+use newsjournal::time::{parse_when, Interval, Timestamp};
+
+use super::followup::print_table;
+use super::output;
+use super::Ctx;
+
+/// List open follow-ups that are due, oldest due first
+///
+/// WHEN (for --as-of here, and --due elsewhere) is written the way people say
+/// it: 2026-12-01, 2026-12-01T09:00, today, tomorrow, tomorrow 9am, 9am
+/// tomorrow, friday (the next one, never today), next monday, in 3 days,
+/// in 2 weeks, 2 weeks, in 3 hours, dec 3, end of week (Friday), end of
+/// month. A date without a time means 09:00 local time.
+#[derive(Debug, Args)]
+pub struct Due {
+    /// Also list the ones due within this long (7d, 2w, 1mo)
+    #[arg(long, value_name = "INTERVAL")]
+    within: Option<String>,
+
+    /// Evaluate at another moment instead of now
+    #[arg(long, value_name = "WHEN")]
+    as_of: Option<String>,
+
+    /// Print only how many are due (fast enough for a shell prompt)
+    #[arg(long, conflicts_with = "ics")]
+    count: bool,
+
+    /// Write every open follow-up as an iCalendar file (VTODOs)
+    #[arg(long)]
+    ics: bool,
+
+    /// With --ics: write to this file (atomically) instead of stdout
+    #[arg(short = 'o', long, value_name = "PATH", requires = "ics")]
+    output: Option<PathBuf>,
+}
+
+impl Due {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let now = match &self.as_of {
+            Some(w) => Timestamp::from_datetime(parse_when(w, ctx.clock.now())?),
+            None => ctx.clock.timestamp(),
+        };
+        let until = match &self.within {
+            Some(w) => Interval::parse(w)?
+                .after(now.to_datetime(), &chrono::Local)
+                .map(Timestamp::from_datetime)
+                .context("--within reaches past the calendar")?,
+            None => now,
+        };
+        let journal = ctx.journal()?;
+        if self.count {
+            output::print(&format!("{}\n", journal.due_count(until)?))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if self.ics {
+            let open = journal.followups(&FollowupFilter {
+                status: Some(FollowupStatus::Open),
+                article: None,
+            })?;
+            let ics = to_ics(&open, ctx.clock.timestamp());
+            match &self.output {
+                Some(path) => write_atomically(path, ics.as_bytes())?,
+                None => output::print(&ics)?,
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let due = journal.due(until)?;
+        if ctx.json {
+            output::json(&due)?;
+        } else if due.is_empty() {
+            eprintln!("nothing is due");
+        } else {
+            print_table(&due, now)?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Writes a file so that a reader (a calendar that subscribes to it) sees
+/// the old or the new one, never half of one.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,382 @@
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use newsjournal::journal::{
+    first_line, short_id, ArticleRef, Followup, FollowupFilter, FollowupStatus, Journal,
+};
+use newsjournal::time::{parse_when, Interval, Timestamp};
+
+use super::output;
+use super::Ctx;
+
+/// The text of a follow-up given only an article.
+pub const DEFAULT_TEXT: &str = "Check for updates";
+
+/// Add a follow-up: nj follow-up ID "check the ruling" --due "in 3 weeks"
+///
+/// With one argument that is an article id, the text is "Check for
+/// updates"; with one argument that is not, the follow-up is on no article.
+/// WHEN is written the way people say it (see `nj help due`).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FollowUp {
+    #[command(subcommand)]
+    action: Option<FollowUpAction>,
+
+    /// The article's id and the text, or only one of them
+    #[arg(value_name = "[ID] TEXT", num_args = 0..=2)]
+    args: Vec<String>,
+
+    /// When it is due: 2026-12-01, friday, tomorrow 9am, in 3 weeks, end of month, ...
+    #[arg(long, value_name = "WHEN")]
+    due: Option<String>,
+
+    /// Repeat: due again this long after each time it is done (1w, 2w, 1mo)
+    #[arg(long, value_name = "INTERVAL")]
+    every: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum FollowUpAction {
+    /// Change a follow-up's text, due time or repeat
+    Edit {
+        /// The follow-up's id
+        id: String,
+        /// New text
+        #[arg(long)]
+        text: Option<String>,
+        /// New due time
+        #[arg(long, value_name = "WHEN")]
+        due: Option<String>,
+        /// Repeat this long after each time it is done
+        #[arg(long, value_name = "INTERVAL", conflicts_with = "no_repeat")]
+        every: Option<String>,
+        /// Stop repeating
+        #[arg(long)]
+        no_repeat: bool,
+    },
+    /// Delete a follow-up
+    Rm {
+        /// The follow-up's id
+        id: String,
+    },
+}
+
+/// Reads `--due` and `--every` for a new follow-up.
+pub fn due_and_every(
+    ctx: &Ctx,
+    due: Option<&str>,
+    every: Option<&str>,
+) -> Result<(Timestamp, Option<Interval>)> {
+    let Some(due) = due else {
+        bail!("a follow-up needs --due WHEN, for example --due 'in 3 weeks' or --due friday");
+    };
+    let due = Timestamp::from_datetime(parse_when(due, ctx.clock.now())?);
+    let every = every.map(Interval::parse).transpose()?;
+    Ok((due, every))
+}
+
+impl FollowUp {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        if let Some(action) = self.action {
+            return run_action(ctx, &mut journal, action);
+        }
+        let (article, text) = match self.args.as_slice() {
+            [id, text] => (Some(journal.resolve_article(id)?), text.clone()),
+            [one] => match journal.resolve_article(one) {
+                Ok(a) => (Some(a), DEFAULT_TEXT.to_owned()),
+                Err(_) => (None, one.clone()),
+            },
+            _ => bail!("give the follow-up's text, and the article's id if it is about one: nj follow-up ID TEXT --due WHEN"),
+        };
+        let (due, every) = due_and_every(ctx, self.due.as_deref(), self.every.as_deref())?;
+        let f = journal.write(ctx.clock.timestamp(), |tx| {
+            tx.create_followup(article.as_ref(), &text, due, every)
+        })?;
+        let f = journal.followup(&f)?;
+        if ctx.json {
+            output::json(&f)?;
+        } else {
+            output::print(&format!("{}\n", describe_new(&f)))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// "follow-up 3fa9c1d2 due Tue 2026-12-01 09:00 (in 5d): TEXT [on e494a610]"
+pub fn describe_new(f: &Followup) -> String {
+    let on = f
+        .article_id
+        .as_deref()
+        .map(|a| format!(" (on {})", short_id(a)))
+        .unwrap_or_default();
+    let every = f
+        .every
+        .as_deref()
+        .map(|e| format!(", then every {e} after done"))
+        .unwrap_or_default();
+    format!(
+        "follow-up {} due {}{every}: {}{on}",
+        short_id(&f.id),
+        f.due_at
+            .to_datetime()
+            .with_timezone(&chrono::Local)
+            .format("%a %Y-%m-%d %H:%M"),
+        f.text
+    )
+}
+
+fn run_action(ctx: &Ctx, journal: &mut Journal, action: FollowUpAction) -> Result<ExitCode> {
+    match action {
+        FollowUpAction::Edit {
+            id,
+            text,
+            due,
+            every,
+            no_repeat,
+        } => {
+            let f = journal.resolve_followup(&id)?;
+            let due = due
+                .map(|d| parse_when(&d, ctx.clock.now()).map(Timestamp::from_datetime))
+                .transpose()?;
+            let every = match (every, no_repeat) {
+                (Some(e), _) => Some(Some(Interval::parse(&e)?)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let text = match (&text, &due, &every) {
+                (None, None, None) => {
+                    let current = journal.followup(&f)?.text;
+                    Some(output::note_text(None, &format!("{current}\n"))?)
+                }
+                _ => text,
+            };
+            journal.write(ctx.clock.timestamp(), |tx| {
+                tx.edit_followup(&f, text.as_deref(), due, every)
+            })?;
+            print_one(ctx, &journal.followup(&f)?, "edited")
+        }
+        FollowUpAction::Rm { id } => {
+            let f = journal.resolve_followup(&id)?;
+            journal.write(ctx.clock.timestamp(), |tx| tx.remove_followup(&f))?;
+            if ctx.json {
+                output::json(&serde_json::json!({ "id": f.id, "removed": true }))?;
+            } else {
+                output::print(&format!("removed follow-up {}\n", short_id(&f.id)))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_one(ctx: &Ctx, f: &Followup, verb: &str) -> Result<ExitCode> {
+    if ctx.json {
+        output::json(f)?;
+    } else {
+        let when = f
+            .due_at
+            .to_datetime()
+            .with_timezone(&chrono::Local)
+            .format("%a %Y-%m-%d %H:%M");
+        let state = match f.status {
+            FollowupStatus::Open => format!("due {when}"),
+            FollowupStatus::Done => "done".to_owned(),
+        };
+        output::print(&format!(
+            "{verb} follow-up {}: {} ({state})\n",
+            short_id(&f.id),
+            f.text
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Mark a follow-up done (a repeating one comes back after its interval)
+#[derive(Debug, Args)]
+pub struct Done {
+    /// The follow-ups' ids
+    #[arg(required = true)]
+    ids: Vec<String>,
+}
+
+impl Done {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        let refs = self
+            .ids
+            .iter()
+            .map(|id| journal.resolve_followup(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outcomes = journal.write(ctx.clock.timestamp(), |tx| {
+            refs.iter()
+                .map(|f| tx.mark_done(f))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let mut text = String::new();
+        let mut json = Vec::new();
+        for (f, o) in refs.iter().zip(outcomes) {
+            let f = journal.followup(f)?;
+            let line = match (o.already_done, o.next_due) {
+                (true, _) => format!("{} was already done: {}", short_id(&f.id), f.text),
+                (false, Some(next)) => format!(
+                    "done {}: {} (repeats: next due {})",
+                    short_id(&f.id),
+                    f.text,
+                    next.local()
+                ),
+                (false, None) => format!("done {}: {}", short_id(&f.id), f.text),
+            };
+            text.push_str(&line);
+            text.push('\n');
+            json.push(f);
+        }
+        if ctx.json {
+            output::json(&json)?;
+        } else {
+            output::print(&text)?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Put a follow-up off until WHEN (a done one opens again)
+#[derive(Debug, Args)]
+pub struct Snooze {
+    /// The follow-up's id
+    id: String,
+    /// The new due time: tomorrow, monday 9am, in 2 weeks, ...
+    when: Vec<String>,
+}
+
+impl Snooze {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        if self.when.is_empty() {
+            bail!("say until when: nj snooze ID 'in 3 days'");
+        }
+        let mut journal = ctx.journal()?;
+        let f = journal.resolve_followup(&self.id)?;
+        let until = Timestamp::from_datetime(parse_when(&self.when.join(" "), ctx.clock.now())?);
+        journal.write(ctx.clock.timestamp(), |tx| tx.snooze(&f, until))?;
+        print_one(ctx, &journal.followup(&f)?, "snoozed")
+    }
+}
+
+/// Open a done follow-up again
+#[derive(Debug, Args)]
+pub struct Reopen {
+    /// The follow-up's id
+    id: String,
+}
+
+impl Reopen {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        let f = journal.resolve_followup(&self.id)?;
+        let changed = journal.write(ctx.clock.timestamp(), |tx| tx.reopen(&f))?;
+        print_one(
+            ctx,
+            &journal.followup(&f)?,
+            if changed { "reopened" } else { "already open:" },
+        )
+    }
+}
+
+/// List follow-ups: open ones by due time, then done ones
+#[derive(Debug, Args)]
+pub struct FollowUps {
+    /// Only open follow-ups
+    #[arg(long, conflicts_with = "done")]
+    open: bool,
+    /// Only done follow-ups
+    #[arg(long)]
+    done: bool,
+    /// Only the follow-ups on this article
+    #[arg(short = 'a', long, value_name = "ID")]
+    article: Option<String>,
+}
+
+impl FollowUps {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let journal = ctx.journal()?;
+        let article: Option<ArticleRef> = match &self.article {
+            Some(id) => Some(journal.resolve_article(id)?),
+            None => None,
+        };
+        let status = if self.open {
+            Some(FollowupStatus::Open)
+        } else if self.done {
+            Some(FollowupStatus::Done)
+        } else {
+            None
+        };
+        let list = journal.followups(&FollowupFilter { status, article })?;
+        if ctx.json {
+            output::json(&list)?;
+        } else if list.is_empty() {
+            eprintln!("no follow-ups; add one with `nj follow-up ID TEXT --due WHEN`");
+        } else {
+            print_table(&list, ctx.clock.timestamp())?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The follow-up table `nj due` and `nj follow-ups` print.
+pub fn print_table(list: &[Followup], now: Timestamp) -> Result<()> {
+    let mut t = output::table(&["ID", "DUE", "STATUS", "FOLLOW-UP", "ARTICLE"]);
+    for f in list {
+        let status = match f.status {
+            FollowupStatus::Done => "done".to_owned(),
+            FollowupStatus::Open if f.due_at <= now => {
+                format!("{} overdue", span(now.0 - f.due_at.0))
+            }
+            FollowupStatus::Open => format!("in {}", span(f.due_at.0 - now.0)),
+        };
+        let article = match (&f.article_id, &f.article_title) {
+            (Some(id), Some(title)) => format!("{} {}", short_id(id), first_line(title, 60)),
+            _ => "-".to_owned(),
+        };
+        let mut text = first_line(&f.text, 80);
+        if let Some(e) = &f.every {
+            text.push_str(&format!(" (every {e})"));
+        }
+        t.add_row(vec![
+            short_id(&f.id).to_owned(),
+            f.due_at.local(),
+            status,
+            text,
+            article,
+        ]);
+    }
+    output::print_table(&t)
+}
+
+/// A duration for people: `3d 4h`, `5h 10m`, `12m`, `now`.
+pub fn span(ms: i64) -> String {
+    let mins = ms.max(0) / 60_000;
+    let (d, h, m) = (mins / 1440, (mins / 60) % 24, mins % 60);
+    match (d, h, m) {
+        (0, 0, 0) => "now".to_owned(),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn spans() {
+        assert_eq!(span(0), "now");
+        assert_eq!(span(12 * 60_000), "12m");
+        assert_eq!(span(5 * 3_600_000 + 10 * 60_000), "5h 10m");
+        assert_eq!(span(3 * 86_400_000 + 4 * 3_600_000 + 59_000), "3d 4h");
+        assert_eq!(span(2 * 86_400_000), "2d");
+    }
+}

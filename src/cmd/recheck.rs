@@ -1,0 +1,139 @@
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use newsjournal::clip::FetchOptions;
+use newsjournal::journal::short_id;
+use newsjournal::recheck::{recheck, Checked, Outcome};
+
+use super::output;
+use super::Ctx;
+
+/// Fetch sources again and record the articles whose text changed
+///
+/// Without ids, rechecks every article that has an open follow-up.
+#[derive(Debug, Args)]
+pub struct Recheck {
+    /// Articles to recheck (default: those with open follow-ups)
+    ids: Vec<String>,
+
+    /// Print what changed as a line diff
+    #[arg(long)]
+    diff: bool,
+
+    /// Fetch this many sources at a time
+    #[arg(short = 'j', long, default_value_t = 4)]
+    jobs: usize,
+
+    /// Give up on a URL after this many seconds
+    #[arg(long, value_name = "SECS", env = "NJ_TIMEOUT", default_value_t = 30.0)]
+    timeout: f64,
+}
+
+impl Recheck {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let timeout = Duration::try_from_secs_f64(self.timeout)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--timeout {} is not a positive number of seconds",
+                    self.timeout
+                )
+            })?;
+        let mut journal = ctx.journal()?;
+        let refs = if self.ids.is_empty() {
+            journal.articles_with_open_followups()?
+        } else {
+            self.ids
+                .iter()
+                .map(|id| journal.resolve_article(id))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if refs.is_empty() {
+            eprintln!("no article has an open follow-up; give ids to recheck: nj recheck ID...");
+            if ctx.json {
+                output::json(&Vec::<Checked>::new())?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let articles = refs
+            .iter()
+            .map(|r| journal.article(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let bar = if std::io::stderr().is_terminal() && !ctx.json {
+            let bar = ProgressBar::new(articles.len() as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let fetch = FetchOptions {
+            timeout,
+            connect_timeout: timeout.min(Duration::from_secs(10)),
+            ..FetchOptions::default()
+        };
+        let results = recheck(
+            &mut journal,
+            &articles,
+            &fetch,
+            self.jobs,
+            &ctx.clock,
+            |c| {
+                bar.inc(1);
+                bar.set_message(short_id(&c.article_id).to_owned());
+            },
+        )?;
+        bar.finish_and_clear();
+        if ctx.json {
+            output::json(&results)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut s = String::new();
+        let (mut changed, mut unreachable) = (0, 0);
+        for c in &results {
+            let id = output::bold(short_id(&c.article_id));
+            match &c.outcome {
+                Outcome::Unchanged => {
+                    let _ = writeln!(s, "unchanged    {id}  {}", c.title);
+                }
+                Outcome::Changed {
+                    lines_added,
+                    lines_removed,
+                    content_hash,
+                    diff,
+                    ..
+                } => {
+                    changed += 1;
+                    let _ = writeln!(
+                        s,
+                        "changed      {id}  {} (+{lines_added} -{lines_removed} lines)",
+                        c.title
+                    );
+                    let _ = writeln!(s, "             {content_hash}");
+                    if self.diff {
+                        s.push_str(diff);
+                    }
+                }
+                Outcome::Unreachable { reason } => {
+                    unreachable += 1;
+                    let _ = writeln!(s, "unreachable  {id}  {}: {reason}", c.title);
+                }
+            }
+        }
+        let _ = writeln!(
+            s,
+            "{} checked: {changed} changed, {unreachable} unreachable",
+            results.len()
+        );
+        output::print(&s)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,465 @@
+//! Follow-ups: reminders tied to an article (or to nothing) with a due
+//! time, optionally repeating. Storage and queries; reading WHEN is
+//! `time::when`'s job and printing is the binary's.
+
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, Row};
+use serde::Serialize;
+
+use super::query::{prefix_range, ArticleRef};
+use super::tx::new_id;
+use super::{Journal, Tx};
+use crate::error::{Candidate, Error, Result};
+use crate::time::{Interval, Timestamp};
+
+/// A resolved follow-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowupRef {
+    pub rowid: i64,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowupStatus {
+    Open,
+    Done,
+}
+
+impl FollowupStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            FollowupStatus::Open => "open",
+            FollowupStatus::Done => "done",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Followup {
+    pub id: String,
+    pub article_id: Option<String>,
+    pub article_title: Option<String>,
+    /// The article's preferred source URL, for calendars and rechecks.
+    pub article_url: Option<String>,
+    pub text: String,
+    pub due_at: Timestamp,
+    pub status: FollowupStatus,
+    /// The repeat interval (`1w`, `1mo`), if it repeats.
+    pub every: Option<String>,
+    /// When it was last marked done.
+    pub done_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Which follow-ups `nj follow-ups` lists.
+#[derive(Debug, Clone, Default)]
+pub struct FollowupFilter {
+    pub status: Option<FollowupStatus>,
+    pub article: Option<ArticleRef>,
+}
+
+/// The follow-up fields that can be set after creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowupField {
+    Text,
+    DueAt,
+    Every,
+    Status,
+    DoneAt,
+    DeletedAt,
+}
+
+impl FollowupField {
+    fn column(self) -> &'static str {
+        match self {
+            FollowupField::Text => "text",
+            FollowupField::DueAt => "due_at",
+            FollowupField::Every => "every",
+            FollowupField::Status => "status",
+            FollowupField::DoneAt => "done_at",
+            FollowupField::DeletedAt => "deleted_at",
+        }
+    }
+}
+
+const FOLLOWUP_COLUMNS: &str =
+    "f.rowid, f.id, f.article_id, a.title, a.url, f.text, f.due_at, f.status,
+    f.every, f.done_at, f.created_at, f.updated_at";
+
+fn followup_from_row(r: &Row<'_>) -> rusqlite::Result<Followup> {
+    let status: String = r.get(7)?;
+    Ok(Followup {
+        id: r.get(1)?,
+        article_id: r.get(2)?,
+        article_title: r.get(3)?,
+        article_url: r.get(4)?,
+        text: r.get(5)?,
+        due_at: r.get(6)?,
+        status: if status == "done" {
+            FollowupStatus::Done
+        } else {
+            FollowupStatus::Open
+        },
+        every: r.get(8)?,
+        done_at: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
+
+fn clean_text(text: &str) -> Result<String> {
+    let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.is_empty() {
+        return Err(Error::BadInput(
+            "the follow-up needs some text saying what to check".into(),
+        ));
+    }
+    Ok(t)
+}
+
+/// What marking a follow-up done did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DoneOutcome {
+    /// For a repeating follow-up: when it is due next.
+    pub next_due: Option<Timestamp>,
+    /// It was already done, so nothing changed.
+    pub already_done: bool,
+}
+
+impl Tx<'_> {
+    pub fn create_followup(
+        &mut self,
+        article: Option<&ArticleRef>,
+        text: &str,
+        due_at: Timestamp,
+        every: Option<Interval>,
+    ) -> Result<FollowupRef> {
+        let text = clean_text(text)?;
+        let id = new_id();
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO followups(id, article_id, text, due_at, every, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )?
+            .execute(params![
+                id,
+                article.map(|a| &a.id),
+                text,
+                due_at,
+                every.map(|e| e.to_string()),
+                self.now()
+            ])?;
+        Ok(FollowupRef {
+            rowid: self.conn().last_insert_rowid(),
+            id,
+        })
+    }
+
+    pub fn set_followup(
+        &mut self,
+        f: &FollowupRef,
+        field: FollowupField,
+        value: Value,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE followups SET {} = ?1, updated_at = ?2 WHERE rowid = ?3",
+            field.column()
+        );
+        self.conn()
+            .prepare_cached(&sql)?
+            .execute(params![value, self.now(), f.rowid])?;
+        Ok(())
+    }
+
+    /// Marks a follow-up done. A repeating one re-arms instead: it stays
+    /// open, due one interval after now.
+    pub fn mark_done(&mut self, f: &FollowupRef) -> Result<DoneOutcome> {
+        let current = followup_by_rowid(self.conn(), f.rowid)?;
+        if current.status == FollowupStatus::Done {
+            return Ok(DoneOutcome {
+                next_due: None,
+                already_done: true,
+            });
+        }
+        let now = self.now();
+        self.set_followup(f, FollowupField::DoneAt, Value::Integer(now.0))?;
+        let next = match current.every.as_deref().map(Interval::parse).transpose()? {
+            Some(every) => {
+                let next = every
+                    .after(now.to_datetime(), &chrono::Local)
+                    .map(Timestamp::from_datetime)
+                    .ok_or_else(|| {
+                        Error::BadInput(format!(
+                            "the repeat interval {every} runs past the calendar"
+                        ))
+                    })?;
+                self.set_followup(f, FollowupField::DueAt, Value::Integer(next.0))?;
+                Some(next)
+            }
+            None => {
+                self.set_followup(
+                    f,
+                    FollowupField::Status,
+                    Value::Text(FollowupStatus::Done.as_str().into()),
+                )?;
+                None
+            }
+        };
+        Ok(DoneOutcome {
+            next_due: next,
+            already_done: false,
+        })
+    }
+
+    /// Moves the due time; a done follow-up opens again.
+    pub fn snooze(&mut self, f: &FollowupRef, until: Timestamp) -> Result<()> {
+        self.set_followup(f, FollowupField::DueAt, Value::Integer(until.0))?;
+        self.reopen(f)?;
+        Ok(())
+    }
+
+    /// Opens a done follow-up again. Returns false if it was open.
+    pub fn reopen(&mut self, f: &FollowupRef) -> Result<bool> {
+        let current = followup_by_rowid(self.conn(), f.rowid)?;
+        if current.status == FollowupStatus::Open {
+            return Ok(false);
+        }
+        self.set_followup(
+            f,
+            FollowupField::Status,
+            Value::Text(FollowupStatus::Open.as_str().into()),
+        )?;
+        Ok(true)
+    }
+
+    /// Changes the text, due time or repeat of a follow-up; `None` leaves a
+    /// field as it is, and `Some(None)` for `every` stops the repeat.
+    pub fn edit_followup(
+        &mut self,
+        f: &FollowupRef,
+        text: Option<&str>,
+        due_at: Option<Timestamp>,
+        every: Option<Option<Interval>>,
+    ) -> Result<()> {
+        let current = followup_by_rowid(self.conn(), f.rowid)?;
+        if let Some(text) = text {
+            let text = clean_text(text)?;
+            if text != current.text {
+                self.set_followup(f, FollowupField::Text, text.into())?;
+            }
+        }
+        if let Some(due) = due_at.filter(|d| *d != current.due_at) {
+            self.set_followup(f, FollowupField::DueAt, Value::Integer(due.0))?;
+        }
+        if let Some(every) = every {
+            let every = every.map(|e| e.to_string());
+            if every != current.every {
+                self.set_followup(
+                    f,
+                    FollowupField::Every,
+                    every.map(Value::Text).unwrap_or(Value::Null),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn remove_followup(&mut self, f: &FollowupRef) -> Result<()> {
+        let now = self.now().0;
+        self.set_followup(f, FollowupField::DeletedAt, Value::Integer(now))
+    }
+}
+
+fn followup_by_rowid(conn: &Connection, rowid: i64) -> Result<Followup> {
+    let sql = format!(
+        "SELECT {FOLLOWUP_COLUMNS} FROM followups f LEFT JOIN articles a ON a.id = f.article_id
+          WHERE f.rowid = ?1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([rowid], followup_from_row)?)
+}
+
+impl Journal {
+    pub fn resolve_followup(&self, prefix: &str) -> Result<FollowupRef> {
+        let (lo, hi) = prefix_range(prefix)?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT rowid, id, text FROM followups
+              WHERE id >= ?1 AND id < ?2 AND deleted_at IS NULL ORDER BY id LIMIT 11",
+        )?;
+        let rows: Vec<(i64, String, String)> = stmt
+            .query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        match rows.len() {
+            0 => Err(Error::NotFound {
+                kind: "follow-up",
+                prefix: prefix.to_owned(),
+                hint: "`nj follow-ups` shows follow-up ids",
+            }),
+            1 => {
+                let (rowid, id, _) = rows.into_iter().next().expect("one row");
+                Ok(FollowupRef { rowid, id })
+            }
+            _ => Err(Error::Ambiguous {
+                kind: "follow-up",
+                prefix: prefix.to_owned(),
+                candidates: rows
+                    .into_iter()
+                    .map(|(_, id, text)| Candidate { id, label: text })
+                    .collect(),
+            }),
+        }
+    }
+
+    pub fn followup(&self, f: &FollowupRef) -> Result<Followup> {
+        followup_by_rowid(self.conn(), f.rowid)
+    }
+
+    /// Open follow-ups due at or before `until`, oldest due first.
+    pub fn due(&self, until: Timestamp) -> Result<Vec<Followup>> {
+        let sql = format!(
+            "SELECT {FOLLOWUP_COLUMNS} FROM followups f LEFT JOIN articles a ON a.id = f.article_id
+              WHERE f.status = 'open' AND f.deleted_at IS NULL AND f.due_at <= ?1
+              ORDER BY f.due_at, f.rowid"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map([until], followup_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// How many open follow-ups are due at or before `until`: one index
+    /// range count, cheap enough for a shell prompt.
+    pub fn due_count(&self, until: Timestamp) -> Result<i64> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT count(*) FROM followups
+                  WHERE status = 'open' AND deleted_at IS NULL AND due_at <= ?1",
+            )?
+            .query_row([until], |r| r.get(0))?)
+    }
+
+    /// All follow-ups matching the filter: open ones by due time, then done
+    /// ones, most recently done first.
+    pub fn followups(&self, filter: &FollowupFilter) -> Result<Vec<Followup>> {
+        let mut sql = format!(
+            "SELECT {FOLLOWUP_COLUMNS} FROM followups f LEFT JOIN articles a ON a.id = f.article_id
+              WHERE f.deleted_at IS NULL"
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(status) = filter.status {
+            sql.push_str(" AND f.status = ?");
+            args.push(Value::Text(status.as_str().into()));
+        }
+        if let Some(a) = &filter.article {
+            sql.push_str(" AND f.article_id = ?");
+            args.push(a.id.clone().into());
+        }
+        sql.push_str(
+            " ORDER BY f.status = 'done', CASE WHEN f.status = 'open' THEN f.due_at ELSE -f.done_at END, f.rowid",
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), followup_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Articles with at least one open follow-up, for `nj recheck`.
+    pub fn articles_with_open_followups(&self) -> Result<Vec<ArticleRef>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT a.rowid, a.id FROM followups f JOIN articles a ON a.id = f.article_id
+              WHERE f.status = 'open' AND f.deleted_at IS NULL AND a.deleted_at IS NULL
+              ORDER BY a.rowid",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ArticleRef {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Content;
+    use crate::journal::NewClip;
+
+    #[test]
+    fn repeating_followup_rearms_from_done_time() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let f = j
+            .write(Timestamp(0), |tx| {
+                tx.create_followup(
+                    None,
+                    "weekly check",
+                    Timestamp(1_000),
+                    Some(Interval::Days(7)),
+                )
+            })
+            .unwrap();
+        let done_at = Timestamp(10 * 86_400_000);
+        let out = j.write(done_at, |tx| tx.mark_done(&f)).unwrap();
+        assert_eq!(out.next_due, Some(Timestamp(17 * 86_400_000)));
+        let now = j.followup(&f).unwrap();
+        assert_eq!(now.status, FollowupStatus::Open);
+        assert_eq!(now.done_at, Some(done_at));
+        assert_eq!(j.due_count(Timestamp(16 * 86_400_000)).unwrap(), 0);
+        assert_eq!(j.due_count(Timestamp(17 * 86_400_000)).unwrap(), 1);
+    }
+
+    #[test]
+    fn done_snooze_reopen() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let clip = NewClip {
+            content: Content::new("Story\n\nText."),
+            title: "Story".into(),
+            ..NewClip::default()
+        };
+        let a = j.clip(Timestamp(0), &clip).unwrap().article.as_ref();
+        let f = j
+            .write(Timestamp(0), |tx| {
+                tx.create_followup(Some(&a), "check", Timestamp(5), None)
+            })
+            .unwrap();
+        assert_eq!(
+            j.due(Timestamp(5)).unwrap()[0].article_title.as_deref(),
+            Some("Story")
+        );
+        j.write(Timestamp(6), |tx| tx.mark_done(&f)).unwrap();
+        assert_eq!(j.due(Timestamp(100)).unwrap().len(), 0);
+        assert!(
+            j.write(Timestamp(7), |tx| tx.mark_done(&f))
+                .unwrap()
+                .already_done
+        );
+        j.write(Timestamp(8), |tx| tx.snooze(&f, Timestamp(50)))
+            .unwrap();
+        let back = j.followup(&f).unwrap();
+        assert_eq!(
+            (back.status, back.due_at),
+            (FollowupStatus::Open, Timestamp(50))
+        );
+        assert!(!j.write(Timestamp(9), |tx| tx.reopen(&f)).unwrap());
+    }
+
+    #[test]
+    fn empty_text_is_refused() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let err = j
+            .write(Timestamp(0), |tx| {
+                tx.create_followup(None, "  ", Timestamp(5), None)
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("needs some text"), "{err}");
+    }
+}
