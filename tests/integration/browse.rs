@@ -298,6 +298,7 @@ fn show_json_has_the_article_notes_versions_and_text() {
                 "created_at": "2026-11-26T09:00:00Z",
                 "word_count": 5,
             }],
+            "followups": [],
             "text": text,
         })
     );
