@@ -76,6 +76,13 @@ def main():
     results.append(summary("nj search the (every article matches; worst case)",
                            [timed([nj, "search", "the"], env) for _ in range(max(5, a.runs // 3))]))
 
+    if "due_now" in info:
+        due_env = dict(env, NJ_NOW=info["due_now"])
+        results.append(summary(f"nj due ({info['followups_due']} of {info['followups']} follow-ups due)",
+                               [timed([nj, "due"], due_env) for _ in range(a.runs)]))
+        results.append(summary("nj due --count",
+                               [timed([nj, "due", "--count"], due_env) for _ in range(a.runs)]))
+
     fresh = [json.loads(l) for l in open(a.fresh)]
     samples = []
     for i, art in enumerate(fresh[: a.runs]):

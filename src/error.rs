@@ -21,11 +21,14 @@ pub enum Error {
         hint: &'static str,
     },
 
-    #[error("{prefix} matches {} {kind}s; use more characters:\n{}", candidates.len(), CandidateList(candidates))]
+    #[error("{prefix} matches {}{} {kind}s; use more characters:\n{}", candidates.len(), if *more { " or more" } else { "" }, CandidateList(candidates))]
     Ambiguous {
         kind: &'static str,
         prefix: String,
+        /// The first few matches.
         candidates: Vec<Candidate>,
+        /// More matched than are listed.
+        more: bool,
     },
 
     #[error("bad id {0:?}: give at least 4 characters of an id (hex digits and dashes)")]

@@ -23,6 +23,13 @@ fn non_empty(s: Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether a URL is a site's front page. Some sites name their front page
+/// as every article's canonical URL; trusting that would make every story
+/// from the site one article.
+fn is_site_root(url: &str) -> bool {
+    ::url::Url::parse(url).is_ok_and(|u| matches!(u.path(), "" | "/") && u.query().is_none())
+}
+
 /// Extracts the article from `html`. `page_url`, when known, resolves
 /// relative links such as the canonical URL. `what` names the source in
 /// messages.
@@ -48,7 +55,8 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
         })
         .map(|h| h.to_string())
         .and_then(|h| resolve(page_url, h.trim()))
-        .and_then(|u| normalize_url(&u));
+        .and_then(|u| normalize_url(&u))
+        .filter(|u| !is_site_root(u));
     let page_title = non_empty(Some(doc.select("title").first().text().to_string()));
     // Site navigation and footers are never the article. Readability scores
     // them down, but on a page with no article it may still pick one.
@@ -72,7 +80,12 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     Ok(Extracted {
         title,
         text,
-        canonical_url: canonical.or_else(|| article.url.and_then(|u| normalize_url(&u))),
+        canonical_url: canonical.or_else(|| {
+            article
+                .url
+                .and_then(|u| normalize_url(&u))
+                .filter(|u| !is_site_root(u))
+        }),
         site: non_empty(article.site_name),
         author: non_empty(article.byline),
         lang: non_empty(article.lang),

@@ -150,14 +150,22 @@ pub fn parse_content_type(value: &str) -> (Option<String>, Option<String>) {
     (mime, charset)
 }
 
+fn timed_out(opts: &FetchOptions) -> String {
+    format!(
+        "no complete answer within {}s; the site may be slow or down, try again later or raise --timeout",
+        opts.timeout.as_secs_f64()
+    )
+}
+
 fn describe(e: &ureq::Error, opts: &FetchOptions) -> String {
     match e {
-        ureq::Error::Timeout(_) => format!(
-            "no complete answer within {}s; the site may be slow or down, try again later or raise --timeout",
-            opts.timeout.as_secs_f64()
-        ),
-        ureq::Error::HostNotFound => "the host name was not found; check the address and your network".into(),
-        ureq::Error::ConnectionFailed => "could not connect; check the address, or try again later".into(),
+        ureq::Error::Timeout(_) => timed_out(opts),
+        ureq::Error::HostNotFound => {
+            "the host name was not found; check the address and your network".into()
+        }
+        ureq::Error::ConnectionFailed => {
+            "could not connect; check the address, or try again later".into()
+        }
         ureq::Error::TooManyRedirects => format!("more than {} redirects", opts.max_redirects),
         ureq::Error::BadUri(u) => format!("{u} is not a valid URL"),
         ureq::Error::Io(io) => describe_io(io, opts),
@@ -173,18 +181,12 @@ fn describe_io(e: &std::io::Error, opts: &FetchOptions) -> String {
         ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => {
             "the server dropped the connection; try again later".into()
         }
-        TimedOut | WouldBlock => format!(
-            "no complete answer within {}s; the site may be slow or down, try again later or raise --timeout",
-            opts.timeout.as_secs_f64()
-        ),
+        TimedOut | WouldBlock => timed_out(opts),
         _ => {
             // ureq reports its own timeouts wrapped in io errors while reading.
             let msg = e.to_string();
             if msg.to_ascii_lowercase().contains("timeout") || msg.contains("timed out") {
-                format!(
-                    "no complete answer within {}s; the site may be slow or down, try again later or raise --timeout",
-                    opts.timeout.as_secs_f64()
-                )
+                timed_out(opts)
             } else {
                 format!("{msg}; try again later")
             }

@@ -71,7 +71,6 @@ impl Clip {
         let opts = LoadOptions {
             fetch: FetchOptions {
                 timeout,
-                connect_timeout: timeout.min(Duration::from_secs(10)),
                 ..FetchOptions::default()
             },
             title: self.title,

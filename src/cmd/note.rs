@@ -27,15 +27,7 @@ impl NoteCmd {
         })?;
         let a = journal.article(&article)?;
         if ctx.json {
-            output::json(
-                &journal
-                    .notes(&NoteFilter {
-                        article: Some(article),
-                        ..Default::default()
-                    })?
-                    .into_iter()
-                    .find(|n| n.id == note.id),
-            )?;
+            output::json(&journal.note(&note)?)?;
         } else {
             output::print(&format!(
                 "added note {} to {}: {}\n",
@@ -61,15 +53,7 @@ impl Jot {
         let text = output::note_text(self.text.as_deref(), "")?;
         let note = journal.write(ctx.clock.timestamp(), |tx| tx.add_note(None, &text))?;
         if ctx.json {
-            output::json(
-                &journal
-                    .notes(&NoteFilter {
-                        free_only: true,
-                        ..Default::default()
-                    })?
-                    .into_iter()
-                    .find(|n| n.id == note.id),
-            )?;
+            output::json(&journal.note(&note)?)?;
         } else {
             output::print(&format!("added journal note {}\n", short_id(&note.id)))?;
         }
@@ -118,16 +102,7 @@ impl Notes {
         match self.action {
             Some(NotesAction::Edit { id, text }) => {
                 let note = journal.resolve_note(&id)?;
-                let current = journal
-                    .notes(&NoteFilter {
-                        article: note.article.clone(),
-                        free_only: note.article.is_none(),
-                        limit: 0,
-                    })?
-                    .into_iter()
-                    .find(|n| n.id == note.id)
-                    .map(|n| n.text)
-                    .unwrap_or_default();
+                let current = journal.note(&note)?.text;
                 let text = output::note_text(text.as_deref(), &format!("{current}\n"))?;
                 let changed = journal.write(ctx.clock.timestamp(), |tx| {
                     tx.edit_note(&note, &text, &current)

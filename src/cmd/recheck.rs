@@ -77,7 +77,6 @@ impl Recheck {
         };
         let fetch = FetchOptions {
             timeout,
-            connect_timeout: timeout.min(Duration::from_secs(10)),
             ..FetchOptions::default()
         };
         let results = recheck(

@@ -22,6 +22,13 @@ impl Tag {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let mut add = Vec::new();
         let mut remove = Vec::new();
+        // Tag changes may start with '-', so options after them would be
+        // read as tags; say so instead of removing a tag called "-json".
+        if let Some(opt) = self.changes.iter().find(|c| c.starts_with("--")) {
+            anyhow::bail!(
+                "{opt} after the tag changes is read as a tag; put options before the id, e.g. nj tag --json ID +a -b"
+            );
+        }
         for c in &self.changes {
             if let Some(t) = c.strip_prefix('-') {
                 remove.push(t.to_owned());
@@ -58,6 +65,32 @@ impl Tag {
         };
         parts.push(format!("tags: {tags}"));
         output::print(&format!("{}: {}\n", short_id(&a.id), parts.join("; ")))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Give an article a better title: nj title ID New title words
+#[derive(Debug, Args)]
+pub struct Title {
+    /// The article's id
+    id: String,
+    /// The new title
+    #[arg(required = true, num_args = 1..)]
+    title: Vec<String>,
+}
+
+impl Title {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        let article = journal.resolve_article(&self.id)?;
+        let title = self.title.join(" ");
+        journal.write(ctx.clock.timestamp(), |tx| tx.set_title(&article, &title))?;
+        let a = journal.article(&article)?;
+        if ctx.json {
+            output::json(&a)?;
+        } else {
+            output::print(&format!("{}: {}\n", short_id(&a.id), a.title))?;
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

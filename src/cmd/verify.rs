@@ -1,3 +1,4 @@
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -9,30 +10,40 @@ use super::Ctx;
 
 /// Recompute every stored hash and check the search index
 #[derive(Debug, Args)]
-pub struct Verify {}
+pub struct Verify {
+    /// Rebuild the search index from the articles first
+    #[arg(long)]
+    repair: bool,
+}
 
 impl Verify {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let journal = ctx.journal()?;
+        let mut journal = ctx.journal()?;
+        if self.repair {
+            journal.rebuild_index()?;
+        }
         let report = journal.verify()?;
         let ok = report.mismatches.is_empty() && report.index_ok;
         if ctx.json {
             output::json(&report)?;
         } else {
+            let mut s = String::new();
             for m in &report.mismatches {
-                println!("MISMATCH {}  {}", short_id(&m.article_id), m.title);
-                println!("  stored   {}", m.content_hash);
-                println!("  computed {}", m.computed_hash);
+                let _ = writeln!(s, "MISMATCH {}  {}", short_id(&m.article_id), m.title);
+                let _ = writeln!(s, "  stored   {}", m.content_hash);
+                let _ = writeln!(s, "  computed {}", m.computed_hash);
             }
             if !report.index_ok {
-                println!("the search index does not match the articles");
+                let _ = writeln!(s, "the search index does not match the articles");
             }
             if ok {
-                println!(
+                let _ = writeln!(
+                    s,
                     "checked {} texts of {} articles: every hash matches, and the search index is sound",
                     report.texts_checked, report.articles
                 );
             }
+            output::print(&s)?;
         }
         if ok {
             return Ok(ExitCode::SUCCESS);
@@ -40,13 +51,15 @@ impl Verify {
         let mut problems = Vec::new();
         if !report.mismatches.is_empty() {
             problems.push(format!(
-                "{} article(s) whose text no longer matches its hash; the file was changed outside nj, so restore it from a backup or clip those articles again",
+                "{} article(s) whose text no longer matches its hash; the file was changed outside nj: clip each from its source again (that heals the stored text), or restore the journal from a backup",
                 report.mismatches.len()
             ));
         }
         if !report.index_ok {
-            problems
-                .push("the search index is damaged; restore the journal from a backup".to_owned());
+            problems.push(
+                "the search index does not match the articles; `nj verify --repair` rebuilds it"
+                    .to_owned(),
+            );
         }
         eprintln!("nj: verify failed: {}", problems.join("; "));
         Ok(ExitCode::FAILURE)

@@ -110,26 +110,40 @@ impl Tx<'_> {
         let mut previous_hash = None;
         let mut restored = false;
 
-        let (status, article) =
-            if let Some(existing) = find_by_hash(self.conn(), &clip.content.hash)? {
-                (ClipStatus::Duplicate, existing)
-            } else if let Some(existing) = find_by_url(self.conn(), &clip.urls)? {
-                previous_hash = self.record_version(&existing, clip)?;
-                (ClipStatus::NewVersion, existing)
-            } else {
-                self.put_text(&clip.content)?;
-                let article = self.create_article(&ArticleRow {
-                    title: clip.title.clone(),
-                    url: clip.urls.first().cloned(),
-                    site: clip.site.clone(),
-                    author: clip.author.clone(),
-                    lang: clip.lang.clone(),
-                    published_at: clip.published_at,
-                    content_hash: clip.content.hash.clone(),
-                })?;
-                self.create_version(&article, &clip.content.hash)?;
-                (ClipStatus::New, article)
-            };
+        let by_hash = find_by_hash(self.conn(), &clip.content.hash)?;
+        let by_url = find_by_url(self.conn(), &clip.urls)?;
+        // The same URL showing an earlier text again means the page was
+        // reverted: a new version, not a duplicate.
+        let reverted = match (&by_hash, &by_url) {
+            (Some(h), Some(u)) if h == u => {
+                article_by_rowid(self.conn(), u.rowid)?.content_hash != clip.content.hash
+            }
+            _ => false,
+        };
+        let (status, article) = if let (true, Some(existing)) = (reverted, by_url.clone()) {
+            previous_hash = self.record_version(&existing, clip)?;
+            (ClipStatus::NewVersion, existing)
+        } else if let Some(existing) = by_hash {
+            // Stores nothing new, but heals the stored text if damaged.
+            self.put_text(&clip.content)?;
+            (ClipStatus::Duplicate, existing)
+        } else if let Some(existing) = by_url {
+            previous_hash = self.record_version(&existing, clip)?;
+            (ClipStatus::NewVersion, existing)
+        } else {
+            self.put_text(&clip.content)?;
+            let article = self.create_article(&ArticleRow {
+                title: clip.title.clone(),
+                url: clip.urls.first().cloned(),
+                site: clip.site.clone(),
+                author: clip.author.clone(),
+                lang: clip.lang.clone(),
+                published_at: clip.published_at,
+                content_hash: clip.content.hash.clone(),
+            })?;
+            self.create_version(&article, &clip.content.hash)?;
+            (ClipStatus::New, article)
+        };
 
         let current = article_by_rowid(self.conn(), article.rowid)?;
         if current.deleted_at.is_some() {
@@ -199,20 +213,19 @@ impl Tx<'_> {
             ArticleField::ContentHash,
             clip.content.hash.clone().into(),
         )?;
-        // The page may have retitled the story; keep what it says now.
-        if !clip.title.is_empty() && clip.title != before.title {
-            self.set_article(article, ArticleField::Title, clip.title.clone().into())?;
-        }
+        // The title (maybe the user's own) and the metadata stay as first
+        // clipped: a version is a change of text. Only what was missing is
+        // filled in.
         for (field, new, old) in [
             (ArticleField::Site, &clip.site, &before.site),
             (ArticleField::Author, &clip.author, &before.author),
             (ArticleField::Lang, &clip.lang, &before.lang),
         ] {
-            if new.is_some() && new != old {
+            if new.is_some() && old.is_none() {
                 self.set_article(article, field, opt_text(new))?;
             }
         }
-        if clip.published_at.is_some() && clip.published_at != before.published_at {
+        if clip.published_at.is_some() && before.published_at.is_none() {
             self.set_article(
                 article,
                 ArticleField::PublishedAt,
@@ -223,6 +236,21 @@ impl Tx<'_> {
             self.add_url(article, url)?;
         }
         Ok(Some(before.content_hash))
+    }
+
+    /// Renames an article. Returns false when the title is unchanged.
+    pub fn set_title(&mut self, article: &ArticleRef, title: &str) -> Result<bool> {
+        let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+        if title.is_empty() {
+            return Err(Error::BadInput(
+                "the title is empty; give a few words".into(),
+            ));
+        }
+        if article_by_rowid(self.conn(), article.rowid)?.title == title {
+            return Ok(false);
+        }
+        self.set_article(article, ArticleField::Title, title.into())?;
+        Ok(true)
     }
 
     /// Adds and removes tags. Returns the tags actually added and removed.
@@ -352,6 +380,51 @@ mod tests {
         assert_eq!(versions.len(), 2);
         assert_eq!(versions[0].content_hash, a.article.content_hash);
         assert_eq!(versions[1].content_hash, b.article.content_hash);
+    }
+
+    #[test]
+    fn reverted_page_is_a_new_version_not_a_duplicate() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let url = Some("https://a.example/s");
+        j.clip(Timestamp(1), &clip("Story\n\nFirst.", url, &[]))
+            .unwrap();
+        j.clip(Timestamp(2), &clip("Story\n\nSecond.", url, &[]))
+            .unwrap();
+        let back = j
+            .clip(Timestamp(3), &clip("Story\n\nFirst.", url, &[]))
+            .unwrap();
+        assert_eq!(back.status, ClipStatus::NewVersion);
+        assert_eq!(
+            back.article.content_hash,
+            Content::new("Story\n\nFirst.").hash
+        );
+        assert_eq!(j.versions(&back.article.as_ref()).unwrap().len(), 3);
+        // The same old text from elsewhere is still a duplicate.
+        let copy = j
+            .clip(
+                Timestamp(4),
+                &clip("Story\n\nSecond.", Some("https://b.example/s"), &[]),
+            )
+            .unwrap();
+        assert_eq!(copy.status, ClipStatus::Duplicate);
+    }
+
+    #[test]
+    fn new_version_keeps_title_and_metadata() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let url = Some("https://a.example/s");
+        let mut first = clip("Story\n\nFirst.", url, &[]);
+        first.title = "My own title".into();
+        first.author = Some("A. Writer".into());
+        j.clip(Timestamp(1), &first).unwrap();
+        let mut second = clip("Other headline\n\nSecond.", url, &[]);
+        second.author = Some("Someone Else".into());
+        second.site = Some("Example".into());
+        let out = j.clip(Timestamp(2), &second).unwrap();
+        assert_eq!(out.status, ClipStatus::NewVersion);
+        assert_eq!(out.article.title, "My own title");
+        assert_eq!(out.article.author.as_deref(), Some("A. Writer"));
+        assert_eq!(out.article.site.as_deref(), Some("Example"));
     }
 
     #[test]

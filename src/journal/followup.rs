@@ -157,7 +157,7 @@ impl Tx<'_> {
         })
     }
 
-    pub fn set_followup(
+    pub(crate) fn set_followup(
         &mut self,
         f: &FollowupRef,
         field: FollowupField,
@@ -305,8 +305,10 @@ impl Journal {
             _ => Err(Error::Ambiguous {
                 kind: "follow-up",
                 prefix: prefix.to_owned(),
+                more: rows.len() > 10,
                 candidates: rows
                     .into_iter()
+                    .take(10)
                     .map(|(_, id, text)| Candidate { id, label: text })
                     .collect(),
             }),

@@ -123,7 +123,11 @@ pub struct QueryError(pub String);
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
+
+/// How deeply parentheses may nest; FTS5 itself stops at 256.
+const MAX_DEPTH: usize = 100;
 
 impl Parser {
     fn peek(&self) -> Option<&Token> {
@@ -194,7 +198,14 @@ impl Parser {
                 self.primary(Some(c))
             }
             Some(Token::Open) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(QueryError(format!(
+                        "parentheses nest more than {MAX_DEPTH} deep"
+                    )));
+                }
                 let inner = self.or()?;
+                self.depth -= 1;
                 if self.next() != Some(Token::Close) {
                     return Err(QueryError("a '(' is never closed".into()));
                 }
@@ -253,6 +264,7 @@ pub fn parse(input: &str, columns: &[&str]) -> Result<Expr, QueryError> {
     let mut p = Parser {
         tokens: lex(input, columns),
         pos: 0,
+        depth: 0,
     };
     if p.tokens.is_empty() {
         return Err(QueryError("the query is empty".into()));
@@ -322,26 +334,23 @@ fn leaf_fts(l: &Leaf, words: &[String], prefix: bool) -> String {
 }
 
 /// An FTS5 query that matches every article `e` matches, and maybe more
-/// (a phrase becomes all of its words). `None` means "cannot narrow":
-/// everything is a candidate.
-pub fn superset(e: &Expr) -> Option<String> {
+/// (a phrase becomes all of its words, and a phrase under NOT cannot
+/// narrow anything, so it is left to the check).
+pub fn superset(e: &Expr) -> String {
     match e {
-        Expr::Leaf(l) => Some(leaf_fts(l, &l.words, l.prefix)),
-        Expr::And(xs) => {
-            let parts: Vec<String> = xs.iter().filter_map(superset).collect();
-            (!parts.is_empty()).then(|| format!("({})", parts.join(" AND ")))
-        }
-        Expr::Or(xs) => {
-            let parts: Option<Vec<String>> = xs.iter().map(superset).collect();
-            parts.map(|p| format!("({})", p.join(" OR ")))
-        }
-        Expr::Not(a, b) => {
-            let a = superset(a)?;
-            Some(match subset(b) {
-                Some(b) => format!("({a} NOT {b})"),
-                None => a,
-            })
-        }
+        Expr::Leaf(l) => leaf_fts(l, &l.words, l.prefix),
+        Expr::And(xs) => format!(
+            "({})",
+            xs.iter().map(superset).collect::<Vec<_>>().join(" AND ")
+        ),
+        Expr::Or(xs) => format!(
+            "({})",
+            xs.iter().map(superset).collect::<Vec<_>>().join(" OR ")
+        ),
+        Expr::Not(a, b) => match subset(b) {
+            Some(b) => format!("({} NOT {b})", superset(a)),
+            None => superset(a),
+        },
     }
 }
 
@@ -360,10 +369,8 @@ fn subset(e: &Expr) -> Option<String> {
             (!parts.is_empty()).then(|| format!("({})", parts.join(" OR ")))
         }
         Expr::Not(a, b) => {
-            let a = subset(a)?;
             // a minus (at least b): only safe with a superset of b.
-            let b = superset(b)?;
-            Some(format!("({a} NOT {b})"))
+            Some(format!("({} NOT {})", subset(a)?, superset(b)))
         }
     }
 }
@@ -375,11 +382,6 @@ pub fn has_phrase(e: &Expr) -> bool {
         Expr::And(xs) | Expr::Or(xs) => xs.iter().any(has_phrase),
         Expr::Not(a, b) => has_phrase(a) || has_phrase(b),
     }
-}
-
-/// The query as FTS5 reads it exactly; only for queries without phrases.
-pub fn exact(e: &Expr) -> String {
-    superset(e).unwrap_or_default()
 }
 
 /// One candidate's text, field by field, as the evaluator sees it.
@@ -438,7 +440,7 @@ mod tests {
     const COLS: &[&str] = &["title", "body", "notes", "tags"];
 
     fn sup(q: &str) -> String {
-        superset(&parse(q, COLS).unwrap()).unwrap_or_else(|| "<all>".into())
+        superset(&parse(q, COLS).unwrap())
     }
 
     #[test]
@@ -477,6 +479,13 @@ mod tests {
         ] {
             assert!(parse(q, COLS).is_err(), "{q:?} should not parse");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let q = format!("{}a{}", "(".repeat(30_000), ")".repeat(30_000));
+        let e = parse(&q, COLS).unwrap_err();
+        assert!(e.0.contains("nest"), "{}", e.0);
     }
 
     #[test]

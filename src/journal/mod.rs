@@ -85,10 +85,6 @@ impl Journal {
         Ok(journal)
     }
 
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
     fn display_path(&self) -> String {
         self.path
             .as_ref()
@@ -157,7 +153,6 @@ impl Journal {
         if current > latest {
             return Err(self.too_new(current, latest));
         }
-        let path = self.display_path();
         // Another process may be migrating the same file: take the write
         // lock first, then look again.
         let tx = self
@@ -165,11 +160,8 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if current > latest {
-            return Err(Error::SchemaTooNew {
-                path,
-                found: current,
-                supported: latest,
-            });
+            drop(tx);
+            return Err(self.too_new(current, latest));
         }
         for (n, sql) in migrations.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql)?;
@@ -211,12 +203,22 @@ impl Journal {
 
     /// Folds the write-ahead log into the main file and truncates it, so
     /// the file's size is the journal's size.
-    pub fn optimize_index(&self) -> Result<()> {
-        self.conn
-            .execute_batch("INSERT INTO article_fts(article_fts) VALUES ('optimize');")?;
+    /// Rebuilds the search indexes from the rows: the repair for an index
+    /// that `verify` finds damaged. Runs in one transaction.
+    pub fn rebuild_index(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "INSERT INTO article_fts(article_fts) VALUES ('rebuild');
+             INSERT INTO note_fts(note_fts) VALUES ('rebuild');",
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
+    /// Folds the write-ahead log into the main file and truncates it, so
+    /// the file's size is the journal's size.
     pub fn checkpoint(&self) -> Result<()> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

@@ -212,8 +212,10 @@ pub(crate) fn resolve_article(conn: &Connection, prefix: &str) -> Result<Article
         _ => Err(Error::Ambiguous {
             kind: "article",
             prefix: prefix.to_owned(),
+            more: rows.len() > 10,
             candidates: rows
                 .into_iter()
+                .take(10)
                 .map(|(_, id, title, removed)| Candidate {
                     label: if removed {
                         format!("{title} (removed)")
@@ -263,8 +265,10 @@ pub(crate) fn resolve_note(conn: &Connection, prefix: &str) -> Result<NoteRef> {
         _ => Err(Error::Ambiguous {
             kind: "note",
             prefix: prefix.to_owned(),
+            more: rows.len() > 10,
             candidates: rows
                 .into_iter()
+                .take(10)
                 .map(|(n, body)| Candidate {
                     id: n.id,
                     label: first_line(&body, 60),
@@ -323,6 +327,17 @@ pub(crate) fn versions(conn: &Connection, article: &ArticleRef) -> Result<Vec<Ve
         .collect())
 }
 
+/// Reads `id, article_id, body, created_at, updated_at`.
+fn note_from_row(r: &Row<'_>) -> rusqlite::Result<Note> {
+    Ok(Note {
+        id: r.get(0)?,
+        article_id: r.get(1)?,
+        text: r.get(2)?,
+        created_at: r.get(3)?,
+        updated_at: r.get(4)?,
+    })
+}
+
 pub(crate) fn notes(conn: &Connection, filter: &NoteFilter) -> Result<Vec<Note>> {
     let mut sql = String::from(
         "SELECT id, article_id, body, created_at, updated_at FROM notes WHERE deleted_at IS NULL",
@@ -340,19 +355,11 @@ pub(crate) fn notes(conn: &Connection, filter: &NoteFilter) -> Result<Vec<Note>>
         " ORDER BY created_at DESC, rowid DESC"
     });
     if filter.limit > 0 {
-        sql.push_str(&format!(" LIMIT {}", filter.limit));
+        sql.push_str(&format!(" LIMIT {}", filter.limit.min(i64::MAX as usize)));
     }
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| {
-            Ok(Note {
-                id: r.get(0)?,
-                article_id: r.get(1)?,
-                text: r.get(2)?,
-                created_at: r.get(3)?,
-                updated_at: r.get(4)?,
-            })
-        })?
+        .query_map(rusqlite::params_from_iter(args), note_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -383,6 +390,15 @@ impl Journal {
 
     pub fn versions(&self, article: &ArticleRef) -> Result<Vec<Version>> {
         versions(self.conn(), article)
+    }
+
+    pub fn note(&self, note: &NoteRef) -> Result<Note> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT id, article_id, body, created_at, updated_at FROM notes WHERE rowid = ?1",
+            )?
+            .query_row([note.rowid], note_from_row)?)
     }
 
     pub fn notes(&self, filter: &NoteFilter) -> Result<Vec<Note>> {
@@ -426,7 +442,7 @@ impl Journal {
         }
         sql.push_str(" ORDER BY a.clipped_at DESC, a.rowid DESC");
         if filter.limit > 0 {
-            sql.push_str(&format!(" LIMIT {}", filter.limit));
+            sql.push_str(&format!(" LIMIT {}", filter.limit.min(i64::MAX as usize)));
         }
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt

@@ -5,7 +5,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::fts_query::{self, has_phrase, matches, superset, Expr, Fields};
-use super::query::{article_from_row, Article, Note, ARTICLE_COLUMNS};
+use super::query::{article_by_rowid, Article, Note};
 use super::Journal;
 use crate::error::{Error, Result};
 
@@ -63,12 +63,7 @@ impl Journal {
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
         let expr =
             fts_query::parse(&q.query, ARTICLE_FIELDS).map_err(|e| bad_query(&q.query, e.0))?;
-        let fts = superset(&expr).ok_or_else(|| {
-            bad_query(
-                &q.query,
-                "it needs at least one word to look for outside NOT",
-            )
-        })?;
+        let fts = superset(&expr);
         let check = has_phrase(&expr);
         let mut hits = self
             .search_articles(q, &expr, &fts, check)
@@ -120,11 +115,6 @@ impl Journal {
             }
             found.push((rowid, r.get(1)?));
         }
-        let article_sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash
-              WHERE a.rowid = ?1"
-        );
-        let mut article = conn.prepare_cached(&article_sql)?;
         let mut snippet = conn.prepare_cached(
             "SELECT snippet(article_fts, -1, ?3, ?4, '…', 24) FROM article_fts
               WHERE article_fts MATCH ?1 AND rowid = ?2",
@@ -136,7 +126,7 @@ impl Journal {
                 score,
                 snippet: snippet
                     .query_row(params![fts, rowid, q.mark.0, q.mark.1], |r| r.get(0))?,
-                article: Some(article.query_row([rowid], article_from_row)?),
+                article: Some(article_by_rowid(conn, rowid).map_err(into_sqlite)?),
                 note: None,
             });
         }
@@ -159,24 +149,7 @@ impl Journal {
             ("notes", notes.as_deref().unwrap_or("")),
             ("tags", tags.as_deref().unwrap_or("")),
         ]);
-        let mut term_stmt = conn.prepare_cached(
-            "SELECT 1 FROM article_fts WHERE article_fts MATCH ?1 AND rowid = ?2",
-        )?;
-        let mut failed = None;
-        let ok = matches(expr, &fields, &mut |leaf| {
-            let q = superset(&Expr::Leaf(leaf.clone())).unwrap_or_default();
-            match term_stmt.exists(params![q, rowid]) {
-                Ok(found) => found,
-                Err(e) => {
-                    failed = Some(e);
-                    false
-                }
-            }
-        });
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(ok),
-        }
+        candidate_matches(conn, "article_fts", expr, &fields, rowid)
     }
 
     fn search_notes(
@@ -195,8 +168,6 @@ impl Journal {
               ORDER BY f.rank",
         )?;
         let mut rows = stmt.query(params![fts, q.mark.0, q.mark.1])?;
-        let mut term_stmt =
-            conn.prepare_cached("SELECT 1 FROM note_fts WHERE note_fts MATCH ?1 AND rowid = ?2")?;
         let mut hits = Vec::new();
         while let Some(r) = rows.next()? {
             if q.limit > 0 && hits.len() >= q.limit {
@@ -206,17 +177,7 @@ impl Journal {
             let rowid: i64 = r.get(6)?;
             if check {
                 let fields = Fields::new(&[("body", &body)]);
-                let mut failed = None;
-                let ok = matches(expr, &fields, &mut |leaf| {
-                    let q = superset(&Expr::Leaf(leaf.clone())).unwrap_or_default();
-                    term_stmt.exists(params![q, rowid]).unwrap_or_else(|e| {
-                        failed = Some(e);
-                        false
-                    })
-                });
-                if let Some(e) = failed {
-                    return Err(e);
-                }
+                let ok = candidate_matches(conn, "note_fts", expr, &fields, rowid)?;
                 if !ok {
                     continue;
                 }
@@ -236,6 +197,38 @@ impl Journal {
             });
         }
         Ok(hits)
+    }
+}
+
+/// Evaluates the exact query on one candidate: phrases on its text, single
+/// words by asking the index about this one row (so they match with the
+/// index's stemming).
+fn candidate_matches(
+    conn: &rusqlite::Connection,
+    index: &str,
+    expr: &Expr,
+    fields: &Fields<'_>,
+    rowid: i64,
+) -> rusqlite::Result<bool> {
+    let sql = format!("SELECT 1 FROM {index} WHERE {index} MATCH ?1 AND rowid = ?2");
+    let mut term = conn.prepare_cached(&sql)?;
+    let mut failed = None;
+    let ok = matches(expr, fields, &mut |leaf| {
+        term.exists(params![superset(&Expr::Leaf(leaf.clone())), rowid])
+            .unwrap_or_else(|e| {
+                failed.get_or_insert(e);
+                false
+            })
+    });
+    failed.map_or(Ok(ok), Err)
+}
+
+/// Search runs on rusqlite errors; a journal error while reading a hit's
+/// article is passed through as one.
+fn into_sqlite(e: Error) -> rusqlite::Error {
+    match e {
+        Error::Database(e) => e,
+        other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
     }
 }
 

@@ -108,7 +108,7 @@ impl<'c> Tx<'c> {
     }
 
     /// Read access inside the transaction, for lookups.
-    pub fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&self) -> &Connection {
         &self.tx
     }
 
@@ -162,15 +162,31 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Marks the article as changed now (its tags, URLs or notes changed).
+    fn bump(&mut self, article: &ArticleRef) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE articles SET updated_at = ?1 WHERE rowid = ?2")?
+            .execute(params![self.now, article.rowid])?;
+        Ok(())
+    }
+
     /// Stores a text under its hash. Returns false when it was already there.
-    pub fn put_text(&mut self, content: &Content) -> Result<bool> {
-        let exists = self
+    pub(crate) fn put_text(&mut self, content: &Content) -> Result<bool> {
+        let stored: Option<Value> = self
             .tx
-            .prepare_cached("SELECT 1 FROM texts WHERE hash = ?1")?
-            .query_row([&content.hash], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if exists {
+            .prepare_cached("SELECT body FROM texts WHERE hash = ?1")?
+            .query_row([&content.hash], |r| r.get(0))
+            .optional()?;
+        if let Some(stored) = stored {
+            // A stored text that no longer matches its hash (damaged on
+            // disk) is healed by clipping the same text again.
+            let intact = super::codec::decode((&stored).into())
+                .is_ok_and(|body| crate::content::hash_normalized(&body) == content.hash);
+            if !intact {
+                self.tx
+                    .prepare_cached("UPDATE texts SET body = ?1 WHERE hash = ?2")?
+                    .execute(params![super::codec::encode(&content.text)?, content.hash])?;
+            }
             return Ok(false);
         }
         self.tx
@@ -186,7 +202,7 @@ impl<'c> Tx<'c> {
         Ok(true)
     }
 
-    pub fn create_article(&mut self, row: &ArticleRow) -> Result<ArticleRef> {
+    pub(crate) fn create_article(&mut self, row: &ArticleRow) -> Result<ArticleRef> {
         let id = new_id();
         self.tx
             .prepare_cached(
@@ -211,7 +227,7 @@ impl<'c> Tx<'c> {
         Ok(ArticleRef { rowid, id })
     }
 
-    pub fn set_article(
+    pub(crate) fn set_article(
         &mut self,
         article: &ArticleRef,
         field: ArticleField,
@@ -231,7 +247,7 @@ impl<'c> Tx<'c> {
     }
 
     /// Records a source URL of the article. Returns false if it had it.
-    pub fn add_url(&mut self, article: &ArticleRef, url: &str) -> Result<bool> {
+    pub(crate) fn add_url(&mut self, article: &ArticleRef, url: &str) -> Result<bool> {
         let n = self
             .tx
             .prepare_cached(
@@ -239,10 +255,13 @@ impl<'c> Tx<'c> {
                  ON CONFLICT(article_id, url) DO NOTHING",
             )?
             .execute(params![new_id(), article.id, url, self.now])?;
+        if n == 1 {
+            self.bump(article)?;
+        }
         Ok(n == 1)
     }
 
-    pub fn create_version(&mut self, article: &ArticleRef, hash: &str) -> Result<String> {
+    pub(crate) fn create_version(&mut self, article: &ArticleRef, hash: &str) -> Result<String> {
         let id = new_id();
         self.tx
             .prepare_cached(
@@ -253,7 +272,7 @@ impl<'c> Tx<'c> {
     }
 
     /// Links a (normalised) tag. Returns false if the article had it.
-    pub fn link_tag(&mut self, article: &ArticleRef, tag: &str) -> Result<bool> {
+    pub(crate) fn link_tag(&mut self, article: &ArticleRef, tag: &str) -> Result<bool> {
         let exists = self
             .tx
             .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
@@ -269,11 +288,12 @@ impl<'c> Tx<'c> {
                 "INSERT INTO article_tags(id, article_id, tag, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![new_id(), article.id, tag, self.now])?;
+        self.bump(article)?;
         Ok(true)
     }
 
     /// Unlinks a tag. Returns false if the article did not have it.
-    pub fn unlink_tag(&mut self, article: &ArticleRef, tag: &str) -> Result<bool> {
+    pub(crate) fn unlink_tag(&mut self, article: &ArticleRef, tag: &str) -> Result<bool> {
         let exists = self
             .tx
             .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
@@ -287,11 +307,16 @@ impl<'c> Tx<'c> {
         self.tx
             .prepare_cached("DELETE FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
             .execute(params![article.id, tag])?;
+        self.bump(article)?;
         Ok(true)
     }
 
     /// Creates a note on an article, or a free-standing one.
-    pub fn create_note(&mut self, article: Option<&ArticleRef>, body: &str) -> Result<NoteRef> {
+    pub(crate) fn create_note(
+        &mut self,
+        article: Option<&ArticleRef>,
+        body: &str,
+    ) -> Result<NoteRef> {
         if let Some(a) = article {
             self.touch_article(a.rowid)?;
         }
@@ -304,6 +329,9 @@ impl<'c> Tx<'c> {
             .execute(params![id, article.map(|a| &a.id), body, self.now])?;
         let rowid = self.tx.last_insert_rowid();
         self.dirty_notes.insert(rowid);
+        if let Some(a) = article {
+            self.bump(a)?;
+        }
         Ok(NoteRef {
             rowid,
             id,
@@ -311,7 +339,12 @@ impl<'c> Tx<'c> {
         })
     }
 
-    pub fn set_note(&mut self, note: &NoteRef, field: NoteField, value: Value) -> Result<()> {
+    pub(crate) fn set_note(
+        &mut self,
+        note: &NoteRef,
+        field: NoteField,
+        value: Value,
+    ) -> Result<()> {
         match &note.article {
             Some(a) => self.touch_article(a.rowid)?,
             None => self.touch_note(note.rowid)?,
@@ -323,6 +356,9 @@ impl<'c> Tx<'c> {
         self.tx
             .prepare_cached(&sql)?
             .execute(params![value, self.now, note.rowid])?;
+        if let Some(a) = &note.article {
+            self.bump(a)?;
+        }
         Ok(())
     }
 }

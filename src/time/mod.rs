@@ -158,16 +158,21 @@ fn parse_since_in<Tz: TimeZone>(input: &str, now: DateTime<Utc>, tz: &Tz) -> Res
     }
     let span = s.strip_suffix("ago").unwrap_or(&s).trim();
     let (n, unit) = split_amount(span).ok_or_else(bad)?;
-    let past = match unit {
-        "m" | "min" | "mins" | "minute" | "minutes" => now - Duration::minutes(n),
-        "h" | "hr" | "hrs" | "hour" | "hours" => now - Duration::hours(n),
-        "d" | "day" | "days" => now - Duration::days(n),
-        "w" | "wk" | "wks" | "week" | "weeks" => now - Duration::weeks(n),
-        "mo" | "month" | "months" => months_before(now, n).ok_or_else(bad)?,
-        "y" | "yr" | "year" | "years" => months_before(now, n * 12).ok_or_else(bad)?,
+    let span = match unit {
+        "m" | "min" | "mins" | "minute" | "minutes" => Duration::try_minutes(n),
+        "h" | "hr" | "hrs" | "hour" | "hours" => Duration::try_hours(n),
+        "d" | "day" | "days" => Duration::try_days(n),
+        "w" | "wk" | "wks" | "week" | "weeks" => Duration::try_weeks(n),
+        "mo" | "month" | "months" => return months_before(now, n).ok_or_else(bad),
+        "y" | "yr" | "year" | "years" => {
+            return n
+                .checked_mul(12)
+                .and_then(|m| months_before(now, m))
+                .ok_or_else(bad)
+        }
         _ => return Err(bad()),
     };
-    Ok(past)
+    span.and_then(|d| now.checked_sub_signed(d)).ok_or_else(bad)
 }
 
 /// Splits `"3 days"` or `"3d"` into `(3, "days")`.
@@ -272,6 +277,12 @@ mod tests {
         assert_eq!(since("1mo"), "2026-10-26T07:30:00Z");
         assert_eq!(since("1y"), "2025-11-26T07:30:00Z");
         assert_eq!(since("12h"), "2026-11-25T19:30:00Z");
+    }
+
+    #[test]
+    fn huge_amounts_are_errors_not_panics() {
+        assert!(since("200000000d").starts_with("error:"));
+        assert!(since("99999999999999y").starts_with("error:"));
     }
 
     #[test]

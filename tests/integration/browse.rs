@@ -409,3 +409,35 @@ fn rm_with_one_bad_id_removes_nothing() {
     );
     assert_eq!(env.list_json().as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn options_after_tag_changes_are_refused_not_taken_as_tags() {
+    let env = Env::new();
+    let id = env.clip_text("Tag options\n\nText.\n", &["-t", "keep"]);
+    let before = env.snapshot();
+    let out = env.nj(&["tag", &id, "+a", "--json"]);
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.stderr,
+        "nj: --json after the tag changes is read as a tag; put options before the id, e.g. nj tag --json ID +a -b\n"
+    );
+    assert_eq!(env.snapshot(), before);
+    let ok = env.nj(&["--json", "tag", &id, "+a"]).json();
+    assert_eq!(ok["tags"], serde_json::json!(["a", "keep"]));
+}
+
+#[test]
+fn huge_since_amount_is_an_error_not_a_crash() {
+    let env = Env::new();
+    env.clip_text("Old news\n\nText.\n", &[]);
+    let out = env.nj(&["list", "--since", "200000000d"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .starts_with("nj: cannot read the time \"200000000d\""),
+        "{}",
+        out.stderr
+    );
+    let out = env.nj(&["list", "--limit", "18446744073709551615"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}

@@ -338,3 +338,47 @@ fn syndicated_copy_is_one_article_with_two_urls() {
     assert_eq!(shown["notes"][0]["text"], "same wire story");
     assert_eq!(shown["versions"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn canonical_url_naming_the_front_page_does_not_merge_stories() {
+    // Some sites give every article their front page as canonical URL.
+    let env = Env::new();
+    let server = Server::start();
+    let with_canonical = |title: &str, body: &str| {
+        pages::page(title, &[body, "A second paragraph long enough to count as article text for the extractor, with several more words in it."])
+            .replace("<title>", &format!("<link rel=\"canonical\" href=\"{}\">\n<title>", server.url("/")))
+    };
+    server
+        .route("/storm", Reply::html(&with_canonical("Storm hits the coast", "Winds of ninety kilometres an hour brought down trees along the coast road overnight.")))
+        .route("/budget", Reply::html(&with_canonical("Council passes budget", "The council passed next year's budget by seven votes to four after a long debate.")));
+    let a = env.nj(&["--json", "clip", &server.url("/storm")]).json();
+    let b = env.nj(&["--json", "clip", &server.url("/budget")]).json();
+    assert_eq!(
+        (a["status"].as_str(), b["status"].as_str()),
+        (Some("new"), Some("new"))
+    );
+    assert_ne!(a["article"]["id"], b["article"]["id"]);
+    assert_eq!(a["article"]["title"], "Storm hits the coast");
+    assert_eq!(a["article"]["urls"], json!([server.url("/storm")]));
+    assert_eq!(env.list_json().as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn page_reverted_to_an_earlier_text_is_a_new_version() {
+    let env = Env::new();
+    let server = Server::start();
+    let first = pages::page("Ruling due", &["The court will rule on the contract award on Friday, the clerk said in a short statement to reporters."]);
+    let second = pages::page("Ruling due", &["The court postponed its ruling on the contract award to next month, the clerk said in a short statement."]);
+    server.route("/ruling", Reply::html(&first));
+    let id =
+        crate::util::id_of(&env.nj(&["--json", "clip", &server.url("/ruling")]).json()["article"]);
+    server.route("/ruling", Reply::html(&second));
+    env.nj(&["clip", &server.url("/ruling")]).success();
+    server.route("/ruling", Reply::html(&first));
+    let back = env.nj(&["--json", "clip", &server.url("/ruling")]).json();
+    assert_eq!(back["status"], "new_version");
+    let versions = env.nj(&["--json", "versions", &id]).json();
+    assert_eq!(versions.as_array().unwrap().len(), 3);
+    assert_eq!(versions[0]["content_hash"], versions[2]["content_hash"]);
+    assert_eq!(back["article"]["content_hash"], versions[0]["content_hash"]);
+}

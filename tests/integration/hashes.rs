@@ -166,8 +166,8 @@ fn verify_names_an_article_whose_text_was_changed_on_disk() {
     );
     assert_eq!(
         out.stderr,
-        "nj: verify failed: 1 article(s) whose text no longer matches its hash; the file was changed outside nj, so restore it from a backup or clip those articles again; \
-         the search index is damaged; restore the journal from a backup\n"
+        "nj: verify failed: 1 article(s) whose text no longer matches its hash; the file was changed outside nj: clip each from its source again (that heals the stored text), or restore the journal from a backup; \
+         the search index does not match the articles; `nj verify --repair` rebuilds it\n"
     );
 }
 
@@ -198,6 +198,83 @@ fn verify_catches_a_stored_text_that_is_not_normalised() {
     );
     assert_eq!(
         out.stderr,
-        "nj: verify failed: 1 article(s) whose text no longer matches its hash; the file was changed outside nj, so restore it from a backup or clip those articles again\n"
+        "nj: verify failed: 1 article(s) whose text no longer matches its hash; the file was changed outside nj: clip each from its source again (that heals the stored text), or restore the journal from a backup\n"
     );
+}
+
+#[test]
+fn clipping_the_same_text_again_heals_a_damaged_store() {
+    let env = Env::new();
+    let text = "Harbour count\n\nThe harbour counted 412 boats this year.\n";
+    let id = env.clip_text(text, &[]);
+    let hash = sha256(text.as_bytes());
+    env.sqlite()
+        .execute(
+            "UPDATE texts SET body = ?1 WHERE hash = ?2",
+            [
+                "Harbour count\n\nThe harbour counted 400 boats this year.\n",
+                hash.as_str(),
+            ],
+        )
+        .unwrap();
+    assert_eq!(env.nj(&["verify"]).code, Some(1));
+
+    let again = env.nj_stdin(&["clip", "-"], text.as_bytes());
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again
+            .stdout
+            .starts_with(&format!("already clipped as {}", short(&id))),
+        "{}",
+        again.stdout
+    );
+    let out = env.nj(&["verify"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (
+            Some(0),
+            "checked 1 texts of 1 articles: every hash matches, and the search index is sound\n"
+        )
+    );
+    assert_eq!(env.nj(&["show", &id, "--text"]).stdout, text);
+}
+
+#[test]
+fn verify_repair_rebuilds_a_damaged_search_index() {
+    let env = Env::new();
+    let text = "Ferry timetable\n\nThe winter ferry leaves at seven.\n";
+    let id = env.clip_text(text, &[]);
+    let hash = sha256(text.as_bytes());
+    // Damage the index the way a change outside nj would: the text changes
+    // under it, nj re-indexes from the wrong words, then the text is put back.
+    env.sqlite()
+        .execute(
+            "UPDATE texts SET body = 'Ferry timetable\n\nSomething else.\n' WHERE hash = ?1",
+            [hash.as_str()],
+        )
+        .unwrap();
+    assert_eq!(env.nj(&["tag", &id, "+ferries"]).code, Some(0));
+    env.sqlite()
+        .execute(
+            "UPDATE texts SET body = ?1 WHERE hash = ?2",
+            [text, hash.as_str()],
+        )
+        .unwrap();
+    let broken = env.nj(&["verify"]);
+    assert_eq!(broken.code, Some(1));
+    assert_eq!(
+        broken.stderr,
+        "nj: verify failed: the search index does not match the articles; `nj verify --repair` rebuilds it\n"
+    );
+
+    let repaired = env.nj(&["verify", "--repair"]);
+    assert_eq!(
+        (repaired.code, repaired.stdout.as_str()),
+        (
+            Some(0),
+            "checked 1 texts of 1 articles: every hash matches, and the search index is sound\n"
+        )
+    );
+    let hit = env.nj(&["search", "winter ferry"]);
+    assert!(hit.stdout.starts_with(&short(&id)), "{}", hit.stdout);
 }

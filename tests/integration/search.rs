@@ -331,3 +331,22 @@ fn search_follows_tag_and_note_changes() {
 
     env.nj(&["verify"]).success();
 }
+
+#[test]
+fn deeply_nested_query_is_an_error_not_a_crash() {
+    let env = Env::new();
+    env.clip_text("Nesting\n\nText.\n", &[]);
+    let q = format!("{}text{}", "(".repeat(5000), ")".repeat(5000));
+    let out = env.nj(&["search", &q]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.starts_with("nj: bad search query"),
+        "{}",
+        &out.stderr[..200.min(out.stderr.len())]
+    );
+    assert!(
+        out.stderr.contains("parentheses nest more than 100 deep"),
+        "{}",
+        &out.stderr[out.stderr.len().saturating_sub(300)..]
+    );
+}

@@ -24,6 +24,7 @@ pub const NOW: &str = "2026-11-26T09:00:00Z";
 pub struct Env {
     dir: tempfile::TempDir,
     now: Mutex<String>,
+    tz: Mutex<String>,
 }
 
 impl Env {
@@ -35,6 +36,7 @@ impl Env {
         Env {
             dir,
             now: Mutex::new(NOW.to_owned()),
+            tz: Mutex::new("UTC".to_owned()),
         }
     }
 
@@ -56,6 +58,12 @@ impl Env {
         *self.now.lock().unwrap() = now.to_owned();
     }
 
+    /// Sets the time zone the following commands see (TZ), e.g.
+    /// `America/New_York`.
+    pub fn set_tz(&self, tz: &str) {
+        *self.tz.lock().unwrap() = tz.to_owned();
+    }
+
     pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path(rel);
         std::fs::write(&p, bytes).expect("write a test file");
@@ -72,7 +80,7 @@ impl Env {
             .env("XDG_DATA_HOME", self.path("data"))
             .env("NJ_DB", self.db())
             .env("NJ_NOW", self.now.lock().unwrap().as_str())
-            .env("TZ", "UTC")
+            .env("TZ", self.tz.lock().unwrap().as_str())
             .env("NO_COLOR", "1")
             .current_dir(self.root())
             .stdin(Stdio::null());
@@ -93,6 +101,18 @@ impl Env {
         args.extend_from_slice(extra);
         let out = self.nj_stdin(&args, text).success();
         article_id(&out)
+    }
+
+    /// `nj --json follow-up ARGS`: creates a follow-up and returns it.
+    pub fn follow_up(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json", "follow-up"];
+        all.extend_from_slice(args);
+        self.nj(&all).json()
+    }
+
+    /// `nj --json follow-ups` (all of them) as JSON.
+    pub fn followups_json(&self) -> Value {
+        self.nj(&["--json", "follow-ups"]).json()
     }
 
     /// `nj --json list` (all articles) as JSON.
@@ -201,6 +221,15 @@ pub fn article_id(out: &Out) -> String {
     v["article"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no article.id in {v}"))
+        .to_owned()
+}
+
+/// The `id` string of a JSON object.
+#[track_caller]
+pub fn id_of(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
         .to_owned()
 }
 
