@@ -87,7 +87,11 @@ impl FollowUp {
             [id, text] => (Some(journal.resolve_article(id)?), text.clone()),
             [one] => match journal.resolve_article(one) {
                 Ok(a) => (Some(a), DEFAULT_TEXT.to_owned()),
-                Err(_) => (None, one.clone()),
+                // Not an id at all, or no article has it: it is the text.
+                Err(newsjournal::Error::NotFound { .. } | newsjournal::Error::BadId(_)) => {
+                    (None, one.clone())
+                }
+                Err(e) => return Err(e.into()),
             },
             _ => bail!("give the follow-up's text, and the article's id if it is about one: nj follow-up ID TEXT --due WHEN"),
         };

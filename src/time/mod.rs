@@ -196,7 +196,8 @@ fn months_before(now: DateTime<Utc>, months: i64) -> Option<DateTime<Utc>> {
 pub(crate) fn local_to_utc<Tz: TimeZone>(tz: &Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
+        // Not `a`: chrono's `Local` gives the two readings latest first.
+        LocalResult::Ambiguous(a, b) => Some(a.with_timezone(&Utc).min(b.with_timezone(&Utc))),
         LocalResult::None => {
             let later = naive + Duration::hours(1);
             tz.from_local_datetime(&later)

@@ -9,14 +9,20 @@ const TWO: &str = "aaaa2222-0000-4000-8000-000000000002";
 
 /// Renames an article everywhere its id appears, with foreign keys off, so
 /// a test can have two ids that share a prefix.
-fn rename_article(env: &Env, from: &str, to: &str) {
+pub(crate) fn rename_article(env: &Env, from: &str, to: &str) {
     let conn = env.sqlite();
     conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
     let n = conn
         .execute("UPDATE articles SET id = ?2 WHERE id = ?1", [from, to])
         .unwrap();
     assert_eq!(n, 1);
-    for table in ["article_urls", "versions", "notes", "article_tags"] {
+    for table in [
+        "article_urls",
+        "versions",
+        "notes",
+        "article_tags",
+        "followups",
+    ] {
         conn.execute(
             &format!("UPDATE {table} SET article_id = ?2 WHERE article_id = ?1"),
             [from, to],

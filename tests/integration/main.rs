@@ -7,13 +7,18 @@
 
 mod bad_input;
 mod browse;
+mod calendar;
 mod clip_local;
 mod clip_url;
+mod due;
+mod followups;
 mod hashes;
 mod ids;
 mod journal_file;
 mod notes;
 mod pages;
+mod recheck;
 mod search;
 mod util;
 mod versions;
+mod when;

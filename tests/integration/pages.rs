@@ -59,3 +59,15 @@ pub fn page(title: &str, paragraphs: &[&str]) -> String {
     s.push_str("</article>\n</body>\n</html>\n");
     s
 }
+
+/// A plain page whose stored text is exactly `text`: its first paragraph
+/// (up to a blank line) is the title, and every paragraph is a `<p>`.
+pub fn text_page(text: &str) -> String {
+    let mut parts = text.split("\n\n").map(str::trim);
+    let title = parts.next().unwrap();
+    // The title is also the first paragraph, so the stored text is `text`.
+    let mut paragraphs = vec![title];
+    paragraphs.extend(parts);
+    let html = page(title, &paragraphs);
+    html.replace(&format!("<h1>{title}</h1>\n"), "")
+}

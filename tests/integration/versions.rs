@@ -13,13 +13,7 @@ const V3: &str = "Storm warning for the coast\n\nGales of up to 90 mph are expec
 
 /// The page for a text whose first line is its title.
 fn page_of(text: &str) -> String {
-    let mut parts = text.split("\n\n").map(str::trim);
-    let title = parts.next().unwrap();
-    // The title is also the first paragraph, so the stored text is `text`.
-    let mut paragraphs = vec![title];
-    paragraphs.extend(parts);
-    let html = pages::page(title, &paragraphs);
-    html.replace(&format!("<h1>{title}</h1>\n"), "")
+    pages::text_page(text)
 }
 
 /// Clips the story four times as it changes: V1, V2, V2 again, V3.
