@@ -23,11 +23,13 @@ CREATE TABLE meta (
 -- versions cost nothing and sync can move each text once. `body` is the
 -- text zstd-compressed (a BLOB), or plain TEXT when short; `nj_text(body)`
 -- (a function nj registers) reads either.
+-- The body comes last: reading a column after a long body would mean
+-- reading through the body.
 CREATE TABLE texts (
     hash       TEXT NOT NULL UNIQUE,
-    body       BLOB NOT NULL,
     word_count INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    body       BLOB NOT NULL
 );
 
 CREATE TABLE articles (
