@@ -53,17 +53,25 @@ pub fn recheck(
     clock: &Clock,
     mut progress: impl FnMut(&Checked),
 ) -> Result<Vec<Checked>> {
-    let queue: Mutex<VecDeque<(usize, String)>> = Mutex::new(
+    // Each article's URLs, preferred first: a canonical URL may not be
+    // reachable from here while the address it was clipped from is.
+    let sources = |a: &Article| -> Vec<String> {
+        let mut urls: Vec<String> = a.url.iter().cloned().collect();
+        urls.extend(a.urls.iter().filter(|u| Some(*u) != a.url.as_ref()).cloned());
+        urls
+    };
+    let queue: Mutex<VecDeque<(usize, Vec<String>)>> = Mutex::new(
         articles
             .iter()
             .enumerate()
-            .filter_map(|(i, a)| a.url.clone().map(|u| (i, u)))
+            .map(|(i, a)| (i, sources(a)))
+            .filter(|(_, urls)| !urls.is_empty())
             .collect(),
     );
     let mut results: Vec<Option<Checked>> = articles
         .iter()
         .map(|a| {
-            a.url.is_none().then(|| Checked {
+            sources(a).is_empty().then(|| Checked {
                 article_id: a.id.clone(),
                 title: a.title.clone(),
                 url: None,
@@ -90,8 +98,18 @@ pub fn recheck(
             let opts = &opts;
             s.spawn(move || loop {
                 let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
-                let Some((i, url)) = next else { break };
-                let page = clip::load(&Source::Url(url), opts, std::io::empty());
+                let Some((i, urls)) = next else { break };
+                // The first URL that answers; else the first one's error.
+                let mut page = Err(Error::BadInput("no URL".into()));
+                for (n, url) in urls.into_iter().enumerate() {
+                    let attempt = clip::load(&Source::Url(url), opts, std::io::empty());
+                    if attempt.is_ok() || n == 0 {
+                        page = attempt;
+                    }
+                    if page.is_ok() {
+                        break;
+                    }
+                }
                 if tx.send((i, page)).is_err() {
                     break;
                 }

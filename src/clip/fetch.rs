@@ -150,6 +150,8 @@ pub fn parse_content_type(value: &str) -> (Option<String>, Option<String>) {
     (mime, charset)
 }
 
+const HOST_NOT_FOUND: &str = "the host name was not found; check the address and your network";
+
 fn timed_out(opts: &FetchOptions) -> String {
     format!(
         "no complete answer within {}s; the site may be slow or down, try again later or raise --timeout",
@@ -187,6 +189,8 @@ fn describe_io(e: &std::io::Error, opts: &FetchOptions) -> String {
             let msg = e.to_string();
             if msg.to_ascii_lowercase().contains("timeout") || msg.contains("timed out") {
                 timed_out(opts)
+            } else if msg.contains("lookup address") || msg.contains("Name or service not known") {
+                HOST_NOT_FOUND.into()
             } else {
                 format!("{msg}; try again later")
             }
