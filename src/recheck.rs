@@ -57,7 +57,12 @@ pub fn recheck(
     // reachable from here while the address it was clipped from is.
     let sources = |a: &Article| -> Vec<String> {
         let mut urls: Vec<String> = a.url.iter().cloned().collect();
-        urls.extend(a.urls.iter().filter(|u| Some(*u) != a.url.as_ref()).cloned());
+        urls.extend(
+            a.urls
+                .iter()
+                .filter(|u| Some(*u) != a.url.as_ref())
+                .cloned(),
+        );
         urls
     };
     let queue: Mutex<VecDeque<(usize, Vec<String>)>> = Mutex::new(

@@ -560,3 +560,40 @@ fn fetches_run_in_parallel() {
     assert_eq!(column(&v, "status"), ["changed"; 4]);
     assert!(took < Duration::from_millis(3500), "took {took:?}");
 }
+
+#[test]
+fn unreachable_canonical_url_falls_back_to_the_address_clipped_from() {
+    // The page names a canonical address that cannot be reached from here;
+    // recheck must still fetch the address the article was clipped from.
+    let env = Env::new();
+    let server = Server::start();
+    let canonical = format!("http://127.0.0.1:{}/storm-canonical", dead_port());
+    let with_canonical = |text: &str| {
+        text_page(text).replace(
+            "<title>",
+            &format!("<link rel=\"canonical\" href=\"{canonical}\">\n<title>"),
+        )
+    };
+    server.route(
+        "/storm",
+        Reply::Sequence(vec![
+            Reply::html(&with_canonical(V1)),
+            Reply::html(&with_canonical(V2)),
+        ]),
+    );
+    let a = clip(&env, &server.url("/storm"));
+    let shown = env.nj(&["--json", "show", &a]).json();
+    assert_eq!(shown["url"], canonical.as_str());
+    let out = env.nj(&["recheck", &a]).success();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "changed      {}  Storm warning for the coast (+3 -1 lines)\n\
+             \x20            {}\n\
+             1 checked: 1 changed, 0 unreachable\n",
+            short(&a),
+            sha256(V2.as_bytes())
+        )
+    );
+    assert_eq!(versions(&env, &a), 2);
+}
