@@ -12,6 +12,7 @@ pub mod content;
 pub mod error;
 pub mod journal;
 pub mod recheck;
+pub mod sync;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -19,6 +19,7 @@ mod notes;
 mod pages;
 mod recheck;
 mod search;
+mod sync_merge;
 mod util;
 mod versions;
 mod when;

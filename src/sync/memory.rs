@@ -1,0 +1,247 @@
+//! In-memory implementations of the protocol's traits, for tests: a server
+//! and a replica whose journal is a map of fields.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::hlc::{Clock, Stamp};
+use super::merge::{apply, FieldStore, Merged};
+use super::op::{tag_link_id, Change, Op};
+use super::protocol::{Envelope, Page, Replica, SyncError, Transport};
+
+/// A server that keeps operations in a list, in the order they arrived.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryServer {
+    ops: Vec<Envelope>,
+    index: HashMap<(String, u64), usize>,
+}
+
+impl MemoryServer {
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+impl Transport for MemoryServer {
+    fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
+        for env in batch {
+            match self.index.get(&(env.device.clone(), env.seq)) {
+                Some(&i) if self.ops[i] == *env => continue,
+                Some(_) => {
+                    return Err(SyncError::Conflict {
+                        device: env.device.clone(),
+                        seq: env.seq,
+                    })
+                }
+                None => {
+                    self.index
+                        .insert((env.device.clone(), env.seq), self.ops.len());
+                    self.ops.push(env.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
+        let start = (cursor as usize).min(self.ops.len());
+        let end = (start + limit).min(self.ops.len());
+        Ok(Page {
+            ops: self.ops[start..end].to_vec(),
+            next: end as u64,
+            more: end < self.ops.len(),
+        })
+    }
+}
+
+type Key = (String, String, String);
+
+/// A replica whose journal is a map from (entity, id, field) to a value.
+#[derive(Debug, Clone)]
+pub struct MemoryReplica {
+    pub device: String,
+    /// The device's wall clock, in milliseconds; tests move it.
+    pub wall_ms: i64,
+    clock: Clock,
+    log: Vec<Op>,
+    pushed: u64,
+    cursor: u64,
+    fields: BTreeMap<Key, (Value, Stamp)>,
+    conflicts: BTreeSet<(Key, Stamp, String)>,
+}
+
+impl MemoryReplica {
+    pub fn new(device: &str) -> MemoryReplica {
+        MemoryReplica {
+            device: device.to_owned(),
+            wall_ms: 1_700_000_000_000,
+            clock: Clock::default(),
+            log: Vec::new(),
+            pushed: 0,
+            cursor: 0,
+            fields: BTreeMap::new(),
+            conflicts: BTreeSet::new(),
+        }
+    }
+
+    fn record(&mut self, entity: &str, id: &str, change: Change) -> Merged {
+        let op = Op {
+            device: self.device.clone(),
+            seq: self.log.len() as u64 + 1,
+            hlc: self.clock.tick(self.wall_ms),
+            entity: entity.to_owned(),
+            id: id.to_owned(),
+            change,
+        };
+        let m = apply(self, &op);
+        self.log.push(op);
+        m
+    }
+
+    pub fn create(&mut self, entity: &str, id: &str, fields: &[(&str, Value)]) {
+        let fields = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        self.record(entity, id, Change::Create { fields });
+    }
+
+    pub fn set(&mut self, entity: &str, id: &str, field: &str, value: Value) {
+        let base = self.stamp(entity, id, field);
+        self.record(
+            entity,
+            id,
+            Change::Set {
+                field: field.to_owned(),
+                value,
+                base,
+            },
+        );
+    }
+
+    pub fn link(&mut self, article_id: &str, tag: &str) {
+        let change = Change::Link {
+            article_id: article_id.to_owned(),
+            tag: tag.to_owned(),
+        };
+        self.record("tag", &tag_link_id(article_id, tag), change);
+    }
+
+    pub fn unlink(&mut self, article_id: &str, tag: &str) {
+        let change = Change::Unlink {
+            article_id: article_id.to_owned(),
+            tag: tag.to_owned(),
+        };
+        self.record("tag", &tag_link_id(article_id, tag), change);
+    }
+
+    pub fn get(&self, entity: &str, id: &str, field: &str) -> Option<&Value> {
+        self.fields
+            .get(&(entity.to_owned(), id.to_owned(), field.to_owned()))
+            .map(|(v, _)| v)
+    }
+
+    /// Every field's value and stamp, and the kept conflict revisions:
+    /// what must be equal on replicas that have seen the same operations.
+    pub fn state(&self) -> (Vec<(Key, Value, Stamp)>, Vec<(Key, Stamp, String)>) {
+        (
+            self.fields
+                .iter()
+                .map(|(k, (v, s))| (k.clone(), v.clone(), s.clone()))
+                .collect(),
+            self.conflicts.iter().cloned().collect(),
+        )
+    }
+
+    /// The conflict revisions kept for one field, as (stamp, value).
+    pub fn conflicts_of(&self, entity: &str, id: &str, field: &str) -> Vec<String> {
+        let key = (entity.to_owned(), id.to_owned(), field.to_owned());
+        self.conflicts
+            .iter()
+            .filter(|(k, _, _)| *k == key)
+            .map(|(_, _, v)| v.clone())
+            .collect()
+    }
+}
+
+impl FieldStore for MemoryReplica {
+    fn stamp(&self, entity: &str, id: &str, field: &str) -> Option<Stamp> {
+        self.fields
+            .get(&(entity.to_owned(), id.to_owned(), field.to_owned()))
+            .map(|(_, s)| s.clone())
+    }
+
+    fn value(&self, entity: &str, id: &str, field: &str) -> Option<Value> {
+        self.get(entity, id, field).cloned()
+    }
+
+    fn write(&mut self, entity: &str, id: &str, field: &str, value: &Value, stamp: &Stamp) {
+        self.fields.insert(
+            (entity.to_owned(), id.to_owned(), field.to_owned()),
+            (value.clone(), stamp.clone()),
+        );
+    }
+
+    fn drop_conflict(&mut self, entity: &str, id: &str, field: &str, stamp: &Stamp) {
+        let key = Self::conflict_key(entity, id, field);
+        self.conflicts
+            .retain(|(k, s, _)| !(*k == key && s == stamp));
+    }
+
+    fn keep_conflict(&mut self, entity: &str, id: &str, field: &str, value: &Value, stamp: &Stamp) {
+        self.conflicts.insert((
+            (entity.to_owned(), id.to_owned(), field.to_owned()),
+            stamp.clone(),
+            value.to_string(),
+        ));
+    }
+}
+
+impl MemoryReplica {
+    fn conflict_key(entity: &str, id: &str, field: &str) -> Key {
+        (entity.to_owned(), id.to_owned(), field.to_owned())
+    }
+}
+
+impl Replica for MemoryReplica {
+    fn device(&self) -> String {
+        self.device.clone()
+    }
+
+    fn unpushed(&mut self, limit: usize) -> Result<Vec<Op>, SyncError> {
+        Ok(self
+            .log
+            .iter()
+            .skip(self.pushed as usize)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError> {
+        self.pushed = self.pushed.max(seq);
+        Ok(())
+    }
+
+    fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
+    fn apply_page(&mut self, ops: &[Op], next: u64) -> Result<Merged, SyncError> {
+        let mut total = Merged::default();
+        for op in ops {
+            self.clock.observe(op.hlc);
+            let m = apply(self, op);
+            total.applied += m.applied;
+            total.superseded += m.superseded;
+            total.conflicts += m.conflicts;
+        }
+        self.cursor = next;
+        Ok(total)
+    }
+}

@@ -1,0 +1,17 @@
+//! Sync between devices: a change log of operations stamped with hybrid
+//! logical clocks, a per-field last-writer-wins merge that keeps what
+//! people wrote, and the push/pull protocol over a transport trait.
+//!
+//! Everything here is pure logic over traits, so it is tested without a
+//! network or a database; `docs/sync-protocol.md` is the wire format.
+
+pub mod hlc;
+pub mod memory;
+pub mod merge;
+pub mod op;
+pub mod protocol;
+
+pub use hlc::{Clock, Hlc, Stamp};
+pub use merge::{apply, FieldStore, Merged};
+pub use op::{tag_link_id, Change, Op};
+pub use protocol::{sync, Envelope, Page, Replica, Summary, SyncError, Transport};

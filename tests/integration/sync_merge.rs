@@ -1,0 +1,373 @@
+//! The sync protocol and merge, in process: replicas in memory syncing
+//! through an in-memory server. Every order of syncing must end with every
+//! replica holding the same journal, and nothing anyone wrote may be lost.
+
+use newsjournal::sync::memory::{MemoryReplica, MemoryServer};
+use newsjournal::sync::protocol::{encode, Envelope};
+use newsjournal::sync::{sync, Summary, SyncError, Transport};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn run(r: &mut MemoryReplica, server: &mut MemoryServer, page: usize) -> Summary {
+    sync(r, server, page, |_| {}).expect("sync")
+}
+
+fn text(v: Option<&Value>) -> &str {
+    v.and_then(Value::as_str).unwrap_or("<none>")
+}
+
+#[test]
+fn concurrent_edits_of_one_note_keep_both_texts() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    let mut b = MemoryReplica::new("device-b");
+    a.create("note", "n1", &[("body", json!("first draft"))]);
+    run(&mut a, &mut server, 10);
+    run(&mut b, &mut server, 10);
+    // Both edit offline; B's edit is later.
+    a.wall_ms += 1_000;
+    a.set("note", "n1", "body", json!("A's version"));
+    b.wall_ms += 2_000;
+    b.set("note", "n1", "body", json!("B's version"));
+    let sa = run(&mut a, &mut server, 10);
+    let sb = run(&mut b, &mut server, 10);
+    run(&mut a, &mut server, 10);
+    assert_eq!((sa.conflicts, sb.conflicts), (0, 1));
+    for r in [&a, &b] {
+        assert_eq!(text(r.get("note", "n1", "body")), "B's version");
+        assert_eq!(
+            r.conflicts_of("note", "n1", "body"),
+            vec!["\"A's version\"".to_string()]
+        );
+    }
+    assert_eq!(a.state(), b.state());
+}
+
+#[test]
+fn sequential_edits_are_not_conflicts() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    let mut b = MemoryReplica::new("device-b");
+    a.create("note", "n1", &[("body", json!("one"))]);
+    run(&mut a, &mut server, 10);
+    run(&mut b, &mut server, 10);
+    b.set("note", "n1", "body", json!("two"));
+    run(&mut b, &mut server, 10);
+    run(&mut a, &mut server, 10);
+    a.set("note", "n1", "body", json!("three"));
+    run(&mut a, &mut server, 10);
+    let mut c = MemoryReplica::new("device-c");
+    run(&mut c, &mut server, 2);
+    run(&mut b, &mut server, 10);
+    for r in [&a, &b, &c] {
+        assert_eq!(text(r.get("note", "n1", "body")), "three");
+        assert!(r.conflicts_of("note", "n1", "body").is_empty());
+    }
+}
+
+#[test]
+fn a_removal_and_an_edit_both_survive() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    let mut b = MemoryReplica::new("device-b");
+    a.create(
+        "note",
+        "n1",
+        &[("body", json!("draft")), ("deleted_at", Value::Null)],
+    );
+    run(&mut a, &mut server, 10);
+    run(&mut b, &mut server, 10);
+    a.set("note", "n1", "deleted_at", json!(1_700_000_100_000i64));
+    b.set("note", "n1", "body", json!("important addition"));
+    run(&mut a, &mut server, 10);
+    run(&mut b, &mut server, 10);
+    run(&mut a, &mut server, 10);
+    for r in [&a, &b] {
+        assert_eq!(text(r.get("note", "n1", "body")), "important addition");
+        assert_eq!(
+            r.get("note", "n1", "deleted_at"),
+            Some(&json!(1_700_000_100_000i64))
+        );
+    }
+}
+
+#[test]
+fn tags_added_on_both_sides_are_one_set() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    let mut b = MemoryReplica::new("device-b");
+    a.link("art", "courts");
+    a.link("art", "jedi");
+    b.link("art", "jedi");
+    b.link("art", "cloud");
+    b.unlink("art", "cloud");
+    for _ in 0..2 {
+        run(&mut a, &mut server, 3);
+        run(&mut b, &mut server, 3);
+    }
+    assert_eq!(a.state(), b.state());
+    let linked = |tag: &str| {
+        a.get("tag", &newsjournal::sync::tag_link_id("art", tag), "linked")
+            .cloned()
+    };
+    assert_eq!(
+        (linked("courts"), linked("jedi"), linked("cloud")),
+        (Some(json!(true)), Some(json!(true)), Some(json!(false)))
+    );
+}
+
+#[test]
+fn a_device_joining_late_receives_everything() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    let mut b = MemoryReplica::new("device-b");
+    for i in 0..25 {
+        a.create(
+            "article",
+            &format!("a{i}"),
+            &[("title", json!(format!("story {i}")))],
+        );
+        b.set(
+            "article",
+            &format!("a{i}"),
+            "title",
+            json!(format!("retitled {i}")),
+        );
+    }
+    run(&mut a, &mut server, 7);
+    run(&mut b, &mut server, 7);
+    run(&mut a, &mut server, 7);
+    let mut c = MemoryReplica::new("device-c");
+    let s = run(&mut c, &mut server, 7);
+    assert_eq!(s.pulled, 50);
+    assert_eq!(c.state(), a.state());
+    assert_eq!(c.state(), b.state());
+}
+
+#[test]
+fn a_clock_an_hour_wrong_still_converges() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    let mut slow = MemoryReplica::new("device-slow");
+    slow.wall_ms -= 3_600_000;
+    a.create("article", "x", &[("title", json!("from A"))]);
+    run(&mut a, &mut server, 10);
+    run(&mut slow, &mut server, 10);
+    // The slow device has seen A's change, so its edit wins even though
+    // its wall clock says it happened an hour earlier.
+    slow.set("article", "x", "title", json!("from the slow device"));
+    run(&mut slow, &mut server, 10);
+    run(&mut a, &mut server, 10);
+    assert_eq!(text(a.get("article", "x", "title")), "from the slow device");
+    assert_eq!(a.state(), slow.state());
+}
+
+#[test]
+fn page_boundaries() {
+    for (ops, page) in [(0usize, 5usize), (10, 5), (11, 5), (4, 5), (1, 1)] {
+        let mut server = MemoryServer::default();
+        let mut a = MemoryReplica::new("device-a");
+        for i in 0..ops {
+            a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+        }
+        let pushed = run(&mut a, &mut server, page);
+        assert_eq!(pushed.pushed, ops, "{ops} ops, page {page}");
+        let mut b = MemoryReplica::new("device-b");
+        let pulled = run(&mut b, &mut server, page);
+        assert_eq!(pulled.pulled, ops, "{ops} ops, page {page}");
+        assert_eq!(b.state(), a.state());
+        // Nothing to do the second time.
+        assert_eq!(run(&mut b, &mut server, page), Summary::default());
+    }
+}
+
+#[test]
+fn pushes_are_idempotent_and_a_changed_operation_is_refused() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    for i in 0..6 {
+        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+    }
+    let ops: Vec<Envelope> = {
+        use newsjournal::sync::Replica;
+        a.unpushed(100).unwrap().iter().map(encode).collect()
+    };
+    server.push(&ops[0..4]).unwrap();
+    // A retry of an overlapping range adds nothing twice.
+    server.push(&ops[2..6]).unwrap();
+    server.push(&ops[0..6]).unwrap();
+    assert_eq!(server.len(), 6);
+    let mut forged = ops[3].clone();
+    forged.payload = b"{}".to_vec();
+    assert!(matches!(
+        server.push(&[forged]),
+        Err(SyncError::Conflict { seq: 4, .. })
+    ));
+    assert_eq!(server.len(), 6);
+}
+
+#[test]
+fn an_interrupted_pull_resumes_after_the_last_applied_page() {
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    for i in 0..9 {
+        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+    }
+    run(&mut a, &mut server, 100);
+
+    /// A transport that fails after `pages` pulls.
+    struct Flaky<'a> {
+        inner: &'a mut MemoryServer,
+        pages: usize,
+    }
+    impl Transport for Flaky<'_> {
+        fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
+            self.inner.push(batch)
+        }
+        fn pull(
+            &mut self,
+            cursor: u64,
+            limit: usize,
+        ) -> Result<newsjournal::sync::Page, SyncError> {
+            if self.pages == 0 {
+                return Err(SyncError::Transport("the connection dropped".into()));
+            }
+            self.pages -= 1;
+            self.inner.pull(cursor, limit)
+        }
+    }
+    let mut b = MemoryReplica::new("device-b");
+    let err = sync(
+        &mut b,
+        &mut Flaky {
+            inner: &mut server,
+            pages: 2,
+        },
+        4,
+        |_| {},
+    );
+    assert!(err.is_err());
+    use newsjournal::sync::Replica;
+    assert_eq!(b.cursor(), 8);
+    let rest = run(&mut b, &mut server, 4);
+    assert_eq!(rest.pulled, 1);
+    assert_eq!(b.state(), a.state());
+}
+
+#[derive(Debug, Clone)]
+enum Action {
+    SetTitle {
+        replica: usize,
+        article: usize,
+        title: u8,
+    },
+    EditNote {
+        replica: usize,
+        note: usize,
+        text: u8,
+    },
+    RemoveNote {
+        replica: usize,
+        note: usize,
+        removed: bool,
+    },
+    Tag {
+        replica: usize,
+        article: usize,
+        tag: usize,
+        on: bool,
+    },
+    Tick {
+        replica: usize,
+        ms: i64,
+    },
+    Sync {
+        replica: usize,
+        page: usize,
+    },
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        (0..3usize, 0..3usize, any::<u8>()).prop_map(|(replica, article, title)| {
+            Action::SetTitle {
+                replica,
+                article,
+                title,
+            }
+        }),
+        (0..3usize, 0..2usize, any::<u8>()).prop_map(|(replica, note, text)| Action::EditNote {
+            replica,
+            note,
+            text
+        }),
+        (0..3usize, 0..2usize, any::<bool>()).prop_map(|(replica, note, removed)| {
+            Action::RemoveNote {
+                replica,
+                note,
+                removed,
+            }
+        }),
+        (0..3usize, 0..3usize, 0..3usize, any::<bool>()).prop_map(|(replica, article, tag, on)| {
+            Action::Tag {
+                replica,
+                article,
+                tag,
+                on,
+            }
+        }),
+        // Clocks jump, including backwards by up to an hour.
+        (0..3usize, -3_600_000i64..3_600_000)
+            .prop_map(|(replica, ms)| Action::Tick { replica, ms }),
+        (0..3usize, 1..6usize).prop_map(|(replica, page)| Action::Sync { replica, page }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn replicas_converge_whatever_the_order(actions in proptest::collection::vec(action(), 1..60)) {
+        let mut server = MemoryServer::default();
+        let mut rs = [
+            MemoryReplica::new("device-a"),
+            MemoryReplica::new("device-b"),
+            MemoryReplica::new("device-c"),
+        ];
+        let tags = ["courts", "jedi", "cloud"];
+        for a in &actions {
+            match *a {
+                Action::SetTitle { replica, article, title } => {
+                    rs[replica].set("article", &format!("a{article}"), "title", json!(title))
+                }
+                Action::EditNote { replica, note, text } => {
+                    rs[replica].set("note", &format!("n{note}"), "body", json!(format!("text {text}")))
+                }
+                Action::RemoveNote { replica, note, removed } => {
+                    let v = if removed { json!(1) } else { Value::Null };
+                    rs[replica].set("note", &format!("n{note}"), "deleted_at", v)
+                }
+                Action::Tag { replica, article, tag, on } => {
+                    let article = format!("a{article}");
+                    if on {
+                        rs[replica].link(&article, tags[tag]);
+                    } else {
+                        rs[replica].unlink(&article, tags[tag]);
+                    }
+                }
+                Action::Tick { replica, ms } => rs[replica].wall_ms += ms,
+                Action::Sync { replica, page } => {
+                    sync(&mut rs[replica], &mut server, page, |_| {}).unwrap();
+                }
+            }
+        }
+        // Everyone syncs until nothing is left to exchange.
+        for _ in 0..2 {
+            for r in rs.iter_mut() {
+                sync(r, &mut server, 4, |_| {}).unwrap();
+            }
+        }
+        prop_assert_eq!(rs[0].state(), rs[1].state());
+        prop_assert_eq!(rs[1].state(), rs[2].state());
+    }
+}
