@@ -3,8 +3,10 @@
 //! The library holds everything `nj` does; the binary only parses arguments
 //! and prints. [`journal`] is the SQLite store and the only place that
 //! writes it, [`clip`] turns URLs, files and stdin into pages, [`content`]
-//! defines text normalisation and content hashes, and [`time`] the journal's
-//! notion of time.
+//! defines text normalisation and content hashes, [`time`] the journal's
+//! notion of time (and reads WHEN), [`recheck`] fetches sources again,
+//! [`calendar`] writes follow-ups as iCalendar, and [`sync`] and [`server`]
+//! are the sync protocol's two sides.
 
 pub mod calendar;
 pub mod clip;
@@ -12,6 +14,7 @@ pub mod content;
 pub mod error;
 pub mod journal;
 pub mod recheck;
+pub mod server;
 pub mod sync;
 pub mod time;
 

@@ -1,0 +1,434 @@
+//! The sync server's protocol core: journals, tokens, operations and
+//! blobs over SQLite, with no HTTP in sight. The HTTP layer maps each
+//! endpoint to one method here and each [`ServerError`] to a status code.
+//!
+//! It never reads an operation's payload: it sees a device id, a sequence
+//! number, a clock reading and a size.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How far ahead of the server's clock an operation may be stamped.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+const SCHEMA: &str = include_str!("schema.sql");
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error(
+        "the token is missing, unknown or revoked; ask for a new one with `nj server new-token`"
+    )]
+    Unauthorized,
+    #[error("the server already has a different operation {device}#{seq}")]
+    Conflict { device: String, seq: u64 },
+    #[error("an operation is stamped {ahead_s} s ahead of the server's clock; fix this device's clock and sync again")]
+    ClockAhead { ahead_s: i64 },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("server storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+}
+
+/// An operation as the server stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredOp {
+    pub device: String,
+    pub seq: u64,
+    pub hlc_ms: i64,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpsPage {
+    pub ops: Vec<StoredOp>,
+    pub next: u64,
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub server_time_ms: i64,
+    /// The highest sequence number stored for each device.
+    pub devices: std::collections::BTreeMap<String, u64>,
+}
+
+pub struct Core {
+    conn: Mutex<Connection>,
+}
+
+fn token_hash(token: &str) -> String {
+    let d = Sha256::digest(token.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_token() -> String {
+    // Two v4 UUIDs: 244 random bits.
+    format!(
+        "njt_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+impl Core {
+    pub fn open(path: &Path) -> Result<Core, ServerError> {
+        Self::setup(Connection::open(path)?)
+    }
+
+    pub fn open_in_memory() -> Result<Core, ServerError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Core, ServerError> {
+        conn.busy_timeout(Duration::from_secs(15))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version == 0 {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", 1)?;
+            tx.commit()?;
+        } else if version > 1 {
+            return Err(ServerError::BadRequest(format!(
+                "the server's data was written by a newer nj (schema {version}); upgrade nj"
+            )));
+        }
+        Ok(Core {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent
+        // (its transactions roll back), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new journal and its first token.
+    pub fn new_journal(&self, now_ms: i64) -> Result<(String, String), ServerError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let token = new_token();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO journals(id, created_at) VALUES (?1, ?2)",
+            params![id, now_ms],
+        )?;
+        tx.execute(
+            "INSERT INTO tokens(hash, journal_id, created_at) VALUES (?1, ?2, ?3)",
+            params![token_hash(&token), id, now_ms],
+        )?;
+        tx.commit()?;
+        Ok((id, token))
+    }
+
+    /// Another token for an existing journal (one per device).
+    pub fn new_token(&self, journal: &str, now_ms: i64) -> Result<String, ServerError> {
+        let conn = self.conn();
+        let exists = conn
+            .query_row(
+                "SELECT 1 FROM journals WHERE id = ?1",
+                [journal],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !exists {
+            return Err(ServerError::BadRequest(format!(
+                "no journal {journal} on this server; `nj server new-journal` makes one"
+            )));
+        }
+        let token = new_token();
+        conn.execute(
+            "INSERT INTO tokens(hash, journal_id, created_at) VALUES (?1, ?2, ?3)",
+            params![token_hash(&token), journal, now_ms],
+        )?;
+        Ok(token)
+    }
+
+    /// Revokes a token. Returns false if it was unknown or already revoked.
+    pub fn revoke(&self, token: &str, now_ms: i64) -> Result<bool, ServerError> {
+        let n = self.conn().execute(
+            "UPDATE tokens SET revoked_at = ?1 WHERE hash = ?2 AND revoked_at IS NULL",
+            params![now_ms, token_hash(token)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The journal a bearer token opens.
+    pub fn authenticate(&self, token: &str) -> Result<String, ServerError> {
+        self.conn()
+            .prepare_cached("SELECT journal_id FROM tokens WHERE hash = ?1 AND revoked_at IS NULL")?
+            .query_row([token_hash(token)], |r| r.get(0))
+            .optional()?
+            .ok_or(ServerError::Unauthorized)
+    }
+
+    pub fn status(&self, journal: &str, now_ms: i64) -> Result<Status, ServerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT device, max(seq) FROM ops WHERE journal_id = ?1 GROUP BY device ORDER BY device",
+        )?;
+        let devices = stmt
+            .query_map([journal], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Status {
+            server_time_ms: now_ms,
+            devices,
+        })
+    }
+
+    /// Stores a batch, all or nothing. Operations already stored with the
+    /// same content are skipped; returns how many were new.
+    pub fn push(&self, journal: &str, ops: &[StoredOp], now_ms: i64) -> Result<usize, ServerError> {
+        for op in ops {
+            let ahead = op.hlc_ms - now_ms;
+            if ahead > MAX_CLOCK_AHEAD_MS {
+                return Err(ServerError::ClockAhead {
+                    ahead_s: ahead / 1000,
+                });
+            }
+            if op.device.is_empty() || op.seq == 0 {
+                return Err(ServerError::BadRequest(
+                    "an operation needs a device id and a sequence number from 1".into(),
+                ));
+            }
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut pos: i64 = tx.query_row(
+            "SELECT coalesce(max(pos), 0) FROM ops WHERE journal_id = ?1",
+            [journal],
+            |r| r.get(0),
+        )?;
+        let mut stored = 0;
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT payload FROM ops WHERE journal_id = ?1 AND device = ?2 AND seq = ?3",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO ops(journal_id, pos, device, seq, hlc_ms, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for op in ops {
+                let existing: Option<Vec<u8>> = find
+                    .query_row(params![journal, op.device, op.seq as i64], |r| r.get(0))
+                    .optional()?;
+                match existing {
+                    Some(p) if p == op.payload => continue,
+                    Some(_) => {
+                        return Err(ServerError::Conflict {
+                            device: op.device.clone(),
+                            seq: op.seq,
+                        })
+                    }
+                    None => {
+                        pos += 1;
+                        insert.execute(params![
+                            journal,
+                            pos,
+                            op.device,
+                            op.seq as i64,
+                            op.hlc_ms,
+                            op.payload
+                        ])?;
+                        stored += 1;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Operations after `cursor` in server order.
+    pub fn pull(&self, journal: &str, cursor: u64, limit: usize) -> Result<OpsPage, ServerError> {
+        let limit = limit.clamp(1, 10_000);
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT pos, device, seq, hlc_ms, payload FROM ops
+              WHERE journal_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3",
+        )?;
+        let rows: Vec<(i64, StoredOp)> = stmt
+            .query_map(params![journal, cursor as i64, limit as i64 + 1], |r| {
+                Ok((
+                    r.get(0)?,
+                    StoredOp {
+                        device: r.get(1)?,
+                        seq: r.get::<_, i64>(2)? as u64,
+                        hlc_ms: r.get(3)?,
+                        payload: r.get(4)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let more = rows.len() > limit;
+        let rows: Vec<(i64, StoredOp)> = rows.into_iter().take(limit).collect();
+        let next = rows.last().map(|(p, _)| *p as u64).unwrap_or(cursor);
+        Ok(OpsPage {
+            ops: rows.into_iter().map(|(_, o)| o).collect(),
+            next,
+            more,
+        })
+    }
+
+    /// Stores a blob. Returns false if it was already there.
+    pub fn put_blob(&self, journal: &str, id: &str, data: &[u8]) -> Result<bool, ServerError> {
+        check_blob_id(id)?;
+        let n = self.conn().execute(
+            "INSERT INTO blobs(journal_id, id, data) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![journal, id, data],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn has_blob(&self, journal: &str, id: &str) -> Result<bool, ServerError> {
+        check_blob_id(id)?;
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM blobs WHERE journal_id = ?1 AND id = ?2")?
+            .exists(params![journal, id])?)
+    }
+
+    pub fn get_blob(&self, journal: &str, id: &str) -> Result<Vec<u8>, ServerError> {
+        check_blob_id(id)?;
+        self.conn()
+            .prepare_cached("SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2")?
+            .query_row(params![journal, id], |r| r.get(0))
+            .optional()?
+            .ok_or(ServerError::NotFound)
+    }
+}
+
+/// Blob ids are hashes: short, and safe anywhere.
+fn check_blob_id(id: &str) -> Result<(), ServerError> {
+    let ok = (1..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ServerError::BadRequest(format!("{id:?} is not a blob id")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(device: &str, seq: u64, payload: &str) -> StoredOp {
+        StoredOp {
+            device: device.into(),
+            seq,
+            hlc_ms: 1_000,
+            payload: payload.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn tokens_open_only_their_journal_and_can_be_revoked() {
+        let core = Core::open_in_memory().unwrap();
+        let (j1, t1) = core.new_journal(0).unwrap();
+        let (j2, t2) = core.new_journal(0).unwrap();
+        let t1b = core.new_token(&j1, 0).unwrap();
+        assert_eq!(core.authenticate(&t1).unwrap(), j1);
+        assert_eq!(core.authenticate(&t1b).unwrap(), j1);
+        assert_eq!(core.authenticate(&t2).unwrap(), j2);
+        assert!(matches!(
+            core.authenticate("njt_guess"),
+            Err(ServerError::Unauthorized)
+        ));
+        assert!(core.revoke(&t1, 5).unwrap());
+        assert!(!core.revoke(&t1, 6).unwrap());
+        assert!(matches!(
+            core.authenticate(&t1),
+            Err(ServerError::Unauthorized)
+        ));
+        assert_eq!(core.authenticate(&t1b).unwrap(), j1);
+        assert!(core.new_token("no-such-journal", 0).is_err());
+    }
+
+    #[test]
+    fn push_is_idempotent_and_conflicts_are_refused_whole() {
+        let core = Core::open_in_memory().unwrap();
+        let (j, _) = core.new_journal(0).unwrap();
+        assert_eq!(
+            core.push(&j, &[op("a", 1, "x"), op("a", 2, "y")], 10_000)
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            core.push(&j, &[op("a", 2, "y"), op("a", 3, "z")], 10_000)
+                .unwrap(),
+            1
+        );
+        let err = core
+            .push(&j, &[op("a", 4, "w"), op("a", 1, "changed")], 10_000)
+            .unwrap_err();
+        assert!(matches!(err, ServerError::Conflict { seq: 1, .. }), "{err}");
+        // All or nothing: #4 was not stored either.
+        assert_eq!(core.status(&j, 0).unwrap().devices.get("a"), Some(&3));
+    }
+
+    #[test]
+    fn pages_in_server_order_and_journals_are_separate() {
+        let core = Core::open_in_memory().unwrap();
+        let (j1, _) = core.new_journal(0).unwrap();
+        let (j2, _) = core.new_journal(0).unwrap();
+        for i in 1..=5 {
+            core.push(&j1, &[op("a", i, &format!("p{i}"))], 10_000)
+                .unwrap();
+        }
+        core.push(&j2, &[op("b", 1, "other")], 10_000).unwrap();
+        let p1 = core.pull(&j1, 0, 2).unwrap();
+        assert_eq!((p1.ops.len(), p1.next, p1.more), (2, 2, true));
+        let p3 = core.pull(&j1, 4, 2).unwrap();
+        assert_eq!((p3.ops.len(), p3.next, p3.more), (1, 5, false));
+        let empty = core.pull(&j1, 5, 2).unwrap();
+        assert_eq!((empty.ops.len(), empty.next, empty.more), (0, 5, false));
+        let other = core.pull(&j2, 0, 10).unwrap();
+        assert_eq!(other.ops, vec![op("b", 1, "other")]);
+    }
+
+    #[test]
+    fn clocks_far_ahead_are_refused() {
+        let core = Core::open_in_memory().unwrap();
+        let (j, _) = core.new_journal(0).unwrap();
+        let mut ahead = op("a", 1, "x");
+        ahead.hlc_ms = 1_000_000 + MAX_CLOCK_AHEAD_MS + 1_000;
+        let err = core.push(&j, &[ahead], 1_000_000).unwrap_err();
+        assert!(err.to_string().contains("fix this device's clock"), "{err}");
+        let mut ok = op("a", 1, "x");
+        ok.hlc_ms = 1_000_000 + MAX_CLOCK_AHEAD_MS - 1_000;
+        assert_eq!(core.push(&j, &[ok], 1_000_000).unwrap(), 1);
+    }
+
+    #[test]
+    fn blobs_are_per_journal() {
+        let core = Core::open_in_memory().unwrap();
+        let (j1, _) = core.new_journal(0).unwrap();
+        let (j2, _) = core.new_journal(0).unwrap();
+        assert!(core.put_blob(&j1, "sha256:ab", b"text").unwrap());
+        assert!(!core.put_blob(&j1, "sha256:ab", b"text").unwrap());
+        assert!(core.has_blob(&j1, "sha256:ab").unwrap());
+        assert!(!core.has_blob(&j2, "sha256:ab").unwrap());
+        assert!(matches!(
+            core.get_blob(&j2, "sha256:ab"),
+            Err(ServerError::NotFound)
+        ));
+        assert_eq!(core.get_blob(&j1, "sha256:ab").unwrap(), b"text");
+        assert!(core.put_blob(&j1, "../etc/passwd", b"x").is_err());
+    }
+}
