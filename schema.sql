@@ -160,3 +160,38 @@ CREATE TABLE followups (
 CREATE INDEX followups_open_by_due ON followups(due_at)
     WHERE status = 'open' AND deleted_at IS NULL;
 CREATE INDEX followups_by_article ON followups(article_id);
+
+-- migration: 3
+
+-- Sync. Once sync is set up (`nj remote set`), every change is also
+-- recorded as an operation; see docs/sync-protocol.md. A journal that
+-- never syncs keeps nothing here.
+
+-- This device's operations that the server has not confirmed yet.
+CREATE TABLE sync_ops (
+    seq INTEGER PRIMARY KEY,
+    op  TEXT NOT NULL
+);
+
+-- The stamp (hybrid logical clock, device) of each field's current value:
+-- what a remote change must beat.
+CREATE TABLE sync_stamps (
+    entity  TEXT NOT NULL,
+    id      TEXT NOT NULL,
+    field   TEXT NOT NULL,
+    ms      INTEGER NOT NULL,
+    counter INTEGER NOT NULL,
+    device  TEXT NOT NULL,
+    PRIMARY KEY (entity, id, field)
+) WITHOUT ROWID;
+
+-- Note texts that lost to a concurrent edit on another device, kept so
+-- nothing anyone wrote is lost.
+CREATE TABLE note_conflicts (
+    note_id TEXT NOT NULL,
+    ms      INTEGER NOT NULL,
+    counter INTEGER NOT NULL,
+    device  TEXT NOT NULL,
+    body    TEXT NOT NULL,
+    PRIMARY KEY (note_id, ms, counter, device)
+) WITHOUT ROWID;

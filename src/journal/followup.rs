@@ -151,10 +151,33 @@ impl Tx<'_> {
                 every.map(|e| e.to_string()),
                 self.now()
             ])?;
-        Ok(FollowupRef {
-            rowid: self.conn().last_insert_rowid(),
-            id,
-        })
+        let rowid = self.conn().last_insert_rowid();
+        let now = self.now().0;
+        self.log_create(
+            "followup",
+            &id,
+            &[
+                (
+                    "article_id",
+                    article
+                        .map(|a| Value::Text(a.id.clone()))
+                        .unwrap_or(Value::Null),
+                ),
+                ("text", Value::Text(text.clone())),
+                ("due_at", Value::Integer(due_at.0)),
+                (
+                    "every",
+                    every
+                        .map(|e| Value::Text(e.to_string()))
+                        .unwrap_or(Value::Null),
+                ),
+                ("status", Value::Text("open".into())),
+                ("done_at", Value::Null),
+                ("created_at", Value::Integer(now)),
+                ("deleted_at", Value::Null),
+            ],
+        )?;
+        Ok(FollowupRef { rowid, id })
     }
 
     pub(crate) fn set_followup(
@@ -170,6 +193,7 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(&sql)?
             .execute(params![value, self.now(), f.rowid])?;
+        self.log_set("followup", &f.id, field.column(), &value)?;
         Ok(())
     }
 

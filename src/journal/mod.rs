@@ -15,6 +15,7 @@ pub mod fts_query;
 mod note;
 mod query;
 mod rank;
+mod replica;
 mod search;
 mod tx;
 
@@ -32,6 +33,7 @@ pub use query::{
     first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, Note,
     NoteFilter, NoteRef, Version,
 };
+pub use replica::JournalReplica;
 pub use search::{SearchHit, SearchHitKind, SearchQuery};
 pub use tx::Tx;
 
@@ -196,6 +198,7 @@ impl Journal {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut tx = Tx::new(tx, now);
+        tx.load_sync_log()?;
         let value = f(&mut tx)?;
         tx.commit()?;
         Ok(value)

@@ -18,6 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use super::query::{ArticleRef, NoteRef};
 use crate::content::Content;
 use crate::error::Result;
+use crate::sync::{tag_link_id, Change, Clock, Hlc, Op, Stamp};
 use crate::time::Timestamp;
 
 /// The article fields that can be set after creation.
@@ -86,10 +87,72 @@ pub struct Tx<'c> {
     now: Timestamp,
     dirty_articles: BTreeSet<i64>,
     dirty_notes: BTreeSet<i64>,
+    /// Set when sync is on: every primitive change is also an operation.
+    log: Option<SyncLog>,
+}
+
+/// This device's side of the change log while a transaction runs.
+pub(super) struct SyncLog {
+    pub(super) device: String,
+    pub(super) clock: Clock,
+    pub(super) seq: u64,
 }
 
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// The id of an article's source URL: the same on every device, so a URL
+/// two devices both recorded is one link.
+pub(crate) fn url_link_id(article_id: &str, url: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6e6a_7572_6c73_4c2b_8e0d_73a1_94f2_c6d5);
+    let name = format!("{}:{article_id}{url}", article_id.len());
+    uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
+}
+
+fn opt(v: &Option<String>) -> Value {
+    v.clone().map(Value::Text).unwrap_or(Value::Null)
+}
+
+/// A column value as the JSON an operation carries.
+pub(crate) fn sql_to_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(i) => serde_json::Value::from(*i),
+        Value::Real(f) => serde_json::Value::from(*f),
+        Value::Text(t) => serde_json::Value::String(t.clone()),
+        Value::Blob(b) => serde_json::Value::from(b.clone()),
+    }
+}
+
+/// JSON from an operation as a column value.
+pub(crate) fn json_to_sql(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Integer(i64::from(*b)),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Value::Integer)
+            .or_else(|| n.as_f64().map(Value::Real))
+            .unwrap_or(Value::Null),
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
 }
 
 impl<'c> Tx<'c> {
@@ -99,7 +162,149 @@ impl<'c> Tx<'c> {
             now,
             dirty_articles: BTreeSet::new(),
             dirty_notes: BTreeSet::new(),
+            log: None,
         }
+    }
+
+    /// Turns on recording when the journal syncs.
+    pub(super) fn load_sync_log(&mut self) -> Result<()> {
+        if meta_get(&self.tx, "sync_enabled")?.as_deref() != Some("1") {
+            return Ok(());
+        }
+        let device = meta_get(&self.tx, "device_id")?.unwrap_or_default();
+        let ms = meta_get(&self.tx, "hlc_ms")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let counter = meta_get(&self.tx, "hlc_counter")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let seq = meta_get(&self.tx, "last_seq")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        self.log = Some(SyncLog {
+            device,
+            clock: Clock::starting_at(Hlc { ms, counter }),
+            seq,
+        });
+        Ok(())
+    }
+
+    pub(super) fn sync_log_mut(&mut self) -> Option<&mut SyncLog> {
+        self.log.as_mut()
+    }
+
+    /// The stamp of a field's current value, if sync has seen one.
+    pub(super) fn field_stamp(&self, entity: &str, id: &str, field: &str) -> Result<Option<Stamp>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT ms, counter, device FROM sync_stamps WHERE entity = ?1 AND id = ?2 AND field = ?3",
+            )?
+            .query_row(params![entity, id, field], |r| {
+                Ok(Stamp {
+                    hlc: Hlc {
+                        ms: r.get(0)?,
+                        counter: r.get(1)?,
+                    },
+                    device: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub(super) fn set_stamp(
+        &mut self,
+        entity: &str,
+        id: &str,
+        field: &str,
+        stamp: &Stamp,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_stamps(entity, id, field, ms, counter, device) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(entity, id, field) DO UPDATE SET ms = ?4, counter = ?5, device = ?6",
+            )?
+            .execute(params![entity, id, field, stamp.hlc.ms, stamp.hlc.counter, stamp.device])?;
+        Ok(())
+    }
+
+    /// Records an operation, when sync is on: stamps its fields and queues
+    /// it for the next push. Called by every primitive change.
+    pub(super) fn log_op(&mut self, entity: &str, id: &str, change: Change) -> Result<()> {
+        let Some(log) = self.log.as_mut() else {
+            return Ok(());
+        };
+        log.seq += 1;
+        let op = Op {
+            device: log.device.clone(),
+            seq: log.seq,
+            hlc: log.clock.tick(self.now.0),
+            entity: entity.to_owned(),
+            id: id.to_owned(),
+            change,
+        };
+        let stamp = op.stamp();
+        match &op.change {
+            Change::Create { fields } => {
+                for f in fields.keys() {
+                    self.set_stamp(entity, id, f, &stamp)?;
+                }
+            }
+            Change::Set { field, .. } => self.set_stamp(entity, id, field, &stamp)?,
+            Change::Link { .. } | Change::Unlink { .. } => {
+                for f in ["article_id", "tag"] {
+                    if self.field_stamp(entity, id, f)?.is_none() {
+                        self.set_stamp(entity, id, f, &stamp)?;
+                    }
+                }
+                self.set_stamp(entity, id, "linked", &stamp)?;
+            }
+        }
+        let json = serde_json::to_string(&op).map_err(|e| crate::Error::Other(e.into()))?;
+        self.tx
+            .prepare_cached("INSERT INTO sync_ops(seq, op) VALUES (?1, ?2)")?
+            .execute(params![op.seq as i64, json])?;
+        Ok(())
+    }
+
+    /// Logs a create with these fields.
+    pub(super) fn log_create(
+        &mut self,
+        entity: &str,
+        id: &str,
+        fields: &[(&str, Value)],
+    ) -> Result<()> {
+        if self.log.is_none() {
+            return Ok(());
+        }
+        let fields = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), sql_to_json(v)))
+            .collect();
+        self.log_op(entity, id, Change::Create { fields })
+    }
+
+    /// Logs a change of one field, based on the value it replaces.
+    pub(super) fn log_set(
+        &mut self,
+        entity: &str,
+        id: &str,
+        field: &str,
+        value: &Value,
+    ) -> Result<()> {
+        if self.log.is_none() {
+            return Ok(());
+        }
+        let base = self.field_stamp(entity, id, field)?;
+        self.log_op(
+            entity,
+            id,
+            Change::Set {
+                field: field.to_owned(),
+                value: sql_to_json(value),
+                base,
+            },
+        )
     }
 
     /// The moment this transaction records as "now".
@@ -113,6 +318,12 @@ impl<'c> Tx<'c> {
     }
 
     pub(super) fn commit(mut self) -> Result<()> {
+        if let Some(log) = self.log.take() {
+            let last = log.clock.last();
+            meta_set(&self.tx, "hlc_ms", &last.ms.to_string())?;
+            meta_set(&self.tx, "hlc_counter", &last.counter.to_string())?;
+            meta_set(&self.tx, "last_seq", &log.seq.to_string())?;
+        }
         let articles = std::mem::take(&mut self.dirty_articles);
         let mut add = self.tx.prepare_cached(
             "INSERT INTO article_fts(rowid, title, body, notes, tags)
@@ -136,8 +347,17 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Marks a row inserted outside the primitives for indexing at commit.
+    pub(super) fn index_new_article(&mut self, rowid: i64) {
+        self.dirty_articles.insert(rowid);
+    }
+
+    pub(super) fn index_new_note(&mut self, rowid: i64) {
+        self.dirty_notes.insert(rowid);
+    }
+
     /// Takes the article out of the index until commit; see the module doc.
-    fn touch_article(&mut self, rowid: i64) -> Result<()> {
+    pub(super) fn touch_article(&mut self, rowid: i64) -> Result<()> {
         if self.dirty_articles.insert(rowid) {
             self.tx
                 .prepare_cached(
@@ -150,7 +370,7 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    fn touch_note(&mut self, rowid: i64) -> Result<()> {
+    pub(super) fn touch_note(&mut self, rowid: i64) -> Result<()> {
         if self.dirty_notes.insert(rowid) {
             self.tx
                 .prepare_cached(
@@ -224,6 +444,26 @@ impl<'c> Tx<'c> {
         let rowid = self.tx.last_insert_rowid();
         // Nothing to remove from the index for a new row; index it at commit.
         self.dirty_articles.insert(rowid);
+        self.log_create(
+            "article",
+            &id,
+            &[
+                ("title", Value::Text(row.title.clone())),
+                ("url", opt(&row.url)),
+                ("site", opt(&row.site)),
+                ("author", opt(&row.author)),
+                ("lang", opt(&row.lang)),
+                (
+                    "published_at",
+                    row.published_at
+                        .map(|t| Value::Integer(t.0))
+                        .unwrap_or(Value::Null),
+                ),
+                ("content_hash", Value::Text(row.content_hash.clone())),
+                ("clipped_at", Value::Integer(self.now.0)),
+                ("deleted_at", Value::Null),
+            ],
+        )?;
         Ok(ArticleRef { rowid, id })
     }
 
@@ -243,6 +483,7 @@ impl<'c> Tx<'c> {
         self.tx
             .prepare_cached(&sql)?
             .execute(params![value, self.now, article.rowid])?;
+        self.log_set("article", &article.id, field.column(), &value)?;
         Ok(())
     }
 
@@ -254,9 +495,23 @@ impl<'c> Tx<'c> {
                 "INSERT INTO article_urls(id, article_id, url, added_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(article_id, url) DO NOTHING",
             )?
-            .execute(params![new_id(), article.id, url, self.now])?;
+            .execute(params![
+                url_link_id(&article.id, url),
+                article.id,
+                url,
+                self.now
+            ])?;
         if n == 1 {
             self.bump(article)?;
+            self.log_create(
+                "url",
+                &url_link_id(&article.id, url),
+                &[
+                    ("article_id", Value::Text(article.id.clone())),
+                    ("url", Value::Text(url.to_owned())),
+                    ("added_at", Value::Integer(self.now.0)),
+                ],
+            )?;
         }
         Ok(n == 1)
     }
@@ -268,6 +523,15 @@ impl<'c> Tx<'c> {
                 "INSERT INTO versions(id, article_id, content_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![id, article.id, hash, self.now])?;
+        self.log_create(
+            "version",
+            &id,
+            &[
+                ("article_id", Value::Text(article.id.clone())),
+                ("content_hash", Value::Text(hash.to_owned())),
+                ("created_at", Value::Integer(self.now.0)),
+            ],
+        )?;
         Ok(id)
     }
 
@@ -287,8 +551,18 @@ impl<'c> Tx<'c> {
             .prepare_cached(
                 "INSERT INTO article_tags(id, article_id, tag, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![new_id(), article.id, tag, self.now])?;
+            .execute(params![
+                tag_link_id(&article.id, tag),
+                article.id,
+                tag,
+                self.now
+            ])?;
         self.bump(article)?;
+        let change = Change::Link {
+            article_id: article.id.clone(),
+            tag: tag.to_owned(),
+        };
+        self.log_op("tag", &tag_link_id(&article.id, tag), change)?;
         Ok(true)
     }
 
@@ -308,6 +582,11 @@ impl<'c> Tx<'c> {
             .prepare_cached("DELETE FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
             .execute(params![article.id, tag])?;
         self.bump(article)?;
+        let change = Change::Unlink {
+            article_id: article.id.clone(),
+            tag: tag.to_owned(),
+        };
+        self.log_op("tag", &tag_link_id(&article.id, tag), change)?;
         Ok(true)
     }
 
@@ -332,6 +611,21 @@ impl<'c> Tx<'c> {
         if let Some(a) = article {
             self.bump(a)?;
         }
+        self.log_create(
+            "note",
+            &id,
+            &[
+                (
+                    "article_id",
+                    article
+                        .map(|a| Value::Text(a.id.clone()))
+                        .unwrap_or(Value::Null),
+                ),
+                ("body", Value::Text(body.to_owned())),
+                ("created_at", Value::Integer(self.now.0)),
+                ("deleted_at", Value::Null),
+            ],
+        )?;
         Ok(NoteRef {
             rowid,
             id,
@@ -359,6 +653,7 @@ impl<'c> Tx<'c> {
         if let Some(a) = &note.article {
             self.bump(a)?;
         }
+        self.log_set("note", &note.id, field.column(), &value)?;
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use super::protocol::{Envelope, Page, Replica, SyncError, Transport};
 pub struct MemoryServer {
     ops: Vec<Envelope>,
     index: HashMap<(String, u64), usize>,
+    blobs: HashMap<String, Vec<u8>>,
 }
 
 impl MemoryServer {
@@ -46,6 +47,24 @@ impl Transport for MemoryServer {
             }
         }
         Ok(())
+    }
+
+    fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
+        Ok(self.blobs.contains_key(id))
+    }
+
+    fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+        self.blobs
+            .entry(id.to_owned())
+            .or_insert_with(|| data.to_vec());
+        Ok(())
+    }
+
+    fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
+        self.blobs
+            .get(id)
+            .cloned()
+            .ok_or_else(|| SyncError::Transport(format!("the server has no blob {id}")))
     }
 
     fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
@@ -232,7 +251,20 @@ impl Replica for MemoryReplica {
         self.cursor
     }
 
-    fn apply_page(&mut self, ops: &[Op], next: u64) -> Result<Merged, SyncError> {
+    fn blobs_for(&mut self, _ops: &[Op]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+        Ok(Vec::new())
+    }
+
+    fn missing_blobs(&mut self, _ops: &[Op]) -> Result<Vec<String>, SyncError> {
+        Ok(Vec::new())
+    }
+
+    fn apply_page(
+        &mut self,
+        ops: &[Op],
+        _blobs: &[(String, Vec<u8>)],
+        next: u64,
+    ) -> Result<Merged, SyncError> {
         let mut total = Merged::default();
         for op in ops {
             self.clock.observe(op.hlc);

@@ -51,6 +51,11 @@ pub trait Transport {
     fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError>;
     /// Operations after `cursor`, at most `limit`.
     fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError>;
+    /// Whether the server holds the blob (an article text) `id`.
+    fn has_blob(&mut self, id: &str) -> Result<bool, SyncError>;
+    /// Uploads a blob; uploading one the server has is harmless.
+    fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError>;
+    fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError>;
 }
 
 pub trait Replica {
@@ -61,15 +66,27 @@ pub trait Replica {
     fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError>;
     /// Where the last pull stopped.
     fn cursor(&self) -> u64;
-    /// Applies remote operations and moves the cursor to `next`, as one
-    /// change: both or neither.
-    fn apply_page(&mut self, ops: &[Op], next: u64) -> Result<Merged, SyncError>;
+    /// The blobs (article texts) these local operations refer to, as
+    /// (id, bytes), for upload before the operations.
+    fn blobs_for(&mut self, ops: &[Op]) -> Result<Vec<(String, Vec<u8>)>, SyncError>;
+    /// The blobs these remote operations refer to that this replica lacks.
+    fn missing_blobs(&mut self, ops: &[Op]) -> Result<Vec<String>, SyncError>;
+    /// Stores the fetched blobs, applies remote operations and moves the
+    /// cursor to `next`, as one change: all or nothing.
+    fn apply_page(
+        &mut self,
+        ops: &[Op],
+        blobs: &[(String, Vec<u8>)],
+        next: u64,
+    ) -> Result<Merged, SyncError>;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub pushed: usize,
     pub pulled: usize,
+    pub blobs_pushed: usize,
+    pub blobs_pulled: usize,
     pub conflicts: usize,
     pub skipped: usize,
 }
@@ -111,6 +128,13 @@ pub fn sync(
         let Some(last) = ops.last().map(|o| o.seq) else {
             break;
         };
+        // Texts first: a device that pulls these operations must find them.
+        for (id, data) in replica.blobs_for(&ops)? {
+            if !transport.has_blob(&id)? {
+                transport.put_blob(&id, &data)?;
+                s.blobs_pushed += 1;
+            }
+        }
         let batch: Vec<Envelope> = ops.iter().map(encode).collect();
         transport.push(&batch)?;
         replica.mark_pushed(last)?;
@@ -131,7 +155,12 @@ pub fn sync(
                 Err(_) => s.skipped += 1,
             }
         }
-        let merged = replica.apply_page(&ops, page.next)?;
+        let mut blobs = Vec::new();
+        for id in replica.missing_blobs(&ops)? {
+            blobs.push((id.clone(), transport.get_blob(&id)?));
+        }
+        s.blobs_pulled += blobs.len();
+        let merged = replica.apply_page(&ops, &blobs, page.next)?;
         s.pulled += ops.len();
         s.conflicts += merged.conflicts;
         progress(&s);

@@ -1,0 +1,782 @@
+//! The journal as a sync replica: turning the change log on, applying
+//! other devices' operations to the tables, and the push bookkeeping.
+//!
+//! Remote operations are merged by `sync::merge` (pure) over [`SqlStore`],
+//! which keeps each field's stamp in `sync_stamps` and writes the winning
+//! values into the same tables local changes use, keeping the search index
+//! in step the same way. Applying never records new operations.
+
+use std::collections::BTreeSet;
+
+use rusqlite::types::Value;
+use rusqlite::{params, OptionalExtension};
+
+use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json, url_link_id};
+use super::{Journal, Tx};
+use crate::content::Content;
+use crate::error::{Error, Result};
+use crate::sync::{apply, Change, FieldStore, Merged, Op, Replica, Stamp, SyncError};
+use crate::time::Timestamp;
+
+impl Journal {
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        meta_get(self.conn(), key)
+    }
+
+    pub fn set_meta(&mut self, now: Timestamp, key: &str, value: &str) -> Result<()> {
+        self.write(now, |tx| meta_set(tx.conn(), key, value))
+    }
+
+    pub fn sync_enabled(&self) -> Result<bool> {
+        Ok(self.meta("sync_enabled")?.as_deref() == Some("1"))
+    }
+
+    /// How many local operations wait to be pushed.
+    pub fn unpushed_count(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM sync_ops", [], |r| r.get(0))?)
+    }
+
+    /// Turns the change log on. The journal as it is becomes operations
+    /// (creations), so the first push carries everything. Returns how many
+    /// operations that made; 0 if sync was already on.
+    pub fn enable_sync(&mut self, now: Timestamp) -> Result<usize> {
+        if self.sync_enabled()? {
+            return Ok(0);
+        }
+        self.write(now, |tx| {
+            if meta_get(tx.conn(), "device_id")?.is_none() {
+                meta_set(tx.conn(), "device_id", &uuid::Uuid::new_v4().to_string())?;
+            }
+            meta_set(tx.conn(), "sync_enabled", "1")?;
+            tx.load_sync_log()?;
+            snapshot(tx)
+        })
+    }
+
+    /// Note texts kept after losing to a concurrent edit, newest first.
+    pub fn note_conflicts(&self, note_id: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT body FROM note_conflicts WHERE note_id = ?1 ORDER BY ms DESC, counter DESC, device",
+        )?;
+        let rows = stmt
+            .query_map([note_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+/// Records every row as a creation (or a tag link).
+fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
+    let rows = |tx: &Tx<'_>, sql: &str, cols: usize| -> Result<Vec<Vec<Value>>> {
+        let mut stmt = tx.conn().prepare(sql)?;
+        let rows = stmt
+            .query_map([], |r| (0..cols).map(|i| r.get::<_, Value>(i)).collect())?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    };
+    let mut n = 0;
+    let tables: [(&str, &str, &[&str]); 4] = [
+        (
+            "article",
+            "SELECT id, title, url, site, author, lang, published_at, content_hash, clipped_at, deleted_at
+               FROM articles ORDER BY rowid",
+            &["title", "url", "site", "author", "lang", "published_at", "content_hash", "clipped_at", "deleted_at"],
+        ),
+        (
+            "version",
+            "SELECT id, article_id, content_hash, created_at FROM versions ORDER BY rowid",
+            &["article_id", "content_hash", "created_at"],
+        ),
+        (
+            "note",
+            "SELECT id, article_id, body, created_at, deleted_at FROM notes ORDER BY rowid",
+            &["article_id", "body", "created_at", "deleted_at"],
+        ),
+        (
+            "followup",
+            "SELECT id, article_id, text, due_at, every, status, done_at, created_at, deleted_at
+               FROM followups ORDER BY rowid",
+            &["article_id", "text", "due_at", "every", "status", "done_at", "created_at", "deleted_at"],
+        ),
+    ];
+    for (entity, sql, fields) in tables {
+        for row in rows(tx, sql, fields.len() + 1)? {
+            let Value::Text(id) = &row[0] else { continue };
+            let values: Vec<(&str, Value)> = fields
+                .iter()
+                .copied()
+                .zip(row[1..].iter().cloned())
+                .collect();
+            tx.log_create(entity, id, &values)?;
+            n += 1;
+        }
+    }
+    for row in rows(
+        tx,
+        "SELECT article_id, url, added_at FROM article_urls ORDER BY added_at",
+        3,
+    )? {
+        let (Value::Text(article), Value::Text(url)) = (&row[0], &row[1]) else {
+            continue;
+        };
+        let fields = [
+            ("article_id", row[0].clone()),
+            ("url", row[1].clone()),
+            ("added_at", row[2].clone()),
+        ];
+        tx.log_create("url", &url_link_id(article, url), &fields)?;
+        n += 1;
+    }
+    for row in rows(
+        tx,
+        "SELECT article_id, tag FROM article_tags ORDER BY article_id, tag",
+        2,
+    )? {
+        let (Value::Text(article_id), Value::Text(tag)) = (&row[0], &row[1]) else {
+            continue;
+        };
+        let change = Change::Link {
+            article_id: article_id.clone(),
+            tag: tag.clone(),
+        };
+        tx.log_op("tag", &crate::sync::tag_link_id(article_id, tag), change)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The columns an entity's fields live in.
+fn table(entity: &str) -> Option<(&'static str, &'static [&'static str])> {
+    Some(match entity {
+        "article" => (
+            "articles",
+            &[
+                "title",
+                "url",
+                "site",
+                "author",
+                "lang",
+                "published_at",
+                "content_hash",
+                "clipped_at",
+                "deleted_at",
+            ],
+        ),
+        "version" => ("versions", &["article_id", "content_hash", "created_at"]),
+        "note" => ("notes", &["article_id", "body", "created_at", "deleted_at"]),
+        "url" => ("article_urls", &["article_id", "url", "added_at"]),
+        "followup" => (
+            "followups",
+            &[
+                "article_id",
+                "text",
+                "due_at",
+                "every",
+                "status",
+                "done_at",
+                "created_at",
+                "deleted_at",
+            ],
+        ),
+        _ => return None,
+    })
+}
+
+/// A [`FieldStore`] over the journal's tables, for one operation at a time.
+struct SqlStore<'t, 'c> {
+    tx: &'t mut Tx<'c>,
+    /// Fields of an entity that has no row yet, inserted after the
+    /// operation is merged.
+    pending: Vec<(String, Value)>,
+    now_ms: i64,
+    failed: Option<Error>,
+}
+
+impl SqlStore<'_, '_> {
+    fn fail(&mut self, e: Error) {
+        self.failed.get_or_insert(e);
+    }
+
+    fn rowid(&self, table: &str, id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .conn()
+            .prepare_cached(&format!("SELECT rowid FROM {table} WHERE id = ?1"))?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn article_rowid(&self, article_id: &str) -> Result<Option<i64>> {
+        self.rowid("articles", article_id)
+    }
+
+    /// Takes what the search index shows of this row out of it until
+    /// commit, before the row changes.
+    fn touch(&mut self, entity: &str, rowid: i64) -> Result<()> {
+        match entity {
+            "article" => self.tx.touch_article(rowid),
+            "note" => {
+                let article: Option<String> = self.tx.conn().query_row(
+                    "SELECT article_id FROM notes WHERE rowid = ?1",
+                    [rowid],
+                    |r| r.get(0),
+                )?;
+                match article
+                    .map(|a| self.article_rowid(&a))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some(a) => self.tx.touch_article(a),
+                    None => self.tx.touch_note(rowid),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn write_field(
+        &mut self,
+        entity: &str,
+        id: &str,
+        field: &str,
+        value: &serde_json::Value,
+        stamp: &Stamp,
+    ) -> Result<()> {
+        self.tx.set_stamp(entity, id, field, stamp)?;
+        let Some((table, columns)) = table(entity) else {
+            return Ok(());
+        };
+        if !columns.contains(&field) {
+            return Ok(());
+        }
+        let value = json_to_sql(value);
+        // A URL link is only ever created; its insert skips a duplicate.
+        let existing = if entity == "url" {
+            None
+        } else {
+            self.rowid(table, id)?
+        };
+        let Some(rowid) = existing else {
+            self.pending.push((field.to_owned(), value));
+            return Ok(());
+        };
+        self.touch(entity, rowid)?;
+        let bump = if matches!(entity, "article" | "note" | "followup") {
+            ", updated_at = max(updated_at, ?3)"
+        } else {
+            ""
+        };
+        let sql = format!("UPDATE {table} SET {field} = ?1{bump} WHERE rowid = ?2");
+        let mut stmt = self.tx.conn().prepare_cached(&sql)?;
+        if bump.is_empty() {
+            stmt.execute(params![value, rowid])?;
+        } else {
+            stmt.execute(params![value, rowid, self.now_ms])?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the row of a newly created entity.
+    fn insert_pending(&mut self, op: &Op) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let Some((table, _)) = table(&op.entity) else {
+            return Ok(());
+        };
+        let fields = std::mem::take(&mut self.pending);
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(f, _)| f == name)
+                .map(|(_, v)| v.clone())
+        };
+        // A note on an article is part of the article's index entry.
+        if op.entity == "note" {
+            if let Some(Value::Text(a)) = get("article_id") {
+                if let Some(rowid) = self.article_rowid(&a)? {
+                    self.tx.touch_article(rowid)?;
+                }
+            }
+        }
+        let mut cols: Vec<String> = vec!["id".into()];
+        let mut vals: Vec<Value> = vec![Value::Text(op.id.clone())];
+        for (f, v) in &fields {
+            cols.push(f.clone());
+            vals.push(v.clone());
+        }
+        if matches!(op.entity.as_str(), "article" | "note" | "followup") {
+            cols.push("updated_at".into());
+            vals.push(Value::Integer(op.hlc.ms));
+        }
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table}({}) VALUES ({}) ON CONFLICT DO NOTHING",
+            cols.join(", "),
+            marks.join(", ")
+        );
+        self.tx
+            .conn()
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(vals))?;
+        let rowid = self.tx.conn().last_insert_rowid();
+        match op.entity.as_str() {
+            "article" => self.tx.index_new_article(rowid),
+            "note" if get("article_id").is_none_or(|v| v == Value::Null) => {
+                self.tx.index_new_note(rowid)
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Puts a tag link into `article_tags`, or takes it out, after a link
+    /// or unlink won.
+    fn materialize_link(&mut self, article_id: &str, tag: &str, linked: bool) -> Result<()> {
+        let Some(rowid) = self.article_rowid(article_id)? else {
+            return Ok(());
+        };
+        let has = self
+            .tx
+            .conn()
+            .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
+            .exists(params![article_id, tag])?;
+        if has == linked {
+            return Ok(());
+        }
+        self.tx.touch_article(rowid)?;
+        if linked {
+            self.tx
+                .conn()
+                .prepare_cached(
+                    "INSERT INTO article_tags(article_id, tag, id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![article_id, tag, crate::sync::tag_link_id(article_id, tag), self.now_ms])?;
+        } else {
+            self.tx
+                .conn()
+                .prepare_cached("DELETE FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
+                .execute(params![article_id, tag])?;
+        }
+        Ok(())
+    }
+}
+
+impl FieldStore for SqlStore<'_, '_> {
+    fn stamp(&self, entity: &str, id: &str, field: &str) -> Option<Stamp> {
+        self.tx.field_stamp(entity, id, field).ok().flatten()
+    }
+
+    fn value(&self, entity: &str, id: &str, field: &str) -> Option<serde_json::Value> {
+        let (table, columns) = table(entity)?;
+        if !columns.contains(&field) {
+            return None;
+        }
+        let v: Value = self
+            .tx
+            .conn()
+            .query_row(
+                &format!("SELECT {field} FROM {table} WHERE id = ?1"),
+                [id],
+                |r| r.get(0),
+            )
+            .ok()?;
+        Some(sql_to_json(&v))
+    }
+
+    fn write(
+        &mut self,
+        entity: &str,
+        id: &str,
+        field: &str,
+        value: &serde_json::Value,
+        stamp: &Stamp,
+    ) {
+        if let Err(e) = self.write_field(entity, id, field, value, stamp) {
+            self.fail(e);
+        }
+    }
+
+    fn keep_conflict(
+        &mut self,
+        entity: &str,
+        id: &str,
+        field: &str,
+        value: &serde_json::Value,
+        stamp: &Stamp,
+    ) {
+        if entity != "note" || field != "body" {
+            return;
+        }
+        let body = value.as_str().unwrap_or_default().to_owned();
+        let r = self
+            .tx
+            .conn()
+            .prepare_cached(
+                "INSERT INTO note_conflicts(note_id, ms, counter, device, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut s| s.execute(params![id, stamp.hlc.ms, stamp.hlc.counter, stamp.device, body]));
+        if let Err(e) = r {
+            self.fail(e.into());
+        }
+    }
+
+    fn drop_conflict(&mut self, entity: &str, id: &str, field: &str, stamp: &Stamp) {
+        if entity != "note" || field != "body" {
+            return;
+        }
+        let r = self
+            .tx
+            .conn()
+            .prepare_cached("DELETE FROM note_conflicts WHERE note_id = ?1 AND ms = ?2 AND counter = ?3 AND device = ?4")
+            .and_then(|mut s| s.execute(params![id, stamp.hlc.ms, stamp.hlc.counter, stamp.device]));
+        if let Err(e) = r {
+            self.fail(e.into());
+        }
+    }
+}
+
+/// Merges one remote operation into the journal.
+fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
+    if let Some(log) = tx.sync_log_mut() {
+        log.clock.observe(op.hlc);
+    }
+    let mut store = SqlStore {
+        tx,
+        pending: Vec::new(),
+        now_ms,
+        failed: None,
+    };
+    let merged = apply(&mut store, op);
+    if let Some(e) = store.failed.take() {
+        return Err(e);
+    }
+    store.insert_pending(op)?;
+    if let Change::Link { article_id, tag } | Change::Unlink { article_id, tag } = &op.change {
+        let id = crate::sync::tag_link_id(article_id, tag);
+        // Only the winning link or unlink decides.
+        if store.tx.field_stamp("tag", &id, "linked")? == Some(op.stamp()) {
+            store.materialize_link(article_id, tag, matches!(op.change, Change::Link { .. }))?;
+        }
+    }
+    Ok(merged)
+}
+
+/// The content hashes these operations refer to.
+fn referenced_texts(ops: &[Op]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for op in ops {
+        match &op.change {
+            Change::Create { fields } => {
+                if let Some(serde_json::Value::String(h)) = fields.get("content_hash") {
+                    out.insert(h.clone());
+                }
+            }
+            Change::Set {
+                field,
+                value: serde_json::Value::String(h),
+                ..
+            } if field == "content_hash" => {
+                out.insert(h.clone());
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The journal seen through the sync protocol's [`Replica`] trait.
+pub struct JournalReplica<'a> {
+    journal: &'a mut Journal,
+    now: Timestamp,
+}
+
+impl<'a> JournalReplica<'a> {
+    /// Sync must be on ([`Journal::enable_sync`]).
+    pub fn new(journal: &'a mut Journal, now: Timestamp) -> JournalReplica<'a> {
+        JournalReplica { journal, now }
+    }
+}
+
+fn local(e: Error) -> SyncError {
+    SyncError::Local(e.to_string())
+}
+
+impl Replica for JournalReplica<'_> {
+    fn device(&self) -> String {
+        self.journal
+            .meta("device_id")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn unpushed(&mut self, limit: usize) -> Result<Vec<Op>, SyncError> {
+        let conn = self.journal.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT op FROM sync_ops ORDER BY seq LIMIT ?1")
+            .map_err(|e| local(e.into()))?;
+        let rows: Vec<String> = stmt
+            .query_map([limit as i64], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| local(e.into()))?;
+        rows.iter()
+            .map(|j| {
+                serde_json::from_str(j)
+                    .map_err(|e| SyncError::Local(format!("a queued operation is unreadable: {e}")))
+            })
+            .collect()
+    }
+
+    fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError> {
+        self.journal
+            .write(self.now, |tx| {
+                tx.conn()
+                    .execute("DELETE FROM sync_ops WHERE seq <= ?1", [seq as i64])?;
+                meta_set(tx.conn(), "pushed_seq", &seq.to_string())
+            })
+            .map_err(local)
+    }
+
+    fn cursor(&self) -> u64 {
+        self.journal
+            .meta("cursor")
+            .ok()
+            .flatten()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn blobs_for(&mut self, ops: &[Op]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+        referenced_texts(ops)
+            .into_iter()
+            .map(|h| {
+                let text = self.journal.text(&h).map_err(local)?;
+                Ok((h, text.into_bytes()))
+            })
+            .collect()
+    }
+
+    fn missing_blobs(&mut self, ops: &[Op]) -> Result<Vec<String>, SyncError> {
+        let conn = self.journal.conn();
+        let mut out = Vec::new();
+        for h in referenced_texts(ops) {
+            let has = conn
+                .prepare_cached("SELECT 1 FROM texts WHERE hash = ?1")
+                .and_then(|mut s| s.exists([&h]))
+                .map_err(|e| local(e.into()))?;
+            if !has {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    fn apply_page(
+        &mut self,
+        ops: &[Op],
+        blobs: &[(String, Vec<u8>)],
+        next: u64,
+    ) -> Result<Merged, SyncError> {
+        let now = self.now;
+        self.journal
+            .write(now, |tx| {
+                for (id, data) in blobs {
+                    // A text must be what its name says; anything else is
+                    // refused rather than stored.
+                    let text = String::from_utf8_lossy(data);
+                    let content = Content::new(&text);
+                    if content.hash != *id || content.text != text {
+                        return Err(Error::BadInput(format!(
+                            "the server's text {id} does not match its hash; it was not stored"
+                        )));
+                    }
+                    tx.put_text(&content)?;
+                }
+                let mut total = Merged::default();
+                for op in ops {
+                    let m = apply_op(tx, op, now.0)?;
+                    total.applied += m.applied;
+                    total.superseded += m.superseded;
+                    total.conflicts += m.conflicts;
+                }
+                meta_set(tx.conn(), "cursor", &next.to_string())?;
+                Ok(total)
+            })
+            .map_err(local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{FollowupFilter, FollowupStatus, ListFilter, NewClip, NoteFilter};
+    use crate::sync::memory::MemoryServer;
+    use crate::sync::sync;
+
+    fn journal(now: i64) -> Journal {
+        let mut j = Journal::open_in_memory().unwrap();
+        j.enable_sync(Timestamp(now)).unwrap();
+        j
+    }
+
+    fn run(j: &mut Journal, server: &mut MemoryServer, now: i64) -> crate::sync::Summary {
+        let mut r = JournalReplica::new(j, Timestamp(now));
+        sync(&mut r, server, 3, |_| {}).unwrap()
+    }
+
+    fn clip(text: &str, url: &str, tags: &[&str]) -> NewClip {
+        NewClip {
+            content: Content::new(text),
+            title: text.lines().next().unwrap().to_owned(),
+            urls: vec![url.to_owned()],
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            note: Some("why it matters".into()),
+            ..NewClip::default()
+        }
+    }
+
+    #[test]
+    fn an_article_and_its_follow_up_reach_the_other_device_and_back() {
+        let mut server = MemoryServer::default();
+        let mut a = journal(1_000);
+        let mut b = journal(1_000);
+        let out = a
+            .clip(
+                Timestamp(2_000),
+                &clip(
+                    "JEDI ruling\n\nThe court ruled.",
+                    "https://x.example/j",
+                    &["jedi"],
+                ),
+            )
+            .unwrap();
+        let art = out.article.as_ref();
+        let f = a
+            .write(Timestamp(2_000), |tx| {
+                tx.create_followup(Some(&art), "check the appeal", Timestamp(9_000), None)
+            })
+            .unwrap();
+        let pushed = run(&mut a, &mut server, 3_000);
+        assert_eq!(pushed.blobs_pushed, 1);
+        let pulled = run(&mut b, &mut server, 3_000);
+        assert_eq!(pulled.blobs_pulled, 1);
+
+        let on_b = b.list(&ListFilter::default()).unwrap();
+        assert_eq!(on_b.len(), 1);
+        assert_eq!(on_b[0].id, out.article.id);
+        assert_eq!(on_b[0].content_hash, out.article.content_hash);
+        assert_eq!(on_b[0].tags, vec!["jedi".to_string()]);
+        assert_eq!(on_b[0].urls, vec!["https://x.example/j".to_string()]);
+        assert_eq!(
+            b.text(&on_b[0].content_hash).unwrap(),
+            "JEDI ruling\n\nThe court ruled.\n"
+        );
+        let fb = b.resolve_followup(&f.id).unwrap();
+        assert_eq!(b.followup(&fb).unwrap().text, "check the appeal");
+        // Search on B finds it, and B's index is sound.
+        assert!(b.verify().unwrap().index_ok);
+
+        b.write(Timestamp(4_000), |tx| tx.mark_done(&fb)).unwrap();
+        run(&mut b, &mut server, 5_000);
+        run(&mut a, &mut server, 5_000);
+        assert_eq!(a.followup(&f).unwrap().status, FollowupStatus::Done);
+        assert!(a.verify().unwrap().index_ok);
+    }
+
+    #[test]
+    fn concurrent_note_edits_keep_both_and_removal_meets_edit() {
+        let mut server = MemoryServer::default();
+        let mut a = journal(1_000);
+        let mut b = journal(1_000);
+        let out = a
+            .clip(
+                Timestamp(2_000),
+                &clip("Story\n\nText.", "https://x.example/s", &[]),
+            )
+            .unwrap();
+        run(&mut a, &mut server, 2_500);
+        run(&mut b, &mut server, 2_500);
+        let note_a = a.notes(&NoteFilter::default()).unwrap()[0].id.clone();
+        let na = a.resolve_note(&note_a).unwrap();
+        let nb = b.resolve_note(&note_a).unwrap();
+        a.write(Timestamp(3_000), |tx| {
+            tx.edit_note(&na, "A's thought", "why it matters")
+        })
+        .unwrap();
+        b.write(Timestamp(3_500), |tx| {
+            tx.edit_note(&nb, "B's thought", "why it matters")
+        })
+        .unwrap();
+        // Meanwhile A removes the article and B tags it.
+        a.write(Timestamp(3_600), |tx| {
+            tx.set_removed(&out.article.as_ref(), true)
+        })
+        .unwrap();
+        let art_b = b.resolve_article(&out.article.id).unwrap();
+        b.write(Timestamp(3_700), |tx| {
+            tx.retag(&art_b, &["later".into()], &[])
+        })
+        .unwrap();
+        for _ in 0..2 {
+            run(&mut a, &mut server, 4_000);
+            run(&mut b, &mut server, 4_000);
+        }
+        for j in [&a, &b] {
+            let n = j.note(&j.resolve_note(&note_a).unwrap()).unwrap();
+            assert_eq!(n.text, "B's thought");
+            assert_eq!(
+                j.note_conflicts(&note_a).unwrap(),
+                vec!["A's thought".to_string()]
+            );
+            let art = j
+                .article(&j.resolve_article(&out.article.id).unwrap())
+                .unwrap();
+            assert!(art.deleted_at.is_some(), "removed on A");
+            assert_eq!(art.tags, vec!["later".to_string()], "tagged on B");
+            assert!(j.verify().unwrap().index_ok);
+        }
+    }
+
+    #[test]
+    fn a_device_joining_late_gets_the_whole_journal() {
+        let mut server = MemoryServer::default();
+        let mut a = Journal::open_in_memory().unwrap();
+        // Written before sync was on: the snapshot carries it.
+        a.clip(
+            Timestamp(1_000),
+            &clip(
+                "Old story\n\nFrom before sync.",
+                "https://x.example/o",
+                &["old"],
+            ),
+        )
+        .unwrap();
+        assert_eq!(a.enable_sync(Timestamp(1_500)).unwrap(), 5);
+        a.clip(
+            Timestamp(2_000),
+            &clip("New story\n\nAfter.", "https://x.example/n", &["new"]),
+        )
+        .unwrap();
+        run(&mut a, &mut server, 3_000);
+        let mut c = journal(5_000);
+        run(&mut c, &mut server, 5_000);
+        let titles: Vec<String> = c
+            .list(&ListFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|a| a.title)
+            .collect();
+        assert_eq!(
+            titles,
+            vec!["New story".to_string(), "Old story".to_string()]
+        );
+        assert_eq!(c.followups(&FollowupFilter::default()).unwrap().len(), 0);
+        assert_eq!(c.notes(&NoteFilter::default()).unwrap().len(), 2);
+        assert!(c.verify().unwrap().index_ok);
+        assert_eq!(a.unpushed_count().unwrap(), 0);
+    }
+}
