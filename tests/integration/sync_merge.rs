@@ -224,6 +224,15 @@ fn an_interrupted_pull_resumes_after_the_last_applied_page() {
         fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
             self.inner.push(batch)
         }
+        fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
+            self.inner.has_blob(id)
+        }
+        fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+            self.inner.put_blob(id, data)
+        }
+        fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
+            self.inner.get_blob(id)
+        }
         fn pull(
             &mut self,
             cursor: u64,
