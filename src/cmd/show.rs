@@ -136,6 +136,14 @@ fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option
                     let _ = writeln!(s, "    {w}");
                 }
             }
+            for c in &n.conflicts {
+                let _ = writeln!(s, "    {}", output::dim("also written, on another device at the same time:"));
+                for line in c.lines() {
+                    for w in textwrap::wrap(line, width.saturating_sub(6).max(20)) {
+                        let _ = writeln!(s, "      {w}");
+                    }
+                }
+            }
         }
     }
     if !followups.is_empty() {

@@ -69,6 +69,10 @@ pub struct Note {
     pub text: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Texts of this note that lost to a concurrent edit on another device,
+    /// newest first (filled in by `detail`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -335,6 +339,7 @@ fn note_from_row(r: &Row<'_>) -> rusqlite::Result<Note> {
         text: r.get(2)?,
         created_at: r.get(3)?,
         updated_at: r.get(4)?,
+        conflicts: Vec::new(),
     })
 }
 
@@ -378,12 +383,16 @@ impl Journal {
     }
 
     pub fn detail(&self, article: &ArticleRef) -> Result<ArticleDetail> {
+        let mut notes = self.notes(&NoteFilter {
+            article: Some(article.clone()),
+            ..NoteFilter::default()
+        })?;
+        for n in &mut notes {
+            n.conflicts = self.note_conflicts(&n.id)?;
+        }
         Ok(ArticleDetail {
             article: self.article(article)?,
-            notes: self.notes(&NoteFilter {
-                article: Some(article.clone()),
-                ..NoteFilter::default()
-            })?,
+            notes,
             versions: self.versions(article)?,
         })
     }

@@ -190,6 +190,7 @@ impl Journal {
                     text: body,
                     created_at: r.get(2)?,
                     updated_at: r.get(3)?,
+                    conflicts: Vec::new(),
                 }),
                 score: r.get(4)?,
                 snippet: r.get(5)?,
