@@ -11,7 +11,9 @@ mod note;
 mod output;
 mod recheck;
 mod search;
+mod serve;
 mod show;
+mod sync;
 mod tag;
 mod verify;
 
@@ -71,6 +73,10 @@ enum Command {
     Reopen(followup::Reopen),
     Recheck(recheck::Recheck),
     Completions(completions::Completions),
+    Remote(sync::Remote),
+    Sync(sync::Sync),
+    Serve(serve::Serve),
+    Server(serve::ServerCmd),
 }
 
 /// What every command needs: where the journal is, how to print, and the
@@ -131,7 +137,11 @@ impl Cli {
             Command::Snooze(c) => c.run(&ctx),
             Command::Reopen(c) => c.run(&ctx),
             Command::Recheck(c) => c.run(&ctx),
+            Command::Remote(c) => c.run(&ctx),
+            Command::Sync(c) => c.run(&ctx),
             Command::Completions(c) => c.run(&ctx),
+            Command::Serve(c) => c.run(&ctx),
+            Command::Server(c) => c.run(&ctx),
         }
     }
 }

@@ -137,7 +137,11 @@ fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option
                 }
             }
             for c in &n.conflicts {
-                let _ = writeln!(s, "    {}", output::dim("also written, on another device at the same time:"));
+                let _ = writeln!(
+                    s,
+                    "    {}",
+                    output::dim("also written, on another device at the same time:")
+                );
                 for line in c.lines() {
                     for w in textwrap::wrap(line, width.saturating_sub(6).max(20)) {
                         let _ = writeln!(s, "      {w}");

@@ -16,6 +16,14 @@ use sha2::{Digest, Sha256};
 /// How far ahead of the server's clock an operation may be stamped.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
 
+/// The most operations one page holds, whatever `limit` asks for.
+pub const MAX_PAGE_OPS: usize = 10_000;
+
+/// A page stops growing once its payloads reach this many bytes (it always
+/// holds at least one operation), so a page of large operations stays a
+/// size a client can hold in memory.
+pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
 const SCHEMA: &str = include_str!("schema.sql");
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +43,13 @@ pub enum ServerError {
     NotFound,
     #[error("server storage error: {0}")]
     Storage(#[from] rusqlite::Error),
+    #[error("cannot listen on {addr} ({source}); is another server using it? pick another address with --listen")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// An operation as the server stores it.
@@ -252,32 +267,44 @@ impl Core {
         Ok(stored)
     }
 
-    /// Operations after `cursor` in server order.
+    /// Operations after `cursor` in server order: at most `limit` (1 to
+    /// [`MAX_PAGE_OPS`]), and fewer once their payloads pass
+    /// [`MAX_PAGE_BYTES`]; `more` says whether any follow.
     pub fn pull(&self, journal: &str, cursor: u64, limit: usize) -> Result<OpsPage, ServerError> {
-        let limit = limit.clamp(1, 10_000);
+        let limit = limit.clamp(1, MAX_PAGE_OPS);
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT pos, device, seq, hlc_ms, payload FROM ops
               WHERE journal_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3",
         )?;
-        let rows: Vec<(i64, StoredOp)> = stmt
-            .query_map(params![journal, cursor as i64, limit as i64 + 1], |r| {
-                Ok((
-                    r.get(0)?,
-                    StoredOp {
-                        device: r.get(1)?,
-                        seq: r.get::<_, i64>(2)? as u64,
-                        hlc_ms: r.get(3)?,
-                        payload: r.get(4)?,
-                    },
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let more = rows.len() > limit;
-        let rows: Vec<(i64, StoredOp)> = rows.into_iter().take(limit).collect();
-        let next = rows.last().map(|(p, _)| *p as u64).unwrap_or(cursor);
+        let rows = stmt.query_map(params![journal, cursor as i64, limit as i64 + 1], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                StoredOp {
+                    device: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    hlc_ms: r.get(3)?,
+                    payload: r.get(4)?,
+                },
+            ))
+        })?;
+        // Read rows only while the page has room, so a page of large
+        // operations never holds more than one past the budget in memory.
+        let mut page: Vec<(i64, StoredOp)> = Vec::new();
+        let mut bytes = 0;
+        let mut more = false;
+        for row in rows {
+            let row = row?;
+            bytes += row.1.payload.len();
+            if page.len() == limit || (!page.is_empty() && bytes > MAX_PAGE_BYTES) {
+                more = true;
+                break;
+            }
+            page.push(row);
+        }
+        let next = page.last().map(|(p, _)| *p as u64).unwrap_or(cursor);
         Ok(OpsPage {
-            ops: rows.into_iter().map(|(_, o)| o).collect(),
+            ops: page.into_iter().map(|(_, o)| o).collect(),
             next,
             more,
         })
@@ -400,6 +427,25 @@ mod tests {
         assert_eq!((empty.ops.len(), empty.next, empty.more), (0, 5, false));
         let other = core.pull(&j2, 0, 10).unwrap();
         assert_eq!(other.ops, vec![op("b", 1, "other")]);
+    }
+
+    #[test]
+    fn a_page_of_large_operations_stops_at_the_byte_budget() {
+        let core = Core::open_in_memory().unwrap();
+        let (j, _) = core.new_journal(0).unwrap();
+        let big = "x".repeat(MAX_PAGE_BYTES / 2 - 10);
+        for i in 1..=3 {
+            core.push(&j, &[op("a", i, &big)], 10_000).unwrap();
+        }
+        let huge = "y".repeat(MAX_PAGE_BYTES + 1);
+        core.push(&j, &[op("a", 4, &huge)], 10_000).unwrap();
+        let p1 = core.pull(&j, 0, 100).unwrap();
+        assert_eq!((p1.ops.len(), p1.next, p1.more), (2, 2, true));
+        let p2 = core.pull(&j, 2, 100).unwrap();
+        assert_eq!((p2.ops.len(), p2.next, p2.more), (1, 3, true));
+        // One operation over the budget still makes a page on its own.
+        let p3 = core.pull(&j, 3, 100).unwrap();
+        assert_eq!((p3.ops.len(), p3.next, p3.more), (1, 4, false));
     }
 
     #[test]

@@ -1,6 +1,10 @@
-//! The sync server. `core` is the protocol over SQLite; the HTTP layer
-//! (axum, next) stays thin on top of it.
+//! The sync server. `core` is the protocol over SQLite; `http` is the thin
+//! axum layer on top of it that `nj serve` runs.
 
 pub mod core;
+pub mod http;
 
-pub use self::core::{Core, OpsPage, ServerError, Status, StoredOp, MAX_CLOCK_AHEAD_MS};
+pub use self::core::{
+    Core, OpsPage, ServerError, Status, StoredOp, MAX_CLOCK_AHEAD_MS, MAX_PAGE_BYTES, MAX_PAGE_OPS,
+};
+pub use self::http::{serve, Config};

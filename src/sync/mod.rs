@@ -5,6 +5,7 @@
 //! Everything here is pure logic over traits, so it is tested without a
 //! network or a database; `docs/sync-protocol.md` is the wire format.
 
+pub mod client;
 pub mod hlc;
 pub mod memory;
 pub mod merge;

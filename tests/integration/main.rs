@@ -19,6 +19,7 @@ mod notes;
 mod pages;
 mod recheck;
 mod search;
+mod server_http;
 mod sync_merge;
 mod util;
 mod versions;

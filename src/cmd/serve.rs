@@ -1,0 +1,162 @@
+//! `nj serve` runs the sync server; `nj server ...` manages its journals
+//! and tokens. Both keep the server's data in DIR/server.db.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use newsjournal::server::{self, Config, Core};
+
+use super::output;
+use super::Ctx;
+
+/// The server's database under `--data DIR`, creating DIR if needed.
+fn open(dir: &Path) -> Result<Core> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the server's data folder {}", dir.display()))?;
+    let path = dir.join("server.db");
+    Core::open(&path)
+        .with_context(|| format!("cannot open the server's data at {}", path.display()))
+}
+
+/// Seconds, possibly fractional, as a duration.
+fn seconds(s: &str) -> std::result::Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 86_400.0 => Ok(Duration::from_secs_f64(n)),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds; give e.g. 10 or 0.5"
+        )),
+    }
+}
+
+/// Run the sync server (stop it with Ctrl-C or SIGTERM)
+#[derive(Debug, Args)]
+pub struct Serve {
+    /// The folder for the server's data (DIR/server.db); created if missing
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+
+    /// The address to listen on; port 0 picks a free port
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    listen: String,
+
+    /// Seconds a client has to send a request's head, counted from
+    /// connecting or from the previous answer (so idle connections close
+    /// after this long too)
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    header_timeout: Duration,
+
+    /// Seconds a request may take to send its body and be answered
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    request_timeout: Duration,
+
+    /// Connections served at once; more wait their turn
+    #[arg(long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_connections: u32,
+}
+
+impl Serve {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let core = Arc::new(open(&self.data)?);
+        let config = Config {
+            listen: self.listen,
+            header_timeout: self.header_timeout,
+            request_timeout: self.request_timeout,
+            max_connections: self.max_connections as usize,
+            ..Config::default()
+        };
+        let json = ctx.json;
+        let mut announced = Ok(());
+        server::serve(core, config, |addr| {
+            // One line, first, so a script (or a test) can read the port.
+            let url = format!("http://{addr}");
+            announced = if json {
+                output::print(&format!("{}\n", serde_json::json!({ "listening": url })))
+            } else {
+                output::print(&format!("listening on {url}\n"))
+            };
+        })?;
+        announced?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Manage the sync server's journals and tokens
+#[derive(Debug, Args)]
+pub struct ServerCmd {
+    #[command(subcommand)]
+    action: ServerAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum ServerAction {
+    /// Make a new journal on the server and print its first token
+    NewJournal {
+        /// The server's data folder, as given to `nj serve --data`
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
+    /// Print another token for a journal (one per device)
+    NewToken {
+        /// The server's data folder, as given to `nj serve --data`
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The journal's id, as `nj server new-journal` printed it
+        #[arg(long, value_name = "JID")]
+        journal: String,
+    },
+    /// Revoke a token: the server refuses it from then on
+    Revoke {
+        /// The server's data folder, as given to `nj serve --data`
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The token to revoke
+        token: String,
+    },
+}
+
+impl ServerCmd {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let now = ctx.clock.timestamp().0;
+        match self.action {
+            ServerAction::NewJournal { data } => {
+                let (journal, token) = open(&data)?.new_journal(now)?;
+                if ctx.json {
+                    output::json(&serde_json::json!({ "journal": journal, "token": token }))?;
+                } else {
+                    output::print(&format!(
+                        "journal {journal}\ntoken   {token}\n\
+                         On each device: nj remote set URL --token TOKEN (another token: nj server new-token --journal {journal})\n"
+                    ))?;
+                }
+            }
+            ServerAction::NewToken { data, journal } => {
+                let token = open(&data)?.new_token(journal.trim(), now)?;
+                if ctx.json {
+                    output::json(
+                        &serde_json::json!({ "journal": journal.trim(), "token": token }),
+                    )?;
+                } else {
+                    output::print(&format!("token   {token}\n"))?;
+                }
+            }
+            ServerAction::Revoke { data, token } => {
+                if !open(&data)?.revoke(token.trim(), now)? {
+                    bail!(
+                        "no such token on this server, or it was already revoked; nothing changed"
+                    );
+                }
+                if ctx.json {
+                    output::json(&serde_json::json!({ "revoked": true }))?;
+                } else {
+                    output::print("revoked the token; the server refuses it from now on\n")?;
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,206 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use newsjournal::journal::{Journal, JournalReplica};
+use newsjournal::sync::client::HttpTransport;
+use newsjournal::sync::{sync, Summary};
+use newsjournal::time::Timestamp;
+use serde::Serialize;
+
+use super::output;
+use super::Ctx;
+
+/// Operations per request, each way.
+const PAGE: usize = 500;
+
+/// Where this journal syncs: nj remote set URL --token TOKEN
+#[derive(Debug, Args)]
+pub struct Remote {
+    #[command(subcommand)]
+    action: RemoteAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum RemoteAction {
+    /// Sync with the server at URL, using a token from `nj server new-journal` or `new-token`
+    Set {
+        /// The server, e.g. http://192.168.1.20:8787
+        url: String,
+        /// This device's token [env: NJ_TOKEN]
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// Print the remote this journal syncs with
+    Show,
+}
+
+/// The remote and token, from the environment first, then the journal.
+fn remote(journal: &Journal) -> Result<(String, String)> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let url = env("NJ_REMOTE").or(journal.meta("remote_url")?);
+    let token = env("NJ_TOKEN").or(journal.meta("remote_token")?);
+    match (url, token) {
+        (Some(u), Some(t)) => Ok((u, t)),
+        (None, _) => bail!("no remote is set; run `nj remote set URL --token TOKEN` (or set NJ_REMOTE and NJ_TOKEN)"),
+        (Some(_), None) => bail!("the remote has no token; run `nj remote set URL --token TOKEN` (or set NJ_TOKEN)"),
+    }
+}
+
+fn mask(token: &str) -> String {
+    let keep: String = token.chars().take(8).collect();
+    format!("{keep}…")
+}
+
+impl Remote {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        let now = ctx.clock.timestamp();
+        match self.action {
+            RemoteAction::Set { url, token } => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!(
+                        "{url:?} is not a server address; give one like http://192.168.1.20:8787"
+                    );
+                }
+                let token = token
+                    .or_else(|| std::env::var("NJ_TOKEN").ok())
+                    .filter(|t| !t.trim().is_empty())
+                    .context("give the device's token with --token (from `nj server new-journal` or `nj server new-token`)")?;
+                journal.set_meta(now, "remote_url", &url)?;
+                journal.set_meta(now, "remote_token", token.trim())?;
+                let snapshot = journal.enable_sync(now)?;
+                let device = journal.meta("device_id")?.unwrap_or_default();
+                if ctx.json {
+                    output::json(&serde_json::json!({
+                        "url": url, "device_id": device, "pending": journal.unpushed_count()?,
+                    }))?;
+                } else {
+                    let mut s = format!("this journal now syncs with {url} as device {device}\n");
+                    if snapshot > 0 {
+                        s.push_str(&format!(
+                            "{snapshot} changes are ready to push; run `nj sync`\n"
+                        ));
+                    }
+                    output::print(&s)?;
+                }
+            }
+            RemoteAction::Show => {
+                let (url, token) = remote(&journal)?;
+                let device = journal.meta("device_id")?.unwrap_or_default();
+                if ctx.json {
+                    output::json(
+                        &serde_json::json!({ "url": url, "device_id": device, "token": mask(&token) }),
+                    )?;
+                } else {
+                    output::print(&format!(
+                        "{url}\n  device {device}\n  token  {}\n",
+                        mask(&token)
+                    ))?;
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Push this device's changes and pull everyone else's
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Sync {
+    #[command(subcommand)]
+    action: Option<SyncAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncAction {
+    /// What waits to be pushed, and when the last sync was
+    Status,
+}
+
+#[derive(Serialize)]
+struct StatusJson {
+    remote: Option<String>,
+    device_id: Option<String>,
+    pending: i64,
+    last_sync_at: Option<Timestamp>,
+}
+
+impl Sync {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        if let Some(SyncAction::Status) = self.action {
+            let last = journal
+                .meta("last_sync_at")?
+                .and_then(|v| v.parse().ok())
+                .map(Timestamp);
+            let status = StatusJson {
+                remote: remote(&journal).ok().map(|(u, _)| u),
+                device_id: journal.meta("device_id")?,
+                pending: journal.unpushed_count()?,
+                last_sync_at: last,
+            };
+            if ctx.json {
+                output::json(&status)?;
+            } else {
+                let last = last.map(|t| t.local()).unwrap_or_else(|| "never".into());
+                let remote = status
+                    .remote
+                    .as_deref()
+                    .unwrap_or("(none; `nj remote set URL --token TOKEN`)");
+                output::print(&format!(
+                    "remote     {remote}\nto push    {} changes\nlast sync  {last}\n",
+                    status.pending
+                ))?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let (url, token) = remote(&journal)?;
+        let now = ctx.clock.timestamp();
+        journal.enable_sync(now)?;
+        let mut transport = HttpTransport::new(&url, &token);
+        let bar = if std::io::stderr().is_terminal() && !ctx.json {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let summary = {
+            let mut replica = JournalReplica::new(&mut journal, now);
+            sync(&mut replica, &mut transport, PAGE, |s: &Summary| {
+                bar.set_message(format!("pushed {}, pulled {}", s.pushed, s.pulled));
+                bar.tick();
+            })
+        };
+        bar.finish_and_clear();
+        let summary = summary
+            .with_context(|| format!("sync with {url} stopped; run `nj sync` again to finish"))?;
+        journal.set_meta(now, "last_sync_at", &now.0.to_string())?;
+        if ctx.json {
+            output::json(&summary)?;
+        } else {
+            let mut s = format!(
+                "pushed {} changes and {} texts, pulled {} changes and {} texts",
+                summary.pushed, summary.blobs_pushed, summary.pulled, summary.blobs_pulled
+            );
+            if summary.conflicts > 0 {
+                s.push_str(&format!(
+                    "; kept {} note texts written at the same time on two devices (`nj show` lists them)",
+                    summary.conflicts
+                ));
+            }
+            if summary.skipped > 0 {
+                s.push_str(&format!("; skipped {} unreadable changes", summary.skipped));
+            }
+            output::print(&format!("{s}\n"))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

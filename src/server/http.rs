@@ -1,0 +1,845 @@
+//! The sync server's HTTP layer: axum routes over [`Core`], the limits that
+//! keep one client from holding the server, and the accept loop that runs
+//! them on tokio. `docs/sync-protocol.md` is the contract it serves.
+//!
+//! It stays thin: each endpoint parses its request, calls one `Core` method
+//! off the async threads, and maps [`ServerError`] to a status code. It
+//! never reads an operation's payload, and never logs a token.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use super::core::{Core, OpsPage, ServerError, StoredOp};
+
+/// The largest request body: a batch of operations or one blob.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Operations per page when a pull names no `limit`.
+pub const DEFAULT_PAGE: usize = 1000;
+
+/// How the server listens, and the limits it holds every client to.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST:PORT`; port 0 picks a free one.
+    pub listen: String,
+    /// Request bodies larger than this are refused with 413.
+    pub max_body: usize,
+    /// A request's head must arrive within this long of the connection
+    /// opening or of the previous response, so a client that stalls
+    /// mid-header, or a keep-alive connection left idle, is closed.
+    pub header_timeout: Duration,
+    /// Reading a request's body and answering it must take no longer; a
+    /// response write that makes no progress for this long closes the
+    /// connection.
+    pub request_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen queue.
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8787".into(),
+            max_body: MAX_BODY_BYTES,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 256,
+        }
+    }
+}
+
+/// The server's clock, in milliseconds since the Unix epoch: what the
+/// clock guard compares operations against.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Clone)]
+struct AppState {
+    core: Arc<Core>,
+    config: Arc<Config>,
+}
+
+/// The journal the request's token opened. The auth layer puts it on the
+/// request for the handlers, and on the response for the log line.
+#[derive(Debug, Clone)]
+struct JournalId(String);
+
+/// An error answer: a status and `{"error": "..."}` saying what to do.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: String,
+    /// For a 409: the operation the server holds differently.
+    conflict: Option<(String, u64)>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            conflict: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is over this server's limit of {}; send fewer operations per request",
+                size(limit)
+            ),
+        )
+    }
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> ApiError {
+        let status = match &e {
+            ServerError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ServerError::Conflict { .. } => StatusCode::CONFLICT,
+            ServerError::ClockAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServerError::NotFound => StatusCode::NOT_FOUND,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The details are for the operator, not the client.
+            eprintln!("nj serve: error: {e}");
+            return ApiError::new(
+                status,
+                "the server could not read or write its data; try again later (the server's log has the details)",
+            );
+        }
+        let conflict = match &e {
+            ServerError::Conflict { device, seq } => Some((device.clone(), *seq)),
+            _ => None,
+        };
+        ApiError {
+            status,
+            message: e.to_string(),
+            conflict,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::json!({ "error": self.message });
+        if let Some((device, seq)) = self.conflict {
+            body["device"] = device.into();
+            body["seq"] = seq.into();
+        }
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// Runs a `Core` call on the blocking pool: SQLite must not stall the
+/// threads that serve other connections.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServerError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(e) => {
+            eprintln!("nj serve: error: a request handler failed: {e}");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the server failed on this request; try again later (the server's log has the details)",
+            ))
+        }
+    }
+}
+
+/// An operation on the wire: the payload travels as base64.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireOp {
+    device: String,
+    seq: u64,
+    hlc_ms: i64,
+    payload: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PushBody {
+    ops: Vec<WireOp>,
+}
+
+#[derive(Debug, Serialize)]
+struct PageBody {
+    ops: Vec<WireOp>,
+    next: u64,
+    more: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct PullQuery {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// The routes, with every layer but the connection limits (those live in
+/// the accept loop). Public so tests can call it without a socket.
+pub fn router(core: Arc<Core>, config: &Config) -> Router {
+    let state = AppState {
+        core,
+        config: Arc::new(config.clone()),
+    };
+    // Layers run outside in: the last added sees the request first.
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/ops", post(push_ops).get(pull_ops))
+        .route(
+            "/v1/blobs/{id}",
+            get(get_blob).head(head_blob).put(put_blob),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_large))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One line per request on stderr: time, method, path (never the query),
+/// status, response bytes, milliseconds and journal. Never the token.
+async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    let journal = resp
+        .extensions()
+        .get::<JournalId>()
+        .map_or("-", |j| j.0.as_str())
+        .to_owned();
+    let bytes = resp.body().size_hint().exact().unwrap_or(0);
+    eprintln!(
+        "{} {method} {path} {} {bytes}B {}ms journal={journal}",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        resp.status().as_u16(),
+        start.elapsed().as_millis(),
+    );
+    resp
+}
+
+async fn time_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = st.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request was not finished within {} s; try again",
+                limit.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// The token from `Authorization: Bearer TOKEN`.
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    let missing = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this request has no token; send `Authorization: Bearer TOKEN` with a token from `nj server new-journal` or `nj server new-token`",
+        )
+    };
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| missing())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token.to_owned())
+}
+
+async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let token = match bearer(req.headers()) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let core = Arc::clone(&st.core);
+    let journal = match blocking(move || core.authenticate(&token)).await {
+        Ok(j) => JournalId(j),
+        Err(e) => return e.into_response(),
+    };
+    req.extensions_mut().insert(journal.clone());
+    let mut resp = next.run(req).await;
+    resp.extensions_mut().insert(journal);
+    resp
+}
+
+/// Refuses a body whose declared length is over the limit before reading
+/// any of it. Bodies without a length are cut off at the limit as they
+/// are read (`DefaultBodyLimit`).
+async fn refuse_large(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > st.config.max_body as u64) {
+        return ApiError::too_large(st.config.max_body).into_response();
+    }
+    next.run(req).await
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::bad_request(format!(
+                "could not read the request body ({}); send it again",
+                e.body_text()
+            ))
+        }
+    })
+}
+
+async fn status(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+) -> Result<Response, ApiError> {
+    let core = Arc::clone(&st.core);
+    let status = blocking(move || core.status(&journal, now_ms())).await?;
+    Ok(Json(status).into_response())
+}
+
+async fn push_ops(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body, st.config.max_body)?;
+    let batch: PushBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a batch of operations ({e}); docs/sync-protocol.md gives its form"
+        ))
+    })?;
+    let ops = batch
+        .ops
+        .into_iter()
+        .map(|op| {
+            let payload = BASE64.decode(op.payload.as_bytes()).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the payload of operation {}#{} is not base64 ({e})",
+                    op.device, op.seq
+                ))
+            })?;
+            Ok(StoredOp {
+                device: op.device,
+                seq: op.seq,
+                hlc_ms: op.hlc_ms,
+                payload,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let core = Arc::clone(&st.core);
+    let stored = blocking(move || core.push(&journal, &ops, now_ms())).await?;
+    Ok(Json(serde_json::json!({ "stored": stored })).into_response())
+}
+
+async fn pull_ops(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "bad query ({}); ask for /v1/ops?after=CURSOR&limit=N with whole numbers",
+            e.body_text()
+        ))
+    })?;
+    let core = Arc::clone(&st.core);
+    let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(DEFAULT_PAGE));
+    let page: OpsPage = blocking(move || core.pull(&journal, after, limit)).await?;
+    let body = PageBody {
+        ops: page
+            .ops
+            .into_iter()
+            .map(|op| WireOp {
+                device: op.device,
+                seq: op.seq,
+                hlc_ms: op.hlc_ms,
+                payload: BASE64.encode(&op.payload),
+            })
+            .collect(),
+        next: page.next,
+        more: page.more,
+    };
+    Ok(Json(body).into_response())
+}
+
+fn blob_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(id)| id)
+        .map_err(|e| ApiError::bad_request(format!("bad blob id ({})", e.body_text())))
+}
+
+fn no_blob(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("this journal has no blob {id}; the device that has it must sync first"),
+    )
+}
+
+async fn put_blob(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = blob_id(path)?;
+    let body = body_bytes(body, st.config.max_body)?;
+    let core = Arc::clone(&st.core);
+    let created = blocking(move || core.put_blob(&journal, &id, &body)).await?;
+    Ok(if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+    .into_response())
+}
+
+async fn head_blob(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = blob_id(path)?;
+    let core = Arc::clone(&st.core);
+    let query = id.clone();
+    if blocking(move || core.has_blob(&journal, &query)).await? {
+        Ok(StatusCode::OK.into_response())
+    } else {
+        Err(no_blob(&id))
+    }
+}
+
+async fn get_blob(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = blob_id(path)?;
+    let core = Arc::clone(&st.core);
+    let query = id.clone();
+    match blocking(move || core.get_blob(&journal, &query)).await {
+        Ok(data) => Ok((
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            Body::from(data),
+        )
+            .into_response()),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_blob(&id)),
+        Err(e) => Err(e),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; docs/sync-protocol.md lists them",
+    )
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed here; docs/sync-protocol.md lists the endpoints"),
+    )
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish
+/// (for at most `request_timeout`) and returns. `on_ready` is told the
+/// address once the server listens. Builds its own tokio runtime: the rest
+/// of nj is synchronous.
+pub fn serve(
+    core: Arc<Core>,
+    config: Config,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(run(core, config, on_ready));
+    // A handler stuck in SQLite must not keep the process alive.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+async fn run(
+    core: Arc<Core>,
+    config: Config,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    // Listen for signals before saying we are ready, so a SIGTERM that
+    // follows at once is a clean shutdown, not a kill.
+    let mut stop = shutdown_signal()?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| ServerError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
+    on_ready(listener.local_addr()?);
+
+    let app = router(core, &config);
+    let (closing_tx, closing) = watch::channel(false);
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let mut conns = JoinSet::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .keep_alive(true);
+
+    loop {
+        while conns.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            p = Arc::clone(&slots).acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then
+                    // keep serving the connections we have.
+                    eprintln!("nj serve: cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(StallGuard::new(stream, config.request_timeout));
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            let app = app.clone();
+            async move {
+                use tower::ServiceExt;
+                app.oneshot(req.map(Body::new)).await
+            }
+        });
+        let conn = builder.serve_connection(io, service);
+        let mut closing = closing.clone();
+        conns.spawn(async move {
+            let _permit = permit;
+            tokio::pin!(conn);
+            tokio::select! {
+                // Garbage, timeouts and dropped clients end only their
+                // own connection.
+                _ = conn.as_mut() => {}
+                _ = closing.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+
+    drop(listener);
+    let _ = closing_tx.send(true);
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(config.request_timeout, drain)
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "nj serve: {} connections did not finish in time and were closed",
+            conns.len()
+        );
+        conns.abort_all();
+    }
+    eprintln!("nj serve: stopped");
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or Ctrl-C.
+fn shutdown_signal() -> Result<Pin<Box<dyn Future<Output = ()> + Send>>, ServerError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(Box::pin(async move {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "Ctrl-C",
+            };
+            eprintln!("nj serve: {name}: finishing the requests in flight, then stopping");
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("nj serve: Ctrl-C: finishing the requests in flight, then stopping");
+        }))
+    }
+}
+
+/// A connection whose writes fail once they make no progress for `limit`:
+/// a client that stops reading its response cannot hold a connection
+/// slot forever.
+struct StallGuard<T> {
+    inner: T,
+    limit: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> StallGuard<T> {
+    fn new(inner: T, limit: Duration) -> StallGuard<T> {
+        StallGuard {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Passes a write's result through, timing how long it stays pending.
+    fn watch<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        match poll {
+            Poll::Ready(r) => {
+                self.stalled = None;
+                Poll::Ready(r)
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let timer = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client stopped reading its response",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for StallGuard<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use super::*;
+    use tower::ServiceExt;
+
+    fn app() -> (Router, String, String) {
+        let core = Core::open_in_memory().unwrap();
+        let (journal, token) = core.new_journal(0).unwrap();
+        (router(Arc::new(core), &Config::default()), journal, token)
+    }
+
+    async fn call(app: &Router, req: axum::http::Request<Body>) -> (StatusCode, String) {
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn req(method: &str, uri: &str, token: Option<&str>, body: Body) -> axum::http::Request<Body> {
+        let mut b = axum::http::Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        b.body(body).unwrap()
+    }
+
+    /// A body that arrives in pieces with no declared length, as a chunked
+    /// upload does.
+    struct Chunks(Vec<Bytes>);
+
+    impl HttpBody for Chunks {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+            if self.0.is_empty() {
+                Poll::Ready(None)
+            } else {
+                Poll::Ready(Some(Ok(http_body::Frame::data(self.0.remove(0)))))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_are_json_with_the_right_status() {
+        let (app, _, token) = app();
+        let t = Some(token.as_str());
+        let cases = [
+            (req("GET", "/v1/status", None, Body::empty()), 401, "this request has no token; send `Authorization: Bearer TOKEN` with a token from `nj server new-journal` or `nj server new-token`"),
+            (req("GET", "/v1/status", Some("njt_wrong"), Body::empty()), 401, "the token is missing, unknown or revoked; ask for a new one with `nj server new-token`"),
+            (req("GET", "/v1/nothing", t, Body::empty()), 404, "no such endpoint; docs/sync-protocol.md lists them"),
+            (req("DELETE", "/v1/ops", t, Body::empty()), 405, "DELETE is not allowed here; docs/sync-protocol.md lists the endpoints"),
+            (req("GET", "/v1/ops?after=x", t, Body::empty()), 400, "bad query (Failed to deserialize query string: after: invalid digit found in string); ask for /v1/ops?after=CURSOR&limit=N with whole numbers"),
+            (req("POST", "/v1/ops", t, Body::from(r#"{"ops":[{"device":"d","seq":1,"hlc_ms":1,"payload":"%%%"}]}"#)), 400, "the payload of operation d#1 is not base64 (Invalid symbol 37, offset 0.)"),
+            (req("GET", "/v1/blobs/..%2Fx", t, Body::empty()), 400, "\"../x\" is not a blob id"),
+            (req("GET", "/v1/blobs/sha256:00", t, Body::empty()), 404, "this journal has no blob sha256:00; the device that has it must sync first"),
+        ];
+        for (request, status, message) in cases {
+            let uri = request.uri().clone();
+            let (got, body) = call(&app, request).await;
+            assert_eq!(got.as_u16(), status, "{uri}: {body}");
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["error"], message, "{uri}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_without_a_length_is_cut_off_at_the_limit() {
+        let (app, _, token) = app();
+        let mib = Bytes::from(vec![b'x'; 1024 * 1024]);
+        let over = Chunks(vec![mib.clone(); 17]);
+        let (status, body) = call(
+            &app,
+            req("PUT", "/v1/blobs/big", Some(&token), Body::new(over)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(
+            body,
+            r#"{"error":"the request body is over this server's limit of 16 MiB; send fewer operations per request"}"#
+        );
+        let under = Chunks(vec![mib; 16]);
+        let (status, _) = call(
+            &app,
+            req("PUT", "/v1/blobs/big", Some(&token), Body::new(under)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+
+    #[tokio::test]
+    async fn a_conflict_names_the_operation() {
+        let (app, _, token) = app();
+        let push = |payload: &str| {
+            req(
+                "POST",
+                "/v1/ops",
+                Some(&token),
+                Body::from(format!(
+                    r#"{{"ops":[{{"device":"d","seq":1,"hlc_ms":1,"payload":"{}"}}]}}"#,
+                    BASE64.encode(payload)
+                )),
+            )
+        };
+        assert_eq!(
+            call(&app, push("a")).await,
+            (StatusCode::OK, r#"{"stored":1}"#.into())
+        );
+        assert_eq!(
+            call(&app, push("a")).await,
+            (StatusCode::OK, r#"{"stored":0}"#.into())
+        );
+        assert_eq!(
+            call(&app, push("b")).await,
+            (
+                StatusCode::CONFLICT,
+                r#"{"device":"d","error":"the server already has a different operation d#1","seq":1}"#.into()
+            )
+        );
+    }
+}

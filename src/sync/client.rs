@@ -1,0 +1,403 @@
+//! The sync client: [`HttpTransport`] speaks the HTTP API of
+//! `docs/sync-protocol.md` to `nj serve`, with ureq. It is one
+//! implementation of [`Transport`]; the protocol itself stays in
+//! `protocol.rs`.
+//!
+//! Every failure becomes a [`SyncError`] whose message says what to do:
+//! start the server, fix the token, fix the clock, or run `nj sync` again.
+//! It never logs or prints the token.
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::protocol::{Envelope, Page, SyncError, Transport};
+
+/// The longest wait for a connection to the server.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one request may take, from connecting to the last byte of
+/// the answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The largest page or blob the client reads. A page holds at most 8 MiB
+/// of payloads plus one operation (see `MAX_PAGE_BYTES` on the server),
+/// which base64 and JSON make about a third larger.
+const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+/// An error answer is a short JSON object.
+const MAX_ERROR_BYTES: u64 = 64 * 1024;
+
+/// What `GET /v1/status` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteStatus {
+    pub server_time_ms: i64,
+    /// The highest sequence number the server holds for each device.
+    pub devices: BTreeMap<String, u64>,
+}
+
+/// An operation on the wire: the payload as base64.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireOp {
+    device: String,
+    seq: u64,
+    hlc_ms: i64,
+    payload: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PushBody {
+    ops: Vec<WireOp>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PageBody {
+    ops: Vec<WireOp>,
+    next: u64,
+    more: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: String,
+    device: Option<String>,
+    seq: Option<u64>,
+}
+
+/// The `hlc.ms` of an operation's payload: the one field inside an
+/// operation the server must see (to refuse clocks far ahead), sent
+/// beside the payload as `hlc_ms`.
+///
+/// The payload is the operation's JSON until end-to-end encryption
+/// arrives; then the clock reading will have to come from the operation
+/// before it is sealed.
+fn hlc_ms(env: &Envelope) -> Result<i64, SyncError> {
+    #[derive(Deserialize)]
+    struct Clock {
+        ms: i64,
+    }
+    #[derive(Deserialize)]
+    struct Stamped {
+        hlc: Clock,
+    }
+    serde_json::from_slice::<Stamped>(&env.payload)
+        .map(|s| s.hlc.ms)
+        .map_err(|e| {
+            SyncError::Local(format!(
+                "operation {}#{} has no readable clock stamp ({e}); this is a bug in nj, please report it",
+                env.device, env.seq
+            ))
+        })
+}
+
+/// A blob id as one path segment: everything but unreserved characters
+/// and `:` is percent-encoded.
+fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A client for one journal on one `nj serve`.
+pub struct HttpTransport {
+    agent: ureq::Agent,
+    /// The server's address without a trailing slash.
+    base: String,
+    auth: String,
+}
+
+type Response = ureq::http::Response<ureq::Body>;
+
+impl HttpTransport {
+    /// A client for the server at `url` (e.g. `http://192.168.1.20:8787`),
+    /// sending `token` as the bearer token. Nothing is sent until the
+    /// first call.
+    pub fn new(url: &str, token: &str) -> HttpTransport {
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            // Status codes are mapped below, where the message can say
+            // what to do.
+            .http_status_as_error(false)
+            // A redirect would carry the token somewhere else; report it.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(concat!("newsjournal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        HttpTransport {
+            agent,
+            base: url.trim().trim_end_matches('/').to_owned(),
+            auth: format!("Bearer {}", token.trim()),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The server's clock and the highest sequence number it holds per
+    /// device.
+    pub fn status(&mut self) -> Result<RemoteStatus, SyncError> {
+        let resp = self
+            .agent
+            .get(self.url("/v1/status"))
+            .header("Authorization", &self.auth)
+            .call();
+        let resp = self.check(resp, "asking for the server's status")?;
+        self.read_json(resp)
+    }
+
+    /// Turns a transport failure or an error status into a `SyncError`;
+    /// passes a successful answer through.
+    fn check(
+        &self,
+        resp: Result<Response, ureq::Error>,
+        doing: &str,
+    ) -> Result<Response, SyncError> {
+        let mut resp = resp.map_err(|e| self.failed(&e, doing))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(resp);
+        }
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_ERROR_BYTES)
+            .read_to_string()
+            .unwrap_or_default();
+        let body: ErrorBody = serde_json::from_str(&text).unwrap_or_default();
+        let said = if body.error.is_empty() {
+            text.trim().chars().take(200).collect::<String>()
+        } else {
+            body.error.clone()
+        };
+        let url = &self.base;
+        Err(match status {
+            401 => SyncError::Transport(format!(
+                "the server at {url} refused the token: it is wrong or revoked; ask for a new one with `nj server new-token` and set it with `nj remote set {url} --token TOKEN`"
+            )),
+            409 => match (body.device, body.seq) {
+                (Some(device), Some(seq)) => SyncError::Conflict { device, seq },
+                _ => SyncError::Transport(format!("the server at {url} refused the changes as a conflict: {said}")),
+            },
+            422 => SyncError::Transport(format!("the server at {url} refused the changes: {said}")),
+            413 => SyncError::Transport(format!(
+                "the server at {url} refused a request as too large while {doing}: {said}"
+            )),
+            408 => SyncError::Transport(format!(
+                "the server at {url} gave up waiting while {doing}; run `nj sync` again"
+            )),
+            300..=399 => {
+                let to = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("another address")
+                    .to_owned();
+                SyncError::Transport(format!(
+                    "the server at {url} redirects to {to}; set the remote to the server's own address with `nj remote set URL`"
+                ))
+            }
+            500..=599 => SyncError::Transport(format!(
+                "the server at {url} failed while {doing} ({status}: {said}); try again later, and see the server's log"
+            )),
+            _ => SyncError::Transport(format!(
+                "the server at {url} refused the request while {doing} ({status}: {said}); is {url} an `nj serve`?"
+            )),
+        })
+    }
+
+    /// A message for a request that got no answer.
+    fn failed(&self, e: &ureq::Error, doing: &str) -> SyncError {
+        let url = &self.base;
+        let dropped = || {
+            format!("the connection to {url} dropped while {doing}; run `nj sync` again to finish (nothing is sent or applied twice)")
+        };
+        let down = || {
+            format!("cannot reach the sync server at {url} (connection refused); is `nj serve` running at {url}?")
+        };
+        let timed_out = || {
+            format!(
+                "the sync server at {url} did not answer within {} s while {doing}; run `nj sync` again",
+                REQUEST_TIMEOUT.as_secs()
+            )
+        };
+        SyncError::Transport(match e {
+            ureq::Error::Io(io) => match io.kind() {
+                ErrorKind::ConnectionRefused => down(),
+                ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::UnexpectedEof
+                | ErrorKind::BrokenPipe => dropped(),
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => timed_out(),
+                _ => format!("cannot talk to the sync server at {url} ({io}); check the address with `nj remote show`, then run `nj sync` again"),
+            },
+            ureq::Error::ConnectionFailed => down(),
+            ureq::Error::Timeout(_) => timed_out(),
+            ureq::Error::HostNotFound => format!(
+                "the host in {url} was not found; check the address with `nj remote show` and your network"
+            ),
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => format!(
+                "{url} is not a server address; set one like http://192.168.1.20:8787 with `nj remote set URL`"
+            ),
+            ureq::Error::Protocol(_) => format!(
+                "the server at {url} did not answer in HTTP while {doing}; is {url} an `nj serve`?"
+            ),
+            ureq::Error::BodyExceedsLimit(n) => format!(
+                "the server at {url} sent more than {n} bytes while {doing}; is {url} an `nj serve`?"
+            ),
+            other => format!("the request to {url} failed while {doing} ({other}); run `nj sync` again"),
+        })
+    }
+
+    fn read_bytes(&self, mut resp: Response, doing: &str) -> Result<Vec<u8>, SyncError> {
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|e| self.failed(&e, doing))
+    }
+
+    fn read_json<T: serde::de::DeserializeOwned>(&self, resp: Response) -> Result<T, SyncError> {
+        let bytes = self.read_bytes(resp, "reading the server's answer")?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            SyncError::Transport(format!(
+                "the server at {} sent an answer nj cannot read ({e}); is it an `nj serve` of the same version?",
+                self.base
+            ))
+        })
+    }
+}
+
+impl Transport for HttpTransport {
+    fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
+        let ops = batch
+            .iter()
+            .map(|env| {
+                Ok(WireOp {
+                    device: env.device.clone(),
+                    seq: env.seq,
+                    hlc_ms: hlc_ms(env)?,
+                    payload: BASE64.encode(&env.payload),
+                })
+            })
+            .collect::<Result<Vec<_>, SyncError>>()?;
+        let body = serde_json::to_vec(&PushBody { ops }).expect("a batch always serializes");
+        let resp = self
+            .agent
+            .post(self.url("/v1/ops"))
+            .header("Authorization", &self.auth)
+            .content_type("application/json")
+            .send(&body[..]);
+        let resp = self.check(resp, "pushing changes")?;
+        // Read the answer: the batch counts as stored only once the
+        // server has said so in full.
+        self.read_bytes(resp, "pushing changes")?;
+        Ok(())
+    }
+
+    fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
+        let resp = self
+            .agent
+            .get(self.url(&format!("/v1/ops?after={cursor}&limit={limit}")))
+            .header("Authorization", &self.auth)
+            .call();
+        let resp = self.check(resp, "pulling changes")?;
+        let bytes = self.read_bytes(resp, "pulling changes")?;
+        let page: PageBody = serde_json::from_slice(&bytes).map_err(|e| {
+            SyncError::Transport(format!(
+                "the server at {} sent a page nj cannot read ({e}); is it an `nj serve` of the same version?",
+                self.base
+            ))
+        })?;
+        let ops = page
+            .ops
+            .into_iter()
+            .map(|op| Envelope {
+                device: op.device,
+                seq: op.seq,
+                // A payload that is not base64 becomes an empty one, which
+                // the protocol counts as unreadable and skips, as it does
+                // any other operation it cannot read.
+                payload: BASE64.decode(op.payload.as_bytes()).unwrap_or_default(),
+            })
+            .collect();
+        Ok(Page {
+            ops,
+            next: page.next,
+            more: page.more,
+        })
+    }
+
+    fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
+        let resp = self
+            .agent
+            .head(self.url(&format!("/v1/blobs/{}", segment(id))))
+            .header("Authorization", &self.auth)
+            .call();
+        match resp {
+            Ok(r) if r.status().as_u16() == 404 => Ok(false),
+            other => self
+                .check(other, "checking for an article text")
+                .map(|_| true),
+        }
+    }
+
+    fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+        let resp = self
+            .agent
+            .put(self.url(&format!("/v1/blobs/{}", segment(id))))
+            .header("Authorization", &self.auth)
+            .content_type("application/octet-stream")
+            .send(data);
+        let resp = self.check(resp, "uploading an article text")?;
+        self.read_bytes(resp, "uploading an article text")?;
+        Ok(())
+    }
+
+    fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
+        let resp = self
+            .agent
+            .get(self.url(&format!("/v1/blobs/{}", segment(id))))
+            .header("Authorization", &self.auth)
+            .call();
+        let resp = self.check(resp, "downloading an article text")?;
+        self.read_bytes(resp, "downloading an article text")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_reading_comes_from_the_payload() {
+        let env = Envelope {
+            device: "d".into(),
+            seq: 1,
+            payload: br#"{"device":"d","seq":1,"hlc":{"ms":1764000000000,"counter":2}}"#.to_vec(),
+        };
+        assert_eq!(hlc_ms(&env).unwrap(), 1_764_000_000_000);
+        let sealed = Envelope {
+            payload: b"\x00sealed".to_vec(),
+            ..env
+        };
+        assert!(hlc_ms(&sealed).is_err());
+    }
+
+    #[test]
+    fn blob_ids_are_one_path_segment() {
+        assert_eq!(segment("sha256:ab-C_d"), "sha256:ab-C_d");
+        assert_eq!(segment("../x y"), "..%2Fx%20y");
+    }
+}

@@ -1,0 +1,907 @@
+//! The sync server over HTTP: the real `nj serve` on 127.0.0.1:0, driven
+//! with raw requests, with bad input, and with the real client
+//! (`HttpTransport`) syncing replicas through it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use newsjournal::sync::client::HttpTransport;
+use newsjournal::sync::memory::MemoryReplica;
+use newsjournal::sync::protocol::{encode, Envelope};
+use newsjournal::sync::{sync, Change, Hlc, Op, SyncError, Transport};
+use serde_json::{json, Value};
+
+use crate::util::{dead_port, Env};
+
+/// A running `nj serve`. Dropping it kills the process, so a failing test
+/// never leaves a server behind.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    url: String,
+    data: PathBuf,
+    stderr: Arc<Mutex<String>>,
+    // Held open so the server's stdout never breaks.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Server {
+    fn start(env: &Env, extra: &[&str]) -> Server {
+        let data = env.path("server");
+        let mut args = vec![
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        let mut child = env
+            .cmd(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nj serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = BufReader::new(child.stderr.take().unwrap());
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while pipe.read_line(&mut line).is_ok_and(|n| n > 0) {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout
+            .read_line(&mut first)
+            .expect("read nj serve's stdout");
+        let url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "nj serve did not start: {first:?}\n{}",
+                    stderr.lock().unwrap()
+                )
+            })
+            .trim()
+            .to_owned();
+        let addr = url.strip_prefix("http://").unwrap().parse().unwrap();
+        Server {
+            child,
+            addr,
+            url,
+            data,
+            stderr,
+            _stdout: stdout,
+        }
+    }
+
+    fn data(&self) -> &str {
+        self.data.to_str().unwrap()
+    }
+
+    /// A new journal on this server: (journal id, token).
+    fn new_journal(&self, env: &Env) -> (String, String) {
+        let v = env
+            .nj(&["--json", "server", "new-journal", "--data", self.data()])
+            .json();
+        (
+            v["journal"].as_str().unwrap().to_owned(),
+            v["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    fn new_token(&self, env: &Env, journal: &str) -> String {
+        let v = env
+            .nj(&[
+                "--json",
+                "server",
+                "new-token",
+                "--data",
+                self.data(),
+                "--journal",
+                journal,
+            ])
+            .json();
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code.
+    fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "nj serve did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the exit code and everything the server logged.
+    fn stop(mut self) -> (Option<i32>, String) {
+        self.terminate();
+        let code = self.wait_exit(Duration::from_secs(5));
+        // The log reader finishes once the pipe closes.
+        let start = Instant::now();
+        while !self.log().contains("nj serve: stopped") && start.elapsed() < Duration::from_secs(2)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (code, self.log())
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .proxy(None)
+        .build()
+        .new_agent()
+}
+
+/// One request: (status, body as text).
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> (u16, String) {
+    let agent = agent();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let resp = match method {
+        "GET" | "HEAD" => {
+            let mut req = if method == "GET" {
+                agent.get(url)
+            } else {
+                agent.head(url)
+            };
+            if let Some(a) = &auth {
+                req = req.header("Authorization", a);
+            }
+            req.call()
+        }
+        _ => {
+            let mut req = if method == "POST" {
+                agent.post(url)
+            } else {
+                agent.put(url)
+            };
+            if let Some(a) = &auth {
+                req = req.header("Authorization", a);
+            }
+            req.send(body.unwrap_or_default())
+        }
+    };
+    let mut resp = resp.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .unwrap();
+    (status, text)
+}
+
+/// Raw bytes on a fresh connection; everything the server sent back
+/// before closing.
+fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = conn.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// A batch of operations as `POST /v1/ops` takes it.
+fn batch(ops: &[(&str, u64, i64, &str)]) -> Vec<u8> {
+    let ops: Vec<Value> = ops
+        .iter()
+        .map(|(device, seq, hlc_ms, payload)| {
+            json!({"device": device, "seq": seq, "hlc_ms": hlc_ms, "payload": BASE64.encode(payload)})
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "ops": ops })).unwrap()
+}
+
+fn pull(server: &Server, token: &str, after: u64, limit: usize) -> Value {
+    let (status, body) = call(
+        "GET",
+        &server.url(&format!("/v1/ops?after={after}&limit={limit}")),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// (seq, payload) of each operation in a page.
+fn ops_of(page: &Value) -> Vec<(u64, String)> {
+    page["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let payload = BASE64.decode(o["payload"].as_str().unwrap()).unwrap();
+            (
+                o["seq"].as_u64().unwrap(),
+                String::from_utf8(payload).unwrap(),
+            )
+        })
+        .collect()
+}
+
+const NO_TOKEN: &str = r#"{"error":"this request has no token; send `Authorization: Bearer TOKEN` with a token from `nj server new-journal` or `nj server new-token`"}"#;
+const BAD_TOKEN: &str = r#"{"error":"the token is missing, unknown or revoked; ask for a new one with `nj server new-token`"}"#;
+
+#[test]
+fn a_token_opens_only_its_own_journal_until_revoked() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (ja, a) = server.new_journal(&env);
+    let (_, b) = server.new_journal(&env);
+    let a2 = server.new_token(&env, &ja);
+    let ops = server.url("/v1/ops");
+    assert_eq!(
+        call(
+            "POST",
+            &ops,
+            Some(&a),
+            Some(&batch(&[("dev-a", 1, 1, "a1"), ("dev-a", 2, 1, "a2")]))
+        ),
+        (200, r#"{"stored":2}"#.into())
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &ops,
+            Some(&b),
+            Some(&batch(&[("dev-b", 1, 1, "b1")]))
+        ),
+        (200, r#"{"stored":1}"#.into())
+    );
+    let blob = server.url("/v1/blobs/sha256:aa");
+    assert_eq!(call("PUT", &blob, Some(&a), Some(b"A's text")).0, 201);
+
+    for path in ["/v1/status", "/v1/ops?after=0", "/v1/blobs/sha256:aa"] {
+        assert_eq!(
+            call("GET", &server.url(path), None, None),
+            (401, NO_TOKEN.into()),
+            "{path}"
+        );
+        assert_eq!(
+            call("GET", &server.url(path), Some("njt_guessed"), None),
+            (401, BAD_TOKEN.into()),
+            "{path}"
+        );
+    }
+
+    // B sees only B's operations, from any cursor, and none of A's blobs.
+    assert_eq!(
+        ops_of(&pull(&server, &b, 0, 100)),
+        vec![(1, "b1".to_owned())]
+    );
+    assert_eq!(
+        pull(&server, &b, 1, 100),
+        json!({"ops": [], "next": 1, "more": false})
+    );
+    assert_eq!(
+        pull(&server, &b, 2, 100),
+        json!({"ops": [], "next": 2, "more": false})
+    );
+    assert_eq!(call("HEAD", &blob, Some(&b), None), (404, String::new()));
+    assert_eq!(
+        call("GET", &blob, Some(&b), None),
+        (
+            404,
+            r#"{"error":"this journal has no blob sha256:aa; the device that has it must sync first"}"#.into()
+        )
+    );
+    let (_, status) = call("GET", &server.url("/v1/status"), Some(&b), None);
+    assert_eq!(
+        serde_json::from_str::<Value>(&status).unwrap()["devices"],
+        json!({"dev-b": 1})
+    );
+    // A's second token sees A's journal.
+    assert_eq!(call("HEAD", &blob, Some(&a2), None), (200, String::new()));
+    assert_eq!(
+        call("GET", &blob, Some(&a2), None),
+        (200, "A's text".into())
+    );
+
+    // Revoking A's first token, while the server runs, shuts only it out.
+    let out = env
+        .nj(&["server", "revoke", "--data", server.data(), &a])
+        .success();
+    assert_eq!(
+        out.stdout,
+        "revoked the token; the server refuses it from now on\n"
+    );
+    assert_eq!(
+        call("GET", &server.url("/v1/status"), Some(&a), None),
+        (401, BAD_TOKEN.into())
+    );
+    assert_eq!(ops_of(&pull(&server, &a2, 0, 100)).len(), 2);
+    let err = env
+        .nj(&["server", "revoke", "--data", server.data(), &a])
+        .failure();
+    assert_eq!(
+        err,
+        "nj: no such token on this server, or it was already revoked; nothing changed\n"
+    );
+}
+
+#[test]
+fn push_is_idempotent_and_a_changed_operation_is_a_409() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (_, t) = server.new_journal(&env);
+    let ops = server.url("/v1/ops");
+    let push = |b: &[(&str, u64, i64, &str)]| call("POST", &ops, Some(&t), Some(&batch(b)));
+    assert_eq!(
+        push(&[("d", 1, 5, "one"), ("d", 2, 5, "two")]),
+        (200, r#"{"stored":2}"#.into())
+    );
+    assert_eq!(
+        push(&[("d", 1, 5, "one"), ("d", 2, 5, "two")]),
+        (200, r#"{"stored":0}"#.into())
+    );
+    // An overlapping retry stores only what is new.
+    assert_eq!(
+        push(&[("d", 2, 5, "two"), ("d", 3, 5, "three")]),
+        (200, r#"{"stored":1}"#.into())
+    );
+    assert_eq!(
+        push(&[("d", 4, 5, "four"), ("d", 2, 5, "TWO")]),
+        (
+            409,
+            r#"{"device":"d","error":"the server already has a different operation d#2","seq":2}"#
+                .into()
+        )
+    );
+    // A clock an hour ahead is refused, and the whole batch with it.
+    let ahead = now_ms() + 3_600_500;
+    assert_eq!(
+        push(&[("d", 4, 5, "four"), ("d", 5, ahead, "five")]),
+        (
+            422,
+            r#"{"error":"an operation is stamped 3600 s ahead of the server's clock; fix this device's clock and sync again"}"#.into()
+        )
+    );
+    assert_eq!(
+        call("GET", &server.url("/v1/status"), Some(&t), None)
+            .1
+            .parse::<Value>()
+            .unwrap()["devices"],
+        json!({"d": 3})
+    );
+    assert_eq!(
+        ops_of(&pull(&server, &t, 0, 10)),
+        vec![(1, "one".into()), (2, "two".into()), (3, "three".into())]
+    );
+}
+
+#[test]
+fn pull_pages_at_the_boundaries() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (_, t) = server.new_journal(&env);
+    assert_eq!(
+        pull(&server, &t, 0, 3),
+        json!({"ops": [], "next": 0, "more": false})
+    );
+
+    let six: Vec<(String, u64)> = (1..=6).map(|i| (format!("p{i}"), i)).collect();
+    let ops: Vec<(&str, u64, i64, &str)> =
+        six.iter().map(|(p, i)| ("d", *i, 5, p.as_str())).collect();
+    call("POST", &server.url("/v1/ops"), Some(&t), Some(&batch(&ops)));
+    let shape = |p: &Value| {
+        (
+            ops_of(p).iter().map(|o| o.0).collect::<Vec<_>>(),
+            p["next"].clone(),
+            p["more"].clone(),
+        )
+    };
+    // An exact multiple of the page size: the last full page says no more.
+    assert_eq!(
+        shape(&pull(&server, &t, 0, 3)),
+        (vec![1, 2, 3], json!(3), json!(true))
+    );
+    assert_eq!(
+        shape(&pull(&server, &t, 3, 3)),
+        (vec![4, 5, 6], json!(6), json!(false))
+    );
+    assert_eq!(
+        shape(&pull(&server, &t, 6, 3)),
+        (vec![], json!(6), json!(false))
+    );
+
+    // Page size plus one.
+    call(
+        "POST",
+        &server.url("/v1/ops"),
+        Some(&t),
+        Some(&batch(&[("d", 7, 5, "p7")])),
+    );
+    assert_eq!(
+        shape(&pull(&server, &t, 0, 6)),
+        (vec![1, 2, 3, 4, 5, 6], json!(6), json!(true))
+    );
+    assert_eq!(
+        shape(&pull(&server, &t, 6, 6)),
+        (vec![7], json!(7), json!(false))
+    );
+    assert_eq!(ops_of(&pull(&server, &t, 6, 6)), vec![(7, "p7".to_owned())]);
+    // No limit: the default page.
+    let (_, body) = call("GET", &server.url("/v1/ops"), Some(&t), None);
+    assert_eq!(
+        shape(&body.parse().unwrap()),
+        ((1..=7).collect(), json!(7), json!(false))
+    );
+}
+
+#[test]
+fn bad_input_gets_a_4xx_and_the_server_stays_up() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (_, t) = server.new_journal(&env);
+    let ops = server.url("/v1/ops");
+    let status = server.url("/v1/status");
+    let cases: [(&[u8], &str); 3] = [
+        (b"{\"ops\": [", "the body is not a batch of operations (EOF while parsing a list at line 1 column 9); docs/sync-protocol.md gives its form"),
+        (b"{\"ops\": {}}", "the body is not a batch of operations (invalid type: map, expected a sequence at line 1 column 8); docs/sync-protocol.md gives its form"),
+        (b"\xff\xfe", "the body is not a batch of operations (expected value at line 1 column 1); docs/sync-protocol.md gives its form"),
+    ];
+    for (body, message) in cases {
+        let (code, text) = call("POST", &ops, Some(&t), Some(body));
+        assert_eq!((code, text), (400, json!({ "error": message }).to_string()));
+        assert_eq!(call("GET", &status, Some(&t), None).0, 200);
+    }
+    assert_eq!(
+        call("GET", &server.url("/v1/ops?after=-1"), Some(&t), None),
+        (
+            400,
+            json!({"error": "bad query (Failed to deserialize query string: after: invalid digit found in string); ask for /v1/ops?after=CURSOR&limit=N with whole numbers"}).to_string()
+        )
+    );
+
+    // A body declared over 16 MiB is refused before it is sent.
+    let head = format!(
+        "PUT /v1/blobs/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Length: {}\r\n\r\n",
+        16 * 1024 * 1024 + 1
+    );
+    let answer = raw(server.addr, head.as_bytes());
+    assert!(
+        answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with(r#"{"error":"the request body is over this server's limit of 16 MiB; send fewer operations per request"}"#), "{answer}");
+    // Under the limit (and over axum's 2 MB default) is fine.
+    let text = vec![b'x'; 3 * 1024 * 1024];
+    assert_eq!(
+        call("PUT", &server.url("/v1/blobs/big"), Some(&t), Some(&text)).0,
+        201
+    );
+    assert_eq!(
+        call("GET", &server.url("/v1/blobs/big"), Some(&t), None)
+            .1
+            .len(),
+        text.len()
+    );
+
+    // Garbage instead of HTTP: that connection is answered 400 and closed.
+    let garbage: [&[u8]; 4] = [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+        b"\x00\x01\x02\x03\xff\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET /v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n",
+    ];
+    for bytes in garbage {
+        let answer = raw(server.addr, bytes);
+        assert!(
+            answer.starts_with(
+                "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n"
+            ),
+            "{bytes:?}: {answer:?}"
+        );
+        assert_eq!(call("GET", &status, Some(&t), None).0, 200);
+    }
+}
+
+#[test]
+fn a_client_that_stalls_mid_header_or_idles_is_dropped() {
+    let env = Env::new();
+    let server = Server::start(&env, &["--header-timeout", "1"]);
+    let (_, t) = server.new_journal(&env);
+
+    let start = Instant::now();
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    slow.write_all(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "dropped after {waited:?}"
+    );
+
+    // A keep-alive connection that is answered, then left idle, is closed
+    // after the same timeout.
+    let mut idle = TcpStream::connect(server.addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    idle.write_all(
+        format!("GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("\"devices\"") {
+        let n = idle.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let answered = Instant::now();
+    assert_eq!(
+        idle.read(&mut chunk).unwrap(),
+        0,
+        "the idle connection stayed open"
+    );
+    let idled = answered.elapsed();
+    assert!(
+        idled >= Duration::from_millis(900) && idled < Duration::from_secs(3),
+        "closed after {idled:?}"
+    );
+
+    assert_eq!(
+        call("GET", &server.url("/v1/status"), Some(&t), None).0,
+        200
+    );
+}
+
+#[test]
+fn a_slow_body_times_out_and_connections_beyond_the_cap_wait() {
+    let env = Env::new();
+    let mut server = Server::start(
+        &env,
+        &[
+            "--max-connections",
+            "1",
+            "--header-timeout",
+            "1",
+            "--request-timeout",
+            "1",
+        ],
+    );
+    let (_, t) = server.new_journal(&env);
+
+    // Half a body, then nothing: 408 once the request timeout passes.
+    let start = Instant::now();
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    slow.write_all(format!("PUT /v1/blobs/slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Length: 10\r\n\r\nhello").as_bytes())
+        .unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    let waited = start.elapsed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with(r#"{"error":"the request was not finished within 1 s; try again"}"#),
+        "{answer}"
+    );
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+
+    // One connection at a time: a second client waits until the first,
+    // idle, is closed by the header timeout.
+    let idle = TcpStream::connect(server.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    assert_eq!(
+        call("GET", &server.url("/v1/status"), Some(&t), None).0,
+        200
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(700) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    drop(idle);
+
+    // Ctrl-C stops the server as SIGTERM does.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(0));
+    assert!(server
+        .log()
+        .contains("nj serve: Ctrl-C: finishing the requests in flight, then stopping\n"));
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let env = Env::new();
+    let mut server = Server::start(&env, &[]);
+    let (_, t) = server.new_journal(&env);
+    let mut upload = TcpStream::connect(server.addr).unwrap();
+    upload
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    upload
+        .write_all(format!("PUT /v1/blobs/late HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Length: 10\r\n\r\nhello").as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+    upload.write_all(b"world").unwrap();
+    let mut answer = String::new();
+    let _ = upload.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(0));
+    let log = server.log();
+    assert!(log.contains(" PUT /v1/blobs/late 201 0B "), "{log}");
+    assert!(
+        log.contains("nj serve: SIGTERM: finishing the requests in flight, then stopping\n"),
+        "{log}"
+    );
+}
+
+#[test]
+fn one_log_line_per_request_and_never_the_token() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (journal, t) = server.new_journal(&env);
+    call("GET", &server.url("/v1/status"), Some(&t), None);
+    call("GET", &server.url("/v1/status"), None, None);
+    call("POST", &server.url("/v1/ops"), Some(&t), Some(b"nonsense"));
+    call(
+        "GET",
+        &server.url(&format!("/v1/ops?after=0&limit=5&token={t}")),
+        Some(&t),
+        None,
+    );
+    call("HEAD", &server.url("/v1/blobs/sha256:00"), Some(&t), None);
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains(&t), "the token is in the log:\n{log}");
+    let requests: Vec<Vec<&str>> = log
+        .lines()
+        .filter(|l| !l.starts_with("nj serve: "))
+        .map(|l| l.split(' ').collect())
+        .collect();
+    let fields: Vec<(&str, &str, &str, &str)> = requests
+        .iter()
+        .map(|f| {
+            assert_eq!(f.len(), 7, "{f:?}");
+            assert!(f[0].ends_with('Z') && f[0].len() == 24, "{f:?}");
+            assert!(f[4].ends_with('B') && f[5].ends_with("ms"), "{f:?}");
+            (f[1], f[2], f[3], f[6])
+        })
+        .collect();
+    let j = format!("journal={journal}");
+    assert_eq!(
+        fields,
+        vec![
+            ("GET", "/v1/status", "200", j.as_str()),
+            ("GET", "/v1/status", "401", "journal=-"),
+            ("POST", "/v1/ops", "400", j.as_str()),
+            ("GET", "/v1/ops", "200", j.as_str()),
+            ("HEAD", "/v1/blobs/sha256:00", "404", j.as_str()),
+        ]
+    );
+}
+
+#[test]
+fn serve_says_when_the_address_is_taken() {
+    let env = Env::new();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let err = env
+        .nj(&[
+            "serve",
+            "--data",
+            env.path("server").to_str().unwrap(),
+            "--listen",
+            &addr,
+        ])
+        .failure();
+    assert_eq!(
+        err,
+        format!("nj: cannot listen on {addr} (Address already in use (os error 98)); is another server using it? pick another address with --listen\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The client, HttpTransport, against the real server.
+
+#[test]
+fn replicas_syncing_through_the_real_server_converge() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (journal, ta) = server.new_journal(&env);
+    let tb = server.new_token(&env, &journal);
+    let mut a = MemoryReplica::new("device-a");
+    let mut b = MemoryReplica::new("device-b");
+    let mut via_a = HttpTransport::new(&server.url, &ta);
+    let mut via_b = HttpTransport::new(&format!("{}/", server.url), &tb);
+
+    a.create("note", "n1", &[("body", json!("first draft"))]);
+    a.create("article", "a1", &[("title", json!("Courts"))]);
+    a.link("a1", "courts");
+    b.create("article", "b1", &[("title", json!("Budget"))]);
+    b.link("b1", "money");
+    let run = |r: &mut MemoryReplica, t: &mut HttpTransport| sync(r, t, 2, |_| {}).expect("sync");
+    assert_eq!(run(&mut a, &mut via_a).pushed, 3);
+    let sb = run(&mut b, &mut via_b);
+    assert_eq!((sb.pushed, sb.pulled), (2, 3));
+    assert_eq!(run(&mut a, &mut via_a).pulled, 2);
+    assert_eq!(a.state(), b.state());
+
+    // Concurrent edits of one note: both texts survive, on both sides.
+    a.wall_ms += 1_000;
+    a.set("note", "n1", "body", json!("A's version"));
+    b.wall_ms += 2_000;
+    b.set("note", "n1", "body", json!("B's version"));
+    a.unlink("a1", "courts");
+    run(&mut a, &mut via_a);
+    assert_eq!(run(&mut b, &mut via_b).conflicts, 1);
+    run(&mut a, &mut via_a);
+    assert_eq!(a.state(), b.state());
+    assert_eq!(a.get("note", "n1", "body"), Some(&json!("B's version")));
+    assert_eq!(
+        a.conflicts_of("note", "n1", "body"),
+        vec!["\"A's version\"".to_owned()]
+    );
+
+    // A late third device gets everything, a page at a time.
+    let mut c = MemoryReplica::new("device-c");
+    let tc = server.new_token(&env, &journal);
+    run(&mut c, &mut HttpTransport::new(&server.url, &tc));
+    assert_eq!(c.state(), a.state());
+
+    let status = via_a.status().unwrap();
+    assert_eq!(
+        status.devices.into_iter().collect::<Vec<_>>(),
+        vec![("device-a".to_owned(), 5), ("device-b".to_owned(), 3)]
+    );
+    assert!((status.server_time_ms - now_ms()).abs() < 60_000);
+
+    // Blobs, through the same transport.
+    assert!(!via_a.has_blob("sha256:abc").unwrap());
+    via_a.put_blob("sha256:abc", b"the text").unwrap();
+    via_a.put_blob("sha256:abc", b"the text").unwrap();
+    assert!(via_b.has_blob("sha256:abc").unwrap());
+    assert_eq!(via_b.get_blob("sha256:abc").unwrap(), b"the text");
+}
+
+fn op_at(device: &str, seq: u64, ms: i64, body: &str) -> Envelope {
+    encode(&Op {
+        device: device.into(),
+        seq,
+        hlc: Hlc { ms, counter: 0 },
+        entity: "note".into(),
+        id: "n1".into(),
+        change: Change::Set {
+            field: "body".into(),
+            value: json!(body),
+            base: None,
+        },
+    })
+}
+
+fn transport_error(r: Result<impl std::fmt::Debug, SyncError>) -> String {
+    match r {
+        Err(SyncError::Transport(m)) => m,
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+}
+
+#[test]
+fn client_errors_say_what_to_do() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (_, t) = server.new_journal(&env);
+    let url = &server.url;
+    let mut client = HttpTransport::new(url, &t);
+
+    client.push(&[op_at("d", 1, 1_000, "one")]).unwrap();
+    match client.push(&[op_at("d", 1, 1_000, "changed")]) {
+        Err(SyncError::Conflict { device, seq }) => assert_eq!((device.as_str(), seq), ("d", 1)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let ahead = now_ms() + 3_600_500;
+    assert_eq!(
+        transport_error(client.push(&[op_at("d", 2, ahead, "from the future")])),
+        format!("the server at {url} refused the changes: an operation is stamped 3600 s ahead of the server's clock; fix this device's clock and sync again")
+    );
+    assert_eq!(
+        transport_error(client.get_blob("sha256:none")),
+        format!("the server at {url} refused the request while downloading an article text (404: this journal has no blob sha256:none; the device that has it must sync first); is {url} an `nj serve`?")
+    );
+
+    let refused = format!("the server at {url} refused the token: it is wrong or revoked; ask for a new one with `nj server new-token` and set it with `nj remote set {url} --token TOKEN`");
+    assert_eq!(
+        transport_error(HttpTransport::new(url, "njt_wrong").pull(0, 10)),
+        refused
+    );
+    env.nj(&["server", "revoke", "--data", server.data(), &t])
+        .success();
+    assert_eq!(transport_error(client.status()), refused);
+
+    let down = format!("http://127.0.0.1:{}", dead_port());
+    assert_eq!(
+        transport_error(HttpTransport::new(&down, &t).pull(0, 10)),
+        format!("cannot reach the sync server at {down} (connection refused); is `nj serve` running at {down}?")
+    );
+
+    // A server that hangs up mid-request.
+    let hangup = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hangup_url = format!("http://{}", hangup.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in hangup.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 64];
+            let _ = conn.read(&mut buf);
+            drop(conn);
+        }
+    });
+    assert_eq!(
+        transport_error(HttpTransport::new(&hangup_url, &t).push(&[op_at("d", 2, 1_000, "two")])),
+        format!("the connection to {hangup_url} dropped while pushing changes; run `nj sync` again to finish (nothing is sent or applied twice)")
+    );
+}
