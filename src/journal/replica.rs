@@ -67,82 +67,108 @@ impl Journal {
     }
 }
 
-/// Records every row as a creation (or a tag link).
+/// Records every row as a creation (or a tag link), one article at a time
+/// with everything on it, so a device pulling them applies an article and
+/// its tags, notes and follow-ups in one page and indexes it once.
 fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
-    let rows = |tx: &Tx<'_>, sql: &str, cols: usize| -> Result<Vec<Vec<Value>>> {
-        let mut stmt = tx.conn().prepare(sql)?;
-        let rows = stmt
-            .query_map([], |r| (0..cols).map(|i| r.get::<_, Value>(i)).collect())?
-            .collect::<rusqlite::Result<_>>()?;
+    fn rows(tx: &Tx<'_>, sql: &str, arg: Option<&str>, cols: usize) -> Result<Vec<Vec<Value>>> {
+        let mut stmt = tx.conn().prepare_cached(sql)?;
+        let map = |r: &rusqlite::Row<'_>| (0..cols).map(|i| r.get::<_, Value>(i)).collect();
+        let rows = match arg {
+            Some(a) => stmt.query_map([a], map)?.collect::<rusqlite::Result<_>>()?,
+            None => stmt.query_map([], map)?.collect::<rusqlite::Result<_>>()?,
+        };
         Ok(rows)
-    };
-    let mut n = 0;
-    let tables: [(&str, &str, &[&str]); 4] = [
-        (
-            "article",
-            "SELECT id, title, url, site, author, lang, published_at, content_hash, clipped_at, deleted_at
-               FROM articles ORDER BY rowid",
-            &["title", "url", "site", "author", "lang", "published_at", "content_hash", "clipped_at", "deleted_at"],
-        ),
-        (
-            "version",
-            "SELECT id, article_id, content_hash, created_at FROM versions ORDER BY rowid",
-            &["article_id", "content_hash", "created_at"],
-        ),
-        (
-            "note",
-            "SELECT id, article_id, body, created_at, deleted_at FROM notes ORDER BY rowid",
-            &["article_id", "body", "created_at", "deleted_at"],
-        ),
-        (
-            "followup",
-            "SELECT id, article_id, text, due_at, every, status, done_at, created_at, deleted_at
-               FROM followups ORDER BY rowid",
-            &["article_id", "text", "due_at", "every", "status", "done_at", "created_at", "deleted_at"],
-        ),
+    }
+    const ARTICLE: &[&str] = &[
+        "title", "url", "site", "author", "lang", "published_at", "content_hash", "clipped_at", "deleted_at",
     ];
-    for (entity, sql, fields) in tables {
-        for row in rows(tx, sql, fields.len() + 1)? {
-            let Value::Text(id) = &row[0] else { continue };
-            let values: Vec<(&str, Value)> = fields
-                .iter()
-                .copied()
-                .zip(row[1..].iter().cloned())
-                .collect();
-            tx.log_create(entity, id, &values)?;
+    const VERSION: &[&str] = &["article_id", "content_hash", "created_at"];
+    const NOTE: &[&str] = &["article_id", "body", "created_at", "deleted_at"];
+    const FOLLOWUP: &[&str] = &[
+        "article_id", "text", "due_at", "every", "status", "done_at", "created_at", "deleted_at",
+    ];
+    fn create(tx: &mut Tx<'_>, entity: &str, fields: &[&str], row: &[Value]) -> Result<usize> {
+        let Value::Text(id) = &row[0] else { return Ok(0) };
+        let values: Vec<(&str, Value)> = fields.iter().copied().zip(row[1..].iter().cloned()).collect();
+        tx.log_create(entity, id, &values)?;
+        Ok(1)
+    }
+    let mut n = 0;
+    let articles = rows(
+        tx,
+        "SELECT id, title, url, site, author, lang, published_at, content_hash, clipped_at, deleted_at
+           FROM articles ORDER BY rowid",
+        None,
+        ARTICLE.len() + 1,
+    )?;
+    for article in articles {
+        n += create(tx, "article", ARTICLE, &article)?;
+        let Value::Text(aid) = &article[0] else { continue };
+        for row in rows(
+            tx,
+            "SELECT id, article_id, content_hash, created_at FROM versions
+              WHERE article_id = ?1 ORDER BY created_at, rowid",
+            Some(aid),
+            4,
+        )? {
+            n += create(tx, "version", VERSION, &row)?;
+        }
+        for row in rows(
+            tx,
+            "SELECT url, added_at FROM article_urls WHERE article_id = ?1 ORDER BY added_at, url",
+            Some(aid),
+            2,
+        )? {
+            let Value::Text(url) = &row[0] else { continue };
+            let link = [Value::Text(url_link_id(aid, url)), Value::Text(aid.clone()), row[0].clone(), row[1].clone()];
+            n += create(tx, "url", &["article_id", "url", "added_at"], &link)?;
+        }
+        for row in rows(tx, "SELECT tag FROM article_tags WHERE article_id = ?1 ORDER BY tag", Some(aid), 1)? {
+            let Value::Text(tag) = &row[0] else { continue };
+            let change = Change::Link {
+                article_id: aid.clone(),
+                tag: tag.clone(),
+            };
+            tx.log_op("tag", &crate::sync::tag_link_id(aid, tag), change)?;
             n += 1;
+        }
+        for row in rows(
+            tx,
+            "SELECT id, article_id, body, created_at, deleted_at FROM notes
+              WHERE article_id = ?1 ORDER BY created_at, rowid",
+            Some(aid),
+            5,
+        )? {
+            n += create(tx, "note", NOTE, &row)?;
+        }
+        for row in rows(
+            tx,
+            "SELECT id, article_id, text, due_at, every, status, done_at, created_at, deleted_at
+               FROM followups WHERE article_id = ?1 ORDER BY rowid",
+            Some(aid),
+            9,
+        )? {
+            n += create(tx, "followup", FOLLOWUP, &row)?;
         }
     }
     for row in rows(
         tx,
-        "SELECT article_id, url, added_at FROM article_urls ORDER BY added_at",
-        3,
+        "SELECT id, article_id, body, created_at, deleted_at FROM notes
+          WHERE article_id IS NULL ORDER BY created_at, rowid",
+        None,
+        5,
     )? {
-        let (Value::Text(article), Value::Text(url)) = (&row[0], &row[1]) else {
-            continue;
-        };
-        let fields = [
-            ("article_id", row[0].clone()),
-            ("url", row[1].clone()),
-            ("added_at", row[2].clone()),
-        ];
-        tx.log_create("url", &url_link_id(article, url), &fields)?;
-        n += 1;
+        n += create(tx, "note", NOTE, &row)?;
     }
     for row in rows(
         tx,
-        "SELECT article_id, tag FROM article_tags ORDER BY article_id, tag",
-        2,
+        "SELECT id, article_id, text, due_at, every, status, done_at, created_at, deleted_at
+           FROM followups WHERE article_id IS NULL ORDER BY rowid",
+        None,
+        9,
     )? {
-        let (Value::Text(article_id), Value::Text(tag)) = (&row[0], &row[1]) else {
-            continue;
-        };
-        let change = Change::Link {
-            article_id: article_id.clone(),
-            tag: tag.clone(),
-        };
-        tx.log_op("tag", &crate::sync::tag_link_id(article_id, tag), change)?;
-        n += 1;
+        n += create(tx, "followup", FOLLOWUP, &row)?;
     }
     Ok(n)
 }
