@@ -613,9 +613,16 @@ impl Replica for JournalReplica<'_> {
                 for (id, data) in blobs {
                     // A text must be what its name says; anything else is
                     // refused rather than stored.
-                    let text = String::from_utf8_lossy(data);
-                    let content = Content::new(&text);
-                    if content.hash != *id || content.text != text {
+                    // The hash is of normalised text, so bytes that hash to
+                    // the name are a normalised text: no need to normalise.
+                    let text = String::from_utf8_lossy(data).into_owned();
+                    let hash = crate::content::hash_normalized(&text);
+                    let content = Content {
+                        word_count: crate::content::word_count(&text),
+                        text,
+                        hash,
+                    };
+                    if content.hash != *id {
                         return Err(Error::BadInput(format!(
                             "the server's text {id} does not match its hash; it was not stored"
                         )));
