@@ -79,6 +79,10 @@ pub struct Notes {
     /// Show at most N notes (0 for all)
     #[arg(short = 'l', long, value_name = "N", default_value_t = 50)]
     limit: usize,
+
+    /// List removed notes instead
+    #[arg(long)]
+    removed: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,8 +93,13 @@ enum NotesAction {
         id: String,
         text: Option<String>,
     },
-    /// Remove a note
+    /// Remove a note (`nj notes --removed` lists removed ones)
     Rm {
+        /// The note's id
+        id: String,
+    },
+    /// Bring a removed note back
+    Restore {
         /// The note's id
         id: String,
     },
@@ -123,6 +132,15 @@ impl Notes {
                     output::print(&format!("removed note {}\n", short_id(&note.id)))?;
                 }
             }
+            Some(NotesAction::Restore { id }) => {
+                let note = journal.resolve_removed_note(&id)?;
+                journal.write(ctx.clock.timestamp(), |tx| tx.restore_note(&note))?;
+                if ctx.json {
+                    output::json(&journal.note(&note)?)?;
+                } else {
+                    output::print(&format!("restored note {}\n", short_id(&note.id)))?;
+                }
+            }
             None => {
                 let article = match &self.article {
                     Some(id) => Some(journal.resolve_article(id)?),
@@ -132,6 +150,7 @@ impl Notes {
                     article,
                     free_only: self.free,
                     limit: self.limit,
+                    removed: self.removed,
                 })?;
                 if ctx.json {
                     output::json(&notes)?;

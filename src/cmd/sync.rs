@@ -49,6 +49,15 @@ fn remote(journal: &Journal) -> Result<(String, String)> {
     }
 }
 
+/// "1 change", "2 changes".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn mask(token: &str) -> String {
     let keep: String = token.chars().take(8).collect();
     format!("{keep}…")
@@ -82,7 +91,8 @@ impl Remote {
                     let mut s = format!("this journal now syncs with {url} as device {device}\n");
                     if snapshot > 0 {
                         s.push_str(&format!(
-                            "{snapshot} changes are ready to push; run `nj sync`\n"
+                            "{} ready to push; run `nj sync`\n",
+                            count(snapshot, "change")
                         ));
                     }
                     output::print(&s)?;
@@ -152,8 +162,8 @@ impl Sync {
                     .as_deref()
                     .unwrap_or("(none; `nj remote set URL --token TOKEN`)");
                 output::print(&format!(
-                    "remote     {remote}\nto push    {} changes\nlast sync  {last}\n",
-                    status.pending
+                    "remote     {remote}\nto push    {}\nlast sync  {last}\n",
+                    count(status.pending as usize, "change")
                 ))?;
             }
             return Ok(ExitCode::SUCCESS);
@@ -180,24 +190,29 @@ impl Sync {
             })
         };
         bar.finish_and_clear();
-        let summary = summary
-            .with_context(|| format!("sync with {url} stopped; run `nj sync` again to finish"))?;
+        let summary = summary.with_context(|| format!("sync with {url}"))?;
         journal.set_meta(now, "last_sync_at", &now.0.to_string())?;
         if ctx.json {
             output::json(&summary)?;
         } else {
             let mut s = format!(
-                "pushed {} changes and {} texts, pulled {} changes and {} texts",
-                summary.pushed, summary.blobs_pushed, summary.pulled, summary.blobs_pulled
+                "pushed {} and {}, pulled {} and {}",
+                count(summary.pushed, "change"),
+                count(summary.blobs_pushed, "text"),
+                count(summary.pulled, "change"),
+                count(summary.blobs_pulled, "text")
             );
             if summary.conflicts > 0 {
                 s.push_str(&format!(
-                    "; kept {} note texts written at the same time on two devices (`nj show` lists them)",
-                    summary.conflicts
+                    "; kept {} written at the same time on two devices (`nj show` lists them)",
+                    count(summary.conflicts, "note text")
                 ));
             }
             if summary.skipped > 0 {
-                s.push_str(&format!("; skipped {} unreadable changes", summary.skipped));
+                s.push_str(&format!(
+                    "; skipped {}",
+                    count(summary.skipped, "unreadable change")
+                ));
             }
             output::print(&format!("{s}\n"))?;
         }

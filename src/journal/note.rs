@@ -34,6 +34,11 @@ impl Tx<'_> {
         Ok(true)
     }
 
+    /// Brings a removed note back.
+    pub fn restore_note(&mut self, note: &NoteRef) -> Result<()> {
+        self.set_note(note, NoteField::DeletedAt, Value::Null)
+    }
+
     pub fn remove_note(&mut self, note: &NoteRef) -> Result<()> {
         let now = self.now().0;
         self.set_note(note, NoteField::DeletedAt, Value::Integer(now))

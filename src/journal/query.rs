@@ -109,6 +109,8 @@ pub struct NoteFilter {
     /// Only free-standing notes.
     pub free_only: bool,
     pub limit: usize,
+    /// The removed notes instead.
+    pub removed: bool,
 }
 
 /// One article whose stored text no longer matches its hash.
@@ -233,13 +235,15 @@ pub(crate) fn resolve_article(conn: &Connection, prefix: &str) -> Result<Article
     }
 }
 
-pub(crate) fn resolve_note(conn: &Connection, prefix: &str) -> Result<NoteRef> {
+pub(crate) fn resolve_note(conn: &Connection, prefix: &str, removed: bool) -> Result<NoteRef> {
     let (lo, hi) = prefix_range(prefix)?;
-    let mut stmt = conn.prepare_cached(
+    let sql = format!(
         "SELECT n.rowid, n.id, n.body, a.rowid, a.id FROM notes n
            LEFT JOIN articles a ON a.id = n.article_id
-          WHERE n.id >= ?1 AND n.id < ?2 AND n.deleted_at IS NULL ORDER BY n.id LIMIT 11",
-    )?;
+          WHERE n.id >= ?1 AND n.id < ?2 AND n.deleted_at IS {} NULL ORDER BY n.id LIMIT 11",
+        if removed { "NOT" } else { "" }
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows: Vec<(NoteRef, String)> = stmt
         .query_map(params![lo, hi], |r| {
             let article = match r.get::<_, Option<i64>>(3)? {
@@ -345,8 +349,9 @@ fn note_from_row(r: &Row<'_>) -> rusqlite::Result<Note> {
 
 pub(crate) fn notes(conn: &Connection, filter: &NoteFilter) -> Result<Vec<Note>> {
     let mut sql = String::from(
-        "SELECT id, article_id, body, created_at, updated_at FROM notes WHERE deleted_at IS NULL",
+        "SELECT id, article_id, body, created_at, updated_at FROM notes WHERE deleted_at IS ",
     );
+    sql.push_str(if filter.removed { "NOT NULL" } else { "NULL" });
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(a) = &filter.article {
         sql.push_str(" AND article_id = ?");
@@ -375,7 +380,12 @@ impl Journal {
     }
 
     pub fn resolve_note(&self, prefix: &str) -> Result<NoteRef> {
-        resolve_note(self.conn(), prefix)
+        resolve_note(self.conn(), prefix, false)
+    }
+
+    /// Resolves a removed note, for `nj notes restore`.
+    pub fn resolve_removed_note(&self, prefix: &str) -> Result<NoteRef> {
+        resolve_note(self.conn(), prefix, true)
     }
 
     pub fn article(&self, article: &ArticleRef) -> Result<Article> {

@@ -81,16 +81,37 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
         Ok(rows)
     }
     const ARTICLE: &[&str] = &[
-        "title", "url", "site", "author", "lang", "published_at", "content_hash", "clipped_at", "deleted_at",
+        "title",
+        "url",
+        "site",
+        "author",
+        "lang",
+        "published_at",
+        "content_hash",
+        "clipped_at",
+        "deleted_at",
     ];
     const VERSION: &[&str] = &["article_id", "content_hash", "created_at"];
     const NOTE: &[&str] = &["article_id", "body", "created_at", "deleted_at"];
     const FOLLOWUP: &[&str] = &[
-        "article_id", "text", "due_at", "every", "status", "done_at", "created_at", "deleted_at",
+        "article_id",
+        "text",
+        "due_at",
+        "every",
+        "status",
+        "done_at",
+        "created_at",
+        "deleted_at",
     ];
     fn create(tx: &mut Tx<'_>, entity: &str, fields: &[&str], row: &[Value]) -> Result<usize> {
-        let Value::Text(id) = &row[0] else { return Ok(0) };
-        let values: Vec<(&str, Value)> = fields.iter().copied().zip(row[1..].iter().cloned()).collect();
+        let Value::Text(id) = &row[0] else {
+            return Ok(0);
+        };
+        let values: Vec<(&str, Value)> = fields
+            .iter()
+            .copied()
+            .zip(row[1..].iter().cloned())
+            .collect();
         tx.log_create(entity, id, &values)?;
         Ok(1)
     }
@@ -104,7 +125,9 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
     )?;
     for article in articles {
         n += create(tx, "article", ARTICLE, &article)?;
-        let Value::Text(aid) = &article[0] else { continue };
+        let Value::Text(aid) = &article[0] else {
+            continue;
+        };
         for row in rows(
             tx,
             "SELECT id, article_id, content_hash, created_at FROM versions
@@ -121,10 +144,20 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
             2,
         )? {
             let Value::Text(url) = &row[0] else { continue };
-            let link = [Value::Text(url_link_id(aid, url)), Value::Text(aid.clone()), row[0].clone(), row[1].clone()];
+            let link = [
+                Value::Text(url_link_id(aid, url)),
+                Value::Text(aid.clone()),
+                row[0].clone(),
+                row[1].clone(),
+            ];
             n += create(tx, "url", &["article_id", "url", "added_at"], &link)?;
         }
-        for row in rows(tx, "SELECT tag FROM article_tags WHERE article_id = ?1 ORDER BY tag", Some(aid), 1)? {
+        for row in rows(
+            tx,
+            "SELECT tag FROM article_tags WHERE article_id = ?1 ORDER BY tag",
+            Some(aid),
+            1,
+        )? {
             let Value::Text(tag) = &row[0] else { continue };
             let change = Change::Link {
                 article_id: aid.clone(),
@@ -299,8 +332,30 @@ impl SqlStore<'_, '_> {
         if bump.is_empty() {
             stmt.execute(params![value, rowid])?;
         } else {
-            stmt.execute(params![value, rowid, self.now_ms])?;
+            // When the change was made, not when it arrived, so every
+            // device agrees.
+            stmt.execute(params![value, rowid, stamp.hlc.ms])?;
         }
+        drop(stmt);
+        if entity == "note" {
+            let article: Option<String> = self.tx.conn().query_row(
+                "SELECT article_id FROM notes WHERE rowid = ?1",
+                [rowid],
+                |r| r.get(0),
+            )?;
+            if let Some(a) = article {
+                self.bump_article(&a, stamp.hlc.ms)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An article's tags, URLs or notes changed at `ms`.
+    fn bump_article(&mut self, article_id: &str, ms: i64) -> Result<()> {
+        self.tx
+            .conn()
+            .prepare_cached("UPDATE articles SET updated_at = max(updated_at, ?1) WHERE id = ?2")?
+            .execute(params![ms, article_id])?;
         Ok(())
     }
 
@@ -347,7 +402,13 @@ impl SqlStore<'_, '_> {
             .conn()
             .prepare_cached(&sql)?
             .execute(rusqlite::params_from_iter(vals))?;
+        let inserted = self.tx.conn().changes() > 0;
         let rowid = self.tx.conn().last_insert_rowid();
+        if inserted && matches!(op.entity.as_str(), "note" | "url") {
+            if let Some(Value::Text(a)) = get("article_id") {
+                self.bump_article(&a, op.hlc.ms)?;
+            }
+        }
         match op.entity.as_str() {
             "article" => self.tx.index_new_article(rowid),
             "note" if get("article_id").is_none_or(|v| v == Value::Null) => {
@@ -360,7 +421,13 @@ impl SqlStore<'_, '_> {
 
     /// Puts a tag link into `article_tags`, or takes it out, after a link
     /// or unlink won.
-    fn materialize_link(&mut self, article_id: &str, tag: &str, linked: bool) -> Result<()> {
+    fn materialize_link(
+        &mut self,
+        article_id: &str,
+        tag: &str,
+        linked: bool,
+        ms: i64,
+    ) -> Result<()> {
         let Some(rowid) = self.article_rowid(article_id)? else {
             return Ok(());
         };
@@ -386,6 +453,7 @@ impl SqlStore<'_, '_> {
                 .prepare_cached("DELETE FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
                 .execute(params![article_id, tag])?;
         }
+        self.bump_article(article_id, ms)?;
         Ok(())
     }
 }
@@ -485,7 +553,8 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
         let id = crate::sync::tag_link_id(article_id, tag);
         // Only the winning link or unlink decides.
         if store.tx.field_stamp("tag", &id, "linked")? == Some(op.stamp()) {
-            store.materialize_link(article_id, tag, matches!(op.change, Change::Link { .. }))?;
+            let linked = matches!(op.change, Change::Link { .. });
+            store.materialize_link(article_id, tag, linked, op.hlc.ms)?;
         }
     }
     Ok(merged)

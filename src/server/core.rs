@@ -35,7 +35,7 @@ pub enum ServerError {
     Unauthorized,
     #[error("the server already has a different operation {device}#{seq}")]
     Conflict { device: String, seq: u64 },
-    #[error("an operation is stamped {ahead_s} s ahead of the server's clock; fix this device's clock and sync again")]
+    #[error("an operation is stamped {ahead_s} s ahead of the server's clock; fix this device's clock. Changes made while it was ahead keep their time, so they go through once the server's clock is within 5 minutes of it, in about {} min", (ahead_s - MAX_CLOCK_AHEAD_MS / 1000 + 59) / 60)]
     ClockAhead { ahead_s: i64 },
     #[error("{0}")]
     BadRequest(String),

@@ -277,3 +277,24 @@ fn notes_rm_removes_a_note_everywhere() {
         )
     );
 }
+
+#[test]
+fn a_removed_note_is_listed_and_can_be_restored() {
+    let env = Env::new();
+    let v = env.nj(&["--json", "jot", "kept for later"]).json();
+    let nid = v["id"].as_str().unwrap().to_owned();
+    env.nj(&["notes", "rm", &nid[..8]]).success();
+    assert_eq!(env.nj(&["--json", "notes"]).json(), serde_json::json!([]));
+    let removed = env.nj(&["--json", "notes", "--removed"]).json();
+    assert_eq!(removed[0]["id"], nid.as_str());
+    let out = env.nj(&["notes", "restore", &nid[..8]]).success();
+    assert_eq!(out.stdout, format!("restored note {}\n", &nid[..8]));
+    assert_eq!(
+        env.nj(&["--json", "notes"]).json()[0]["text"],
+        "kept for later"
+    );
+    assert_eq!(
+        env.nj(&["--json", "notes", "--removed"]).json(),
+        serde_json::json!([])
+    );
+}

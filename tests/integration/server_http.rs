@@ -2,11 +2,8 @@
 //! with raw requests, with bad input, and with the real client
 //! (`HttpTransport`) syncing replicas through it.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -17,156 +14,7 @@ use newsjournal::sync::protocol::{encode, Envelope};
 use newsjournal::sync::{sync, Change, Hlc, Op, SyncError, Transport};
 use serde_json::{json, Value};
 
-use crate::util::{dead_port, Env};
-
-/// A running `nj serve`. Dropping it kills the process, so a failing test
-/// never leaves a server behind.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    url: String,
-    data: PathBuf,
-    stderr: Arc<Mutex<String>>,
-    // Held open so the server's stdout never breaks.
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Server {
-    fn start(env: &Env, extra: &[&str]) -> Server {
-        let data = env.path("server");
-        let mut args = vec![
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(extra);
-        let mut child = env
-            .cmd(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nj serve");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = BufReader::new(child.stderr.take().unwrap());
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            while pipe.read_line(&mut line).is_ok_and(|n| n > 0) {
-                sink.lock().unwrap().push_str(&line);
-                line.clear();
-            }
-        });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout
-            .read_line(&mut first)
-            .expect("read nj serve's stdout");
-        let url = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "nj serve did not start: {first:?}\n{}",
-                    stderr.lock().unwrap()
-                )
-            })
-            .trim()
-            .to_owned();
-        let addr = url.strip_prefix("http://").unwrap().parse().unwrap();
-        Server {
-            child,
-            addr,
-            url,
-            data,
-            stderr,
-            _stdout: stdout,
-        }
-    }
-
-    fn data(&self) -> &str {
-        self.data.to_str().unwrap()
-    }
-
-    /// A new journal on this server: (journal id, token).
-    fn new_journal(&self, env: &Env) -> (String, String) {
-        let v = env
-            .nj(&["--json", "server", "new-journal", "--data", self.data()])
-            .json();
-        (
-            v["journal"].as_str().unwrap().to_owned(),
-            v["token"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    fn new_token(&self, env: &Env, journal: &str) -> String {
-        let v = env
-            .nj(&[
-                "--json",
-                "server",
-                "new-token",
-                "--data",
-                self.data(),
-                "--journal",
-                journal,
-            ])
-            .json();
-        v["token"].as_str().unwrap().to_owned()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.url)
-    }
-
-    fn terminate(&self) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-
-    /// Waits up to `limit` for the process to exit; its exit code.
-    fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                start.elapsed() < limit,
-                "nj serve did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM, then the exit code and everything the server logged.
-    fn stop(mut self) -> (Option<i32>, String) {
-        self.terminate();
-        let code = self.wait_exit(Duration::from_secs(5));
-        // The log reader finishes once the pipe closes.
-        let start = Instant::now();
-        while !self.log().contains("nj serve: stopped") && start.elapsed() < Duration::from_secs(2)
-        {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        (code, self.log())
-    }
-
-    fn log(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::util::{dead_port, Env, NjServe as Server};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -406,7 +254,7 @@ fn push_is_idempotent_and_a_changed_operation_is_a_409() {
         push(&[("d", 4, 5, "four"), ("d", 5, ahead, "five")]),
         (
             422,
-            r#"{"error":"an operation is stamped 3600 s ahead of the server's clock; fix this device's clock and sync again"}"#.into()
+            r#"{"error":"an operation is stamped 3600 s ahead of the server's clock; fix this device's clock. Changes made while it was ahead keep their time, so they go through once the server's clock is within 5 minutes of it, in about 55 min"}"#.into()
         )
     );
     assert_eq!(
@@ -867,7 +715,7 @@ fn client_errors_say_what_to_do() {
     let ahead = now_ms() + 3_600_500;
     assert_eq!(
         transport_error(client.push(&[op_at("d", 2, ahead, "from the future")])),
-        format!("the server at {url} refused the changes: an operation is stamped 3600 s ahead of the server's clock; fix this device's clock and sync again")
+        format!("the server at {url} refused the changes: an operation is stamped 3600 s ahead of the server's clock; fix this device's clock. Changes made while it was ahead keep their time, so they go through once the server's clock is within 5 minutes of it, in about 55 min")
     );
     assert_eq!(
         transport_error(client.get_blob("sha256:none")),

@@ -1,17 +1,18 @@
 //! What every integration test needs: a sealed environment around the real
-//! `nj` binary, and a tiny HTTP/1.1 server on 127.0.0.1 to clip from.
+//! `nj` binary, a tiny HTTP/1.1 server on 127.0.0.1 to clip from, and the
+//! real `nj serve` to sync through.
 //!
 //! Nothing here may read the real HOME, a real config or the network: every
 //! child process starts from an empty environment, and the server only
 //! listens on the loopback interface.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -488,4 +489,156 @@ pub fn assert_refused(env: &Env, args: &[&str], stdin: Option<&[u8]>, stderr: &s
         list_before,
         "nj {args:?} changed the journal"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The real sync server.
+
+/// A running `nj serve`. Dropping it kills the process, so a failing test
+/// never leaves a server behind.
+pub struct NjServe {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub url: String,
+    pub data: PathBuf,
+    stderr: Arc<Mutex<String>>,
+    // Held open so the server's stdout never breaks.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl NjServe {
+    pub fn start(env: &Env, extra: &[&str]) -> NjServe {
+        let data = env.path("server");
+        let mut args = vec![
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        let mut child = env
+            .cmd(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nj serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = BufReader::new(child.stderr.take().unwrap());
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while pipe.read_line(&mut line).is_ok_and(|n| n > 0) {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout
+            .read_line(&mut first)
+            .expect("read nj serve's stdout");
+        let url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "nj serve did not start: {first:?}\n{}",
+                    stderr.lock().unwrap()
+                )
+            })
+            .trim()
+            .to_owned();
+        let addr = url.strip_prefix("http://").unwrap().parse().unwrap();
+        NjServe {
+            child,
+            addr,
+            url,
+            data,
+            stderr,
+            _stdout: stdout,
+        }
+    }
+
+    pub fn data(&self) -> &str {
+        self.data.to_str().unwrap()
+    }
+
+    /// A new journal on this server: (journal id, token).
+    pub fn new_journal(&self, env: &Env) -> (String, String) {
+        let v = env
+            .nj(&["--json", "server", "new-journal", "--data", self.data()])
+            .json();
+        (
+            v["journal"].as_str().unwrap().to_owned(),
+            v["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub fn new_token(&self, env: &Env, journal: &str) -> String {
+        let v = env
+            .nj(&[
+                "--json",
+                "server",
+                "new-token",
+                "--data",
+                self.data(),
+                "--journal",
+                journal,
+            ])
+            .json();
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "nj serve did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the exit code and everything the server logged.
+    pub fn stop(mut self) -> (Option<i32>, String) {
+        self.terminate();
+        let code = self.wait_exit(Duration::from_secs(5));
+        // The log reader finishes once the pipe closes.
+        let start = Instant::now();
+        while !self.log().contains("nj serve: stopped") && start.elapsed() < Duration::from_secs(2)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (code, self.log())
+    }
+
+    pub fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for NjServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
