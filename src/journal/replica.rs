@@ -544,28 +544,6 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
         now_ms,
         failed: None,
     };
-    // The common case, a creation of something new here: one stamp for
-    // the whole entity, and one insert.
-    if let Change::Create { fields } = &op.change {
-        let fresh = store.tx.field_stamp(&op.entity, &op.id, "*")?.is_none()
-            && table(&op.entity).is_some_and(|(t, _)| {
-                op.entity == "url" || store.rowid(t, &op.id).ok().flatten().is_none()
-            });
-        if fresh {
-            let (_, columns) = table(&op.entity).expect("checked above");
-            store.tx.set_stamp(&op.entity, &op.id, "*", &op.stamp())?;
-            store.pending = fields
-                .iter()
-                .filter(|(f, _)| columns.contains(&f.as_str()))
-                .map(|(f, v)| (f.clone(), json_to_sql(v)))
-                .collect();
-            store.insert_pending(op)?;
-            return Ok(Merged {
-                applied: fields.len(),
-                ..Merged::default()
-            });
-        }
-    }
     let merged = apply(&mut store, op);
     if let Some(e) = store.failed.take() {
         return Err(e);

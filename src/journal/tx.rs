@@ -194,16 +194,11 @@ impl<'c> Tx<'c> {
     }
 
     /// The stamp of a field's current value, if sync has seen one.
-    /// The stamp of a field's current value: its own, or else the stamp of
-    /// the entity's creation (stored once, as field `*`, for every field
-    /// set then).
     pub(super) fn field_stamp(&self, entity: &str, id: &str, field: &str) -> Result<Option<Stamp>> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT ms, counter, device FROM sync_stamps
-                  WHERE entity = ?1 AND id = ?2 AND field IN (?3, '*')
-                  ORDER BY field = '*' LIMIT 1",
+                "SELECT ms, counter, device FROM sync_stamps WHERE entity = ?1 AND id = ?2 AND field = ?3",
             )?
             .query_row(params![entity, id, field], |r| {
                 Ok(Stamp {
@@ -250,7 +245,11 @@ impl<'c> Tx<'c> {
         };
         let stamp = op.stamp();
         match &op.change {
-            Change::Create { .. } => self.set_stamp(entity, id, "*", &stamp)?,
+            Change::Create { fields } => {
+                for f in fields.keys() {
+                    self.set_stamp(entity, id, f, &stamp)?;
+                }
+            }
             Change::Set { field, .. } => self.set_stamp(entity, id, field, &stamp)?,
             Change::Link { .. } | Change::Unlink { .. } => {
                 for f in ["article_id", "tag"] {
