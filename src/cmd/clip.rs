@@ -1,5 +1,4 @@
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
@@ -59,15 +58,7 @@ pub struct Clip {
 
 impl Clip {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let timeout = Duration::try_from_secs_f64(self.timeout)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--timeout {} is not a positive number of seconds",
-                    self.timeout
-                )
-            })?;
+        let timeout = super::timeout(self.timeout)?;
         let opts = LoadOptions {
             fetch: FetchOptions {
                 timeout,

@@ -146,6 +146,14 @@ impl Cli {
     }
 }
 
+/// `--timeout SECS` as a duration, for the commands that fetch.
+fn timeout(secs: f64) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("--timeout {secs} is not a positive number of seconds"))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;

@@ -1,7 +1,6 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
@@ -36,15 +35,7 @@ pub struct Recheck {
 
 impl Recheck {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let timeout = Duration::try_from_secs_f64(self.timeout)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--timeout {} is not a positive number of seconds",
-                    self.timeout
-                )
-            })?;
+        let timeout = super::timeout(self.timeout)?;
         let mut journal = ctx.journal()?;
         let refs = if self.ids.is_empty() {
             journal.articles_with_open_followups()?

@@ -157,37 +157,10 @@ fn parse_since_in<Tz: TimeZone>(input: &str, now: DateTime<Utc>, tz: &Tz) -> Res
         }
     }
     let span = s.strip_suffix("ago").unwrap_or(&s).trim();
-    let (n, unit) = split_amount(span).ok_or_else(bad)?;
-    let span = match unit {
-        "m" | "min" | "mins" | "minute" | "minutes" => Duration::try_minutes(n),
-        "h" | "hr" | "hrs" | "hour" | "hours" => Duration::try_hours(n),
-        "d" | "day" | "days" => Duration::try_days(n),
-        "w" | "wk" | "wks" | "week" | "weeks" => Duration::try_weeks(n),
-        "mo" | "month" | "months" => return months_before(now, n).ok_or_else(bad),
-        "y" | "yr" | "year" | "years" => {
-            return n
-                .checked_mul(12)
-                .and_then(|m| months_before(now, m))
-                .ok_or_else(bad)
-        }
-        _ => return Err(bad()),
-    };
-    span.and_then(|d| now.checked_sub_signed(d)).ok_or_else(bad)
-}
-
-/// Splits `"3 days"` or `"3d"` into `(3, "days")`.
-fn split_amount(s: &str) -> Option<(i64, &str)> {
-    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    if digits == 0 {
-        return None;
-    }
-    let n: i64 = s[..digits].parse().ok()?;
-    Some((n, s[digits..].trim()))
-}
-
-fn months_before(now: DateTime<Utc>, months: i64) -> Option<DateTime<Utc>> {
-    let months = u32::try_from(months).ok()?;
-    now.checked_sub_months(chrono::Months::new(months))
+    Interval::parse(span)
+        .ok()
+        .and_then(|i| i.before(now, tz))
+        .ok_or_else(bad)
 }
 
 /// The UTC moment of a local wall-clock time. A time that falls in a

@@ -86,6 +86,19 @@ impl Interval {
     }
 }
 
+impl Interval {
+    /// `at` moved back by this interval, on the local calendar and clock of `tz`.
+    pub fn before<Tz: TimeZone>(self, at: DateTime<Utc>, tz: &Tz) -> Option<DateTime<Utc>> {
+        let local = at.with_timezone(tz).naive_local();
+        let moved = match self {
+            Interval::Minutes(m) => return at.checked_sub_signed(Duration::try_minutes(m)?),
+            Interval::Days(d) => local.checked_sub_days(Days::new(u64::try_from(d).ok()?))?,
+            Interval::Months(m) => local.checked_sub_months(Months::new(u32::try_from(m).ok()?))?,
+        };
+        local_to_utc(tz, moved)
+    }
+}
+
 impl fmt::Display for Interval {
     /// The canonical form, which [`Interval::parse`] reads back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
