@@ -103,6 +103,15 @@ enum NotesAction {
         /// The note's id
         id: String,
     },
+    /// Make a text written on another device at the same time the note's
+    /// text again (`nj show` lists them); the text it replaces is kept
+    Pick {
+        /// The note's id
+        id: String,
+        /// Which kept text: 1 is the newest
+        #[arg(default_value_t = 1)]
+        revision: usize,
+    },
 }
 
 impl Notes {
@@ -130,6 +139,18 @@ impl Notes {
                     output::json(&serde_json::json!({ "id": note.id, "removed": true }))?;
                 } else {
                     output::print(&format!("removed note {}\n", short_id(&note.id)))?;
+                }
+            }
+            Some(NotesAction::Pick { id, revision }) => {
+                let note = journal.resolve_note(&id)?;
+                journal.restore_note_revision(&note, revision, ctx.clock.timestamp())?;
+                if ctx.json {
+                    output::json(&journal.note(&note)?)?;
+                } else {
+                    output::print(&format!(
+                        "note {} has kept text {revision} again; the text it replaced is kept in its place\n",
+                        short_id(&note.id)
+                    ))?;
                 }
             }
             Some(NotesAction::Restore { id }) => {

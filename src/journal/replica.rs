@@ -55,6 +55,69 @@ impl Journal {
         })
     }
 
+    /// Makes kept revision `n` (1 = the newest) a note's text again. The
+    /// text it replaces is kept as a revision in its place, and other
+    /// devices do the same when they merge the change: the edit is recorded
+    /// as continuing the chosen revision, so merging keeps what it replaced.
+    pub fn restore_note_revision(
+        &mut self,
+        note: &super::NoteRef,
+        n: usize,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(now, |tx| {
+            let mut stmt = tx.conn().prepare_cached(
+                "SELECT ms, counter, device, body FROM note_conflicts WHERE note_id = ?1
+                  ORDER BY ms DESC, counter DESC, device",
+            )?;
+            let revisions: Vec<(Stamp, String)> = stmt
+                .query_map([&note.id], |r| {
+                    Ok((
+                        Stamp {
+                            hlc: crate::sync::Hlc { ms: r.get(0)?, counter: r.get(1)? },
+                            device: r.get(2)?,
+                        },
+                        r.get(3)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            drop(stmt);
+            let Some((chosen, text)) = n.checked_sub(1).and_then(|i| revisions.get(i)).cloned() else {
+                return Err(Error::BadInput(format!(
+                    "note {} has {} kept revision(s), so there is no revision {n}; `nj show` lists them",
+                    super::short_id(&note.id),
+                    revisions.len()
+                )));
+            };
+            let current_stamp = tx.field_stamp("note", &note.id, "body")?;
+            let current_body: String =
+                tx.conn().query_row("SELECT body FROM notes WHERE rowid = ?1", [note.rowid], |r| r.get(0))?;
+            tx.unlogged(|tx| tx.set_note(note, super::tx::NoteField::Body, Value::Text(text.clone())))?;
+            tx.log_op(
+                "note",
+                &note.id,
+                Change::Set {
+                    field: "body".into(),
+                    value: serde_json::Value::String(text),
+                    base: Some(chosen.clone()),
+                },
+            )?;
+            let conn = tx.conn();
+            conn.execute(
+                "DELETE FROM note_conflicts WHERE note_id = ?1 AND ms = ?2 AND counter = ?3 AND device = ?4",
+                params![note.id, chosen.hlc.ms, chosen.hlc.counter, chosen.device],
+            )?;
+            if let Some(old) = current_stamp {
+                conn.execute(
+                    "INSERT INTO note_conflicts(note_id, ms, counter, device, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT DO NOTHING",
+                    params![note.id, old.hlc.ms, old.hlc.counter, old.device, current_body],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     /// Note texts kept after losing to a concurrent edit, newest first.
     pub fn note_conflicts(&self, note_id: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare_cached(
@@ -839,6 +902,52 @@ mod tests {
                 .unwrap();
             assert!(art.deleted_at.is_some(), "removed on A");
             assert_eq!(art.tags, vec!["later".to_string()], "tagged on B");
+            assert!(j.verify().unwrap().index_ok);
+        }
+    }
+
+    #[test]
+    fn restoring_a_kept_revision_converges_and_keeps_the_replaced_text() {
+        let mut server = MemoryServer::default();
+        let mut a = journal(1_000);
+        let mut b = journal(1_000);
+        a.clip(
+            Timestamp(2_000),
+            &clip("Story\n\nText.", "https://x.example/s", &[]),
+        )
+        .unwrap();
+        run(&mut a, &mut server, 2_500);
+        run(&mut b, &mut server, 2_500);
+        let id = a.notes(&NoteFilter::default()).unwrap()[0].id.clone();
+        let (na, nb) = (a.resolve_note(&id).unwrap(), b.resolve_note(&id).unwrap());
+        a.write(Timestamp(3_000), |tx| {
+            tx.edit_note(&na, "A's thought", "why it matters")
+        })
+        .unwrap();
+        b.write(Timestamp(3_500), |tx| {
+            tx.edit_note(&nb, "B's thought", "why it matters")
+        })
+        .unwrap();
+        for _ in 0..2 {
+            run(&mut a, &mut server, 4_000);
+            run(&mut b, &mut server, 4_000);
+        }
+        // B prefers A's text after all.
+        b.restore_note_revision(&nb, 1, Timestamp(5_000)).unwrap();
+        assert!(b
+            .restore_note_revision(&nb, 2, Timestamp(5_000))
+            .unwrap_err()
+            .to_string()
+            .contains("no revision 2"));
+        run(&mut b, &mut server, 6_000);
+        run(&mut a, &mut server, 6_000);
+        for j in [&a, &b] {
+            let n = j.note(&j.resolve_note(&id).unwrap()).unwrap();
+            assert_eq!(n.text, "A's thought");
+            assert_eq!(
+                j.note_conflicts(&id).unwrap(),
+                vec!["B's thought".to_string()]
+            );
             assert!(j.verify().unwrap().index_ok);
         }
     }

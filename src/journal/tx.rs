@@ -189,6 +189,15 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Runs `f` without recording operations, for changes whose operation
+    /// the caller records itself.
+    pub(super) fn unlogged<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let log = self.log.take();
+        let out = f(self);
+        self.log = log;
+        out
+    }
+
     pub(super) fn sync_log_mut(&mut self) -> Option<&mut SyncLog> {
         self.log.as_mut()
     }

@@ -460,6 +460,27 @@ fn concurrent_edits_of_one_note_keep_both_texts_on_both_devices() {
         assert_eq!(notes[0]["conflicts"], json!(["A's thought"]));
     }
     assert_same_journal(&[&a, &b]);
+
+    // B decides A's text was right: it comes back on both devices, and
+    // B's text is kept in its place.
+    assert_eq!(
+        b.at(&at("13:00"))
+            .nj(&["notes", "pick", short(&note)])
+            .success()
+            .stdout,
+        format!(
+            "note {} has kept text 1 again; the text it replaced is kept in its place\n",
+            short(&note)
+        )
+    );
+    assert_eq!(b.at(&at("13:01")).sync()["pushed"], json!(1));
+    assert_eq!(a.at(&at("13:02")).sync()["pulled"], json!(1));
+    for d in [&a, &b] {
+        let notes = &d.show(&id)["notes"];
+        assert_eq!(notes[0]["text"], json!("A's thought"));
+        assert_eq!(notes[0]["conflicts"], json!(["B's thought"]));
+    }
+    assert_same_journal(&[&a, &b]);
 }
 
 #[test]
