@@ -338,6 +338,57 @@ impl Core {
     }
 }
 
+/// At most this many blob ids in one batch request.
+pub const MAX_BLOB_BATCH: usize = 1000;
+
+impl Core {
+    /// Which of `ids` this journal lacks.
+    pub fn lacking_blobs(&self, journal: &str, ids: &[String]) -> Result<Vec<String>, ServerError> {
+        check_batch(ids)?;
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT 1 FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
+        let mut out = Vec::new();
+        for id in ids {
+            if !stmt.exists(params![journal, id])? {
+                out.push(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The blobs among `ids` that this journal has.
+    pub fn get_blobs(
+        &self,
+        journal: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, ServerError> {
+        check_batch(ids)?;
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(data) = stmt
+                .query_row(params![journal, id], |r| r.get(0))
+                .optional()?
+            {
+                out.push((id.clone(), data));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn check_batch(ids: &[String]) -> Result<(), ServerError> {
+    if ids.len() > MAX_BLOB_BATCH {
+        return Err(ServerError::BadRequest(format!(
+            "at most {MAX_BLOB_BATCH} blob ids in one request"
+        )));
+    }
+    ids.iter().try_for_each(|id| check_blob_id(id))
+}
+
 /// Blob ids are hashes: short, and safe anywhere.
 fn check_blob_id(id: &str) -> Result<(), ServerError> {
     let ok = (1..=128).contains(&id.len())
@@ -476,5 +527,27 @@ mod tests {
         ));
         assert_eq!(core.get_blob(&j1, "sha256:ab").unwrap(), b"text");
         assert!(core.put_blob(&j1, "../etc/passwd", b"x").is_err());
+    }
+
+    #[test]
+    fn blob_batches_see_only_their_journal() {
+        let core = Core::open_in_memory().unwrap();
+        let (j1, _) = core.new_journal(0).unwrap();
+        let (j2, _) = core.new_journal(0).unwrap();
+        core.put_blob(&j1, "sha256:aa", b"one").unwrap();
+        let ids = vec!["sha256:aa".to_string(), "sha256:bb".to_string()];
+        assert_eq!(
+            core.lacking_blobs(&j1, &ids).unwrap(),
+            vec!["sha256:bb".to_string()]
+        );
+        assert_eq!(core.lacking_blobs(&j2, &ids).unwrap(), ids);
+        assert_eq!(
+            core.get_blobs(&j1, &ids).unwrap(),
+            vec![("sha256:aa".to_string(), b"one".to_vec())]
+        );
+        assert!(core.get_blobs(&j2, &ids).unwrap().is_empty());
+        let too_many = vec!["sha256:aa".to_string(); MAX_BLOB_BATCH + 1];
+        assert!(core.get_blobs(&j1, &too_many).is_err());
+        assert!(core.lacking_blobs(&j1, &["../x".to_string()]).is_err());
     }
 }

@@ -231,6 +231,8 @@ pub fn router(core: Arc<Core>, config: &Config) -> Router {
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/ops", post(push_ops).get(pull_ops))
+        .route("/v1/blobs/lacking", post(lacking_blobs))
+        .route("/v1/blobs/fetch", post(fetch_blobs))
         .route(
             "/v1/blobs/{id}",
             get(get_blob).head(head_blob).put(put_blob),
@@ -483,6 +485,47 @@ async fn get_blob(
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_blob(&id)),
         Err(e) => Err(e),
     }
+}
+
+#[derive(Deserialize)]
+struct BlobIds {
+    ids: Vec<String>,
+}
+
+fn blob_ids(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Vec<String>, ApiError> {
+    let body = body_bytes(body, limit)?;
+    let ids: BlobIds = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a list of blob ids ({e}); send {{\"ids\": [...]}}"
+        ))
+    })?;
+    Ok(ids.ids)
+}
+
+async fn lacking_blobs(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let ids = blob_ids(body, st.config.max_body)?;
+    let core = Arc::clone(&st.core);
+    let lacking = blocking(move || core.lacking_blobs(&journal, &ids)).await?;
+    Ok(Json(serde_json::json!({ "lacking": lacking })).into_response())
+}
+
+async fn fetch_blobs(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let ids = blob_ids(body, st.config.max_body)?;
+    let core = Arc::clone(&st.core);
+    let blobs = blocking(move || core.get_blobs(&journal, &ids)).await?;
+    let blobs: Vec<serde_json::Value> = blobs
+        .into_iter()
+        .map(|(id, data)| serde_json::json!({ "id": id, "data": BASE64.encode(data) }))
+        .collect();
+    Ok(Json(serde_json::json!({ "blobs": blobs })).into_response())
 }
 
 async fn not_found() -> ApiError {

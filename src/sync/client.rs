@@ -374,6 +374,68 @@ impl Transport for HttpTransport {
         let resp = self.check(resp, "downloading an article text")?;
         self.read_bytes(resp, "downloading an article text")
     }
+
+    fn lacking_blobs(&mut self, ids: &[String]) -> Result<Vec<String>, SyncError> {
+        #[derive(Deserialize)]
+        struct Lacking {
+            lacking: Vec<String>,
+        }
+        let doing = "checking which article texts the server has";
+        let bytes = self.post_ids("/v1/blobs/lacking", ids, doing)?;
+        let answer: Lacking = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(e))?;
+        Ok(answer.lacking)
+    }
+
+    fn get_blobs(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+        #[derive(Deserialize)]
+        struct Blob {
+            id: String,
+            data: String,
+        }
+        #[derive(Deserialize)]
+        struct Blobs {
+            blobs: Vec<Blob>,
+        }
+        let doing = "downloading article texts";
+        let bytes = self.post_ids("/v1/blobs/fetch", ids, doing)?;
+        let answer: Blobs = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(e))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(blob) = answer.blobs.iter().find(|b| b.id == *id) else {
+                return Err(SyncError::Transport(format!(
+                    "the server at {} has no article text {id}; the device that clipped it must sync first",
+                    self.base
+                )));
+            };
+            let data = BASE64
+                .decode(blob.data.as_bytes())
+                .map_err(|e| self.unreadable(e))?;
+            out.push((id.clone(), data));
+        }
+        Ok(out)
+    }
+}
+
+impl HttpTransport {
+    /// POSTs `{"ids": [...]}` and returns the answer's bytes.
+    fn post_ids(&mut self, path: &str, ids: &[String], doing: &str) -> Result<Vec<u8>, SyncError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "ids": ids })).expect("ids serialize");
+        let resp = self
+            .agent
+            .post(self.url(path))
+            .header("Authorization", &self.auth)
+            .content_type("application/json")
+            .send(&body[..]);
+        let resp = self.check(resp, doing)?;
+        self.read_bytes(resp, doing)
+    }
+
+    fn unreadable(&self, e: impl std::fmt::Display) -> SyncError {
+        SyncError::Transport(format!(
+            "the server at {} sent an answer nj cannot read ({e}); is it an `nj serve` of the same version?",
+            self.base
+        ))
+    }
 }
 
 #[cfg(test)]

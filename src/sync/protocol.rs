@@ -56,6 +56,23 @@ pub trait Transport {
     /// Uploads a blob; uploading one the server has is harmless.
     fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError>;
     fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError>;
+    /// Which of these blobs the server lacks. A transport that can ask for
+    /// many at once overrides this.
+    fn lacking_blobs(&mut self, ids: &[String]) -> Result<Vec<String>, SyncError> {
+        let mut out = Vec::new();
+        for id in ids {
+            if !self.has_blob(id)? {
+                out.push(id.clone());
+            }
+        }
+        Ok(out)
+    }
+    /// Downloads these blobs; it is an error if the server lacks one.
+    fn get_blobs(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+        ids.iter()
+            .map(|id| Ok((id.clone(), self.get_blob(id)?)))
+            .collect()
+    }
 }
 
 pub trait Replica {
@@ -113,6 +130,9 @@ pub fn decode(env: &Envelope) -> Result<Op, SyncError> {
     Ok(op)
 }
 
+/// Blob ids asked about, or fetched, in one request.
+const BLOB_BATCH: usize = 200;
+
 /// Pushes, then pulls. `progress` is told the running summary after each
 /// page.
 pub fn sync(
@@ -129,11 +149,15 @@ pub fn sync(
             break;
         };
         // Texts first: a device that pulls these operations must find them.
-        for (id, data) in replica.blobs_for(&ops)? {
-            if !transport.has_blob(&id)? {
-                transport.put_blob(&id, &data)?;
-                s.blobs_pushed += 1;
-            }
+        let blobs = replica.blobs_for(&ops)?;
+        let ids: Vec<String> = blobs.iter().map(|(id, _)| id.clone()).collect();
+        let mut lacking = Vec::new();
+        for chunk in ids.chunks(BLOB_BATCH) {
+            lacking.extend(transport.lacking_blobs(chunk)?);
+        }
+        for (id, data) in blobs.iter().filter(|(id, _)| lacking.contains(id)) {
+            transport.put_blob(id, data)?;
+            s.blobs_pushed += 1;
         }
         let batch: Vec<Envelope> = ops.iter().map(encode).collect();
         transport.push(&batch)?;
@@ -156,8 +180,8 @@ pub fn sync(
             }
         }
         let mut blobs = Vec::new();
-        for id in replica.missing_blobs(&ops)? {
-            blobs.push((id.clone(), transport.get_blob(&id)?));
+        for chunk in replica.missing_blobs(&ops)?.chunks(BLOB_BATCH) {
+            blobs.extend(transport.get_blobs(chunk)?);
         }
         s.blobs_pulled += blobs.len();
         let merged = replica.apply_page(&ops, &blobs, page.next)?;

@@ -992,10 +992,10 @@ fn a_server_that_is_down_or_hangs_up_is_a_clear_error() {
             drop(conn);
         }
     });
-    // The first request asks whether the server has the text.
+    // The first request asks which texts the server lacks.
     assert_eq!(
         a.refused(&[("NJ_REMOTE", &hangup_url)], &["sync"]),
-        format!("nj: sync with {hangup_url}: the connection to {hangup_url} dropped while checking for an article text; run `nj sync` again to finish (nothing is sent or applied twice)\n")
+        format!("nj: sync with {hangup_url}: the connection to {hangup_url} dropped while checking which article texts the server has; run `nj sync` again to finish (nothing is sent or applied twice)\n")
     );
     assert_eq!(a.status()["pending"], json!(3));
     assert_eq!(a.status()["last_sync_at"], Value::Null);
