@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension};
 
-use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json, url_link_id};
+use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json};
 use super::{Journal, Tx};
 use crate::content::Content;
 use crate::error::{Error, Result};
@@ -134,138 +134,102 @@ impl Journal {
 /// with everything on it, so a device pulling them applies an article and
 /// its tags, notes and follow-ups in one page and indexes it once.
 fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
-    fn rows(tx: &Tx<'_>, sql: &str, arg: Option<&str>, cols: usize) -> Result<Vec<Vec<Value>>> {
-        let mut stmt = tx.conn().prepare_cached(sql)?;
-        let map = |r: &rusqlite::Row<'_>| (0..cols).map(|i| r.get::<_, Value>(i)).collect();
-        let rows = match arg {
-            Some(a) => stmt.query_map([a], map)?.collect::<rusqlite::Result<_>>()?,
-            None => stmt.query_map([], map)?.collect::<rusqlite::Result<_>>()?,
+    /// Logs the creation of each row of `entity` that `filter` selects
+    /// (with `arg` as `?1`), reading the columns `table` names.
+    fn creations(tx: &mut Tx<'_>, entity: &str, filter: &str, arg: Option<&str>) -> Result<usize> {
+        let (table, fields) = table(entity).expect("a known entity");
+        let sql = format!("SELECT id, {} FROM {table} {filter}", fields.join(", "));
+        let rows: Vec<Vec<Value>> = {
+            let mut stmt = tx.conn().prepare_cached(&sql)?;
+            let map =
+                |r: &rusqlite::Row<'_>| (0..=fields.len()).map(|i| r.get::<_, Value>(i)).collect();
+            match arg {
+                Some(a) => stmt.query_map([a], map)?.collect::<rusqlite::Result<_>>()?,
+                None => stmt.query_map([], map)?.collect::<rusqlite::Result<_>>()?,
+            }
         };
-        Ok(rows)
+        for row in &rows {
+            let Value::Text(id) = &row[0] else { continue };
+            let values: Vec<(&str, Value)> = fields
+                .iter()
+                .copied()
+                .zip(row[1..].iter().cloned())
+                .collect();
+            tx.log_create(entity, id, &values)?;
+        }
+        Ok(rows.len())
     }
-    const ARTICLE: &[&str] = &[
-        "title",
-        "url",
-        "site",
-        "author",
-        "lang",
-        "published_at",
-        "content_hash",
-        "clipped_at",
-        "deleted_at",
-    ];
-    const VERSION: &[&str] = &["article_id", "content_hash", "created_at"];
-    const NOTE: &[&str] = &["article_id", "body", "created_at", "deleted_at"];
-    const FOLLOWUP: &[&str] = &[
-        "article_id",
-        "text",
-        "due_at",
-        "every",
-        "status",
-        "done_at",
-        "created_at",
-        "deleted_at",
-    ];
-    fn create(tx: &mut Tx<'_>, entity: &str, fields: &[&str], row: &[Value]) -> Result<usize> {
-        let Value::Text(id) = &row[0] else {
-            return Ok(0);
-        };
-        let values: Vec<(&str, Value)> = fields
-            .iter()
-            .copied()
-            .zip(row[1..].iter().cloned())
-            .collect();
-        tx.log_create(entity, id, &values)?;
-        Ok(1)
-    }
+    let articles: Vec<String> = {
+        let mut stmt = tx
+            .conn()
+            .prepare("SELECT id FROM articles ORDER BY rowid")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids
+    };
     let mut n = 0;
-    let articles = rows(
-        tx,
-        "SELECT id, title, url, site, author, lang, published_at, content_hash, clipped_at, deleted_at
-           FROM articles ORDER BY rowid",
-        None,
-        ARTICLE.len() + 1,
-    )?;
-    for article in articles {
-        n += create(tx, "article", ARTICLE, &article)?;
-        let Value::Text(aid) = &article[0] else {
-            continue;
+    for aid in &articles {
+        let aid = Some(aid.as_str());
+        n += creations(tx, "article", "WHERE id = ?1", aid)?;
+        n += creations(
+            tx,
+            "version",
+            "WHERE article_id = ?1 ORDER BY created_at, rowid",
+            aid,
+        )?;
+        // A URL link's id is derived from the article and the URL, the same
+        // on every device (`url_link_id`), and stored as its row's id.
+        n += creations(
+            tx,
+            "url",
+            "WHERE article_id = ?1 ORDER BY added_at, url",
+            aid,
+        )?;
+        let aid = aid.expect("some");
+        let tags: Vec<String> = {
+            let mut stmt = tx.conn().prepare_cached(
+                "SELECT tag FROM article_tags WHERE article_id = ?1 ORDER BY tag",
+            )?;
+            let tags = stmt
+                .query_map([aid], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            tags
         };
-        for row in rows(
-            tx,
-            "SELECT id, article_id, content_hash, created_at FROM versions
-              WHERE article_id = ?1 ORDER BY created_at, rowid",
-            Some(aid),
-            4,
-        )? {
-            n += create(tx, "version", VERSION, &row)?;
-        }
-        for row in rows(
-            tx,
-            "SELECT url, added_at FROM article_urls WHERE article_id = ?1 ORDER BY added_at, url",
-            Some(aid),
-            2,
-        )? {
-            let Value::Text(url) = &row[0] else { continue };
-            let link = [
-                Value::Text(url_link_id(aid, url)),
-                Value::Text(aid.clone()),
-                row[0].clone(),
-                row[1].clone(),
-            ];
-            n += create(tx, "url", &["article_id", "url", "added_at"], &link)?;
-        }
-        for row in rows(
-            tx,
-            "SELECT tag FROM article_tags WHERE article_id = ?1 ORDER BY tag",
-            Some(aid),
-            1,
-        )? {
-            let Value::Text(tag) = &row[0] else { continue };
+        for tag in tags {
+            let id = crate::sync::tag_link_id(aid, &tag);
             let change = Change::Link {
-                article_id: aid.clone(),
-                tag: tag.clone(),
+                article_id: aid.to_owned(),
+                tag,
             };
-            tx.log_op("tag", &crate::sync::tag_link_id(aid, tag), change)?;
+            tx.log_op("tag", &id, change)?;
             n += 1;
         }
-        for row in rows(
+        n += creations(
             tx,
-            "SELECT id, article_id, body, created_at, deleted_at FROM notes
-              WHERE article_id = ?1 ORDER BY created_at, rowid",
+            "note",
+            "WHERE article_id = ?1 ORDER BY created_at, rowid",
             Some(aid),
-            5,
-        )? {
-            n += create(tx, "note", NOTE, &row)?;
-        }
-        for row in rows(
+        )?;
+        n += creations(
             tx,
-            "SELECT id, article_id, text, due_at, every, status, done_at, created_at, deleted_at
-               FROM followups WHERE article_id = ?1 ORDER BY rowid",
+            "followup",
+            "WHERE article_id = ?1 ORDER BY rowid",
             Some(aid),
-            9,
-        )? {
-            n += create(tx, "followup", FOLLOWUP, &row)?;
-        }
+        )?;
     }
-    for row in rows(
+    n += creations(
         tx,
-        "SELECT id, article_id, body, created_at, deleted_at FROM notes
-          WHERE article_id IS NULL ORDER BY created_at, rowid",
+        "note",
+        "WHERE article_id IS NULL ORDER BY created_at, rowid",
         None,
-        5,
-    )? {
-        n += create(tx, "note", NOTE, &row)?;
-    }
-    for row in rows(
+    )?;
+    n += creations(
         tx,
-        "SELECT id, article_id, text, due_at, every, status, done_at, created_at, deleted_at
-           FROM followups WHERE article_id IS NULL ORDER BY rowid",
+        "followup",
+        "WHERE article_id IS NULL ORDER BY rowid",
         None,
-        9,
-    )? {
-        n += create(tx, "followup", FOLLOWUP, &row)?;
-    }
+    )?;
     Ok(n)
 }
 
@@ -313,12 +277,14 @@ struct SqlStore<'t, 'c> {
     /// operation is merged.
     pending: Vec<(String, Value)>,
     now_ms: i64,
-    failed: Option<Error>,
+    /// The first storage error; the merge reads through `&self`, so a
+    /// failed read is recorded here rather than taken for "no value".
+    failed: std::cell::RefCell<Option<Error>>,
 }
 
 impl SqlStore<'_, '_> {
-    fn fail(&mut self, e: Error) {
-        self.failed.get_or_insert(e);
+    fn fail(&self, e: Error) {
+        self.failed.borrow_mut().get_or_insert(e);
     }
 
     fn rowid(&self, table: &str, id: &str) -> Result<Option<i64>> {
@@ -523,7 +489,10 @@ impl SqlStore<'_, '_> {
 
 impl FieldStore for SqlStore<'_, '_> {
     fn stamp(&self, entity: &str, id: &str, field: &str) -> Option<Stamp> {
-        self.tx.field_stamp(entity, id, field).ok().flatten()
+        self.tx.field_stamp(entity, id, field).unwrap_or_else(|e| {
+            self.fail(e);
+            None
+        })
     }
 
     fn value(&self, entity: &str, id: &str, field: &str) -> Option<serde_json::Value> {
@@ -539,7 +508,11 @@ impl FieldStore for SqlStore<'_, '_> {
                 [id],
                 |r| r.get(0),
             )
-            .ok()?;
+            .optional()
+            .unwrap_or_else(|e| {
+                self.fail(e.into());
+                None
+            })?;
         Some(sql_to_json(&v))
     }
 
@@ -605,7 +578,7 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
         tx,
         pending: Vec::new(),
         now_ms,
-        failed: None,
+        failed: std::cell::RefCell::new(None),
     };
     let merged = apply(&mut store, op);
     if let Some(e) = store.failed.take() {

@@ -151,7 +151,7 @@ pub fn sync(
         // Texts first: a device that pulls these operations must find them.
         let blobs = replica.blobs_for(&ops)?;
         let ids: Vec<String> = blobs.iter().map(|(id, _)| id.clone()).collect();
-        let mut lacking = Vec::new();
+        let mut lacking = std::collections::HashSet::new();
         for chunk in ids.chunks(BLOB_BATCH) {
             lacking.extend(transport.lacking_blobs(chunk)?);
         }
