@@ -6,7 +6,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
-use super::query::{prefix_range, ArticleRef};
+use super::query::{resolve_prefix, ArticleRef};
 use super::tx::new_id;
 use super::{Journal, Tx};
 use crate::error::{Candidate, Error, Result};
@@ -308,35 +308,27 @@ fn followup_by_rowid(conn: &Connection, rowid: i64) -> Result<Followup> {
 
 impl Journal {
     pub fn resolve_followup(&self, prefix: &str) -> Result<FollowupRef> {
-        let (lo, hi) = prefix_range(prefix)?;
-        let mut stmt = self.conn().prepare_cached(
+        resolve_prefix(
+            self.conn(),
+            prefix,
+            "follow-up",
+            "`nj follow-ups` shows follow-up ids",
             "SELECT rowid, id, text FROM followups
               WHERE id >= ?1 AND id < ?2 AND deleted_at IS NULL ORDER BY id LIMIT 11",
-        )?;
-        let rows: Vec<(i64, String, String)> = stmt
-            .query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        match rows.len() {
-            0 => Err(Error::NotFound {
-                kind: "follow-up",
-                prefix: prefix.to_owned(),
-                hint: "`nj follow-ups` shows follow-up ids",
-            }),
-            1 => {
-                let (rowid, id, _) = rows.into_iter().next().expect("one row");
-                Ok(FollowupRef { rowid, id })
-            }
-            _ => Err(Error::Ambiguous {
-                kind: "follow-up",
-                prefix: prefix.to_owned(),
-                more: rows.len() > 10,
-                candidates: rows
-                    .into_iter()
-                    .take(10)
-                    .map(|(_, id, text)| Candidate { id, label: text })
-                    .collect(),
-            }),
-        }
+            |r| {
+                let id: String = r.get(1)?;
+                Ok((
+                    FollowupRef {
+                        rowid: r.get(0)?,
+                        id: id.clone(),
+                    },
+                    Candidate {
+                        id,
+                        label: r.get(2)?,
+                    },
+                ))
+            },
+        )
     }
 
     pub fn followup(&self, f: &FollowupRef) -> Result<Followup> {

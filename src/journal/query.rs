@@ -194,58 +194,78 @@ pub(super) fn prefix_range(prefix: &str) -> Result<(String, String)> {
     Ok((p, upper))
 }
 
-pub(crate) fn resolve_article(conn: &Connection, prefix: &str) -> Result<ArticleRef> {
+/// Finds the one row whose id starts with `prefix`. `sql` selects rows
+/// with `id >= ?1 AND id < ?2`, ordered by id, at most 11; `row` reads each
+/// as the value wanted and how to name it if the prefix is ambiguous.
+pub(super) fn resolve_prefix<T>(
+    conn: &Connection,
+    prefix: &str,
+    kind: &'static str,
+    hint: &'static str,
+    sql: &str,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<(T, Candidate)>,
+) -> Result<T> {
     let (lo, hi) = prefix_range(prefix)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT rowid, id, title, deleted_at IS NOT NULL FROM articles
-          WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
-    )?;
-    let rows: Vec<(i64, String, String, bool)> = stmt
-        .query_map(params![lo, hi], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
+    let mut rows: Vec<(T, Candidate)> = conn
+        .prepare_cached(sql)?
+        .query_map(params![lo, hi], row)?
         .collect::<rusqlite::Result<_>>()?;
     match rows.len() {
         0 => Err(Error::NotFound {
-            kind: "article",
+            kind,
             prefix: prefix.to_owned(),
-            hint: "`nj list` shows ids, and `nj list --removed` the bin",
+            hint,
         }),
-        1 => {
-            let (rowid, id, _, _) = rows.into_iter().next().expect("one row");
-            Ok(ArticleRef { rowid, id })
-        }
-        _ => Err(Error::Ambiguous {
-            kind: "article",
+        1 => Ok(rows.pop().expect("one row").0),
+        n => Err(Error::Ambiguous {
+            kind,
             prefix: prefix.to_owned(),
-            more: rows.len() > 10,
-            candidates: rows
-                .into_iter()
-                .take(10)
-                .map(|(_, id, title, removed)| Candidate {
-                    label: if removed {
-                        format!("{title} (removed)")
-                    } else {
-                        title
-                    },
-                    id,
-                })
-                .collect(),
+            more: n > 10,
+            candidates: rows.into_iter().take(10).map(|(_, c)| c).collect(),
         }),
     }
 }
 
+pub(crate) fn resolve_article(conn: &Connection, prefix: &str) -> Result<ArticleRef> {
+    resolve_prefix(
+        conn,
+        prefix,
+        "article",
+        "`nj list` shows ids, and `nj list --removed` the bin",
+        "SELECT rowid, id, title, deleted_at IS NOT NULL FROM articles
+          WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
+        |r| {
+            let (id, title, removed): (String, String, bool) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            let label = if removed {
+                format!("{title} (removed)")
+            } else {
+                title
+            };
+            Ok((
+                ArticleRef {
+                    rowid: r.get(0)?,
+                    id: id.clone(),
+                },
+                Candidate { id, label },
+            ))
+        },
+    )
+}
+
 pub(crate) fn resolve_note(conn: &Connection, prefix: &str, removed: bool) -> Result<NoteRef> {
-    let (lo, hi) = prefix_range(prefix)?;
     let sql = format!(
         "SELECT n.rowid, n.id, n.body, a.rowid, a.id FROM notes n
            LEFT JOIN articles a ON a.id = n.article_id
           WHERE n.id >= ?1 AND n.id < ?2 AND n.deleted_at IS {} NULL ORDER BY n.id LIMIT 11",
         if removed { "NOT" } else { "" }
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows: Vec<(NoteRef, String)> = stmt
-        .query_map(params![lo, hi], |r| {
+    resolve_prefix(
+        conn,
+        prefix,
+        "note",
+        "`nj notes` shows note ids",
+        &sql,
+        |r| {
             let article = match r.get::<_, Option<i64>>(3)? {
                 Some(rowid) => Some(ArticleRef {
                     rowid,
@@ -253,37 +273,21 @@ pub(crate) fn resolve_note(conn: &Connection, prefix: &str, removed: bool) -> Re
                 }),
                 None => None,
             };
+            let id: String = r.get(1)?;
+            let body: String = r.get(2)?;
             Ok((
                 NoteRef {
                     rowid: r.get(0)?,
-                    id: r.get(1)?,
+                    id: id.clone(),
                     article,
                 },
-                r.get(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    match rows.len() {
-        0 => Err(Error::NotFound {
-            kind: "note",
-            prefix: prefix.to_owned(),
-            hint: "`nj notes` shows note ids",
-        }),
-        1 => Ok(rows.into_iter().next().expect("one row").0),
-        _ => Err(Error::Ambiguous {
-            kind: "note",
-            prefix: prefix.to_owned(),
-            more: rows.len() > 10,
-            candidates: rows
-                .into_iter()
-                .take(10)
-                .map(|(n, body)| Candidate {
-                    id: n.id,
+                Candidate {
+                    id,
                     label: first_line(&body, 60),
-                })
-                .collect(),
-        }),
-    }
+                },
+            ))
+        },
+    )
 }
 
 /// The first line of a text, cut to `max` characters.
