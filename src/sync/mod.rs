@@ -6,6 +6,7 @@
 //! network or a database; `docs/sync-protocol.md` is the wire format.
 
 pub mod client;
+pub mod crypto;
 pub mod hlc;
 pub mod memory;
 pub mod merge;
