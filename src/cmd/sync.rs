@@ -14,7 +14,7 @@ use super::output;
 use super::Ctx;
 
 /// Operations per request, each way.
-const PAGE: usize = 2000;
+const PAGE: usize = 8000;
 
 /// Where this journal syncs: nj remote set URL --token TOKEN
 #[derive(Debug, Args)]

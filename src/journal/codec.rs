@@ -45,6 +45,57 @@ pub fn decode(stored: ValueRef<'_>) -> Result<String> {
     }
 }
 
+/// The first bytes of every zstd frame. Text never starts with them:
+/// 0xB5 cannot follow an ASCII byte in UTF-8.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// The largest text a synced blob may unpack to: the largest page `nj clip`
+/// reads. A frame that claims more is refused before it is unpacked.
+pub const MAX_TEXT_BYTES: u64 = crate::clip::MAX_INPUT_BYTES;
+
+/// A stored text in the form it travels in: one zstd frame. Long texts are
+/// stored that way already and go as they are, so neither the sending nor
+/// the receiving device compresses anything twice.
+pub fn to_wire(stored: ValueRef<'_>) -> Result<Vec<u8>> {
+    match stored {
+        ValueRef::Blob(b) if b.starts_with(&ZSTD_MAGIC) => Ok(b.to_vec()),
+        other => {
+            let text = decode(other)?;
+            zstd::bulk::compress(text.as_bytes(), LEVEL)
+                .map_err(|e| Error::Other(anyhow::anyhow!("cannot compress a text: {e}")))
+        }
+    }
+}
+
+/// A text that came over the wire: the text, and the frame to store when
+/// it is long enough to be stored compressed. Plain UTF-8 is accepted
+/// too, as early clients sent it.
+pub fn from_wire(bytes: Vec<u8>) -> Result<(String, Option<Vec<u8>>)> {
+    use std::io::Read;
+    let bad = |why: String| {
+        Error::BadInput(format!(
+            "a text from the server is unreadable ({why}); it was not stored"
+        ))
+    };
+    if !bytes.starts_with(&ZSTD_MAGIC) {
+        let text = String::from_utf8(bytes).map_err(|e| bad(e.to_string()))?;
+        return Ok((text, None));
+    }
+    let mut out = Vec::new();
+    zstd::stream::read::Decoder::new(&bytes[..])
+        .and_then(|d| d.take(MAX_TEXT_BYTES + 1).read_to_end(&mut out))
+        .map_err(|e| bad(e.to_string()))?;
+    if out.len() as u64 > MAX_TEXT_BYTES {
+        return Err(bad(format!(
+            "it unpacks to more than {} MiB",
+            MAX_TEXT_BYTES >> 20
+        )));
+    }
+    let text = String::from_utf8(out).map_err(|e| bad(e.to_string()))?;
+    let frame = (text.len() >= COMPRESS_FROM).then_some(bytes);
+    Ok((text, frame))
+}
+
 /// Registers `nj_text(stored)`, which returns the plain text.
 pub fn register(conn: &Connection) -> Result<()> {
     conn.create_scalar_function(
@@ -80,6 +131,52 @@ mod tests {
         assert!(
             matches!(encode(&long).unwrap(), ToSqlOutput::Owned(Value::Blob(b)) if b.len() < 100)
         );
+    }
+
+    fn stored(text: &str) -> Value {
+        match encode(text).unwrap() {
+            ToSqlOutput::Borrowed(v) => Value::try_from(v).unwrap(),
+            ToSqlOutput::Owned(v) => v,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn wire_form_is_a_frame_and_long_texts_keep_their_stored_bytes() {
+        let long = "The council voted again. ".repeat(40);
+        let kept = stored(&long);
+        let wire = to_wire(ValueRef::from(&kept)).unwrap();
+        assert_eq!(Value::Blob(wire.clone()), kept, "sent as stored");
+        let (text, frame) = from_wire(wire.clone()).unwrap();
+        assert_eq!(text, long);
+        assert_eq!(frame, Some(wire), "stored as received");
+
+        let short = "A short note.\n";
+        let wire = to_wire(ValueRef::from(&stored(short))).unwrap();
+        assert!(wire.starts_with(&ZSTD_MAGIC));
+        assert_eq!(from_wire(wire).unwrap(), (short.to_owned(), None));
+    }
+
+    #[test]
+    fn plain_text_from_older_clients_is_accepted() {
+        let (text, frame) = from_wire(b"plain words\n".to_vec()).unwrap();
+        assert_eq!((text.as_str(), frame), ("plain words\n", None));
+    }
+
+    #[test]
+    fn wire_bombs_and_garbage_are_refused() {
+        let zeros = vec![0u8; MAX_TEXT_BYTES as usize + 1];
+        let bomb = zstd::bulk::compress(&zeros, 1).unwrap();
+        assert!(bomb.len() < 64 * 1024);
+        let err = from_wire(bomb).unwrap_err().to_string();
+        assert!(err.contains("more than 50 MiB"), "{err}");
+        let mut broken = ZSTD_MAGIC.to_vec();
+        broken.extend_from_slice(b"garbage");
+        assert!(from_wire(broken)
+            .unwrap_err()
+            .to_string()
+            .contains("unreadable"));
+        assert!(from_wire(vec![0xff, 0xfe]).is_err(), "not UTF-8");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reading the journal: id resolution, listing, and the shapes the rest of
 //! the program sees. Everything here reads; nothing writes.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
@@ -430,12 +431,25 @@ impl Journal {
 
     /// The stored text with this hash.
     pub fn text(&self, hash: &str) -> Result<String> {
+        self.stored_text(hash, super::codec::decode)
+    }
+
+    /// A text in the form it is synced in (see [`super::codec::to_wire`]).
+    pub fn wire_text(&self, hash: &str) -> Result<Vec<u8>> {
+        self.stored_text(hash, super::codec::to_wire)
+    }
+
+    fn stored_text<T>(
+        &self,
+        hash: &str,
+        read: impl FnOnce(ValueRef<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT body FROM texts WHERE hash = ?1")?;
         let mut rows = stmt.query([hash])?;
         match rows.next()? {
-            Some(r) => super::codec::decode(r.get_ref(0)?),
+            Some(r) => read(r.get_ref(0)?),
             None => Err(Error::Other(anyhow::anyhow!(
                 "the text {hash} is missing from the journal; run `nj verify`"
             ))),

@@ -11,7 +11,9 @@ use std::collections::BTreeSet;
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension};
 
-use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json};
+use super::tx::{
+    entity_table, is_stamped, json_to_sql, meta_get, meta_set, sql_to_json, ALL_FIELDS,
+};
 use super::{Journal, Tx};
 use crate::content::Content;
 use crate::error::{Error, Result};
@@ -137,7 +139,7 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
     /// Logs the creation of each row of `entity` that `filter` selects
     /// (with `arg` as `?1`), reading the columns `table` names.
     fn creations(tx: &mut Tx<'_>, entity: &str, filter: &str, arg: Option<&str>) -> Result<usize> {
-        let (table, fields) = table(entity).expect("a known entity");
+        let (table, fields) = entity_table(entity).expect("a known entity");
         let sql = format!("SELECT id, {} FROM {table} {filter}", fields.join(", "));
         let rows: Vec<Vec<Value>> = {
             let mut stmt = tx.conn().prepare_cached(&sql)?;
@@ -233,49 +235,15 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
     Ok(n)
 }
 
-/// The columns an entity's fields live in.
-fn table(entity: &str) -> Option<(&'static str, &'static [&'static str])> {
-    Some(match entity {
-        "article" => (
-            "articles",
-            &[
-                "title",
-                "url",
-                "site",
-                "author",
-                "lang",
-                "published_at",
-                "content_hash",
-                "clipped_at",
-                "deleted_at",
-            ],
-        ),
-        "version" => ("versions", &["article_id", "content_hash", "created_at"]),
-        "note" => ("notes", &["article_id", "body", "created_at", "deleted_at"]),
-        "url" => ("article_urls", &["article_id", "url", "added_at"]),
-        "followup" => (
-            "followups",
-            &[
-                "article_id",
-                "text",
-                "due_at",
-                "every",
-                "status",
-                "done_at",
-                "created_at",
-                "deleted_at",
-            ],
-        ),
-        _ => return None,
-    })
-}
-
 /// A [`FieldStore`] over the journal's tables, for one operation at a time.
 struct SqlStore<'t, 'c> {
     tx: &'t mut Tx<'c>,
     /// Fields of an entity that has no row yet, inserted after the
     /// operation is merged.
     pending: Vec<(String, Value)>,
+    /// The operation creates an entity sync has never seen, with every
+    /// field: each field is new, and one stamp row is written for all.
+    creating: bool,
     now_ms: i64,
     /// The first storage error; the merge reads through `&self`, so a
     /// failed read is recorded here rather than taken for "no value".
@@ -332,8 +300,10 @@ impl SqlStore<'_, '_> {
         value: &serde_json::Value,
         stamp: &Stamp,
     ) -> Result<()> {
-        self.tx.set_stamp(entity, id, field, stamp)?;
-        let Some((table, columns)) = table(entity) else {
+        if !self.creating && is_stamped(entity, field) {
+            self.tx.set_stamp(entity, id, field, stamp)?;
+        }
+        let Some((table, columns)) = entity_table(entity) else {
             return Ok(());
         };
         if !columns.contains(&field) {
@@ -393,7 +363,7 @@ impl SqlStore<'_, '_> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let Some((table, _)) = table(&op.entity) else {
+        let Some((table, _)) = entity_table(&op.entity) else {
             return Ok(());
         };
         let fields = std::mem::take(&mut self.pending);
@@ -489,6 +459,9 @@ impl SqlStore<'_, '_> {
 
 impl FieldStore for SqlStore<'_, '_> {
     fn stamp(&self, entity: &str, id: &str, field: &str) -> Option<Stamp> {
+        if self.creating {
+            return None;
+        }
         self.tx.field_stamp(entity, id, field).unwrap_or_else(|e| {
             self.fail(e);
             None
@@ -496,7 +469,7 @@ impl FieldStore for SqlStore<'_, '_> {
     }
 
     fn value(&self, entity: &str, id: &str, field: &str) -> Option<serde_json::Value> {
-        let (table, columns) = table(entity)?;
+        let (table, columns) = entity_table(entity)?;
         if !columns.contains(&field) {
             return None;
         }
@@ -574,9 +547,14 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
     if let Some(log) = tx.sync_log_mut() {
         log.clock.observe(op.hlc);
     }
+    let creating = match &op.change {
+        Change::Create { fields } => tx.stamps_as_one(&op.entity, &op.id, fields)?,
+        _ => false,
+    };
     let mut store = SqlStore {
         tx,
         pending: Vec::new(),
+        creating,
         now_ms,
         failed: std::cell::RefCell::new(None),
     };
@@ -585,6 +563,11 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
         return Err(e);
     }
     store.insert_pending(op)?;
+    if creating {
+        store
+            .tx
+            .set_stamp(&op.entity, &op.id, ALL_FIELDS, &op.stamp())?;
+    }
     if let Change::Link { article_id, tag } | Change::Unlink { article_id, tag } = &op.change {
         let id = crate::sync::tag_link_id(article_id, tag);
         // Only the winning link or unlink decides.
@@ -685,8 +668,8 @@ impl Replica for JournalReplica<'_> {
         referenced_texts(ops)
             .into_iter()
             .map(|h| {
-                let text = self.journal.text(&h).map_err(local)?;
-                Ok((h, text.into_bytes()))
+                let bytes = self.journal.wire_text(&h).map_err(local)?;
+                Ok((h, bytes))
             })
             .collect()
     }
@@ -717,22 +700,21 @@ impl Replica for JournalReplica<'_> {
             .write(now, |tx| {
                 for (id, data) in blobs {
                     // A text must be what its name says; anything else is
-                    // refused rather than stored.
-                    // The hash is of normalised text, so bytes that hash to
-                    // the name are a normalised text: no need to normalise.
-                    let text = String::from_utf8_lossy(data).into_owned();
+                    // refused rather than stored. The hash is of normalised
+                    // text, so a text that hashes to its name is normalised.
+                    let (text, frame) = super::codec::from_wire(data.clone())?;
                     let hash = crate::content::hash_normalized(&text);
+                    if hash != *id {
+                        return Err(Error::BadInput(format!(
+                            "the server's text {id} does not match its hash; it was not stored"
+                        )));
+                    }
                     let content = Content {
                         word_count: crate::content::word_count(&text),
                         text,
                         hash,
                     };
-                    if content.hash != *id {
-                        return Err(Error::BadInput(format!(
-                            "the server's text {id} does not match its hash; it was not stored"
-                        )));
-                    }
-                    tx.put_text(&content)?;
+                    tx.put_text_packed(&content, frame)?;
                 }
                 let mut total = Merged::default();
                 for op in ops {
@@ -774,6 +756,53 @@ mod tests {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             note: Some("why it matters".into()),
             ..NewClip::default()
+        }
+    }
+
+    #[test]
+    fn a_creation_keeps_one_stamp_row_until_a_field_is_edited() {
+        let mut server = MemoryServer::default();
+        let mut a = journal(1_000);
+        let mut b = journal(1_000);
+        let f = a
+            .write(Timestamp(2_000), |tx| {
+                tx.create_followup(None, "call the clerk", Timestamp(9_000), None)
+            })
+            .unwrap();
+        run(&mut a, &mut server, 3_000);
+        run(&mut b, &mut server, 3_000);
+        let fields = |j: &Journal| -> Vec<String> {
+            j.conn()
+                .prepare("SELECT field FROM sync_stamps WHERE entity = 'followup' AND id = ?1 ORDER BY field")
+                .unwrap()
+                .query_map([&f.id], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(fields(&a), ["*"]);
+        assert_eq!(fields(&b), ["*"]);
+
+        let fb = b.resolve_followup(&f.id).unwrap();
+        b.write(Timestamp(4_000), |tx| tx.mark_done(&fb)).unwrap();
+        run(&mut b, &mut server, 5_000);
+        run(&mut a, &mut server, 5_000);
+        assert_eq!(a.followup(&f).unwrap().status, FollowupStatus::Done);
+        let (a_dev, b_dev) = (a.meta("device_id").unwrap(), b.meta("device_id").unwrap());
+        for j in [&mut a, &mut b] {
+            assert!(fields(j).contains(&"status".to_string()), "{:?}", fields(j));
+            // The edited field answers with its own stamp, the rest with
+            // the creation's.
+            let (status, text) = j
+                .write(Timestamp(6_000), |tx| {
+                    Ok((
+                        tx.field_stamp("followup", &f.id, "status")?.unwrap(),
+                        tx.field_stamp("followup", &f.id, "text")?.unwrap(),
+                    ))
+                })
+                .unwrap();
+            assert_eq!(Some(status.device), b_dev);
+            assert_eq!(Some(text.device), a_dev);
         }
     }
 

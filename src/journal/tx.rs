@@ -98,6 +98,59 @@ pub(super) struct SyncLog {
     pub(super) seq: u64,
 }
 
+/// The columns an entity's fields live in.
+pub(super) fn entity_table(entity: &str) -> Option<(&'static str, &'static [&'static str])> {
+    Some(match entity {
+        "article" => (
+            "articles",
+            &[
+                "title",
+                "url",
+                "site",
+                "author",
+                "lang",
+                "published_at",
+                "content_hash",
+                "clipped_at",
+                "deleted_at",
+            ],
+        ),
+        "version" => ("versions", &["article_id", "content_hash", "created_at"]),
+        "note" => ("notes", &["article_id", "body", "created_at", "deleted_at"]),
+        "url" => ("article_urls", &["article_id", "url", "added_at"]),
+        "followup" => (
+            "followups",
+            &[
+                "article_id",
+                "text",
+                "due_at",
+                "every",
+                "status",
+                "done_at",
+                "created_at",
+                "deleted_at",
+            ],
+        ),
+        _ => return None,
+    })
+}
+
+/// The field name of a creation's stamp row, which stands for every field
+/// the creation set until the field is edited. Most entities are created
+/// and never edited, so this keeps one row per entity instead of one per
+/// field, which is most of what a first sync writes.
+pub(super) const ALL_FIELDS: &str = "*";
+
+/// The fields of a creation.
+pub(super) type Fields = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// Whether a field's stamp is kept. A tag link's article and tag are what
+/// its id is made from, so they never change and need none; only whether
+/// it is linked does.
+pub(super) fn is_stamped(entity: &str, field: &str) -> bool {
+    !(entity == "tag" && matches!(field, "article_id" | "tag"))
+}
+
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -202,23 +255,59 @@ impl<'c> Tx<'c> {
         self.log.as_mut()
     }
 
-    /// The stamp of a field's current value, if sync has seen one.
+    /// The stamp of a field's current value, if sync has seen one. A field
+    /// edited since its entity was created has a row of its own; otherwise
+    /// the creation's one row (field [`ALL_FIELDS`]) stands for it.
     pub(super) fn field_stamp(&self, entity: &str, id: &str, field: &str) -> Result<Option<Stamp>> {
+        if !is_stamped(entity, field) {
+            return Ok(None);
+        }
+        // One scan of the entity's few rows: a parameter inside `IN (...)`
+        // makes SQLite prepare the statement again on every run.
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT field, ms, counter, device FROM sync_stamps WHERE entity = ?1 AND id = ?2",
+        )?;
+        let mut rows = stmt.query(params![entity, id])?;
+        let mut creation = None;
+        while let Some(r) = rows.next()? {
+            let this = r.get_ref(0)?;
+            let this = this.as_str().map_err(rusqlite::Error::from)?;
+            if this != field && this != ALL_FIELDS {
+                continue;
+            }
+            let stamp = Stamp {
+                hlc: Hlc {
+                    ms: r.get(1)?,
+                    counter: r.get(2)?,
+                },
+                device: r.get(3)?,
+            };
+            if this == field {
+                return Ok(Some(stamp));
+            }
+            creation = Some(stamp);
+        }
+        Ok(creation)
+    }
+
+    /// Whether sync has stamped any field of this entity.
+    pub(super) fn has_stamps(&self, entity: &str, id: &str) -> Result<bool> {
         Ok(self
             .tx
-            .prepare_cached(
-                "SELECT ms, counter, device FROM sync_stamps WHERE entity = ?1 AND id = ?2 AND field = ?3",
-            )?
-            .query_row(params![entity, id, field], |r| {
-                Ok(Stamp {
-                    hlc: Hlc {
-                        ms: r.get(0)?,
-                        counter: r.get(1)?,
-                    },
-                    device: r.get(2)?,
-                })
-            })
-            .optional()?)
+            .prepare_cached("SELECT 1 FROM sync_stamps WHERE entity = ?1 AND id = ?2 LIMIT 1")?
+            .exists(params![entity, id])?)
+    }
+
+    /// Whether a creation of this entity may be stamped with one row: it
+    /// sets every column (so the row claims no field it did not set) and
+    /// nothing was stamped before (so no older row outranks it).
+    pub(super) fn stamps_as_one(&self, entity: &str, id: &str, fields: &Fields) -> Result<bool> {
+        let Some((_, columns)) = entity_table(entity) else {
+            return Ok(false);
+        };
+        let covers =
+            fields.len() == columns.len() && columns.iter().all(|c| fields.contains_key(*c));
+        Ok(covers && !self.has_stamps(entity, id)?)
     }
 
     pub(super) fn set_stamp(
@@ -255,17 +344,16 @@ impl<'c> Tx<'c> {
         let stamp = op.stamp();
         match &op.change {
             Change::Create { fields } => {
-                for f in fields.keys() {
-                    self.set_stamp(entity, id, f, &stamp)?;
+                if self.stamps_as_one(entity, id, fields)? {
+                    self.set_stamp(entity, id, ALL_FIELDS, &stamp)?;
+                } else {
+                    for f in fields.keys() {
+                        self.set_stamp(entity, id, f, &stamp)?;
+                    }
                 }
             }
             Change::Set { field, .. } => self.set_stamp(entity, id, field, &stamp)?,
             Change::Link { .. } | Change::Unlink { .. } => {
-                for f in ["article_id", "tag"] {
-                    if self.field_stamp(entity, id, f)?.is_none() {
-                        self.set_stamp(entity, id, f, &stamp)?;
-                    }
-                }
                 self.set_stamp(entity, id, "linked", &stamp)?;
             }
         }
@@ -401,6 +489,28 @@ impl<'c> Tx<'c> {
 
     /// Stores a text under its hash. Returns false when it was already there.
     pub(crate) fn put_text(&mut self, content: &Content) -> Result<bool> {
+        self.put_text_packed(content, None)
+    }
+
+    /// [`Tx::put_text`] with the text's stored form already made (`frame`,
+    /// a zstd frame of it, as a synced text arrives), so it is not
+    /// compressed again.
+    pub(crate) fn put_text_packed(
+        &mut self,
+        content: &Content,
+        frame: Option<Vec<u8>>,
+    ) -> Result<bool> {
+        // Called once, on whichever path stores the text.
+        let encoded = move |text: &str| -> Result<Value> {
+            Ok(match frame {
+                Some(f) => Value::Blob(f),
+                None => match super::codec::encode(text)? {
+                    rusqlite::types::ToSqlOutput::Borrowed(_) => Value::Text(text.to_owned()),
+                    rusqlite::types::ToSqlOutput::Owned(v) => v,
+                    _ => unreachable!("encode makes values"),
+                },
+            })
+        };
         let stored: Option<Value> = self
             .tx
             .prepare_cached("SELECT body FROM texts WHERE hash = ?1")?
@@ -414,7 +524,7 @@ impl<'c> Tx<'c> {
             if !intact {
                 self.tx
                     .prepare_cached("UPDATE texts SET body = ?1 WHERE hash = ?2")?
-                    .execute(params![super::codec::encode(&content.text)?, content.hash])?;
+                    .execute(params![encoded(&content.text)?, content.hash])?;
             }
             return Ok(false);
         }
@@ -424,7 +534,7 @@ impl<'c> Tx<'c> {
             )?
             .execute(params![
                 content.hash,
-                super::codec::encode(&content.text)?,
+                encoded(&content.text)?,
                 content.word_count,
                 self.now
             ])?;
