@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 mod due;
 mod followup;
+mod key;
 mod list;
 mod note;
 mod output;
@@ -75,6 +76,7 @@ enum Command {
     Completions(completions::Completions),
     Remote(sync::Remote),
     Sync(sync::Sync),
+    Key(key::Key),
     Serve(serve::Serve),
     Server(serve::ServerCmd),
 }
@@ -139,6 +141,7 @@ impl Cli {
             Command::Recheck(c) => c.run(&ctx),
             Command::Remote(c) => c.run(&ctx),
             Command::Sync(c) => c.run(&ctx),
+            Command::Key(c) => c.run(&ctx),
             Command::Completions(c) => c.run(&ctx),
             Command::Serve(c) => c.run(&ctx),
             Command::Server(c) => c.run(&ctx),

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use newsjournal::journal::{Journal, JournalReplica};
+use newsjournal::journal::{parse_key, Journal, JournalReplica};
 use newsjournal::sync::client::HttpTransport;
+use newsjournal::sync::crypto::JournalKey;
 use newsjournal::sync::{sync, Summary};
 use newsjournal::time::Timestamp;
 use serde::Serialize;
@@ -32,6 +33,10 @@ enum RemoteAction {
         /// This device's token [env: NJ_TOKEN]
         #[arg(long)]
         token: Option<String>,
+        /// The journal key from `nj key show` on a device that already
+        /// syncs; left out on the first device, which makes one
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Print the remote this journal syncs with
     Show,
@@ -47,6 +52,18 @@ fn remote(journal: &Journal) -> Result<(String, String)> {
         (None, _) => bail!("no remote is set; run `nj remote set URL --token TOKEN` (or set NJ_REMOTE and NJ_TOKEN)"),
         (Some(_), None) => bail!("the remote has no token; run `nj remote set URL --token TOKEN` (or set NJ_TOKEN)"),
     }
+}
+
+/// The journal's key, made now if it has none; with the notice to show
+/// when it was made.
+fn ensure_key(journal: &mut Journal, now: Timestamp) -> Result<(JournalKey, Option<String>)> {
+    if let Some(k) = super::key::unlock(journal)? {
+        return Ok((k, None));
+    }
+    let k = JournalKey::generate();
+    journal.store_key(now, &k, None)?;
+    let notice = super::key::created_notice(&k);
+    Ok((k, Some(notice)))
 }
 
 /// "1 change", "2 changes".
@@ -68,7 +85,7 @@ impl Remote {
         let mut journal = ctx.journal()?;
         let now = ctx.clock.timestamp();
         match self.action {
-            RemoteAction::Set { url, token } => {
+            RemoteAction::Set { url, token, key } => {
                 let url = url.trim().trim_end_matches('/').to_owned();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     bail!(
@@ -79,16 +96,29 @@ impl Remote {
                     .or_else(|| std::env::var("NJ_TOKEN").ok())
                     .filter(|t| !t.trim().is_empty())
                     .context("give the device's token with --token (from `nj server new-journal` or `nj server new-token`)")?;
+                // A bad key is refused before anything is stored.
+                let key = key.map(|k| parse_key(&k)).transpose()?;
                 journal.set_meta(now, "remote_url", &url)?;
                 journal.set_meta(now, "remote_token", token.trim())?;
+                let created = match key {
+                    Some(k) => {
+                        super::key::replace(&mut journal, now, &k)?;
+                        None
+                    }
+                    None => ensure_key(&mut journal, now)?.1,
+                };
                 let snapshot = journal.enable_sync(now)?;
                 let device = journal.meta("device_id")?.unwrap_or_default();
                 if ctx.json {
                     output::json(&serde_json::json!({
                         "url": url, "device_id": device, "pending": journal.unpushed_count()?,
+                        "key_created": created.is_some(),
                     }))?;
                 } else {
                     let mut s = format!("this journal now syncs with {url} as device {device}\n");
+                    if let Some(notice) = created {
+                        s.push_str(&notice);
+                    }
                     if snapshot > 0 {
                         s.push_str(&format!(
                             "{} ready to push; run `nj sync`\n",
@@ -170,6 +200,10 @@ impl Sync {
         }
         let (url, token) = remote(&journal)?;
         let now = ctx.clock.timestamp();
+        let (key, created) = ensure_key(&mut journal, now)?;
+        if let Some(notice) = created {
+            eprint!("{notice}");
+        }
         journal.enable_sync(now)?;
         let mut transport = HttpTransport::new(&url, &token);
         let bar = if std::io::stderr().is_terminal() && !ctx.json {
@@ -184,7 +218,7 @@ impl Sync {
         };
         let summary = {
             let mut replica = JournalReplica::new(&mut journal, now);
-            sync(&mut replica, &mut transport, PAGE, |s: &Summary| {
+            sync(&mut replica, &mut transport, &key, PAGE, |s: &Summary| {
                 bar.set_message(format!("pushed {}, pulled {}", s.pushed, s.pulled));
                 bar.tick();
             })
@@ -208,13 +242,15 @@ impl Sync {
                     count(summary.conflicts, "note text")
                 ));
             }
-            if summary.skipped > 0 {
-                s.push_str(&format!(
-                    "; skipped {}",
-                    count(summary.skipped, "unreadable change")
-                ));
-            }
             output::print(&format!("{s}\n"))?;
+        }
+        if summary.skipped > 0 {
+            // Said on stderr in JSON mode too: it means the server's copy
+            // was altered, or another key sealed part of it.
+            eprintln!(
+                "nj: skipped {} from the server that failed authentication or could not be read: altered on the server, or sealed with another key; nothing of them was applied",
+                count(summary.skipped, "change")
+            );
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -12,6 +12,7 @@ mod article;
 mod codec;
 mod followup;
 pub mod fts_query;
+mod keys;
 mod note;
 mod query;
 mod rank;
@@ -29,6 +30,7 @@ use crate::time::Timestamp;
 
 pub use article::{ClipOutcome, ClipStatus, NewClip};
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
+pub use keys::{parse_key, StoredKey};
 pub use query::{
     first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, Note,
     NoteFilter, NoteRef, Version,

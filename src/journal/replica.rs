@@ -17,7 +17,7 @@ use super::tx::{
 use super::{Journal, Tx};
 use crate::content::Content;
 use crate::error::{Error, Result};
-use crate::sync::{apply, Change, FieldStore, Merged, Op, Replica, Stamp, SyncError};
+use crate::sync::{apply, Change, FieldStore, Merged, Op, Outgoing, Replica, Stamp, SyncError};
 use crate::time::Timestamp;
 
 impl Journal {
@@ -581,25 +581,10 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
 
 /// The content hashes these operations refer to.
 fn referenced_texts(ops: &[Op]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for op in ops {
-        match &op.change {
-            Change::Create { fields } => {
-                if let Some(serde_json::Value::String(h)) = fields.get("content_hash") {
-                    out.insert(h.clone());
-                }
-            }
-            Change::Set {
-                field,
-                value: serde_json::Value::String(h),
-                ..
-            } if field == "content_hash" => {
-                out.insert(h.clone());
-            }
-            _ => {}
-        }
-    }
-    out
+    ops.iter()
+        .filter_map(|op| op.text_ref())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The journal seen through the sync protocol's [`Replica`] trait.
@@ -628,21 +613,50 @@ impl Replica for JournalReplica<'_> {
             .unwrap_or_default()
     }
 
-    fn unpushed(&mut self, limit: usize) -> Result<Vec<Op>, SyncError> {
-        let conn = self.journal.conn();
-        let mut stmt = conn
-            .prepare_cached("SELECT op FROM sync_ops ORDER BY seq LIMIT ?1")
-            .map_err(|e| local(e.into()))?;
-        let rows: Vec<String> = stmt
-            .query_map([limit as i64], |r| r.get(0))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| local(e.into()))?;
-        rows.iter()
-            .map(|j| {
-                serde_json::from_str(j)
-                    .map_err(|e| SyncError::Local(format!("a queued operation is unreadable: {e}")))
-            })
-            .collect()
+    fn unpushed(&mut self, limit: usize) -> Result<Vec<Outgoing>, SyncError> {
+        let rows: Vec<(i64, String, Option<Vec<u8>>)> = {
+            let mut stmt = self
+                .journal
+                .conn()
+                .prepare_cached("SELECT seq, op, nonce_seed FROM sync_ops ORDER BY seq LIMIT ?1")
+                .map_err(|e| local(e.into()))?;
+            let rows = stmt
+                .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| local(e.into()))?;
+            rows
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        let mut seeded = Vec::new();
+        for (seq, json, seed) in rows {
+            let op = serde_json::from_str(&json)
+                .map_err(|e| SyncError::Local(format!("a queued operation is unreadable: {e}")))?;
+            let nonce_seed = match seed.as_deref().map(<[u8; 24]>::try_from) {
+                Some(Ok(s)) => s,
+                // Queued before operations carried one: make it now, and
+                // keep it, so a retry seals the same bytes.
+                _ => {
+                    let s = crate::sync::crypto::nonce_seed();
+                    seeded.push((seq, s));
+                    s
+                }
+            };
+            out.push(Outgoing { op, nonce_seed });
+        }
+        if !seeded.is_empty() {
+            self.journal
+                .write(self.now, |tx| {
+                    let mut stmt = tx
+                        .conn()
+                        .prepare_cached("UPDATE sync_ops SET nonce_seed = ?2 WHERE seq = ?1")?;
+                    for (seq, s) in &seeded {
+                        stmt.execute(params![seq, &s[..]])?;
+                    }
+                    Ok(())
+                })
+                .map_err(local)?;
+        }
+        Ok(out)
     }
 
     fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError> {
@@ -734,7 +748,7 @@ impl Replica for JournalReplica<'_> {
 mod tests {
     use super::*;
     use crate::journal::{FollowupFilter, FollowupStatus, ListFilter, NewClip, NoteFilter};
-    use crate::sync::memory::MemoryServer;
+    use crate::sync::memory::{test_key, MemoryServer};
     use crate::sync::sync;
 
     fn journal(now: i64) -> Journal {
@@ -745,7 +759,7 @@ mod tests {
 
     fn run(j: &mut Journal, server: &mut MemoryServer, now: i64) -> crate::sync::Summary {
         let mut r = JournalReplica::new(j, Timestamp(now));
-        sync(&mut r, server, 3, |_| {}).unwrap()
+        sync(&mut r, server, &test_key(), 3, |_| {}).unwrap()
     }
 
     fn clip(text: &str, url: &str, tags: &[&str]) -> NewClip {

@@ -359,8 +359,12 @@ impl<'c> Tx<'c> {
         }
         let json = serde_json::to_string(&op).map_err(|e| crate::Error::Other(e.into()))?;
         self.tx
-            .prepare_cached("INSERT INTO sync_ops(seq, op) VALUES (?1, ?2)")?
-            .execute(params![op.seq as i64, json])?;
+            .prepare_cached("INSERT INTO sync_ops(seq, op, nonce_seed) VALUES (?1, ?2, ?3)")?
+            .execute(params![
+                op.seq as i64,
+                json,
+                &crate::sync::crypto::nonce_seed()[..]
+            ])?;
         Ok(())
     }
 

@@ -3,7 +3,8 @@
 //! endpoint to one method here and each [`ServerError`] to a status code.
 //!
 //! It never reads an operation's payload: it sees a device id, a sequence
-//! number, a clock reading and a size.
+//! number, a clock reading and a size. Nor does it interpret a journal's
+//! key check: it stores the first one and compares later ones byte for byte.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -24,7 +25,12 @@ pub const MAX_PAGE_OPS: usize = 10_000;
 /// size a client can hold in memory.
 pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 
+/// The schema, as an ordered list of forward-only migrations.
 const SCHEMA: &str = include_str!("schema.sql");
+
+/// The longest key check a journal may store. nj's is 68 characters
+/// (`kc1:` and 64 hex digits); the room above that is for later forms.
+pub const MAX_KEY_CHECK_LEN: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -39,6 +45,8 @@ pub enum ServerError {
     ClockAhead { ahead_s: i64 },
     #[error("{0}")]
     BadRequest(String),
+    #[error("this journal on the server is encrypted with another key; bring that key here with `nj key import` (print it with `nj key show` on a device that already syncs)")]
+    KeyMismatch,
     #[error("not found")]
     NotFound,
     #[error("server storage error: {0}")]
@@ -73,6 +81,21 @@ pub struct Status {
     pub server_time_ms: i64,
     /// The highest sequence number stored for each device.
     pub devices: std::collections::BTreeMap<String, u64>,
+    /// The journal's id, which clients bind into every sealed payload so
+    /// that it cannot be moved to another journal.
+    pub journal: String,
+    /// The key check the first device stored, if one has.
+    pub key_check: Option<String>,
+}
+
+/// What [`Core::set_key_check`] did with a check that matches the
+/// journal's (a different one is [`ServerError::KeyMismatch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCheckSet {
+    /// The journal had none; this one is its check from now on.
+    Stored,
+    /// The journal already had exactly this one.
+    AlreadySame,
 }
 
 pub struct Core {
@@ -106,17 +129,7 @@ impl Core {
         conn.busy_timeout(Duration::from_secs(15))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version == 0 {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", 1)?;
-            tx.commit()?;
-        } else if version > 1 {
-            return Err(ServerError::BadRequest(format!(
-                "the server's data was written by a newer nj (schema {version}); upgrade nj"
-            )));
-        }
+        migrate(&mut conn)?;
         Ok(Core {
             conn: Mutex::new(conn),
         })
@@ -198,10 +211,53 @@ impl Core {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
             })?
             .collect::<rusqlite::Result<_>>()?;
+        let key_check = conn
+            .prepare_cached("SELECT key_check FROM journals WHERE id = ?1")?
+            .query_row([journal], |r| r.get(0))
+            .optional()?
+            .flatten();
         Ok(Status {
             server_time_ms: now_ms,
             devices,
+            journal: journal.to_owned(),
+            key_check,
         })
+    }
+
+    /// Stores the journal's key check if it has none. A journal keeps its
+    /// first check for good: a different one is [`ServerError::KeyMismatch`].
+    pub fn set_key_check(&self, journal: &str, check: &str) -> Result<KeyCheckSet, ServerError> {
+        check_key_check(check)?;
+        let mut conn = self.conn();
+        // Read and write under the write lock, so that of two devices
+        // racing with different checks only one is stored and the other
+        // is refused.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT key_check FROM journals WHERE id = ?1",
+                [journal],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| {
+                ServerError::BadRequest(format!(
+                    "no journal {journal} on this server; `nj server new-journal` makes one"
+                ))
+            })?;
+        let outcome = match stored {
+            None => {
+                tx.execute(
+                    "UPDATE journals SET key_check = ?2 WHERE id = ?1",
+                    params![journal, check],
+                )?;
+                KeyCheckSet::Stored
+            }
+            Some(s) if s == check => KeyCheckSet::AlreadySame,
+            Some(_) => return Err(ServerError::KeyMismatch),
+        };
+        tx.commit()?;
+        Ok(outcome)
     }
 
     /// Stores a batch, all or nothing. Operations already stored with the
@@ -335,6 +391,60 @@ impl Core {
             .query_row(params![journal, id], |r| r.get(0))
             .optional()?
             .ok_or(ServerError::NotFound)
+    }
+}
+
+/// Brings the schema up to date, one migration per transaction, or refuses
+/// a database written by a newer nj.
+fn migrate(conn: &mut Connection) -> Result<(), ServerError> {
+    let migrations = migrations();
+    let latest = migrations.len() as i64;
+    loop {
+        let current = user_version(conn)?;
+        if current > latest {
+            return Err(ServerError::BadRequest(format!(
+                "the server's data was written by a newer nj (schema {current}); upgrade nj"
+            )));
+        }
+        if current == latest {
+            return Ok(());
+        }
+        // `nj server` commands open the same file as `nj serve`: take the
+        // write lock, then look again, so no step is applied twice.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = user_version(&tx)?;
+        if (0..latest).contains(&current) {
+            tx.execute_batch(migrations[current as usize])?;
+            tx.pragma_update(None, "user_version", current + 1)?;
+            tx.commit()?;
+        }
+    }
+}
+
+fn user_version(conn: &Connection) -> Result<i64, ServerError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Splits schema.sql at its `-- migration: N` markers: migration N is
+/// entry N - 1. Text before the first marker is commentary.
+fn migrations() -> Vec<&'static str> {
+    let marker = "\n-- migration:";
+    let mut starts: Vec<usize> = SCHEMA.match_indices(marker).map(|(i, _)| i + 1).collect();
+    starts.push(SCHEMA.len());
+    starts.windows(2).map(|w| &SCHEMA[w[0]..w[1]]).collect()
+}
+
+/// A key check is opaque, but it is echoed in answers and stored per
+/// journal, so it must be short and plain.
+fn check_key_check(check: &str) -> Result<(), ServerError> {
+    let ok = (1..=MAX_KEY_CHECK_LEN).contains(&check.len())
+        && check.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ServerError::BadRequest(format!(
+            "a key check is 1 to {MAX_KEY_CHECK_LEN} printable ASCII characters without spaces; docs/encryption.md gives the form nj sends"
+        )))
     }
 }
 
@@ -549,5 +659,144 @@ mod tests {
         let too_many = vec!["sha256:aa".to_string(); MAX_BLOB_BATCH + 1];
         assert!(core.get_blobs(&j1, &too_many).is_err());
         assert!(core.lacking_blobs(&j1, &["../x".to_string()]).is_err());
+    }
+
+    const KC_A: &str = "kc1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const KC_B: &str = "kc1:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn a_journal_keeps_its_first_key_check() {
+        let core = Core::open_in_memory().unwrap();
+        let (j, _) = core.new_journal(0).unwrap();
+        let status = core.status(&j, 7).unwrap();
+        assert_eq!(
+            (status.journal.as_str(), status.key_check),
+            (j.as_str(), None)
+        );
+        assert_eq!(core.set_key_check(&j, KC_A).unwrap(), KeyCheckSet::Stored);
+        assert_eq!(core.status(&j, 7).unwrap().key_check.as_deref(), Some(KC_A));
+        assert_eq!(
+            core.set_key_check(&j, KC_A).unwrap(),
+            KeyCheckSet::AlreadySame
+        );
+        let err = core.set_key_check(&j, KC_B).unwrap_err();
+        assert!(matches!(err, ServerError::KeyMismatch), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "this journal on the server is encrypted with another key; bring that key here with `nj key import` (print it with `nj key show` on a device that already syncs)"
+        );
+        assert_eq!(core.status(&j, 7).unwrap().key_check.as_deref(), Some(KC_A));
+    }
+
+    #[test]
+    fn journals_do_not_see_each_others_key_checks() {
+        let core = Core::open_in_memory().unwrap();
+        let (j1, _) = core.new_journal(0).unwrap();
+        let (j2, _) = core.new_journal(0).unwrap();
+        assert_eq!(core.set_key_check(&j1, KC_A).unwrap(), KeyCheckSet::Stored);
+        let other = core.status(&j2, 0).unwrap();
+        assert_eq!(
+            (other.journal.as_str(), other.key_check),
+            (j2.as_str(), None)
+        );
+        assert_eq!(core.set_key_check(&j2, KC_B).unwrap(), KeyCheckSet::Stored);
+        assert_eq!(
+            core.status(&j1, 0).unwrap().key_check.as_deref(),
+            Some(KC_A)
+        );
+        assert_eq!(
+            core.status(&j2, 0).unwrap().key_check.as_deref(),
+            Some(KC_B)
+        );
+        assert!(matches!(
+            core.set_key_check("no-such-journal", KC_A),
+            Err(ServerError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn invalid_key_checks_are_refused() {
+        let core = Core::open_in_memory().unwrap();
+        let (j, _) = core.new_journal(0).unwrap();
+        let longest = "x".repeat(MAX_KEY_CHECK_LEN);
+        let too_long = "x".repeat(MAX_KEY_CHECK_LEN + 1);
+        for bad in [
+            "",
+            "kc1: 00",
+            "kc1:\t00",
+            "kc1:00\n",
+            "kc1:\u{e9}",
+            &too_long,
+        ] {
+            let err = core.set_key_check(&j, bad).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "a key check is 1 to 256 printable ASCII characters without spaces; docs/encryption.md gives the form nj sends",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(core.status(&j, 0).unwrap().key_check, None);
+        assert_eq!(
+            core.set_key_check(&j, &longest).unwrap(),
+            KeyCheckSet::Stored
+        );
+        let (j2, _) = core.new_journal(0).unwrap();
+        assert_eq!(core.set_key_check(&j2, "!~").unwrap(), KeyCheckSet::Stored);
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        let all = migrations();
+        assert_eq!(all.len(), 2);
+        for (i, m) in all.iter().enumerate() {
+            let first = m.lines().next().unwrap();
+            assert_eq!(first.trim(), format!("-- migration: {}", i + 1));
+        }
+    }
+
+    #[test]
+    fn a_version_1_server_gains_key_checks_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(migrations()[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO journals(id, created_at) VALUES ('old-journal', 5)",
+                [],
+            )
+            .unwrap();
+        }
+        let core = Core::open(&path).unwrap();
+        assert_eq!(user_version(&core.conn()).unwrap(), 2);
+        assert_eq!(core.status("old-journal", 0).unwrap().key_check, None);
+        assert_eq!(
+            core.set_key_check("old-journal", KC_A).unwrap(),
+            KeyCheckSet::Stored
+        );
+        drop(core);
+        // Opening again leaves an up-to-date file as it is.
+        let core = Core::open(&path).unwrap();
+        assert_eq!(user_version(&core.conn()).unwrap(), 2);
+        assert_eq!(
+            core.status("old-journal", 0).unwrap().key_check.as_deref(),
+            Some(KC_A)
+        );
+    }
+
+    #[test]
+    fn a_newer_server_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 3)
+            .unwrap();
+        let err = Core::open(&path).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "the server's data was written by a newer nj (schema 3); upgrade nj"
+        );
     }
 }

@@ -20,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::core::{Core, OpsPage, ServerError, StoredOp};
+use super::core::{Core, KeyCheckSet, OpsPage, ServerError, StoredOp};
 
 /// The largest request body: a batch of operations or one blob.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -134,7 +134,7 @@ impl From<ServerError> for ApiError {
     fn from(e: ServerError) -> ApiError {
         let status = match &e {
             ServerError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ServerError::Conflict { .. } => StatusCode::CONFLICT,
+            ServerError::Conflict { .. } | ServerError::KeyMismatch => StatusCode::CONFLICT,
             ServerError::ClockAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::NotFound => StatusCode::NOT_FOUND,
@@ -230,6 +230,7 @@ pub fn router(core: Arc<Core>, config: &Config) -> Router {
     // Layers run outside in: the last added sees the request first.
     Router::new()
         .route("/v1/status", get(status))
+        .route("/v1/key-check", put(put_key_check))
         .route("/v1/ops", post(push_ops).get(pull_ops))
         .route("/v1/blobs/lacking", post(lacking_blobs))
         .route("/v1/blobs/fetch", post(fetch_blobs))
@@ -356,6 +357,32 @@ async fn status(
     let core = Arc::clone(&st.core);
     let status = blocking(move || core.status(&journal, now_ms())).await?;
     Ok(Json(status).into_response())
+}
+
+/// The body of `PUT /v1/key-check`, and of its answer.
+#[derive(Debug, Serialize, Deserialize)]
+struct KeyCheckBody {
+    check: String,
+}
+
+async fn put_key_check(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body, st.config.max_body)?;
+    let KeyCheckBody { check } = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a key check ({e}); send {{\"check\": \"...\"}}"
+        ))
+    })?;
+    let core = Arc::clone(&st.core);
+    let query = check.clone();
+    let status = match blocking(move || core.set_key_check(&journal, &query)).await? {
+        KeyCheckSet::Stored => StatusCode::CREATED,
+        KeyCheckSet::AlreadySame => StatusCode::OK,
+    };
+    Ok((status, Json(KeyCheckBody { check })).into_response())
 }
 
 async fn push_ops(
@@ -821,6 +848,10 @@ mod tests {
             (req("POST", "/v1/ops", t, Body::from(r#"{"ops":[{"device":"d","seq":1,"hlc_ms":1,"payload":"%%%"}]}"#)), 400, "the payload of operation d#1 is not base64 (Invalid symbol 37, offset 0.)"),
             (req("GET", "/v1/blobs/..%2Fx", t, Body::empty()), 400, "\"../x\" is not a blob id"),
             (req("GET", "/v1/blobs/sha256:00", t, Body::empty()), 404, "this journal has no blob sha256:00; the device that has it must sync first"),
+            (req("GET", "/v1/key-check", t, Body::empty()), 405, "GET is not allowed here; docs/sync-protocol.md lists the endpoints"),
+            (req("PUT", "/v1/key-check", None, Body::from(r#"{"check":"kc1:00"}"#)), 401, "this request has no token; send `Authorization: Bearer TOKEN` with a token from `nj server new-journal` or `nj server new-token`"),
+            (req("PUT", "/v1/key-check", t, Body::from(r#"{"check":1}"#)), 400, "the body is not a key check (invalid type: integer `1`, expected a string at line 1 column 10); send {\"check\": \"...\"}"),
+            (req("PUT", "/v1/key-check", t, Body::from(r#"{"check":"kc1: 00"}"#)), 400, "a key check is 1 to 256 printable ASCII characters without spaces; docs/encryption.md gives the form nj sends"),
         ];
         for (request, status, message) in cases {
             let uri = request.uri().clone();
@@ -882,6 +913,46 @@ mod tests {
             (
                 StatusCode::CONFLICT,
                 r#"{"device":"d","error":"the server already has a different operation d#1","seq":1}"#.into()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_check_is_created_then_confirmed_then_defended() {
+        let (app, journal, token) = app();
+        let set = |check: &str| {
+            req(
+                "PUT",
+                "/v1/key-check",
+                Some(&token),
+                Body::from(format!(r#"{{"check":"{check}"}}"#)),
+            )
+        };
+        assert_eq!(
+            call(&app, set("kc1:aa")).await,
+            (StatusCode::CREATED, r#"{"check":"kc1:aa"}"#.into())
+        );
+        assert_eq!(
+            call(&app, set("kc1:aa")).await,
+            (StatusCode::OK, r#"{"check":"kc1:aa"}"#.into())
+        );
+        assert_eq!(
+            call(&app, set("kc1:bb")).await,
+            (
+                StatusCode::CONFLICT,
+                r#"{"error":"this journal on the server is encrypted with another key; bring that key here with `nj key import` (print it with `nj key show` on a device that already syncs)"}"#.into()
+            )
+        );
+        let (status, body) =
+            call(&app, req("GET", "/v1/status", Some(&token), Body::empty())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (&v["journal"], &v["key_check"], &v["devices"]),
+            (
+                &serde_json::json!(journal),
+                &serde_json::json!("kc1:aa"),
+                &serde_json::json!({})
             )
         );
     }

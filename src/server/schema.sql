@@ -35,3 +35,12 @@ CREATE TABLE blobs (
     data       BLOB NOT NULL,
     PRIMARY KEY (journal_id, id)
 );
+
+-- migration: 2
+
+-- The journal's key check (docs/encryption.md): an opaque string the first
+-- device to sync stores, and every later device compares with its own
+-- before pushing, so a device with another key is refused before it
+-- uploads what nobody else can read. NULL until a device sets it; once set
+-- it never changes. The server never interprets it.
+ALTER TABLE journals ADD COLUMN key_check TEXT;

@@ -7,7 +7,6 @@
 //! start the server, fix the token, fix the clock, or run `nj sync` again.
 //! It never logs or prints the token.
 
-use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{Envelope, Page, SyncError, Transport};
+use super::protocol::{Envelope, Page, RemoteStatus, SyncError, Transport};
 
 /// The longest wait for a connection to the server.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,14 +28,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 /// An error answer is a short JSON object.
 const MAX_ERROR_BYTES: u64 = 64 * 1024;
-
-/// What `GET /v1/status` answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteStatus {
-    pub server_time_ms: i64,
-    /// The highest sequence number the server holds for each device.
-    pub devices: BTreeMap<String, u64>,
-}
 
 /// An operation on the wire: the payload as base64.
 #[derive(Debug, Serialize, Deserialize)]
@@ -65,32 +56,6 @@ struct ErrorBody {
     error: String,
     device: Option<String>,
     seq: Option<u64>,
-}
-
-/// The `hlc.ms` of an operation's payload: the one field inside an
-/// operation the server must see (to refuse clocks far ahead), sent
-/// beside the payload as `hlc_ms`.
-///
-/// The payload is the operation's JSON until end-to-end encryption
-/// arrives; then the clock reading will have to come from the operation
-/// before it is sealed.
-fn hlc_ms(env: &Envelope) -> Result<i64, SyncError> {
-    #[derive(Deserialize)]
-    struct Clock {
-        ms: i64,
-    }
-    #[derive(Deserialize)]
-    struct Stamped {
-        hlc: Clock,
-    }
-    serde_json::from_slice::<Stamped>(&env.payload)
-        .map(|s| s.hlc.ms)
-        .map_err(|e| {
-            SyncError::Local(format!(
-                "operation {}#{} has no readable clock stamp ({e}); this is a bug in nj, please report it",
-                env.device, env.seq
-            ))
-        })
 }
 
 /// A blob id as one path segment: everything but unreserved characters
@@ -143,18 +108,6 @@ impl HttpTransport {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-
-    /// The server's clock and the highest sequence number it holds per
-    /// device.
-    pub fn status(&mut self) -> Result<RemoteStatus, SyncError> {
-        let resp = self
-            .agent
-            .get(self.url("/v1/status"))
-            .header("Authorization", &self.auth)
-            .call();
-        let resp = self.check(resp, "asking for the server's status")?;
-        self.read_json(resp)
     }
 
     /// Turns a transport failure or an error status into a `SyncError`;
@@ -280,18 +233,43 @@ impl HttpTransport {
 }
 
 impl Transport for HttpTransport {
+    fn status(&mut self) -> Result<RemoteStatus, SyncError> {
+        let resp = self
+            .agent
+            .get(self.url("/v1/status"))
+            .header("Authorization", &self.auth)
+            .call();
+        let resp = self.check(resp, "asking for the server's status")?;
+        self.read_json(resp)
+    }
+
+    fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "check": check })).expect("a check serializes");
+        let resp = self
+            .agent
+            .put(self.url("/v1/key-check"))
+            .header("Authorization", &self.auth)
+            .content_type("application/json")
+            .send(&body[..]);
+        if matches!(&resp, Ok(r) if r.status().as_u16() == 409) {
+            return Err(SyncError::WrongKey);
+        }
+        let resp = self.check(resp, "storing the journal's key check")?;
+        self.read_bytes(resp, "storing the journal's key check")?;
+        Ok(())
+    }
+
     fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
         let ops = batch
             .iter()
-            .map(|env| {
-                Ok(WireOp {
-                    device: env.device.clone(),
-                    seq: env.seq,
-                    hlc_ms: hlc_ms(env)?,
-                    payload: BASE64.encode(&env.payload),
-                })
+            .map(|env| WireOp {
+                device: env.device.clone(),
+                seq: env.seq,
+                hlc_ms: env.hlc_ms,
+                payload: BASE64.encode(&env.payload),
             })
-            .collect::<Result<Vec<_>, SyncError>>()?;
+            .collect();
         let body = serde_json::to_vec(&PushBody { ops }).expect("a batch always serializes");
         let resp = self
             .agent
@@ -326,6 +304,7 @@ impl Transport for HttpTransport {
             .map(|op| Envelope {
                 device: op.device,
                 seq: op.seq,
+                hlc_ms: op.hlc_ms,
                 // A payload that is not base64 becomes an empty one, which
                 // the protocol counts as unreadable and skips, as it does
                 // any other operation it cannot read.
@@ -441,21 +420,6 @@ impl HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_clock_reading_comes_from_the_payload() {
-        let env = Envelope {
-            device: "d".into(),
-            seq: 1,
-            payload: br#"{"device":"d","seq":1,"hlc":{"ms":1764000000000,"counter":2}}"#.to_vec(),
-        };
-        assert_eq!(hlc_ms(&env).unwrap(), 1_764_000_000_000);
-        let sealed = Envelope {
-            payload: b"\x00sealed".to_vec(),
-            ..env
-        };
-        assert!(hlc_ms(&sealed).is_err());
-    }
 
     #[test]
     fn blob_ids_are_one_path_segment() {

@@ -316,6 +316,12 @@ impl SyncKeys {
     }
 }
 
+/// Fresh random bytes to make one payload's nonce from (see
+/// `sync::protocol::Sealer`).
+pub fn nonce_seed() -> [u8; NONCE_LEN] {
+    random_nonce()
+}
+
 fn random_nonce() -> [u8; NONCE_LEN] {
     XChaCha20Poly1305::generate_nonce(&mut OsRng).into()
 }

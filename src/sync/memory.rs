@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::hlc::{Clock, Stamp};
 use super::merge::{apply, FieldStore, Merged};
 use super::op::{tag_link_id, Change, Op};
-use super::protocol::{Envelope, Page, Replica, SyncError, Transport};
+use super::protocol::{Envelope, Outgoing, Page, RemoteStatus, Replica, SyncError, Transport};
 
 /// A server that keeps operations in a list, in the order they arrived.
 #[derive(Debug, Default, Clone)]
@@ -16,7 +16,17 @@ pub struct MemoryServer {
     ops: Vec<Envelope>,
     index: HashMap<(String, u64), usize>,
     blobs: HashMap<String, Vec<u8>>,
+    key_check: Option<String>,
 }
+
+/// A fixed journal key for tests: every replica of one test's journal
+/// shares it, as devices that sync share theirs.
+pub fn test_key() -> super::crypto::JournalKey {
+    super::crypto::JournalKey::from_bytes([7; 32])
+}
+
+/// The id every in-memory server gives its one journal.
+pub const MEMORY_JOURNAL: &str = "memory-journal";
 
 impl MemoryServer {
     pub fn len(&self) -> usize {
@@ -29,6 +39,31 @@ impl MemoryServer {
 }
 
 impl Transport for MemoryServer {
+    fn status(&mut self) -> Result<RemoteStatus, SyncError> {
+        let mut devices = BTreeMap::new();
+        for env in &self.ops {
+            let max = devices.entry(env.device.clone()).or_insert(0);
+            *max = env.seq.max(*max);
+        }
+        Ok(RemoteStatus {
+            server_time_ms: 0,
+            devices,
+            journal: MEMORY_JOURNAL.to_owned(),
+            key_check: self.key_check.clone(),
+        })
+    }
+
+    fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
+        match &self.key_check {
+            Some(stored) if stored != check => Err(SyncError::WrongKey),
+            Some(_) => Ok(()),
+            None => {
+                self.key_check = Some(check.to_owned());
+                Ok(())
+            }
+        }
+    }
+
     fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
         for env in batch {
             match self.index.get(&(env.device.clone(), env.seq)) {
@@ -87,7 +122,7 @@ pub struct MemoryReplica {
     /// The device's wall clock, in milliseconds; tests move it.
     pub wall_ms: i64,
     clock: Clock,
-    log: Vec<Op>,
+    log: Vec<Outgoing>,
     pushed: u64,
     cursor: u64,
     fields: BTreeMap<Key, (Value, Stamp)>,
@@ -118,7 +153,10 @@ impl MemoryReplica {
             change,
         };
         let m = apply(self, &op);
-        self.log.push(op);
+        self.log.push(Outgoing {
+            op,
+            nonce_seed: super::crypto::nonce_seed(),
+        });
         m
     }
 
@@ -232,7 +270,7 @@ impl Replica for MemoryReplica {
         self.device.clone()
     }
 
-    fn unpushed(&mut self, limit: usize) -> Result<Vec<Op>, SyncError> {
+    fn unpushed(&mut self, limit: usize) -> Result<Vec<Outgoing>, SyncError> {
         Ok(self
             .log
             .iter()

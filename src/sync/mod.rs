@@ -16,4 +16,6 @@ pub mod protocol;
 pub use hlc::{Clock, Hlc, Stamp};
 pub use merge::{apply, FieldStore, Merged};
 pub use op::{tag_link_id, Change, Op};
-pub use protocol::{sync, Envelope, Page, Replica, Summary, SyncError, Transport};
+pub use protocol::{
+    sync, Envelope, Outgoing, Page, RemoteStatus, Replica, Sealer, Summary, SyncError, Transport,
+};

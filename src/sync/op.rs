@@ -61,6 +61,22 @@ impl Op {
     }
 }
 
+impl Op {
+    /// The content hash of the text this operation refers to, if any: a
+    /// device that applies it must hold that text.
+    pub fn text_ref(&self) -> Option<&str> {
+        match &self.change {
+            Change::Create { fields } => fields.get("content_hash").and_then(Value::as_str),
+            Change::Set {
+                field,
+                value: Value::String(h),
+                ..
+            } if field == "content_hash" => Some(h),
+            _ => None,
+        }
+    }
+}
+
 /// The id of the link between an article and a tag: the same on every
 /// device (a UUID v5 of both).
 pub fn tag_link_id(article_id: &str, tag: &str) -> String {

@@ -4,20 +4,50 @@
 //! pages, then pulls what it has not seen, applying each page together with
 //! the cursor that follows it, so an interrupted sync resumes where it
 //! stopped and never applies a page twice.
+//!
+//! Everything that leaves the device is sealed by a [`Sealer`] under the
+//! journal key (`docs/encryption.md`): the server stores operations and
+//! texts it cannot read, under blob ids it cannot link to public articles.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use super::crypto::{JournalKey, SyncKeys};
 use super::merge::Merged;
 use super::op::Op;
 
 /// An operation as the server sees it: who sent it, its place in that
-/// device's sequence, and the operation itself as opaque bytes (sealed
-/// end to end once encryption is on).
+/// device's sequence, its clock reading (so the server can refuse clocks
+/// far ahead), and the operation itself, sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     pub device: String,
     pub seq: u64,
+    pub hlc_ms: i64,
     pub payload: Vec<u8>,
+}
+
+/// A local operation waiting to be pushed, with the random bytes recorded
+/// with it that its nonce is made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub op: Op,
+    pub nonce_seed: [u8; 24],
+}
+
+/// What `GET /v1/status` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteStatus {
+    pub server_time_ms: i64,
+    /// The highest sequence number the server holds for each device.
+    pub devices: BTreeMap<String, u64>,
+    /// The journal's id on the server, bound into every sealed payload.
+    pub journal: String,
+    /// The check value of the key the journal is sealed with, once a
+    /// device has stored one.
+    pub key_check: Option<String>,
 }
 
 /// One page of operations in server order.
@@ -39,6 +69,9 @@ pub enum SyncError {
     Conflict { device: String, seq: u64 },
     #[error("an operation from the server could not be read ({0}); it was skipped")]
     Malformed(String),
+    /// The journal on the server is sealed with another key.
+    #[error("this device's key is not the key the journal on the server is encrypted with; bring the right key here with `nj key import` (print it with `nj key show` on a device that already syncs)")]
+    WrongKey,
     #[error("{0}")]
     Transport(String),
     #[error("{0}")]
@@ -46,6 +79,11 @@ pub enum SyncError {
 }
 
 pub trait Transport {
+    /// The server's clock, what it holds, and the journal's key check.
+    fn status(&mut self) -> Result<RemoteStatus, SyncError>;
+    /// Stores the journal's key check, or confirms the stored one is the
+    /// same; [`SyncError::WrongKey`] if another is stored.
+    fn set_key_check(&mut self, check: &str) -> Result<(), SyncError>;
     /// Stores a batch. Idempotent: operations the server already has with
     /// the same content are ignored.
     fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError>;
@@ -78,18 +116,20 @@ pub trait Transport {
 pub trait Replica {
     fn device(&self) -> String;
     /// Local operations not yet pushed, oldest first, at most `limit`.
-    fn unpushed(&mut self, limit: usize) -> Result<Vec<Op>, SyncError>;
+    fn unpushed(&mut self, limit: usize) -> Result<Vec<Outgoing>, SyncError>;
     /// Records that the server has every local operation up to `seq`.
     fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError>;
     /// Where the last pull stopped.
     fn cursor(&self) -> u64;
-    /// The blobs (article texts) these local operations refer to, as
-    /// (id, bytes), for upload before the operations.
+    /// The texts these local operations refer to, as (content hash, the
+    /// text as one zstd frame), for upload before the operations.
     fn blobs_for(&mut self, ops: &[Op]) -> Result<Vec<(String, Vec<u8>)>, SyncError>;
-    /// The blobs these remote operations refer to that this replica lacks.
+    /// The content hashes of the texts these remote operations refer to
+    /// that this replica lacks.
     fn missing_blobs(&mut self, ops: &[Op]) -> Result<Vec<String>, SyncError>;
-    /// Stores the fetched blobs, applies remote operations and moves the
-    /// cursor to `next`, as one change: all or nothing.
+    /// Stores the fetched texts (content hash, zstd frame), applies remote
+    /// operations and moves the cursor to `next`, as one change: all or
+    /// nothing.
     fn apply_page(
         &mut self,
         ops: &[Op],
@@ -105,61 +145,143 @@ pub struct Summary {
     pub blobs_pushed: usize,
     pub blobs_pulled: usize,
     pub conflicts: usize,
+    /// Operations from the server that were not applied: they failed
+    /// authentication (altered, or sealed with another key), could not be
+    /// read, or need a text that failed.
     pub skipped: usize,
 }
 
-pub fn encode(op: &Op) -> Envelope {
-    Envelope {
-        device: op.device.clone(),
-        seq: op.seq,
-        payload: serde_json::to_vec(op).expect("an Op always serializes"),
-    }
+/// Seals and opens what one journal on the server holds.
+pub struct Sealer {
+    keys: SyncKeys,
+    journal: String,
 }
 
-/// Reads an envelope, checking that the payload is the operation the
-/// envelope says it is.
-pub fn decode(env: &Envelope) -> Result<Op, SyncError> {
-    let op: Op =
-        serde_json::from_slice(&env.payload).map_err(|e| SyncError::Malformed(e.to_string()))?;
-    if op.device != env.device || op.seq != env.seq {
-        return Err(SyncError::Malformed(format!(
-            "{}#{} holds {}#{}",
-            env.device, env.seq, op.device, op.seq
-        )));
+impl Sealer {
+    pub fn new(key: &JournalKey, journal: &str) -> Sealer {
+        Sealer {
+            keys: key.sync_keys(),
+            journal: journal.to_owned(),
+        }
     }
-    Ok(op)
+
+    pub fn key_check(&self) -> String {
+        self.keys.key_check(&self.journal)
+    }
+
+    /// An operation's nonce: its random seed hashed with the journal id.
+    /// The seed is kept with the operation, so a push that is retried
+    /// sends the same bytes (the server's idempotency depends on it), and
+    /// the same operation pushed to two server journals never reuses a
+    /// nonce.
+    fn nonce(&self, seed: &[u8; 24]) -> [u8; 24] {
+        let mut h = Sha256::new();
+        h.update(seed);
+        h.update(self.journal.as_bytes());
+        let d = h.finalize();
+        let mut n = [0u8; 24];
+        n.copy_from_slice(&d[..24]);
+        n
+    }
+
+    pub fn seal(&self, out: &Outgoing) -> Envelope {
+        let op = &out.op;
+        let json = serde_json::to_vec(op).expect("an Op always serializes");
+        Envelope {
+            device: op.device.clone(),
+            seq: op.seq,
+            hlc_ms: op.hlc.ms,
+            payload: self.keys.seal_op_with_nonce(
+                &self.journal,
+                &op.device,
+                op.seq,
+                &json,
+                &self.nonce(&out.nonce_seed),
+            ),
+        }
+    }
+
+    /// Opens an envelope, checking that the payload is the operation the
+    /// envelope says it is.
+    pub fn open(&self, env: &Envelope) -> Result<Op, SyncError> {
+        let json = self
+            .keys
+            .open_op(&self.journal, &env.device, env.seq, &env.payload)
+            .map_err(|e| SyncError::Malformed(e.to_string()))?;
+        let op: Op =
+            serde_json::from_slice(&json).map_err(|e| SyncError::Malformed(e.to_string()))?;
+        if op.device != env.device || op.seq != env.seq {
+            return Err(SyncError::Malformed(format!(
+                "{}#{} holds {}#{}",
+                env.device, env.seq, op.device, op.seq
+            )));
+        }
+        Ok(op)
+    }
+
+    /// The id a text is stored under on the server.
+    pub fn blob_id(&self, content_hash: &str) -> String {
+        self.keys.blob_id(content_hash)
+    }
+
+    pub fn seal_blob(&self, blob_id: &str, data: &[u8]) -> Vec<u8> {
+        self.keys.seal_blob(&self.journal, blob_id, data)
+    }
+
+    pub fn open_blob(&self, blob_id: &str, sealed: &[u8]) -> Result<Vec<u8>, SyncError> {
+        self.keys
+            .open_blob(&self.journal, blob_id, sealed)
+            .map_err(|e| SyncError::Malformed(e.to_string()))
+    }
 }
 
 /// Blob ids asked about, or fetched, in one request.
 const BLOB_BATCH: usize = 200;
 
-/// Pushes, then pulls. `progress` is told the running summary after each
-/// page.
+/// Checks the key against the server's journal (storing its check if no
+/// device has yet), pushes, then pulls. `progress` is told the running
+/// summary after each page.
 pub fn sync(
     replica: &mut impl Replica,
     transport: &mut impl Transport,
+    key: &JournalKey,
     page_size: usize,
     mut progress: impl FnMut(&Summary),
 ) -> Result<Summary, SyncError> {
     let page_size = page_size.max(1);
+    let status = transport.status()?;
+    let sealer = Sealer::new(key, &status.journal);
+    // Before anything is pushed: data sealed with the wrong key would be
+    // unreadable to every other device.
+    let check = sealer.key_check();
+    match &status.key_check {
+        Some(stored) if *stored != check => return Err(SyncError::WrongKey),
+        Some(_) => {}
+        None => transport.set_key_check(&check)?,
+    }
     let mut s = Summary::default();
     loop {
-        let ops = replica.unpushed(page_size)?;
-        let Some(last) = ops.last().map(|o| o.seq) else {
+        let outgoing = replica.unpushed(page_size)?;
+        let Some(last) = outgoing.last().map(|o| o.op.seq) else {
             break;
         };
+        let ops: Vec<Op> = outgoing.iter().map(|o| o.op.clone()).collect();
         // Texts first: a device that pulls these operations must find them.
-        let blobs = replica.blobs_for(&ops)?;
+        let blobs: Vec<(String, Vec<u8>)> = replica
+            .blobs_for(&ops)?
+            .into_iter()
+            .map(|(hash, data)| (sealer.blob_id(&hash), data))
+            .collect();
         let ids: Vec<String> = blobs.iter().map(|(id, _)| id.clone()).collect();
-        let mut lacking = std::collections::HashSet::new();
+        let mut lacking = HashSet::new();
         for chunk in ids.chunks(BLOB_BATCH) {
             lacking.extend(transport.lacking_blobs(chunk)?);
         }
         for (id, data) in blobs.iter().filter(|(id, _)| lacking.contains(id)) {
-            transport.put_blob(id, data)?;
+            transport.put_blob(id, &sealer.seal_blob(id, data))?;
             s.blobs_pushed += 1;
         }
-        let batch: Vec<Envelope> = ops.iter().map(encode).collect();
+        let batch: Vec<Envelope> = outgoing.iter().map(|o| sealer.seal(o)).collect();
         transport.push(&batch)?;
         replica.mark_pushed(last)?;
         s.pushed += batch.len();
@@ -173,16 +295,39 @@ pub fn sync(
             if env.device == me {
                 continue;
             }
-            match decode(env) {
+            match sealer.open(env) {
                 Ok(op) => ops.push(op),
-                // One unreadable operation must not stop the rest.
+                // One operation that fails must not stop the rest, and is
+                // never applied.
                 Err(_) => s.skipped += 1,
             }
         }
+        let by_id: HashMap<String, String> = replica
+            .missing_blobs(&ops)?
+            .into_iter()
+            .map(|hash| (sealer.blob_id(&hash), hash))
+            .collect();
+        let ids: Vec<String> = by_id.keys().cloned().collect();
         let mut blobs = Vec::new();
-        for chunk in replica.missing_blobs(&ops)?.chunks(BLOB_BATCH) {
-            blobs.extend(transport.get_blobs(chunk)?);
+        let mut failed = HashSet::new();
+        for chunk in ids.chunks(BLOB_BATCH) {
+            for (id, sealed) in transport.get_blobs(chunk)? {
+                let Some(hash) = by_id.get(&id) else {
+                    continue;
+                };
+                match sealer.open_blob(&id, &sealed) {
+                    Ok(data) => blobs.push((hash.clone(), data)),
+                    Err(_) => {
+                        failed.insert(hash.as_str());
+                    }
+                }
+            }
         }
+        // An operation whose text failed would point at a text this device
+        // does not have.
+        let before = ops.len();
+        ops.retain(|op| op.text_ref().is_none_or(|h| !failed.contains(h)));
+        s.skipped += before - ops.len();
         s.blobs_pulled += blobs.len();
         let merged = replica.apply_page(&ops, &blobs, page.next)?;
         s.pulled += ops.len();

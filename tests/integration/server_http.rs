@@ -9,9 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use newsjournal::sync::client::HttpTransport;
-use newsjournal::sync::memory::MemoryReplica;
-use newsjournal::sync::protocol::{encode, Envelope};
-use newsjournal::sync::{sync, Change, Hlc, Op, SyncError, Transport};
+use newsjournal::sync::memory::{test_key, MemoryReplica};
+use newsjournal::sync::{sync, Change, Envelope, Hlc, Op, Outgoing, Sealer, SyncError, Transport};
 use serde_json::{json, Value};
 
 use crate::util::{dead_port, Env, NjServe as Server};
@@ -397,6 +396,146 @@ fn bad_input_gets_a_4xx_and_the_server_stays_up() {
     }
 }
 
+const KC_A: &str = "kc1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const KC_B: &str = "kc1:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+const KEY_MISMATCH: &str = r#"{"error":"this journal on the server is encrypted with another key; bring that key here with `nj key import` (print it with `nj key show` on a device that already syncs)"}"#;
+
+/// `GET /v1/status` as JSON, with the server's clock taken out.
+fn status_of(server: &Server, token: &str) -> Value {
+    let (code, body) = call("GET", &server.url("/v1/status"), Some(token), None);
+    assert_eq!(code, 200, "{body}");
+    let mut v: Value = serde_json::from_str(&body).unwrap();
+    let clock = v.as_object_mut().unwrap().remove("server_time_ms").unwrap();
+    assert!(
+        (clock.as_i64().unwrap() - now_ms()).abs() < 60_000,
+        "{body}"
+    );
+    v
+}
+
+fn key_check_body(check: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "check": check })).unwrap()
+}
+
+#[test]
+fn a_journal_keeps_the_first_key_check_and_refuses_another() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (ja, a) = server.new_journal(&env);
+    let a2 = server.new_token(&env, &ja);
+    let (jb, b) = server.new_journal(&env);
+    let put = |token: Option<&str>, check: &str| {
+        call(
+            "PUT",
+            &server.url("/v1/key-check"),
+            token,
+            Some(&key_check_body(check)),
+        )
+    };
+
+    assert_eq!(
+        status_of(&server, &a),
+        json!({"devices": {}, "journal": ja, "key_check": null})
+    );
+    assert_eq!(
+        put(Some(&a), KC_A),
+        (201, json!({ "check": KC_A }).to_string())
+    );
+    assert_eq!(
+        status_of(&server, &a),
+        json!({"devices": {}, "journal": ja, "key_check": KC_A})
+    );
+    // Another device of the same journal with the same key.
+    assert_eq!(
+        put(Some(&a2), KC_A),
+        (200, json!({ "check": KC_A }).to_string())
+    );
+    assert_eq!(put(Some(&a), KC_B), (409, KEY_MISMATCH.into()));
+    assert_eq!(put(Some(&a2), KC_B), (409, KEY_MISMATCH.into()));
+    assert_eq!(put(None, KC_B), (401, NO_TOKEN.into()));
+    assert_eq!(put(Some("njt_guessed"), KC_B), (401, BAD_TOKEN.into()));
+    assert_eq!(
+        status_of(&server, &a2),
+        json!({"devices": {}, "journal": ja, "key_check": KC_A})
+    );
+
+    // Another journal sees neither A's id nor A's check, and keeps its own.
+    assert_eq!(
+        status_of(&server, &b),
+        json!({"devices": {}, "journal": jb, "key_check": null})
+    );
+    assert_eq!(
+        put(Some(&b), KC_B),
+        (201, json!({ "check": KC_B }).to_string())
+    );
+    assert_eq!(status_of(&server, &b)["key_check"], json!(KC_B));
+    assert_eq!(status_of(&server, &a)["key_check"], json!(KC_A));
+
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let ja_field = format!("journal={ja}");
+    let puts: Vec<(&str, &str)> = log
+        .lines()
+        .filter(|l| l.contains(" PUT /v1/key-check "))
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f[3], f[6])
+        })
+        .collect();
+    assert_eq!(
+        puts[..4],
+        [
+            ("201", ja_field.as_str()),
+            ("200", ja_field.as_str()),
+            ("409", ja_field.as_str()),
+            ("409", ja_field.as_str()),
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_key_check_is_a_400_and_the_server_stays_up() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (j, t) = server.new_journal(&env);
+    let url = server.url("/v1/key-check");
+    let invalid = "a key check is 1 to 256 printable ASCII characters without spaces; docs/encryption.md gives the form nj sends";
+    let too_long = key_check_body(&"x".repeat(257));
+    let cases: [(&[u8], &str); 7] = [
+        (b"{\"check\": ", "the body is not a key check (EOF while parsing a value at line 1 column 10); send {\"check\": \"...\"}"),
+        (b"{}", "the body is not a key check (missing field `check` at line 1 column 2); send {\"check\": \"...\"}"),
+        (b"{\"check\": null}", "the body is not a key check (invalid type: null, expected a string at line 1 column 14); send {\"check\": \"...\"}"),
+        (b"\xff\xfe", "the body is not a key check (expected value at line 1 column 1); send {\"check\": \"...\"}"),
+        (b"{\"check\": \"\"}", invalid),
+        (b"{\"check\": \"kc1: 00\"}", invalid),
+        (&too_long, invalid),
+    ];
+    for (body, message) in cases {
+        assert_eq!(
+            call("PUT", &url, Some(&t), Some(body)),
+            (400, json!({ "error": message }).to_string()),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!(
+            status_of(&server, &t),
+            json!({"devices": {}, "journal": j, "key_check": null})
+        );
+    }
+    assert_eq!(
+        call("GET", &url, Some(&t), None),
+        (
+            405,
+            json!({"error": "GET is not allowed here; docs/sync-protocol.md lists the endpoints"})
+                .to_string()
+        )
+    );
+    assert_eq!(
+        call("PUT", &url, Some(&t), Some(&key_check_body(KC_A))),
+        (201, json!({ "check": KC_A }).to_string())
+    );
+}
+
 #[test]
 fn a_client_that_stalls_mid_header_or_idles_is_dropped() {
     let env = Env::new();
@@ -633,7 +772,9 @@ fn replicas_syncing_through_the_real_server_converge() {
     a.link("a1", "courts");
     b.create("article", "b1", &[("title", json!("Budget"))]);
     b.link("b1", "money");
-    let run = |r: &mut MemoryReplica, t: &mut HttpTransport| sync(r, t, 2, |_| {}).expect("sync");
+    let key = test_key();
+    let run =
+        |r: &mut MemoryReplica, t: &mut HttpTransport| sync(r, t, &key, 2, |_| {}).expect("sync");
     assert_eq!(run(&mut a, &mut via_a).pushed, 3);
     let sb = run(&mut b, &mut via_b);
     assert_eq!((sb.pushed, sb.pulled), (2, 3));
@@ -668,6 +809,12 @@ fn replicas_syncing_through_the_real_server_converge() {
         vec![("device-a".to_owned(), 5), ("device-b".to_owned(), 3)]
     );
     assert!((status.server_time_ms - now_ms()).abs() < 60_000);
+    // The first device to sync stored its key's check under the journal.
+    assert_eq!(status.journal, journal);
+    assert_eq!(
+        status.key_check,
+        Some(Sealer::new(&key, &journal).key_check())
+    );
 
     // Blobs, through the same transport.
     assert!(!via_a.has_blob("sha256:abc").unwrap());
@@ -678,7 +825,7 @@ fn replicas_syncing_through_the_real_server_converge() {
 }
 
 fn op_at(device: &str, seq: u64, ms: i64, body: &str) -> Envelope {
-    encode(&Op {
+    let op = Op {
         device: device.into(),
         seq,
         hlc: Hlc { ms, counter: 0 },
@@ -689,6 +836,10 @@ fn op_at(device: &str, seq: u64, ms: i64, body: &str) -> Envelope {
             value: json!(body),
             base: None,
         },
+    };
+    Sealer::new(&test_key(), "any-journal").seal(&Outgoing {
+        op,
+        nonce_seed: [seq as u8; 24],
     })
 }
 

@@ -27,6 +27,8 @@ struct Hub {
     env: Env,
     server: NjServe,
     journal: String,
+    /// The journal key every device of this journal is given.
+    key: String,
 }
 
 impl Hub {
@@ -38,6 +40,7 @@ impl Hub {
             env,
             server,
             journal,
+            key: newsjournal::sync::crypto::JournalKey::generate().to_recovery(),
         }
     }
 
@@ -86,6 +89,7 @@ impl Hub {
 struct Device {
     env: Env,
     token: String,
+    key: String,
 }
 
 impl Device {
@@ -94,6 +98,7 @@ impl Device {
         Device {
             env: Env::new(),
             token: hub.token(),
+            key: hub.key.clone(),
         }
     }
 
@@ -108,7 +113,16 @@ impl Device {
     fn remote_set(&self, url: &str, now: &str) -> String {
         self.env.set_now(now);
         let v = self
-            .nj(&["--json", "remote", "set", url, "--token", &self.token])
+            .nj(&[
+                "--json",
+                "remote",
+                "set",
+                url,
+                "--token",
+                &self.token,
+                "--key",
+                &self.key,
+            ])
             .json();
         assert_eq!(v["url"], json!(url));
         v["device_id"].as_str().unwrap().to_owned()
@@ -666,7 +680,11 @@ fn status_remote_show_and_refused_tokens() {
     assert_eq!(
         out,
         format!(
-            "this journal now syncs with {url} as device {device}\n4 changes ready to push; run `nj sync`\n"
+            "this journal now syncs with {url} as device {device}\n\
+             created this journal's encryption key; every device that syncs it needs the key, and nothing on the server can be read without it, so keep a copy somewhere safe:\n  {key}\n\
+             (`nj key show` prints it again; on another device: nj remote set URL --token TOKEN --key KEY)\n\
+             4 changes ready to push; run `nj sync`\n",
+            key = a.nj(&["key", "show"]).success().stdout.trim_end()
         )
     );
     let shown = a.nj(&["remote", "show"]).success().stdout;
@@ -992,10 +1010,10 @@ fn a_server_that_is_down_or_hangs_up_is_a_clear_error() {
             drop(conn);
         }
     });
-    // The first request asks which texts the server lacks.
+    // The first request asks for the server's status (and key check).
     assert_eq!(
         a.refused(&[("NJ_REMOTE", &hangup_url)], &["sync"]),
-        format!("nj: sync with {hangup_url}: the connection to {hangup_url} dropped while checking which article texts the server has; run `nj sync` again to finish (nothing is sent or applied twice)\n")
+        format!("nj: sync with {hangup_url}: the connection to {hangup_url} dropped while asking for the server's status; run `nj sync` again to finish (nothing is sent or applied twice)\n")
     );
     assert_eq!(a.status()["pending"], json!(3));
     assert_eq!(a.status()["last_sync_at"], Value::Null);

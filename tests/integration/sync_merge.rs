@@ -2,14 +2,13 @@
 //! through an in-memory server. Every order of syncing must end with every
 //! replica holding the same journal, and nothing anyone wrote may be lost.
 
-use newsjournal::sync::memory::{MemoryReplica, MemoryServer};
-use newsjournal::sync::protocol::{encode, Envelope};
-use newsjournal::sync::{sync, Summary, SyncError, Transport};
+use newsjournal::sync::memory::{test_key, MemoryReplica, MemoryServer, MEMORY_JOURNAL};
+use newsjournal::sync::{sync, Envelope, RemoteStatus, Sealer, Summary, SyncError, Transport};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn run(r: &mut MemoryReplica, server: &mut MemoryServer, page: usize) -> Summary {
-    sync(r, server, page, |_| {}).expect("sync")
+    sync(r, server, &test_key(), page, |_| {}).expect("sync")
 }
 
 fn text(v: Option<&Value>) -> &str {
@@ -190,7 +189,22 @@ fn pushes_are_idempotent_and_a_changed_operation_is_refused() {
     }
     let ops: Vec<Envelope> = {
         use newsjournal::sync::Replica;
-        a.unpushed(100).unwrap().iter().map(encode).collect()
+        let sealer = Sealer::new(&test_key(), MEMORY_JOURNAL);
+        let ops: Vec<Envelope> = a
+            .unpushed(100)
+            .unwrap()
+            .iter()
+            .map(|o| sealer.seal(o))
+            .collect();
+        // Sealing again gives the same bytes: a retried push is the same push.
+        let again: Vec<Envelope> = a
+            .unpushed(100)
+            .unwrap()
+            .iter()
+            .map(|o| sealer.seal(o))
+            .collect();
+        assert_eq!(ops, again);
+        ops
     };
     server.push(&ops[0..4]).unwrap();
     // A retry of an overlapping range adds nothing twice.
@@ -224,6 +238,12 @@ fn an_interrupted_pull_resumes_after_the_last_applied_page() {
         fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
             self.inner.push(batch)
         }
+        fn status(&mut self) -> Result<RemoteStatus, SyncError> {
+            self.inner.status()
+        }
+        fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
+            self.inner.set_key_check(check)
+        }
         fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
             self.inner.has_blob(id)
         }
@@ -252,6 +272,7 @@ fn an_interrupted_pull_resumes_after_the_last_applied_page() {
             inner: &mut server,
             pages: 2,
         },
+        &test_key(),
         4,
         |_| {},
     );
@@ -366,14 +387,14 @@ proptest! {
                 }
                 Action::Tick { replica, ms } => rs[replica].wall_ms += ms,
                 Action::Sync { replica, page } => {
-                    sync(&mut rs[replica], &mut server, page, |_| {}).unwrap();
+                    sync(&mut rs[replica], &mut server, &test_key(), page, |_| {}).unwrap();
                 }
             }
         }
         // Everyone syncs until nothing is left to exchange.
         for _ in 0..2 {
             for r in rs.iter_mut() {
-                sync(r, &mut server, 4, |_| {}).unwrap();
+                sync(r, &mut server, &test_key(), 4, |_| {}).unwrap();
             }
         }
         prop_assert_eq!(rs[0].state(), rs[1].state());

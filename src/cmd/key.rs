@@ -1,0 +1,149 @@
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use newsjournal::journal::{parse_key, Journal, StoredKey};
+use newsjournal::sync::crypto::JournalKey;
+use newsjournal::time::Timestamp;
+
+use super::output;
+use super::Ctx;
+
+/// The journal key that encrypts everything sync sends
+#[derive(Debug, Args)]
+pub struct Key {
+    #[command(subcommand)]
+    action: KeyAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyAction {
+    /// Print the key as a recovery string, to bring to another device
+    Show,
+    /// Use KEY (from `nj key show` on another device) as this journal's key
+    Import {
+        /// The recovery string; read from standard input when left out
+        key: Option<String>,
+    },
+    /// Keep the key only wrapped under a passphrase (asked for, or NJ_PASSPHRASE)
+    Passphrase {
+        /// Keep the key unwrapped again
+        #[arg(long)]
+        remove: bool,
+    },
+}
+
+/// The passphrase from NJ_PASSPHRASE, or asked for on the terminal.
+pub fn passphrase(prompt: &str) -> Result<String> {
+    if let Some(p) = std::env::var("NJ_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("the journal key is protected by a passphrase; set NJ_PASSPHRASE, or run this in a terminal to be asked");
+    }
+    Ok(rpassword::prompt_password(prompt)?)
+}
+
+/// A new passphrase, asked twice on a terminal so a typo cannot lock the
+/// key away.
+fn new_passphrase() -> Result<String> {
+    if let Some(p) = std::env::var("NJ_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        return Ok(p);
+    }
+    let first = passphrase("new passphrase: ")?;
+    let again = passphrase("the same again: ")?;
+    if first != again {
+        bail!("the two passphrases differ; nothing was changed");
+    }
+    Ok(first)
+}
+
+/// The journal's key, asking for the passphrase if it is wrapped.
+pub fn unlock(journal: &Journal) -> Result<Option<JournalKey>> {
+    Ok(
+        journal
+            .unlock_key(|| passphrase("passphrase for the journal key: ").map_err(Into::into))?,
+    )
+}
+
+/// What to tell a user about a key just made: it is needed everywhere
+/// and cannot be recovered from the server.
+pub fn created_notice(key: &JournalKey) -> String {
+    format!(
+        "created this journal's encryption key; every device that syncs it needs the key, and nothing on the server can be read without it, so keep a copy somewhere safe:\n  {}\n(`nj key show` prints it again; on another device: nj remote set URL --token TOKEN --key KEY)\n",
+        key.to_recovery()
+    )
+}
+
+/// Stores `key` in place of the journal's, keeping it wrapped if the old
+/// one was.
+pub fn replace(journal: &mut Journal, now: Timestamp, key: &JournalKey) -> Result<()> {
+    let wrapped = matches!(journal.stored_key()?, StoredKey::Wrapped(_));
+    let pass = if wrapped {
+        // The key is only replaced by someone who can open the old one.
+        unlock(journal)?;
+        Some(new_passphrase()?)
+    } else {
+        None
+    };
+    journal.store_key(now, key, pass.as_deref())?;
+    Ok(())
+}
+
+impl Key {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let mut journal = ctx.journal()?;
+        let now = ctx.clock.timestamp();
+        match self.action {
+            KeyAction::Show => {
+                let Some(key) = unlock(&journal)? else {
+                    bail!("this journal has no key yet; `nj remote set URL --token TOKEN` makes one (or `nj key import KEY` brings one)");
+                };
+                if ctx.json {
+                    output::json(&serde_json::json!({ "key": key.to_recovery() }))?;
+                } else {
+                    output::print(&format!("{}\n", key.to_recovery()))?;
+                }
+            }
+            KeyAction::Import { key } => {
+                let text = match key {
+                    Some(k) => k,
+                    None => {
+                        let mut s = String::new();
+                        std::io::stdin()
+                            .take(4096)
+                            .read_to_string(&mut s)
+                            .context("cannot read the key from standard input")?;
+                        s
+                    }
+                };
+                let key = parse_key(&text)?;
+                replace(&mut journal, now, &key)?;
+                output::print("imported the journal key; run `nj sync`\n")?;
+            }
+            KeyAction::Passphrase { remove } => {
+                let Some(key) = unlock(&journal)? else {
+                    bail!(
+                        "this journal has no key yet; `nj remote set URL --token TOKEN` makes one"
+                    );
+                };
+                if remove {
+                    journal.store_key(now, &key, None)?;
+                    output::print("the journal key is no longer wrapped under a passphrase\n")?;
+                } else {
+                    let p = new_passphrase()?;
+                    journal.store_key(now, &key, Some(&p))?;
+                    output::print("the journal key is now kept only wrapped under the passphrase; nj asks for it (or reads NJ_PASSPHRASE) when it syncs\n")?;
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
