@@ -31,7 +31,12 @@ pub struct Search {
 
 impl Search {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let journal = ctx.journal()?;
+        let mut journal = ctx.journal()?;
+        // A large pull that was interrupted left the index to rebuild.
+        if journal.index_is_stale()? {
+            eprintln!("nj: finishing the search index an interrupted sync left unbuilt…");
+            journal.finish_index()?;
+        }
         let color = output::color() && !ctx.json;
         let mark = if color {
             ("\x1b[1;33m".to_owned(), "\x1b[0m".to_owned())

@@ -206,11 +206,14 @@ impl Sync {
         }
         journal.enable_sync(now)?;
         let mut transport = HttpTransport::new(&url, &token);
+        // A bar over the changes to push (their number is known), then a
+        // count of what is pulled.
+        let pending = journal.unpushed_count()?.max(0) as u64;
         let bar = if std::io::stderr().is_terminal() && !ctx.json {
-            let bar = ProgressBar::new_spinner();
+            let bar = ProgressBar::new(pending);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template("{bar:30} {pos}/{len} changes pushed {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         } else {
@@ -218,9 +221,24 @@ impl Sync {
         };
         let summary = {
             let mut replica = JournalReplica::new(&mut journal, now);
+            let mut pulling = false;
             sync(&mut replica, &mut transport, &key, PAGE, |s: &Summary| {
-                bar.set_message(format!("pushed {}, pulled {}", s.pushed, s.pulled));
-                bar.tick();
+                if s.pulled > 0 && !pulling {
+                    pulling = true;
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                }
+                if pulling {
+                    bar.set_message(format!(
+                        "pushed {}, pulled {} changes and {} texts",
+                        s.pushed, s.pulled, s.blobs_pulled
+                    ));
+                    bar.tick();
+                } else {
+                    bar.set_position(s.pushed as u64);
+                }
             })
         };
         bar.finish_and_clear();

@@ -58,7 +58,14 @@ impl Journal {
             Some(p) => crypto::wrap_key(key, p).map_err(key_error)?,
             None => key.to_recovery(),
         };
-        self.write(now, |tx| meta_set(tx.conn(), META, &stored))
+        // The key it replaces must not stay readable in the file's free
+        // space or the write-ahead log: overwrite freed bytes, then fold
+        // the log into the file and empty it.
+        self.conn().pragma_update(None, "secure_delete", true)?;
+        let written = self.write(now, |tx| meta_set(tx.conn(), META, &stored));
+        self.conn().pragma_update(None, "secure_delete", false)?;
+        written?;
+        self.checkpoint()
     }
 
     /// The key, asking `passphrase` for the passphrase only if the key is

@@ -89,6 +89,11 @@ impl Journal {
         Ok(journal)
     }
 
+    /// The journal's file; `None` for one in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
     fn display_path(&self) -> String {
         self.path
             .as_ref()
@@ -201,6 +206,7 @@ impl Journal {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut tx = Tx::new(tx, now);
+        tx.load_index_state()?;
         tx.load_sync_log()?;
         let value = f(&mut tx)?;
         tx.commit()?;
@@ -217,10 +223,26 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "INSERT INTO article_fts(article_fts) VALUES ('rebuild');
-             INSERT INTO note_fts(note_fts) VALUES ('rebuild');",
+             INSERT INTO note_fts(note_fts) VALUES ('rebuild');
+             DELETE FROM meta WHERE key = 'index_stale';",
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Whether the search index waits for a rebuild, after a large pull
+    /// (see [`Tx::defer_index`]) that has not finished.
+    pub fn index_is_stale(&self) -> Result<bool> {
+        Ok(tx::meta_get(&self.conn, "index_stale")?.as_deref() == Some("1"))
+    }
+
+    /// Rebuilds the search index if it waits for it; true if it did.
+    pub fn finish_index(&mut self) -> Result<bool> {
+        if !self.index_is_stale()? {
+            return Ok(false);
+        }
+        self.rebuild_index()?;
+        Ok(true)
     }
 
     /// Folds the write-ahead log into the main file and truncates it, so

@@ -17,6 +17,7 @@ use super::tx::{
 use super::{Journal, Tx};
 use crate::content::Content;
 use crate::error::{Error, Result};
+use crate::sync::protocol::TextProbe;
 use crate::sync::{apply, Change, FieldStore, Merged, Op, Outgoing, Replica, Stamp, SyncError};
 use crate::time::Timestamp;
 
@@ -542,8 +543,42 @@ impl FieldStore for SqlStore<'_, '_> {
     }
 }
 
+/// Whether what `op` changes, or the article it belongs to, is missing:
+/// operations arrive after the creation they depend on, so a missing one
+/// was skipped (it failed to open), and so is this.
+fn is_orphan(tx: &Tx<'_>, op: &Op) -> Result<bool> {
+    let exists = |table: &str, id: &str| -> Result<bool> {
+        Ok(tx
+            .conn()
+            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?
+            .exists([id])?)
+    };
+    let article = match &op.change {
+        Change::Create { fields } => fields.get("article_id").and_then(|v| v.as_str()),
+        Change::Link { article_id, .. } | Change::Unlink { article_id, .. } => {
+            Some(article_id.as_str())
+        }
+        Change::Set { .. } => {
+            return match entity_table(&op.entity) {
+                Some((table, _)) => Ok(!exists(table, &op.id)?),
+                None => Ok(false),
+            };
+        }
+    };
+    match article {
+        Some(a) => Ok(!exists("articles", a)?),
+        None => Ok(false),
+    }
+}
+
 /// Merges one remote operation into the journal.
 fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
+    if is_orphan(tx, op)? {
+        return Ok(Merged {
+            orphaned: 1,
+            ..Merged::default()
+        });
+    }
     if let Some(log) = tx.sync_log_mut() {
         log.clock.observe(op.hlc);
     }
@@ -591,12 +626,26 @@ fn referenced_texts(ops: &[Op]) -> BTreeSet<String> {
 pub struct JournalReplica<'a> {
     journal: &'a mut Journal,
     now: Timestamp,
+    /// This pull brings more than the journal holds: its pages leave the
+    /// search index to one rebuild at the end.
+    bulk: bool,
 }
+
+/// A pull of at least this many operations, and at least
+/// [`BULK_OPS_PER_ARTICLE`] per article the journal holds, indexes once at
+/// the end: rebuilding the index then costs less than indexing page by
+/// page (half, at 100,000 articles; `docs/benchmarks.md`).
+const BULK_MIN_OPS: u64 = 20_000;
+const BULK_OPS_PER_ARTICLE: u64 = 8;
 
 impl<'a> JournalReplica<'a> {
     /// Sync must be on ([`Journal::enable_sync`]).
     pub fn new(journal: &'a mut Journal, now: Timestamp) -> JournalReplica<'a> {
-        JournalReplica { journal, now }
+        JournalReplica {
+            journal,
+            now,
+            bulk: false,
+        }
     }
 }
 
@@ -688,19 +737,52 @@ impl Replica for JournalReplica<'_> {
             .collect()
     }
 
-    fn missing_blobs(&mut self, ops: &[Op]) -> Result<Vec<String>, SyncError> {
-        let conn = self.journal.conn();
-        let mut out = Vec::new();
-        for h in referenced_texts(ops) {
-            let has = conn
+    fn text_probe(&mut self) -> Result<TextProbe, SyncError> {
+        // Its own read-only connection, so the pull can ask about the next
+        // page's texts while this one applies a page. It sees committed
+        // pages only: a text the page being applied brings may be fetched
+        // twice, and is stored once.
+        let Some(path) = self.journal.path() else {
+            return Ok(Box::new(|hashes: &[String]| Ok(hashes.to_vec())));
+        };
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| local(e.into()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(15))
+            .map_err(|e| local(e.into()))?;
+        Ok(Box::new(move |hashes: &[String]| {
+            let mut stmt = conn
                 .prepare_cached("SELECT 1 FROM texts WHERE hash = ?1")
-                .and_then(|mut s| s.exists([&h]))
                 .map_err(|e| local(e.into()))?;
-            if !has {
-                out.push(h);
+            let mut out = Vec::new();
+            for h in hashes {
+                if !stmt.exists([h]).map_err(|e| local(e.into()))? {
+                    out.push(h.clone());
+                }
             }
+            Ok(out)
+        }))
+    }
+
+    fn begin_pull(&mut self, remaining: u64) -> Result<(), SyncError> {
+        if remaining < BULK_MIN_OPS {
+            return Ok(());
         }
-        Ok(out)
+        let articles: i64 = self
+            .journal
+            .conn()
+            .query_row("SELECT count(*) FROM articles", [], |r| r.get(0))
+            .map_err(|e| local(e.into()))?;
+        self.bulk = remaining >= BULK_OPS_PER_ARTICLE * articles.max(0) as u64;
+        Ok(())
+    }
+
+    fn end_pull(&mut self) -> Result<(), SyncError> {
+        // Also finishes a rebuild an interrupted pull left waiting.
+        self.journal.finish_index().map_err(local)?;
+        Ok(())
     }
 
     fn apply_page(
@@ -710,8 +792,12 @@ impl Replica for JournalReplica<'_> {
         next: u64,
     ) -> Result<Merged, SyncError> {
         let now = self.now;
+        let bulk = self.bulk && !ops.is_empty();
         self.journal
             .write(now, |tx| {
+                if bulk {
+                    tx.defer_index()?;
+                }
                 for (id, data) in blobs {
                     // A text must be what its name says; anything else is
                     // refused rather than stored. The hash is of normalised
@@ -736,6 +822,7 @@ impl Replica for JournalReplica<'_> {
                     total.applied += m.applied;
                     total.superseded += m.superseded;
                     total.conflicts += m.conflicts;
+                    total.orphaned += m.orphaned;
                 }
                 meta_set(tx.conn(), "cursor", &next.to_string())?;
                 Ok(total)
@@ -771,6 +858,117 @@ mod tests {
             note: Some("why it matters".into()),
             ..NewClip::default()
         }
+    }
+
+    fn hits(j: &Journal, word: &str) -> usize {
+        j.search(&crate::journal::SearchQuery {
+            query: word.into(),
+            tag: None,
+            limit: 50,
+            mark: (String::new(), String::new()),
+        })
+        .unwrap()
+        .len()
+    }
+
+    /// A server that drops the connection after `pages` pulls.
+    struct Flaky<'a> {
+        inner: &'a mut MemoryServer,
+        pages: usize,
+    }
+
+    impl crate::sync::Transport for Flaky<'_> {
+        fn status(&mut self) -> Result<crate::sync::RemoteStatus, SyncError> {
+            self.inner.status()
+        }
+        fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
+            self.inner.set_key_check(check)
+        }
+        fn push(&mut self, batch: &[crate::sync::Envelope]) -> Result<(), SyncError> {
+            self.inner.push(batch)
+        }
+        fn pull(&mut self, cursor: u64, limit: usize) -> Result<crate::sync::Page, SyncError> {
+            if self.pages == 0 {
+                return Err(SyncError::Transport("the connection dropped".into()));
+            }
+            self.pages -= 1;
+            self.inner.pull(cursor, limit)
+        }
+        fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
+            self.inner.has_blob(id)
+        }
+        fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+            self.inner.put_blob(id, data)
+        }
+        fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
+            self.inner.get_blob(id)
+        }
+    }
+
+    #[test]
+    fn a_bulk_pull_indexes_once_at_the_end_and_an_interrupted_one_still_ends_sound() {
+        let mut server = MemoryServer::default();
+        let mut a = journal(1_000);
+        for (i, word) in ["quillborne", "fenstrake", "maribund", "tolvency"]
+            .iter()
+            .enumerate()
+        {
+            a.clip(
+                Timestamp(2_000 + i as i64),
+                &clip(
+                    &format!("Story {i}\n\nThe {word} report."),
+                    &format!("https://x.example/{i}"),
+                    &["court"],
+                ),
+            )
+            .unwrap();
+        }
+        run(&mut a, &mut server, 3_000);
+
+        // Interrupted after two pages: the index waits for its rebuild,
+        // and writes in the meantime leave it alone.
+        let mut b = journal(1_000);
+        let err = {
+            let mut r = JournalReplica::new(&mut b, Timestamp(3_000));
+            r.bulk = true;
+            let mut flaky = Flaky {
+                inner: &mut server,
+                pages: 2,
+            };
+            sync(&mut r, &mut flaky, &test_key(), 3, |_| {})
+        };
+        assert!(err.is_err());
+        assert!(b.index_is_stale().unwrap());
+        let pulled = b.list(&ListFilter::default()).unwrap();
+        assert!(!pulled.is_empty() && pulled.len() < 4, "{}", pulled.len());
+        b.clip(
+            Timestamp(4_000),
+            &clip("Local\n\nA wexlander story.", "https://y.example/1", &[]),
+        )
+        .unwrap();
+        let first = b.resolve_article(&pulled[0].id).unwrap();
+        b.write(Timestamp(4_000), |tx| {
+            tx.retag(&first, &["appeal".into()], &[])
+        })
+        .unwrap();
+        assert!(b.index_is_stale().unwrap());
+
+        // The next sync finishes the pull, then the index, in one go.
+        let mut r = JournalReplica::new(&mut b, Timestamp(5_000));
+        r.bulk = true;
+        sync(&mut r, &mut server, &test_key(), 3, |_| {}).unwrap();
+        assert!(!b.index_is_stale().unwrap());
+        for word in [
+            "quillborne",
+            "fenstrake",
+            "maribund",
+            "tolvency",
+            "wexlander",
+            "appeal",
+        ] {
+            assert_eq!(hits(&b, word), 1, "{word}");
+        }
+        assert!(b.verify().unwrap().index_ok);
     }
 
     #[test]

@@ -87,6 +87,11 @@ pub struct Tx<'c> {
     now: Timestamp,
     dirty_articles: BTreeSet<i64>,
     dirty_notes: BTreeSet<i64>,
+    /// The search index is being rebuilt later (meta `index_stale`): a
+    /// large pull leaves indexing to one rebuild at its end, and until then
+    /// no write may touch the index, whose entries an external-content
+    /// index can only remove with the values they were made from.
+    index_deferred: bool,
     /// Set when sync is on: every primitive change is also an operation.
     log: Option<SyncLog>,
 }
@@ -215,8 +220,27 @@ impl<'c> Tx<'c> {
             now,
             dirty_articles: BTreeSet::new(),
             dirty_notes: BTreeSet::new(),
+            index_deferred: false,
             log: None,
         }
+    }
+
+    /// Notes whether the search index waits for a rebuild.
+    pub(super) fn load_index_state(&mut self) -> Result<()> {
+        self.index_deferred = meta_get(&self.tx, "index_stale")?.as_deref() == Some("1");
+        Ok(())
+    }
+
+    /// Leaves this transaction's changes, and every write's after it, out
+    /// of the search index until [`super::Journal::finish_index`] rebuilds
+    /// it. For a pull that brings more articles than the journal holds,
+    /// one rebuild costs less than indexing each page.
+    pub(super) fn defer_index(&mut self) -> Result<()> {
+        if !self.index_deferred {
+            meta_set(&self.tx, "index_stale", "1")?;
+            self.index_deferred = true;
+        }
+        Ok(())
     }
 
     /// Turns on recording when the journal syncs.
@@ -425,7 +449,11 @@ impl<'c> Tx<'c> {
             meta_set(&self.tx, "hlc_counter", &last.counter.to_string())?;
             meta_set(&self.tx, "last_seq", &log.seq.to_string())?;
         }
-        let articles = std::mem::take(&mut self.dirty_articles);
+        let mut articles = std::mem::take(&mut self.dirty_articles);
+        if self.index_deferred {
+            articles.clear();
+            self.dirty_notes.clear();
+        }
         let mut add = self.tx.prepare_cached(
             "INSERT INTO article_fts(rowid, title, body, notes, tags)
              SELECT article_rowid, title, body, notes, tags
@@ -459,7 +487,7 @@ impl<'c> Tx<'c> {
 
     /// Takes the article out of the index until commit; see the module doc.
     pub(super) fn touch_article(&mut self, rowid: i64) -> Result<()> {
-        if self.dirty_articles.insert(rowid) {
+        if self.dirty_articles.insert(rowid) && !self.index_deferred {
             self.tx
                 .prepare_cached(
                     "INSERT INTO article_fts(article_fts, rowid, title, body, notes, tags)
@@ -472,7 +500,7 @@ impl<'c> Tx<'c> {
     }
 
     pub(super) fn touch_note(&mut self, rowid: i64) -> Result<()> {
-        if self.dirty_notes.insert(rowid) {
+        if self.dirty_notes.insert(rowid) && !self.index_deferred {
             self.tx
                 .prepare_cached(
                     "INSERT INTO note_fts(note_fts, rowid, body)

@@ -293,8 +293,8 @@ impl Replica for MemoryReplica {
         Ok(Vec::new())
     }
 
-    fn missing_blobs(&mut self, _ops: &[Op]) -> Result<Vec<String>, SyncError> {
-        Ok(Vec::new())
+    fn text_probe(&mut self) -> Result<super::protocol::TextProbe, SyncError> {
+        Ok(Box::new(|_: &[String]| Ok(Vec::new())))
     }
 
     fn apply_page(

@@ -35,6 +35,9 @@ pub struct Merged {
     pub superseded: usize,
     /// Losing texts kept as conflict revisions.
     pub conflicts: usize,
+    /// Operations left out because what they change never arrived (its
+    /// creation failed to open, so it was skipped).
+    pub orphaned: usize,
 }
 
 /// Fields whose concurrent edits keep the losing value.

@@ -113,6 +113,9 @@ pub trait Transport {
     }
 }
 
+/// See [`Replica::text_probe`].
+pub type TextProbe = Box<dyn FnMut(&[String]) -> Result<Vec<String>, SyncError> + Send>;
+
 pub trait Replica {
     fn device(&self) -> String;
     /// Local operations not yet pushed, oldest first, at most `limit`.
@@ -124,9 +127,19 @@ pub trait Replica {
     /// The texts these local operations refer to, as (content hash, the
     /// text as one zstd frame), for upload before the operations.
     fn blobs_for(&mut self, ops: &[Op]) -> Result<Vec<(String, Vec<u8>)>, SyncError>;
-    /// The content hashes of the texts these remote operations refer to
-    /// that this replica lacks.
-    fn missing_blobs(&mut self, ops: &[Op]) -> Result<Vec<String>, SyncError>;
+    /// Tells which of the texts (content hashes) asked about this replica
+    /// lacks, from the thread that fetches pages while pages are applied.
+    fn text_probe(&mut self) -> Result<TextProbe, SyncError>;
+    /// Told, before the first page, about how many operations the pull
+    /// will bring (all devices', from the server's status), so it can
+    /// prepare for a large one.
+    fn begin_pull(&mut self, _remaining: u64) -> Result<(), SyncError> {
+        Ok(())
+    }
+    /// Told that the pull has applied its last page.
+    fn end_pull(&mut self) -> Result<(), SyncError> {
+        Ok(())
+    }
     /// Stores the fetched texts (content hash, zstd frame), applies remote
     /// operations and moves the cursor to `next`, as one change: all or
     /// nothing.
@@ -235,6 +248,83 @@ impl Sealer {
     }
 }
 
+/// A page fetched and opened, ready to apply.
+struct Fetched {
+    ops: Vec<Op>,
+    /// (content hash, zstd frame) of the texts the replica lacked.
+    blobs: Vec<(String, Vec<u8>)>,
+    next: u64,
+    more: bool,
+    skipped: usize,
+}
+
+/// Pulls the page after `cursor`, opens its operations (skipping this
+/// device's own), and fetches and opens the texts they need that the
+/// replica lacks. An operation that fails to open, or whose text does, is
+/// counted and left out.
+fn fetch_page(
+    transport: &mut impl Transport,
+    sealer: &Sealer,
+    me: &str,
+    probe: &mut TextProbe,
+    cursor: u64,
+    page_size: usize,
+) -> Result<Fetched, SyncError> {
+    let page = transport.pull(cursor, page_size)?;
+    let mut skipped = 0;
+    let mut ops = Vec::with_capacity(page.ops.len());
+    for env in &page.ops {
+        if env.device == me {
+            continue;
+        }
+        match sealer.open(env) {
+            Ok(op) => ops.push(op),
+            // One operation that fails must not stop the rest, and is
+            // never applied.
+            Err(_) => skipped += 1,
+        }
+    }
+    let mut wanted: Vec<String> = ops
+        .iter()
+        .filter_map(|op| op.text_ref())
+        .map(str::to_owned)
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let by_id: HashMap<String, String> = probe(&wanted)?
+        .into_iter()
+        .map(|hash| (sealer.blob_id(&hash), hash))
+        .collect();
+    let ids: Vec<String> = by_id.keys().cloned().collect();
+    let mut blobs = Vec::new();
+    let mut failed = HashSet::new();
+    for chunk in ids.chunks(BLOB_BATCH) {
+        for (id, sealed) in transport.get_blobs(chunk)? {
+            let Some(hash) = by_id.get(&id) else {
+                continue;
+            };
+            match sealer.open_blob(&id, &sealed) {
+                Ok(data) => blobs.push((hash.clone(), data)),
+                Err(_) => {
+                    failed.insert(hash.as_str());
+                }
+            }
+        }
+    }
+    // An operation whose text failed would point at a text this device
+    // does not have.
+    let before = ops.len();
+    ops.retain(|op| op.text_ref().is_none_or(|h| !failed.contains(h)));
+    skipped += before - ops.len();
+    Ok(Fetched {
+        ops,
+        blobs,
+        next: page.next,
+        more: page.more,
+        skipped,
+    })
+}
+
 /// Blob ids asked about, or fetched, in one request.
 const BLOB_BATCH: usize = 200;
 
@@ -243,7 +333,7 @@ const BLOB_BATCH: usize = 200;
 /// summary after each page.
 pub fn sync(
     replica: &mut impl Replica,
-    transport: &mut impl Transport,
+    transport: &mut (impl Transport + Send),
     key: &JournalKey,
     page_size: usize,
     mut progress: impl FnMut(&Summary),
@@ -288,54 +378,49 @@ pub fn sync(
         progress(&s);
     }
     let me = replica.device();
-    loop {
-        let page = transport.pull(replica.cursor(), page_size)?;
-        let mut ops = Vec::with_capacity(page.ops.len());
-        for env in &page.ops {
-            if env.device == me {
-                continue;
-            }
-            match sealer.open(env) {
-                Ok(op) => ops.push(op),
-                // One operation that fails must not stop the rest, and is
-                // never applied.
-                Err(_) => s.skipped += 1,
-            }
-        }
-        let by_id: HashMap<String, String> = replica
-            .missing_blobs(&ops)?
-            .into_iter()
-            .map(|hash| (sealer.blob_id(&hash), hash))
-            .collect();
-        let ids: Vec<String> = by_id.keys().cloned().collect();
-        let mut blobs = Vec::new();
-        let mut failed = HashSet::new();
-        for chunk in ids.chunks(BLOB_BATCH) {
-            for (id, sealed) in transport.get_blobs(chunk)? {
-                let Some(hash) = by_id.get(&id) else {
-                    continue;
+    // Operations are numbered from 1 on the server, so the sum of each
+    // device's highest number is how many there were at the start.
+    let total: u64 = status.devices.values().sum();
+    replica.begin_pull(total.saturating_sub(replica.cursor()))?;
+    let mut probe = replica.text_probe()?;
+    let start = replica.cursor();
+    // One thread fetches and opens the next page (and its texts) while
+    // this one applies the last: the network, the server and the
+    // decryption overlap the writing of the journal.
+    std::thread::scope(|scope| -> Result<(), SyncError> {
+        let (pages, received) = std::sync::mpsc::sync_channel::<Result<Fetched, SyncError>>(1);
+        let sealer = &sealer;
+        let me = me.as_str();
+        scope.spawn(move || {
+            let mut cursor = start;
+            loop {
+                let fetched = fetch_page(transport, sealer, me, &mut probe, cursor, page_size);
+                let next = match &fetched {
+                    Ok(f) if f.more => Some(f.next),
+                    _ => None,
                 };
-                match sealer.open_blob(&id, &sealed) {
-                    Ok(data) => blobs.push((hash.clone(), data)),
-                    Err(_) => {
-                        failed.insert(hash.as_str());
-                    }
+                // A closed channel means the applying side stopped.
+                if pages.send(fetched).is_err() {
+                    return;
+                }
+                match next {
+                    Some(n) => cursor = n,
+                    None => return,
                 }
             }
+        });
+        for fetched in received {
+            let f = fetched?;
+            s.skipped += f.skipped;
+            s.blobs_pulled += f.blobs.len();
+            let merged = replica.apply_page(&f.ops, &f.blobs, f.next)?;
+            s.pulled += f.ops.len() - merged.orphaned;
+            s.skipped += merged.orphaned;
+            s.conflicts += merged.conflicts;
+            progress(&s);
         }
-        // An operation whose text failed would point at a text this device
-        // does not have.
-        let before = ops.len();
-        ops.retain(|op| op.text_ref().is_none_or(|h| !failed.contains(h)));
-        s.skipped += before - ops.len();
-        s.blobs_pulled += blobs.len();
-        let merged = replica.apply_page(&ops, &blobs, page.next)?;
-        s.pulled += ops.len();
-        s.conflicts += merged.conflicts;
-        progress(&s);
-        if !page.more {
-            break;
-        }
-    }
+        Ok(())
+    })?;
+    replica.end_pull()?;
     Ok(s)
 }

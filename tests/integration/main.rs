@@ -20,6 +20,7 @@ mod pages;
 mod recheck;
 mod search;
 mod server_http;
+mod sync_crypto;
 mod sync_e2e;
 mod sync_merge;
 mod util;

@@ -1,0 +1,917 @@
+//! End-to-end encryption through the real `nj serve`: what the server's
+//! files hold after devices sync (no title, text, URL, tag, note or content
+//! hash), that a device with another key is refused before it pushes
+//! anything, that an operation or text altered, swapped or moved to another
+//! journal on the server is skipped and never applied, and the `nj key`
+//! commands.
+//!
+//! The server is tampered with as someone with its disk could: stopped,
+//! its `server.db` edited with rusqlite, and started again on the same data
+//! folder. Devices run at fixed times (NJ_NOW) on 2026-03-02, in the past of
+//! any machine that runs these tests, because the server refuses stamps more
+//! than 5 minutes ahead of its real clock.
+
+use std::path::{Path, PathBuf};
+
+use newsjournal::sync::crypto::JournalKey;
+use rusqlite::params;
+use serde_json::{json, Value};
+
+use crate::util::{column, Env, NjServe, Out};
+
+/// 2026-03-02 at `hh:mm` UTC.
+fn at(hh_mm: &str) -> String {
+    format!("2026-03-02T{hh_mm}:00Z")
+}
+
+/// The server side: one `nj serve` on a data folder that outlives restarts.
+struct Hub {
+    env: Env,
+    server: Option<NjServe>,
+}
+
+/// One operation as the server stores it.
+#[derive(Debug, Clone)]
+struct StoredOp {
+    pos: i64,
+    device: String,
+    seq: u64,
+    payload: Vec<u8>,
+}
+
+impl Hub {
+    fn start() -> Hub {
+        let env = Env::new();
+        let server = NjServe::start(&env, &[]);
+        Hub {
+            env,
+            server: Some(server),
+        }
+    }
+
+    fn server(&self) -> &NjServe {
+        self.server.as_ref().expect("nj serve is running")
+    }
+
+    fn url(&self) -> String {
+        self.server().url.clone()
+    }
+
+    fn data(&self) -> PathBuf {
+        self.env.path("server")
+    }
+
+    /// A new journal on the server; its id.
+    fn new_journal(&self) -> String {
+        self.server().new_journal(&self.env).0
+    }
+
+    fn token(&self, journal: &str) -> String {
+        self.server().new_token(&self.env, journal)
+    }
+
+    /// A direct connection to the server's database.
+    fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.data().join("server.db")).expect("open server.db")
+    }
+
+    /// SIGTERM; the server must exit cleanly. Its log.
+    fn stop(&mut self) -> String {
+        let (code, log) = self.server.take().expect("nj serve is running").stop();
+        assert_eq!(code, Some(0), "nj serve did not stop cleanly:\n{log}");
+        log
+    }
+
+    /// Stops the server, edits its database as someone with its disk
+    /// could, and starts it again on the same data folder (on a new port).
+    fn tamper(&mut self, edit: impl FnOnce(&rusqlite::Connection)) {
+        self.stop();
+        let db = self.db();
+        edit(&db);
+        drop(db);
+        self.server = Some(NjServe::start(&self.env, &[]));
+    }
+
+    /// The operations the server holds for `journal`, in its order.
+    fn ops(&self, journal: &str) -> Vec<StoredOp> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT pos, device, seq, payload FROM ops WHERE journal_id = ?1 ORDER BY pos")
+            .unwrap();
+        let rows = stmt
+            .query_map([journal], |r| {
+                Ok(StoredOp {
+                    pos: r.get(0)?,
+                    device: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    payload: r.get(3)?,
+                })
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    /// The blob ids the server holds for `journal`, sorted.
+    fn blob_ids(&self, journal: &str) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT id FROM blobs WHERE journal_id = ?1 ORDER BY id")
+            .unwrap();
+        let rows = stmt.query_map([journal], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    /// The stored operation of `journal` that opens, under `key`, to an
+    /// operation for which `wanted` holds; there must be exactly one.
+    #[track_caller]
+    fn op_where(&self, journal: &str, key: &str, wanted: impl Fn(&Value) -> bool) -> StoredOp {
+        let all = self.ops(journal);
+        let opened: Vec<Value> = all.iter().map(|op| open_op(key, journal, op)).collect();
+        let found: Vec<&StoredOp> = all
+            .iter()
+            .zip(&opened)
+            .filter(|(_, v)| wanted(v))
+            .map(|(op, _)| op)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "not one operation matches among {opened:#?}"
+        );
+        found[0].clone()
+    }
+}
+
+/// Whether an opened operation creates an `entity`.
+fn creates(entity: &'static str) -> impl Fn(&Value) -> bool {
+    move |op| op["op"] == "create" && op["entity"] == entity
+}
+
+/// What a stored operation holds, opened the way a device of `journal`
+/// with `key` opens it.
+#[track_caller]
+fn open_op(key: &str, journal: &str, op: &StoredOp) -> Value {
+    let keys = JournalKey::from_recovery(key).unwrap().sync_keys();
+    let json = keys
+        .open_op(journal, &op.device, op.seq, &op.payload)
+        .unwrap_or_else(|e| panic!("operation {} does not open: {e}", op.pos));
+    serde_json::from_slice(&json).unwrap()
+}
+
+/// Replaces the payload of `journal`'s operation at `pos` in the server's
+/// database.
+#[track_caller]
+fn set_payload(db: &rusqlite::Connection, journal: &str, pos: i64, payload: &[u8]) {
+    let changed = db
+        .execute(
+            "UPDATE ops SET payload = ?1 WHERE journal_id = ?2 AND pos = ?3",
+            params![payload, journal, pos],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "no operation {pos} in {journal}");
+}
+
+/// Flips one bit of the byte in the middle of `bytes`.
+fn flip_middle(mut bytes: Vec<u8>) -> Vec<u8> {
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    bytes
+}
+
+/// One device: its own journal in its own sealed environment, with a token
+/// for one journal on the server.
+struct Device {
+    env: Env,
+    token: String,
+}
+
+impl Device {
+    fn new(hub: &Hub, journal: &str) -> Device {
+        Device {
+            env: Env::new(),
+            token: hub.token(journal),
+        }
+    }
+
+    /// `nj remote set URL --token T [--key KEY]` at `now`.
+    fn remote_set(&self, url: &str, key: Option<&str>, now: &str) -> Out {
+        self.env.set_now(now);
+        let mut args = vec!["remote", "set", url, "--token", &self.token];
+        if let Some(k) = key {
+            args.extend(["--key", k]);
+        }
+        self.nj(&args).success()
+    }
+
+    /// A device whose `nj remote set` made a new key: the device, and the
+    /// key the notice printed.
+    fn first(hub: &Hub, journal: &str, now: &str) -> (Device, String) {
+        let d = Device::new(hub, journal);
+        let out = d.remote_set(&hub.url(), None, now).stdout;
+        let keys: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("  nj1-"))
+            .collect();
+        assert_eq!(keys.len(), 1, "no key in the notice:\n{out}");
+        let key = format!("nj1-{}", keys[0]);
+        (d, key)
+    }
+
+    /// A device that joins `journal` with `key`.
+    fn joined(hub: &Hub, journal: &str, key: &str, now: &str) -> Device {
+        let d = Device::new(hub, journal);
+        let out = d.remote_set(&hub.url(), Some(key), now).stdout;
+        assert!(!out.contains("created"), "a key was made:\n{out}");
+        d
+    }
+
+    fn at(&self, now: &str) -> &Device {
+        self.env.set_now(now);
+        self
+    }
+
+    fn nj(&self, args: &[&str]) -> Out {
+        self.env.nj(args)
+    }
+
+    /// `nj ARGS` with extra environment variables (NJ_PASSPHRASE).
+    fn nj_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Out {
+        let mut cmd = self.env.cmd(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        Out::from(cmd.output().expect("run nj"))
+    }
+
+    fn device_id(&self) -> String {
+        self.nj(&["--json", "remote", "show"]).json()["device_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `nj key show`, which must succeed: the recovery string.
+    fn key(&self) -> String {
+        let out = self.nj(&["key", "show"]).success().stdout;
+        out.strip_suffix('\n').unwrap_or(&out).to_owned()
+    }
+
+    /// `nj --json sync`, which must succeed and say nothing on stderr; its
+    /// summary.
+    #[track_caller]
+    fn sync(&self) -> Value {
+        let out = self.nj(&["--json", "sync"]).success();
+        assert_eq!(out.stderr, "", "nj sync warned");
+        out.json()
+    }
+
+    /// `nj --json sync` that skips `skipped` operations from the server:
+    /// it must succeed and say so on stderr. Its summary.
+    #[track_caller]
+    fn sync_skipping(&self, skipped: usize) -> Value {
+        let out = self.nj(&["--json", "sync"]).success();
+        assert_eq!(out.stderr, skipped_line(skipped));
+        out.json()
+    }
+
+    fn clip(&self, text: &str, extra: &[&str]) -> String {
+        self.env.clip_text(text, extra)
+    }
+
+    fn show(&self, id: &str) -> Value {
+        self.nj(&["--json", "show", id]).json()
+    }
+
+    /// Everything a user can see of the journal: the list, the bin, every
+    /// article in full, all notes and all follow-ups.
+    fn state(&self) -> Value {
+        let list = self.nj(&["--json", "list", "--limit", "0"]).json();
+        let bin = self
+            .nj(&["--json", "list", "--removed", "--limit", "0"])
+            .json();
+        let mut ids = column(&list, "id");
+        ids.extend(column(&bin, "id"));
+        let articles: Vec<Value> = ids.iter().map(|id| self.show(id)).collect();
+        json!({
+            "list": list,
+            "bin": bin,
+            "articles": articles,
+            "notes": self.nj(&["--json", "notes", "--limit", "0"]).json(),
+            "followups": self.nj(&["--json", "follow-ups"]).json(),
+        })
+    }
+
+    /// The ids of the articles `nj search QUERY` finds.
+    fn search(&self, query: &str) -> Vec<String> {
+        let found = self.nj(&["--json", "search", query]).json();
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| hit["article"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// `nj verify`, which must find every hash and the index sound.
+    #[track_caller]
+    fn verify(&self, texts: usize, articles: usize) {
+        assert_eq!(
+            self.nj(&["verify"]).success().stdout,
+            format!("checked {texts} texts of {articles} articles: every hash matches, and the search index is sound\n")
+        );
+    }
+}
+
+/// What `nj sync` says on stderr when it skipped `n` operations.
+fn skipped_line(n: usize) -> String {
+    let changes = if n == 1 { "change" } else { "changes" };
+    format!("nj: skipped {n} {changes} from the server that failed authentication or could not be read: altered on the server, or sealed with another key; nothing of them was applied\n")
+}
+
+/// What `nj --json sync` prints; no note text conflicts here.
+fn summary(
+    pushed: usize,
+    pulled: usize,
+    blobs_pushed: usize,
+    blobs_pulled: usize,
+    skipped: usize,
+) -> Value {
+    json!({
+        "pushed": pushed,
+        "pulled": pulled,
+        "blobs_pushed": blobs_pushed,
+        "blobs_pulled": blobs_pulled,
+        "conflicts": 0,
+        "skipped": skipped,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// A journal with something of every kind, each holding its own marker word.
+
+const LONG_TITLE: &str = "The Zorblaxquin harbour deal";
+/// Over 256 bytes, so the journal stores it compressed.
+const LONG: &str = "The port authority signed the Vemtrapulous agreement on Monday after three years of talks with the shipping companies.
+
+Under the agreement the harbour will be dredged to sixteen metres, two new berths will open by the spring, and the old grain terminal will become a public park with a ferry stop.
+
+Critics say the cost estimates leave out the rail link, which the city has promised but not yet paid for.";
+const LONG_URL: &str = "https://news.example/plimbrathex-harbour";
+const TAG: &str = "grumvetisk";
+const NOTE: &str = "Snarfelbloop: check the dredging figures";
+const SHORT_TITLE: &str = "Tazzlewump chess";
+/// Under 256 bytes, so the journal stores it as it is.
+const SHORT: &str = "Quildrensop wins the county chess final.";
+const FOLLOW_UP: &str = "Ask about the Wibblecrantz rail link";
+const JOT: &str = "Frobnoskel: a note on no article";
+
+/// One marker word per field above, none in any other.
+const MARKERS: [&str; 9] = [
+    "zorblaxquin",
+    "vemtrapulous",
+    "plimbrathex",
+    "grumvetisk",
+    "snarfelbloop",
+    "tazzlewump",
+    "quildrensop",
+    "wibblecrantz",
+    "frobnoskel",
+];
+
+/// A journal on the hub that device A filled and synced.
+struct Story {
+    journal: String,
+    key: String,
+    a: Device,
+    long: String,
+    short: String,
+}
+
+/// A clips a long article (with URL, tag and note) and a short one, adds
+/// a follow-up and a free note, and syncs: nine operations and two texts.
+fn story(hub: &Hub) -> Story {
+    let journal = hub.new_journal();
+    let (a, key) = Device::first(hub, &journal, &at("09:00"));
+    let long = a.clip(
+        LONG,
+        &[
+            "--title", LONG_TITLE, "--url", LONG_URL, "-t", TAG, "-n", NOTE,
+        ],
+    );
+    let short = a.at(&at("09:01")).clip(SHORT, &["--title", SHORT_TITLE]);
+    a.at(&at("09:02"))
+        .env
+        .follow_up(&[&long, FOLLOW_UP, "--due", "2026-03-09"]);
+    a.at(&at("09:03")).nj(&["jot", JOT]).success();
+    assert_eq!(a.at(&at("09:10")).sync(), summary(9, 0, 2, 0, 0));
+    Story {
+        journal,
+        key,
+        a,
+        long,
+        short,
+    }
+}
+
+/// `state` as it is without follow-ups.
+fn without_followups(mut state: Value) -> Value {
+    state["followups"] = json!([]);
+    for article in state["articles"].as_array_mut().unwrap() {
+        article["followups"] = json!([]);
+    }
+    state
+}
+
+/// `state` as it is without free notes (notes on no article).
+fn without_free_notes(mut state: Value) -> Value {
+    state["notes"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| !n["article_id"].is_null());
+    state
+}
+
+/// Every needle found in any file under `dir`, as `file: needle`. Bytes
+/// are compared with ASCII letters folded to lower case.
+fn find_in_files(dir: &Path, needles: &[(impl AsRef<str>, Vec<u8>)]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap().to_ascii_lowercase();
+            for (name, needle) in needles {
+                let needle = needle.to_ascii_lowercase();
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    let file = path.strip_prefix(dir).unwrap().display();
+                    found.push(format!("{file}: {}", name.as_ref()));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The needles that give away a text's content hash: its hex digits and
+/// its 32 bytes.
+fn hash_needles(hash: &str) -> Vec<(String, Vec<u8>)> {
+    let hex = hash.strip_prefix("sha256:").unwrap();
+    let raw: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    vec![
+        (format!("{hash} (hex)"), hex.as_bytes().to_vec()),
+        (format!("{hash} (bytes)"), raw),
+    ]
+}
+
+#[test]
+fn the_server_holds_no_plaintext_and_no_content_hash() {
+    let mut hub = Hub::start();
+    let s = story(&hub);
+    let b = Device::joined(&hub, &s.journal, &s.key, &at("09:20"));
+    assert_eq!(b.sync(), summary(0, 9, 0, 2, 0));
+
+    // B has it all, as A has it.
+    let long_hash = s.a.show(&s.long)["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let short_hash = s.a.show(&s.short)["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(b.show(&s.long)["content_hash"], json!(long_hash));
+    assert_eq!(b.show(&s.short)["content_hash"], json!(short_hash));
+    assert_eq!(
+        b.nj(&["show", &s.long, "--text"]).success().stdout,
+        format!("{LONG}\n")
+    );
+    assert_eq!(b.search("vemtrapulous"), vec![s.long.clone()]);
+    assert_eq!(b.search("quildrensop"), vec![s.short.clone()]);
+    assert_eq!(b.state(), s.a.state());
+    b.verify(2, 2);
+
+    let log = hub.stop();
+    let data = hub.data();
+    let mut needles: Vec<(String, Vec<u8>)> = MARKERS
+        .iter()
+        .map(|m| (m.to_string(), m.as_bytes().to_vec()))
+        .collect();
+    needles.extend(hash_needles(&long_hash));
+    needles.extend(hash_needles(&short_hash));
+    assert_eq!(find_in_files(&data, &needles), Vec::<String>::new());
+    for (name, needle) in &needles {
+        let text = String::from_utf8_lossy(needle).to_ascii_lowercase();
+        assert!(
+            !log.to_ascii_lowercase().contains(&text),
+            "the server logged {name}"
+        );
+    }
+
+    // The scan does find what is there: the journal id in the server's
+    // files, and the marker words in A's journal.
+    let found = find_in_files(&data, &[("journal", s.journal.as_bytes().to_vec())]);
+    assert!(
+        found.iter().any(|f| f.starts_with("server.db")),
+        "the journal id is not in server.db: {found:?}"
+    );
+    let on_a = find_in_files(
+        s.a.env.root(),
+        &[
+            ("title", b"zorblaxquin".to_vec()),
+            ("hash", long_hash.as_bytes().to_vec()),
+        ],
+    );
+    assert_eq!(
+        on_a,
+        vec![
+            "journal.db: hash".to_owned(),
+            "journal.db: title".to_owned()
+        ]
+    );
+}
+
+#[test]
+fn a_device_with_another_key_is_refused_before_it_pushes_anything() {
+    let hub = Hub::start();
+    let s = story(&hub);
+    // C joins with a key of its own.
+    let (c, c_key) = Device::first(&hub, &s.journal, &at("09:30"));
+    assert_ne!(c_key, s.key);
+    let own = c.at(&at("09:31")).clip(
+        "Ostrelline bridge reopens\n\nThe bridge reopened on Tuesday.",
+        &[],
+    );
+    let url = hub.url();
+    let err = c.at(&at("09:32")).nj(&["sync"]).failure();
+    assert_eq!(
+        err,
+        format!("nj: sync with {url}: this device's key is not the key the journal on the server is encrypted with; bring the right key here with `nj key import` (print it with `nj key show` on a device that already syncs)\n")
+    );
+    // Nothing of C's reached the server, and C still has it all to push.
+    let devices: Vec<String> = hub
+        .ops(&s.journal)
+        .into_iter()
+        .map(|op| op.device)
+        .collect();
+    assert_ne!(c.device_id(), s.a.device_id());
+    assert_eq!(devices, vec![s.a.device_id(); 9]);
+    assert_eq!(hub.blob_ids(&s.journal).len(), 2);
+    assert_eq!(
+        c.nj(&["--json", "sync", "status"]).json()["pending"],
+        json!(2)
+    );
+
+    // With A's key, C pushes its own and gets A's.
+    assert_eq!(
+        c.nj(&["key", "import", &s.key]).success().stdout,
+        "imported the journal key; run `nj sync`\n"
+    );
+    assert_eq!(c.key(), s.key);
+    assert_eq!(c.at(&at("09:40")).sync(), summary(2, 9, 1, 2, 0));
+    assert_eq!(
+        c.nj(&["show", &s.long, "--text"]).success().stdout,
+        format!("{LONG}\n")
+    );
+    assert_eq!(
+        c.show(&s.long)["content_hash"],
+        s.a.show(&s.long)["content_hash"]
+    );
+    assert_eq!(s.a.at(&at("09:41")).sync(), summary(0, 2, 0, 1, 0));
+    assert_eq!(s.a.show(&own)["title"], json!("Ostrelline bridge reopens"));
+    assert_eq!(c.state(), s.a.state());
+}
+
+#[test]
+fn an_operation_with_one_flipped_byte_is_skipped_and_the_rest_arrives() {
+    let mut hub = Hub::start();
+    let s = story(&hub);
+    let followup = hub.op_where(&s.journal, &s.key, creates("followup"));
+    hub.tamper(|db| {
+        let flipped = flip_middle(followup.payload.clone());
+        set_payload(db, &s.journal, followup.pos, &flipped);
+    });
+
+    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:00"));
+    assert_eq!(b.sync_skipping(1), summary(0, 8, 0, 2, 1));
+    assert_eq!(b.nj(&["--json", "follow-ups"]).json(), json!([]));
+    assert_eq!(b.state(), without_followups(s.a.state()));
+    b.verify(2, 2);
+}
+
+#[test]
+fn two_operations_with_swapped_payloads_are_both_skipped() {
+    let mut hub = Hub::start();
+    let s = story(&hub);
+    let followup = hub.op_where(&s.journal, &s.key, creates("followup"));
+    let jot = hub.op_where(&s.journal, &s.key, |op| {
+        creates("note")(op) && op["fields"]["body"] == JOT
+    });
+    hub.tamper(|db| {
+        set_payload(db, &s.journal, followup.pos, &jot.payload);
+        set_payload(db, &s.journal, jot.pos, &followup.payload);
+    });
+
+    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:00"));
+    assert_eq!(b.sync_skipping(2), summary(0, 7, 0, 2, 2));
+    assert_eq!(b.nj(&["--json", "follow-ups"]).json(), json!([]));
+    assert_eq!(
+        b.nj(&["--json", "notes", "--free"]).json(),
+        json!([]),
+        "the free note was applied"
+    );
+    assert_eq!(
+        b.state(),
+        without_free_notes(without_followups(s.a.state()))
+    );
+    b.verify(2, 2);
+}
+
+/// Two journals on one server, each with a device that clipped an article
+/// with a note (with its own key, or both with one key), after the server
+/// swapped the notes' operations between them: each journal's fresh
+/// device skips the other's and applies the rest.
+fn operations_moved_between_journals(same_key: bool) {
+    let mut hub = Hub::start();
+    let (j1, j2) = (hub.new_journal(), hub.new_journal());
+    let (a1, k1) = Device::first(&hub, &j1, &at("09:00"));
+    let (a2, k2) = if same_key {
+        let d = Device::joined(&hub, &j2, &k1, &at("09:00"));
+        (d, k1.clone())
+    } else {
+        Device::first(&hub, &j2, &at("09:00"))
+    };
+    assert_eq!(k1 == k2, same_key);
+    let clip = |d: &Device, word: &str| {
+        let id = d.clip(
+            &format!("{word} report\n\nWhat the {word} committee found."),
+            &["-n", &format!("{word} note")],
+        );
+        assert_eq!(d.at(&at("09:05")).sync(), summary(3, 0, 1, 0, 0));
+        id
+    };
+    let (id1, id2) = (clip(&a1, "Alpha"), clip(&a2, "Beta"));
+    let (n1, n2) = (
+        hub.op_where(&j1, &k1, creates("note")),
+        hub.op_where(&j2, &k2, creates("note")),
+    );
+    assert_eq!(n1.pos, n2.pos);
+    let (full1, full2) = (a1.state(), a2.state());
+
+    hub.tamper(|db| {
+        if same_key {
+            // The whole operations change journals: with one key, only
+            // the journal id sealed into each tells them apart.
+            // J1's goes to J2 out of the way (at -pos) first.
+            let mv = "UPDATE ops SET journal_id = ?1, pos = ?2 WHERE journal_id = ?3 AND pos = ?4";
+            let p = n1.pos;
+            db.execute(mv, params![j2, -p, j1, p]).unwrap();
+            db.execute(mv, params![j1, p, j2, p]).unwrap();
+            db.execute(mv, params![j2, p, j2, -p]).unwrap();
+        } else {
+            set_payload(db, &j1, n1.pos, &n2.payload);
+            set_payload(db, &j2, n2.pos, &n1.payload);
+        }
+    });
+    if same_key {
+        assert_eq!(hub.ops(&j1)[n1.pos as usize - 1].device, n2.device);
+    }
+
+    for (journal, key, id, full) in [(&j1, &k1, &id1, &full1), (&j2, &k2, &id2, &full2)] {
+        let b = Device::joined(&hub, journal, key, &at("10:00"));
+        assert_eq!(b.sync_skipping(1), summary(0, 2, 0, 1, 1));
+        assert_eq!(b.nj(&["--json", "notes"]).json(), json!([]));
+        let mut expected = full.clone();
+        expected["notes"] = json!([]);
+        expected["articles"][0]["notes"] = json!([]);
+        assert_eq!(b.state(), expected);
+        assert_eq!(column(&b.state()["list"], "id"), vec![id.clone()]);
+        b.verify(1, 1);
+    }
+}
+
+#[test]
+fn operations_swapped_between_journals_with_their_own_keys_are_skipped() {
+    operations_moved_between_journals(false);
+}
+
+#[test]
+fn operations_moved_between_journals_with_one_key_are_skipped() {
+    operations_moved_between_journals(true);
+}
+
+#[test]
+fn a_text_with_one_flipped_byte_is_skipped_and_nothing_corrupt_is_stored() {
+    let mut hub = Hub::start();
+    let s = story(&hub);
+    let long_hash = s.a.show(&s.long)["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let blob = JournalKey::from_recovery(&s.key)
+        .unwrap()
+        .sync_keys()
+        .blob_id(&long_hash);
+    assert!(hub.blob_ids(&s.journal).contains(&blob));
+    hub.tamper(|db| {
+        let data: Vec<u8> = db
+            .query_row(
+                "SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2",
+                params![s.journal, blob],
+                |r| r.get(0),
+            )
+            .unwrap();
+        db.execute(
+            "UPDATE blobs SET data = ?1 WHERE journal_id = ?2 AND id = ?3",
+            params![flip_middle(data), s.journal, blob],
+        )
+        .unwrap();
+    });
+
+    let got = all_but_the_long_article(&hub, &s);
+    let skipped = got["skipped"].as_u64().unwrap() as usize;
+    assert_eq!(got, summary(0, 9 - skipped, 0, 1, skipped));
+}
+
+/// The article's creation is what another device cannot open: the
+/// operations that name the article must not stop the rest from arriving.
+/// They did: applying them failed on the missing article ("journal
+/// database error: FOREIGN KEY constraint failed"), so the whole page was
+/// refused, every later sync failed the same way, and the device never
+/// received anything.
+#[test]
+fn an_article_whose_creation_was_altered_does_not_stop_the_rest_arriving() {
+    let mut hub = Hub::start();
+    let s = story(&hub);
+    let article = hub.op_where(&s.journal, &s.key, |op| {
+        creates("article")(op) && op["fields"]["title"] == LONG_TITLE
+    });
+    hub.tamper(|db| {
+        let flipped = flip_middle(article.payload.clone());
+        set_payload(db, &s.journal, article.pos, &flipped);
+    });
+    all_but_the_long_article(&hub, &s);
+}
+
+/// A fresh device of the story's journal syncs after the server altered
+/// part of the long article: the sync must succeed and say how many
+/// operations it skipped, everything but the long article must arrive as
+/// it is on A, and nothing corrupt may be stored. Its summary.
+#[track_caller]
+fn all_but_the_long_article(hub: &Hub, s: &Story) -> Value {
+    let b = Device::joined(hub, &s.journal, &s.key, &at("10:00"));
+    let out = b.nj(&["--json", "sync"]).success();
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    let skipped = got["skipped"].as_u64().unwrap() as usize;
+    assert!(skipped >= 1, "{got}");
+    assert_eq!(got["pulled"], json!(9 - skipped), "{got}");
+    assert_eq!(out.stderr, skipped_line(skipped));
+
+    assert_eq!(column(&b.env.list_json(), "id"), vec![s.short.clone()]);
+    assert_eq!(b.show(&s.short), s.a.show(&s.short));
+    assert_eq!(
+        b.nj(&["show", &s.short, "--text"]).success().stdout,
+        format!("{SHORT}\n")
+    );
+    let free = ["--json", "notes", "--free"];
+    assert_eq!(b.nj(&free).json(), s.a.nj(&free).json());
+    // The follow-up was on the long article.
+    assert_eq!(b.env.followups_json(), json!([]));
+    assert_eq!(b.search("vemtrapulous"), Vec::<String>::new());
+    let text = b.nj(&["show", &s.long, "--text"]);
+    assert_ne!(
+        text.code,
+        Some(0),
+        "the long text is shown:\n{}",
+        text.stdout
+    );
+    let verified = b.nj(&["verify"]).success().stdout;
+    assert!(
+        verified
+            .ends_with(" texts of 1 articles: every hash matches, and the search index is sound\n"),
+        "{verified}"
+    );
+    got
+}
+
+#[test]
+fn the_key_is_shown_wrapped_under_a_passphrase_and_unwrapped_again() {
+    let hub = Hub::start();
+    let journal = hub.new_journal();
+    let (a, key) = Device::first(&hub, &journal, &at("09:00"));
+    assert!(key.starts_with("nj1-"), "{key}");
+    assert_eq!(a.key(), key);
+    let stored = || -> String {
+        a.env
+            .sqlite()
+            .query_row("SELECT value FROM meta WHERE key = 'sync_key'", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(stored(), key);
+
+    // Garbage and a typo are refused, and the key stays as it was.
+    assert_eq!(
+        a.nj(&["key", "import", "garbage"]).failure(),
+        "nj: this is not a newsjournal key: a key starts with nj1-; `nj key show` prints it\n"
+    );
+    let last = key.chars().last().unwrap();
+    let typo = format!(
+        "{}{}",
+        &key[..key.len() - 1],
+        if last == 'a' { 'b' } else { 'a' }
+    );
+    let err = a.nj(&["key", "import", &typo]).failure();
+    assert!(err.starts_with("nj: the key has"), "{err}");
+    assert!(err.ends_with("copy it again from `nj key show`\n"), "{err}");
+    assert_eq!(stored(), key);
+    assert_eq!(a.key(), key);
+
+    let pass = [("NJ_PASSPHRASE", "correct horse battery")];
+    assert_eq!(
+        a.nj_with(&pass, &["key", "passphrase"]).success().stdout,
+        "the journal key is now kept only wrapped under the passphrase; nj asks for it (or reads NJ_PASSPHRASE) when it syncs\n"
+    );
+    let wrapped = stored();
+    assert!(wrapped.starts_with("njw1$"), "{wrapped}");
+    assert!(!wrapped.contains(&key), "{wrapped}");
+    let rows: Vec<String> = {
+        let db = a.env.sqlite();
+        let mut stmt = db.prepare("SELECT key || '=' || value FROM meta").unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert!(
+        rows.iter()
+            .all(|r| !r.contains(&key) && !r.contains(&key[4..])),
+        "{rows:?}"
+    );
+
+    let without = "nj: the journal key is protected by a passphrase; set NJ_PASSPHRASE, or run this in a terminal to be asked\n";
+    assert_eq!(a.nj(&["key", "show"]).failure(), without);
+    assert_eq!(
+        a.nj_with(&[("NJ_PASSPHRASE", "wrong horse")], &["key", "show"])
+            .failure(),
+        "nj: the passphrase is wrong; try again (NJ_PASSPHRASE gives it to scripts)\n"
+    );
+    assert_eq!(
+        a.nj_with(&pass, &["key", "show"]).success().stdout,
+        format!("{key}\n")
+    );
+
+    // Sync needs the passphrase too, and works with it.
+    a.clip(
+        "Budget vote\n\nThe council passed the budget.",
+        &["-t", "money"],
+    );
+    assert_eq!(a.at(&at("09:05")).nj(&["sync"]).failure(), without);
+    assert_eq!(hub.ops(&journal).len(), 0);
+    let out = a.nj_with(&pass, &["--json", "sync"]).success();
+    assert_eq!(out.stderr, "");
+    assert_eq!(out.json(), summary(3, 0, 1, 0, 0));
+    let b = Device::joined(&hub, &journal, &key, &at("09:10"));
+    assert_eq!(b.sync(), summary(0, 3, 0, 1, 0));
+    assert_eq!(b.state(), a.state());
+
+    assert_eq!(
+        a.nj_with(&pass, &["key", "passphrase", "--remove"])
+            .success()
+            .stdout,
+        "the journal key is no longer wrapped under a passphrase\n"
+    );
+    assert_eq!(stored(), key);
+    assert_eq!(a.key(), key);
+    assert_eq!(
+        a.at(&at("09:20")).nj(&["sync"]).success().stdout,
+        "pushed 0 changes and 0 texts, pulled 0 changes and 0 texts\n"
+    );
+}
+
+/// `nj key passphrase` replaces the stored recovery string with the
+/// wrapped key, but the replaced bytes stay behind in the journal file
+/// (SQLite reuses the space later, and does not overwrite it), so a copy of
+/// the file gives the key away without the passphrase.
+#[test]
+fn wrapping_the_key_leaves_no_plain_copy_of_it_in_the_journal_files() {
+    let hub = Hub::start();
+    let journal = hub.new_journal();
+    let (a, key) = Device::first(&hub, &journal, &at("09:00"));
+    let needles = [("the recovery string", key.as_bytes().to_vec())];
+    assert_ne!(find_in_files(a.env.root(), &needles), Vec::<String>::new());
+    a.nj_with(
+        &[("NJ_PASSPHRASE", "correct horse battery")],
+        &["key", "passphrase"],
+    )
+    .success();
+    assert_eq!(find_in_files(a.env.root(), &needles), Vec::<String>::new());
+    // Once more after another command has run on the journal.
+    a.nj(&["list"]);
+    assert_eq!(find_in_files(a.env.root(), &needles), Vec::<String>::new());
+}
