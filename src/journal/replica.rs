@@ -708,11 +708,14 @@ impl Replica for JournalReplica<'_> {
         Ok(out)
     }
 
-    fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError> {
+    fn mark_pushed(&mut self, seq: u64, cursor: Option<u64>) -> Result<(), SyncError> {
         self.journal
             .write(self.now, |tx| {
                 tx.conn()
                     .execute("DELETE FROM sync_ops WHERE seq <= ?1", [seq as i64])?;
+                if let Some(c) = cursor {
+                    meta_set(tx.conn(), "cursor", &c.to_string())?;
+                }
                 meta_set(tx.conn(), "pushed_seq", &seq.to_string())
             })
             .map_err(local)
@@ -884,7 +887,10 @@ mod tests {
         fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
             self.inner.set_key_check(check)
         }
-        fn push(&mut self, batch: &[crate::sync::Envelope]) -> Result<(), SyncError> {
+        fn push(
+            &mut self,
+            batch: &[crate::sync::Envelope],
+        ) -> Result<crate::sync::Pushed, SyncError> {
             self.inner.push(batch)
         }
         fn pull(&mut self, cursor: u64, limit: usize) -> Result<crate::sync::Page, SyncError> {

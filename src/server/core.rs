@@ -69,6 +69,17 @@ pub struct StoredOp {
     pub payload: Vec<u8>,
 }
 
+/// What a push stored: how many operations were new, and the positions
+/// the journal's operations reached before and after it. New operations
+/// take the positions after `after` in order, so when every one was new,
+/// `after + 1 ..= last` are exactly the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pushed {
+    pub stored: usize,
+    pub after: u64,
+    pub last: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpsPage {
     pub ops: Vec<StoredOp>,
@@ -262,7 +273,12 @@ impl Core {
 
     /// Stores a batch, all or nothing. Operations already stored with the
     /// same content are skipped; returns how many were new.
-    pub fn push(&self, journal: &str, ops: &[StoredOp], now_ms: i64) -> Result<usize, ServerError> {
+    pub fn push(
+        &self,
+        journal: &str,
+        ops: &[StoredOp],
+        now_ms: i64,
+    ) -> Result<Pushed, ServerError> {
         for op in ops {
             let ahead = op.hlc_ms - now_ms;
             if ahead > MAX_CLOCK_AHEAD_MS {
@@ -283,6 +299,7 @@ impl Core {
             [journal],
             |r| r.get(0),
         )?;
+        let after = pos as u64;
         let mut stored = 0;
         {
             let mut find = tx.prepare_cached(
@@ -320,7 +337,11 @@ impl Core {
             }
         }
         tx.commit()?;
-        Ok(stored)
+        Ok(Pushed {
+            stored,
+            after,
+            last: pos as u64,
+        })
     }
 
     /// Operations after `cursor` in server order: at most `limit` (1 to
@@ -555,12 +576,20 @@ mod tests {
         assert_eq!(
             core.push(&j, &[op("a", 1, "x"), op("a", 2, "y")], 10_000)
                 .unwrap(),
-            2
+            Pushed {
+                stored: 2,
+                after: 0,
+                last: 2
+            }
         );
         assert_eq!(
             core.push(&j, &[op("a", 2, "y"), op("a", 3, "z")], 10_000)
                 .unwrap(),
-            1
+            Pushed {
+                stored: 1,
+                after: 2,
+                last: 3
+            }
         );
         let err = core
             .push(&j, &[op("a", 4, "w"), op("a", 1, "changed")], 10_000)
@@ -619,7 +648,7 @@ mod tests {
         assert!(err.to_string().contains("fix this device's clock"), "{err}");
         let mut ok = op("a", 1, "x");
         ok.hlc_ms = 1_000_000 + MAX_CLOCK_AHEAD_MS - 1_000;
-        assert_eq!(core.push(&j, &[ok], 1_000_000).unwrap(), 1);
+        assert_eq!(core.push(&j, &[ok], 1_000_000).unwrap().stored, 1);
     }
 
     #[test]

@@ -415,8 +415,8 @@ async fn push_ops(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let core = Arc::clone(&st.core);
-    let stored = blocking(move || core.push(&journal, &ops, now_ms())).await?;
-    Ok(Json(serde_json::json!({ "stored": stored })).into_response())
+    let pushed = blocking(move || core.push(&journal, &ops, now_ms())).await?;
+    Ok(Json(pushed).into_response())
 }
 
 async fn pull_ops(
@@ -902,11 +902,11 @@ mod tests {
         };
         assert_eq!(
             call(&app, push("a")).await,
-            (StatusCode::OK, r#"{"stored":1}"#.into())
+            (StatusCode::OK, r#"{"stored":1,"after":0,"last":1}"#.into())
         );
         assert_eq!(
             call(&app, push("a")).await,
-            (StatusCode::OK, r#"{"stored":0}"#.into())
+            (StatusCode::OK, r#"{"stored":0,"after":1,"last":1}"#.into())
         );
         assert_eq!(
             call(&app, push("b")).await,

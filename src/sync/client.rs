@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{Envelope, Page, RemoteStatus, SyncError, Transport};
+use super::protocol::{Envelope, Page, Pushed, RemoteStatus, SyncError, Transport};
 
 /// The longest wait for a connection to the server.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -260,7 +260,7 @@ impl Transport for HttpTransport {
         Ok(())
     }
 
-    fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
+    fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError> {
         let ops = batch
             .iter()
             .map(|env| WireOp {
@@ -280,8 +280,7 @@ impl Transport for HttpTransport {
         let resp = self.check(resp, "pushing changes")?;
         // Read the answer: the batch counts as stored only once the
         // server has said so in full.
-        self.read_bytes(resp, "pushing changes")?;
-        Ok(())
+        self.read_json(resp)
     }
 
     fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {

@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::hlc::{Clock, Stamp};
 use super::merge::{apply, FieldStore, Merged};
 use super::op::{tag_link_id, Change, Op};
-use super::protocol::{Envelope, Outgoing, Page, RemoteStatus, Replica, SyncError, Transport};
+use super::protocol::{
+    Envelope, Outgoing, Page, Pushed, RemoteStatus, Replica, SyncError, Transport,
+};
 
 /// A server that keeps operations in a list, in the order they arrived.
 #[derive(Debug, Default, Clone)]
@@ -64,7 +66,9 @@ impl Transport for MemoryServer {
         }
     }
 
-    fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
+    fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError> {
+        let after = self.ops.len() as u64;
+        let mut stored = 0;
         for env in batch {
             match self.index.get(&(env.device.clone(), env.seq)) {
                 Some(&i) if self.ops[i] == *env => continue,
@@ -78,10 +82,15 @@ impl Transport for MemoryServer {
                     self.index
                         .insert((env.device.clone(), env.seq), self.ops.len());
                     self.ops.push(env.clone());
+                    stored += 1;
                 }
             }
         }
-        Ok(())
+        Ok(Pushed {
+            stored,
+            after,
+            last: self.ops.len() as u64,
+        })
     }
 
     fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
@@ -280,8 +289,11 @@ impl Replica for MemoryReplica {
             .collect())
     }
 
-    fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError> {
+    fn mark_pushed(&mut self, seq: u64, cursor: Option<u64>) -> Result<(), SyncError> {
         self.pushed = self.pushed.max(seq);
+        if let Some(c) = cursor {
+            self.cursor = c;
+        }
         Ok(())
     }
 

@@ -17,5 +17,6 @@ pub use hlc::{Clock, Hlc, Stamp};
 pub use merge::{apply, FieldStore, Merged};
 pub use op::{tag_link_id, Change, Op};
 pub use protocol::{
-    sync, Envelope, Outgoing, Page, RemoteStatus, Replica, Sealer, Summary, SyncError, Transport,
+    sync, Envelope, Outgoing, Page, Pushed, RemoteStatus, Replica, Sealer, Summary, SyncError,
+    Transport,
 };

@@ -50,6 +50,17 @@ pub struct RemoteStatus {
     pub key_check: Option<String>,
 }
 
+/// What a push stored (see the server's `POST /v1/ops`): how many
+/// operations were new, and the journal's last position before and after.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pushed {
+    pub stored: usize,
+    #[serde(default)]
+    pub after: u64,
+    #[serde(default)]
+    pub last: u64,
+}
+
 /// One page of operations in server order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -86,7 +97,7 @@ pub trait Transport {
     fn set_key_check(&mut self, check: &str) -> Result<(), SyncError>;
     /// Stores a batch. Idempotent: operations the server already has with
     /// the same content are ignored.
-    fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError>;
+    fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError>;
     /// Operations after `cursor`, at most `limit`.
     fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError>;
     /// Whether the server holds the blob (an article text) `id`.
@@ -120,8 +131,10 @@ pub trait Replica {
     fn device(&self) -> String;
     /// Local operations not yet pushed, oldest first, at most `limit`.
     fn unpushed(&mut self, limit: usize) -> Result<Vec<Outgoing>, SyncError>;
-    /// Records that the server has every local operation up to `seq`.
-    fn mark_pushed(&mut self, seq: u64) -> Result<(), SyncError>;
+    /// Records that the server has every local operation up to `seq`, and,
+    /// with `cursor`, that the pull may start after that position (the
+    /// positions up to it hold nothing this device lacks).
+    fn mark_pushed(&mut self, seq: u64, cursor: Option<u64>) -> Result<(), SyncError>;
     /// Where the last pull stopped.
     fn cursor(&self) -> u64;
     /// The texts these local operations refer to, as (content hash, the
@@ -372,8 +385,14 @@ pub fn sync(
             s.blobs_pushed += 1;
         }
         let batch: Vec<Envelope> = outgoing.iter().map(|o| sealer.seal(o)).collect();
-        transport.push(&batch)?;
-        replica.mark_pushed(last)?;
+        let pushed = transport.push(&batch)?;
+        // When this device had seen everything before its batch and the
+        // whole batch was new, the batch's positions are its own
+        // operations: the pull need not fetch them back.
+        let skip = pushed.stored == batch.len()
+            && pushed.last == pushed.after + batch.len() as u64
+            && pushed.after == replica.cursor();
+        replica.mark_pushed(last, skip.then_some(pushed.last))?;
         s.pushed += batch.len();
         progress(&s);
     }

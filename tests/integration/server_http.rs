@@ -137,7 +137,7 @@ fn a_token_opens_only_its_own_journal_until_revoked() {
             Some(&a),
             Some(&batch(&[("dev-a", 1, 1, "a1"), ("dev-a", 2, 1, "a2")]))
         ),
-        (200, r#"{"stored":2}"#.into())
+        (200, r#"{"stored":2,"after":0,"last":2}"#.into())
     );
     assert_eq!(
         call(
@@ -146,7 +146,7 @@ fn a_token_opens_only_its_own_journal_until_revoked() {
             Some(&b),
             Some(&batch(&[("dev-b", 1, 1, "b1")]))
         ),
-        (200, r#"{"stored":1}"#.into())
+        (200, r#"{"stored":1,"after":0,"last":1}"#.into())
     );
     let blob = server.url("/v1/blobs/sha256:aa");
     assert_eq!(call("PUT", &blob, Some(&a), Some(b"A's text")).0, 201);
@@ -228,16 +228,16 @@ fn push_is_idempotent_and_a_changed_operation_is_a_409() {
     let push = |b: &[(&str, u64, i64, &str)]| call("POST", &ops, Some(&t), Some(&batch(b)));
     assert_eq!(
         push(&[("d", 1, 5, "one"), ("d", 2, 5, "two")]),
-        (200, r#"{"stored":2}"#.into())
+        (200, r#"{"stored":2,"after":0,"last":2}"#.into())
     );
     assert_eq!(
         push(&[("d", 1, 5, "one"), ("d", 2, 5, "two")]),
-        (200, r#"{"stored":0}"#.into())
+        (200, r#"{"stored":0,"after":2,"last":2}"#.into())
     );
     // An overlapping retry stores only what is new.
     assert_eq!(
         push(&[("d", 2, 5, "two"), ("d", 3, 5, "three")]),
-        (200, r#"{"stored":1}"#.into())
+        (200, r#"{"stored":1,"after":2,"last":3}"#.into())
     );
     assert_eq!(
         push(&[("d", 4, 5, "four"), ("d", 2, 5, "TWO")]),

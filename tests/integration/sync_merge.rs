@@ -235,7 +235,7 @@ fn an_interrupted_pull_resumes_after_the_last_applied_page() {
         pages: usize,
     }
     impl Transport for Flaky<'_> {
-        fn push(&mut self, batch: &[Envelope]) -> Result<(), SyncError> {
+        fn push(&mut self, batch: &[Envelope]) -> Result<newsjournal::sync::Pushed, SyncError> {
             self.inner.push(batch)
         }
         fn status(&mut self) -> Result<RemoteStatus, SyncError> {
@@ -400,4 +400,33 @@ proptest! {
         prop_assert_eq!(rs[0].state(), rs[1].state());
         prop_assert_eq!(rs[1].state(), rs[2].state());
     }
+}
+
+#[test]
+fn a_device_does_not_pull_back_what_it_just_pushed_but_never_skips_others() {
+    use newsjournal::sync::Replica;
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    for i in 0..5 {
+        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+    }
+    // Into an empty journal: every position is A's own, so A's cursor
+    // moves past them without pulling them.
+    let first = run(&mut a, &mut server, 2);
+    assert_eq!((first.pushed, first.pulled), (5, 0));
+    assert_eq!(a.cursor(), 5);
+
+    // B pushes between A's batches: A's cursor must not jump past B's.
+    let mut b = MemoryReplica::new("device-b");
+    b.create("article", "b0", &[("title", json!("from b"))]);
+    for i in 5..9 {
+        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+    }
+    run(&mut b, &mut server, 2);
+    let second = run(&mut a, &mut server, 2);
+    assert_eq!((second.pushed, second.pulled), (4, 1));
+    assert_eq!(a.get("article", "b0", "title"), Some(&json!("from b")));
+    assert_eq!(a.cursor(), server.len() as u64);
+    run(&mut b, &mut server, 2);
+    assert_eq!(a.state(), b.state());
 }
