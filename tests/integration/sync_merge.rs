@@ -412,8 +412,46 @@ fn a_device_does_not_pull_back_what_it_just_pushed_but_never_skips_others() {
     }
     // Into an empty journal: every position is A's own, so A's cursor
     // moves past them without pulling them.
-    let first = run(&mut a, &mut server, 2);
+    struct Counting<'a> {
+        inner: &'a mut MemoryServer,
+        fetched: usize,
+    }
+    impl Transport for Counting<'_> {
+        fn status(&mut self) -> Result<RemoteStatus, SyncError> {
+            self.inner.status()
+        }
+        fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
+            self.inner.set_key_check(check)
+        }
+        fn push(&mut self, batch: &[Envelope]) -> Result<newsjournal::sync::Pushed, SyncError> {
+            self.inner.push(batch)
+        }
+        fn pull(
+            &mut self,
+            cursor: u64,
+            limit: usize,
+        ) -> Result<newsjournal::sync::Page, SyncError> {
+            let page = self.inner.pull(cursor, limit)?;
+            self.fetched += page.ops.len();
+            Ok(page)
+        }
+        fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
+            self.inner.has_blob(id)
+        }
+        fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+            self.inner.put_blob(id, data)
+        }
+        fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
+            self.inner.get_blob(id)
+        }
+    }
+    let mut counting = Counting {
+        inner: &mut server,
+        fetched: 0,
+    };
+    let first = sync(&mut a, &mut counting, &test_key(), 2, |_| {}).unwrap();
     assert_eq!((first.pushed, first.pulled), (5, 0));
+    assert_eq!(counting.fetched, 0, "pulled its own operations back");
     assert_eq!(a.cursor(), 5);
 
     // B pushes between A's batches: A's cursor must not jump past B's.
