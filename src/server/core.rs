@@ -215,7 +215,7 @@ impl Core {
     pub fn status(&self, journal: &str, now_ms: i64) -> Result<Status, ServerError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT device, max(seq) FROM ops WHERE journal_id = ?1 GROUP BY device ORDER BY device",
+            "SELECT device, seq FROM device_heads WHERE journal_id = ?1 ORDER BY device",
         )?;
         let devices = stmt
             .query_map([journal], |r| {
@@ -301,6 +301,7 @@ impl Core {
         )?;
         let after = pos as u64;
         let mut stored = 0;
+        let mut heads: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
         {
             let mut find = tx.prepare_cached(
                 "SELECT payload FROM ops WHERE journal_id = ?1 AND device = ?2 AND seq = ?3",
@@ -332,8 +333,17 @@ impl Core {
                             op.payload
                         ])?;
                         stored += 1;
+                        let head = heads.entry(op.device.as_str()).or_insert(0);
+                        *head = (*head).max(op.seq);
                     }
                 }
+            }
+            let mut raise = tx.prepare_cached(
+                "INSERT INTO device_heads(journal_id, device, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)",
+            )?;
+            for (device, seq) in heads {
+                raise.execute(params![journal, device, seq as i64])?;
             }
         }
         tx.commit()?;
@@ -464,7 +474,7 @@ fn check_key_check(check: &str) -> Result<(), ServerError> {
         Ok(())
     } else {
         Err(ServerError::BadRequest(format!(
-            "a key check is 1 to {MAX_KEY_CHECK_LEN} printable ASCII characters without spaces; docs/encryption.md gives the form nj sends"
+            "a key check is 1 to {MAX_KEY_CHECK_LEN} printable ASCII characters without spaces; docs/sync-protocol.md gives the form nj sends"
         )))
     }
 }
@@ -473,6 +483,34 @@ fn check_key_check(check: &str) -> Result<(), ServerError> {
 pub const MAX_BLOB_BATCH: usize = 1000;
 
 impl Core {
+    /// Stores a batch of blobs in one transaction, all or nothing; blobs
+    /// the journal has are left as they are. Returns how many were new.
+    pub fn put_blobs(
+        &self,
+        journal: &str,
+        blobs: &[(String, Vec<u8>)],
+    ) -> Result<usize, ServerError> {
+        if blobs.len() > MAX_BLOB_BATCH {
+            return Err(ServerError::BadRequest(format!(
+                "at most {MAX_BLOB_BATCH} blobs in one request"
+            )));
+        }
+        blobs.iter().try_for_each(|(id, _)| check_blob_id(id))?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stored = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO blobs(journal_id, id, data) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?;
+            for (id, data) in blobs {
+                stored += insert.execute(params![journal, id, data])?;
+            }
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+
     /// Which of `ids` this journal lacks.
     pub fn lacking_blobs(&self, journal: &str, ids: &[String]) -> Result<Vec<String>, ServerError> {
         check_batch(ids)?;
@@ -685,6 +723,40 @@ mod tests {
             vec![("sha256:aa".to_string(), b"one".to_vec())]
         );
         assert!(core.get_blobs(&j2, &ids).unwrap().is_empty());
+        let stored = core
+            .put_blobs(
+                &j1,
+                &[
+                    ("k1:a".into(), b"one".to_vec()),
+                    ("k1:b".into(), b"two".to_vec()),
+                ],
+            )
+            .unwrap();
+        assert_eq!(stored, 2);
+        // Again, with one new: only that one is stored, and the old bytes stay.
+        let again = core
+            .put_blobs(
+                &j1,
+                &[
+                    ("k1:a".into(), b"changed".to_vec()),
+                    ("k1:c".into(), b"three".to_vec()),
+                ],
+            )
+            .unwrap();
+        assert_eq!(again, 1);
+        assert_eq!(core.get_blob(&j1, "k1:a").unwrap(), b"one");
+        assert!(!core.has_blob(&j2, "k1:a").unwrap());
+        // All or nothing: a bad id refuses the whole batch.
+        assert!(core
+            .put_blobs(
+                &j1,
+                &[
+                    ("k1:d".into(), b"x".to_vec()),
+                    ("../x".into(), b"y".to_vec())
+                ]
+            )
+            .is_err());
+        assert!(!core.has_blob(&j1, "k1:d").unwrap());
         let too_many = vec!["sha256:aa".to_string(); MAX_BLOB_BATCH + 1];
         assert!(core.get_blobs(&j1, &too_many).is_err());
         assert!(core.lacking_blobs(&j1, &["../x".to_string()]).is_err());
@@ -760,7 +832,7 @@ mod tests {
             let err = core.set_key_check(&j, bad).unwrap_err();
             assert_eq!(
                 err.to_string(),
-                "a key check is 1 to 256 printable ASCII characters without spaces; docs/encryption.md gives the form nj sends",
+                "a key check is 1 to 256 printable ASCII characters without spaces; docs/sync-protocol.md gives the form nj sends",
                 "{bad:?}"
             );
         }
@@ -776,7 +848,7 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order() {
         let all = migrations();
-        assert_eq!(all.len(), 2);
+        assert_eq!(all.len(), 3);
         for (i, m) in all.iter().enumerate() {
             let first = m.lines().next().unwrap();
             assert_eq!(first.trim(), format!("-- migration: {}", i + 1));
@@ -784,7 +856,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_server_gains_key_checks_on_open() {
+    fn a_version_1_server_gains_key_checks_and_device_heads_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.db");
         {
@@ -796,10 +868,25 @@ mod tests {
                 [],
             )
             .unwrap();
+            conn.execute_batch(
+                "INSERT INTO ops(journal_id, pos, device, seq, hlc_ms, payload) VALUES
+                   ('old-journal', 1, 'd1', 1, 0, x'00'), ('old-journal', 2, 'd1', 2, 0, x'00'),
+                   ('old-journal', 3, 'd2', 1, 0, x'00');",
+            )
+            .unwrap();
         }
         let core = Core::open(&path).unwrap();
-        assert_eq!(user_version(&core.conn()).unwrap(), 2);
+        assert_eq!(user_version(&core.conn()).unwrap(), 3);
         assert_eq!(core.status("old-journal", 0).unwrap().key_check, None);
+        // The heads of the operations already stored were filled in.
+        assert_eq!(
+            core.status("old-journal", 0)
+                .unwrap()
+                .devices
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [("d1".to_string(), 2), ("d2".to_string(), 1)]
+        );
         assert_eq!(
             core.set_key_check("old-journal", KC_A).unwrap(),
             KeyCheckSet::Stored
@@ -807,7 +894,7 @@ mod tests {
         drop(core);
         // Opening again leaves an up-to-date file as it is.
         let core = Core::open(&path).unwrap();
-        assert_eq!(user_version(&core.conn()).unwrap(), 2);
+        assert_eq!(user_version(&core.conn()).unwrap(), 3);
         assert_eq!(
             core.status("old-journal", 0).unwrap().key_check.as_deref(),
             Some(KC_A)
@@ -820,12 +907,12 @@ mod tests {
         let path = dir.path().join("server.db");
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 3)
+            .pragma_update(None, "user_version", 4)
             .unwrap();
         let err = Core::open(&path).err().unwrap();
         assert_eq!(
             err.to_string(),
-            "the server's data was written by a newer nj (schema 3); upgrade nj"
+            "the server's data was written by a newer nj (schema 4); upgrade nj"
         );
     }
 }

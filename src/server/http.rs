@@ -234,6 +234,7 @@ pub fn router(core: Arc<Core>, config: &Config) -> Router {
         .route("/v1/ops", post(push_ops).get(pull_ops))
         .route("/v1/blobs/lacking", post(lacking_blobs))
         .route("/v1/blobs/fetch", post(fetch_blobs))
+        .route("/v1/blobs/store", post(store_blobs))
         .route(
             "/v1/blobs/{id}",
             get(get_blob).head(head_blob).put(put_blob),
@@ -555,6 +556,41 @@ async fn fetch_blobs(
     Ok(Json(serde_json::json!({ "blobs": blobs })).into_response())
 }
 
+async fn store_blobs(
+    State(st): State<AppState>,
+    Extension(JournalId(journal)): Extension<JournalId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Blob {
+        id: String,
+        data: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Blobs {
+        blobs: Vec<Blob>,
+    }
+    let body = body_bytes(body, st.config.max_body)?;
+    let parsed: Blobs = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a list of blobs ({e}); send {{\"blobs\": [{{\"id\": ID, \"data\": BASE64}}, ...]}}"
+        ))
+    })?;
+    let blobs = parsed
+        .blobs
+        .into_iter()
+        .map(|b| {
+            let data = BASE64
+                .decode(b.data.as_bytes())
+                .map_err(|e| ApiError::bad_request(format!("blob {} is not base64 ({e})", b.id)))?;
+            Ok((b.id, data))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let core = Arc::clone(&st.core);
+    let stored = blocking(move || core.put_blobs(&journal, &blobs)).await?;
+    Ok(Json(serde_json::json!({ "stored": stored })).into_response())
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -851,7 +887,10 @@ mod tests {
             (req("GET", "/v1/key-check", t, Body::empty()), 405, "GET is not allowed here; docs/sync-protocol.md lists the endpoints"),
             (req("PUT", "/v1/key-check", None, Body::from(r#"{"check":"kc1:00"}"#)), 401, "this request has no token; send `Authorization: Bearer TOKEN` with a token from `nj server new-journal` or `nj server new-token`"),
             (req("PUT", "/v1/key-check", t, Body::from(r#"{"check":1}"#)), 400, "the body is not a key check (invalid type: integer `1`, expected a string at line 1 column 10); send {\"check\": \"...\"}"),
-            (req("PUT", "/v1/key-check", t, Body::from(r#"{"check":"kc1: 00"}"#)), 400, "a key check is 1 to 256 printable ASCII characters without spaces; docs/encryption.md gives the form nj sends"),
+            (req("POST", "/v1/blobs/store", t, Body::from(r#"{"blobs":[{"id":"k1:a","data":"%%"}]}"#)), 400, "blob k1:a is not base64 (Invalid symbol 37, offset 0.)"),
+            (req("POST", "/v1/blobs/store", t, Body::from(r#"{"blobs":[{"id":"../x","data":"AA=="}]}"#)), 400, "\"../x\" is not a blob id"),
+            (req("POST", "/v1/blobs/store", t, Body::from(r#"[1]"#)), 400, "the body is not a list of blobs (invalid type: integer `1`, expected a sequence at line 1 column 2); send {\"blobs\": [{\"id\": ID, \"data\": BASE64}, ...]}"),
+            (req("PUT", "/v1/key-check", t, Body::from(r#"{"check":"kc1: 00"}"#)), 400, "a key check is 1 to 256 printable ASCII characters without spaces; docs/sync-protocol.md gives the form nj sends"),
         ];
         for (request, status, message) in cases {
             let uri = request.uri().clone();

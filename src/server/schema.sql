@@ -38,9 +38,23 @@ CREATE TABLE blobs (
 
 -- migration: 2
 
--- The journal's key check (docs/encryption.md): an opaque string the first
+-- The journal's key check (docs/sync-protocol.md, Encryption): an opaque string the first
 -- device to sync stores, and every later device compares with its own
 -- before pushing, so a device with another key is refused before it
 -- uploads what nobody else can read. NULL until a device sets it; once set
 -- it never changes. The server never interprets it.
 ALTER TABLE journals ADD COLUMN key_check TEXT;
+
+-- migration: 3
+
+-- The highest sequence number stored for each device, kept by every push,
+-- so the status answer does not read every operation of the journal.
+CREATE TABLE device_heads (
+    journal_id TEXT NOT NULL REFERENCES journals(id),
+    device     TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    PRIMARY KEY (journal_id, device)
+) WITHOUT ROWID;
+
+INSERT INTO device_heads(journal_id, device, seq)
+    SELECT journal_id, device, max(seq) FROM ops GROUP BY journal_id, device;

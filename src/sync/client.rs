@@ -364,6 +364,25 @@ impl Transport for HttpTransport {
         Ok(answer.lacking)
     }
 
+    fn put_blobs(&mut self, blobs: &[(String, Vec<u8>)]) -> Result<(), SyncError> {
+        let doing = "uploading article texts";
+        let blobs: Vec<serde_json::Value> = blobs
+            .iter()
+            .map(|(id, data)| serde_json::json!({ "id": id, "data": BASE64.encode(data) }))
+            .collect();
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "blobs": blobs })).expect("blobs serialize");
+        let resp = self
+            .agent
+            .post(self.url("/v1/blobs/store"))
+            .header("Authorization", &self.auth)
+            .content_type("application/json")
+            .send(&body[..]);
+        let resp = self.check(resp, doing)?;
+        self.read_bytes(resp, doing)?;
+        Ok(())
+    }
+
     fn get_blobs(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
         #[derive(Deserialize)]
         struct Blob {

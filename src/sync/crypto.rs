@@ -1,7 +1,7 @@
 //! End-to-end encryption for sync, so the server learns nothing about what
 //! people read: the journal key and the keys derived from it, sealing
 //! operations and article texts, keyed blob ids, the key check, the
-//! recovery string and the passphrase-wrapped key. `docs/encryption.md` is
+//! recovery string and the passphrase-wrapped key. `docs/sync-protocol.md` (Encryption) is
 //! the format.
 //!
 //! This module is pure: it never touches the disk, the database or the
@@ -1100,7 +1100,7 @@ mod tests {
     }
 
     /// The format's anchor. The fixture was written once, independently of
-    /// this code, from `docs/encryption.md`; it must never be regenerated. If
+    /// this code, from `docs/sync-protocol.md` (Encryption); it must never be regenerated. If
     /// this test fails, the code no longer reads or writes format v1: fix
     /// the code, or make a new version and a new fixture.
     #[test]

@@ -6,7 +6,7 @@
 //! stopped and never applies a page twice.
 //!
 //! Everything that leaves the device is sealed by a [`Sealer`] under the
-//! journal key (`docs/encryption.md`): the server stores operations and
+//! journal key (`docs/sync-protocol.md` (Encryption)): the server stores operations and
 //! texts it cannot read, under blob ids it cannot link to public articles.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -115,6 +115,13 @@ pub trait Transport {
             }
         }
         Ok(out)
+    }
+    /// Uploads these blobs. A transport that can send many at once
+    /// overrides this.
+    fn put_blobs(&mut self, blobs: &[(String, Vec<u8>)]) -> Result<(), SyncError> {
+        blobs
+            .iter()
+            .try_for_each(|(id, data)| self.put_blob(id, data))
     }
     /// Downloads these blobs; it is an error if the server lacks one.
     fn get_blobs(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
@@ -338,6 +345,28 @@ fn fetch_page(
     })
 }
 
+/// Splits blobs into uploads of at most [`BLOB_BATCH`] blobs and, unless
+/// one blob alone is larger, [`BLOB_BATCH_BYTES`] bytes, which base64 keeps
+/// well inside the server's 16 MiB body limit.
+fn batches(blobs: &[(String, Vec<u8>)]) -> Vec<&[(String, Vec<u8>)]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (_, data)) in blobs.iter().enumerate() {
+        if i > start && (i - start == BLOB_BATCH || bytes + data.len() > BLOB_BATCH_BYTES) {
+            out.push(&blobs[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += data.len();
+    }
+    if start < blobs.len() {
+        out.push(&blobs[start..]);
+    }
+    out
+}
+
+/// See [`batches`].
+const BLOB_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
 /// Blob ids asked about, or fetched, in one request.
 const BLOB_BATCH: usize = 200;
 
@@ -380,9 +409,14 @@ pub fn sync(
         for chunk in ids.chunks(BLOB_BATCH) {
             lacking.extend(transport.lacking_blobs(chunk)?);
         }
-        for (id, data) in blobs.iter().filter(|(id, _)| lacking.contains(id)) {
-            transport.put_blob(id, &sealer.seal_blob(id, data))?;
-            s.blobs_pushed += 1;
+        let sealed: Vec<(String, Vec<u8>)> = blobs
+            .iter()
+            .filter(|(id, _)| lacking.contains(id))
+            .map(|(id, data)| (id.clone(), sealer.seal_blob(id, data)))
+            .collect();
+        for chunk in batches(&sealed) {
+            transport.put_blobs(chunk)?;
+            s.blobs_pushed += chunk.len();
         }
         let batch: Vec<Envelope> = outgoing.iter().map(|o| sealer.seal(o)).collect();
         let pushed = transport.push(&batch)?;
@@ -442,4 +476,21 @@ pub fn sync(
     })?;
     replica.end_pull()?;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_split_by_count_and_by_size() {
+        let blob = |n: usize| ("k1:x".to_string(), vec![0u8; n]);
+        let many: Vec<_> = (0..450).map(|_| blob(10)).collect();
+        let sizes: Vec<usize> = batches(&many).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [200, 200, 50]);
+        let big = vec![blob(5 << 20), blob(5 << 20), blob(20 << 20), blob(1)];
+        let sizes: Vec<usize> = batches(&big).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [1, 1, 1, 1]);
+        assert!(batches(&[]).is_empty());
+    }
 }

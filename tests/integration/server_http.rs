@@ -499,7 +499,7 @@ fn a_malformed_key_check_is_a_400_and_the_server_stays_up() {
     let server = Server::start(&env, &[]);
     let (j, t) = server.new_journal(&env);
     let url = server.url("/v1/key-check");
-    let invalid = "a key check is 1 to 256 printable ASCII characters without spaces; docs/encryption.md gives the form nj sends";
+    let invalid = "a key check is 1 to 256 printable ASCII characters without spaces; docs/sync-protocol.md gives the form nj sends";
     let too_long = key_check_body(&"x".repeat(257));
     let cases: [(&[u8], &str); 7] = [
         (b"{\"check\": ", "the body is not a key check (EOF while parsing a value at line 1 column 10); send {\"check\": \"...\"}"),
