@@ -15,7 +15,7 @@ use super::output;
 use super::Ctx;
 
 /// Operations per request, each way.
-const PAGE: usize = 8000;
+const PAGE: usize = 10_000;
 
 /// Where this journal syncs: nj remote set URL --token TOKEN
 #[derive(Debug, Args)]

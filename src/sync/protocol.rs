@@ -441,7 +441,9 @@ pub fn sync(
     // this one applies the last: the network, the server and the
     // decryption overlap the writing of the journal.
     std::thread::scope(|scope| -> Result<(), SyncError> {
-        let (pages, received) = std::sync::mpsc::sync_channel::<Result<Fetched, SyncError>>(1);
+        // A rendezvous: at most one page waits, fetched, while one applies,
+        // which keeps a large pull's memory to about two pages.
+        let (pages, received) = std::sync::mpsc::sync_channel::<Result<Fetched, SyncError>>(0);
         let sealer = &sealer;
         let me = me.as_str();
         scope.spawn(move || {
