@@ -130,7 +130,8 @@ impl ServerCmd {
                 } else {
                     output::print(&format!(
                         "journal {journal}\ntoken   {token}\n\
-                         On each device: nj remote set URL --token TOKEN (another token: nj server new-token --journal {journal})\n"
+                         On the first device: nj remote set URL --token TOKEN (it makes the journal key).\n\
+                         On each other device, with its own token (nj server new-token --journal {journal}) and that key (nj key show): nj remote set URL --token TOKEN --key KEY\n"
                     ))?;
                 }
             }
