@@ -199,7 +199,7 @@ CREATE TABLE note_conflicts (
 -- migration: 4
 
 -- Random bytes recorded with each operation; its nonce is made from them
--- when it is sealed for the server (docs/encryption.md), so a retried push
+-- when it is sealed for the server (docs/sync-protocol.md), so a retried push
 -- sends the same bytes. Operations queued before this have none and get
 -- theirs when first pushed.
 ALTER TABLE sync_ops ADD COLUMN nonce_seed BLOB;

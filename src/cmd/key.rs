@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use newsjournal::journal::{parse_key, Journal, StoredKey};
+use newsjournal::journal::{parse_key, Journal};
 use newsjournal::sync::crypto::JournalKey;
 use newsjournal::time::Timestamp;
 
@@ -82,13 +82,12 @@ pub fn created_notice(key: &JournalKey) -> String {
     )
 }
 
-/// Stores `key` in place of the journal's, keeping it wrapped if the old
-/// one was.
+/// Stores `key` in place of the journal's, keeping it wrapped (under a
+/// passphrase asked for now) if the old one was. The old key need not open:
+/// the recovery string is how a forgotten passphrase or a damaged key is
+/// put right.
 pub fn replace(journal: &mut Journal, now: Timestamp, key: &JournalKey) -> Result<()> {
-    let wrapped = matches!(journal.stored_key()?, StoredKey::Wrapped(_));
-    let pass = if wrapped {
-        // The key is only replaced by someone who can open the old one.
-        unlock(journal)?;
+    let pass = if journal.key_is_wrapped()? {
         Some(new_passphrase()?)
     } else {
         None

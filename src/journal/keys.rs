@@ -46,6 +46,12 @@ impl Journal {
         })
     }
 
+    /// Whether the stored key is wrapped under a passphrase, without
+    /// reading it (it may be damaged, or its passphrase forgotten).
+    pub fn key_is_wrapped(&self) -> Result<bool> {
+        Ok(meta_get(self.conn(), META)?.is_some_and(|s| crypto::is_wrapped(&s)))
+    }
+
     /// Stores `key` in place of any other, wrapped under `passphrase` if
     /// one is given.
     pub fn store_key(
@@ -65,7 +71,18 @@ impl Journal {
         let written = self.write(now, |tx| meta_set(tx.conn(), META, &stored));
         self.conn().pragma_update(None, "secure_delete", false)?;
         written?;
-        self.checkpoint()
+        // Another nj reading the journal can hold the log open; the
+        // checkpoint waits for it (the busy timeout), then says what to do
+        // rather than claim the old key is gone.
+        let busy: i64 = self
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 {
+            return Ok(());
+        }
+        Err(Error::BadInput(
+            "the key is stored, but another nj process still holds the journal's log, where the old key may linger; close other nj processes and run this command again".into(),
+        ))
     }
 
     /// The key, asking `passphrase` for the passphrase only if the key is

@@ -213,8 +213,6 @@ impl Journal {
         Ok(value)
     }
 
-    /// Folds the write-ahead log into the main file and truncates it, so
-    /// the file's size is the journal's size.
     /// Rebuilds the search indexes from the rows: the repair for an index
     /// that `verify` finds damaged. Runs in one transaction.
     pub fn rebuild_index(&mut self) -> Result<()> {

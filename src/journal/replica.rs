@@ -706,20 +706,26 @@ impl Replica for JournalReplica<'_> {
                     s
                 }
             };
-            out.push(Outgoing { op, nonce_seed });
+            out.push(Outgoing {
+                op,
+                payload: json.into_bytes(),
+                nonce_seed,
+            });
         }
         if !seeded.is_empty() {
             self.journal
                 .write(self.now, |tx| {
-                    let mut stmt = tx
-                        .conn()
-                        .prepare_cached("UPDATE sync_ops SET nonce_seed = ?2 WHERE seq = ?1")?;
+                    let mut stmt = tx.conn().prepare_cached(
+                        "UPDATE sync_ops SET nonce_seed = ?2 WHERE seq = ?1 AND nonce_seed IS NULL",
+                    )?;
                     for (seq, s) in &seeded {
                         stmt.execute(params![seq, &s[..]])?;
                     }
                     Ok(())
                 })
                 .map_err(local)?;
+            // Read them back: another nj may have given some theirs first.
+            return self.unpushed(limit);
         }
         Ok(out)
     }
@@ -833,16 +839,22 @@ impl Replica for JournalReplica<'_> {
                 if bulk {
                     tx.defer_index()?;
                 }
+                // A text must be what its name says, and unpack within
+                // bounds; one that is not is not stored, and the operations
+                // naming it are left out like any that failed to open,
+                // rather than stopping every later sync at this page.
+                let mut bad = std::collections::HashSet::new();
                 for (id, data) in blobs {
-                    // A text must be what its name says; anything else is
-                    // refused rather than stored. The hash is of normalised
-                    // text, so a text that hashes to its name is normalised.
-                    let (text, frame) = super::codec::from_wire(data.clone())?;
+                    let Ok((text, frame)) = super::codec::from_wire(data.clone()) else {
+                        bad.insert(id.as_str());
+                        continue;
+                    };
+                    // The hash is of normalised text, so a text that hashes
+                    // to its name is normalised.
                     let hash = crate::content::hash_normalized(&text);
                     if hash != *id {
-                        return Err(Error::BadInput(format!(
-                            "the server's text {id} does not match its hash; it was not stored"
-                        )));
+                        bad.insert(id.as_str());
+                        continue;
                     }
                     let content = Content {
                         word_count: crate::content::word_count(&text),
@@ -853,6 +865,10 @@ impl Replica for JournalReplica<'_> {
                 }
                 let mut total = Merged::default();
                 for op in ops {
+                    if op.text_ref().is_some_and(|h| bad.contains(h)) {
+                        total.orphaned += 1;
+                        continue;
+                    }
                     let m = apply_op(tx, op, now.0)?;
                     total.applied += m.applied;
                     total.superseded += m.superseded;
@@ -1006,6 +1022,35 @@ mod tests {
         ] {
             assert_eq!(hits(&b, word), 1, "{word}");
         }
+        assert!(b.verify().unwrap().index_ok);
+    }
+
+    #[test]
+    fn a_text_that_is_not_what_its_name_says_is_left_out_with_its_operations() {
+        let mut a = journal(1_000);
+        a.clip(
+            Timestamp(2_000),
+            &clip(
+                "Budget vote\n\nThe council voted.",
+                "https://x.example/b",
+                &[],
+            ),
+        )
+        .unwrap();
+        let ops: Vec<Op> = {
+            let mut r = JournalReplica::new(&mut a, Timestamp(3_000));
+            r.unpushed(100).unwrap().into_iter().map(|o| o.op).collect()
+        };
+        let hash = ops.iter().find_map(|o| o.text_ref()).unwrap().to_owned();
+        let mut b = journal(1_000);
+        let mut r = JournalReplica::new(&mut b, Timestamp(3_000));
+        let wrong = zstd::bulk::compress(b"Some other text.\n", 3).unwrap();
+        let merged = r.apply_page(&ops, &[(hash, wrong)], 7).unwrap();
+        // The article and its version name the text; the URL link, tag and
+        // note belong to the article that was left out.
+        assert_eq!(merged.orphaned, ops.len());
+        assert_eq!(r.cursor(), 7, "the page was applied and the pull moves on");
+        assert!(b.list(&ListFilter::default()).unwrap().is_empty());
         assert!(b.verify().unwrap().index_ok);
     }
 

@@ -163,6 +163,7 @@ impl MemoryReplica {
         };
         let m = apply(self, &op);
         self.log.push(Outgoing {
+            payload: serde_json::to_vec(&op).expect("an Op always serializes"),
             op,
             nonce_seed: super::crypto::nonce_seed(),
         });

@@ -34,6 +34,9 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     pub op: Op,
+    /// The operation's JSON as it was recorded: what is sealed, byte for
+    /// byte, however a later nj would write the same operation.
+    pub payload: Vec<u8>,
     pub nonce_seed: [u8; 24],
 }
 
@@ -80,6 +83,13 @@ pub enum SyncError {
     Conflict { device: String, seq: u64 },
     #[error("an operation from the server could not be read ({0}); it was skipped")]
     Malformed(String),
+    /// The server's journal holds operations but no key check: they were
+    /// pushed before sync was encrypted, and cannot be read with sealed ones.
+    #[error("this journal on the server holds changes pushed before end-to-end encryption; make a new journal for encrypted sync with `nj server new-journal` and point every device at it with `nj remote set`")]
+    PlainJournal,
+    /// A payload in a format this nj does not know: written by a newer one.
+    #[error("the server holds changes sealed in a newer format (version {0}) than this nj reads; update nj on this device, then run `nj sync` again")]
+    NewerFormat(u8),
     /// The journal on the server is sealed with another key.
     #[error("this device's key is not the key the journal on the server is encrypted with; bring the right key here with `nj key import` (print it with `nj key show` on a device that already syncs)")]
     WrongKey,
@@ -184,6 +194,15 @@ pub struct Summary {
     pub skipped: usize,
 }
 
+/// A payload that did not open: skipped, unless a newer nj wrote it, which
+/// an update reads (so the pull must stop before it, not skip it).
+fn opened(e: super::crypto::CryptoError) -> SyncError {
+    match e {
+        super::crypto::CryptoError::UnknownVersion(v) => SyncError::NewerFormat(v),
+        other => SyncError::Malformed(other.to_string()),
+    }
+}
+
 /// Seals and opens what one journal on the server holds.
 pub struct Sealer {
     keys: SyncKeys,
@@ -202,15 +221,17 @@ impl Sealer {
         self.keys.key_check(&self.journal)
     }
 
-    /// An operation's nonce: its random seed hashed with the journal id.
-    /// The seed is kept with the operation, so a push that is retried
-    /// sends the same bytes (the server's idempotency depends on it), and
-    /// the same operation pushed to two server journals never reuses a
-    /// nonce.
-    fn nonce(&self, seed: &[u8; 24]) -> [u8; 24] {
+    /// An operation's nonce: its random seed hashed with the journal id and
+    /// the payload. The seed is kept with the operation, so a push that is
+    /// retried sends the same bytes (the server's idempotency depends on
+    /// it); the journal id and the payload in the hash mean that no two
+    /// different payloads, or journals, ever share a nonce.
+    fn nonce(&self, seed: &[u8; 24], payload: &[u8]) -> [u8; 24] {
         let mut h = Sha256::new();
         h.update(seed);
+        h.update((self.journal.len() as u64).to_be_bytes());
         h.update(self.journal.as_bytes());
+        h.update(payload);
         let d = h.finalize();
         let mut n = [0u8; 24];
         n.copy_from_slice(&d[..24]);
@@ -219,7 +240,6 @@ impl Sealer {
 
     pub fn seal(&self, out: &Outgoing) -> Envelope {
         let op = &out.op;
-        let json = serde_json::to_vec(op).expect("an Op always serializes");
         Envelope {
             device: op.device.clone(),
             seq: op.seq,
@@ -228,8 +248,8 @@ impl Sealer {
                 &self.journal,
                 &op.device,
                 op.seq,
-                &json,
-                &self.nonce(&out.nonce_seed),
+                &out.payload,
+                &self.nonce(&out.nonce_seed, &out.payload),
             ),
         }
     }
@@ -240,7 +260,7 @@ impl Sealer {
         let json = self
             .keys
             .open_op(&self.journal, &env.device, env.seq, &env.payload)
-            .map_err(|e| SyncError::Malformed(e.to_string()))?;
+            .map_err(opened)?;
         let op: Op =
             serde_json::from_slice(&json).map_err(|e| SyncError::Malformed(e.to_string()))?;
         if op.device != env.device || op.seq != env.seq {
@@ -264,7 +284,7 @@ impl Sealer {
     pub fn open_blob(&self, blob_id: &str, sealed: &[u8]) -> Result<Vec<u8>, SyncError> {
         self.keys
             .open_blob(&self.journal, blob_id, sealed)
-            .map_err(|e| SyncError::Malformed(e.to_string()))
+            .map_err(opened)
     }
 }
 
@@ -299,6 +319,7 @@ fn fetch_page(
         }
         match sealer.open(env) {
             Ok(op) => ops.push(op),
+            Err(e @ SyncError::NewerFormat(_)) => return Err(e),
             // One operation that fails must not stop the rest, and is
             // never applied.
             Err(_) => skipped += 1,
@@ -325,6 +346,7 @@ fn fetch_page(
             };
             match sealer.open_blob(&id, &sealed) {
                 Ok(data) => blobs.push((hash.clone(), data)),
+                Err(e @ SyncError::NewerFormat(_)) => return Err(e),
                 Err(_) => {
                     failed.insert(hash.as_str());
                 }
@@ -367,6 +389,24 @@ fn batches(blobs: &[(String, Vec<u8>)]) -> Vec<&[(String, Vec<u8>)]> {
 /// See [`batches`].
 const BLOB_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
+/// Splits sealed operations into pushes of at most [`BLOB_BATCH_BYTES`]
+/// of payload (one operation alone may be larger).
+fn op_batches(ops: &[Envelope]) -> Vec<&[Envelope]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, env) in ops.iter().enumerate() {
+        if i > start && bytes + env.payload.len() > BLOB_BATCH_BYTES {
+            out.push(&ops[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += env.payload.len();
+    }
+    if start < ops.len() {
+        out.push(&ops[start..]);
+    }
+    out
+}
+
 /// Blob ids asked about, or fetched, in one request.
 const BLOB_BATCH: usize = 200;
 
@@ -389,6 +429,7 @@ pub fn sync(
     match &status.key_check {
         Some(stored) if *stored != check => return Err(SyncError::WrongKey),
         Some(_) => {}
+        None if !status.devices.is_empty() => return Err(SyncError::PlainJournal),
         None => transport.set_key_check(&check)?,
     }
     let mut s = Summary::default();
@@ -415,20 +456,29 @@ pub fn sync(
             .map(|(id, data)| (id.clone(), sealer.seal_blob(id, data)))
             .collect();
         for chunk in batches(&sealed) {
-            transport.put_blobs(chunk)?;
+            match chunk {
+                // Too big for a JSON batch: as raw bytes.
+                [(id, data)] if data.len() > BLOB_BATCH_BYTES => transport.put_blob(id, data)?,
+                _ => transport.put_blobs(chunk)?,
+            }
             s.blobs_pushed += chunk.len();
         }
-        let batch: Vec<Envelope> = outgoing.iter().map(|o| sealer.seal(o)).collect();
-        let pushed = transport.push(&batch)?;
-        // When this device had seen everything before its batch and the
-        // whole batch was new, the batch's positions are its own
-        // operations: the pull need not fetch them back.
-        let skip = pushed.stored == batch.len()
-            && pushed.last == pushed.after + batch.len() as u64
-            && pushed.after == replica.cursor();
-        replica.mark_pushed(last, skip.then_some(pushed.last))?;
-        s.pushed += batch.len();
-        progress(&s);
+        let sealed_ops: Vec<Envelope> = outgoing.iter().map(|o| sealer.seal(o)).collect();
+        // Requests stay well inside the server's body limit however large
+        // the operations (long notes) are.
+        for batch in op_batches(&sealed_ops) {
+            let pushed = transport.push(batch)?;
+            // When this device had seen everything before its batch and the
+            // whole batch was new, the batch's positions are its own
+            // operations: the pull need not fetch them back.
+            let skip = pushed.stored == batch.len()
+                && pushed.last == pushed.after + batch.len() as u64
+                && pushed.after == replica.cursor();
+            let seq = batch.last().map_or(last, |e| e.seq);
+            replica.mark_pushed(seq, skip.then_some(pushed.last))?;
+            s.pushed += batch.len();
+            progress(&s);
+        }
     }
     let me = replica.device();
     // Operations are numbered from 1 on the server, so the sum of each
@@ -494,5 +544,21 @@ mod tests {
         let sizes: Vec<usize> = batches(&big).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [1, 1, 1, 1]);
         assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn pushes_are_split_by_size() {
+        let env = |n: usize| Envelope {
+            device: "d".into(),
+            seq: 1,
+            hlc_ms: 0,
+            payload: vec![0; n],
+        };
+        let ops: Vec<_> = (0..10).map(|_| env(2 << 20)).collect();
+        let sizes: Vec<usize> = op_batches(&ops).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [4, 4, 2]);
+        let small: Vec<_> = (0..10_000).map(|_| env(300)).collect();
+        assert_eq!(op_batches(&small).len(), 1);
+        assert!(op_batches(&[]).is_empty());
     }
 }

@@ -838,6 +838,7 @@ fn op_at(device: &str, seq: u64, ms: i64, body: &str) -> Envelope {
         },
     };
     Sealer::new(&test_key(), "any-journal").seal(&Outgoing {
+        payload: serde_json::to_vec(&op).unwrap(),
         op,
         nonce_seed: [seq as u8; 24],
     })

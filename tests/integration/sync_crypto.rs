@@ -915,3 +915,33 @@ fn wrapping_the_key_leaves_no_plain_copy_of_it_in_the_journal_files() {
     a.nj(&["list"]);
     assert_eq!(find_in_files(a.env.root(), &needles), Vec::<String>::new());
 }
+
+#[test]
+fn the_recovery_string_replaces_a_key_whose_passphrase_is_forgotten() {
+    let hub = Hub::start();
+    let journal = hub.new_journal();
+    let (a, key) = Device::first(&hub, &journal, &at("09:00"));
+    a.nj_with(
+        &[("NJ_PASSPHRASE", "first passphrase")],
+        &["key", "passphrase"],
+    )
+    .success();
+    // The old passphrase is gone; the recovery string still brings the key
+    // back, wrapped under the new passphrase.
+    let new = [("NJ_PASSPHRASE", "second passphrase")];
+    assert_eq!(
+        a.nj_with(&new, &["key", "import", &key]).success().stdout,
+        "imported the journal key; run `nj sync`\n"
+    );
+    assert_eq!(
+        a.nj_with(&new, &["key", "show"])
+            .success()
+            .stdout
+            .trim_end(),
+        key
+    );
+    let old = a
+        .nj_with(&[("NJ_PASSPHRASE", "first passphrase")], &["key", "show"])
+        .failure();
+    assert!(old.contains("the passphrase is wrong"), "{old}");
+}

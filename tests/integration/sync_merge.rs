@@ -468,3 +468,47 @@ fn a_device_does_not_pull_back_what_it_just_pushed_but_never_skips_others() {
     run(&mut b, &mut server, 2);
     assert_eq!(a.state(), b.state());
 }
+
+#[test]
+fn a_payload_in_a_newer_format_stops_the_pull_before_it_instead_of_skipping_it() {
+    use newsjournal::sync::Replica;
+    let mut server = MemoryServer::default();
+    let mut a = MemoryReplica::new("device-a");
+    a.create("article", "a1", &[("title", json!("one"))]);
+    run(&mut a, &mut server, 10);
+    // What a newer nj would write: version byte 2.
+    server
+        .push(&[Envelope {
+            device: "device-z".into(),
+            seq: 1,
+            hlc_ms: 0,
+            payload: vec![2; 80],
+        }])
+        .unwrap();
+    let mut b = MemoryReplica::new("device-b");
+    let err = sync(&mut b, &mut server, &test_key(), 1, |_| {}).unwrap_err();
+    assert!(matches!(err, SyncError::NewerFormat(2)), "{err}");
+    assert!(err.to_string().contains("update nj"), "{err}");
+    // The page before it was applied; the newer one waits for an update.
+    assert_eq!(b.cursor(), 1);
+    assert_eq!(b.get("article", "a1", "title"), Some(&json!("one")));
+}
+
+#[test]
+fn a_journal_from_before_encryption_is_refused_with_what_to_do() {
+    let mut server = MemoryServer::default();
+    server
+        .push(&[Envelope {
+            device: "old".into(),
+            seq: 1,
+            hlc_ms: 0,
+            payload: br#"{"device":"old","seq":1}"#.to_vec(),
+        }])
+        .unwrap();
+    let mut a = MemoryReplica::new("device-a");
+    a.create("article", "a1", &[("title", json!("one"))]);
+    let err = sync(&mut a, &mut server, &test_key(), 10, |_| {}).unwrap_err();
+    assert!(matches!(err, SyncError::PlainJournal), "{err}");
+    assert!(err.to_string().contains("nj server new-journal"), "{err}");
+    assert_eq!(server.len(), 1, "nothing was pushed");
+}
