@@ -259,10 +259,16 @@ impl Journal {
 /// Splits schema.sql at its `-- migration: N` markers. Text before the
 /// first marker is commentary.
 fn migrations() -> Vec<&'static str> {
+    split_migrations(SCHEMA)
+}
+
+/// Splits a schema file at its `-- migration: N` markers; the sync
+/// server's schema follows the same convention.
+pub(crate) fn split_migrations(schema: &'static str) -> Vec<&'static str> {
     let marker = "\n-- migration:";
-    let mut starts: Vec<usize> = SCHEMA.match_indices(marker).map(|(i, _)| i + 1).collect();
-    starts.push(SCHEMA.len());
-    starts.windows(2).map(|w| &SCHEMA[w[0]..w[1]]).collect()
+    let mut starts: Vec<usize> = schema.match_indices(marker).map(|(i, _)| i + 1).collect();
+    starts.push(schema.len());
+    starts.windows(2).map(|w| &schema[w[0]..w[1]]).collect()
 }
 
 #[cfg(test)]

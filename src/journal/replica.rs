@@ -886,7 +886,7 @@ impl Replica for JournalReplica<'_> {
 mod tests {
     use super::*;
     use crate::journal::{FollowupFilter, FollowupStatus, ListFilter, NewClip, NoteFilter};
-    use crate::sync::memory::{test_key, MemoryServer};
+    use crate::sync::memory::{test_key, MemoryServer, Watched};
     use crate::sync::sync;
 
     fn journal(now: i64) -> Journal {
@@ -922,43 +922,6 @@ mod tests {
         .len()
     }
 
-    /// A server that drops the connection after `pages` pulls.
-    struct Flaky<'a> {
-        inner: &'a mut MemoryServer,
-        pages: usize,
-    }
-
-    impl crate::sync::Transport for Flaky<'_> {
-        fn status(&mut self) -> Result<crate::sync::RemoteStatus, SyncError> {
-            self.inner.status()
-        }
-        fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
-            self.inner.set_key_check(check)
-        }
-        fn push(
-            &mut self,
-            batch: &[crate::sync::Envelope],
-        ) -> Result<crate::sync::Pushed, SyncError> {
-            self.inner.push(batch)
-        }
-        fn pull(&mut self, cursor: u64, limit: usize) -> Result<crate::sync::Page, SyncError> {
-            if self.pages == 0 {
-                return Err(SyncError::Transport("the connection dropped".into()));
-            }
-            self.pages -= 1;
-            self.inner.pull(cursor, limit)
-        }
-        fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
-            self.inner.has_blob(id)
-        }
-        fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
-            self.inner.put_blob(id, data)
-        }
-        fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
-            self.inner.get_blob(id)
-        }
-    }
-
     #[test]
     fn a_bulk_pull_indexes_once_at_the_end_and_an_interrupted_one_still_ends_sound() {
         let mut server = MemoryServer::default();
@@ -985,10 +948,7 @@ mod tests {
         let err = {
             let mut r = JournalReplica::new(&mut b, Timestamp(3_000));
             r.bulk = true;
-            let mut flaky = Flaky {
-                inner: &mut server,
-                pages: 2,
-            };
+            let mut flaky = Watched::new(&mut server, Some(2));
             sync(&mut r, &mut flaky, &test_key(), 3, |_| {})
         };
         assert!(err.is_err());

@@ -459,10 +459,7 @@ fn user_version(conn: &Connection) -> Result<i64, ServerError> {
 /// Splits schema.sql at its `-- migration: N` markers: migration N is
 /// entry N - 1. Text before the first marker is commentary.
 fn migrations() -> Vec<&'static str> {
-    let marker = "\n-- migration:";
-    let mut starts: Vec<usize> = SCHEMA.match_indices(marker).map(|(i, _)| i + 1).collect();
-    starts.push(SCHEMA.len());
-    starts.windows(2).map(|w| &SCHEMA[w[0]..w[1]]).collect()
+    crate::journal::split_migrations(SCHEMA)
 }
 
 /// A key check is opaque, but it is echoed in answers and stored per

@@ -21,6 +21,56 @@ pub struct MemoryServer {
     key_check: Option<String>,
 }
 
+/// A [`MemoryServer`] behind a connection that drops after `pages` pulls
+/// (`None`: never), counting the operations pulled: for tests of
+/// interrupted pulls and of what a pull fetches.
+pub struct Watched<'a> {
+    pub inner: &'a mut MemoryServer,
+    pub pages: Option<usize>,
+    pub fetched: usize,
+}
+
+impl<'a> Watched<'a> {
+    pub fn new(inner: &'a mut MemoryServer, pages: Option<usize>) -> Watched<'a> {
+        Watched {
+            inner,
+            pages,
+            fetched: 0,
+        }
+    }
+}
+
+impl Transport for Watched<'_> {
+    fn status(&mut self) -> Result<RemoteStatus, SyncError> {
+        self.inner.status()
+    }
+    fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
+        self.inner.set_key_check(check)
+    }
+    fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError> {
+        self.inner.push(batch)
+    }
+    fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
+        match &mut self.pages {
+            Some(0) => return Err(SyncError::Transport("the connection dropped".into())),
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        let page = self.inner.pull(cursor, limit)?;
+        self.fetched += page.ops.len();
+        Ok(page)
+    }
+    fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
+        self.inner.has_blob(id)
+    }
+    fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+        self.inner.put_blob(id, data)
+    }
+    fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
+        self.inner.get_blob(id)
+    }
+}
+
 /// A fixed journal key for tests: every replica of one test's journal
 /// shares it, as devices that sync share theirs.
 pub fn test_key() -> super::crypto::JournalKey {

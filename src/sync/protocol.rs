@@ -367,45 +367,38 @@ fn fetch_page(
     })
 }
 
-/// Splits blobs into uploads of at most [`BLOB_BATCH`] blobs and, unless
-/// one blob alone is larger, [`BLOB_BATCH_BYTES`] bytes, which base64 keeps
-/// well inside the server's 16 MiB body limit.
+/// Splits `items` into runs of at most `max_count` items and, unless one
+/// item alone is larger, [`BATCH_BYTES`] bytes, which base64 keeps well
+/// inside the server's 16 MiB body limit.
+fn by_size<T>(items: &[T], max_count: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let n = size(item);
+        if i > start && (i - start == max_count || bytes + n > BATCH_BYTES) {
+            out.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += n;
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
+/// Texts uploaded in one request, by count and size (see [`by_size`]).
 fn batches(blobs: &[(String, Vec<u8>)]) -> Vec<&[(String, Vec<u8>)]> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, (_, data)) in blobs.iter().enumerate() {
-        if i > start && (i - start == BLOB_BATCH || bytes + data.len() > BLOB_BATCH_BYTES) {
-            out.push(&blobs[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += data.len();
-    }
-    if start < blobs.len() {
-        out.push(&blobs[start..]);
-    }
-    out
+    by_size(blobs, BLOB_BATCH, |(_, data)| data.len())
 }
 
-/// See [`batches`].
-const BLOB_BATCH_BYTES: usize = 8 * 1024 * 1024;
-
-/// Splits sealed operations into pushes of at most [`BLOB_BATCH_BYTES`]
-/// of payload (one operation alone may be larger).
+/// Operations pushed in one request, by size (see [`by_size`]).
 fn op_batches(ops: &[Envelope]) -> Vec<&[Envelope]> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, env) in ops.iter().enumerate() {
-        if i > start && bytes + env.payload.len() > BLOB_BATCH_BYTES {
-            out.push(&ops[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += env.payload.len();
-    }
-    if start < ops.len() {
-        out.push(&ops[start..]);
-    }
-    out
+    by_size(ops, usize::MAX, |env| env.payload.len())
 }
+
+/// See [`by_size`].
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 /// Blob ids asked about, or fetched, in one request.
 const BLOB_BATCH: usize = 200;
@@ -458,7 +451,7 @@ pub fn sync(
         for chunk in batches(&sealed) {
             match chunk {
                 // Too big for a JSON batch: as raw bytes.
-                [(id, data)] if data.len() > BLOB_BATCH_BYTES => transport.put_blob(id, data)?,
+                [(id, data)] if data.len() > BATCH_BYTES => transport.put_blob(id, data)?,
                 _ => transport.put_blobs(chunk)?,
             }
             s.blobs_pushed += chunk.len();

@@ -2,8 +2,8 @@
 //! through an in-memory server. Every order of syncing must end with every
 //! replica holding the same journal, and nothing anyone wrote may be lost.
 
-use newsjournal::sync::memory::{test_key, MemoryReplica, MemoryServer, MEMORY_JOURNAL};
-use newsjournal::sync::{sync, Envelope, RemoteStatus, Sealer, Summary, SyncError, Transport};
+use newsjournal::sync::memory::{test_key, MemoryReplica, MemoryServer, Watched, MEMORY_JOURNAL};
+use newsjournal::sync::{sync, Envelope, Sealer, Summary, SyncError, Transport};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -229,49 +229,10 @@ fn an_interrupted_pull_resumes_after_the_last_applied_page() {
     }
     run(&mut a, &mut server, 100);
 
-    /// A transport that fails after `pages` pulls.
-    struct Flaky<'a> {
-        inner: &'a mut MemoryServer,
-        pages: usize,
-    }
-    impl Transport for Flaky<'_> {
-        fn push(&mut self, batch: &[Envelope]) -> Result<newsjournal::sync::Pushed, SyncError> {
-            self.inner.push(batch)
-        }
-        fn status(&mut self) -> Result<RemoteStatus, SyncError> {
-            self.inner.status()
-        }
-        fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
-            self.inner.set_key_check(check)
-        }
-        fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
-            self.inner.has_blob(id)
-        }
-        fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
-            self.inner.put_blob(id, data)
-        }
-        fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
-            self.inner.get_blob(id)
-        }
-        fn pull(
-            &mut self,
-            cursor: u64,
-            limit: usize,
-        ) -> Result<newsjournal::sync::Page, SyncError> {
-            if self.pages == 0 {
-                return Err(SyncError::Transport("the connection dropped".into()));
-            }
-            self.pages -= 1;
-            self.inner.pull(cursor, limit)
-        }
-    }
     let mut b = MemoryReplica::new("device-b");
     let err = sync(
         &mut b,
-        &mut Flaky {
-            inner: &mut server,
-            pages: 2,
-        },
+        &mut Watched::new(&mut server, Some(2)),
         &test_key(),
         4,
         |_| {},
@@ -412,43 +373,7 @@ fn a_device_does_not_pull_back_what_it_just_pushed_but_never_skips_others() {
     }
     // Into an empty journal: every position is A's own, so A's cursor
     // moves past them without pulling them.
-    struct Counting<'a> {
-        inner: &'a mut MemoryServer,
-        fetched: usize,
-    }
-    impl Transport for Counting<'_> {
-        fn status(&mut self) -> Result<RemoteStatus, SyncError> {
-            self.inner.status()
-        }
-        fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
-            self.inner.set_key_check(check)
-        }
-        fn push(&mut self, batch: &[Envelope]) -> Result<newsjournal::sync::Pushed, SyncError> {
-            self.inner.push(batch)
-        }
-        fn pull(
-            &mut self,
-            cursor: u64,
-            limit: usize,
-        ) -> Result<newsjournal::sync::Page, SyncError> {
-            let page = self.inner.pull(cursor, limit)?;
-            self.fetched += page.ops.len();
-            Ok(page)
-        }
-        fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
-            self.inner.has_blob(id)
-        }
-        fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
-            self.inner.put_blob(id, data)
-        }
-        fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
-            self.inner.get_blob(id)
-        }
-    }
-    let mut counting = Counting {
-        inner: &mut server,
-        fetched: 0,
-    };
+    let mut counting = Watched::new(&mut server, None);
     let first = sync(&mut a, &mut counting, &test_key(), 2, |_| {}).unwrap();
     assert_eq!((first.pushed, first.pulled), (5, 0));
     assert_eq!(counting.fetched, 0, "pulled its own operations back");
