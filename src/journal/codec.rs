@@ -38,10 +38,34 @@ pub fn decode(stored: ValueRef<'_>) -> Result<String> {
     match stored {
         ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|e| corrupt(e.to_string())),
         ValueRef::Blob(b) => {
-            let bytes = zstd::stream::decode_all(b).map_err(|e| corrupt(e.to_string()))?;
+            let bytes = unpack(b).map_err(|e| corrupt(e.to_string()))?;
             String::from_utf8(bytes).map_err(|e| corrupt(e.to_string()))
         }
         _ => Err(corrupt("not a text".into())),
+    }
+}
+
+thread_local! {
+    /// One decompression context per thread, reused: rebuilding the search
+    /// index unpacks every stored text, and a fresh context for each cost
+    /// more than unpacking a short one.
+    static UNPACKER: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Unpacks a stored frame. Frames from `encode` say their size, which lets
+/// one reused context unpack them in one call.
+fn unpack(frame: &[u8]) -> std::io::Result<Vec<u8>> {
+    match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size <= MAX_TEXT_BYTES => UNPACKER.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.is_none() {
+                *cell = Some(zstd::bulk::Decompressor::new()?);
+            }
+            let unpacker = cell.as_mut().expect("set above");
+            unpacker.decompress(frame, size as usize)
+        }),
+        _ => zstd::stream::decode_all(frame),
     }
 }
 
@@ -81,10 +105,20 @@ pub fn from_wire(bytes: Vec<u8>) -> Result<(String, Option<Vec<u8>>)> {
         let text = String::from_utf8(bytes).map_err(|e| bad(e.to_string()))?;
         return Ok((text, None));
     }
-    let mut out = Vec::new();
-    zstd::stream::read::Decoder::new(&bytes[..])
-        .and_then(|d| d.take(MAX_TEXT_BYTES + 1).read_to_end(&mut out))
-        .map_err(|e| bad(e.to_string()))?;
+    let out = match zstd::zstd_safe::get_frame_content_size(&bytes) {
+        // A frame that says its size is unpacked in one call, and only if
+        // that size is within bounds (the call fails if the frame lies).
+        Ok(Some(size)) if size <= MAX_TEXT_BYTES => {
+            unpack(&bytes).map_err(|e| bad(e.to_string()))?
+        }
+        _ => {
+            let mut out = Vec::new();
+            zstd::stream::read::Decoder::new(&bytes[..])
+                .and_then(|d| d.take(MAX_TEXT_BYTES + 1).read_to_end(&mut out))
+                .map_err(|e| bad(e.to_string()))?;
+            out
+        }
+    };
     if out.len() as u64 > MAX_TEXT_BYTES {
         return Err(bad(format!(
             "it unpacks to more than {} MiB",

@@ -48,6 +48,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Journal {
     conn: Connection,
     path: Option<PathBuf>,
+    /// A write transaction kept open across writes ([`Journal::hold`]).
+    held: bool,
 }
 
 impl Journal {
@@ -73,6 +75,7 @@ impl Journal {
         })?;
         let mut journal = Journal {
             conn,
+            held: false,
             path: Some(path.to_path_buf()),
         };
         journal.setup()?;
@@ -84,6 +87,7 @@ impl Journal {
         let mut journal = Journal {
             conn: Connection::open_in_memory()?,
             path: None,
+            held: false,
         };
         journal.setup()?;
         Ok(journal)
@@ -202,15 +206,68 @@ impl Journal {
         now: Timestamp,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
+        if self.held {
+            let result = (|| {
+                let mut tx = Tx::new(tx::Scope::Held(&self.conn), now);
+                tx.load_index_state()?;
+                tx.load_sync_log()?;
+                let value = f(&mut tx)?;
+                tx.commit()?;
+                Ok(value)
+            })();
+            if result.is_err() {
+                // A write that fails part-way cannot be undone on its own
+                // (a savepoint per write would keep a copy of every page it
+                // touches in memory), so everything since the last commit
+                // goes: the journal is as it was then.
+                self.held = false;
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+            }
+            return result;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut tx = Tx::new(tx, now);
+        let mut tx = Tx::new(tx::Scope::Top(tx), now);
         tx.load_index_state()?;
         tx.load_sync_log()?;
         let value = f(&mut tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Keeps one write transaction open from here to [`Journal::release`]:
+    /// the writes in between land together, and a write that fails takes
+    /// all of them back with it. A large pull
+    /// holds a transaction across several pages because every commit
+    /// writes each page of the journal it touched to the log again: its
+    /// inserts land all over trees far larger than the cache, so a commit
+    /// per page wrote the journal's indexes some ten times over.
+    pub(crate) fn hold(&mut self) -> Result<()> {
+        if !self.held {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.held = true;
+        }
+        Ok(())
+    }
+
+    /// Commits what was written since [`Journal::hold`].
+    pub(crate) fn release(&mut self) -> Result<()> {
+        if !self.held {
+            return Ok(());
+        }
+        self.held = false;
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            // A commit that fails (a full disk) may leave the transaction
+            // open; end it so the next write starts clean.
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            return Err(e.into());
+        }
+        Ok(())
     }
 
     /// Rebuilds the search indexes from the rows: the repair for an index
@@ -219,6 +276,28 @@ impl Journal {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The indexes a large pull dropped (Tx::defer_index) first: the
+        // search index's source view reads notes through one of them.
+        if let Some(json) = tx::meta_get(&tx, "deferred_indexes")? {
+            let waiting: Vec<String> =
+                serde_json::from_str(&json).map_err(|e| Error::Other(e.into()))?;
+            // Creating an index sorts in memory up to the cache's size, on
+            // top of the cache, and spills runs to temp_store: a small
+            // cache and a file keep a large pull within its memory budget.
+            let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+            tx.execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -2048;")?;
+            for sql in waiting {
+                let sql = match sql.strip_prefix("CREATE INDEX ") {
+                    Some(rest) => format!("CREATE INDEX IF NOT EXISTS {rest}"),
+                    None => sql,
+                };
+                tx.execute_batch(&sql)?;
+            }
+            tx.execute("DELETE FROM meta WHERE key = 'deferred_indexes'", [])?;
+            tx.execute_batch(&format!(
+                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache};"
+            ))?;
+        }
         tx.execute_batch(
             "INSERT INTO article_fts(article_fts) VALUES ('rebuild');
              INSERT INTO note_fts(note_fts) VALUES ('rebuild');

@@ -643,9 +643,19 @@ pub struct JournalReplica<'a> {
     journal: &'a mut Journal,
     now: Timestamp,
     /// This pull brings more than the journal holds: its pages leave the
-    /// search index to one rebuild at the end.
+    /// search index to one rebuild at the end, and commit together in
+    /// groups of [`BULK_COMMIT_OPS`] operations.
     bulk: bool,
+    /// Operations applied since the held transaction's last commit.
+    uncommitted: u64,
 }
+
+/// A large pull commits once per this many operations rather than once per
+/// page; an interrupted pull resumes from its last commit. One that stops
+/// between pages (the connection drops) commits the pages it applied (see
+/// `Drop`); a page that fails to apply takes back every page since the
+/// last commit.
+const BULK_COMMIT_OPS: u64 = 100_000;
 
 /// A pull of at least this many operations, and at least
 /// [`BULK_OPS_PER_ARTICLE`] per article the journal holds, indexes once at
@@ -661,7 +671,17 @@ impl<'a> JournalReplica<'a> {
             journal,
             now,
             bulk: false,
+            uncommitted: 0,
         }
+    }
+}
+
+impl Drop for JournalReplica<'_> {
+    /// A pull that stops on an error between pages keeps the pages it
+    /// applied: each is whole, and the cursor written with the last points
+    /// past it. (A page that failed to apply has already rolled back.)
+    fn drop(&mut self) {
+        let _ = self.journal.release();
     }
 }
 
@@ -814,6 +834,7 @@ impl Replica for JournalReplica<'_> {
     }
 
     fn end_pull(&mut self) -> Result<(), SyncError> {
+        self.journal.release().map_err(local)?;
         // Also finishes a rebuild an interrupted pull left waiting.
         self.journal.finish_index().map_err(local)?;
         if self.bulk {
@@ -826,15 +847,46 @@ impl Replica for JournalReplica<'_> {
         Ok(())
     }
 
+    /// Each text unpacked, hashed and counted, or the hash it claimed if
+    /// it is not what its name says or does not unpack within bounds.
+    type Texts = Vec<Result<(Content, Option<Vec<u8>>), String>>;
+
+    fn prepare_texts(blobs: Vec<(String, Vec<u8>)>) -> Self::Texts {
+        blobs
+            .into_iter()
+            .map(|(id, data)| {
+                let Ok((text, frame)) = super::codec::from_wire(data) else {
+                    return Err(id);
+                };
+                // The hash is of normalised text, so a text that hashes to
+                // its name is normalised.
+                let hash = crate::content::hash_normalized(&text);
+                if hash != id {
+                    return Err(id);
+                }
+                let content = Content {
+                    word_count: crate::content::word_count(&text),
+                    text,
+                    hash,
+                };
+                Ok((content, frame))
+            })
+            .collect()
+    }
+
     fn apply_page(
         &mut self,
         ops: &[Op],
-        blobs: &[(String, Vec<u8>)],
+        texts: Self::Texts,
         next: u64,
     ) -> Result<Merged, SyncError> {
         let now = self.now;
         let bulk = self.bulk && !ops.is_empty();
-        self.journal
+        if bulk {
+            self.journal.hold().map_err(local)?;
+        }
+        let merged = self
+            .journal
             .write(now, |tx| {
                 if bulk {
                     tx.defer_index()?;
@@ -844,24 +896,15 @@ impl Replica for JournalReplica<'_> {
                 // naming it are left out like any that failed to open,
                 // rather than stopping every later sync at this page.
                 let mut bad = std::collections::HashSet::new();
-                for (id, data) in blobs {
-                    let Ok((text, frame)) = super::codec::from_wire(data.clone()) else {
-                        bad.insert(id.as_str());
-                        continue;
-                    };
-                    // The hash is of normalised text, so a text that hashes
-                    // to its name is normalised.
-                    let hash = crate::content::hash_normalized(&text);
-                    if hash != *id {
-                        bad.insert(id.as_str());
-                        continue;
+                for text in texts {
+                    match text {
+                        Ok((content, frame)) => {
+                            tx.put_text_packed(&content, frame)?;
+                        }
+                        Err(id) => {
+                            bad.insert(id);
+                        }
                     }
-                    let content = Content {
-                        word_count: crate::content::word_count(&text),
-                        text,
-                        hash,
-                    };
-                    tx.put_text_packed(&content, frame)?;
                 }
                 let mut total = Merged::default();
                 for op in ops {
@@ -878,7 +921,13 @@ impl Replica for JournalReplica<'_> {
                 meta_set(tx.conn(), "cursor", &next.to_string())?;
                 Ok(total)
             })
-            .map_err(local)
+            .map_err(local)?;
+        self.uncommitted += ops.len() as u64;
+        if self.uncommitted >= BULK_COMMIT_OPS {
+            self.journal.release().map_err(local)?;
+            self.uncommitted = 0;
+        }
+        Ok(merged)
     }
 }
 
@@ -953,6 +1002,28 @@ mod tests {
         };
         assert!(err.is_err());
         assert!(b.index_is_stale().unwrap());
+        // The secondary indexes wait too, and queries work without them.
+        let all_indexes = index_names(&journal(1_000));
+        assert!(all_indexes.contains(&"article_tags_by_tag".to_string()));
+        let waiting = index_names(&b);
+        assert!(
+            !waiting.contains(&"article_tags_by_tag".to_string()),
+            "{waiting:?}"
+        );
+        assert!(crate::journal::tx::meta_get(b.conn(), "deferred_indexes")
+            .unwrap()
+            .is_some());
+        let court = ListFilter {
+            tag: Some("court".into()),
+            ..ListFilter::default()
+        };
+        let tagged = b.list(&court).unwrap().len();
+        assert!(tagged > 0);
+        let listed = b.list(&ListFilter::default()).unwrap();
+        let with_tag = listed
+            .iter()
+            .filter(|a| a.tags.iter().any(|t| t == "court"));
+        assert_eq!(tagged, with_tag.count());
         let pulled = b.list(&ListFilter::default()).unwrap();
         assert!(!pulled.is_empty() && pulled.len() < 4, "{}", pulled.len());
         b.clip(
@@ -971,7 +1042,12 @@ mod tests {
         let mut r = JournalReplica::new(&mut b, Timestamp(5_000));
         r.bulk = true;
         sync(&mut r, &mut server, &test_key(), 3, |_| {}).unwrap();
+        drop(r);
         assert!(!b.index_is_stale().unwrap());
+        assert_eq!(index_names(&b), all_indexes, "every index is back");
+        assert!(crate::journal::tx::meta_get(b.conn(), "deferred_indexes")
+            .unwrap()
+            .is_none());
         for word in [
             "quillborne",
             "fenstrake",
@@ -983,6 +1059,51 @@ mod tests {
             assert_eq!(hits(&b, word), 1, "{word}");
         }
         assert!(b.verify().unwrap().index_ok);
+    }
+
+    fn index_names(j: &Journal) -> Vec<String> {
+        j.conn()
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_write_that_fails_in_a_held_transaction_takes_back_all_since_the_last_commit() {
+        let mut j = journal(1_000);
+        let first = clip(
+            "Kept\n\nCommitted before the hold.",
+            "https://x.example/1",
+            &[],
+        );
+        j.clip(Timestamp(2_000), &first).unwrap();
+        j.hold().unwrap();
+        let second = clip(
+            "Held\n\nWritten inside the hold.",
+            "https://x.example/2",
+            &[],
+        );
+        j.clip(Timestamp(2_100), &second).unwrap();
+        let failed: crate::Result<()> = j.write(Timestamp(2_200), |tx| {
+            tx.create_followup(None, "half done", Timestamp(9_000), None)?;
+            Err(crate::Error::BadInput("the disk is full".into()))
+        });
+        assert!(failed.is_err());
+        let titles: Vec<String> = j
+            .list(&ListFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|a| a.title)
+            .collect();
+        assert_eq!(titles, ["Kept"]);
+        assert!(j.followups(&FollowupFilter::default()).unwrap().is_empty());
+        // The hold is over: the next write commits on its own.
+        j.clip(Timestamp(2_300), &second).unwrap();
+        j.release().unwrap();
+        assert_eq!(j.list(&ListFilter::default()).unwrap().len(), 2);
     }
 
     #[test]
@@ -1005,11 +1126,14 @@ mod tests {
         let mut b = journal(1_000);
         let mut r = JournalReplica::new(&mut b, Timestamp(3_000));
         let wrong = zstd::bulk::compress(b"Some other text.\n", 3).unwrap();
-        let merged = r.apply_page(&ops, &[(hash, wrong)], 7).unwrap();
+        let merged = r
+            .apply_page(&ops, JournalReplica::prepare_texts(vec![(hash, wrong)]), 7)
+            .unwrap();
         // The article and its version name the text; the URL link, tag and
         // note belong to the article that was left out.
         assert_eq!(merged.orphaned, ops.len());
         assert_eq!(r.cursor(), 7, "the page was applied and the pull moves on");
+        drop(r);
         assert!(b.list(&ListFilter::default()).unwrap().is_empty());
         assert!(b.verify().unwrap().index_ok);
     }

@@ -360,12 +360,11 @@ impl Replica for MemoryReplica {
         Ok(Box::new(|_: &[String]| Ok(Vec::new())))
     }
 
-    fn apply_page(
-        &mut self,
-        ops: &[Op],
-        _blobs: &[(String, Vec<u8>)],
-        next: u64,
-    ) -> Result<Merged, SyncError> {
+    type Texts = ();
+
+    fn prepare_texts(_blobs: Vec<(String, Vec<u8>)>) {}
+
+    fn apply_page(&mut self, ops: &[Op], _texts: (), next: u64) -> Result<Merged, SyncError> {
         let mut total = Merged::default();
         for op in ops {
             self.clock.observe(op.hlc);

@@ -170,13 +170,18 @@ pub trait Replica {
     fn end_pull(&mut self) -> Result<(), SyncError> {
         Ok(())
     }
-    /// Stores the fetched texts (content hash, zstd frame), applies remote
-    /// operations and moves the cursor to `next`, as one change: all or
-    /// nothing.
+    /// Fetched texts made ready to store.
+    type Texts: Send;
+    /// Readies the fetched texts (content hash, zstd frame) of a page:
+    /// unpacks and checks them. It runs on the thread that fetches pages,
+    /// beside the applying of the last page, so it takes no `self`.
+    fn prepare_texts(blobs: Vec<(String, Vec<u8>)>) -> Self::Texts;
+    /// Stores a page's texts, applies its remote operations and moves the
+    /// cursor to `next`, as one change: all or nothing.
     fn apply_page(
         &mut self,
         ops: &[Op],
-        blobs: &[(String, Vec<u8>)],
+        texts: Self::Texts,
         next: u64,
     ) -> Result<Merged, SyncError>;
 }
@@ -289,10 +294,12 @@ impl Sealer {
 }
 
 /// A page fetched and opened, ready to apply.
-struct Fetched {
+struct Fetched<T> {
     ops: Vec<Op>,
-    /// (content hash, zstd frame) of the texts the replica lacked.
-    blobs: Vec<(String, Vec<u8>)>,
+    /// The texts the replica lacked, readied by `Replica::prepare_texts`.
+    texts: T,
+    /// How many texts came.
+    blobs: usize,
     next: u64,
     more: bool,
     skipped: usize,
@@ -302,14 +309,14 @@ struct Fetched {
 /// device's own), and fetches and opens the texts they need that the
 /// replica lacks. An operation that fails to open, or whose text does, is
 /// counted and left out.
-fn fetch_page(
+fn fetch_page<R: Replica>(
     transport: &mut impl Transport,
     sealer: &Sealer,
     me: &str,
     probe: &mut TextProbe,
     cursor: u64,
     page_size: usize,
-) -> Result<Fetched, SyncError> {
+) -> Result<Fetched<R::Texts>, SyncError> {
     let page = transport.pull(cursor, page_size)?;
     let mut skipped = 0;
     let mut ops = Vec::with_capacity(page.ops.len());
@@ -360,7 +367,8 @@ fn fetch_page(
     skipped += before - ops.len();
     Ok(Fetched {
         ops,
-        blobs,
+        blobs: blobs.len(),
+        texts: R::prepare_texts(blobs),
         next: page.next,
         more: page.more,
         skipped,
@@ -406,8 +414,8 @@ const BLOB_BATCH: usize = 200;
 /// Checks the key against the server's journal (storing its check if no
 /// device has yet), pushes, then pulls. `progress` is told the running
 /// summary after each page.
-pub fn sync(
-    replica: &mut impl Replica,
+pub fn sync<R: Replica>(
+    replica: &mut R,
     transport: &mut (impl Transport + Send),
     key: &JournalKey,
     page_size: usize,
@@ -486,13 +494,14 @@ pub fn sync(
     std::thread::scope(|scope| -> Result<(), SyncError> {
         // A rendezvous: at most one page waits, fetched, while one applies,
         // which keeps a large pull's memory to about two pages.
-        let (pages, received) = std::sync::mpsc::sync_channel::<Result<Fetched, SyncError>>(0);
+        let (pages, received) =
+            std::sync::mpsc::sync_channel::<Result<Fetched<R::Texts>, SyncError>>(0);
         let sealer = &sealer;
         let me = me.as_str();
         scope.spawn(move || {
             let mut cursor = start;
             loop {
-                let fetched = fetch_page(transport, sealer, me, &mut probe, cursor, page_size);
+                let fetched = fetch_page::<R>(transport, sealer, me, &mut probe, cursor, page_size);
                 let next = match &fetched {
                     Ok(f) if f.more => Some(f.next),
                     _ => None,
@@ -510,8 +519,8 @@ pub fn sync(
         for fetched in received {
             let f = fetched?;
             s.skipped += f.skipped;
-            s.blobs_pulled += f.blobs.len();
-            let merged = replica.apply_page(&f.ops, &f.blobs, f.next)?;
+            s.blobs_pulled += f.blobs;
+            let merged = replica.apply_page(&f.ops, f.texts, f.next)?;
             s.pulled += f.ops.len() - merged.orphaned;
             s.skipped += merged.orphaned;
             s.conflicts += merged.conflicts;
