@@ -623,23 +623,26 @@ fn a_slow_body_times_out_and_connections_beyond_the_cap_wait() {
         answer.ends_with(r#"{"error":"the request was not finished within 1 s; try again"}"#),
         "{answer}"
     );
+    // The upper bounds are loose: a loaded machine (CI) may be slow, and
+    // what matters is that the wait ends at all.
     assert!(
-        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
         "{waited:?}"
     );
 
     // One connection at a time: a second client waits until the first,
-    // idle, is closed by the header timeout.
+    // idle, is closed by the header timeout, which starts no earlier than
+    // the idle connection does.
+    let idle_since = Instant::now();
     let idle = TcpStream::connect(server.addr).unwrap();
     std::thread::sleep(Duration::from_millis(100));
-    let start = Instant::now();
     assert_eq!(
         call("GET", &server.url("/v1/status"), Some(&t), None).0,
         200
     );
-    let waited = start.elapsed();
+    let waited = idle_since.elapsed();
     assert!(
-        waited >= Duration::from_millis(700) && waited < Duration::from_secs(3),
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
         "{waited:?}"
     );
     drop(idle);
