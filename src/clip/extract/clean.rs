@@ -1,0 +1,257 @@
+//! Removing what is never the article before looking for it: scripts and
+//! styles, hidden elements, and page furniture (menus, share bars, related
+//! links, comments, newsletter boxes, cookie banners, ads) recognised by the
+//! words in its class, id or role. The words are generic web vocabulary,
+//! not any site's names.
+
+use dom_query::{Document, NodeRef};
+
+/// Elements with nothing to read.
+const JUNK_TAGS: &str = "script, style, noscript, template, svg, math, iframe, object, embed, \
+    canvas, video, audio, map, button, input, select, textarea, dialog, link, meta";
+
+/// Words in a class or id that mark furniture. A class such as
+/// `related-stories` or `socialShare` is split into its words first, so
+/// `share` does not match `shareholders` and `nav` does not match `canvas`.
+const FURNITURE: &[&str] = &[
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "breadcrumb",
+    "breadcrumbs",
+    "footer",
+    "sidebar",
+    "share",
+    "sharing",
+    "social",
+    "sociable",
+    "syndication",
+    "related",
+    "recommended",
+    "recommendations",
+    "recirc",
+    "recirculation",
+    "trending",
+    "popular",
+    "mostread",
+    "comment",
+    "comments",
+    "disqus",
+    "newsletter",
+    "newsletters",
+    "subscribe",
+    "subscription",
+    "signup",
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "banner",
+    "promo",
+    "promotion",
+    "advert",
+    "advertisement",
+    "advertising",
+    "ad",
+    "ads",
+    "adslot",
+    "dfp",
+    "sponsor",
+    "sponsored",
+    "outbrain",
+    "taboola",
+    "popup",
+    "modal",
+    "overlay",
+    "toolbar",
+    "masthead",
+    "skip",
+    "tags",
+    "tagcloud",
+    "taglist",
+    "topics",
+    "keywords",
+    "pagination",
+    "pager",
+    "sronly",
+    "screenreader",
+    "visually",
+    "offscreen",
+    "login",
+    "signin",
+    "register",
+    "upsell",
+    "cta",
+    "donate",
+    "donation",
+    "author",
+    "bio",
+    "byline",
+    "dateline",
+    "timestamp",
+    "meta",
+];
+
+/// Words that mark furniture only as a class's or id's whole first word
+/// pair, e.g. `read-more`, `see-also`: alone they are too common.
+const FURNITURE_PAIRS: &[(&str, &str)] = &[
+    ("read", "more"),
+    ("see", "also"),
+    ("more", "stories"),
+    ("more", "from"),
+    ("up", "next"),
+    ("you", "may"),
+    ("sign", "up"),
+    ("follow", "us"),
+    ("off", "screen"),
+    ("sr", "only"),
+    ("screen", "reader"),
+];
+
+const FURNITURE_ROLES: &[&str] = &[
+    "navigation",
+    "contentinfo",
+    "complementary",
+    "banner",
+    "search",
+    "dialog",
+    "alertdialog",
+    "menu",
+    "menubar",
+    "alert",
+];
+
+/// Removes junk and furniture from `doc`. An element that holds a third
+/// or more of the page's text is kept whatever its class says: a wrapper's
+/// class can hold a furniture word (`has-sidebar`, `comments-enabled`,
+/// Blogger's `widget Blog`) and still be the article.
+pub fn clean(doc: &Document) {
+    doc.select(JUNK_TAGS).remove();
+    let all_text = own_text_chars(&doc.root());
+    let mut doomed = Vec::new();
+    for node in doc.select("body *").nodes() {
+        if is_hidden(node) || is_furniture(node) {
+            doomed.push(*node);
+        }
+    }
+    for node in doomed {
+        // Already gone with an ancestor.
+        if !node.ancestors_it(None).any(|a| a.is_document()) {
+            continue;
+        }
+        let name = node.node_name().unwrap_or_default();
+        if matches!(name.as_ref(), "article" | "main" | "body" | "html") {
+            continue;
+        }
+        // Furniture is small next to the page; a wrapper holding a large
+        // part of the page's text (outside links) is the article's.
+        let t = own_text_chars(&node);
+        if t > 500 && t * 3 > all_text {
+            continue;
+        }
+        node.remove_from_parent();
+    }
+}
+
+/// Non-space characters of the text under `node` that is not link text.
+pub fn own_text_chars(node: &NodeRef) -> usize {
+    node.children_it(false)
+        .map(|c| {
+            if c.is_text() {
+                c.text().chars().filter(|c| !c.is_whitespace()).count()
+            } else if c.is_element() && c.node_name().as_deref() != Some("a") {
+                own_text_chars(&c)
+            } else {
+                0
+            }
+        })
+        .sum()
+}
+
+fn is_hidden(node: &NodeRef) -> bool {
+    if node.has_attr("hidden") {
+        return true;
+    }
+    node.attr("style").is_some_and(|s| {
+        let s: String = s.to_ascii_lowercase().split_whitespace().collect();
+        s.contains("display:none") || s.contains("visibility:hidden")
+    })
+}
+
+fn is_furniture(node: &NodeRef) -> bool {
+    let name = node.node_name().unwrap_or_default();
+    // A form is a search box or a sign-up; ASP.NET pages wrap the whole
+    // page in one, which the size guard in `clean` keeps.
+    if matches!(name.as_ref(), "nav" | "aside" | "footer" | "form") {
+        return true;
+    }
+    if let Some(role) = node.attr("role") {
+        if FURNITURE_ROLES.contains(&role.trim().to_ascii_lowercase().as_str()) {
+            return true;
+        }
+    }
+    let mut names = String::new();
+    for a in ["class", "id"] {
+        if let Some(v) = node.attr(a) {
+            names.push_str(&v);
+            names.push(' ');
+        }
+    }
+    names.split_whitespace().any(|token| {
+        let words = words(token);
+        // A post embedded from a social network (`social-embed`) is a
+        // quotation in the article, not a share bar.
+        if words
+            .iter()
+            .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet"))
+        {
+            return false;
+        }
+        words.iter().any(|w| FURNITURE.contains(&w.as_str()))
+            || words
+                .windows(2)
+                .any(|p| FURNITURE_PAIRS.contains(&(p[0].as_str(), p[1].as_str())))
+    })
+}
+
+/// `related-stories__list`, `socialShareBar` and `ad_slot` as lower-case
+/// words.
+fn words(token: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in token.chars() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_words() {
+        assert_eq!(words("socialShareBar"), ["social", "share", "bar"]);
+        assert_eq!(
+            words("related-stories__list"),
+            ["related", "stories", "list"]
+        );
+        assert_eq!(words("ad_slot2"), ["ad", "slot2"]);
+    }
+}
