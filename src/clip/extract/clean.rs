@@ -133,6 +133,11 @@ pub fn clean(doc: &Document) {
     for node in doc.select("body *").nodes() {
         if is_hidden(node) || is_furniture(node) {
             doomed.push(*node);
+        } else if is_embed(node) {
+            // Readability scores `social` and `share` classes down; an
+            // embedded post is a quotation in the article, so its wrapper
+            // loses the class that would hide it.
+            node.remove_attrs(&["class", "id"]);
         }
     }
     for node in doomed {
@@ -212,6 +217,23 @@ fn is_furniture(node: &NodeRef) -> bool {
             || words
                 .windows(2)
                 .any(|p| FURNITURE_PAIRS.contains(&(p[0].as_str(), p[1].as_str())))
+    })
+}
+
+/// A post embedded from a social network (`social-media-embed`,
+/// `twitter-tweet`): a quotation in the article, not a share bar.
+fn is_embed(node: &NodeRef) -> bool {
+    let mut names = String::new();
+    for a in ["class", "id"] {
+        if let Some(v) = node.attr(a) {
+            names.push_str(&v);
+            names.push(' ');
+        }
+    }
+    names.split_whitespace().any(|token| {
+        words(token)
+            .iter()
+            .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet" | "instagram"))
     })
 }
 

@@ -109,6 +109,7 @@ fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) {
 pub fn prune(doc: &Document) {
     let root = doc.root();
     drop_link_lists(doc);
+    drop_link_cards(doc);
     let mut found = Vec::new();
     leaves(&root, &mut found);
     for leaf in &found {
@@ -160,6 +161,28 @@ fn drop_link_lists(doc: &Document) {
                 }
             }
             list.remove_from_parent();
+        }
+    }
+}
+
+/// Pop-up cards inside running text: an inline element in a paragraph
+/// that holds several links and no words of its own (a person's card with
+/// their latest stories, shown on hover). Innermost first, so the link the
+/// card hangs on stays.
+fn drop_link_cards(doc: &Document) {
+    let nodes = doc.select("p span, p div, li span, li div");
+    for node in nodes.nodes().iter().rev() {
+        let links = node
+            .descendants_it()
+            .filter(|d| d.node_name().as_deref() == Some("a"))
+            .count();
+        if links < 2 {
+            continue;
+        }
+        let chars = non_space(&node.text());
+        let linked = link_chars(node);
+        if chars > 40 && linked == chars {
+            node.remove_from_parent();
         }
     }
 }
