@@ -130,14 +130,27 @@ pub fn clean(doc: &Document) {
     doc.select(JUNK_TAGS).remove();
     let all_text = own_text_chars(&doc.root());
     let mut doomed = Vec::new();
+    let mut embeds = Vec::new();
     for node in doc.select("body *").nodes() {
         if is_hidden(node) || is_furniture(node) {
             doomed.push(*node);
         } else if is_embed(node) {
-            // Readability scores `social` and `share` classes down; an
-            // embedded post is a quotation in the article, so its wrapper
-            // loses the class that would hide it.
-            node.remove_attrs(&["class", "id"]);
+            embeds.push(*node);
+        }
+    }
+    // Readability scores `social` classes down and drops link-heavy divs;
+    // an embedded post is a quotation in the article, so its wrappers go
+    // and the quotation itself loses the class that would hide it.
+    for node in embeds {
+        node.remove_attrs(&["class", "id"]);
+        if matches!(
+            node.node_name().as_deref(),
+            Some("div" | "section" | "figure" | "span")
+        ) {
+            for child in node.children() {
+                node.insert_before(&child);
+            }
+            node.remove_from_parent();
         }
     }
     for node in doomed {
