@@ -150,7 +150,9 @@ fn drop_link_lists(doc: &Document) {
                 chars > 0 && link_chars(li) * 10 >= chars * 7
             })
             .count();
-        if linked * 10 >= items.len() * 8 {
+        let chars = non_space(&list.text());
+        let dense = chars > 0 && link_chars(list) * 100 >= chars * 65;
+        if linked * 10 >= items.len() * 8 || dense {
             if let Some(label) = list.prev_element_sibling() {
                 let text = label.text();
                 let t = text.trim();
@@ -326,7 +328,28 @@ fn is_boilerplate(text: &str) -> bool {
         "enable javascript",
         "image copyright",
         "image caption",
+        "contents of this site",
     ];
+    const NETWORKS: &[&str] = &[
+        "twitter",
+        "facebook",
+        "instagram",
+        "youtube",
+        "linkedin",
+        "tiktok",
+        "whatsapp",
+        "pinterest",
+        "telegram",
+    ];
+    // "Follow us on Twitter", "Join us on Facebook".
+    if chars < 200
+        && ["follow ", "like us", "join us", "find us", "connect with"]
+            .iter()
+            .any(|p| t.starts_with(p))
+        && NETWORKS.iter().any(|n| t.contains(n))
+    {
+        return true;
+    }
     (chars < 160 && CONTAINS.iter().any(|s| t.contains(s)))
         || (chars < 400 && CONTAINS_LONG.iter().any(|s| t.contains(s)))
 }
