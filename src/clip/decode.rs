@@ -96,6 +96,15 @@ pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
     let enc = match declared {
         // A page cannot really be UTF-16 once it had no BOM; browsers read it as UTF-8.
         Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => UTF_8,
+        // A page that says Latin-1 (or another single-byte charset) but
+        // whose bytes are valid UTF-8 with multi-byte characters is UTF-8:
+        // a CMS template kept an old declaration. Real Latin-1 text is
+        // almost never also valid UTF-8, so trusting the bytes avoids "Ã©".
+        Some(e)
+            if e.is_single_byte() && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() =>
+        {
+            UTF_8
+        }
         Some(e) => e,
         None if std::str::from_utf8(bytes).is_ok() => UTF_8,
         None => WINDOWS_1252,
@@ -179,6 +188,22 @@ mod tests {
     fn header_charset_wins_over_meta() {
         let page = b"<meta charset=utf-8><p>\xe9t\xe9</p>";
         assert!(decode_html(page, Some("iso-8859-1")).contains("été"));
+    }
+
+    #[test]
+    fn a_wrong_single_byte_declaration_loses_to_valid_utf8() {
+        let page = "<meta charset=\"iso-8859-1\"><p>Café “quoted” — naïve</p>".as_bytes();
+        assert!(decode_html(page, None).contains("Café “quoted” — naïve"));
+        assert!(decode_html(page, Some("windows-1252")).contains("Café"));
+    }
+
+    #[test]
+    fn shift_jis_declared_in_meta() {
+        // 日本語のニュース in Shift_JIS.
+        let mut page = b"<html><head><meta charset=\"Shift_JIS\"></head><body><p>".to_vec();
+        page.extend_from_slice(b"\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x83\x6a\x83\x85\x81\x5b\x83\x58");
+        page.extend_from_slice(b"</p></body></html>");
+        assert!(decode_html(&page, None).contains("日本語のニュース"));
     }
 
     #[test]

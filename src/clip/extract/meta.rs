@@ -275,7 +275,12 @@ fn json_ld(doc: &Document) -> LdArticle {
             Value::Object(o) => o.get("name").and_then(string),
             other => string(other),
         }),
-        body: article.get("articleBody").and_then(string),
+        // Not `string`: that would join the body's paragraphs.
+        body: article
+            .get("articleBody")
+            .and_then(Value::as_str)
+            .filter(|b| !b.trim().is_empty())
+            .map(str::to_owned),
     }
 }
 

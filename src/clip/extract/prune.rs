@@ -106,7 +106,10 @@ fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) {
     }
 }
 
-pub fn prune(doc: &Document) {
+/// Prunes the article in `doc`. `title` is the article's headline: a
+/// heading that repeats it is not text of the story.
+pub fn prune(doc: &Document, title: &str) {
+    let title = fold(title);
     let root = doc.root();
     drop_link_lists(doc);
     drop_link_cards(doc);
@@ -125,7 +128,12 @@ pub fn prune(doc: &Document) {
         {
             continue;
         }
-        let doomed = is_link_block(leaf) || is_boilerplate(&leaf.text) || is_dateline(&leaf.text);
+        let doomed = is_link_block(leaf)
+            || (matches!(leaf.name.as_str(), "h1" | "h2")
+                && !title.is_empty()
+                && fold(&leaf.text) == title)
+            || is_boilerplate(&leaf.text)
+            || is_dateline(&leaf.text);
         if doomed {
             leaf.node.remove_from_parent();
         }
@@ -198,6 +206,14 @@ fn is_link_block(leaf: &Leaf) -> bool {
     leaf.link_chars * 10 >= leaf.chars * limit && leaf.name != "pre"
 }
 
+/// Lower-case letters and digits only, for comparing headlines.
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Short lines that ask the reader to do something other than read, or
 /// credit the wire service.
 fn is_boilerplate(text: &str) -> bool {
@@ -249,6 +265,9 @@ fn is_boilerplate(text: &str) -> bool {
         "loading",
         "open gallery",
         "tell us what you think",
+        "log in",
+        "login",
+        "sign in",
     ];
     if EXACT.contains(&t) {
         return true;
@@ -296,6 +315,9 @@ fn is_boilerplate(text: &str) -> bool {
         "watch now",
         "listen:",
         "get access to",
+        "already a subscriber",
+        "already have an account",
+        "already registered",
     ];
     if chars < 300 && STARTS.iter().any(|s| t.starts_with(s)) {
         return true;
