@@ -376,8 +376,33 @@ fn is_boilerplate(text: &str) -> bool {
         || (chars < 400 && CONTAINS_LONG.iter().any(|s| t.contains(s)))
 }
 
+/// Month names and their usual abbreviations, whole words only, so that
+/// "market" or "decided" are not dates.
 const MONTHS: &[&str] = &[
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
 ];
 
 /// A short line that is a date, a time, or a byline: "By Jo Smith",
@@ -392,7 +417,14 @@ fn is_dateline(text: &str) -> bool {
         .split(|c: char| !c.is_alphanumeric() && c != ':' && c != '/')
         .filter(|w| !w.is_empty())
         .collect();
+    // "By Jo Smith", "BY REUTERS", but not "By the numbers".
+    let named = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|w| w.chars().next())
+        .is_some_and(char::is_uppercase);
     if words.first().is_some_and(|w| *w == "by")
+        && named
         && words.len() <= 10
         && !text.ends_with(['.', '!', '?'])
     {
@@ -408,11 +440,7 @@ fn is_dateline(text: &str) -> bool {
     ]
     .iter()
     .any(|l| lower.trim_start().starts_with(l));
-    let has_month = words.iter().any(|w| {
-        MONTHS
-            .iter()
-            .any(|m| w.starts_with(m) && w.len() <= 9 && w.chars().all(char::is_alphabetic))
-    });
+    let has_month = words.iter().any(|w| MONTHS.contains(w));
     let has_year = words.iter().any(|w| {
         w.len() == 4 && w.starts_with(['1', '2']) && w.chars().all(|c| c.is_ascii_digit())
     });
@@ -434,7 +462,7 @@ fn is_dateline(text: &str) -> bool {
     let other = words
         .iter()
         .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
-        .filter(|w| !MONTHS.iter().any(|m| w.starts_with(m)))
+        .filter(|w| !MONTHS.contains(w))
         .count();
     let dated = (has_month && (has_year || has_time)) || numeric_date || (has_time && has_year);
     dated && (starts_with_label || other <= 6) && !text.ends_with(['.', '!', '?'])
@@ -457,6 +485,9 @@ mod tests {
             "The vote on May 3, 2019 changed everything for the town."
         ));
         assert!(!is_dateline("By the end of the year, prices had doubled."));
+        assert!(!is_dateline("By the numbers"));
+        assert!(!is_dateline("Market opens at 9:30"));
+        assert!(is_dateline("Updated 9:30"));
     }
 
     #[test]
