@@ -74,6 +74,29 @@ fn no_article(what: &str) -> Error {
     ))
 }
 
+/// The error for a page that shows (almost) nothing but scripts: its text
+/// is built in the browser, which nj does not run.
+fn scripted_page(what: &str) -> Error {
+    Error::BadInput(format!(
+        "found no article text in {what}: the page builds its text with JavaScript, which nj does not run; \
+         save the page from your browser (Save Page As) and clip that file, or save its text to a .txt file"
+    ))
+}
+
+/// Whether the page's body is scripts and next to no visible text.
+fn is_script_page(doc: &Document) -> bool {
+    let chars = |sel: &str| -> usize {
+        doc.select(sel)
+            .nodes()
+            .iter()
+            .map(|n| n.text().chars().filter(|c| !c.is_whitespace()).count())
+            .sum()
+    };
+    let scripts = chars("body script");
+    let all = chars("body");
+    scripts > 0 && all.saturating_sub(scripts + chars("body noscript, body style")) < 200
+}
+
 /// Extracts the article from `html`. `page_url`, when known, resolves
 /// relative links such as the canonical URL. `what` names the source in
 /// messages.
@@ -88,6 +111,7 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
         .and_then(|u| normalize_url(&u))
         .filter(|u| !is_site_root(u));
     let page_title = non_empty(Some(doc.select("title").first().text().to_string()));
+    let scripted = is_script_page(&doc);
 
     // The page's own headline: a <title> often adds the site's name
     // ("Headline | Site"), which the lone <h1> does not.
@@ -128,7 +152,11 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
         found_text
     };
     if text.trim().is_empty() {
-        return Err(no_article(what));
+        return Err(if scripted {
+            scripted_page(what)
+        } else {
+            no_article(what)
+        });
     }
     Ok(Extracted {
         title,
@@ -267,6 +295,19 @@ mod tests {
              The cooperative said it had already sold most of the harvest to supermarkets & cider makers."
         );
         assert!(!ex.text.contains("window.__APP__"));
+    }
+
+    #[test]
+    fn a_page_that_is_only_scripts_says_to_save_it_from_the_browser() {
+        let html = "<html><head><title>App</title></head><body><div id=root></div>\
+            <script>window.boot({\"story\": 42});</script>\
+            <noscript>Please enable JavaScript to view this site.</noscript></body></html>";
+        let err = extract_html("app.html", html, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "found no article text in app.html: the page builds its text with JavaScript, which nj does not run; \
+             save the page from your browser (Save Page As) and clip that file, or save its text to a .txt file"
+        );
     }
 
     #[test]
