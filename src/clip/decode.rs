@@ -1,7 +1,8 @@
 //! Bytes to text: charset detection for HTML, strict UTF-8 for plain text,
 //! and the checks that keep binaries and oversize input out.
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
+use encoding_rs::{Encoding, UTF_8};
 
 use crate::error::{Error, Result};
 
@@ -82,7 +83,8 @@ pub fn decode_text(what: &str, bytes: &[u8]) -> Result<String> {
 
 /// Decodes an HTML page the way browsers do, in order: a byte-order mark,
 /// the charset of the Content-Type header, a `<meta>` charset in the first
-/// 4 KB, UTF-8 when the bytes are valid UTF-8, else windows-1252.
+/// 4 KB, UTF-8 when the bytes are valid UTF-8, else the charset the bytes
+/// look like (chardetng; windows-1252 for Western text).
 pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         return enc
@@ -107,7 +109,14 @@ pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
         }
         Some(e) => e,
         None if std::str::from_utf8(bytes).is_ok() => UTF_8,
-        None => WINDOWS_1252,
+        // Undeclared legacy bytes: guess as Firefox does (from the first
+        // 64 KB, which is plenty and keeps huge pages quick), rather than
+        // read Shift_JIS or windows-1251 as windows-1252.
+        None => {
+            let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+            detector.feed(&bytes[..bytes.len().min(64 * 1024)], true);
+            detector.guess(None, Utf8Detection::Deny)
+        }
     };
     enc.decode_without_bom_handling(bytes).0.into_owned()
 }
@@ -204,6 +213,16 @@ mod tests {
         page.extend_from_slice(b"\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x83\x6a\x83\x85\x81\x5b\x83\x58");
         page.extend_from_slice(b"</p></body></html>");
         assert!(decode_html(&page, None).contains("日本語のニュース"));
+    }
+
+    #[test]
+    fn undeclared_legacy_charsets_are_guessed() {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS
+            .encode("<html><body><p>東京都は月曜日、新しい図書館を来年の春に開くと発表しました。</p></body></html>");
+        assert!(decode_html(&sjis, None).contains("東京都は月曜日、新しい図書館"));
+        let (cyrillic, _, _) = encoding_rs::WINDOWS_1251
+            .encode("<p>Городской совет утвердил новый бюджет на следующий год.</p>");
+        assert!(decode_html(&cyrillic, None).contains("Городской совет утвердил"));
     }
 
     #[test]

@@ -83,7 +83,10 @@ fn scripted_page(what: &str) -> Error {
     ))
 }
 
-/// Whether the page's body is scripts and next to no visible text.
+/// Whether the page is an app shell: next to no visible text, and scripts
+/// that are clearly meant to make it (a `<noscript>` note, a loaded
+/// script, or a large inline one). A blank page with a one-line script is
+/// just blank.
 fn is_script_page(doc: &Document) -> bool {
     let chars = |sel: &str| -> usize {
         doc.select(sel)
@@ -94,7 +97,8 @@ fn is_script_page(doc: &Document) -> bool {
     };
     let scripts = chars("body script");
     let all = chars("body");
-    scripts > 0 && all.saturating_sub(scripts + chars("body noscript, body style")) < 200
+    let app = doc.select("noscript, script[src]").exists() || chars("script") >= 1000;
+    app && all.saturating_sub(scripts + chars("body noscript, body style")) < 200
 }
 
 /// Extracts the article from `html`. `page_url`, when known, resolves
