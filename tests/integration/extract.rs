@@ -1,6 +1,7 @@
 //! `nj extract SOURCE`: the text `nj clip` would store, printed and never
 //! stored. Pages come from tests/fixtures/extract/ and the local server.
 
+use newsjournal::clip::{load, LoadOptions, Source};
 use serde_json::json;
 
 use crate::pages::{ARTICLE, ARTICLE_TEXT};
@@ -165,4 +166,84 @@ fn extract_with_url_resolves_a_relative_canonical() {
         .json();
     assert_eq!(v["canonical_url"], "https://paper.example/story/7");
     assert_no_journal(&env);
+}
+
+/// \w+ tokens, as the benchmark's scorer finds them (close enough for a
+/// floor: letters, digits and underscores).
+fn shingles(text: &str) -> std::collections::HashMap<Vec<&str>, usize> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    for w in words.windows(4.min(words.len().max(1))) {
+        *out.entry(w.to_vec()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// The article-extraction-benchmark pages in ../shared/data/extraction,
+/// when they are there: the extractor must stay above a floor (the full
+/// figures come from bench/extraction, in release).
+#[test]
+fn benchmark_pages_score_above_the_floor() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/extraction");
+    let Ok(truth) = std::fs::read(dir.join("ground-truth.json")) else {
+        eprintln!(
+            "note: {} is missing; skipping the extraction floor (bench/extraction scores it)",
+            dir.display()
+        );
+        return;
+    };
+    let truth: serde_json::Value = serde_json::from_slice(&truth).unwrap();
+    let truth = truth.as_object().unwrap();
+    let env = Env::new();
+    let (mut precision, mut recall, mut empty) = (0.0, 0.0, 0);
+    for (id, page) in truth {
+        let path = dir.join("html").join(format!("{id}.html.gz"));
+        let out = std::process::Command::new("gzip")
+            .arg("-dc")
+            .arg(&path)
+            .output()
+            .expect("run gzip");
+        assert!(out.status.success(), "gunzip {}", path.display());
+        // What `nj extract FILE` does, in this process: quicker than 88 runs.
+        let file = env.write("page.html", &out.stdout);
+        let text = load(
+            &Source::File(file),
+            &LoadOptions::default(),
+            std::io::empty(),
+        )
+        .map(|p| p.content.text)
+        .unwrap_or_default();
+        if text.trim().is_empty() {
+            empty += 1;
+        }
+        let (want, got) = (
+            shingles(page["articleBody"].as_str().unwrap()),
+            shingles(&text),
+        );
+        let tp: usize = got
+            .iter()
+            .map(|(k, n)| (*n).min(*want.get(k).unwrap_or(&0)))
+            .sum();
+        let fp = got.values().sum::<usize>() - tp;
+        let fn_ = want.values().sum::<usize>() - tp;
+        precision += if tp + fp == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fp) as f64
+        };
+        recall += if tp + fn_ == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fn_) as f64
+        };
+    }
+    let n = truth.len() as f64;
+    let (p, r) = (precision / n, recall / n);
+    let f1 = 2.0 * p * r / (p + r);
+    eprintln!("extraction: precision {p:.3} recall {r:.3} F1 {f1:.3} empty {empty}");
+    assert_eq!(empty, 0, "pages with no text");
+    assert!(f1 >= 0.97, "F1 {f1:.3} fell below the 0.97 floor");
 }
