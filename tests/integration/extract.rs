@@ -247,3 +247,30 @@ fn benchmark_pages_score_above_the_floor() {
     assert_eq!(empty, 0, "pages with no text");
     assert!(f1 >= 0.97, "F1 {f1:.3} fell below the 0.97 floor");
 }
+
+/// `nj --json extract big.html | head` closes the pipe early: that is the
+/// reader saying it has seen enough, not an error.
+#[test]
+fn a_closed_pipe_is_not_an_error_for_json_output() {
+    let env = Env::new();
+    let para =
+        "<p>A sentence of the long article, with commas, clauses, and enough words to count.</p>";
+    let path = env.write(
+        "long.html",
+        format!(
+            "<html><body><article>{}</article></body></html>",
+            para.repeat(5000)
+        ),
+    );
+    let mut child = env
+        .cmd(&["--json", "extract", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start nj");
+    // Far more than a pipe holds is waiting to be written; close it unread.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for nj");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+}
