@@ -250,6 +250,71 @@ fn is_embed(node: &NodeRef) -> bool {
     })
 }
 
+/// How deep elements nest under `root`, counted without recursion (a
+/// hostile page can nest tens of thousands deep).
+pub fn max_depth(root: &NodeRef) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(*root, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        max = max.max(depth);
+        for child in node.children_it(false) {
+            if child.is_element() {
+                stack.push((child, depth + 1));
+            }
+        }
+    }
+    max
+}
+
+/// Nesting past which wrappers are flattened: real pages stay far below
+/// it, and readability's scoring slows with the square of the depth.
+pub const DEEP: usize = 200;
+
+/// Flattens a very deeply nested page: a `div`, `span`, `section` or
+/// `font` whose only content is one element is replaced by that element.
+/// The text is unchanged; only the depth (and readability's time) goes
+/// down. Returns the depth left.
+pub fn flatten_deep(doc: &Document) -> usize {
+    let depth = max_depth(&doc.root());
+    if depth <= DEEP {
+        return depth;
+    }
+    // Walked by hand: a CSS selector checks every element's ancestors,
+    // which is what a deep page makes slow.
+    let mut wrappers = Vec::new();
+    let mut stack = vec![doc.root()];
+    while let Some(node) = stack.pop() {
+        if matches!(
+            node.node_name().as_deref(),
+            Some("div" | "span" | "section" | "font")
+        ) {
+            wrappers.push(node);
+        }
+        stack.extend(node.children_it(false).filter(|c| c.is_element()));
+    }
+    for node in &wrappers {
+        let mut only = None;
+        let mut single = true;
+        for child in node.children_it(false) {
+            if child.is_element() {
+                if only.is_some() {
+                    single = false;
+                    break;
+                }
+                only = Some(child);
+            } else if child.is_text() && !child.text().trim().is_empty() {
+                single = false;
+                break;
+            }
+        }
+        if let (true, Some(child)) = (single, only) {
+            node.insert_before(&child);
+            node.remove_from_parent();
+        }
+    }
+    max_depth(&doc.root())
+}
+
 /// `related-stories__list`, `socialShareBar` and `ad_slot` as lower-case
 /// words.
 fn words(token: &str) -> Vec<String> {
@@ -279,6 +344,26 @@ fn words(token: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_wrappers_flatten_and_the_text_stays() {
+        let n = 5000;
+        let html = format!(
+            "<body>{}<p>deep <b>text</b></p>{}</body>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        );
+        let doc = Document::from(html);
+        assert!(max_depth(&doc.root()) > n);
+        let left = flatten_deep(&doc);
+        assert!(left < 10, "{left}");
+        assert_eq!(doc.select("body").text().trim(), "deep text");
+        // A page of normal depth is left alone.
+        let doc = Document::from("<body><div><div><p>x</p></div></div></body>");
+        let before = doc.html();
+        flatten_deep(&doc);
+        assert_eq!(doc.html(), before);
+    }
 
     #[test]
     fn class_words() {

@@ -46,6 +46,10 @@ fn is_site_root(url: &str) -> bool {
     ::url::Url::parse(url).is_ok_and(|u| matches!(u.path(), "" | "/") && u.query().is_none())
 }
 
+/// The deepest nesting read: the text renderer and readability recurse, and
+/// a page deeper than this after flattening is not a real article.
+const MAX_DEPTH: usize = 2000;
+
 fn word_count(s: &str) -> usize {
     s.split_whitespace().count()
 }
@@ -107,6 +111,15 @@ fn is_script_page(doc: &Document) -> bool {
 pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Extracted> {
     let page_url = page_url.filter(|u| u.starts_with("http://") || u.starts_with("https://"));
     let doc = Document::from(html);
+    // A page nested thousands deep (broken markup or a hostile one) would
+    // take readability minutes; flatten its wrappers first, and refuse the
+    // rare page that stays too deep to walk safely.
+    let depth = clean::flatten_deep(&doc);
+    if depth > MAX_DEPTH {
+        return Err(Error::BadInput(format!(
+            "{what} nests its HTML {depth} levels deep, too deep to read; save the article's text to a .txt file and clip that"
+        )));
+    }
     let meta = meta::read(&doc);
     let canonical = meta
         .canonical
@@ -311,6 +324,31 @@ mod tests {
             err.to_string(),
             "found no article text in app.html: the page builds its text with JavaScript, which nj does not run; \
              save the page from your browser (Save Page As) and clip that file, or save its text to a .txt file"
+        );
+    }
+
+    #[test]
+    fn a_page_nested_thousands_deep_is_read_quickly_or_refused() {
+        let n = 6_000;
+        let html = format!(
+            "<html><body>{}<p>A deep paragraph, with commas, and words enough to be an article.</p>{}</body></html>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        );
+        let start = std::time::Instant::now();
+        let ex = extract_html("deep.html", &html, None).unwrap();
+        assert_eq!(
+            ex.text,
+            "A deep paragraph, with commas, and words enough to be an article."
+        );
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+        // Nesting that flattening cannot undo: each level holds text.
+        let html = format!("<body>{}</body>", "<i>x ".repeat(5000));
+        let err = extract_html("nested.html", &html, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("nested.html nests its HTML 500"),
+            "{err}"
         );
     }
 
