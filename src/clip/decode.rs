@@ -1,7 +1,8 @@
 //! Bytes to text: charset detection for HTML, strict UTF-8 for plain text,
 //! and the checks that keep binaries and oversize input out.
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
+use encoding_rs::{Encoding, UTF_8};
 
 use crate::error::{Error, Result};
 
@@ -82,7 +83,8 @@ pub fn decode_text(what: &str, bytes: &[u8]) -> Result<String> {
 
 /// Decodes an HTML page the way browsers do, in order: a byte-order mark,
 /// the charset of the Content-Type header, a `<meta>` charset in the first
-/// 4 KB, UTF-8 when the bytes are valid UTF-8, else windows-1252.
+/// 4 KB, UTF-8 when the bytes are valid UTF-8, else the charset the bytes
+/// look like (chardetng; windows-1252 for Western text).
 pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         return enc
@@ -96,9 +98,25 @@ pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
     let enc = match declared {
         // A page cannot really be UTF-16 once it had no BOM; browsers read it as UTF-8.
         Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => UTF_8,
+        // A page that says Latin-1 (or another single-byte charset) but
+        // whose bytes are valid UTF-8 with multi-byte characters is UTF-8:
+        // a CMS template kept an old declaration. Real Latin-1 text is
+        // almost never also valid UTF-8, so trusting the bytes avoids "Ã©".
+        Some(e)
+            if e.is_single_byte() && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() =>
+        {
+            UTF_8
+        }
         Some(e) => e,
         None if std::str::from_utf8(bytes).is_ok() => UTF_8,
-        None => WINDOWS_1252,
+        // Undeclared legacy bytes: guess as Firefox does (from the first
+        // 64 KB, which is plenty and keeps huge pages quick), rather than
+        // read Shift_JIS or windows-1251 as windows-1252.
+        None => {
+            let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+            detector.feed(&bytes[..bytes.len().min(64 * 1024)], true);
+            detector.guess(None, Utf8Detection::Deny)
+        }
     };
     enc.decode_without_bom_handling(bytes).0.into_owned()
 }
@@ -179,6 +197,32 @@ mod tests {
     fn header_charset_wins_over_meta() {
         let page = b"<meta charset=utf-8><p>\xe9t\xe9</p>";
         assert!(decode_html(page, Some("iso-8859-1")).contains("été"));
+    }
+
+    #[test]
+    fn a_wrong_single_byte_declaration_loses_to_valid_utf8() {
+        let page = "<meta charset=\"iso-8859-1\"><p>Café “quoted” — naïve</p>".as_bytes();
+        assert!(decode_html(page, None).contains("Café “quoted” — naïve"));
+        assert!(decode_html(page, Some("windows-1252")).contains("Café"));
+    }
+
+    #[test]
+    fn shift_jis_declared_in_meta() {
+        // 日本語のニュース in Shift_JIS.
+        let mut page = b"<html><head><meta charset=\"Shift_JIS\"></head><body><p>".to_vec();
+        page.extend_from_slice(b"\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x83\x6a\x83\x85\x81\x5b\x83\x58");
+        page.extend_from_slice(b"</p></body></html>");
+        assert!(decode_html(&page, None).contains("日本語のニュース"));
+    }
+
+    #[test]
+    fn undeclared_legacy_charsets_are_guessed() {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS
+            .encode("<html><body><p>東京都は月曜日、新しい図書館を来年の春に開くと発表しました。</p></body></html>");
+        assert!(decode_html(&sjis, None).contains("東京都は月曜日、新しい図書館"));
+        let (cyrillic, _, _) = encoding_rs::WINDOWS_1251
+            .encode("<p>Городской совет утвердил новый бюджет на следующий год.</p>");
+        assert!(decode_html(&cyrillic, None).contains("Городской совет утвердил"));
     }
 
     #[test]

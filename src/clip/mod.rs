@@ -66,6 +66,9 @@ pub struct Page {
     pub content: Content,
     /// Source URLs, the preferred (canonical) one first.
     pub urls: Vec<String>,
+    /// The URL the page names as its own (`<link rel=canonical>`, og:url,
+    /// JSON-LD), tracking parameters removed.
+    pub canonical_url: Option<String>,
     pub site: Option<String>,
     pub author: Option<String>,
     pub lang: Option<String>,
@@ -145,6 +148,7 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
                 title: ex.title,
                 content: Content::new(&ex.text),
                 urls: Vec::new(),
+                canonical_url: ex.canonical_url,
                 site: ex.site,
                 author: ex.author,
                 lang: ex.lang,
@@ -158,6 +162,7 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
                 title: text_title(&content.text),
                 content,
                 urls: Vec::new(),
+                canonical_url: None,
                 site: None,
                 author: None,
                 lang: None,

@@ -30,6 +30,26 @@ fn is_tracking_param(name: &str) -> bool {
                 | "ito"
                 | "smid"
                 | "s_cid"
+                | "ref_src"
+                | "ref_url"
+                | "_hsenc"
+                | "_hsmi"
+                | "hsctatracking"
+                | "xtor"
+                | "at_medium"
+                | "at_campaign"
+                | "ncid"
+                | "soc_src"
+                | "soc_trk"
+                | "guccounter"
+                | "guce_referrer"
+                | "guce_referrer_sig"
+                | "__twitter_impression"
+                | "s_kwcid"
+                | "ef_id"
+                | "wickedid"
+                | "epik"
+                | "spm"
         )
 }
 
@@ -78,6 +98,22 @@ mod tests {
         assert_eq!(
             normalize_url("https://example.com/story?utm_medium=email").as_deref(),
             Some("https://example.com/story")
+        );
+    }
+
+    #[test]
+    fn social_and_mailing_trackers_go_and_real_parameters_stay() {
+        assert_eq!(
+            normalize_url(
+                "https://n.example/s?ref_src=twsrc%5Etfw&mc_cid=1&mc_eid=2&igshid=3&gclid=4&p=2&utm_content=x&_hsenc=5&xtor=RSS-1"
+            )
+            .as_deref(),
+            Some("https://n.example/s?p=2")
+        );
+        // Names that only look like trackers are kept.
+        assert_eq!(
+            normalize_url("https://n.example/s?ref=home&utmost=1").as_deref(),
+            Some("https://n.example/s?ref=home&utmost=1")
         );
     }
 

@@ -5,6 +5,7 @@ mod clip;
 mod completions;
 mod diff;
 mod due;
+mod extract;
 mod followup;
 mod key;
 mod list;
@@ -50,6 +51,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Clip(clip::Clip),
+    Extract(extract::Extract),
     List(list::List),
     Show(show::Show),
     Versions(diff::Versions),
@@ -118,6 +120,7 @@ impl Cli {
         };
         match self.command {
             Command::Clip(c) => c.run(&ctx),
+            Command::Extract(c) => c.run(&ctx),
             Command::List(c) => c.run(&ctx),
             Command::Show(c) => c.run(&ctx),
             Command::Versions(c) => c.run(&ctx),

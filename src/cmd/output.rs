@@ -19,7 +19,15 @@ pub fn color() -> bool {
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    // A write error stays an io::Error, so `nj --json ... | head` is a
+    // closed pipe (success), not "nj: Broken pipe".
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| -> anyhow::Error {
+        if e.is_io() {
+            std::io::Error::from(e).into()
+        } else {
+            e.into()
+        }
+    })?;
     writeln!(out)?;
     Ok(())
 }

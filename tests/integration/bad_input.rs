@@ -181,6 +181,8 @@ fn page_of_only_navigation_is_not_an_article() {
         &env,
         &["clip", "shell.html"],
         None,
-        "nj: found no article text in shell.html; if the page is right, save its text to a .txt file and clip that\n",
+        // The shell loads a script to build its text: say so.
+        "nj: found no article text in shell.html: the page builds its text with JavaScript, which nj does not run; \
+         save the page from your browser (Save Page As) and clip that file, or save its text to a .txt file\n",
     );
 }

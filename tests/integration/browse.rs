@@ -223,10 +223,8 @@ author     Mara Quint
 published  2026-03-04 08:00
 clipped    2026-11-26 09:00
 tags       bridges, city-hall
-words      119
+words      116
 hash       {hash}
-
-By Mara Quint
 
 The harbour bridge reopened to traffic on Tuesday morning after eleven weeks
 of repairs to its corroded steel cables, the city engineering office said in
@@ -250,7 +248,7 @@ Notes
     the delays and the cost overrun.
 
 Versions
-    1  2026-11-26 09:00     119 words  {hash}
+    1  2026-11-26 09:00     116 words  {hash}
 ",
             short(&nid)
         )

@@ -47,7 +47,7 @@ fn url_clip_keeps_the_article_and_its_metadata() {
             "deleted_at": null,
             "content_hash": hash,
             "tags": [],
-            "word_count": 119,
+            "word_count": 116,
         }])
     );
 

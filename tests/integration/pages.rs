@@ -36,10 +36,9 @@ pub const ARTICLE: &str = r#"<!DOCTYPE html>
 </html>
 "#;
 
-/// The text `nj` keeps of [`ARTICLE`]: the article's paragraphs only.
-pub const ARTICLE_TEXT: &str = "By Mara Quint
-
-The harbour bridge reopened to traffic on Tuesday morning after eleven weeks of repairs to its corroded steel cables, the city engineering office said in a statement.
+/// The text `nj` keeps of [`ARTICLE`]: the article's paragraphs only (the
+/// byline is metadata, not text).
+pub const ARTICLE_TEXT: &str = "The harbour bridge reopened to traffic on Tuesday morning after eleven weeks of repairs to its corroded steel cables, the city engineering office said in a statement.
 
 Engineers replaced forty-two suspension cables and resurfaced the deck, work that cost the city roughly 3.1 million in total. Commuters who had faced detours of up to forty minutes welcomed the reopening.
 

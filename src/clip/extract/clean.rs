@@ -1,0 +1,377 @@
+//! Removing what is never the article before looking for it: scripts and
+//! styles, hidden elements, and page furniture (menus, share bars, related
+//! links, comments, newsletter boxes, cookie banners, ads) recognised by the
+//! words in its class, id or role. The words are generic web vocabulary,
+//! not any site's names.
+
+use dom_query::{Document, NodeRef};
+
+/// Elements with nothing to read.
+const JUNK_TAGS: &str = "script, style, noscript, template, svg, math, iframe, object, embed, \
+    canvas, video, audio, map, button, input, select, textarea, dialog, link, meta";
+
+/// Words in a class or id that mark furniture. A class such as
+/// `related-stories` or `socialShare` is split into its words first, so
+/// `share` does not match `shareholders` and `nav` does not match `canvas`.
+const FURNITURE: &[&str] = &[
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "breadcrumb",
+    "breadcrumbs",
+    "footer",
+    "sidebar",
+    "share",
+    "sharing",
+    "social",
+    "sociable",
+    "syndication",
+    "related",
+    "recommended",
+    "recommendations",
+    "recirc",
+    "recirculation",
+    "trending",
+    "popular",
+    "mostread",
+    "comment",
+    "comments",
+    "disqus",
+    "newsletter",
+    "newsletters",
+    "subscribe",
+    "subscription",
+    "signup",
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "banner",
+    "promo",
+    "promotion",
+    "advert",
+    "advertisement",
+    "advertising",
+    "ad",
+    "ads",
+    "adslot",
+    "dfp",
+    "sponsor",
+    "sponsored",
+    "outbrain",
+    "taboola",
+    "popup",
+    "modal",
+    "overlay",
+    "toolbar",
+    "masthead",
+    "skip",
+    "tags",
+    "tagcloud",
+    "taglist",
+    "topics",
+    "keywords",
+    "pagination",
+    "pager",
+    "sronly",
+    "screenreader",
+    "visually",
+    "offscreen",
+    "login",
+    "signin",
+    "register",
+    "upsell",
+    "cta",
+    "donate",
+    "donation",
+    "author",
+    "bio",
+    "byline",
+    "dateline",
+    "timestamp",
+    "meta",
+];
+
+/// Words that mark furniture only as a class's or id's whole first word
+/// pair, e.g. `read-more`, `see-also`: alone they are too common.
+const FURNITURE_PAIRS: &[(&str, &str)] = &[
+    ("read", "more"),
+    ("see", "also"),
+    ("more", "stories"),
+    ("more", "from"),
+    ("up", "next"),
+    ("you", "may"),
+    ("sign", "up"),
+    ("follow", "us"),
+    ("off", "screen"),
+    ("sr", "only"),
+    ("screen", "reader"),
+];
+
+const FURNITURE_ROLES: &[&str] = &[
+    "navigation",
+    "contentinfo",
+    "complementary",
+    "banner",
+    "search",
+    "dialog",
+    "alertdialog",
+    "menu",
+    "menubar",
+    "alert",
+];
+
+/// Removes junk and furniture from `doc`. An element that holds a third
+/// or more of the page's text is kept whatever its class says: a wrapper's
+/// class can hold a furniture word (`has-sidebar`, `comments-enabled`,
+/// Blogger's `widget Blog`) and still be the article.
+pub fn clean(doc: &Document) {
+    doc.select(JUNK_TAGS).remove();
+    let all_text = own_text_chars(&doc.root());
+    let mut doomed = Vec::new();
+    let mut embeds = Vec::new();
+    for node in doc.select("body *").nodes() {
+        if is_hidden(node) || is_furniture(node) {
+            doomed.push(*node);
+        } else if is_embed(node) {
+            embeds.push(*node);
+        }
+    }
+    // Readability scores `social` classes down and drops link-heavy divs;
+    // an embedded post is a quotation in the article, so its wrappers go
+    // and the quotation itself loses the class that would hide it.
+    for node in embeds {
+        node.remove_attrs(&["class", "id"]);
+        if matches!(
+            node.node_name().as_deref(),
+            Some("div" | "section" | "figure" | "span")
+        ) {
+            for child in node.children() {
+                node.insert_before(&child);
+            }
+            node.remove_from_parent();
+        }
+    }
+    for node in doomed {
+        // Already gone with an ancestor.
+        if !node.ancestors_it(None).any(|a| a.is_document()) {
+            continue;
+        }
+        let name = node.node_name().unwrap_or_default();
+        if matches!(name.as_ref(), "article" | "main" | "body" | "html") {
+            continue;
+        }
+        // Furniture is small next to the page; a wrapper holding a large
+        // part of the page's text (outside links) is the article's.
+        let t = own_text_chars(&node);
+        if t > 500 && t * 3 > all_text {
+            continue;
+        }
+        node.remove_from_parent();
+    }
+}
+
+/// Non-space characters of the text under `node` that is not link text.
+pub fn own_text_chars(node: &NodeRef) -> usize {
+    node.children_it(false)
+        .map(|c| {
+            if c.is_text() {
+                c.text().chars().filter(|c| !c.is_whitespace()).count()
+            } else if c.is_element() && c.node_name().as_deref() != Some("a") {
+                own_text_chars(&c)
+            } else {
+                0
+            }
+        })
+        .sum()
+}
+
+fn is_hidden(node: &NodeRef) -> bool {
+    if node.has_attr("hidden") {
+        return true;
+    }
+    node.attr("style").is_some_and(|s| {
+        let s: String = s.to_ascii_lowercase().split_whitespace().collect();
+        s.contains("display:none") || s.contains("visibility:hidden")
+    })
+}
+
+fn is_furniture(node: &NodeRef) -> bool {
+    let name = node.node_name().unwrap_or_default();
+    // A form is a search box or a sign-up; ASP.NET pages wrap the whole
+    // page in one, which the size guard in `clean` keeps.
+    if matches!(name.as_ref(), "nav" | "aside" | "footer" | "form") {
+        return true;
+    }
+    if let Some(role) = node.attr("role") {
+        if FURNITURE_ROLES.contains(&role.trim().to_ascii_lowercase().as_str()) {
+            return true;
+        }
+    }
+    let mut names = String::new();
+    for a in ["class", "id"] {
+        if let Some(v) = node.attr(a) {
+            names.push_str(&v);
+            names.push(' ');
+        }
+    }
+    names.split_whitespace().any(|token| {
+        let words = words(token);
+        // A post embedded from a social network (`social-embed`) is a
+        // quotation in the article, not a share bar.
+        if words
+            .iter()
+            .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet"))
+        {
+            return false;
+        }
+        words.iter().any(|w| FURNITURE.contains(&w.as_str()))
+            || words
+                .windows(2)
+                .any(|p| FURNITURE_PAIRS.contains(&(p[0].as_str(), p[1].as_str())))
+    })
+}
+
+/// A post embedded from a social network (`social-media-embed`,
+/// `twitter-tweet`): a quotation in the article, not a share bar.
+fn is_embed(node: &NodeRef) -> bool {
+    let mut names = String::new();
+    for a in ["class", "id"] {
+        if let Some(v) = node.attr(a) {
+            names.push_str(&v);
+            names.push(' ');
+        }
+    }
+    names.split_whitespace().any(|token| {
+        words(token)
+            .iter()
+            .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet" | "instagram"))
+    })
+}
+
+/// How deep elements nest under `root`, counted without recursion (a
+/// hostile page can nest tens of thousands deep).
+pub fn max_depth(root: &NodeRef) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(*root, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        max = max.max(depth);
+        for child in node.children_it(false) {
+            if child.is_element() {
+                stack.push((child, depth + 1));
+            }
+        }
+    }
+    max
+}
+
+/// Nesting past which wrappers are flattened: real pages stay far below
+/// it, and readability's scoring slows with the square of the depth.
+pub const DEEP: usize = 200;
+
+/// Flattens a very deeply nested page: a `div`, `span`, `section` or
+/// `font` whose only content is one element is replaced by that element.
+/// The text is unchanged; only the depth (and readability's time) goes
+/// down. Returns the depth left.
+pub fn flatten_deep(doc: &Document) -> usize {
+    let depth = max_depth(&doc.root());
+    if depth <= DEEP {
+        return depth;
+    }
+    // Walked by hand: a CSS selector checks every element's ancestors,
+    // which is what a deep page makes slow.
+    let mut wrappers = Vec::new();
+    let mut stack = vec![doc.root()];
+    while let Some(node) = stack.pop() {
+        if matches!(
+            node.node_name().as_deref(),
+            Some("div" | "span" | "section" | "font")
+        ) {
+            wrappers.push(node);
+        }
+        stack.extend(node.children_it(false).filter(|c| c.is_element()));
+    }
+    for node in &wrappers {
+        let mut only = None;
+        let mut single = true;
+        for child in node.children_it(false) {
+            if child.is_element() {
+                if only.is_some() {
+                    single = false;
+                    break;
+                }
+                only = Some(child);
+            } else if child.is_text() && !child.text().trim().is_empty() {
+                single = false;
+                break;
+            }
+        }
+        if let (true, Some(child)) = (single, only) {
+            node.insert_before(&child);
+            node.remove_from_parent();
+        }
+    }
+    max_depth(&doc.root())
+}
+
+/// `related-stories__list`, `socialShareBar` and `ad_slot` as lower-case
+/// words.
+fn words(token: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in token.chars() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_wrappers_flatten_and_the_text_stays() {
+        let n = 5000;
+        let html = format!(
+            "<body>{}<p>deep <b>text</b></p>{}</body>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        );
+        let doc = Document::from(html);
+        assert!(max_depth(&doc.root()) > n);
+        let left = flatten_deep(&doc);
+        assert!(left < 10, "{left}");
+        assert_eq!(doc.select("body").text().trim(), "deep text");
+        // A page of normal depth is left alone.
+        let doc = Document::from("<body><div><div><p>x</p></div></div></body>");
+        let before = doc.html();
+        flatten_deep(&doc);
+        assert_eq!(doc.html(), before);
+    }
+
+    #[test]
+    fn class_words() {
+        assert_eq!(words("socialShareBar"), ["social", "share", "bar"]);
+        assert_eq!(
+            words("related-stories__list"),
+            ["related", "stories", "list"]
+        );
+        assert_eq!(words("ad_slot2"), ["ad", "slot2"]);
+    }
+}

@@ -1,0 +1,362 @@
+//! The readable article inside an HTML page, with its metadata.
+//!
+//! The page is parsed once. Metadata is read first, from the untouched
+//! page ([`meta`]). Then page furniture is removed ([`clean`]),
+//! dom_smoothie (a port of readability.js) picks the article's container
+//! from what is left, what is in that container but not the story goes
+//! ([`prune`]), and [`text`] renders the rest as plain text. A page whose
+//! text is only in its JSON-LD `articleBody` falls back to that.
+//!
+//! Every rule is general: words of web vocabulary, link density, the
+//! shape of a line. None names a site, and none may: the extractor is
+//! judged on pages it has never seen (`bench/extraction` measures it).
+
+mod clean;
+mod meta;
+mod prune;
+mod text;
+
+use dom_query::Document;
+use dom_smoothie::{Config, Readability};
+
+use super::url::{normalize_url, resolve};
+use crate::error::{Error, Result};
+use crate::time::{parse_published, Timestamp};
+
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    pub title: String,
+    pub text: String,
+    pub canonical_url: Option<String>,
+    pub site: Option<String>,
+    pub author: Option<String>,
+    pub lang: Option<String>,
+    pub published_at: Option<Timestamp>,
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+}
+
+/// Whether a URL is a site's front page. Some sites name their front page
+/// as every article's canonical URL; trusting that would make every story
+/// from the site one article.
+fn is_site_root(url: &str) -> bool {
+    ::url::Url::parse(url).is_ok_and(|u| matches!(u.path(), "" | "/") && u.query().is_none())
+}
+
+/// The deepest nesting read: the text renderer and readability recurse, and
+/// a page deeper than this after flattening is not a real article.
+const MAX_DEPTH: usize = 2000;
+
+fn word_count(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// JSON-LD `articleBody` as text: some sites put HTML in it, others plain
+/// text with line breaks between paragraphs.
+fn body_text(body: &str) -> String {
+    let html = if body.contains("</") || body.contains("<p") || body.contains("<br") {
+        body.to_owned()
+    } else {
+        // Plain text: each line a paragraph; entities still decode.
+        let lines: Vec<String> = body
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| format!("<p>{}</p>", l.replace('<', "&lt;")))
+            .collect();
+        lines.concat()
+    };
+    let doc = Document::fragment(html);
+    text::render(&doc.root())
+}
+
+fn no_article(what: &str) -> Error {
+    Error::BadInput(format!(
+        "found no article text in {what}; if the page is right, save its text to a .txt file and clip that"
+    ))
+}
+
+/// The error for a page that shows (almost) nothing but scripts: its text
+/// is built in the browser, which nj does not run.
+fn scripted_page(what: &str) -> Error {
+    Error::BadInput(format!(
+        "found no article text in {what}: the page builds its text with JavaScript, which nj does not run; \
+         save the page from your browser (Save Page As) and clip that file, or save its text to a .txt file"
+    ))
+}
+
+/// Whether the page is an app shell: next to no visible text, and scripts
+/// that are clearly meant to make it (a `<noscript>` note, a loaded
+/// script, or a large inline one). A blank page with a one-line script is
+/// just blank.
+fn is_script_page(doc: &Document) -> bool {
+    let chars = |sel: &str| -> usize {
+        doc.select(sel)
+            .nodes()
+            .iter()
+            .map(|n| n.text().chars().filter(|c| !c.is_whitespace()).count())
+            .sum()
+    };
+    let scripts = chars("body script");
+    let all = chars("body");
+    let app = doc.select("noscript, script[src]").exists() || chars("script") >= 1000;
+    app && all.saturating_sub(scripts + chars("body noscript, body style")) < 200
+}
+
+/// Extracts the article from `html`. `page_url`, when known, resolves
+/// relative links such as the canonical URL. `what` names the source in
+/// messages.
+pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Extracted> {
+    let page_url = page_url.filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+    let doc = Document::from(html);
+    // A page nested thousands deep (broken markup or a hostile one) would
+    // take readability minutes; flatten its wrappers first, and refuse the
+    // rare page that stays too deep to walk safely.
+    let depth = clean::flatten_deep(&doc);
+    if depth > MAX_DEPTH {
+        return Err(Error::BadInput(format!(
+            "{what} nests its HTML {depth} levels deep, too deep to read; save the article's text to a .txt file and clip that"
+        )));
+    }
+    let meta = meta::read(&doc);
+    let canonical = meta
+        .canonical
+        .as_deref()
+        .and_then(|h| resolve(page_url, h))
+        .and_then(|u| normalize_url(&u))
+        .filter(|u| !is_site_root(u));
+    let page_title = non_empty(Some(doc.select("title").first().text().to_string()));
+    let scripted = is_script_page(&doc);
+
+    // The page's own headline: a <title> often adds the site's name
+    // ("Headline | Site"), which the lone <h1> does not.
+    let h1 = doc.select("h1");
+    let h1 = non_empty(Some(h1.first().text().to_string())).filter(|h| {
+        h1.length() == 1
+            && page_title
+                .as_deref()
+                .is_some_and(|t| t.starts_with(h.as_str()))
+    });
+
+    clean::clean(&doc);
+    let mut readability = Readability::with_document(doc, page_url, Some(Config::default()))
+        .map_err(|e| Error::BadInput(format!("cannot read {what} as HTML: {e}")))?;
+    let parsed = readability.parse().ok();
+    let title = non_empty(meta.title)
+        .or(h1)
+        .or(parsed
+            .as_ref()
+            .and_then(|a| non_empty(Some(a.title.clone()))))
+        .or(page_title)
+        .unwrap_or_default();
+    let found_text = match parsed {
+        Some(article) => {
+            let content = Document::from(article.content.as_ref());
+            prune::prune(&content, &title);
+            text::render(&content.root())
+        }
+        None => String::new(),
+    };
+    // A page built by script may carry its whole text only in JSON-LD
+    // `articleBody`; a page may also hide most of it from readability.
+    // The declared body wins when the page shows less than half of it.
+    let declared = meta.body.as_deref().map(body_text).unwrap_or_default();
+    let text = if word_count(&found_text) * 2 < word_count(&declared) {
+        declared
+    } else {
+        found_text
+    };
+    if text.trim().is_empty() {
+        return Err(if scripted {
+            scripted_page(what)
+        } else {
+            no_article(what)
+        });
+    }
+    Ok(Extracted {
+        title,
+        text,
+        canonical_url: canonical,
+        site: non_empty(meta.site),
+        author: non_empty(meta.author),
+        lang: non_empty(meta.lang),
+        published_at: meta.published.as_deref().and_then(parse_published),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Regression tests on pages written for them (tests/fixtures/extract/),
+    //! each pinning the exact text kept.
+
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/extract/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    }
+
+    fn extract(name: &str) -> Extracted {
+        extract_html(name, &fixture(name), Some("https://news.example/story"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn comments_under_the_article_are_not_the_article() {
+        let ex = extract("comments.html");
+        assert_eq!(ex.title, "Library Extends Opening Hours");
+        assert_eq!(
+            ex.text,
+            "The central library will stay open until nine in the evening on weekdays from January, the council announced on Monday after a consultation that drew more than two thousand replies.\n\n\
+             Students had asked for longer hours during the exam season, when the reading rooms fill by mid-morning and stay full until closing time.\n\n\
+             The extra hours will be paid for by moving two mobile library routes to a fortnightly timetable, a change the council says few readers will notice."
+        );
+    }
+
+    #[test]
+    fn a_related_links_rail_and_read_more_lines_go() {
+        let ex = extract("related-rail.html");
+        assert_eq!(
+            ex.text,
+            "Ferry fares for island residents will not rise next year, the transport authority said on Thursday, reversing a plan to add eight percent to every ticket.\n\n\
+             The authority had argued that fuel costs left it no choice, but a review of its contracts found savings large enough to cover the increase for residents.\n\n\
+             Visitors will still pay the higher fare from April, and season tickets for commuters will go up by three percent."
+        );
+    }
+
+    #[test]
+    fn a_paywall_teaser_keeps_the_teaser_and_drops_the_offer() {
+        let ex = extract("paywall.html");
+        assert_eq!(
+            ex.text,
+            "For three weeks in October, the future of the town's steelworks rested on a single spreadsheet passed between four negotiators who rarely agreed on anything.\n\n\
+             What they eventually signed kept two thousand jobs, but it also committed the town to a bill that will take a generation to pay."
+        );
+    }
+
+    #[test]
+    fn a_page_with_no_article_is_an_error_that_says_what_to_do() {
+        let err = extract_html("sections.html", &fixture("no-article.html"), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "found no article text in sections.html; if the page is right, save its text to a .txt file and clip that"
+        );
+    }
+
+    #[test]
+    fn lists_headings_and_captions_inside_the_article_stay() {
+        let ex = extract("lists-headings.html");
+        assert_eq!(
+            ex.text,
+            "From March, every household in the district will sort its waste into four bins instead of two, and collections will move to a three-week cycle.\n\n\
+             The four new bins, delivered in February. Photo: Dana Reyes\n\n\
+             What goes where\n\n\
+             - Glass and cans in the blue bin\n\
+             - Paper and card in the green bin\n\
+             - Food waste in the small brown caddy\n\n\
+             Anything that does not fit one of those bins still goes in the black bin, which will be collected every three weeks rather than every two.\n\n\
+             Key dates\n\n\
+             1. February: new bins delivered\n\
+             2. March: first collection under the new rules\n\n\
+             The council says the change will save about 400,000 a year and raise the district's recycling rate above the national average for the first time."
+        );
+        // The promo's caption sits outside the article.
+        assert!(!ex.text.contains("Win a weekend"));
+    }
+
+    #[test]
+    fn json_ld_graph_gives_the_metadata_and_tracking_parameters_go() {
+        let ex = extract("json-ld.html");
+        assert_eq!(ex.title, "Tram line approved after ten-year wait");
+        assert_eq!(ex.author.as_deref(), Some("Tomás Ferreira"));
+        assert_eq!(ex.site.as_deref(), Some("Riverside Courier"));
+        assert_eq!(ex.lang.as_deref(), Some("en-GB"));
+        assert_eq!(
+            ex.published_at.map(|t| t.rfc3339()).as_deref(),
+            Some("2026-05-12T06:30:00Z")
+        );
+        assert_eq!(
+            ex.canonical_url.as_deref(),
+            Some("https://courier.example/news/tram-line-approved?page=2")
+        );
+        // The headline is the title, not the first line of the text.
+        assert!(
+            ex.text.starts_with("The city's first tram line"),
+            "{}",
+            ex.text
+        );
+    }
+
+    #[test]
+    fn a_time_element_dates_a_page_without_date_metadata() {
+        let ex = extract("time-element.html");
+        assert_eq!(
+            ex.published_at.map(|t| t.rfc3339()).as_deref(),
+            Some("2026-02-09T19:05:00Z")
+        );
+        // The dateline itself is not text of the story.
+        assert!(ex.text.starts_with("Inspectors found"), "{}", ex.text);
+    }
+
+    #[test]
+    fn a_page_built_by_script_falls_back_to_the_json_ld_body() {
+        let ex = extract("script-only.html");
+        assert_eq!(
+            ex.text,
+            "Apple growers in the valley picked a record crop this year, helped by a warm spring and a late frost that never came.\n\n\
+             The cooperative said it had already sold most of the harvest to supermarkets & cider makers."
+        );
+        assert!(!ex.text.contains("window.__APP__"));
+    }
+
+    #[test]
+    fn a_page_that_is_only_scripts_says_to_save_it_from_the_browser() {
+        let html = "<html><head><title>App</title></head><body><div id=root></div>\
+            <script>window.boot({\"story\": 42});</script>\
+            <noscript>Please enable JavaScript to view this site.</noscript></body></html>";
+        let err = extract_html("app.html", html, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "found no article text in app.html: the page builds its text with JavaScript, which nj does not run; \
+             save the page from your browser (Save Page As) and clip that file, or save its text to a .txt file"
+        );
+    }
+
+    #[test]
+    fn a_page_nested_thousands_deep_is_read_quickly_or_refused() {
+        let n = 6_000;
+        let html = format!(
+            "<html><body>{}<p>A deep paragraph, with commas, and words enough to be an article.</p>{}</body></html>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        );
+        let start = std::time::Instant::now();
+        let ex = extract_html("deep.html", &html, None).unwrap();
+        assert_eq!(
+            ex.text,
+            "A deep paragraph, with commas, and words enough to be an article."
+        );
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+        // Nesting that flattening cannot undo: each level holds text.
+        let html = format!("<body>{}</body>", "<i>x ".repeat(5000));
+        let err = extract_html("nested.html", &html, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("nested.html nests its HTML 500"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_canonical_naming_the_front_page_is_ignored() {
+        let html = "<html><head><link rel=canonical href=\"https://news.example/?utm_source=x\"></head>\
+            <body><article><p>A paragraph long enough to be an article on its own, with a few clauses, commas, and words.</p></article></body></html>";
+        let ex = extract_html("p.html", html, None).unwrap();
+        assert_eq!(ex.canonical_url, None);
+    }
+}

@@ -1,0 +1,276 @@
+//! `nj extract SOURCE`: the text `nj clip` would store, printed and never
+//! stored. Pages come from tests/fixtures/extract/ and the local server.
+
+use newsjournal::clip::{load, LoadOptions, Source};
+use serde_json::json;
+
+use crate::pages::{ARTICLE, ARTICLE_TEXT};
+use crate::util::{sha256, Env, Reply, Server};
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/extract/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+}
+
+#[track_caller]
+fn assert_no_journal(env: &Env) {
+    assert!(
+        !env.db().exists(),
+        "nj extract created {}",
+        env.db().display()
+    );
+    assert!(
+        !env.path("data").exists(),
+        "nj extract created the data folder"
+    );
+}
+
+#[test]
+fn extract_prints_what_clip_stores_and_stores_nothing() {
+    let env = Env::new();
+    let server = Server::start();
+    server.route("/news/bridge", Reply::html(ARTICLE));
+    let url = server.url("/news/bridge");
+
+    let out = env.nj(&["extract", &url]).success();
+    assert_eq!(out.stdout, ARTICLE_TEXT);
+    assert_eq!(out.stderr, "");
+    assert_no_journal(&env);
+
+    // The same page clipped stores exactly that text.
+    let v = env.nj(&["--json", "clip", &url]).json();
+    assert_eq!(v["article"]["content_hash"], sha256(out.stdout.as_bytes()));
+}
+
+#[test]
+fn extract_json_has_the_metadata_with_tracking_parameters_stripped() {
+    let env = Env::new();
+    let server = Server::start();
+    server.route("/tram", Reply::html(&fixture("json-ld.html")));
+    let v = env.nj(&["--json", "extract", &server.url("/tram")]).json();
+    assert_eq!(
+        v,
+        json!({
+            "title": "Tram line approved after ten-year wait",
+            "author": "Tomás Ferreira",
+            "site": "Riverside Courier",
+            "published_at": "2026-05-12T06:30:00Z",
+            "canonical_url": "https://courier.example/news/tram-line-approved?page=2",
+            "lang": "en-GB",
+            "text": "The city's first tram line was approved on Tuesday, ten years after it was first proposed, and construction will start next spring.\n\nThe line will run from the railway station to the university, with eleven stops, and is expected to carry twenty thousand passengers a day.\n",
+        })
+    );
+    assert_no_journal(&env);
+}
+
+#[test]
+fn extract_reads_a_file_and_stdin_alike() {
+    let env = Env::new();
+    let html = fixture("lists-headings.html");
+    let path = env.write("recycling.html", &html);
+    let from_file = env
+        .nj(&["extract", path.to_str().unwrap()])
+        .success()
+        .stdout;
+    let from_stdin = env.nj_stdin(&["extract", "-"], &html).success().stdout;
+    assert_eq!(from_file, from_stdin);
+    assert!(
+        from_file
+            .contains("\n\nWhat goes where\n\n- Glass and cans in the blue bin\n- Paper and card"),
+        "{from_file}"
+    );
+    assert_no_journal(&env);
+}
+
+#[test]
+fn comments_rails_and_paywall_offers_stay_out() {
+    let env = Env::new();
+    for (name, unwanted) in [
+        ("comments.html", "About time!"),
+        ("related-rail.html", "Lighthouse keeper"),
+        ("paywall.html", "Subscribe"),
+    ] {
+        let path = env.write(name, fixture(name));
+        let out = env.nj(&["extract", path.to_str().unwrap()]).success();
+        assert!(!out.stdout.contains(unwanted), "{name}: {}", out.stdout);
+        assert!(out.stdout.len() > 200, "{name}: {}", out.stdout);
+    }
+    assert_no_journal(&env);
+}
+
+#[test]
+fn a_page_with_no_article_fails_with_what_to_do_and_stores_nothing() {
+    let env = Env::new();
+    let path = env.write("sections.html", fixture("no-article.html"));
+    let p = path.to_str().unwrap();
+    let err = env.nj(&["extract", p]).failure();
+    assert_eq!(
+        err,
+        format!("nj: found no article text in {p}; if the page is right, save its text to a .txt file and clip that\n")
+    );
+    assert_no_journal(&env);
+    // clip refuses the same way and leaves no journal behind either.
+    let err = env.nj(&["clip", p]).failure();
+    assert!(err.starts_with("nj: found no article text"), "{err}");
+    assert_no_journal(&env);
+}
+
+#[test]
+fn a_legacy_charset_and_a_wrong_declaration_both_read_right() {
+    let env = Env::new();
+    let server = Server::start();
+    let para = "Il a dit\u{a0}: «\u{a0}Le café coûte désormais 3,20\u{a0}€ la tasse, contre 2,80\u{a0}€ l'an dernier, et les habitués protestent déjà.\u{a0}»";
+    let page = |meta: &str| {
+        format!("<html><head>{meta}<title>Prix</title></head><body><article><p>{para}</p></article></body></html>")
+    };
+    // Really windows-1252, declared in a meta tag.
+    let cp1252_page = page("<meta charset=\"windows-1252\">");
+    let (cp1252, _, _) = encoding_rs::WINDOWS_1252.encode(&cp1252_page);
+    server.route("/cp1252", Reply::bytes(200, "text/html", &cp1252));
+    // Really UTF-8, declared as ISO-8859-1 by a stale template.
+    server.route(
+        "/mislabelled",
+        Reply::bytes(
+            200,
+            "text/html",
+            page("<meta charset=\"iso-8859-1\">").as_bytes(),
+        ),
+    );
+    let expected = format!("{}\n", para.replace('\u{a0}', " "));
+    for route in ["/cp1252", "/mislabelled"] {
+        let out = env.nj(&["extract", &server.url(route)]).success();
+        assert_eq!(out.stdout, expected, "{route}");
+    }
+    assert_no_journal(&env);
+}
+
+#[test]
+fn extract_with_url_resolves_a_relative_canonical() {
+    let env = Env::new();
+    let html = "<html><head><link rel=\"canonical\" href=\"/story/7?utm_campaign=x&amp;gclid=1\"></head>\
+        <body><article><p>A paragraph long enough to be an article, with several clauses, commas, and words in it.</p></article></body></html>";
+    let v = env
+        .nj_stdin(
+            &[
+                "--json",
+                "extract",
+                "-",
+                "--url",
+                "https://paper.example/a/b",
+            ],
+            html,
+        )
+        .json();
+    assert_eq!(v["canonical_url"], "https://paper.example/story/7");
+    assert_no_journal(&env);
+}
+
+/// \w+ tokens, as the benchmark's scorer finds them (close enough for a
+/// floor: letters, digits and underscores).
+fn shingles(text: &str) -> std::collections::HashMap<Vec<&str>, usize> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    for w in words.windows(4.min(words.len().max(1))) {
+        *out.entry(w.to_vec()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// The article-extraction-benchmark pages in ../shared/data/extraction,
+/// when they are there: the extractor must stay above a floor (the full
+/// figures come from bench/extraction, in release).
+#[test]
+fn benchmark_pages_score_above_the_floor() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/extraction");
+    let Ok(truth) = std::fs::read(dir.join("ground-truth.json")) else {
+        eprintln!(
+            "note: {} is missing; skipping the extraction floor (bench/extraction scores it)",
+            dir.display()
+        );
+        return;
+    };
+    let truth: serde_json::Value = serde_json::from_slice(&truth).unwrap();
+    let truth = truth.as_object().unwrap();
+    let env = Env::new();
+    let (mut precision, mut recall, mut empty) = (0.0, 0.0, 0);
+    for (id, page) in truth {
+        let path = dir.join("html").join(format!("{id}.html.gz"));
+        let out = std::process::Command::new("gzip")
+            .arg("-dc")
+            .arg(&path)
+            .output()
+            .expect("run gzip");
+        assert!(out.status.success(), "gunzip {}", path.display());
+        // What `nj extract FILE` does, in this process: quicker than 88 runs.
+        let file = env.write("page.html", &out.stdout);
+        let text = load(
+            &Source::File(file),
+            &LoadOptions::default(),
+            std::io::empty(),
+        )
+        .map(|p| p.content.text)
+        .unwrap_or_default();
+        if text.trim().is_empty() {
+            empty += 1;
+        }
+        let (want, got) = (
+            shingles(page["articleBody"].as_str().unwrap()),
+            shingles(&text),
+        );
+        let tp: usize = got
+            .iter()
+            .map(|(k, n)| (*n).min(*want.get(k).unwrap_or(&0)))
+            .sum();
+        let fp = got.values().sum::<usize>() - tp;
+        let fn_ = want.values().sum::<usize>() - tp;
+        precision += if tp + fp == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fp) as f64
+        };
+        recall += if tp + fn_ == 0 {
+            0.0
+        } else {
+            tp as f64 / (tp + fn_) as f64
+        };
+    }
+    let n = truth.len() as f64;
+    let (p, r) = (precision / n, recall / n);
+    let f1 = 2.0 * p * r / (p + r);
+    eprintln!("extraction: precision {p:.3} recall {r:.3} F1 {f1:.3} empty {empty}");
+    assert_eq!(empty, 0, "pages with no text");
+    assert!(f1 >= 0.97, "F1 {f1:.3} fell below the 0.97 floor");
+}
+
+/// `nj --json extract big.html | head` closes the pipe early: that is the
+/// reader saying it has seen enough, not an error.
+#[test]
+fn a_closed_pipe_is_not_an_error_for_json_output() {
+    let env = Env::new();
+    let para =
+        "<p>A sentence of the long article, with commas, clauses, and enough words to count.</p>";
+    let path = env.write(
+        "long.html",
+        format!(
+            "<html><body><article>{}</article></body></html>",
+            para.repeat(5000)
+        ),
+    );
+    let mut child = env
+        .cmd(&["--json", "extract", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start nj");
+    // Far more than a pipe holds is waiting to be written; close it unread.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for nj");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+}
