@@ -5,7 +5,9 @@ mod clip;
 mod completions;
 mod diff;
 mod due;
+mod export;
 mod followup;
+mod import;
 mod key;
 mod list;
 mod note;
@@ -73,6 +75,8 @@ enum Command {
     Snooze(followup::Snooze),
     Reopen(followup::Reopen),
     Recheck(recheck::Recheck),
+    Export(export::Export),
+    Import(import::Import),
     Completions(completions::Completions),
     Remote(sync::Remote),
     Sync(sync::Sync),
@@ -139,6 +143,8 @@ impl Cli {
             Command::Snooze(c) => c.run(&ctx),
             Command::Reopen(c) => c.run(&ctx),
             Command::Recheck(c) => c.run(&ctx),
+            Command::Export(c) => c.run(&ctx),
+            Command::Import(c) => c.run(&ctx),
             Command::Remote(c) => c.run(&ctx),
             Command::Sync(c) => c.run(&ctx),
             Command::Key(c) => c.run(&ctx),
