@@ -24,7 +24,10 @@ use crate::journal::{ArticleRecord, FollowupRecord, Journal, NoteRecord, Tx, FOR
 use crate::time::Timestamp;
 
 /// Whether the file starts the way an export does: an object whose first
-/// key is `"format"` with the value `"newsjournal"`.
+/// key is `"format"` with the value `"newsjournal"`. (A file whose keys
+/// were reordered still imports with `--format newsjournal`: the format is
+/// checked wherever it is, and the transaction is taken back if it is
+/// wrong.)
 pub fn looks_like(head: &[u8]) -> bool {
     let head = &head[..head.len().min(256)];
     let compact: Vec<u8> = head
@@ -145,11 +148,6 @@ impl<'de> Visitor<'de> for File<'_, '_, '_> {
                     continue;
                 }
             };
-            if !format {
-                return Err(run.fail(Error::BadInput(
-                    "the file does not start with \"format\": \"newsjournal\"; it is not a newsjournal export, or it was edited: pass the --format it is in".into(),
-                )));
-            }
             map.next_value_seed(Items { run, section })?;
         }
         if !format {

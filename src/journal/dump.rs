@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::query::{normalize_tag, ArticleRef};
-use super::tx::url_link_id;
+use super::tx::{url_link_id, ArticleField};
 use super::{Journal, Tx};
 use crate::content::Content;
 use crate::error::{Error, Result};
@@ -530,6 +530,15 @@ impl Tx<'_> {
         }
         for u in &a.urls {
             changed |= self.insert_url(&article, u)?;
+        }
+        // As a clip does: an article without a preferred URL takes one.
+        let url: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT url FROM articles WHERE rowid = ?1")?
+            .query_row([article.rowid], |r| r.get(0))?;
+        if let (None, Some(new)) = (url, &a.url) {
+            self.set_article(&article, ArticleField::Url, Value::Text(new.clone()))?;
+            changed = true;
         }
         for t in &a.tags {
             changed |= self.insert_tag(&article, t)?;

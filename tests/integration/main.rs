@@ -14,6 +14,7 @@ mod due;
 mod followups;
 mod hashes;
 mod ids;
+mod import;
 mod journal_file;
 mod notes;
 mod pages;
