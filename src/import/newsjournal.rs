@@ -2,9 +2,14 @@
 //!
 //! The file is read as a stream of items: each article, note and follow-up
 //! is parsed and restored on its own, so a malformed item is rejected with
-//! its reason while the rest import, and a large file is never held as one
+//! its reason while the rest import, and the file is never held as one
 //! parsed tree. A file that is not well-formed JSON (most often, one cut
 //! off) stops the import, and the transaction takes back what it wrote.
+//!
+//! Two threads share the work: one parses the items and makes them ready
+//! to store (checks each text against its hash, compresses it), the other
+//! writes them. Most of an import's time is those two halves, so on two
+//! cores it takes about as long as the larger one.
 //!
 //! Into an empty journal the file is restored as it is: the journal it
 //! came from, with the same ids, hashes and times. That is the path a
@@ -14,13 +19,16 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{ImportReport, Rejected};
 use crate::error::{Error, Result};
 use crate::export::json::FORMAT_NAME;
-use crate::journal::{ArticleRecord, FollowupRecord, Journal, NoteRecord, Tx, FORMAT_VERSION};
+use crate::journal::{
+    ArticleRecord, FollowupRecord, Journal, NoteRecord, Packer, PreparedArticle, FORMAT_VERSION,
+};
 use crate::time::Timestamp;
 
 /// Whether the file starts the way an export does: an object whose first
@@ -55,60 +63,76 @@ impl Section {
     }
 }
 
-/// The parse's state, shared by the visitors: they only see `&self`
-/// through serde, so what they change sits in cells.
-struct Run<'a, 't> {
-    tx: RefCell<&'a mut Tx<'t>>,
-    report: RefCell<ImportReport>,
-    /// Match items against what the journal held by URL and text too.
-    by_content: bool,
-    /// The first error that is not the file's fault (or is, but is better
-    /// said than serde would say it); the parse stops on it.
-    failed: RefCell<Option<Error>>,
+/// An item parsed and made ready to store.
+enum Ready {
+    Article(PreparedArticle),
+    Note(NoteRecord),
+    Followup(FollowupRecord),
 }
 
-impl Run<'_, '_> {
+/// What the parsing thread hands the writing one: an item, or why it
+/// cannot be imported.
+struct Item {
+    section: Section,
+    /// Its place in its array, from 1.
+    n: usize,
+    id: Option<String>,
+    ready: std::result::Result<Ready, String>,
+}
+
+/// The parsing thread's state, shared by the visitors: they only see
+/// `&self` through serde, so what they change sits in cells.
+struct Parse {
+    items: SyncSender<Item>,
+    packer: RefCell<Packer>,
+    /// Why the parse stopped, when it is better said than serde would say
+    /// it (a wrong format), or `None` with `stopped` when the writer did.
+    failed: RefCell<Option<Error>>,
+    stopped: std::cell::Cell<bool>,
+}
+
+impl Parse {
     fn fail<E: de::Error>(&self, e: Error) -> E {
         self.failed.borrow_mut().get_or_insert(e);
         E::custom("stopped")
     }
 
-    /// Restores one item; a record the journal cannot take is rejected.
-    fn item(&self, section: Section, n: usize, value: serde_json::Value) -> Result<()> {
+    fn prepare(&self, section: Section, value: serde_json::Value) -> Result<Ready> {
+        let bad = |e: serde_json::Error| Error::BadInput(e.to_string());
+        Ok(match section {
+            Section::Articles => {
+                let record: ArticleRecord = serde_json::from_value(value).map_err(bad)?;
+                Ready::Article(PreparedArticle::new(record, &mut self.packer.borrow_mut())?)
+            }
+            Section::Notes => Ready::Note(serde_json::from_value(value).map_err(bad)?),
+            Section::Followups => Ready::Followup(serde_json::from_value(value).map_err(bad)?),
+        })
+    }
+
+    /// Hands one item to the writer. False when the writer has stopped.
+    fn item(&self, section: Section, n: usize, value: serde_json::Value) -> Result<bool> {
         let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
-        let reject = |reason: String| {
-            self.report.borrow_mut().rejected.push(Rejected {
-                item: format!("{} {n}", section.item()),
-                id: id.clone(),
-                reason,
-            });
-        };
-        let mut tx = self.tx.borrow_mut();
-        let restored = match section {
-            Section::Articles => serde_json::from_value::<ArticleRecord>(value)
-                .map_err(|e| Error::BadInput(e.to_string()))
-                .and_then(|a| tx.import_article(&a, self.by_content)),
-            Section::Notes => serde_json::from_value::<NoteRecord>(value)
-                .map_err(|e| Error::BadInput(e.to_string()))
-                .and_then(|note| tx.import_note(&note)),
-            Section::Followups => serde_json::from_value::<FollowupRecord>(value)
-                .map_err(|e| Error::BadInput(e.to_string()))
-                .and_then(|f| tx.import_followup(&f)),
-        };
-        match restored {
-            Ok(r) => self.report.borrow_mut().count(r),
+        let ready = match self.prepare(section, value) {
+            Ok(r) => Ok(r),
             // What is wrong with this item; the others go on.
-            Err(Error::BadInput(reason)) => reject(reason),
-            // The journal's trouble (a full disk): the import stops.
+            Err(Error::BadInput(reason)) => Err(reason),
             Err(e) => return Err(e),
-        }
-        Ok(())
+        };
+        Ok(self
+            .items
+            .send(Item {
+                section,
+                n,
+                id,
+                ready,
+            })
+            .is_ok())
     }
 }
 
-struct File<'r, 'a, 't>(&'r Run<'a, 't>);
+struct File<'p>(&'p Parse);
 
-impl<'de> Visitor<'de> for File<'_, '_, '_> {
+impl<'de> Visitor<'de> for File<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -116,14 +140,14 @@ impl<'de> Visitor<'de> for File<'_, '_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let run = self.0;
+        let parse = self.0;
         let mut format = false;
         while let Some(key) = map.next_key::<String>()? {
             let section = match key.as_str() {
                 "format" => {
                     let name: String = map.next_value()?;
                     if name != FORMAT_NAME {
-                        return Err(run.fail(Error::BadInput(format!(
+                        return Err(parse.fail(Error::BadInput(format!(
                             "the file's format is {name:?}, not {FORMAT_NAME:?}; pass the --format it is in"
                         ))));
                     }
@@ -133,7 +157,7 @@ impl<'de> Visitor<'de> for File<'_, '_, '_> {
                 "version" => {
                     let version: u64 = map.next_value()?;
                     if version > u64::from(FORMAT_VERSION) {
-                        return Err(run.fail(Error::BadInput(format!(
+                        return Err(parse.fail(Error::BadInput(format!(
                             "the file is newsjournal JSON version {version}, and this nj reads up to version {FORMAT_VERSION}; upgrade nj to import it"
                         ))));
                     }
@@ -148,10 +172,10 @@ impl<'de> Visitor<'de> for File<'_, '_, '_> {
                     continue;
                 }
             };
-            map.next_value_seed(Items { run, section })?;
+            map.next_value_seed(Items { parse, section })?;
         }
         if !format {
-            return Err(run.fail(Error::BadInput(
+            return Err(parse.fail(Error::BadInput(
                 "the file has no \"format\": \"newsjournal\"; it is not a newsjournal export"
                     .into(),
             )));
@@ -161,12 +185,12 @@ impl<'de> Visitor<'de> for File<'_, '_, '_> {
 }
 
 /// One of the arrays, read an item at a time.
-struct Items<'r, 'a, 't> {
-    run: &'r Run<'a, 't>,
+struct Items<'p> {
+    parse: &'p Parse,
     section: Section,
 }
 
-impl<'de> DeserializeSeed<'de> for Items<'_, '_, '_> {
+impl<'de> DeserializeSeed<'de> for Items<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -174,7 +198,7 @@ impl<'de> DeserializeSeed<'de> for Items<'_, '_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for Items<'_, '_, '_> {
+impl<'de> Visitor<'de> for Items<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -185,12 +209,42 @@ impl<'de> Visitor<'de> for Items<'_, '_, '_> {
         let mut n = 0;
         while let Some(value) = seq.next_element::<serde_json::Value>()? {
             n += 1;
-            if let Err(e) = self.run.item(self.section, n, value) {
-                return Err(self.run.fail(e));
+            match self.parse.item(self.section, n, value) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.parse.stopped.set(true);
+                    return Err(de::Error::custom("stopped"));
+                }
+                Err(e) => return Err(self.parse.fail(e)),
             }
         }
         Ok(())
     }
+}
+
+/// Parses the file, handing each item to `items`. `Ok` when the whole file
+/// was read (or the writer stopped first, which reports its own error).
+fn parse(name: &str, bytes: &[u8], items: SyncSender<Item>) -> Result<()> {
+    let parse = Parse {
+        items,
+        packer: RefCell::new(Packer::new()?),
+        failed: RefCell::new(None),
+        stopped: std::cell::Cell::new(false),
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = de.deserialize_map(File(&parse)).and_then(|()| de.end());
+    if let Some(e) = parse.failed.take() {
+        return Err(match e {
+            Error::BadInput(why) => {
+                Error::BadInput(format!("cannot import {name}: {why}; nothing was imported"))
+            }
+            other => other,
+        });
+    }
+    if parse.stopped.get() {
+        return Ok(());
+    }
+    parsed.map_err(|e| malformed(name, &e))
 }
 
 /// Imports an export's bytes (`name` is what messages call the file).
@@ -201,30 +255,44 @@ pub fn import(
     now: Timestamp,
 ) -> Result<ImportReport> {
     let empty = journal.is_empty()?;
-    let report = journal.write(now, |tx| {
-        if empty {
-            tx.defer_index_for_bulk()?;
-        }
-        let run = Run {
-            tx: RefCell::new(tx),
-            report: RefCell::new(ImportReport::default()),
-            by_content: !empty,
-            failed: RefCell::new(None),
-        };
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let parsed = de.deserialize_map(File(&run)).and_then(|()| de.end());
-        if let Some(e) = run.failed.take() {
-            return Err(match e {
-                Error::BadInput(why) => {
-                    Error::BadInput(format!("cannot import {name}: {why}; nothing was imported"))
+    let report = std::thread::scope(|scope| {
+        // A few items in flight keep both threads busy without holding
+        // many texts in memory.
+        let (send, receive) = sync_channel::<Item>(64);
+        let parser = scope.spawn(move || parse(name, bytes, send));
+        journal.write(now, |tx| {
+            if empty {
+                tx.defer_index_for_bulk()?;
+            }
+            let mut report = ImportReport::default();
+            // Ends when the parser is done (or fails) and drops its end.
+            for item in receive {
+                let restored = item
+                    .ready
+                    .map_err(Error::BadInput)
+                    .and_then(|ready| match ready {
+                        Ready::Article(a) => tx.import_article(a, !empty),
+                        Ready::Note(n) => tx.import_note(&n),
+                        Ready::Followup(f) => tx.import_followup(&f),
+                    });
+                match restored {
+                    Ok(r) => report.count(r),
+                    Err(Error::BadInput(reason)) => report.rejected.push(Rejected {
+                        item: format!("{} {}", item.section.item(), item.n),
+                        id: item.id,
+                        reason,
+                    }),
+                    // The journal's trouble (a full disk): the import stops,
+                    // and so does the parser, at its next item.
+                    Err(e) => return Err(e),
                 }
-                other => other,
-            });
-        }
-        if let Err(e) = parsed {
-            return Err(malformed(name, &e));
-        }
-        Ok(run.report.into_inner())
+            }
+            // A file that does not parse takes everything back.
+            parser
+                .join()
+                .map_err(|_| Error::Other(anyhow::anyhow!("the import's parser failed")))??;
+            Ok(report)
+        })
     })?;
     // Committed: now the search index, which a failure here leaves for
     // `nj search` or `nj verify` to finish (they do when it waits).

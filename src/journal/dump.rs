@@ -18,6 +18,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::codec::Packer;
 use super::query::{normalize_tag, ArticleRef};
 use super::tx::{url_link_id, ArticleField};
 use super::{Journal, Tx};
@@ -402,56 +403,76 @@ fn check_followup(f: &FollowupRecord) -> Result<()> {
     Ok(())
 }
 
-/// Checks an article record whole before anything is written, and makes
-/// each version's text ready to store (normalised and hashed), so a bad
-/// record is rejected without leaving half of it behind.
-fn check_article(a: &ArticleRecord) -> Result<Vec<Content>> {
-    check_id("article", &a.id)?;
-    if a.title.trim().is_empty() {
-        return Err(invalid(format!("article {} has no title", a.id)));
-    }
-    if a.versions.is_empty() {
-        return Err(invalid(format!(
-            "article {} has no versions, so it has no text",
-            a.id
-        )));
-    }
-    let mut contents = Vec::with_capacity(a.versions.len());
-    for v in &a.versions {
-        check_id("version", &v.id)?;
-        let content = Content::new(&v.text);
-        if content.is_empty() {
-            return Err(invalid(format!("version {} has no text", v.id)));
+/// An article record checked whole, with each version's text made ready
+/// to store (normalised, hashed and compressed), before anything is
+/// written: a bad record is rejected without leaving half of it behind,
+/// and the costly part can run on another thread than the writer.
+pub struct PreparedArticle {
+    record: ArticleRecord,
+    /// Each version's text and its stored form, in `record.versions`'
+    /// order (whose `text`s are moved here).
+    texts: Vec<(Content, Option<Vec<u8>>)>,
+}
+
+impl PreparedArticle {
+    /// Checks `record`; a record that cannot be restored is an
+    /// [`Error::BadInput`] saying why. `packer` compresses the texts.
+    pub fn new(mut record: ArticleRecord, packer: &mut Packer) -> Result<PreparedArticle> {
+        let a = &mut record;
+        check_id("article", &a.id)?;
+        if a.title.trim().is_empty() {
+            return Err(invalid(format!("article {} has no title", a.id)));
         }
-        if content.hash != v.hash {
+        if a.versions.is_empty() {
             return Err(invalid(format!(
-                "the text of version {} does not match its hash {} (it hashes to {}); the file was changed or damaged",
-                v.id, v.hash, content.hash
-            )));
-        }
-        contents.push(content);
-    }
-    if !a.versions.iter().any(|v| v.hash == a.content_hash) {
-        return Err(invalid(format!(
-            "article {}'s current text {} is none of its versions",
-            a.id, a.content_hash
-        )));
-    }
-    for n in &a.notes {
-        check_note(n)?;
-    }
-    for f in &a.followups {
-        check_followup(f)?;
-    }
-    for t in &a.tags {
-        if normalize_tag(&t.tag).is_none() {
-            return Err(invalid(format!(
-                "article {} has an empty tag or one with control characters",
+                "article {} has no versions, so it has no text",
                 a.id
             )));
         }
+        let mut texts = Vec::with_capacity(a.versions.len());
+        for v in &mut a.versions {
+            check_id("version", &v.id)?;
+            let content = Content::from_text(std::mem::take(&mut v.text));
+            if content.is_empty() {
+                return Err(invalid(format!("version {} has no text", v.id)));
+            }
+            if content.hash != v.hash {
+                return Err(invalid(format!(
+                    "the text of version {} does not match its hash {} (it hashes to {}); the file was changed or damaged",
+                    v.id, v.hash, content.hash
+                )));
+            }
+            texts.push(content);
+        }
+        if !a.versions.iter().any(|v| v.hash == a.content_hash) {
+            return Err(invalid(format!(
+                "article {}'s current text {} is none of its versions",
+                a.id, a.content_hash
+            )));
+        }
+        for n in &a.notes {
+            check_note(n)?;
+        }
+        for f in &a.followups {
+            check_followup(f)?;
+        }
+        for t in &a.tags {
+            if normalize_tag(&t.tag).is_none() {
+                return Err(invalid(format!(
+                    "article {} has an empty tag or one with control characters",
+                    a.id
+                )));
+            }
+        }
+        let texts = texts
+            .into_iter()
+            .map(|c| {
+                let frame = packer.pack(&c.text)?;
+                Ok((c, frame))
+            })
+            .collect::<Result<_>>()?;
+        Ok(PreparedArticle { record, texts })
     }
-    Ok(contents)
 }
 
 fn time_value(t: Option<Timestamp>) -> Value {
@@ -495,8 +516,13 @@ impl Tx<'_> {
     /// the article is created with the record's ids and times. A record
     /// that cannot be restored is an [`Error::BadInput`] saying why, and
     /// writes nothing.
-    pub fn import_article(&mut self, a: &ArticleRecord, by_content: bool) -> Result<Restored> {
-        let contents = check_article(a)?;
+    pub fn import_article(
+        &mut self,
+        prepared: PreparedArticle,
+        by_content: bool,
+    ) -> Result<Restored> {
+        let PreparedArticle { record, texts } = prepared;
+        let a = &record;
         let mut existing = self.article_ref(&a.id)?;
         if existing.is_none() && by_content {
             let urls: Vec<String> = a
@@ -511,7 +537,7 @@ impl Tx<'_> {
             };
         }
         let Some(article) = existing else {
-            self.insert_article(a, &contents)?;
+            self.insert_article(a, texts)?;
             return Ok(Restored::Added);
         };
         // Merge into the article that is there.
@@ -521,11 +547,12 @@ impl Tx<'_> {
             .prepare_cached("SELECT content_hash FROM versions WHERE article_id = ?1")?
             .query_map([&article.id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        for (v, content) in a.versions.iter().zip(&contents) {
+        for (v, (content, frame)) in a.versions.iter().zip(texts) {
             if known.contains(&v.hash) || self.exists("versions", &v.id)? {
                 continue;
             }
-            self.insert_version(&article, v, content)?;
+            self.put_text_at(&content, frame, v.created_at)?;
+            self.insert_version_row(&article, v)?;
             changed = true;
         }
         for u in &a.urls {
@@ -588,10 +615,14 @@ impl Tx<'_> {
         Ok(Restored::Added)
     }
 
-    fn insert_article(&mut self, a: &ArticleRecord, contents: &[Content]) -> Result<()> {
+    fn insert_article(
+        &mut self,
+        a: &ArticleRecord,
+        texts: Vec<(Content, Option<Vec<u8>>)>,
+    ) -> Result<()> {
         // The texts first: the article and its versions refer to them.
-        for (v, content) in a.versions.iter().zip(contents) {
-            self.put_text_at(content, v.created_at)?;
+        for (v, (content, frame)) in a.versions.iter().zip(texts) {
+            self.put_text_at(&content, frame, v.created_at)?;
         }
         self.conn()
             .prepare_cached(
@@ -658,24 +689,20 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Stores a text as [`Tx::put_text`] does, dated `at` when it is new.
-    fn put_text_at(&mut self, content: &Content, at: Timestamp) -> Result<()> {
-        if self.put_text(content)? {
+    /// Stores a text as [`Tx::put_text`] does (`frame` is its stored form,
+    /// if made already), dated `at` when it is new.
+    fn put_text_at(
+        &mut self,
+        content: &Content,
+        frame: Option<Vec<u8>>,
+        at: Timestamp,
+    ) -> Result<()> {
+        if self.put_text_packed(content, frame)? {
             self.conn()
                 .prepare_cached("UPDATE texts SET created_at = ?1 WHERE hash = ?2")?
                 .execute(params![at, content.hash])?;
         }
         Ok(())
-    }
-
-    fn insert_version(
-        &mut self,
-        article: &ArticleRef,
-        v: &VersionRecord,
-        content: &Content,
-    ) -> Result<()> {
-        self.put_text_at(content, v.created_at)?;
-        self.insert_version_row(article, v)
     }
 
     fn insert_version_row(&mut self, article: &ArticleRef, v: &VersionRecord) -> Result<()> {

@@ -30,9 +30,10 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 pub use article::{ClipOutcome, ClipStatus, NewClip};
+pub use codec::Packer;
 pub use dump::{
-    format_time, ArticleRecord, FollowupRecord, NoteRecord, Record, Restored, TagRecord, UrlRecord,
-    VersionRecord, FORMAT_VERSION,
+    format_time, ArticleRecord, FollowupRecord, NoteRecord, PreparedArticle, Record, Restored,
+    TagRecord, UrlRecord, VersionRecord, FORMAT_VERSION,
 };
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
