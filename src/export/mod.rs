@@ -6,11 +6,14 @@
 //! Exports only read the journal, through [`Journal::dump`], one article at
 //! a time, and write as they go: a large journal is never held in memory.
 //! Their output depends only on the journal, never on the moment or the
-//! machine, so the same journal always exports the same bytes.
+//! machine, so the same journal always exports the same bytes. (The
+//! iCalendar file is the exception: its DTSTAMP says when it was made.)
 //!
 //! [`Journal::dump`]: crate::journal::Journal::dump
 
 pub mod json;
+pub mod markdown;
+pub mod netscape;
 
 /// How many of each kind an export wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -11,6 +11,7 @@ mod calendar;
 mod clip_local;
 mod clip_url;
 mod due;
+mod export;
 mod followups;
 mod hashes;
 mod ids;
