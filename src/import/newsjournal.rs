@@ -65,7 +65,8 @@ impl Section {
 
 /// An item parsed and made ready to store.
 enum Ready {
-    Article(PreparedArticle),
+    // Boxed: most items are articles, and the channel moves each one.
+    Article(Box<PreparedArticle>),
     Note(NoteRecord),
     Followup(FollowupRecord),
 }
@@ -102,7 +103,10 @@ impl Parse {
         Ok(match section {
             Section::Articles => {
                 let record: ArticleRecord = serde_json::from_value(value).map_err(bad)?;
-                Ready::Article(PreparedArticle::new(record, &mut self.packer.borrow_mut())?)
+                Ready::Article(Box::new(PreparedArticle::new(
+                    record,
+                    &mut self.packer.borrow_mut(),
+                )?))
             }
             Section::Notes => Ready::Note(serde_json::from_value(value).map_err(bad)?),
             Section::Followups => Ready::Followup(serde_json::from_value(value).map_err(bad)?),
@@ -271,7 +275,7 @@ pub fn import(
                     .ready
                     .map_err(Error::BadInput)
                     .and_then(|ready| match ready {
-                        Ready::Article(a) => tx.import_article(a, !empty),
+                        Ready::Article(a) => tx.import_article(*a, !empty),
                         Ready::Note(n) => tx.import_note(&n),
                         Ready::Followup(f) => tx.import_followup(&f),
                     });

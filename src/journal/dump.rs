@@ -20,11 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::Packer;
 use super::query::{normalize_tag, ArticleRef};
-use super::tx::{url_link_id, ArticleField};
+use super::tx::{opt, ArticleField, NoteRow};
 use super::{Journal, Tx};
 use crate::content::Content;
 use crate::error::{Error, Result};
-use crate::sync::{tag_link_id, Change};
 use crate::time::Timestamp;
 
 /// The version of the JSON export format these records make.
@@ -479,10 +478,6 @@ fn time_value(t: Option<Timestamp>) -> Value {
     t.map(|t| Value::Integer(t.0)).unwrap_or(Value::Null)
 }
 
-fn text_value(t: &Option<String>) -> Value {
-    t.clone().map(Value::Text).unwrap_or(Value::Null)
-}
-
 impl Tx<'_> {
     /// Leaves search indexing to one rebuild after the commit
     /// ([`Journal::finish_index`]): for restoring many articles at once,
@@ -552,11 +547,11 @@ impl Tx<'_> {
                 continue;
             }
             self.put_text_at(&content, frame, v.created_at)?;
-            self.insert_version_row(&article, v)?;
+            self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
             changed = true;
         }
         for u in &a.urls {
-            changed |= self.insert_url(&article, u)?;
+            changed |= self.insert_url(&article, &u.url, u.added_at)?;
         }
         // As a clip does: an article without a preferred URL takes one.
         let url: Option<String> = self
@@ -568,11 +563,11 @@ impl Tx<'_> {
             changed = true;
         }
         for t in &a.tags {
-            changed |= self.insert_tag(&article, t)?;
+            changed |= self.restore_tag(&article, t)?;
         }
         for n in &a.notes {
             if !self.exists("notes", &n.id)? {
-                self.insert_note(Some(&article), n)?;
+                self.restore_note_record(Some(&article), n)?;
                 changed = true;
             }
         }
@@ -600,7 +595,7 @@ impl Tx<'_> {
         if self.exists("notes", &n.id)? {
             return Ok(Restored::Duplicate);
         }
-        self.insert_note(None, n)?;
+        self.restore_note_record(None, n)?;
         Ok(Restored::Added)
     }
 
@@ -653,10 +648,10 @@ impl Tx<'_> {
             &a.id,
             &[
                 ("title", Value::Text(a.title.clone())),
-                ("url", text_value(&a.url)),
-                ("site", text_value(&a.site)),
-                ("author", text_value(&a.author)),
-                ("lang", text_value(&a.lang)),
+                ("url", opt(&a.url)),
+                ("site", opt(&a.site)),
+                ("author", opt(&a.author)),
+                ("lang", opt(&a.lang)),
                 ("published_at", time_value(a.published_at)),
                 ("content_hash", Value::Text(a.content_hash.clone())),
                 ("clipped_at", Value::Integer(a.clipped_at.0)),
@@ -667,18 +662,18 @@ impl Tx<'_> {
             // A version id the journal has elsewhere cannot be restored as
             // it is; the article keeps its other versions.
             if !self.exists("versions", &v.id)? {
-                self.insert_version_row(&article, v)?;
+                self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
             }
         }
         for u in &a.urls {
-            self.insert_url(&article, u)?;
+            self.insert_url(&article, &u.url, u.added_at)?;
         }
         for t in &a.tags {
-            self.insert_tag(&article, t)?;
+            self.restore_tag(&article, t)?;
         }
         for n in &a.notes {
             if !self.exists("notes", &n.id)? {
-                self.insert_note(Some(&article), n)?;
+                self.restore_note_record(Some(&article), n)?;
             }
         }
         for f in &a.followups {
@@ -705,153 +700,24 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn insert_version_row(&mut self, article: &ArticleRef, v: &VersionRecord) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO versions(id, article_id, content_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![v.id, article.id, v.hash, v.created_at])?;
-        self.log_create(
-            "version",
-            &v.id,
-            &[
-                ("article_id", Value::Text(article.id.clone())),
-                ("content_hash", Value::Text(v.hash.clone())),
-                ("created_at", Value::Integer(v.created_at.0)),
-            ],
-        )
+    fn restore_tag(&mut self, article: &ArticleRef, t: &TagRecord) -> Result<bool> {
+        match normalize_tag(&t.tag) {
+            Some(tag) => self.insert_tag(article, &tag, t.created_at),
+            None => Ok(false),
+        }
     }
 
-    /// Returns false when the article had the URL.
-    fn insert_url(&mut self, article: &ArticleRef, u: &UrlRecord) -> Result<bool> {
-        let id = url_link_id(&article.id, &u.url);
-        let n = self
-            .conn()
-            .prepare_cached(
-                "INSERT INTO article_urls(id, article_id, url, added_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(article_id, url) DO NOTHING",
-            )?
-            .execute(params![id, article.id, u.url, u.added_at])?;
-        if n == 0 {
-            return Ok(false);
-        }
-        self.log_create(
-            "url",
-            &id,
-            &[
-                ("article_id", Value::Text(article.id.clone())),
-                ("url", Value::Text(u.url.clone())),
-                ("added_at", Value::Integer(u.added_at.0)),
-            ],
-        )?;
-        Ok(true)
-    }
-
-    /// Returns false when the article had the tag.
-    fn insert_tag(&mut self, article: &ArticleRef, t: &TagRecord) -> Result<bool> {
-        let Some(tag) = normalize_tag(&t.tag) else {
-            return Ok(false);
-        };
-        let has = self
-            .conn()
-            .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
-            .exists(params![article.id, tag])?;
-        if has {
-            return Ok(false);
-        }
-        self.touch_article(article.rowid)?;
-        let id = tag_link_id(&article.id, &tag);
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO article_tags(id, article_id, tag, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![id, article.id, tag, t.created_at])?;
-        self.log_op(
-            "tag",
-            &id,
-            Change::Link {
-                article_id: article.id.clone(),
-                tag,
+    fn restore_note_record(&mut self, article: Option<&ArticleRef>, n: &NoteRecord) -> Result<()> {
+        self.insert_note(
+            article,
+            &NoteRow {
+                id: n.id.clone(),
+                body: &n.body,
+                created_at: n.created_at,
+                updated_at: n.updated_at,
+                deleted_at: n.deleted_at,
             },
         )?;
-        Ok(true)
-    }
-
-    fn insert_note(&mut self, article: Option<&ArticleRef>, n: &NoteRecord) -> Result<()> {
-        if let Some(a) = article {
-            self.touch_article(a.rowid)?;
-        }
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO notes(id, article_id, body, created_at, updated_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                n.id,
-                article.map(|a| &a.id),
-                n.body,
-                n.created_at,
-                n.updated_at,
-                n.deleted_at
-            ])?;
-        if article.is_none() {
-            let rowid = self.conn().last_insert_rowid();
-            self.index_new_note(rowid);
-        }
-        self.log_create(
-            "note",
-            &n.id,
-            &[
-                (
-                    "article_id",
-                    article
-                        .map(|a| Value::Text(a.id.clone()))
-                        .unwrap_or(Value::Null),
-                ),
-                ("body", Value::Text(n.body.clone())),
-                ("created_at", Value::Integer(n.created_at.0)),
-                ("deleted_at", time_value(n.deleted_at)),
-            ],
-        )
-    }
-
-    fn insert_followup(&mut self, article: Option<&ArticleRef>, f: &FollowupRecord) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO followups(id, article_id, text, due_at, every, status, done_at,
-                                       created_at, updated_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                f.id,
-                article.map(|a| &a.id),
-                f.text,
-                f.due_at,
-                f.every,
-                f.status,
-                f.done_at,
-                f.created_at,
-                f.updated_at,
-                f.deleted_at
-            ])?;
-        self.log_create(
-            "followup",
-            &f.id,
-            &[
-                (
-                    "article_id",
-                    article
-                        .map(|a| Value::Text(a.id.clone()))
-                        .unwrap_or(Value::Null),
-                ),
-                ("text", Value::Text(f.text.clone())),
-                ("due_at", Value::Integer(f.due_at.0)),
-                ("every", text_value(&f.every)),
-                ("status", Value::Text(f.status.clone())),
-                ("done_at", time_value(f.done_at)),
-                ("created_at", Value::Integer(f.created_at.0)),
-                ("deleted_at", time_value(f.deleted_at)),
-            ],
-        )
+        Ok(())
     }
 }
