@@ -1,6 +1,7 @@
-//! Follow-ups as an iCalendar file (RFC 5545): one VTODO per open
-//! follow-up, which calendar and task applications can import or subscribe
-//! to. Pure formatting: it takes follow-ups and returns text.
+//! Follow-ups as an iCalendar file (RFC 5545): one VTODO per follow-up
+//! (`nj due --ics` gives the open ones, `nj export --format ics` all), which
+//! calendar and task applications can import or subscribe to. A done one
+//! is COMPLETED. Pure formatting: it takes follow-ups and returns text.
 
 use crate::journal::{short_id, Followup};
 use crate::time::Timestamp;
@@ -91,7 +92,13 @@ pub fn to_ics(followups: &[Followup], now: Timestamp) -> String {
         if let Some(url) = &f.article_url {
             line(&mut out, &format!("URL:{url}"));
         }
-        line(&mut out, "STATUS:NEEDS-ACTION");
+        match (f.status, f.done_at) {
+            (crate::journal::FollowupStatus::Done, Some(done)) => {
+                line(&mut out, &format!("COMPLETED:{}", ics_time(done)));
+                line(&mut out, "STATUS:COMPLETED");
+            }
+            _ => line(&mut out, "STATUS:NEEDS-ACTION"),
+        }
         line(&mut out, "END:VTODO");
     }
     line(&mut out, "END:VCALENDAR");

@@ -5,13 +5,16 @@
 //! writes it, [`clip`] turns URLs, files and stdin into pages, [`content`]
 //! defines text normalisation and content hashes, [`time`] the journal's
 //! notion of time (and reads WHEN), [`recheck`] fetches sources again,
-//! [`calendar`] writes follow-ups as iCalendar, and [`sync`] and [`server`]
-//! are the sync protocol's two sides.
+//! [`calendar`] writes follow-ups as iCalendar, [`export`] and [`import`]
+//! take the journal out to files and bring libraries in, and [`sync`] and
+//! [`server`] are the sync protocol's two sides.
 
 pub mod calendar;
 pub mod clip;
 pub mod content;
 pub mod error;
+pub mod export;
+pub mod import;
 pub mod journal;
 pub mod recheck;
 pub mod server;

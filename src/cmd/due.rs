@@ -67,7 +67,9 @@ impl Due {
             })?;
             let ics = to_ics(&open, ctx.clock.timestamp());
             match &self.output {
-                Some(path) => write_atomically(path, ics.as_bytes())?,
+                Some(path) => {
+                    output::write_atomically(path, |out| Ok(out.write_all(ics.as_bytes())?))?
+                }
                 None => output::print(&ics)?,
             }
             return Ok(ExitCode::SUCCESS);
@@ -82,32 +84,4 @@ impl Due {
         }
         Ok(ExitCode::SUCCESS)
     }
-}
-
-/// Writes a file so that a reader (a calendar that subscribes to it) sees
-/// the old or the new one, never half of one.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut builder = tempfile::Builder::new();
-    // A temporary file is private (0600); the calendar should keep the
-    // mode of the file it replaces, or get the usual 0644.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0o644);
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

@@ -6,7 +6,9 @@ mod completions;
 mod diff;
 mod due;
 mod extract;
+mod export;
 mod followup;
+mod import;
 mod key;
 mod list;
 mod note;
@@ -75,6 +77,8 @@ enum Command {
     Snooze(followup::Snooze),
     Reopen(followup::Reopen),
     Recheck(recheck::Recheck),
+    Export(export::Export),
+    Import(import::Import),
     Completions(completions::Completions),
     Remote(sync::Remote),
     Sync(sync::Sync),
@@ -142,6 +146,8 @@ impl Cli {
             Command::Snooze(c) => c.run(&ctx),
             Command::Reopen(c) => c.run(&ctx),
             Command::Recheck(c) => c.run(&ctx),
+            Command::Export(c) => c.run(&ctx),
+            Command::Import(c) => c.run(&ctx),
             Command::Remote(c) => c.run(&ctx),
             Command::Sync(c) => c.run(&ctx),
             Command::Key(c) => c.run(&ctx),

@@ -162,3 +162,43 @@ fn edit(initial: &str) -> Result<String> {
     std::fs::read_to_string(file.path())
         .context("cannot read back the edited note (it must be UTF-8 text)")
 }
+
+/// Writes a file so that a reader (a calendar that subscribes to it, a
+/// backup script) sees the old or the new one, never half of one: `write`
+/// fills a temporary file in the same folder, which then replaces `path`.
+/// If `write` fails, `path` is left as it was.
+pub fn write_atomically<T>(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T>,
+) -> Result<T> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    // A temporary file is private (0600); the file should keep the mode of
+    // the one it replaces, or get the usual 0644.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o644);
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let tmp = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let (file, tmp_path) = tmp.into_parts();
+    let mut out = std::io::BufWriter::new(file);
+    let value = write(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.sync_all()?;
+    tmp_path
+        .persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(value)
+}

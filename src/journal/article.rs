@@ -52,7 +52,7 @@ pub struct ClipOutcome {
     pub article: Article,
 }
 
-fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
+pub(super) fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
     // Every text an article has had is one of its versions. Prefer an
     // article whose current text this is, live before removed, then one
     // that had it earlier.
@@ -72,7 +72,7 @@ fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
         .optional()?)
 }
 
-fn find_by_url(conn: &Connection, urls: &[String]) -> Result<Option<ArticleRef>> {
+pub(super) fn find_by_url(conn: &Connection, urls: &[String]) -> Result<Option<ArticleRef>> {
     let mut stmt = conn.prepare_cached(
         "SELECT a.rowid, a.id FROM article_urls u JOIN articles a ON a.id = u.article_id
           WHERE u.url = ?1 ORDER BY a.deleted_at IS NOT NULL, a.clipped_at DESC LIMIT 1",

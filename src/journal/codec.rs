@@ -28,6 +28,30 @@ pub fn encode(text: &str) -> Result<ToSqlOutput<'_>> {
     Ok(ToSqlOutput::Owned(Value::Blob(packed)))
 }
 
+/// Makes stored forms of many texts with one zstd context, for bulk
+/// imports, which make them off the writing thread and hand them to
+/// [`super::Tx::put_text_packed`].
+pub struct Packer(zstd::bulk::Compressor<'static>);
+
+impl Packer {
+    pub fn new() -> Result<Packer> {
+        zstd::bulk::Compressor::new(LEVEL)
+            .map(Packer)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot start zstd: {e}")))
+    }
+
+    /// The frame [`encode`] would store, or `None` for a text stored plain.
+    pub fn pack(&mut self, text: &str) -> Result<Option<Vec<u8>>> {
+        if text.len() < COMPRESS_FROM {
+            return Ok(None);
+        }
+        self.0
+            .compress(text.as_bytes())
+            .map(Some)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot compress a text: {e}")))
+    }
+}
+
 /// The text back from its stored form.
 pub fn decode(stored: ValueRef<'_>) -> Result<String> {
     let corrupt = |why: String| {

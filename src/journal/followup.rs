@@ -6,6 +6,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
+use super::dump::FollowupRecord;
 use super::query::{resolve_prefix, ArticleRef};
 use super::tx::new_id;
 use super::{Journal, Tx};
@@ -136,26 +137,53 @@ impl Tx<'_> {
         due_at: Timestamp,
         every: Option<Interval>,
     ) -> Result<FollowupRef> {
-        let text = clean_text(text)?;
-        let id = new_id();
+        let now = self.now();
+        self.insert_followup(
+            article,
+            &FollowupRecord {
+                id: new_id(),
+                text: clean_text(text)?,
+                due_at,
+                every: every.map(|e| e.to_string()),
+                status: FollowupStatus::Open.as_str().to_owned(),
+                done_at: None,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            },
+        )
+    }
+
+    /// Inserts a follow-up row as it is given (an import restores its id,
+    /// state and times).
+    pub(super) fn insert_followup(
+        &mut self,
+        article: Option<&ArticleRef>,
+        f: &FollowupRecord,
+    ) -> Result<FollowupRef> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO followups(id, article_id, text, due_at, every, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                "INSERT INTO followups(id, article_id, text, due_at, every, status, done_at,
+                                       created_at, updated_at, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
-                id,
+                f.id,
                 article.map(|a| &a.id),
-                text,
-                due_at,
-                every.map(|e| e.to_string()),
-                self.now()
+                f.text,
+                f.due_at,
+                f.every,
+                f.status,
+                f.done_at,
+                f.created_at,
+                f.updated_at,
+                f.deleted_at
             ])?;
         let rowid = self.conn().last_insert_rowid();
-        let now = self.now().0;
+        let time = |t: Option<Timestamp>| t.map(|t| Value::Integer(t.0)).unwrap_or(Value::Null);
         self.log_create(
             "followup",
-            &id,
+            &f.id,
             &[
                 (
                     "article_id",
@@ -163,21 +191,19 @@ impl Tx<'_> {
                         .map(|a| Value::Text(a.id.clone()))
                         .unwrap_or(Value::Null),
                 ),
-                ("text", Value::Text(text.clone())),
-                ("due_at", Value::Integer(due_at.0)),
-                (
-                    "every",
-                    every
-                        .map(|e| Value::Text(e.to_string()))
-                        .unwrap_or(Value::Null),
-                ),
-                ("status", Value::Text("open".into())),
-                ("done_at", Value::Null),
-                ("created_at", Value::Integer(now)),
-                ("deleted_at", Value::Null),
+                ("text", Value::Text(f.text.clone())),
+                ("due_at", Value::Integer(f.due_at.0)),
+                ("every", super::tx::opt(&f.every)),
+                ("status", Value::Text(f.status.clone())),
+                ("done_at", time(f.done_at)),
+                ("created_at", Value::Integer(f.created_at.0)),
+                ("deleted_at", time(f.deleted_at)),
             ],
         )?;
-        Ok(FollowupRef { rowid, id })
+        Ok(FollowupRef {
+            rowid,
+            id: f.id.clone(),
+        })
     }
 
     pub(crate) fn set_followup(

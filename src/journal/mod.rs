@@ -10,6 +10,7 @@
 
 mod article;
 mod codec;
+mod dump;
 mod followup;
 pub mod fts_query;
 mod keys;
@@ -29,6 +30,11 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 pub use article::{ClipOutcome, ClipStatus, NewClip};
+pub use codec::Packer;
+pub use dump::{
+    format_time, ArticleRecord, FollowupRecord, NoteRecord, PreparedArticle, Record, Restored,
+    TagRecord, UrlRecord, VersionRecord, FORMAT_VERSION,
+};
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
 pub use query::{

@@ -82,6 +82,15 @@ pub struct ArticleRow {
     pub content_hash: String,
 }
 
+/// A note row as [`Tx::insert_note`] writes it.
+pub(super) struct NoteRow<'a> {
+    pub id: String,
+    pub body: &'a str,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
 pub struct Tx<'c> {
     tx: Scope<'c>,
     now: Timestamp,
@@ -194,7 +203,7 @@ pub(crate) fn url_link_id(article_id: &str, url: &str) -> String {
     uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
 }
 
-fn opt(v: &Option<String>) -> Value {
+pub(super) fn opt(v: &Option<String>) -> Value {
     v.clone().map(Value::Text).unwrap_or(Value::Null)
 }
 
@@ -697,27 +706,37 @@ impl<'c> Tx<'c> {
 
     /// Records a source URL of the article. Returns false if it had it.
     pub(crate) fn add_url(&mut self, article: &ArticleRef, url: &str) -> Result<bool> {
+        let added = self.insert_url(article, url, self.now)?;
+        if added {
+            self.bump(article)?;
+        }
+        Ok(added)
+    }
+
+    /// [`Tx::add_url`] recorded as added at `at`, without marking the
+    /// article changed: an import restores both times as they were.
+    pub(super) fn insert_url(
+        &mut self,
+        article: &ArticleRef,
+        url: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let id = url_link_id(&article.id, url);
         let n = self
             .tx
             .prepare_cached(
                 "INSERT INTO article_urls(id, article_id, url, added_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(article_id, url) DO NOTHING",
             )?
-            .execute(params![
-                url_link_id(&article.id, url),
-                article.id,
-                url,
-                self.now
-            ])?;
+            .execute(params![id, article.id, url, at])?;
         if n == 1 {
-            self.bump(article)?;
             self.log_create(
                 "url",
-                &url_link_id(&article.id, url),
+                &id,
                 &[
                     ("article_id", Value::Text(article.id.clone())),
                     ("url", Value::Text(url.to_owned())),
-                    ("added_at", Value::Integer(self.now.0)),
+                    ("added_at", Value::Integer(at.0)),
                 ],
             )?;
         }
@@ -726,25 +745,51 @@ impl<'c> Tx<'c> {
 
     pub(crate) fn create_version(&mut self, article: &ArticleRef, hash: &str) -> Result<String> {
         let id = new_id();
+        self.insert_version(article, &id, hash, self.now)?;
+        Ok(id)
+    }
+
+    /// A version row with the given id and time (an import restores them).
+    pub(super) fn insert_version(
+        &mut self,
+        article: &ArticleRef,
+        id: &str,
+        hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO versions(id, article_id, content_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![id, article.id, hash, self.now])?;
+            .execute(params![id, article.id, hash, at])?;
         self.log_create(
             "version",
-            &id,
+            id,
             &[
                 ("article_id", Value::Text(article.id.clone())),
                 ("content_hash", Value::Text(hash.to_owned())),
-                ("created_at", Value::Integer(self.now.0)),
+                ("created_at", Value::Integer(at.0)),
             ],
-        )?;
-        Ok(id)
+        )
     }
 
     /// Links a (normalised) tag. Returns false if the article had it.
     pub(crate) fn link_tag(&mut self, article: &ArticleRef, tag: &str) -> Result<bool> {
+        let linked = self.insert_tag(article, tag, self.now)?;
+        if linked {
+            self.bump(article)?;
+        }
+        Ok(linked)
+    }
+
+    /// [`Tx::link_tag`] recorded as linked at `at`, without marking the
+    /// article changed: an import restores both times as they were.
+    pub(super) fn insert_tag(
+        &mut self,
+        article: &ArticleRef,
+        tag: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
         let exists = self
             .tx
             .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
@@ -759,13 +804,7 @@ impl<'c> Tx<'c> {
             .prepare_cached(
                 "INSERT INTO article_tags(id, article_id, tag, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![
-                tag_link_id(&article.id, tag),
-                article.id,
-                tag,
-                self.now
-            ])?;
-        self.bump(article)?;
+            .execute(params![tag_link_id(&article.id, tag), article.id, tag, at])?;
         let change = Change::Link {
             article_id: article.id.clone(),
             tag: tag.to_owned(),
@@ -804,24 +843,51 @@ impl<'c> Tx<'c> {
         article: Option<&ArticleRef>,
         body: &str,
     ) -> Result<NoteRef> {
-        if let Some(a) = article {
-            self.touch_article(a.rowid)?;
-        }
-        let id = new_id();
-        self.tx
-            .prepare_cached(
-                "INSERT INTO notes(id, article_id, body, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4)",
-            )?
-            .execute(params![id, article.map(|a| &a.id), body, self.now])?;
-        let rowid = self.tx.last_insert_rowid();
-        self.dirty_notes.insert(rowid);
+        let now = self.now;
+        let note = self.insert_note(
+            article,
+            &NoteRow {
+                id: new_id(),
+                body,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            },
+        )?;
         if let Some(a) = article {
             self.bump(a)?;
         }
+        Ok(note)
+    }
+
+    /// Inserts a note row as it is given (an import restores its id and
+    /// times), without marking its article changed.
+    pub(super) fn insert_note(
+        &mut self,
+        article: Option<&ArticleRef>,
+        note: &NoteRow<'_>,
+    ) -> Result<NoteRef> {
+        if let Some(a) = article {
+            self.touch_article(a.rowid)?;
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO notes(id, article_id, body, created_at, updated_at, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                note.id,
+                article.map(|a| &a.id),
+                note.body,
+                note.created_at,
+                note.updated_at,
+                note.deleted_at
+            ])?;
+        let rowid = self.tx.last_insert_rowid();
+        self.dirty_notes.insert(rowid);
         self.log_create(
             "note",
-            &id,
+            &note.id,
             &[
                 (
                     "article_id",
@@ -829,14 +895,19 @@ impl<'c> Tx<'c> {
                         .map(|a| Value::Text(a.id.clone()))
                         .unwrap_or(Value::Null),
                 ),
-                ("body", Value::Text(body.to_owned())),
-                ("created_at", Value::Integer(self.now.0)),
-                ("deleted_at", Value::Null),
+                ("body", Value::Text(note.body.to_owned())),
+                ("created_at", Value::Integer(note.created_at.0)),
+                (
+                    "deleted_at",
+                    note.deleted_at
+                        .map(|t| Value::Integer(t.0))
+                        .unwrap_or(Value::Null),
+                ),
             ],
         )?;
         Ok(NoteRef {
             rowid,
-            id,
+            id: note.id.clone(),
             article: article.cloned(),
         })
     }

@@ -1,0 +1,71 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use newsjournal::import::{self, Format};
+use newsjournal::journal::short_id;
+
+use super::output;
+use super::Ctx;
+
+/// Import a file into the journal: newsjournal JSON (from `nj export`)
+///
+/// The format is detected from the file's contents. The whole import is one
+/// transaction: if it stops (a file cut off, a full disk), nothing was
+/// imported and it can simply be run again. Importing the same file again
+/// adds nothing twice; into an empty journal, an export comes back as the
+/// journal it was, with the same ids, hashes and times.
+#[derive(Debug, Args)]
+pub struct Import {
+    /// The file to import
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// The file's format, when detection guesses wrong
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<Format>,
+}
+
+impl Import {
+    pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        let name = self.file.display().to_string();
+        let bytes = std::fs::read(&self.file)
+            .with_context(|| format!("cannot read {name}; check the path"))?;
+        let mut journal = ctx.journal()?;
+        let (format, report) = import::import(
+            &mut journal,
+            &name,
+            &bytes,
+            self.format,
+            ctx.clock.timestamp(),
+        )?;
+        if ctx.json {
+            output::json(&serde_json::json!({
+                "file": name,
+                "format": format,
+                "added": report.added,
+                "updated": report.updated,
+                "skipped_duplicate": report.skipped_duplicate,
+                "rejected": report.rejected,
+            }))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        for r in &report.rejected {
+            let id =
+                r.id.as_deref()
+                    .map(|id| format!(" ({})", short_id(id)))
+                    .unwrap_or_default();
+            eprintln!("rejected {}{id}: {}", r.item, r.reason);
+        }
+        output::print(&format!(
+            "imported {name} ({}): {} added, {} updated, {} skipped (duplicate), {} rejected\n",
+            format.name(),
+            report.added,
+            report.updated,
+            report.skipped_duplicate,
+            report.rejected.len()
+        ))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,111 @@
+//! newsjournal's JSON export: every article with its URLs, tags, versions
+//! (with their texts), notes and follow-ups, then the free-standing notes
+//! and follow-ups.
+//!
+//! ```text
+//! {"format":"newsjournal","version":1,
+//! "articles":[
+//! {"id":"…","title":"…",…,"versions":[…],"notes":[…],"followups":[…]},
+//! …
+//! ],
+//! "notes":[
+//! …
+//! ],
+//! "followups":[
+//! …
+//! ]}
+//! ```
+//!
+//! One record a line, keys in a fixed order, times as RFC 3339 UTC to the
+//! millisecond: the same journal always gives the same bytes, and a diff of
+//! two exports shows what changed. `format` comes first so a reader can
+//! tell what the file is from its first line. The record fields are
+//! defined (and documented) by [`crate::journal::ArticleRecord`].
+
+use std::io::Write;
+
+use super::Counts;
+use crate::error::{Error, Result};
+use crate::journal::{Journal, Record, FORMAT_VERSION};
+
+/// The value of the `format` key.
+pub const FORMAT_NAME: &str = "newsjournal";
+
+/// Writes the whole journal to `out` as it reads it.
+pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts> {
+    let mut counts = Counts::default();
+    // Which array is open: 0 articles, 1 notes, 2 follow-ups.
+    let mut section = 0;
+    let mut first = true;
+    write!(
+        out,
+        "{{\"format\":\"{FORMAT_NAME}\",\"version\":{FORMAT_VERSION},\n\"articles\":["
+    )?;
+    let json = |e: serde_json::Error| Error::Other(e.into());
+    journal.dump(true, |record| {
+        let target = match record {
+            Record::Article(_) => 0,
+            Record::Note(_) => 1,
+            Record::Followup(_) => 2,
+        };
+        while section < target {
+            section += 1;
+            close_and_open(out, section, first)?;
+            first = true;
+        }
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        first = false;
+        match &record {
+            Record::Article(a) => {
+                counts.articles += 1;
+                serde_json::to_writer(&mut *out, a).map_err(json)?;
+            }
+            Record::Note(n) => {
+                counts.notes += 1;
+                serde_json::to_writer(&mut *out, n).map_err(json)?;
+            }
+            Record::Followup(f) => {
+                counts.followups += 1;
+                serde_json::to_writer(&mut *out, f).map_err(json)?;
+            }
+        }
+        Ok(())
+    })?;
+    while section < 2 {
+        section += 1;
+        close_and_open(out, section, first)?;
+        first = true;
+    }
+    out.write_all(if first { b"]}\n" } else { b"\n]}\n" })?;
+    out.flush()?;
+    Ok(counts)
+}
+
+/// Ends the open array and opens the one for `section`.
+fn close_and_open<W: Write + ?Sized>(out: &mut W, section: u8, empty: bool) -> Result<()> {
+    let name = if section == 1 { "notes" } else { "followups" };
+    if !empty {
+        out.write_all(b"\n")?;
+    }
+    write!(out, "],\n\"{name}\":[")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_journal_is_a_small_valid_file() {
+        let journal = Journal::open_in_memory().unwrap();
+        let mut out = Vec::new();
+        let counts = write(&journal, &mut out).unwrap();
+        assert_eq!(counts, Counts::default());
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "{\"format\":\"newsjournal\",\"version\":1,\n\"articles\":[],\n\"notes\":[],\n\"followups\":[]}\n"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["version"], 1);
+    }
+}

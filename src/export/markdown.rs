@@ -1,0 +1,156 @@
+//! Markdown: one file per live article in a folder, usable as an Obsidian
+//! vault. Each file starts with YAML front matter (title, url, tags, hash,
+//! dates, id), then the notes, then the text.
+//!
+//! File names are the title's slug and the article's short id
+//! (`harbour-dredging-delayed-3fa9c1d2.md`): readable, safe on every file
+//! system, and the same on every export, so exporting again into the same
+//! folder updates the files in place. (Files of articles removed since are
+//! left alone.) Strings in the front matter are written as JSON strings,
+//! which YAML reads as double-quoted scalars: any title is safe.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::journal::{format_time, short_id, ArticleRecord, Journal, Record};
+
+/// The longest slug, in characters: long enough to tell articles apart,
+/// short enough for any file system's name limit with the id added.
+const SLUG_CHARS: usize = 60;
+
+/// A file name part from a title: lower-case letters and digits (any
+/// script), words joined by `-`.
+pub fn slug(title: &str) -> String {
+    let mut out = String::new();
+    let (mut chars, mut dash) = (0, false);
+    for c in title.chars() {
+        if !c.is_alphanumeric() {
+            dash = true;
+            continue;
+        }
+        let sep = dash && chars > 0;
+        if chars + usize::from(sep) + 1 > SLUG_CHARS {
+            break;
+        }
+        if sep {
+            out.push('-');
+            chars += 1;
+        }
+        dash = false;
+        // Lower-casing can make more than one char (İ): count what is
+        // pushed.
+        for l in c.to_lowercase() {
+            out.push(l);
+            chars += 1;
+        }
+    }
+    if out.is_empty() {
+        "article".to_owned()
+    } else {
+        out
+    }
+}
+
+fn yaml(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
+}
+
+/// The file's contents.
+pub fn render(a: &ArticleRecord) -> String {
+    let mut out = String::from("---\n");
+    out.push_str(&format!("title: {}\n", yaml(&a.title)));
+    if let Some(url) = &a.url {
+        out.push_str(&format!("url: {}\n", yaml(url)));
+    }
+    let tags: Vec<String> = a.tags.iter().map(|t| yaml(&t.tag)).collect();
+    out.push_str(&format!("tags: [{}]\n", tags.join(", ")));
+    out.push_str(&format!("hash: {}\n", yaml(&a.content_hash)));
+    out.push_str(&format!("clipped: {}\n", format_time(a.clipped_at)));
+    out.push_str(&format!("updated: {}\n", format_time(a.updated_at)));
+    if let Some(p) = a.published_at {
+        out.push_str(&format!("published: {}\n", format_time(p)));
+    }
+    for (key, value) in [("site", &a.site), ("author", &a.author), ("lang", &a.lang)] {
+        if let Some(v) = value {
+            out.push_str(&format!("{key}: {}\n", yaml(v)));
+        }
+    }
+    out.push_str(&format!("id: {}\n", yaml(&a.id)));
+    out.push_str("---\n\n");
+    out.push_str(&format!("# {}\n\n", a.title));
+    let notes: Vec<_> = a.notes.iter().filter(|n| n.deleted_at.is_none()).collect();
+    if !notes.is_empty() {
+        out.push_str("## Notes\n\n");
+        for n in notes {
+            out.push_str(&format!(
+                "*{}*\n\n{}\n\n",
+                format_time(n.created_at),
+                n.body.trim_end()
+            ));
+        }
+    }
+    out.push_str("## Text\n\n");
+    let text = a
+        .versions
+        .iter()
+        .rev()
+        .find(|v| v.hash == a.content_hash)
+        .map(|v| v.text.as_str())
+        .unwrap_or_default();
+    out.push_str(text);
+    out
+}
+
+/// Writes one file per live article into `dir` (made if missing). Returns
+/// how many.
+pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::BadInput(format!(
+            "cannot create the folder {}: {e}; pass another -o DIR",
+            dir.display()
+        ))
+    })?;
+    let mut names = HashSet::new();
+    let mut written = 0;
+    journal.dump(true, |record| {
+        let Record::Article(a) = record else {
+            return Ok(());
+        };
+        if a.deleted_at.is_some() {
+            return Ok(());
+        }
+        let base = slug(&a.title);
+        let mut name = format!("{base}-{}.md", short_id(&a.id));
+        // Two short ids can meet among many articles; the whole id cannot.
+        if !names.insert(name.clone()) {
+            name = format!("{base}-{}.md", a.id);
+            names.insert(name.clone());
+        }
+        let path = dir.join(&name);
+        let mut file = std::fs::File::create(&path)
+            .map_err(|e| Error::BadInput(format!("cannot write {}: {e}", path.display())))?;
+        file.write_all(render(&a).as_bytes())?;
+        written += 1;
+        Ok(())
+    })?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_keep_letters_of_any_script_and_stay_short() {
+        assert_eq!(
+            slug("Über die Brücke: 東京 & more!"),
+            "über-die-brücke-東京-more"
+        );
+        assert_eq!(slug("  ...  "), "article");
+        assert_eq!(slug(&"word ".repeat(40)).chars().count(), 59);
+        assert!(!slug(&"word ".repeat(40)).ends_with('-'));
+        assert_eq!(slug("../../etc/passwd"), "etc-passwd");
+    }
+}

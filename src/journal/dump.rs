@@ -1,0 +1,723 @@
+//! The journal as plain records, and back: what export writes and import
+//! reads.
+//!
+//! A record holds an entity with everything it owns (an article with its
+//! URLs, tags, versions and their texts, notes and follow-ups), with the
+//! ids and times it has in the journal, so reading a journal out and
+//! restoring it into an empty one gives the same journal. The serde field
+//! names are newsjournal's JSON export format, version 1
+//! ([`FORMAT_VERSION`]): renaming one breaks every file already exported,
+//! so add fields instead.
+//!
+//! Restoring goes through [`Tx`] like every other write, so the search
+//! index is kept and, when sync is on, each row is also recorded as an
+//! operation. It never overwrites what the journal already holds: a record
+//! whose article is already there only adds what that article lacks.
+
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::codec::Packer;
+use super::query::{normalize_tag, ArticleRef};
+use super::tx::{opt, ArticleField, NoteRow};
+use super::{Journal, Tx};
+use crate::content::Content;
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+/// The version of the JSON export format these records make.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleRecord {
+    pub id: String,
+    pub title: String,
+    /// The preferred (canonical) source URL.
+    pub url: Option<String>,
+    pub site: Option<String>,
+    pub author: Option<String>,
+    pub lang: Option<String>,
+    #[serde(default, with = "time_opt")]
+    pub published_at: Option<Timestamp>,
+    /// The hash of the current text: one of `versions`.
+    pub content_hash: String,
+    #[serde(with = "time")]
+    pub clipped_at: Timestamp,
+    #[serde(with = "time")]
+    pub updated_at: Timestamp,
+    #[serde(default, with = "time_opt")]
+    pub deleted_at: Option<Timestamp>,
+    #[serde(default)]
+    pub urls: Vec<UrlRecord>,
+    #[serde(default)]
+    pub tags: Vec<TagRecord>,
+    /// Every text the article has had, oldest first.
+    #[serde(default)]
+    pub versions: Vec<VersionRecord>,
+    #[serde(default)]
+    pub notes: Vec<NoteRecord>,
+    #[serde(default)]
+    pub followups: Vec<FollowupRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UrlRecord {
+    pub url: String,
+    #[serde(with = "time")]
+    pub added_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagRecord {
+    pub tag: String,
+    #[serde(with = "time")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub id: String,
+    #[serde(with = "time")]
+    pub created_at: Timestamp,
+    pub hash: String,
+    /// The normalised text whose hash is `hash`.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteRecord {
+    pub id: String,
+    pub body: String,
+    #[serde(with = "time")]
+    pub created_at: Timestamp,
+    #[serde(with = "time")]
+    pub updated_at: Timestamp,
+    #[serde(default, with = "time_opt")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowupRecord {
+    pub id: String,
+    pub text: String,
+    #[serde(with = "time")]
+    pub due_at: Timestamp,
+    /// The repeat interval (`1w`, `1mo`), if it repeats.
+    pub every: Option<String>,
+    /// `open` or `done`.
+    pub status: String,
+    #[serde(default, with = "time_opt")]
+    pub done_at: Option<Timestamp>,
+    #[serde(with = "time")]
+    pub created_at: Timestamp,
+    #[serde(with = "time")]
+    pub updated_at: Timestamp,
+    #[serde(default, with = "time_opt")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// One top-level record, in the order [`Journal::dump`] gives them: every
+/// article, then the free-standing notes, then the free-standing
+/// follow-ups.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Article(ArticleRecord),
+    Note(NoteRecord),
+    Followup(FollowupRecord),
+}
+
+/// What restoring one record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restored {
+    /// It was not in the journal and now is.
+    Added,
+    /// Its article was there; what it lacked (versions, URLs, tags, notes,
+    /// follow-ups) was added.
+    Updated,
+    /// The journal already had all of it.
+    Duplicate,
+}
+
+/// Times as RFC 3339 UTC to the millisecond, which is what the journal
+/// stores, so they come back exactly. Integer milliseconds are read too.
+mod time {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::time::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&to_text(*t))
+    }
+
+    pub fn to_text(t: Timestamp) -> String {
+        t.to_datetime()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Ms(i64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        match Either::deserialize(d)? {
+            Either::Ms(ms) => Ok(Timestamp(ms)),
+            Either::Text(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|t| Timestamp(t.timestamp_millis()))
+                .map_err(|e| {
+                    serde::de::Error::custom(format!(
+                        "{s:?} is not an RFC 3339 time ({e}), such as 2026-11-26T09:00:00.000Z"
+                    ))
+                }),
+        }
+    }
+}
+
+mod time_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::time::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::time::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(with = "super::time")] Timestamp);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+/// The JSON form of a time in the export format.
+pub fn format_time(t: Timestamp) -> String {
+    time::to_text(t)
+}
+
+impl Journal {
+    /// Reads the whole journal as records, in a stable order (articles by
+    /// clipping time, then id; what they own by creation time, then id), and
+    /// hands each to `visit`. One read transaction, so the records are a
+    /// consistent snapshot; one article at a time, so a large journal is
+    /// never held in memory. Without `texts`, versions carry empty texts
+    /// (for exports that do not need them: decompressing every text is most
+    /// of the cost).
+    pub fn dump(&self, texts: bool, mut visit: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        let conn = self.conn();
+        let snapshot = conn.unchecked_transaction()?;
+        let mut articles = conn.prepare(
+            "SELECT rowid, id, title, url, site, author, lang, published_at, content_hash,
+                    clipped_at, updated_at, deleted_at
+               FROM articles ORDER BY clipped_at, id",
+        )?;
+        let mut rows = articles.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(1)?;
+            let mut article = ArticleRecord {
+                title: r.get(2)?,
+                url: r.get(3)?,
+                site: r.get(4)?,
+                author: r.get(5)?,
+                lang: r.get(6)?,
+                published_at: r.get(7)?,
+                content_hash: r.get(8)?,
+                clipped_at: r.get(9)?,
+                updated_at: r.get(10)?,
+                deleted_at: r.get(11)?,
+                urls: Vec::new(),
+                tags: Vec::new(),
+                versions: versions(conn, &id, texts)?,
+                notes: notes(conn, Some(&id))?,
+                followups: followups(conn, Some(&id))?,
+                id,
+            };
+            article.urls = conn
+                .prepare_cached(
+                    "SELECT url, added_at FROM article_urls WHERE article_id = ?1
+                      ORDER BY added_at, url",
+                )?
+                .query_map([&article.id], |r| {
+                    Ok(UrlRecord {
+                        url: r.get(0)?,
+                        added_at: r.get(1)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            article.tags = conn
+                .prepare_cached(
+                    "SELECT tag, created_at FROM article_tags WHERE article_id = ?1 ORDER BY tag",
+                )?
+                .query_map([&article.id], |r| {
+                    Ok(TagRecord {
+                        tag: r.get(0)?,
+                        created_at: r.get(1)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            visit(Record::Article(article))?;
+        }
+        for note in notes(conn, None)? {
+            visit(Record::Note(note))?;
+        }
+        for followup in followups(conn, None)? {
+            visit(Record::Followup(followup))?;
+        }
+        drop(rows);
+        drop(articles);
+        snapshot.commit()?;
+        Ok(())
+    }
+
+    /// Whether the journal holds no article, note or follow-up at all.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.conn().query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM articles)
+                AND NOT EXISTS (SELECT 1 FROM notes)
+                AND NOT EXISTS (SELECT 1 FROM followups)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+fn versions(conn: &Connection, article: &str, texts: bool) -> Result<Vec<VersionRecord>> {
+    let sql = if texts {
+        "SELECT v.id, v.created_at, v.content_hash, t.body
+           FROM versions v JOIN texts t ON t.hash = v.content_hash
+          WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
+    } else {
+        "SELECT v.id, v.created_at, v.content_hash, NULL
+           FROM versions v WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([article])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let text = match r.get_ref(3)? {
+            rusqlite::types::ValueRef::Null => String::new(),
+            body => super::codec::decode(body)?,
+        };
+        out.push(VersionRecord {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            hash: r.get(2)?,
+            text,
+        });
+    }
+    Ok(out)
+}
+
+fn notes(conn: &Connection, article: Option<&str>) -> Result<Vec<NoteRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, body, created_at, updated_at, deleted_at FROM notes
+          WHERE article_id IS ?1 ORDER BY created_at, id",
+    )?;
+    let rows = stmt
+        .query_map([article], |r| {
+            Ok(NoteRecord {
+                id: r.get(0)?,
+                body: r.get(1)?,
+                created_at: r.get(2)?,
+                updated_at: r.get(3)?,
+                deleted_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+fn followups(conn: &Connection, article: Option<&str>) -> Result<Vec<FollowupRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, text, due_at, every, status, done_at, created_at, updated_at, deleted_at
+           FROM followups WHERE article_id IS ?1 ORDER BY created_at, id",
+    )?;
+    let rows = stmt
+        .query_map([article], |r| {
+            Ok(FollowupRecord {
+                id: r.get(0)?,
+                text: r.get(1)?,
+                due_at: r.get(2)?,
+                every: r.get(3)?,
+                status: r.get(4)?,
+                done_at: r.get(5)?,
+                created_at: r.get(6)?,
+                updated_at: r.get(7)?,
+                deleted_at: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Why a record cannot be restored, said so the user can fix the file.
+fn invalid(what: String) -> Error {
+    Error::BadInput(what)
+}
+
+/// Ids are UUIDs written the one way nj writes them, so an id prefix finds
+/// them and an export gives them back as they came.
+fn check_id(kind: &str, id: &str) -> Result<()> {
+    match uuid::Uuid::parse_str(id) {
+        Ok(u) if u.hyphenated().to_string() == id => Ok(()),
+        _ => Err(invalid(format!(
+            "{kind} id {id:?} is not a lower-case UUID such as 3fa9c1d2-0000-4000-8000-000000000001"
+        ))),
+    }
+}
+
+fn check_note(n: &NoteRecord) -> Result<()> {
+    check_id("note", &n.id)?;
+    if n.body.trim().is_empty() {
+        return Err(invalid(format!("note {} has no text", n.id)));
+    }
+    Ok(())
+}
+
+fn check_followup(f: &FollowupRecord) -> Result<()> {
+    check_id("follow-up", &f.id)?;
+    if f.text.trim().is_empty() {
+        return Err(invalid(format!("follow-up {} has no text", f.id)));
+    }
+    if !matches!(f.status.as_str(), "open" | "done") {
+        return Err(invalid(format!(
+            "follow-up {} has status {:?}; it must be \"open\" or \"done\"",
+            f.id, f.status
+        )));
+    }
+    if let Some(every) = &f.every {
+        crate::time::Interval::parse(every).map_err(|_| {
+            invalid(format!(
+                "follow-up {} repeats every {every:?}, which is not an interval such as 1w or 1mo",
+                f.id
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// An article record checked whole, with each version's text made ready
+/// to store (normalised, hashed and compressed), before anything is
+/// written: a bad record is rejected without leaving half of it behind,
+/// and the costly part can run on another thread than the writer.
+pub struct PreparedArticle {
+    record: ArticleRecord,
+    /// Each version's text and its stored form, in `record.versions`'
+    /// order (whose `text`s are moved here).
+    texts: Vec<(Content, Option<Vec<u8>>)>,
+}
+
+impl PreparedArticle {
+    /// Checks `record`; a record that cannot be restored is an
+    /// [`Error::BadInput`] saying why. `packer` compresses the texts.
+    pub fn new(mut record: ArticleRecord, packer: &mut Packer) -> Result<PreparedArticle> {
+        let a = &mut record;
+        check_id("article", &a.id)?;
+        if a.title.trim().is_empty() {
+            return Err(invalid(format!("article {} has no title", a.id)));
+        }
+        if a.versions.is_empty() {
+            return Err(invalid(format!(
+                "article {} has no versions, so it has no text",
+                a.id
+            )));
+        }
+        let mut texts = Vec::with_capacity(a.versions.len());
+        for v in &mut a.versions {
+            check_id("version", &v.id)?;
+            let content = Content::from_text(std::mem::take(&mut v.text));
+            if content.is_empty() {
+                return Err(invalid(format!("version {} has no text", v.id)));
+            }
+            if content.hash != v.hash {
+                return Err(invalid(format!(
+                    "the text of version {} does not match its hash {} (it hashes to {}); the file was changed or damaged",
+                    v.id, v.hash, content.hash
+                )));
+            }
+            texts.push(content);
+        }
+        if !a.versions.iter().any(|v| v.hash == a.content_hash) {
+            return Err(invalid(format!(
+                "article {}'s current text {} is none of its versions",
+                a.id, a.content_hash
+            )));
+        }
+        for n in &a.notes {
+            check_note(n)?;
+        }
+        for f in &a.followups {
+            check_followup(f)?;
+        }
+        for t in &a.tags {
+            if normalize_tag(&t.tag).is_none() {
+                return Err(invalid(format!(
+                    "article {} has an empty tag or one with control characters",
+                    a.id
+                )));
+            }
+        }
+        let texts = texts
+            .into_iter()
+            .map(|c| {
+                let frame = packer.pack(&c.text)?;
+                Ok((c, frame))
+            })
+            .collect::<Result<_>>()?;
+        Ok(PreparedArticle { record, texts })
+    }
+}
+
+fn time_value(t: Option<Timestamp>) -> Value {
+    t.map(|t| Value::Integer(t.0)).unwrap_or(Value::Null)
+}
+
+impl Tx<'_> {
+    /// Leaves search indexing to one rebuild after the commit
+    /// ([`Journal::finish_index`]): for restoring many articles at once,
+    /// the way a large pull does.
+    pub(crate) fn defer_index_for_bulk(&mut self) -> Result<()> {
+        self.defer_index()
+    }
+
+    fn exists(&self, table: &str, id: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?
+            .exists([id])?)
+    }
+
+    fn article_ref(&self, id: &str) -> Result<Option<ArticleRef>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT rowid FROM articles WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .map(|rowid| ArticleRef {
+                rowid,
+                id: id.to_owned(),
+            }))
+    }
+
+    /// Restores an article record. An article already in the journal (the
+    /// same id; or, when `by_content`, one clipped from the same URL or
+    /// holding the same current text) only gets what it lacks; otherwise
+    /// the article is created with the record's ids and times. A record
+    /// that cannot be restored is an [`Error::BadInput`] saying why, and
+    /// writes nothing.
+    pub fn import_article(
+        &mut self,
+        prepared: PreparedArticle,
+        by_content: bool,
+    ) -> Result<Restored> {
+        let PreparedArticle { record, texts } = prepared;
+        let a = &record;
+        let mut existing = self.article_ref(&a.id)?;
+        if existing.is_none() && by_content {
+            let urls: Vec<String> = a
+                .url
+                .iter()
+                .chain(a.urls.iter().map(|u| &u.url))
+                .map(|u| crate::clip::normalize_url(u).unwrap_or_else(|| u.clone()))
+                .collect();
+            existing = match super::article::find_by_url(self.conn(), &urls)? {
+                Some(found) => Some(found),
+                None => super::article::find_by_hash(self.conn(), &a.content_hash)?,
+            };
+        }
+        let Some(article) = existing else {
+            self.insert_article(a, texts)?;
+            return Ok(Restored::Added);
+        };
+        // Merge into the article that is there.
+        let mut changed = false;
+        let known: Vec<String> = self
+            .conn()
+            .prepare_cached("SELECT content_hash FROM versions WHERE article_id = ?1")?
+            .query_map([&article.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (v, (content, frame)) in a.versions.iter().zip(texts) {
+            if known.contains(&v.hash) || self.exists("versions", &v.id)? {
+                continue;
+            }
+            self.put_text_at(&content, frame, v.created_at)?;
+            self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
+            changed = true;
+        }
+        for u in &a.urls {
+            changed |= self.insert_url(&article, &u.url, u.added_at)?;
+        }
+        // As a clip does: an article without a preferred URL takes one.
+        let url: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT url FROM articles WHERE rowid = ?1")?
+            .query_row([article.rowid], |r| r.get(0))?;
+        if let (None, Some(new)) = (url, &a.url) {
+            self.set_article(&article, ArticleField::Url, Value::Text(new.clone()))?;
+            changed = true;
+        }
+        for t in &a.tags {
+            changed |= self.restore_tag(&article, t)?;
+        }
+        for n in &a.notes {
+            if !self.exists("notes", &n.id)? {
+                self.restore_note_record(Some(&article), n)?;
+                changed = true;
+            }
+        }
+        for f in &a.followups {
+            if !self.exists("followups", &f.id)? {
+                self.insert_followup(Some(&article), f)?;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(Restored::Duplicate);
+        }
+        let now = self.now();
+        self.conn()
+            .prepare_cached(
+                "UPDATE articles SET updated_at = max(updated_at, ?1) WHERE rowid = ?2",
+            )?
+            .execute(params![now, article.rowid])?;
+        Ok(Restored::Updated)
+    }
+
+    /// Restores a free-standing note; one with the same id is a duplicate.
+    pub fn import_note(&mut self, n: &NoteRecord) -> Result<Restored> {
+        check_note(n)?;
+        if self.exists("notes", &n.id)? {
+            return Ok(Restored::Duplicate);
+        }
+        self.restore_note_record(None, n)?;
+        Ok(Restored::Added)
+    }
+
+    /// Restores a free-standing follow-up; one with the same id is a
+    /// duplicate.
+    pub fn import_followup(&mut self, f: &FollowupRecord) -> Result<Restored> {
+        check_followup(f)?;
+        if self.exists("followups", &f.id)? {
+            return Ok(Restored::Duplicate);
+        }
+        self.insert_followup(None, f)?;
+        Ok(Restored::Added)
+    }
+
+    fn insert_article(
+        &mut self,
+        a: &ArticleRecord,
+        texts: Vec<(Content, Option<Vec<u8>>)>,
+    ) -> Result<()> {
+        // The texts first: the article and its versions refer to them.
+        for (v, (content, frame)) in a.versions.iter().zip(texts) {
+            self.put_text_at(&content, frame, v.created_at)?;
+        }
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO articles(id, title, url, site, author, lang, published_at,
+                                      content_hash, clipped_at, updated_at, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                a.id,
+                a.title,
+                a.url,
+                a.site,
+                a.author,
+                a.lang,
+                a.published_at,
+                a.content_hash,
+                a.clipped_at,
+                a.updated_at,
+                a.deleted_at
+            ])?;
+        let article = ArticleRef {
+            rowid: self.conn().last_insert_rowid(),
+            id: a.id.clone(),
+        };
+        self.index_new_article(article.rowid);
+        self.log_create(
+            "article",
+            &a.id,
+            &[
+                ("title", Value::Text(a.title.clone())),
+                ("url", opt(&a.url)),
+                ("site", opt(&a.site)),
+                ("author", opt(&a.author)),
+                ("lang", opt(&a.lang)),
+                ("published_at", time_value(a.published_at)),
+                ("content_hash", Value::Text(a.content_hash.clone())),
+                ("clipped_at", Value::Integer(a.clipped_at.0)),
+                ("deleted_at", time_value(a.deleted_at)),
+            ],
+        )?;
+        for v in &a.versions {
+            // A version id the journal has elsewhere cannot be restored as
+            // it is; the article keeps its other versions.
+            if !self.exists("versions", &v.id)? {
+                self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
+            }
+        }
+        for u in &a.urls {
+            self.insert_url(&article, &u.url, u.added_at)?;
+        }
+        for t in &a.tags {
+            self.restore_tag(&article, t)?;
+        }
+        for n in &a.notes {
+            if !self.exists("notes", &n.id)? {
+                self.restore_note_record(Some(&article), n)?;
+            }
+        }
+        for f in &a.followups {
+            if !self.exists("followups", &f.id)? {
+                self.insert_followup(Some(&article), f)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a text as [`Tx::put_text`] does (`frame` is its stored form,
+    /// if made already), dated `at` when it is new.
+    fn put_text_at(
+        &mut self,
+        content: &Content,
+        frame: Option<Vec<u8>>,
+        at: Timestamp,
+    ) -> Result<()> {
+        if self.put_text_packed(content, frame)? {
+            self.conn()
+                .prepare_cached("UPDATE texts SET created_at = ?1 WHERE hash = ?2")?
+                .execute(params![at, content.hash])?;
+        }
+        Ok(())
+    }
+
+    fn restore_tag(&mut self, article: &ArticleRef, t: &TagRecord) -> Result<bool> {
+        match normalize_tag(&t.tag) {
+            Some(tag) => self.insert_tag(article, &tag, t.created_at),
+            None => Ok(false),
+        }
+    }
+
+    fn restore_note_record(&mut self, article: Option<&ArticleRef>, n: &NoteRecord) -> Result<()> {
+        self.insert_note(
+            article,
+            &NoteRow {
+                id: n.id.clone(),
+                body: &n.body,
+                created_at: n.created_at,
+                updated_at: n.updated_at,
+                deleted_at: n.deleted_at,
+            },
+        )?;
+        Ok(())
+    }
+}
