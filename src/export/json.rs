@@ -58,6 +58,10 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
         match &record {
             Record::Article(a) => {
                 counts.articles += 1;
+                // The summary counts every note and follow-up written, the
+                // article's own as well as the free-standing ones.
+                counts.notes += a.notes.len();
+                counts.followups += a.followups.len();
                 serde_json::to_writer(&mut *out, a).map_err(json)?;
             }
             Record::Note(n) => {
