@@ -804,4 +804,34 @@ mod tests {
         ));
         assert!(!is_dateline("By Monday, the river had risen two metres."));
     }
+
+    #[test]
+    fn a_sentence_with_linked_names_is_not_a_link_block() {
+        let doc = Document::from(
+            "<body><p>Opening paragraph of the story, long enough to be text.</p>\
+             <p><a href=/a>Senator Elizabeth Warren</a> and \
+             <a href=/b>Representative Alexandria Ocasio-Cortez</a> spoke at the rally.</p>\
+             <p>Read more: <a href=/c>Another story about the rally</a></p>\
+             <p>Middle paragraph of the story, long enough to be text.</p>\
+             <p>Closing paragraph of the story, long enough to be text.</p></body>",
+        );
+        prune(&doc, "");
+        let text = doc.select("body").text();
+        assert!(text.contains("spoke at the rally"), "{text}");
+        assert!(!text.contains("Read more"), "{text}");
+    }
+
+    #[test]
+    fn datelines_go_only_at_the_article_edges() {
+        let para = "<p>A paragraph of the story, long enough to be text of its own.</p>";
+        let html = format!(
+            "<body><p>By Jo Smith</p>{para}{para}<h3>May 3, 2025</h3>{para}{para}<p>Updated May 4, 2025</p></body>"
+        );
+        let doc = Document::from(html);
+        prune(&doc, "");
+        let text = doc.select("body").text();
+        assert!(!text.contains("Jo Smith"), "{text}");
+        assert!(text.contains("May 3, 2025"), "{text}");
+        assert!(!text.contains("May 4"), "{text}");
+    }
 }
