@@ -93,8 +93,9 @@ const FURNITURE: &[&str] = &[
     "meta",
 ];
 
-/// Words that mark furniture only as a class's or id's whole first word
-/// pair, e.g. `read-more`, `see-also`: alone they are too common.
+/// Words that mark furniture only as two adjacent words anywhere in a
+/// class or id, e.g. `read-more`, `article-see-also`: alone they are too
+/// common.
 const FURNITURE_PAIRS: &[(&str, &str)] = &[
     ("read", "more"),
     ("see", "also"),

@@ -46,9 +46,12 @@ fn is_site_root(url: &str) -> bool {
     ::url::Url::parse(url).is_ok_and(|u| matches!(u.path(), "" | "/") && u.query().is_none())
 }
 
-/// The deepest nesting read: the text renderer and readability recurse, and
-/// a page deeper than this after flattening is not a real article.
-const MAX_DEPTH: usize = 2000;
+/// The deepest nesting read: the text renderer, the pruning walks and
+/// readability recurse, and `nj recheck` loads pages on threads with the
+/// default 2 MiB stack, so a page deeper than this after flattening is
+/// refused rather than risk overflowing it. Real articles nest a few dozen
+/// deep.
+const MAX_DEPTH: usize = 500;
 
 fn word_count(s: &str) -> usize {
     s.split_whitespace().count()
@@ -358,5 +361,50 @@ mod tests {
             <body><article><p>A paragraph long enough to be an article on its own, with a few clauses, commas, and words.</p></article></body></html>";
         let ex = extract_html("p.html", html, None).unwrap();
         assert_eq!(ex.canonical_url, None);
+    }
+
+    /// A page nested `levels` deep that flattening cannot undo: each level
+    /// holds a paragraph and the next level.
+    fn nested_page(levels: usize) -> String {
+        format!(
+            "<html><body>{}{}</body></html>",
+            "<div><p>A paragraph at this level, with commas, and words enough to count.</p>"
+                .repeat(levels),
+            "</div>".repeat(levels)
+        )
+    }
+
+    /// Loads `html` as `nj recheck` does: on a thread with the default
+    /// 2 MiB stack. A stack overflow would abort the test run.
+    fn load_on_small_stack(html: String) -> Result<crate::clip::Page> {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                crate::clip::load(
+                    &crate::clip::Source::Stdin,
+                    &crate::clip::LoadOptions::default(),
+                    html.as_bytes(),
+                )
+            })
+            .unwrap()
+            .join()
+            .expect("the load thread panicked")
+    }
+
+    #[test]
+    fn a_page_nested_just_under_the_limit_loads_on_a_small_stack() {
+        let page = load_on_small_stack(nested_page(MAX_DEPTH - 10)).unwrap();
+        let text = page.content.text;
+        assert!(text.contains("A paragraph at this level"), "{text}");
+    }
+
+    #[test]
+    fn a_page_nested_just_over_the_limit_is_refused_clearly() {
+        let err = load_on_small_stack(nested_page(MAX_DEPTH + 10)).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("nests its HTML") && msg.contains("too deep to read"),
+            "{msg}"
+        );
     }
 }

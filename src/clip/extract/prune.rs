@@ -115,10 +115,9 @@ pub fn prune(doc: &Document, title: &str) {
     drop_link_cards(doc);
     let mut found = Vec::new();
     leaves(&root, &mut found);
-    for leaf in &found {
-        if leaf.chars == 0 {
-            continue;
-        }
+    found.retain(|leaf| leaf.chars > 0);
+    let n = found.len();
+    for (i, leaf) in found.iter().enumerate() {
         // A quotation (an embedded post, a pull quote) is the story's own
         // material even when it ends in a date or a link.
         if leaf
@@ -128,16 +127,44 @@ pub fn prune(doc: &Document, title: &str) {
         {
             continue;
         }
+        let place = Place {
+            start: i < EDGE,
+            end: i + EDGE >= n,
+            linked: has_link_or_control(leaf),
+        };
         let doomed = is_link_block(leaf)
             || (matches!(leaf.name.as_str(), "h1" | "h2")
                 && !title.is_empty()
                 && fold(&leaf.text) == title)
-            || is_boilerplate(&leaf.text)
-            || is_dateline(&leaf.text);
+            || is_boilerplate(&leaf.text, &place)
+            || ((place.start || place.end) && is_dateline(&leaf.text));
         if doomed {
             leaf.node.remove_from_parent();
         }
     }
+}
+
+/// How many blocks at each end of the article count as its edges: where
+/// bylines, datelines, sign-up boxes and copyright notices sit. The same
+/// words in the middle of the story are the story's.
+const EDGE: usize = 3;
+
+/// Where a block sits in the article, and whether it carries a link or a
+/// control (a button, a form field).
+struct Place {
+    start: bool,
+    end: bool,
+    linked: bool,
+}
+
+fn has_link_or_control(leaf: &Leaf) -> bool {
+    leaf.link_chars > 0
+        || leaf.node.descendants_it().any(|d| {
+            matches!(
+                d.node_name().as_deref(),
+                Some("a" | "button" | "input" | "form" | "select" | "textarea")
+            )
+        })
 }
 
 /// Lists of links (related stories, "More:" rails) and the short label
@@ -201,9 +228,36 @@ fn drop_link_cards(doc: &Document) {
 /// tags, a teaser for another story.
 /// A long paragraph needs more: names linked to pop-up cards can make a
 /// story paragraph look link-heavy.
+/// A short paragraph also needs few words of its own outside the links:
+/// a sentence naming two linked people is still a sentence.
 fn is_link_block(leaf: &Leaf) -> bool {
-    let limit = if leaf.chars < 150 { 6 } else { 9 };
-    leaf.link_chars * 10 >= leaf.chars * limit && leaf.name != "pre"
+    if leaf.name == "pre" {
+        return false;
+    }
+    if leaf.chars < 150 {
+        leaf.link_chars * 10 >= leaf.chars * 6 && unlinked_words(&leaf.node) < 5
+    } else {
+        leaf.link_chars * 10 >= leaf.chars * 9
+    }
+}
+
+/// Words of `node`'s text that are not inside a link.
+fn unlinked_words(node: &NodeRef) -> usize {
+    fn walk(node: &NodeRef, out: &mut String) {
+        for c in node.children_it(false) {
+            if c.is_text() {
+                out.push_str(&c.text());
+                out.push(' ');
+            } else if c.is_element() && c.node_name().as_deref() != Some("a") {
+                walk(&c, out);
+            }
+        }
+    }
+    let mut text = String::new();
+    walk(node, &mut text);
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
 }
 
 /// Lower-case letters and digits only, for comparing headlines.
@@ -215,8 +269,10 @@ fn fold(s: &str) -> String {
 }
 
 /// Short lines that ask the reader to do something other than read, or
-/// credit the wire service.
-fn is_boilerplate(text: &str) -> bool {
+/// credit the wire service. `place` says where the line sits: a call to
+/// sign up or a contact line counts only with a link or control in it, or
+/// at the article's end, so a story about a newsletter keeps its words.
+fn is_boilerplate(text: &str, place: &Place) -> bool {
     let lower = text.to_lowercase();
     let t = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '©');
     let chars = t.chars().count();
@@ -290,13 +346,9 @@ fn is_boilerplate(text: &str) -> bool {
         "don't miss",
         "don’t miss",
         "click here",
-        "sign up for",
-        "sign up to",
-        "subscribe to",
         "subscribe now",
         "follow us",
         "share this",
-        "like this story",
         "post comment",
         "©",
         "copyright ©",
@@ -325,9 +377,6 @@ fn is_boilerplate(text: &str) -> bool {
     // Phrases that rarely appear in a story's own sentences; a short line
     // holding one is a call to action.
     const CONTAINS: &[&str] = &[
-        "newsletter",
-        "subscribe to",
-        "sign up for",
         "click here",
         "share it with",
         "by clicking",
@@ -339,18 +388,9 @@ fn is_boilerplate(text: &str) -> bool {
     const CONTAINS_LONG: &[&str] = &[
         "all rights reserved",
         "affiliate link",
-        "follow him on",
-        "follow her on",
-        "follow them on",
         "follow us on",
-        "may be reached at",
-        "can be reached at",
-        "let us know at",
         "requires javascript",
         "enable javascript",
-        "image copyright",
-        "image caption",
-        "contents of this site",
     ];
     const NETWORKS: &[&str] = &[
         "twitter",
@@ -372,8 +412,91 @@ fn is_boilerplate(text: &str) -> bool {
     {
         return true;
     }
-    (chars < 160 && CONTAINS.iter().any(|s| t.contains(s)))
+    if (chars < 160 && CONTAINS.iter().any(|s| t.contains(s)))
         || (chars < 400 && CONTAINS_LONG.iter().any(|s| t.contains(s)))
+    {
+        return true;
+    }
+    // A call to sign up: a story can mention a newsletter or a sign-up
+    // offer, so the line needs a link or a form, or to close the article.
+    let acts = place.linked || place.end;
+    if acts
+        && chars < 300
+        && ["sign up for", "sign up to", "subscribe to"]
+            .iter()
+            .any(|s| t.starts_with(s))
+    {
+        return true;
+    }
+    if acts
+        && chars < 160
+        && ["newsletter", "subscribe to", "sign up for"]
+            .iter()
+            .any(|s| t.contains(s))
+    {
+        return true;
+    }
+    // An author's contact line: it names a handle, an address or a link,
+    // or ends the article.
+    if chars < 400
+        && (place.linked || place.end || has_handle_or_email(t))
+        && [
+            "follow him on",
+            "follow her on",
+            "follow them on",
+            "may be reached at",
+            "can be reached at",
+        ]
+        .iter()
+        .any(|s| t.contains(s))
+    {
+        return true;
+    }
+    // A copyright notice closing the article: "© 2019 Some Media Ltd".
+    place.end && chars < 200 && is_copyright_notice(t)
+}
+
+/// "© 2019 Example Media", "Copyright (c) 2019", "2019 © Example": a
+/// copyright mark with a year beside it (within two words), not a
+/// sentence that mentions copyright.
+fn is_copyright_notice(t: &str) -> bool {
+    let t = t.replace("(c)", " © ");
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_alphanumeric() && c != '©')
+        .flat_map(|w| w.split_inclusive('©'))
+        .flat_map(|w| match w.strip_suffix('©') {
+            Some(rest) => vec![rest, "©"],
+            None => vec![w],
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        (*w == "©" || *w == "copyright")
+            && words[i.saturating_sub(2)..(i + 3).min(words.len())]
+                .iter()
+                .any(|y| has_year(y))
+    })
+}
+
+/// Whether `t` holds an @handle or an e-mail address.
+fn has_handle_or_email(t: &str) -> bool {
+    t.split_whitespace().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '@');
+        match w.split_once('@') {
+            Some(("", handle)) => !handle.is_empty(),
+            Some((user, domain)) => !user.is_empty() && domain.contains('.'),
+            None => false,
+        }
+    })
+}
+
+/// Whether `t` holds a four-digit year, 1900 to 2099.
+fn has_year(t: &str) -> bool {
+    t.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        w.len() == 4
+            && (w.starts_with("19") || w.starts_with("20"))
+            && w.chars().all(|c| c.is_ascii_digit())
+    })
 }
 
 /// Month names and their usual abbreviations, whole words only, so that
@@ -405,45 +528,112 @@ const MONTHS: &[&str] = &[
     "december",
 ];
 
-/// A short line that is a date, a time, or a byline: "By Jo Smith",
-/// "Nov. 20, 2019, 9:28 AM UTC", "Published: 10:48, Tue, Nov 19, 2019".
-fn is_dateline(text: &str) -> bool {
-    let chars = text.chars().count();
-    if chars > 90 {
+/// Words that start a title-case heading, not a name: "By The Numbers",
+/// "By This Measure".
+const NOT_NAMES: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "my",
+    "our",
+    "your",
+    "his",
+    "her",
+    "its",
+    "their",
+    "some",
+    "all",
+    "any",
+    "every",
+    "no",
+    "now",
+    "then",
+    "far",
+    "way",
+    "contrast",
+    "comparison",
+    "design",
+    "default",
+];
+
+/// Whether `text` is a byline: "By" and then a name ("By Jo Smith",
+/// "BY REUTERS", "By Ann Lee and Bo Chan"), on a short line with no
+/// sentence in it, or with a date, a "|" or a list of names after it.
+fn is_byline(text: &str) -> bool {
+    let mut tokens = text.split_whitespace();
+    if !tokens.next().is_some_and(|w| w.eq_ignore_ascii_case("by")) {
         return false;
     }
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric() && c != ':' && c != '/')
-        .filter(|w| !w.is_empty())
+    let rest: Vec<&str> = tokens.collect();
+    // The name: one to four capitalised words, none of them a common word.
+    let name: Vec<&str> = rest
+        .iter()
+        .take(4)
+        .take_while(|w| {
+            let w = w.trim_end_matches([',', '|', ';', ':']);
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, '.' | '-' | '\'' | '’'))
+        })
+        .copied()
         .collect();
-    // "By Jo Smith", "BY REUTERS", but not "By the numbers".
-    let named = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|w| w.chars().next())
-        .is_some_and(char::is_uppercase);
-    if words.first().is_some_and(|w| *w == "by")
-        && named
-        && words.len() <= 10
-        && !text.ends_with(['.', '!', '?'])
-    {
-        return true;
+    if name.is_empty() {
+        return false;
     }
-    let starts_with_label = [
-        "published",
-        "updated",
-        "posted",
-        "last updated",
-        "first published",
-        "modified",
-    ]
-    .iter()
-    .any(|l| lower.trim_start().starts_with(l));
-    let has_month = words.iter().any(|w| MONTHS.contains(w));
-    let has_year = words.iter().any(|w| {
+    let first = name[0]
+        .trim_end_matches(|c: char| !c.is_alphabetic())
+        .to_lowercase();
+    if NOT_NAMES.contains(&first.as_str()) {
+        return false;
+    }
+    let words = rest.len() + 1;
+    // Sentence punctuation: a line ending in a full stop, or with a
+    // question, an exclamation or a semicolon in it.
+    let sentence = text.trim_end().ends_with('.') || text.contains(['!', '?', ';']);
+    let short_plain = words <= 6 && !sentence;
+    let lower = text.to_lowercase();
+    let listed = words <= 14
+        && !sentence
+        && (text.contains('|')
+            || text.contains(',')
+            || lower.split_whitespace().any(|w| w == "and")
+            || is_date(&lower));
+    short_plain || listed
+}
+
+/// Whether a word list holds a date: a month next to a day or a year, a
+/// numeric date, or a time with a year.
+fn date_parts(words: &[&str]) -> (bool, bool, bool, bool) {
+    let is_year = |w: &str| {
         w.len() == 4 && w.starts_with(['1', '2']) && w.chars().all(|c| c.is_ascii_digit())
+    };
+    let is_day = |w: &str| {
+        let digits = w.trim_end_matches(|c: char| c.is_alphabetic());
+        let suffix = &w[digits.len()..];
+        !digits.is_empty()
+            && digits.len() <= 2
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && matches!(suffix, "" | "st" | "nd" | "rd" | "th")
+            && digits.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
+    };
+    // "may" is a month only beside a day or a year: "May 3", "3 May",
+    // "May 2025", and not "What may change in 2025".
+    let has_month = words.iter().enumerate().any(|(i, w)| {
+        if !MONTHS.contains(w) {
+            return false;
+        }
+        if *w != "may" {
+            return true;
+        }
+        let next = words.get(i + 1).copied();
+        let prev = i.checked_sub(1).map(|j| words[j]);
+        next.is_some_and(|n| is_day(n) || is_year(n)) || prev.is_some_and(is_day)
     });
+    let has_year = words.iter().any(|w| is_year(w));
     let has_time = words.iter().any(|w| {
         let parts: Vec<&str> = w.split(':').collect();
         parts.len() >= 2
@@ -458,6 +648,50 @@ fn is_dateline(text: &str) -> bool {
                 .iter()
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
     });
+    (has_month, has_year, has_time, numeric_date)
+}
+
+fn date_words(lower: &str) -> Vec<&str> {
+    lower
+        .split(|c: char| !c.is_alphanumeric() && c != ':' && c != '/')
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn is_date(lower: &str) -> bool {
+    let (month, year, time, numeric) = date_parts(&date_words(lower));
+    (month && (year || time)) || numeric || (time && year)
+}
+
+/// A short line that is a date, a time, or a byline: "By Jo Smith",
+/// "Nov. 20, 2019, 9:28 AM UTC", "Published: 10:48, Tue, Nov 19, 2019".
+/// A line that ends a sentence is the story's, whatever words it holds.
+fn is_dateline(text: &str) -> bool {
+    let chars = text.chars().count();
+    if chars > 90 {
+        return false;
+    }
+    let trimmed = text.trim_end();
+    let lower = text.to_lowercase();
+    let clock = lower.trim_end().ends_with("a.m.") || lower.trim_end().ends_with("p.m.");
+    if trimmed.ends_with(['.', '!', '?']) && !clock {
+        return false;
+    }
+    if is_byline(text) {
+        return true;
+    }
+    let words = date_words(&lower);
+    let starts_with_label = [
+        "published",
+        "updated",
+        "posted",
+        "last updated",
+        "first published",
+        "modified",
+    ]
+    .iter()
+    .any(|l| lower.trim_start().starts_with(l));
+    let (has_month, has_year, has_time, numeric_date) = date_parts(&words);
     // Mostly date words: few other words around them.
     let other = words
         .iter()
@@ -465,8 +699,7 @@ fn is_dateline(text: &str) -> bool {
         .filter(|w| !MONTHS.contains(w))
         .count();
     let dated = (has_month && (has_year || has_time)) || numeric_date || (has_time && has_year);
-    dated && (starts_with_label || other <= 6) && !text.ends_with(['.', '!', '?'])
-        || starts_with_label && (dated || has_time)
+    dated && (starts_with_label || other <= 6) || starts_with_label && has_time
 }
 
 #[cfg(test)]
@@ -490,13 +723,115 @@ mod tests {
         assert!(is_dateline("Updated 9:30"));
     }
 
+    const MIDDLE: Place = Place {
+        start: false,
+        end: false,
+        linked: false,
+    };
+    const END: Place = Place {
+        start: false,
+        end: true,
+        linked: false,
+    };
+    const LINKED: Place = Place {
+        start: false,
+        end: false,
+        linked: true,
+    };
+
     #[test]
     fn boilerplate_lines() {
-        assert!(is_boilerplate("Read more: Tencent profit falls"));
-        assert!(is_boilerplate("Advertisement"));
-        assert!(is_boilerplate("(Reporting by A; Editing by B)"));
+        assert!(is_boilerplate("Read more: Tencent profit falls", &MIDDLE));
+        assert!(is_boilerplate("Advertisement", &MIDDLE));
+        assert!(is_boilerplate("(Reporting by A; Editing by B)", &MIDDLE));
         assert!(!is_boilerplate(
-            "The company said it would read more of the letters."
+            "The company said it would read more of the letters.",
+            &MIDDLE
         ));
+    }
+
+    #[test]
+    fn sign_up_lines_go_only_with_a_link_or_at_the_end() {
+        let offer = "Sign up for a Hulu ad-free account for $11.99 a month";
+        assert!(!is_boilerplate(offer, &MIDDLE));
+        let news = "The newsletter, launched in 2019, now reaches 40,000 readers.";
+        assert!(!is_boilerplate(news, &MIDDLE));
+        let call = "Sign up for our daily newsletter";
+        assert!(is_boilerplate(call, &LINKED));
+        assert!(is_boilerplate(call, &END));
+        assert!(!is_boilerplate(call, &MIDDLE));
+    }
+
+    #[test]
+    fn contact_lines_need_a_handle_an_address_or_a_link() {
+        assert!(is_boilerplate("Follow her on Twitter @jo_smith.", &MIDDLE));
+        assert!(is_boilerplate(
+            "Jo Smith may be reached at jo@news.example.",
+            &MIDDLE
+        ));
+        assert!(is_boilerplate("Follow him on Twitter.", &END));
+        assert!(!is_boilerplate(
+            "Fans follow him on tour, and the mayor may be reached at city hall most days.",
+            &MIDDLE
+        ));
+    }
+
+    #[test]
+    fn copyright_notices_go_only_at_the_end() {
+        let notice = "Copyright 2019 Example Media Group. Used with permission.";
+        assert!(is_boilerplate(notice, &END));
+        assert!(!is_boilerplate(notice, &MIDDLE));
+        assert!(is_boilerplate("© 2019 Example Media", &MIDDLE));
+        assert!(!is_boilerplate(
+            "The copyright on the 1928 film expired in 2024, and the mouse entered the public domain.",
+            &END
+        ));
+    }
+
+    #[test]
+    fn bylines_and_headings() {
+        assert!(is_dateline("By Jo Smith"));
+        assert!(is_dateline("BY REUTERS"));
+        assert!(is_dateline("By Ann Lee and Bo Chan"));
+        assert!(is_dateline("By Jo Smith | Nov. 20, 2019"));
+        assert!(!is_dateline("By The Numbers"));
+        assert!(!is_dateline("What may change in 2025"));
+        assert!(is_dateline("May 3, 2025"));
+        assert!(is_dateline("3 May 2025 10:15"));
+        assert!(is_dateline("Updated: May 2025"));
+        assert!(!is_dateline(
+            "Published in March 2019, the report found little change."
+        ));
+        assert!(!is_dateline("By Monday, the river had risen two metres."));
+    }
+
+    #[test]
+    fn a_sentence_with_linked_names_is_not_a_link_block() {
+        let doc = Document::from(
+            "<body><p>Opening paragraph of the story, long enough to be text.</p>\
+             <p><a href=/a>Senator Elizabeth Warren</a> and \
+             <a href=/b>Representative Alexandria Ocasio-Cortez</a> spoke at the rally.</p>\
+             <p>Read more: <a href=/c>Another story about the rally</a></p>\
+             <p>Middle paragraph of the story, long enough to be text.</p>\
+             <p>Closing paragraph of the story, long enough to be text.</p></body>",
+        );
+        prune(&doc, "");
+        let text = doc.select("body").text();
+        assert!(text.contains("spoke at the rally"), "{text}");
+        assert!(!text.contains("Read more"), "{text}");
+    }
+
+    #[test]
+    fn datelines_go_only_at_the_article_edges() {
+        let para = "<p>A paragraph of the story, long enough to be text of its own.</p>";
+        let html = format!(
+            "<body><p>By Jo Smith</p>{para}{para}<h3>May 3, 2025</h3>{para}{para}<p>Updated May 4, 2025</p></body>"
+        );
+        let doc = Document::from(html);
+        prune(&doc, "");
+        let text = doc.select("body").text();
+        assert!(!text.contains("Jo Smith"), "{text}");
+        assert!(text.contains("May 3, 2025"), "{text}");
+        assert!(!text.contains("May 4"), "{text}");
     }
 }

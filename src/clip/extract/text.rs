@@ -256,9 +256,10 @@ pub fn render(node: &NodeRef) -> String {
     tidy(&w.out)
 }
 
-/// Final clean-up: soft hyphens and zero-width characters go, entity codes
-/// that a page escaped twice are decoded, and stray spaces at line ends are
-/// trimmed.
+/// Final clean-up: soft hyphens and zero-width characters go, and stray
+/// spaces at line ends are trimmed. Entities are not decoded again: the
+/// HTML parser decoded them once, and an "&amp;" left in the text is what
+/// the page shows (an article about HTML), not a code to undo.
 fn tidy(text: &str) -> String {
     let mut s: String = text
         .chars()
@@ -269,34 +270,6 @@ fn tidy(text: &str) -> String {
             )
         })
         .collect();
-    if s.contains('&') {
-        for (code, ch) in [
-            ("&nbsp;", " "),
-            ("&amp;", "&"),
-            ("&quot;", "\""),
-            ("&#39;", "'"),
-            ("&apos;", "'"),
-            ("&lt;", "<"),
-            ("&gt;", ">"),
-            ("&mdash;", "—"),
-            ("&ndash;", "–"),
-            ("&rsquo;", "’"),
-            ("&lsquo;", "‘"),
-            ("&rdquo;", "”"),
-            ("&ldquo;", "“"),
-            ("&hellip;", "…"),
-            ("&#8217;", "’"),
-            ("&#8216;", "‘"),
-            ("&#8220;", "“"),
-            ("&#8221;", "”"),
-            ("&#8211;", "–"),
-            ("&#8212;", "—"),
-        ] {
-            if s.contains(code) {
-                s = s.replace(code, ch);
-            }
-        }
-    }
     if s.contains('[') {
         s = strip_shortcodes(&s);
     }
@@ -367,10 +340,15 @@ mod tests {
     }
 
     #[test]
-    fn scripts_styles_and_double_escaped_entities_go() {
+    fn scripts_and_styles_go_and_entities_decode_once() {
         assert_eq!(
-            text("<body><p>a<script>var x=1;</script><style>p{}</style> b&amp;mdash;c</p><noscript>enable JS</noscript></body>"),
+            text("<body><p>a<script>var x=1;</script><style>p{}</style> b&mdash;c</p><noscript>enable JS</noscript></body>"),
             "a b—c"
+        );
+        // A page that shows entity codes keeps them: decoded once only.
+        assert_eq!(
+            text("<body><p>Write &amp;amp; for &amp;, and &amp;lt;p&amp;gt; for &lt;p&gt;.</p></body>"),
+            "Write &amp; for &, and &lt;p&gt; for <p>."
         );
     }
 
