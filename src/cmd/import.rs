@@ -30,13 +30,14 @@ pub struct Import {
 impl Import {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let name = self.file.display().to_string();
-        let bytes = std::fs::read(&self.file)
+        let file = std::fs::File::open(&self.file)
             .with_context(|| format!("cannot read {name}; check the path"))?;
+        let input = std::io::BufReader::with_capacity(1 << 16, file);
         let mut journal = ctx.journal()?;
         let (format, report) = import::import(
             &mut journal,
             &name,
-            &bytes,
+            input,
             self.format,
             ctx.clock.timestamp(),
         )?;

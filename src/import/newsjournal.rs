@@ -228,14 +228,14 @@ impl<'de> Visitor<'de> for Items<'_> {
 
 /// Parses the file, handing each item to `items`. `Ok` when the whole file
 /// was read (or the writer stopped first, which reports its own error).
-fn parse(name: &str, bytes: &[u8], items: SyncSender<Item>) -> Result<()> {
+fn parse(name: &str, input: impl std::io::Read, items: SyncSender<Item>) -> Result<()> {
     let parse = Parse {
         items,
         packer: RefCell::new(Packer::new()?),
         failed: RefCell::new(None),
         stopped: std::cell::Cell::new(false),
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_reader(input);
     let parsed = de.deserialize_map(File(&parse)).and_then(|()| de.end());
     if let Some(e) = parse.failed.take() {
         return Err(match e {
@@ -255,7 +255,7 @@ fn parse(name: &str, bytes: &[u8], items: SyncSender<Item>) -> Result<()> {
 pub fn import(
     journal: &mut Journal,
     name: &str,
-    bytes: &[u8],
+    input: impl std::io::Read + Send,
     now: Timestamp,
 ) -> Result<ImportReport> {
     let empty = journal.is_empty()?;
@@ -263,7 +263,7 @@ pub fn import(
         // A few items in flight keep both threads busy without holding
         // many texts in memory.
         let (send, receive) = sync_channel::<Item>(64);
-        let parser = scope.spawn(move || parse(name, bytes, send));
+        let parser = scope.spawn(move || parse(name, input, send));
         journal.write(now, |tx| {
             if empty {
                 tx.defer_index_for_bulk()?;
