@@ -23,7 +23,7 @@ enum KeyAction {
     Show,
     /// Use KEY (from `nj key show` on another device) as this journal's key
     Import {
-        /// The recovery string; read from standard input when left out
+        /// The recovery string; read from standard input when left out or `-`
         key: Option<String>,
     },
     /// Keep the key only wrapped under a passphrase (asked for, or NJ_PASSPHRASE)
@@ -32,6 +32,21 @@ enum KeyAction {
         #[arg(long)]
         remove: bool,
     },
+}
+
+/// A recovery string given as an argument, or read from standard input
+/// for `-`: a key on the command line is visible to other users of the
+/// machine (in `ps`) and stays in the shell's history.
+pub fn key_text(arg: &str) -> Result<String> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut s)
+        .context("cannot read the key from standard input")?;
+    Ok(s)
 }
 
 /// The passphrase from NJ_PASSPHRASE, or asked for on the terminal.
@@ -112,17 +127,7 @@ impl Key {
                 }
             }
             KeyAction::Import { key } => {
-                let text = match key {
-                    Some(k) => k,
-                    None => {
-                        let mut s = String::new();
-                        std::io::stdin()
-                            .take(4096)
-                            .read_to_string(&mut s)
-                            .context("cannot read the key from standard input")?;
-                        s
-                    }
-                };
+                let text = key_text(key.as_deref().unwrap_or("-"))?;
                 let key = parse_key(&text)?;
                 replace(&mut journal, now, &key)?;
                 output::print("imported the journal key; run `nj sync`\n")?;

@@ -34,7 +34,8 @@ enum RemoteAction {
         #[arg(long)]
         token: Option<String>,
         /// The journal key from `nj key show` on a device that already
-        /// syncs; left out on the first device, which makes one
+        /// syncs (`-` reads it from standard input, out of sight of `ps`);
+        /// left out on the first device, which makes one
         #[arg(long)]
         key: Option<String>,
     },
@@ -97,7 +98,9 @@ impl Remote {
                     .filter(|t| !t.trim().is_empty())
                     .context("give the device's token with --token (from `nj server new-journal` or `nj server new-token`)")?;
                 // A bad key is refused before anything is stored.
-                let key = key.map(|k| parse_key(&k)).transpose()?;
+                let key = key
+                    .map(|k| super::key::key_text(&k).and_then(|t| Ok(parse_key(&t)?)))
+                    .transpose()?;
                 journal.set_meta(now, "remote_url", &url)?;
                 journal.set_meta(now, "remote_token", token.trim())?;
                 let created = match key {

@@ -945,3 +945,36 @@ fn the_recovery_string_replaces_a_key_whose_passphrase_is_forgotten() {
         .failure();
     assert!(old.contains("the passphrase is wrong"), "{old}");
 }
+
+#[test]
+fn the_key_can_come_from_standard_input_out_of_sight_of_ps() {
+    let hub = Hub::start();
+    let s = story(&hub);
+    let b = Device::new(&hub, &s.journal);
+    b.env.set_now(&at("09:20"));
+    let url = hub.url();
+    let out = b
+        .env
+        .nj_stdin(
+            &["remote", "set", &url, "--token", &b.token, "--key", "-"],
+            format!("{}\n", s.key),
+        )
+        .success()
+        .stdout;
+    assert!(!out.contains("created"), "a key was made:\n{out}");
+    assert_eq!(b.key(), s.key);
+    assert_eq!(b.at(&at("09:21")).sync(), summary(0, 9, 0, 2, 0));
+    assert_eq!(b.state(), s.a.state());
+
+    // `nj key import -` reads it the same way; a bad one is refused.
+    let c = Device::new(&hub, &s.journal);
+    let err = c
+        .env
+        .nj_stdin(&["key", "import", "-"], "nj1-not-a-key\n")
+        .failure();
+    assert!(err.starts_with("nj: "), "{err}");
+    c.env
+        .nj_stdin(&["key", "import", "-"], format!("{}\n", s.key))
+        .success();
+    assert_eq!(c.key(), s.key);
+}
