@@ -142,6 +142,13 @@ impl Content {
         if !is_normalized(&text) {
             return Content::new(&text);
         }
+        Content::of_normalized(text)
+    }
+
+    /// A text taken as it is, without checking that it is normalised: for
+    /// one checked against the hash of its normalised form, such as a
+    /// synced text (which must hash to its name).
+    pub fn of_normalized(text: String) -> Content {
         Content {
             hash: hash_normalized(&text),
             word_count: word_count(&text),

@@ -57,8 +57,8 @@ fn yaml(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
-/// The file's contents.
-pub fn render(a: &ArticleRecord) -> String {
+/// The file's contents: `a` with its current `text`.
+pub fn render(a: &ArticleRecord, text: &str) -> String {
     let mut out = String::from("---\n");
     out.push_str(&format!("title: {}\n", yaml(&a.title)));
     if let Some(url) = &a.url {
@@ -92,13 +92,6 @@ pub fn render(a: &ArticleRecord) -> String {
         }
     }
     out.push_str("## Text\n\n");
-    let text = a
-        .versions
-        .iter()
-        .rev()
-        .find(|v| v.hash == a.content_hash)
-        .map(|v| v.text.as_str())
-        .unwrap_or_default();
     out.push_str(text);
     out
 }
@@ -114,7 +107,9 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
     })?;
     let mut names = HashSet::new();
     let mut written = 0;
-    journal.dump(true, |record| {
+    // Only the current text is written: unpacking every version's would
+    // be most of the work.
+    journal.dump(false, |record| {
         let Record::Article(a) = record else {
             return Ok(());
         };
@@ -131,7 +126,8 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
         let path = dir.join(&name);
         let mut file = std::fs::File::create(&path)
             .map_err(|e| Error::BadInput(format!("cannot write {}: {e}", path.display())))?;
-        file.write_all(render(&a).as_bytes())?;
+        let text = journal.text(&a.content_hash)?;
+        file.write_all(render(&a, &text).as_bytes())?;
         written += 1;
         Ok(())
     })?;

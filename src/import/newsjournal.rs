@@ -27,7 +27,7 @@ use super::{ImportReport, Rejected};
 use crate::error::{Error, Result};
 use crate::export::json::FORMAT_NAME;
 use crate::journal::{
-    ArticleRecord, FollowupRecord, Journal, NoteRecord, Packer, PreparedArticle, FORMAT_VERSION,
+    ArticleRecord, FollowupRecord, Journal, NoteRecord, PreparedArticle, FORMAT_VERSION,
 };
 use crate::time::Timestamp;
 
@@ -85,7 +85,6 @@ struct Item {
 /// `&self` through serde, so what they change sits in cells.
 struct Parse {
     items: SyncSender<Item>,
-    packer: RefCell<Packer>,
     /// Why the parse stopped, when it is better said than serde would say
     /// it (a wrong format), or `None` with `stopped` when the writer did.
     failed: RefCell<Option<Error>>,
@@ -103,10 +102,7 @@ impl Parse {
         Ok(match section {
             Section::Articles => {
                 let record: ArticleRecord = serde_json::from_value(value).map_err(bad)?;
-                Ready::Article(Box::new(PreparedArticle::new(
-                    record,
-                    &mut self.packer.borrow_mut(),
-                )?))
+                Ready::Article(Box::new(PreparedArticle::new(record)?))
             }
             Section::Notes => Ready::Note(serde_json::from_value(value).map_err(bad)?),
             Section::Followups => Ready::Followup(serde_json::from_value(value).map_err(bad)?),
@@ -231,7 +227,6 @@ impl<'de> Visitor<'de> for Items<'_> {
 fn parse(name: &str, input: impl std::io::Read, items: SyncSender<Item>) -> Result<()> {
     let parse = Parse {
         items,
-        packer: RefCell::new(Packer::new()?),
         failed: RefCell::new(None),
         stopped: std::cell::Cell::new(false),
     };
@@ -266,7 +261,8 @@ pub fn import(
         let parser = scope.spawn(move || parse(name, input, send));
         journal.write(now, |tx| {
             if empty {
-                tx.defer_index_for_bulk()?;
+                // Indexed once after the commit, as a large pull is.
+                tx.defer_index()?;
             }
             let mut report = ImportReport::default();
             // Ends when the parser is done (or fails) and drops its end.

@@ -7,7 +7,7 @@
 //! index over a view) sees the words without keeping a second copy.
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
@@ -19,37 +19,41 @@ const COMPRESS_FROM: usize = 256;
 const LEVEL: i32 = 6;
 
 /// The stored form of a (normalised) text.
-pub fn encode(text: &str) -> Result<ToSqlOutput<'_>> {
-    if text.len() < COMPRESS_FROM {
-        return Ok(ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())));
-    }
-    let packed = zstd::bulk::compress(text.as_bytes(), LEVEL)
-        .map_err(|e| Error::Other(anyhow::anyhow!("cannot compress a text: {e}")))?;
-    Ok(ToSqlOutput::Owned(Value::Blob(packed)))
+pub fn encode(text: &str) -> Result<Value> {
+    Ok(pack(text)?.map_or_else(|| Value::Text(text.to_owned()), Value::Blob))
 }
 
-/// Makes stored forms of many texts with one zstd context, for bulk
-/// imports, which make them off the writing thread and hand them to
-/// [`super::Tx::put_text_packed`].
-pub struct Packer(zstd::bulk::Compressor<'static>);
-
-impl Packer {
-    pub fn new() -> Result<Packer> {
-        zstd::bulk::Compressor::new(LEVEL)
-            .map(Packer)
-            .map_err(|e| Error::Other(anyhow::anyhow!("cannot start zstd: {e}")))
+/// The frame [`encode`] stores for `text`, or `None` for a text stored
+/// plain. Bulk imports make frames off the writing thread with it and hand
+/// them to [`super::Tx::put_text_packed`].
+pub fn pack(text: &str) -> Result<Option<Vec<u8>>> {
+    if text.len() < COMPRESS_FROM {
+        return Ok(None);
     }
+    compress(text.as_bytes()).map(Some)
+}
 
-    /// The frame [`encode`] would store, or `None` for a text stored plain.
-    pub fn pack(&mut self, text: &str) -> Result<Option<Vec<u8>>> {
-        if text.len() < COMPRESS_FROM {
-            return Ok(None);
-        }
-        self.0
-            .compress(text.as_bytes())
-            .map(Some)
-            .map_err(|e| Error::Other(anyhow::anyhow!("cannot compress a text: {e}")))
-    }
+thread_local! {
+    /// One zstd context of each kind per thread, reused: a first sync, an
+    /// import or a rebuild of the search index packs or unpacks every
+    /// text, and a fresh context for each cost more than a short text.
+    static PACKER: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static UNPACKER: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// One zstd frame of `bytes`.
+fn compress(bytes: &[u8]) -> Result<Vec<u8>> {
+    PACKER
+        .with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.is_none() {
+                *cell = Some(zstd::bulk::Compressor::new(LEVEL)?);
+            }
+            cell.as_mut().expect("set above").compress(bytes)
+        })
+        .map_err(|e| Error::Other(anyhow::anyhow!("cannot compress a text: {e}")))
 }
 
 /// The text back from its stored form.
@@ -62,26 +66,20 @@ pub fn decode(stored: ValueRef<'_>) -> Result<String> {
     match stored {
         ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|e| corrupt(e.to_string())),
         ValueRef::Blob(b) => {
-            let bytes = unpack(b).map_err(|e| corrupt(e.to_string()))?;
+            let bytes = unpack(b, u64::MAX).map_err(|e| corrupt(e.to_string()))?;
             String::from_utf8(bytes).map_err(|e| corrupt(e.to_string()))
         }
         _ => Err(corrupt("not a text".into())),
     }
 }
 
-thread_local! {
-    /// One decompression context per thread, reused: rebuilding the search
-    /// index unpacks every stored text, and a fresh context for each cost
-    /// more than unpacking a short one.
-    static UNPACKER: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Unpacks a stored frame. Frames from `encode` say their size, which lets
-/// one reused context unpack them in one call.
-fn unpack(frame: &[u8]) -> std::io::Result<Vec<u8>> {
+/// Unpacks a frame, reading at most `limit` + 1 bytes of what it holds.
+/// Frames from [`pack`] say their size, which lets the thread's one context
+/// unpack them in one call (which fails if the frame lies).
+fn unpack(frame: &[u8], limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
     match zstd::zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(size)) if size <= MAX_TEXT_BYTES => UNPACKER.with(|cell| {
+        Ok(Some(size)) if size <= limit && size <= MAX_TEXT_BYTES => UNPACKER.with(|cell| {
             let mut cell = cell.borrow_mut();
             if cell.is_none() {
                 *cell = Some(zstd::bulk::Decompressor::new()?);
@@ -89,7 +87,13 @@ fn unpack(frame: &[u8]) -> std::io::Result<Vec<u8>> {
             let unpacker = cell.as_mut().expect("set above");
             unpacker.decompress(frame, size as usize)
         }),
-        _ => zstd::stream::decode_all(frame),
+        _ => {
+            let mut out = Vec::new();
+            zstd::stream::read::Decoder::new(frame)?
+                .take(limit.saturating_add(1))
+                .read_to_end(&mut out)?;
+            Ok(out)
+        }
     }
 }
 
@@ -107,11 +111,7 @@ pub const MAX_TEXT_BYTES: u64 = crate::clip::MAX_INPUT_BYTES;
 pub fn to_wire(stored: ValueRef<'_>) -> Result<Vec<u8>> {
     match stored {
         ValueRef::Blob(b) if b.starts_with(&ZSTD_MAGIC) => Ok(b.to_vec()),
-        other => {
-            let text = decode(other)?;
-            zstd::bulk::compress(text.as_bytes(), LEVEL)
-                .map_err(|e| Error::Other(anyhow::anyhow!("cannot compress a text: {e}")))
-        }
+        other => compress(decode(other)?.as_bytes()),
     }
 }
 
@@ -119,7 +119,6 @@ pub fn to_wire(stored: ValueRef<'_>) -> Result<Vec<u8>> {
 /// it is long enough to be stored compressed. Plain UTF-8 is accepted
 /// too, as early clients sent it.
 pub fn from_wire(bytes: Vec<u8>) -> Result<(String, Option<Vec<u8>>)> {
-    use std::io::Read;
     let bad = |why: String| {
         Error::BadInput(format!(
             "a text from the server is unreadable ({why}); it was not stored"
@@ -129,20 +128,7 @@ pub fn from_wire(bytes: Vec<u8>) -> Result<(String, Option<Vec<u8>>)> {
         let text = String::from_utf8(bytes).map_err(|e| bad(e.to_string()))?;
         return Ok((text, None));
     }
-    let out = match zstd::zstd_safe::get_frame_content_size(&bytes) {
-        // A frame that says its size is unpacked in one call, and only if
-        // that size is within bounds (the call fails if the frame lies).
-        Ok(Some(size)) if size <= MAX_TEXT_BYTES => {
-            unpack(&bytes).map_err(|e| bad(e.to_string()))?
-        }
-        _ => {
-            let mut out = Vec::new();
-            zstd::stream::read::Decoder::new(&bytes[..])
-                .and_then(|d| d.take(MAX_TEXT_BYTES + 1).read_to_end(&mut out))
-                .map_err(|e| bad(e.to_string()))?;
-            out
-        }
-    };
+    let out = unpack(&bytes, MAX_TEXT_BYTES).map_err(|e| bad(e.to_string()))?;
     if out.len() as u64 > MAX_TEXT_BYTES {
         return Err(bad(format!(
             "it unpacks to more than {} MiB",
@@ -177,26 +163,16 @@ mod tests {
             "short\n".to_string(),
             "a longer paragraph of text. ".repeat(100),
         ] {
-            let stored = match encode(&text).unwrap() {
-                ToSqlOutput::Borrowed(v) => Value::try_from(v).unwrap(),
-                ToSqlOutput::Owned(v) => v,
-                _ => unreachable!(),
-            };
+            let stored = encode(&text).unwrap();
             let back = decode(ValueRef::from(&stored)).unwrap();
             assert_eq!(back, text);
         }
         let long = "x".repeat(1000);
-        assert!(
-            matches!(encode(&long).unwrap(), ToSqlOutput::Owned(Value::Blob(b)) if b.len() < 100)
-        );
+        assert!(matches!(encode(&long).unwrap(), Value::Blob(b) if b.len() < 100));
     }
 
     fn stored(text: &str) -> Value {
-        match encode(text).unwrap() {
-            ToSqlOutput::Borrowed(v) => Value::try_from(v).unwrap(),
-            ToSqlOutput::Owned(v) => v,
-            _ => unreachable!(),
-        }
+        encode(text).unwrap()
     }
 
     #[test]

@@ -18,7 +18,6 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::codec::Packer;
 use super::query::{normalize_tag, ArticleRef};
 use super::tx::{opt, ArticleField, NoteRow};
 use super::{Journal, Tx};
@@ -415,8 +414,9 @@ pub struct PreparedArticle {
 
 impl PreparedArticle {
     /// Checks `record`; a record that cannot be restored is an
-    /// [`Error::BadInput`] saying why. `packer` compresses the texts.
-    pub fn new(mut record: ArticleRecord, packer: &mut Packer) -> Result<PreparedArticle> {
+    /// [`Error::BadInput`] saying why. The texts are packed here, so that
+    /// a thread beside the writing one does it.
+    pub fn new(mut record: ArticleRecord) -> Result<PreparedArticle> {
         let a = &mut record;
         check_id("article", &a.id)?;
         if a.title.trim().is_empty() {
@@ -441,7 +441,8 @@ impl PreparedArticle {
                     v.id, v.hash, content.hash
                 )));
             }
-            texts.push(content);
+            let frame = super::codec::pack(&content.text)?;
+            texts.push((content, frame));
         }
         if !a.versions.iter().any(|v| v.hash == a.content_hash) {
             return Err(invalid(format!(
@@ -463,13 +464,6 @@ impl PreparedArticle {
                 )));
             }
         }
-        let texts = texts
-            .into_iter()
-            .map(|c| {
-                let frame = packer.pack(&c.text)?;
-                Ok((c, frame))
-            })
-            .collect::<Result<_>>()?;
         Ok(PreparedArticle { record, texts })
     }
 }
@@ -479,13 +473,6 @@ fn time_value(t: Option<Timestamp>) -> Value {
 }
 
 impl Tx<'_> {
-    /// Leaves search indexing to one rebuild after the commit
-    /// ([`Journal::finish_index`]): for restoring many articles at once,
-    /// the way a large pull does.
-    pub(crate) fn defer_index_for_bulk(&mut self) -> Result<()> {
-        self.defer_index()
-    }
-
     fn exists(&self, table: &str, id: &str) -> Result<bool> {
         Ok(self
             .conn()
@@ -546,7 +533,7 @@ impl Tx<'_> {
             if known.contains(&v.hash) || self.exists("versions", &v.id)? {
                 continue;
             }
-            self.put_text_at(&content, frame, v.created_at)?;
+            self.put_text_packed(&content, frame, v.created_at)?;
             self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
             changed = true;
         }
@@ -617,7 +604,7 @@ impl Tx<'_> {
     ) -> Result<()> {
         // The texts first: the article and its versions refer to them.
         for (v, (content, frame)) in a.versions.iter().zip(texts) {
-            self.put_text_at(&content, frame, v.created_at)?;
+            self.put_text_packed(&content, frame, v.created_at)?;
         }
         self.conn()
             .prepare_cached(
@@ -680,22 +667,6 @@ impl Tx<'_> {
             if !self.exists("followups", &f.id)? {
                 self.insert_followup(Some(&article), f)?;
             }
-        }
-        Ok(())
-    }
-
-    /// Stores a text as [`Tx::put_text`] does (`frame` is its stored form,
-    /// if made already), dated `at` when it is new.
-    fn put_text_at(
-        &mut self,
-        content: &Content,
-        frame: Option<Vec<u8>>,
-        at: Timestamp,
-    ) -> Result<()> {
-        if self.put_text_packed(content, frame)? {
-            self.conn()
-                .prepare_cached("UPDATE texts SET created_at = ?1 WHERE hash = ?2")?
-                .execute(params![at, content.hash])?;
         }
         Ok(())
     }

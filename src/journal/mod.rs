@@ -30,7 +30,6 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 pub use article::{ClipOutcome, ClipStatus, NewClip};
-pub use codec::Packer;
 pub use dump::{
     format_time, ArticleRecord, FollowupRecord, NoteRecord, PreparedArticle, Record, Restored,
     TagRecord, UrlRecord, VersionRecord, FORMAT_VERSION,
@@ -212,36 +211,35 @@ impl Journal {
         now: Timestamp,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
-        if self.held {
-            let result = (|| {
-                let mut tx = Tx::new(tx::Scope::Held(&self.conn), now);
-                tx.load_index_state()?;
-                tx.load_sync_log()?;
-                let value = f(&mut tx)?;
-                tx.commit()?;
-                Ok(value)
-            })();
-            if result.is_err() {
-                // A write that fails part-way cannot be undone on its own
-                // (a savepoint per write would keep a copy of every page it
-                // touches in memory), so everything since the last commit
-                // goes: the journal is as it was then.
-                self.held = false;
-                if !self.conn.is_autocommit() {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                }
+        let held = self.held;
+        let scope = if held {
+            tx::Scope::Held(&self.conn)
+        } else {
+            tx::Scope::Top(
+                self.conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?,
+            )
+        };
+        let result = (|| {
+            let mut tx = Tx::new(scope, now);
+            tx.load_index_state()?;
+            tx.load_sync_log()?;
+            let value = f(&mut tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        if held && result.is_err() {
+            // A write that fails part-way inside a held transaction cannot
+            // be undone on its own (a savepoint per write would keep a copy
+            // of every page it touches in memory), so everything since the
+            // last commit goes: the journal is as it was then. (Its own
+            // transaction rolls back when dropped.)
+            self.held = false;
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
             }
-            return result;
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut tx = Tx::new(tx::Scope::Top(tx), now);
-        tx.load_index_state()?;
-        tx.load_sync_log()?;
-        let value = f(&mut tx)?;
-        tx.commit()?;
-        Ok(value)
+        result
     }
 
     /// Keeps one write transaction open from here to [`Journal::release`]:

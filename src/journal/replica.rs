@@ -860,15 +860,10 @@ impl Replica for JournalReplica<'_> {
                 };
                 // The hash is of normalised text, so a text that hashes to
                 // its name is normalised.
-                let hash = crate::content::hash_normalized(&text);
-                if hash != id {
+                let content = Content::of_normalized(text);
+                if content.hash != id {
                     return Err(id);
                 }
-                let content = Content {
-                    word_count: crate::content::word_count(&text),
-                    text,
-                    hash,
-                };
                 Ok((content, frame))
             })
             .collect()
@@ -899,7 +894,7 @@ impl Replica for JournalReplica<'_> {
                 for text in texts {
                     match text {
                         Ok((content, frame)) => {
-                            tx.put_text_packed(&content, frame)?;
+                            tx.put_text_packed(&content, frame, now)?;
                         }
                         Err(id) => {
                             bad.insert(id);

@@ -279,7 +279,7 @@ impl<'c> Tx<'c> {
     /// table is a sort (at 100,000 articles, 1.5 s against some 12 s).
     /// Their definitions wait in meta `deferred_indexes`. Unique indexes
     /// stay: they are constraints, not just speed.
-    pub(super) fn defer_index(&mut self) -> Result<()> {
+    pub(crate) fn defer_index(&mut self) -> Result<()> {
         if self.index_deferred {
             return Ok(());
         }
@@ -587,27 +587,25 @@ impl<'c> Tx<'c> {
 
     /// Stores a text under its hash. Returns false when it was already there.
     pub(crate) fn put_text(&mut self, content: &Content) -> Result<bool> {
-        self.put_text_packed(content, None)
+        let now = self.now;
+        self.put_text_packed(content, None, now)
     }
 
     /// [`Tx::put_text`] with the text's stored form already made (`frame`,
-    /// a zstd frame of it, as a synced text arrives), so it is not
-    /// compressed again.
+    /// a zstd frame of it, as a synced or imported text arrives), so it is
+    /// not compressed again, dated `at` when it is new.
     pub(crate) fn put_text_packed(
         &mut self,
         content: &Content,
         frame: Option<Vec<u8>>,
+        at: Timestamp,
     ) -> Result<bool> {
         // Called once, on whichever path stores the text.
         let encoded = move |text: &str| -> Result<Value> {
-            Ok(match frame {
-                Some(f) => Value::Blob(f),
-                None => match super::codec::encode(text)? {
-                    rusqlite::types::ToSqlOutput::Borrowed(_) => Value::Text(text.to_owned()),
-                    rusqlite::types::ToSqlOutput::Owned(v) => v,
-                    _ => unreachable!("encode makes values"),
-                },
-            })
+            match frame {
+                Some(f) => Ok(Value::Blob(f)),
+                None => super::codec::encode(text),
+            }
         };
         let stored: Option<Value> = self
             .tx
@@ -634,7 +632,7 @@ impl<'c> Tx<'c> {
                 content.hash,
                 encoded(&content.text)?,
                 content.word_count,
-                self.now
+                at
             ])?;
         Ok(true)
     }

@@ -174,7 +174,7 @@ pub fn clean(doc: &Document) {
 }
 
 /// Non-space characters of the text under `node` that is not link text.
-pub fn own_text_chars(node: &NodeRef) -> usize {
+fn own_text_chars(node: &NodeRef) -> usize {
     node.children_it(false)
         .map(|c| {
             if c.is_text() {
@@ -253,7 +253,7 @@ fn is_embed(node: &NodeRef) -> bool {
 
 /// How deep elements nest under `root`, counted without recursion (a
 /// hostile page can nest tens of thousands deep).
-pub fn max_depth(root: &NodeRef) -> usize {
+fn max_depth(root: &NodeRef) -> usize {
     let mut max = 0;
     let mut stack = vec![(*root, 0usize)];
     while let Some((node, depth)) = stack.pop() {
@@ -269,7 +269,7 @@ pub fn max_depth(root: &NodeRef) -> usize {
 
 /// Nesting past which wrappers are flattened: real pages stay far below
 /// it, and readability's scoring slows with the square of the depth.
-pub const DEEP: usize = 200;
+const DEEP: usize = 200;
 
 /// Flattens a very deeply nested page: a `div`, `span`, `section` or
 /// `font` whose only content is one element is replaced by that element.

@@ -20,6 +20,7 @@ use dom_query::Document;
 use dom_smoothie::{Config, Readability};
 
 use super::url::{normalize_url, resolve};
+use crate::content::word_count;
 use crate::error::{Error, Result};
 use crate::time::{parse_published, Timestamp};
 
@@ -52,10 +53,6 @@ fn is_site_root(url: &str) -> bool {
 /// refused rather than risk overflowing it. Real articles nest a few dozen
 /// deep.
 const MAX_DEPTH: usize = 500;
-
-fn word_count(s: &str) -> usize {
-    s.split_whitespace().count()
-}
 
 /// JSON-LD `articleBody` as text: some sites put HTML in it, others plain
 /// text with line breaks between paragraphs.

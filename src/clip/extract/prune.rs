@@ -74,22 +74,24 @@ fn link_chars(node: &NodeRef) -> usize {
         .sum()
 }
 
-fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) {
+/// Collects the innermost blocks under `root`, in document order; true if
+/// there was any block under it. (One walk: asking each block whether it
+/// holds blocks before descending into it read deep pages many times.)
+fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
+    let mut any = false;
     for child in root.children_it(false) {
         if !child.is_element() {
             continue;
         }
         if !is_block(&child) {
             // <html>, <body>, or an inline wrapper around blocks.
-            leaves(&child, out);
+            any |= leaves(&child, out);
             continue;
         }
-        let has_block = child
-            .descendants_it()
-            .any(|d| d.is_element() && is_block(&d));
-        if has_block {
-            leaves(&child, out);
-        } else {
+        any = true;
+        // A block with no block inside is a leaf; the walk below it added
+        // nothing then, so the leaf still comes in document order.
+        if !leaves(&child, out) {
             let text = child
                 .text()
                 .split_whitespace()
@@ -104,6 +106,7 @@ fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) {
             });
         }
     }
+    any
 }
 
 /// Prunes the article in `doc`. `title` is the article's headline: a
