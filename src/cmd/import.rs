@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use newsjournal::import::{self, Format};
 use newsjournal::journal::short_id;
@@ -30,17 +30,12 @@ pub struct Import {
 impl Import {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let name = self.file.display().to_string();
-        let file = std::fs::File::open(&self.file)
-            .with_context(|| format!("cannot read {name}; check the path"))?;
-        let input = std::io::BufReader::with_capacity(1 << 16, file);
+        if !self.file.is_file() {
+            anyhow::bail!("cannot read {name}: there is no such file; check the path");
+        }
         let mut journal = ctx.journal()?;
-        let (format, report) = import::import(
-            &mut journal,
-            &name,
-            input,
-            self.format,
-            ctx.clock.timestamp(),
-        )?;
+        let (format, report) =
+            import::import(&mut journal, &self.file, self.format, ctx.clock.timestamp())?;
         if ctx.json {
             output::json(&serde_json::json!({
                 "file": name,

@@ -10,34 +10,21 @@
 //! twice (see [`crate::journal::Tx::import_article`] for how items are
 //! matched). Nothing here prints: the caller gets an [`ImportReport`].
 
+mod bookmarks;
+pub mod format;
+pub mod item;
 pub mod newsjournal;
 
+pub use format::Format;
+pub use item::{Body, Bookmark, Entry};
+
 use serde::Serialize;
+
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::journal::{Journal, Restored};
 use crate::time::Timestamp;
-
-/// The formats `nj import` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// newsjournal's own JSON export (`nj export --format json`)
-    Newsjournal,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Newsjournal => "newsjournal JSON",
-        }
-    }
-
-    /// Tells the format from the start of a file.
-    pub fn detect(head: &[u8]) -> Option<Format> {
-        newsjournal::looks_like(head).then_some(Format::Newsjournal)
-    }
-}
 
 /// One item that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,30 +59,38 @@ impl ImportReport {
     }
 }
 
-/// Imports what `input` reads (the contents of `name`, which messages use)
-/// in `format`, or the format detected from its start. The input is read
-/// as it is imported, never held whole: an export of 100,000 articles is
-/// over half a gigabyte.
+/// Imports the file at `path` (which messages call `name`) in `format`,
+/// or the format detected from its contents. The file is read as it is
+/// imported, never held whole: an export of 100,000 articles is over half
+/// a gigabyte.
 pub fn import(
     journal: &mut Journal,
-    name: &str,
-    mut input: impl std::io::BufRead + Send,
+    path: &Path,
     format: Option<Format>,
     now: Timestamp,
 ) -> Result<(Format, ImportReport)> {
+    let name = path.display().to_string();
     let format = match format {
         Some(f) => f,
-        None => Format::detect(input.fill_buf().map_err(|e| {
-            Error::BadInput(format!("cannot read {name} ({e}); check the file"))
-        })?)
-        .ok_or_else(|| {
+        None => format::detect(path)?.ok_or_else(|| {
             Error::BadInput(format!(
-                "cannot tell what kind of file {name} is; nj imports newsjournal JSON (from `nj export --format json`) so far: pass --format newsjournal if it is one"
+                "cannot tell what kind of file {name} is; nj imports {}: pass --format if it is one of them",
+                FORMATS_READ
             ))
         })?,
     };
     let report = match format {
-        Format::Newsjournal => newsjournal::import(journal, name, input, now)?,
+        Format::Newsjournal => {
+            let file = std::fs::File::open(path).map_err(|e| {
+                Error::BadInput(format!("cannot read {name} ({e}); check the path"))
+            })?;
+            let input = std::io::BufReader::with_capacity(1 << 16, file);
+            newsjournal::import(journal, &name, input, now)?
+        }
+        other => bookmarks::import(journal, other, path, now)?,
     };
     Ok((format, report))
 }
+
+/// What detection knows, for the message when it knows none.
+const FORMATS_READ: &str = "newsjournal JSON, Pocket (ZIP, CSV or ril_export.html), Netscape bookmark HTML, wallabag JSON, Instapaper CSV and Omnivore ZIP";
