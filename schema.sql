@@ -203,3 +203,31 @@ CREATE TABLE note_conflicts (
 -- sends the same bytes. Operations queued before this have none and get
 -- theirs when first pushed.
 ALTER TABLE sync_ops ADD COLUMN nonce_seed BLOB;
+
+-- migration: 5
+
+-- Read state: when the article was read (marked with `nj read`, or brought
+-- in by an import from a read-later tool), or NULL while it is unread.
+ALTER TABLE articles ADD COLUMN read_at INTEGER;
+
+-- The empty text. An imported bookmark whose text is not fetched yet is an
+-- article whose current text is this one, with no versions: it is
+-- "pending" until `nj fetch --pending` records its first real version.
+-- Every journal holds it, so a pending article pulled from another device
+-- always has its text row.
+INSERT OR IGNORE INTO texts(hash, word_count, created_at, body)
+VALUES ('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 0, 0, '');
+
+-- What `nj fetch --pending` walks, oldest first.
+CREATE INDEX articles_pending ON articles(clipped_at)
+    WHERE content_hash = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+-- Pending articles whose text could not be fetched, so that a fetch run
+-- again goes on with the others and `--retry` takes these up. Local to this
+-- device (another device may well reach the page), so never synced.
+CREATE TABLE fetch_failures (
+    article_id TEXT PRIMARY KEY,
+    attempts   INTEGER NOT NULL,
+    error      TEXT NOT NULL,
+    tried_at   INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -12,6 +12,12 @@ use unicode_normalization::UnicodeNormalization;
 /// The prefix of every content hash, naming the algorithm.
 pub const HASH_PREFIX: &str = "sha256:";
 
+/// The hash of the empty text: the current text of an article imported
+/// without one (a bookmark) until its text is fetched. schema.sql stores
+/// this text in every journal.
+pub const EMPTY_HASH: &str =
+    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 /// Normalises text for storage and hashing:
 ///
 /// 1. CRLF and lone CR become LF;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod journal;
+pub mod pending;
 pub mod recheck;
 pub mod server;
 pub mod sync;

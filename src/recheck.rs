@@ -6,12 +6,9 @@
 //! arrives. A failed fetch is reported and never stops the others, and an
 //! interrupted run keeps every version recorded before it stopped.
 
-use std::collections::VecDeque;
-use std::sync::{mpsc, Mutex};
-
 use serde::Serialize;
 
-use crate::clip::{self, FetchOptions, LoadOptions, Page, Source};
+use crate::clip::{self, FetchOptions, LoadOptions, Page};
 use crate::content::line_diff;
 use crate::error::{Error, Result};
 use crate::journal::{Article, Journal, NewClip};
@@ -65,14 +62,12 @@ pub fn recheck(
         );
         urls
     };
-    let queue: Mutex<VecDeque<(usize, Vec<String>)>> = Mutex::new(
-        articles
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (i, sources(a)))
-            .filter(|(_, urls)| !urls.is_empty())
-            .collect(),
-    );
+    let jobs: Vec<(usize, Vec<String>)> = articles
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (i, sources(a)))
+        .filter(|(_, urls)| !urls.is_empty())
+        .collect();
     let mut results: Vec<Option<Checked>> = articles
         .iter()
         .map(|a| {
@@ -94,70 +89,30 @@ pub fn recheck(
         title: None,
         url: None,
     };
-    let (tx, rx) = mpsc::channel::<(usize, Result<Page>)>();
-    let mut failure: Option<Error> = None;
-    std::thread::scope(|s| {
-        for _ in 0..workers.max(1) {
-            let tx = tx.clone();
-            let queue = &queue;
-            let opts = &opts;
-            s.spawn(move || loop {
-                let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
-                let Some((i, urls)) = next else { break };
-                // The first URL that answers; else the first one's error.
-                let mut page = Err(Error::BadInput("no URL".into()));
-                for (n, url) in urls.into_iter().enumerate() {
-                    let attempt = clip::load(&Source::Url(url), opts, std::io::empty());
-                    if attempt.is_ok() || n == 0 {
-                        page = attempt;
-                    }
-                    if page.is_ok() {
-                        break;
-                    }
-                }
-                if tx.send((i, page)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(tx);
-        for (i, page) in rx {
-            let article = &articles[i];
-            let outcome = match page {
-                Err(e) => Outcome::Unreachable {
-                    reason: unreachable_reason(e),
-                },
-                Ok(_) if failure.is_some() => continue,
-                Ok(page) => match record(journal, article, page, clock) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        // The journal cannot be written (a full disk, say):
-                        // stop fetching, and report it once the workers end.
-                        if let Ok(mut q) = queue.lock() {
-                            q.clear();
-                        }
-                        failure = Some(e);
-                        continue;
-                    }
-                },
-            };
-            let checked = Checked {
-                article_id: article.id.clone(),
-                title: article.title.clone(),
-                url: article.url.clone(),
-                outcome,
-            };
-            progress(&checked);
-            results[i] = Some(checked);
-        }
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
+    clip::load_each(jobs, &opts, workers, |i, page| {
+        let article = &articles[i];
+        let outcome = match page {
+            Err(e) => Outcome::Unreachable {
+                reason: unreachable_reason(e),
+            },
+            // The journal cannot be written (a full disk, say): that
+            // stops the run.
+            Ok(page) => record(journal, article, page, clock)?,
+        };
+        let checked = Checked {
+            article_id: article.id.clone(),
+            title: article.title.clone(),
+            url: article.url.clone(),
+            outcome,
+        };
+        progress(&checked);
+        results[i] = Some(checked);
+        Ok(())
+    })?;
     Ok(results.into_iter().flatten().collect())
 }
 
-fn unreachable_reason(e: Error) -> String {
+pub(crate) fn unreachable_reason(e: Error) -> String {
     match e {
         Error::Fetch { reason, .. } => reason,
         other => other.to_string(),
@@ -183,6 +138,13 @@ fn record(journal: &mut Journal, article: &Article, page: Page, clock: &Clock) -
     };
     let article_ref = article.as_ref();
     let previous = journal.write(clock.timestamp(), |tx| {
+        if article.pending {
+            // A bookmark's first text: fetched the way `nj fetch` does it,
+            // folded into the article that has it already, if one does.
+            return tx
+                .fill_pending(&article_ref, &clip)
+                .map(|_| Some(article.content_hash.clone()));
+        }
         tx.record_version(&article_ref, &clip)
     })?;
     let Some(previous_hash) = previous else {

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use decode::MAX_INPUT_BYTES;
-pub use extract::{extract_html, Extracted};
+pub use extract::{extract_html, html_to_text, Extracted};
 pub use fetch::{FetchOptions, Fetched, Fetcher};
 pub use url::normalize_url;
 
@@ -196,6 +196,64 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
         urls: unique,
         ..page
     })
+}
+
+/// Loads many web pages, `workers` at a time. Each job is a list of URLs
+/// for one page, tried in turn (a canonical URL may not answer from here
+/// while the address it was saved from does); `on_page` gets each job's
+/// index with its page, or the first URL's error, as it arrives, on the
+/// calling thread, so the journal is only ever written from there. When
+/// `on_page` fails, no more pages are fetched and the error is returned
+/// once the workers stop.
+pub fn load_each(
+    jobs: Vec<(usize, Vec<String>)>,
+    opts: &LoadOptions,
+    workers: usize,
+    mut on_page: impl FnMut(usize, Result<Page>) -> Result<()>,
+) -> Result<()> {
+    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(jobs));
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Page>)>();
+    let mut failure: Option<Error> = None;
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            let tx = tx.clone();
+            let queue = &queue;
+            s.spawn(move || loop {
+                let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+                let Some((i, urls)) = next else { break };
+                let mut page = Err(Error::BadInput("it has no URL to fetch".into()));
+                for (n, url) in urls.into_iter().enumerate() {
+                    let attempt = load(&Source::Url(url), opts, std::io::empty());
+                    if attempt.is_ok() || n == 0 {
+                        page = attempt;
+                    }
+                    if page.is_ok() {
+                        break;
+                    }
+                }
+                if tx.send((i, page)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (i, page) in rx {
+            if failure.is_some() {
+                continue;
+            }
+            if let Err(e) = on_page(i, page) {
+                // Stop fetching; the workers end with their current page.
+                if let Ok(mut q) = queue.lock() {
+                    q.clear();
+                }
+                failure = Some(e);
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn extension(path: &Path) -> Option<String> {

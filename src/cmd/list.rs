@@ -26,6 +26,19 @@ pub struct List {
     /// List the bin: articles removed with `nj rm`
     #[arg(long)]
     removed: bool,
+
+    /// Only articles not marked read (`nj read ID` marks one)
+    #[arg(long, conflicts_with = "read")]
+    unread: bool,
+
+    /// Only articles marked read
+    #[arg(long)]
+    read: bool,
+
+    /// Only pending bookmarks: imported without their text, which
+    /// `nj fetch --pending` fetches
+    #[arg(long)]
+    pending: bool,
 }
 
 impl List {
@@ -39,6 +52,12 @@ impl List {
             since,
             limit: self.limit,
             removed: self.removed,
+            read: match (self.read, self.unread) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            pending: self.pending,
         };
         let journal = ctx.journal()?;
         // One row more than asked tells whether there are more, without
@@ -66,9 +85,11 @@ impl List {
                         ..ListFilter::default()
                     })?
                     .is_empty();
-            let msg = if self.removed {
+            let msg = if self.pending {
+                "no pending bookmarks: every article has its text"
+            } else if self.removed {
                 "the bin is empty"
-            } else if filter.tag.is_some() || since.is_some() {
+            } else if filter.tag.is_some() || since.is_some() || self.read || self.unread {
                 "no articles match"
             } else if in_bin {
                 "no articles outside the bin; `nj list --removed` shows the bin"
@@ -83,7 +104,11 @@ impl List {
             t.add_row(vec![
                 short_id(&a.id).to_owned(),
                 a.clipped_at.local_date(),
-                a.word_count.to_string(),
+                if a.pending {
+                    "pending".to_owned()
+                } else {
+                    a.word_count.to_string()
+                },
                 a.tags.join(","),
                 first_line(&a.title, 120),
             ]);

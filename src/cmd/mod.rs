@@ -7,12 +7,14 @@ mod diff;
 mod due;
 mod export;
 mod extract;
+mod fetch;
 mod followup;
 mod import;
 mod key;
 mod list;
 mod note;
 mod output;
+mod read;
 mod recheck;
 mod search;
 mod serve;
@@ -67,6 +69,8 @@ enum Command {
     Tags(tag::Tags),
     Rm(tag::Rm),
     Restore(tag::Restore),
+    Read(read::Read),
+    Unread(read::Unread),
     Search(search::Search),
     #[command(name = "follow-up")]
     FollowUp(followup::FollowUp),
@@ -77,6 +81,7 @@ enum Command {
     Snooze(followup::Snooze),
     Reopen(followup::Reopen),
     Recheck(recheck::Recheck),
+    Fetch(fetch::Fetch),
     Export(export::Export),
     Import(import::Import),
     Completions(completions::Completions),
@@ -138,6 +143,9 @@ impl Cli {
             Command::Tags(c) => c.run(&ctx),
             Command::Rm(c) => c.run(&ctx),
             Command::Restore(c) => c.run(&ctx),
+            Command::Read(c) => c.run(&ctx),
+            Command::Unread(c) => c.run(&ctx),
+            Command::Fetch(c) => c.run(&ctx),
             Command::Search(c) => c.run(&ctx),
             Command::FollowUp(c) => c.run(&ctx),
             Command::FollowUps(c) => c.run(&ctx),

@@ -97,8 +97,18 @@ fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option
     if !a.tags.is_empty() {
         field("tags", &a.tags.join(", "));
     }
-    field("words", &a.word_count.to_string());
-    field("hash", &a.content_hash);
+    if let Some(t) = a.read_at {
+        field("read", &t.local());
+    }
+    if a.pending {
+        field(
+            "text",
+            "not fetched yet (imported as a bookmark); `nj fetch --pending` fetches it",
+        );
+    } else {
+        field("words", &a.word_count.to_string());
+        field("hash", &a.content_hash);
+    }
     if a.deleted_at.is_some() {
         field(
             "status",
@@ -170,7 +180,9 @@ fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option
             );
         }
     }
-    let _ = writeln!(s, "\n{}", output::bold("Versions"));
+    if !d.versions.is_empty() {
+        let _ = writeln!(s, "\n{}", output::bold("Versions"));
+    }
     for v in &d.versions {
         let _ = writeln!(
             s,

@@ -140,6 +140,7 @@ impl Tx<'_> {
                 lang: clip.lang.clone(),
                 published_at: clip.published_at,
                 content_hash: clip.content.hash.clone(),
+                ..ArticleRow::default()
             })?;
             self.create_version(&article, &clip.content.hash)?;
             (ClipStatus::New, article)

@@ -19,9 +19,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::query::{normalize_tag, ArticleRef};
-use super::tx::{opt, ArticleField, NoteRow};
+use super::tx::{opt, time_value, ArticleField, NoteRow};
 use super::{Journal, Tx};
-use crate::content::Content;
+use crate::content::{Content, EMPTY_HASH};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
@@ -47,11 +47,16 @@ pub struct ArticleRecord {
     pub updated_at: Timestamp,
     #[serde(default, with = "time_opt")]
     pub deleted_at: Option<Timestamp>,
+    /// When it was read; absent while unread.
+    #[serde(default, with = "time_opt", skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<Timestamp>,
     #[serde(default)]
     pub urls: Vec<UrlRecord>,
     #[serde(default)]
     pub tags: Vec<TagRecord>,
-    /// Every text the article has had, oldest first.
+    /// Every text the article has had, oldest first. None for a pending
+    /// article (a bookmark whose text is not fetched yet), whose
+    /// `content_hash` is the empty text's.
     #[serde(default)]
     pub versions: Vec<VersionRecord>,
     #[serde(default)]
@@ -213,7 +218,7 @@ impl Journal {
         let snapshot = conn.unchecked_transaction()?;
         let mut articles = conn.prepare(
             "SELECT rowid, id, title, url, site, author, lang, published_at, content_hash,
-                    clipped_at, updated_at, deleted_at
+                    clipped_at, updated_at, deleted_at, read_at
                FROM articles ORDER BY clipped_at, id",
         )?;
         let mut rows = articles.query([])?;
@@ -230,6 +235,7 @@ impl Journal {
                 clipped_at: r.get(9)?,
                 updated_at: r.get(10)?,
                 deleted_at: r.get(11)?,
+                read_at: r.get(12)?,
                 urls: Vec::new(),
                 tags: Vec::new(),
                 versions: versions(conn, &id, texts)?,
@@ -422,7 +428,7 @@ impl PreparedArticle {
         if a.title.trim().is_empty() {
             return Err(invalid(format!("article {} has no title", a.id)));
         }
-        if a.versions.is_empty() {
+        if a.versions.is_empty() && a.content_hash != EMPTY_HASH {
             return Err(invalid(format!(
                 "article {} has no versions, so it has no text",
                 a.id
@@ -444,7 +450,7 @@ impl PreparedArticle {
             let frame = super::codec::pack(&content.text)?;
             texts.push((content, frame));
         }
-        if !a.versions.iter().any(|v| v.hash == a.content_hash) {
+        if !a.versions.is_empty() && !a.versions.iter().any(|v| v.hash == a.content_hash) {
             return Err(invalid(format!(
                 "article {}'s current text {} is none of its versions",
                 a.id, a.content_hash
@@ -466,10 +472,6 @@ impl PreparedArticle {
         }
         Ok(PreparedArticle { record, texts })
     }
-}
-
-fn time_value(t: Option<Timestamp>) -> Value {
-    t.map(|t| Value::Integer(t.0)).unwrap_or(Value::Null)
 }
 
 impl Tx<'_> {
@@ -552,6 +554,17 @@ impl Tx<'_> {
         for t in &a.tags {
             changed |= self.restore_tag(&article, t)?;
         }
+        // Read on the other journal: read here too (never the reverse).
+        if let Some(read) = a.read_at {
+            let unread = self
+                .conn()
+                .prepare_cached("SELECT read_at IS NULL FROM articles WHERE rowid = ?1")?
+                .query_row([article.rowid], |r| r.get::<_, bool>(0))?;
+            if unread {
+                self.set_article(&article, ArticleField::ReadAt, Value::Integer(read.0))?;
+                changed = true;
+            }
+        }
         for n in &a.notes {
             if !self.exists("notes", &n.id)? {
                 self.restore_note_record(Some(&article), n)?;
@@ -609,8 +622,8 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO articles(id, title, url, site, author, lang, published_at,
-                                      content_hash, clipped_at, updated_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                      content_hash, clipped_at, updated_at, deleted_at, read_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 a.id,
@@ -623,7 +636,8 @@ impl Tx<'_> {
                 a.content_hash,
                 a.clipped_at,
                 a.updated_at,
-                a.deleted_at
+                a.deleted_at,
+                a.read_at
             ])?;
         let article = ArticleRef {
             rowid: self.conn().last_insert_rowid(),
@@ -643,6 +657,7 @@ impl Tx<'_> {
                 ("content_hash", Value::Text(a.content_hash.clone())),
                 ("clipped_at", Value::Integer(a.clipped_at.0)),
                 ("deleted_at", time_value(a.deleted_at)),
+                ("read_at", time_value(a.read_at)),
             ],
         )?;
         for v in &a.versions {

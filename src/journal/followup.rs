@@ -70,6 +70,7 @@ pub enum FollowupField {
     Status,
     DoneAt,
     DeletedAt,
+    ArticleId,
 }
 
 impl FollowupField {
@@ -81,6 +82,7 @@ impl FollowupField {
             FollowupField::Status => "status",
             FollowupField::DoneAt => "done_at",
             FollowupField::DeletedAt => "deleted_at",
+            FollowupField::ArticleId => "article_id",
         }
     }
 }
@@ -204,6 +206,12 @@ impl Tx<'_> {
             rowid,
             id: f.id.clone(),
         })
+    }
+
+    /// Moves a follow-up onto another article (a bookmark folded into the
+    /// article that has its text).
+    pub(super) fn move_followup(&mut self, f: &FollowupRef, to: &ArticleRef) -> Result<()> {
+        self.set_followup(f, FollowupField::ArticleId, Value::Text(to.id.clone()))
     }
 
     pub(crate) fn set_followup(

@@ -9,6 +9,7 @@
 //! prints or reads the terminal.
 
 mod article;
+mod bookmark;
 mod codec;
 mod dump;
 mod followup;
@@ -30,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 pub use article::{ClipOutcome, ClipStatus, NewClip};
+pub use bookmark::{placeholder_title, Filled, NewBookmark, PendingArticle, PendingCount};
 pub use dump::{
     format_time, ArticleRecord, FollowupRecord, NoteRecord, PreparedArticle, Record, Restored,
     TagRecord, UrlRecord, VersionRecord, FORMAT_VERSION,

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use super::Journal;
-use crate::content::{hash_normalized, normalize};
+use crate::content::{hash_normalized, normalize, EMPTY_HASH};
 use crate::error::{Candidate, Error, Result};
 use crate::time::Timestamp;
 
@@ -38,6 +38,11 @@ pub struct Article {
     pub clipped_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
+    /// When it was read; `None` while it is unread.
+    pub read_at: Option<Timestamp>,
+    /// Imported without its text, which `nj fetch --pending` fetches: its
+    /// current text is the empty one and it has no versions yet.
+    pub pending: bool,
     pub content_hash: String,
     pub tags: Vec<String>,
     pub word_count: i64,
@@ -102,6 +107,10 @@ pub struct ListFilter {
     pub limit: usize,
     /// List the bin (removed articles) instead of the journal.
     pub removed: bool,
+    /// Only read (`Some(true)`) or unread (`Some(false)`) articles.
+    pub read: Option<bool>,
+    /// Only pending articles: bookmarks whose text is not fetched yet.
+    pub pending: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -158,7 +167,8 @@ pub(super) const ARTICLE_COLUMNS: &str = "
        FROM (SELECT g.tag AS tag FROM article_tags g WHERE g.article_id = a.id ORDER BY g.tag)),
     (SELECT group_concat(url, char(31))
        FROM (SELECT u.url AS url FROM article_urls u WHERE u.article_id = a.id
-              ORDER BY u.url = a.url DESC, u.added_at, u.url))";
+              ORDER BY u.url = a.url DESC, u.added_at, u.url)),
+    a.read_at";
 
 pub(super) fn article_from_row(r: &Row<'_>) -> rusqlite::Result<Article> {
     let split = |s: Option<String>| -> Vec<String> {
@@ -177,7 +187,9 @@ pub(super) fn article_from_row(r: &Row<'_>) -> rusqlite::Result<Article> {
         clipped_at: r.get(8)?,
         updated_at: r.get(9)?,
         deleted_at: r.get(10)?,
+        pending: r.get::<_, String>(11)? == EMPTY_HASH,
         content_hash: r.get(11)?,
+        read_at: r.get(15)?,
         word_count: r.get(12)?,
         tags: split(r.get(13)?),
         urls: split(r.get(14)?),
@@ -477,6 +489,15 @@ impl Journal {
             sql.push_str(" AND a.clipped_at >= ?");
             args.push(since.0.into());
         }
+        match filter.read {
+            Some(true) => sql.push_str(" AND a.read_at IS NOT NULL"),
+            Some(false) => sql.push_str(" AND a.read_at IS NULL"),
+            None => {}
+        }
+        if filter.pending {
+            sql.push_str(" AND a.content_hash = ?");
+            args.push(EMPTY_HASH.to_owned().into());
+        }
         sql.push_str(" ORDER BY a.clipped_at DESC, a.rowid DESC");
         if filter.limit > 0 {
             sql.push_str(&format!(" LIMIT {}", filter.limit.min(i64::MAX as usize)));
@@ -507,7 +528,11 @@ impl Journal {
         let mut bad: Vec<(String, String)> = Vec::new();
         let mut texts_checked = 0;
         {
-            let mut stmt = conn.prepare("SELECT hash, body FROM texts")?;
+            // The empty text is the schema's own (pending articles point
+            // at it), not one anyone stored.
+            let mut stmt = conn.prepare(&format!(
+                "SELECT hash, body FROM texts WHERE hash != '{EMPTY_HASH}'"
+            ))?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let hash: String = r.get(0)?;

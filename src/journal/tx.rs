@@ -31,6 +31,7 @@ pub enum ArticleField {
     Lang,
     PublishedAt,
     ContentHash,
+    ReadAt,
     DeletedAt,
 }
 
@@ -44,6 +45,7 @@ impl ArticleField {
             ArticleField::Lang => "lang",
             ArticleField::PublishedAt => "published_at",
             ArticleField::ContentHash => "content_hash",
+            ArticleField::ReadAt => "read_at",
             ArticleField::DeletedAt => "deleted_at",
         }
     }
@@ -80,6 +82,10 @@ pub struct ArticleRow {
     pub lang: Option<String>,
     pub published_at: Option<Timestamp>,
     pub content_hash: String,
+    /// When it was clipped, when not now (an import keeps the time a
+    /// bookmark was saved).
+    pub clipped_at: Option<Timestamp>,
+    pub read_at: Option<Timestamp>,
 }
 
 /// A note row as [`Tx::insert_note`] writes it.
@@ -153,6 +159,7 @@ pub(super) fn entity_table(entity: &str) -> Option<(&'static str, &'static [&'st
                 "content_hash",
                 "clipped_at",
                 "deleted_at",
+                "read_at",
             ],
         ),
         "version" => ("versions", &["article_id", "content_hash", "created_at"]),
@@ -208,6 +215,10 @@ pub(super) fn opt(v: &Option<String>) -> Value {
 }
 
 /// A column value as the JSON an operation carries.
+pub(super) fn time_value(t: Option<Timestamp>) -> Value {
+    t.map(|t| Value::Integer(t.0)).unwrap_or(Value::Null)
+}
+
 pub(crate) fn sql_to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Null => serde_json::Value::Null,
@@ -639,11 +650,12 @@ impl<'c> Tx<'c> {
 
     pub(crate) fn create_article(&mut self, row: &ArticleRow) -> Result<ArticleRef> {
         let id = new_id();
+        let clipped_at = row.clipped_at.unwrap_or(self.now);
         self.tx
             .prepare_cached(
                 "INSERT INTO articles(id, title, url, site, author, lang, published_at,
-                                      content_hash, clipped_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                                      content_hash, clipped_at, updated_at, read_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 id,
@@ -654,7 +666,9 @@ impl<'c> Tx<'c> {
                 row.lang,
                 row.published_at,
                 row.content_hash,
-                self.now
+                clipped_at,
+                self.now,
+                row.read_at
             ])?;
         let rowid = self.tx.last_insert_rowid();
         // Nothing to remove from the index for a new row; index it at commit.
@@ -675,8 +689,9 @@ impl<'c> Tx<'c> {
                         .unwrap_or(Value::Null),
                 ),
                 ("content_hash", Value::Text(row.content_hash.clone())),
-                ("clipped_at", Value::Integer(self.now.0)),
+                ("clipped_at", Value::Integer(clipped_at.0)),
                 ("deleted_at", Value::Null),
+                ("read_at", time_value(row.read_at)),
             ],
         )?;
         Ok(ArticleRef { rowid, id })

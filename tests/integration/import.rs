@@ -322,7 +322,7 @@ fn a_file_cut_off_imports_nothing_and_says_what_to_do() {
     let err = b.nj(&["import", file.to_str().unwrap()]).failure();
     assert_eq!(
         err,
-        format!("nj: cannot tell what kind of file {} is; nj imports newsjournal JSON (from `nj export --format json`) so far: pass --format newsjournal if it is one\n", file.display())
+        format!("nj: cannot tell what kind of file {} is; nj imports newsjournal JSON, Pocket (ZIP, CSV or ril_export.html), Netscape bookmark HTML, wallabag JSON, Instapaper CSV and Omnivore ZIP: pass --format if it is one of them\n", file.display())
     );
     let file = a.write("other.json", "{\"format\": \"pocket\", \"articles\": []}");
     let err = b

@@ -72,6 +72,21 @@ fn body_text(body: &str) -> String {
     text::render(&doc.root())
 }
 
+/// The text of HTML that is already an article's body, as read-later
+/// tools export it (wallabag's `content`, Omnivore's `content/*.html`):
+/// rendered whole, paragraphs and lists kept, scripts and styles dropped,
+/// without readability's search for the article in a page.
+pub fn html_to_text(html: &str) -> String {
+    let doc = Document::fragment(html);
+    doc.select("script, style, noscript, template, iframe, svg")
+        .remove();
+    if clean::flatten_deep(&doc) > MAX_DEPTH {
+        // Too deep to walk safely: its bare text will do.
+        return doc.root().text().to_string();
+    }
+    text::render(&doc.root())
+}
+
 fn no_article(what: &str) -> Error {
     Error::BadInput(format!(
         "found no article text in {what}; if the page is right, save its text to a .txt file and clip that"
