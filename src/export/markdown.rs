@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
+use crate::content::EMPTY_HASH;
 use crate::error::{Error, Result};
 use crate::journal::{format_time, short_id, ArticleRecord, Journal, Record};
 
@@ -72,6 +73,14 @@ pub fn render(a: &ArticleRecord, text: &str) -> String {
     if let Some(p) = a.published_at {
         out.push_str(&format!("published: {}\n", format_time(p)));
     }
+    if let Some(r) = a.read_at {
+        out.push_str(&format!("read: {}\n", format_time(r)));
+    }
+    let pending = a.content_hash == EMPTY_HASH;
+    if pending {
+        // A bookmark whose text `nj fetch --pending` has not fetched yet.
+        out.push_str("pending: true\n");
+    }
     for (key, value) in [("site", &a.site), ("author", &a.author), ("lang", &a.lang)] {
         if let Some(v) = value {
             out.push_str(&format!("{key}: {}\n", yaml(v)));
@@ -91,8 +100,10 @@ pub fn render(a: &ArticleRecord, text: &str) -> String {
             ));
         }
     }
-    out.push_str("## Text\n\n");
-    out.push_str(text);
+    if !pending {
+        out.push_str("## Text\n\n");
+        out.push_str(text);
+    }
     out
 }
 

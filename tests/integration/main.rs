@@ -6,6 +6,7 @@
 //! network.
 
 mod bad_input;
+mod bookmarks;
 mod browse;
 mod calendar;
 mod clip_local;
