@@ -42,19 +42,92 @@ impl Format {
 }
 
 /// Tells a file's format from its contents. `None` when it is none nj
-/// reads.
+/// reads. Only the first 16 KiB are read, and for a ZIP its directory.
 pub fn detect(path: &Path) -> Result<Option<Format>> {
     use std::io::Read;
-    let mut head = Vec::with_capacity(4096);
+    let mut head = Vec::with_capacity(HEAD);
     std::fs::File::open(path)
-        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .and_then(|f| f.take(HEAD as u64).read_to_end(&mut head))
         .map_err(|e| {
             Error::BadInput(format!(
                 "cannot read {} ({e}); check the path",
                 path.display()
             ))
         })?;
-    Ok(super::newsjournal::looks_like(&head).then_some(Format::Newsjournal))
+    if head.starts_with(b"PK\x03\x04") {
+        return detect_zip(path);
+    }
+    Ok(detect_text(&head))
+}
+
+/// How much of a file detection reads: enough for a CSV header, an HTML
+/// head, or the first keys of a JSON object.
+const HEAD: usize = 16 * 1024;
+
+/// A ZIP is Omnivore's when it has metadata files, Pocket's when it has
+/// CSVs.
+fn detect_zip(path: &Path) -> Result<Option<Format>> {
+    let zip = super::archive::open(path)?;
+    let names = super::archive::file_names(&zip);
+    if names.iter().any(|n| super::omnivore::is_metadata(n)) {
+        Ok(Some(Format::Omnivore))
+    } else if names.iter().any(|n| n.to_lowercase().ends_with(".csv")) {
+        Ok(Some(Format::Pocket))
+    } else {
+        Ok(None)
+    }
+}
+
+fn detect_text(head: &[u8]) -> Option<Format> {
+    if super::newsjournal::looks_like(head) {
+        return Some(Format::Newsjournal);
+    }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start();
+    let lower = text.to_lowercase();
+    if lower.starts_with('<') {
+        if lower.contains("<!doctype netscape-bookmark-file") {
+            return Some(Format::Netscape);
+        }
+        if lower.contains("<title>pocket export</title>") || lower.contains("<h1>unread</h1>") {
+            return Some(Format::PocketHtml);
+        }
+        // Some tools leave out the doctype but keep the structure.
+        if lower.contains("<dl") && lower.contains("<dt") && lower.contains("<a href") {
+            return Some(Format::Netscape);
+        }
+        return None;
+    }
+    if text.starts_with('[') {
+        // The first entry's keys; wallabag's own ones, not generic ones
+        // like `url` and `title`.
+        let wallabag_keys = [
+            "\"is_archived\"",
+            "\"is_starred\"",
+            "\"reading_time\"",
+            "\"given_url\"",
+        ];
+        return wallabag_keys
+            .iter()
+            .any(|k| text.contains(k))
+            .then_some(Format::Wallabag);
+    }
+    let header: Vec<String> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_lowercase())
+        .collect();
+    let has = |c: &str| header.iter().any(|h| h == c);
+    if has("url") && has("time_added") {
+        Some(Format::Pocket)
+    } else if has("url") && has("selection") && has("folder") {
+        Some(Format::Instapaper)
+    } else {
+        None
+    }
 }
 
 /// Reads a bookmark-style file (every format but newsjournal's own),
@@ -66,6 +139,15 @@ pub fn read_bookmarks(
     path: &Path,
     sink: &mut dyn FnMut(Entry) -> Result<()>,
 ) -> Result<()> {
-    let _ = (format, path, sink);
-    Err(Error::BadInput("this format is not written yet".into()))
+    match format {
+        Format::Pocket => super::pocket::read(path, sink),
+        Format::PocketHtml => super::pocket::read_html(path, sink),
+        Format::Netscape => super::netscape::read(path, sink),
+        Format::Wallabag => super::wallabag::read(path, sink),
+        Format::Instapaper => super::instapaper::read(path, sink),
+        Format::Omnivore => super::omnivore::read(path, sink),
+        Format::Newsjournal => Err(Error::BadInput(
+            "a newsjournal export is not a bookmark file; import it without --format".into(),
+        )),
+    }
 }

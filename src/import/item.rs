@@ -51,3 +51,129 @@ pub struct Entry {
     pub place: String,
     pub item: std::result::Result<Bookmark, String>,
 }
+
+impl Entry {
+    pub(crate) fn rejected(place: String, reason: impl Into<String>) -> Entry {
+        Entry {
+            place,
+            item: Err(reason.into()),
+        }
+    }
+}
+
+// What every reader does to the fields it reads, so that all formats clean
+// them alike.
+
+/// The URL to keep, or why there is none. Only web addresses are kept:
+/// browsers export `place:` queries, `javascript:` bookmarklets and
+/// `about:` pages, Instapaper private `instapaper-private:` notes, and nj
+/// can neither fetch nor open them.
+pub(crate) fn web_url(raw: &str) -> std::result::Result<String, String> {
+    let url = raw.trim();
+    if url.is_empty() {
+        return Err("no URL".into());
+    }
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        Ok(url.to_string())
+    } else {
+        let shown: String = url.chars().take(60).collect();
+        Err(format!("not a web address ({shown})"))
+    }
+}
+
+/// A title worth keeping: trimmed, and neither empty nor the URL again
+/// (what Pocket writes for a page it never fetched).
+pub(crate) fn title(raw: &str, url: &str) -> Option<String> {
+    let t = raw.trim();
+    (!t.is_empty() && t != url).then(|| t.to_string())
+}
+
+/// Adds one tag, trimmed; an empty one or one already there (in any case:
+/// the journal lower-cases them) is dropped.
+pub(crate) fn push_tag(tags: &mut Vec<String>, raw: &str) {
+    let t = raw.trim();
+    if !t.is_empty()
+        && !tags
+            .iter()
+            .any(|have| have.to_lowercase() == t.to_lowercase())
+    {
+        tags.push(t.to_string());
+    }
+}
+
+/// A Unix time in seconds, milliseconds or microseconds, told apart by
+/// size: some tools write milliseconds or microseconds where the format
+/// says seconds, and 10^11 seconds is the year 5138, 10^11 milliseconds
+/// 1973. Zero or less means "not known" in every export seen.
+pub(crate) fn unix_time(n: i64) -> Option<Timestamp> {
+    let millis = match n {
+        ..=0 => return None,
+        1..=99_999_999_999 => n.checked_mul(1000)?,
+        100_000_000_000..=99_999_999_999_999 => n,
+        _ => n / 1000,
+    };
+    Some(Timestamp(millis))
+}
+
+/// [`unix_time`] from text; `None` when it is not a number.
+pub(crate) fn parse_unix_time(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    match s.parse::<i64>() {
+        Ok(n) => unix_time(n),
+        // Some tools write fractional seconds.
+        Err(_) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && *f > 0.0 && *f < 1e17)
+            .and_then(|f| unix_time(f as i64)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_seconds_millis_and_micros_agree() {
+        assert_eq!(unix_time(1_700_000_000), Some(Timestamp(1_700_000_000_000)));
+        assert_eq!(
+            unix_time(1_700_000_000_123),
+            Some(Timestamp(1_700_000_000_123))
+        );
+        assert_eq!(
+            unix_time(1_700_000_000_123_456),
+            Some(Timestamp(1_700_000_000_123))
+        );
+        assert_eq!(unix_time(0), None);
+        assert_eq!(
+            parse_unix_time(" 1700000000.5 "),
+            Some(Timestamp(1_700_000_000_000))
+        );
+        assert_eq!(parse_unix_time("yesterday"), None);
+    }
+
+    #[test]
+    fn urls_titles_and_tags_are_cleaned() {
+        assert_eq!(
+            web_url(" https://a.example/x "),
+            Ok("https://a.example/x".into())
+        );
+        assert_eq!(web_url(""), Err("no URL".into()));
+        assert_eq!(
+            web_url("place:sort=8&maxResults=10"),
+            Err("not a web address (place:sort=8&maxResults=10)".into())
+        );
+        assert_eq!(
+            title("  Ünïcode title ", "https://a"),
+            Some("Ünïcode title".into())
+        );
+        assert_eq!(title("https://a", "https://a"), None);
+        assert_eq!(title("  ", "https://a"), None);
+        let mut tags = vec![];
+        for t in [" news ", "", "News", "café"] {
+            push_tag(&mut tags, t);
+        }
+        assert_eq!(tags, ["news", "café"]);
+    }
+}

@@ -10,10 +10,18 @@
 //! twice (see [`crate::journal::Tx::import_article`] for how items are
 //! matched). Nothing here prints: the caller gets an [`ImportReport`].
 
+mod archive;
 mod bookmarks;
+mod csvfile;
 pub mod format;
+mod html;
+pub mod instapaper;
 pub mod item;
+pub mod netscape;
 pub mod newsjournal;
+pub mod omnivore;
+pub mod pocket;
+pub mod wallabag;
 
 pub use format::Format;
 pub use item::{Body, Bookmark, Entry};

@@ -1,0 +1,228 @@
+//! Netscape bookmark HTML (`<!DOCTYPE NETSCAPE-Bookmark-file-1>`), as
+//! browsers, buku, linkding and Shiori write it:
+//!
+//! ```text
+//! <DL><p>
+//!     <DT><H3 ADD_DATE="…">Folder</H3>
+//!     <DL><p>
+//!         <DT><A HREF="…" ADD_DATE="…" TAGS="a,b" TOREAD="1">Title</A>
+//!         <DD>description
+//!     </DL><p>
+//! </DL><p>
+//! ```
+//!
+//! Each folder on a bookmark's path becomes a tag, except the roots every
+//! browser puts all bookmarks under ("Bookmarks bar", "Other bookmarks",
+//! ...): as tags they would label nearly everything alike and mean
+//! nothing. `TAGS` adds tags, `<DD>` becomes a note, and `TOREAD="0"`
+//! (linkding's "read") marks a bookmark read; without `TOREAD` a bookmark
+//! is unread, as a browser's bookmarks are. Only web addresses are kept:
+//! `place:` queries and `javascript:` bookmarklets are rejected.
+
+use std::path::Path;
+
+use html5ever::tokenizer::{Tag, TagKind, Token};
+
+use super::html::{self, Handler};
+use super::item::{self, Bookmark, Entry};
+use crate::error::Result;
+
+/// Reads a Netscape bookmark file.
+pub fn read(path: &Path, sink: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
+    html::read(path, &mut Bookmarks::default(), sink)
+}
+
+/// Top-level folders that are a browser's containers rather than the
+/// user's. Firefox and Chrome also mark the toolbar and "Other bookmarks"
+/// with an attribute, which catches them in any language.
+const ROOT_FOLDERS: &[&str] = &[
+    "bookmarks bar",
+    "bookmarks toolbar",
+    "bookmarks menu",
+    "other bookmarks",
+    "mobile bookmarks",
+    "favorites bar",
+    "favourites bar",
+    "favorites",
+    "favourites",
+];
+const ROOT_MARKS: &[&str] = &["personal_toolbar_folder", "unfiled_bookmarks_folder"];
+
+/// A link whose `</A>` has not come yet.
+struct Link {
+    line: u64,
+    item: std::result::Result<Bookmark, String>,
+    title: String,
+}
+
+/// Where the tokenizer is in the file.
+#[derive(Default)]
+struct Bookmarks {
+    /// One per open `<DL>`: the tag its folder gives, `None` for the
+    /// outermost list and for browser roots.
+    folders: Vec<Option<String>>,
+    /// A folder whose `</H3>` has come and whose `<DL>` has not.
+    next_folder: Option<Option<String>>,
+    /// The folder name being read, and whether it is marked as a root.
+    heading: Option<(String, bool)>,
+    link: Option<Link>,
+    /// The last link, kept until we know whether a `<DD>` follows.
+    last: Option<(u64, std::result::Result<Bookmark, String>)>,
+    /// The `<DD>` text being read, for `last`.
+    description: Option<String>,
+    done: Vec<Entry>,
+}
+
+fn attr<'t>(tag: &'t Tag, name: &str) -> Option<&'t str> {
+    tag.attrs
+        .iter()
+        .find(|a| &*a.name.local == name)
+        .map(|a| &*a.value)
+}
+
+impl Handler for Bookmarks {
+    fn token(&mut self, token: Token, line: u64) {
+        match token {
+            Token::TagToken(tag) => match (tag.kind, &*tag.name) {
+                (TagKind::StartTag, "h3") => {
+                    self.flush();
+                    let marked = ROOT_MARKS.iter().any(|m| attr(&tag, m).is_some());
+                    self.heading = Some((String::new(), marked));
+                }
+                (TagKind::EndTag, "h3") => {
+                    if let Some((name, marked)) = self.heading.take() {
+                        let name = name.trim();
+                        // Only directly in the outermost list is a folder a
+                        // browser root: a user's own "Favorites" deeper
+                        // down is theirs.
+                        let root = self.folders.len() <= 1
+                            && (marked || ROOT_FOLDERS.contains(&name.to_lowercase().as_str()));
+                        let tag = (!root && !name.is_empty()).then(|| name.to_string());
+                        self.next_folder = Some(tag);
+                    }
+                }
+                (TagKind::StartTag, "dl") => {
+                    self.flush();
+                    self.folders.push(self.next_folder.take().flatten());
+                }
+                (TagKind::EndTag, "dl") => {
+                    self.flush();
+                    self.next_folder = None;
+                    self.folders.pop();
+                }
+                (TagKind::StartTag, "dt") => self.flush(),
+                (TagKind::StartTag, "a") => {
+                    self.flush();
+                    self.next_folder = None;
+                    self.link = Some(Link {
+                        line,
+                        item: self.bookmark(&tag),
+                        title: String::new(),
+                    });
+                }
+                (TagKind::EndTag, "a") => {
+                    if let Some(link) = self.link.take() {
+                        let item = link.item.map(|mut b| {
+                            b.title = item::title(&link.title, &b.url);
+                            b
+                        });
+                        self.last = Some((link.line, item));
+                    }
+                }
+                (TagKind::StartTag, "dd") => {
+                    if self.link.is_none() && self.last.is_some() && self.description.is_none() {
+                        self.description = Some(String::new());
+                    }
+                }
+                (TagKind::StartTag, "br") => {
+                    if let Some(d) = &mut self.description {
+                        d.push('\n');
+                    }
+                }
+                _ => {}
+            },
+            Token::CharacterTokens(text) => {
+                if let Some(link) = &mut self.link {
+                    link.title.push_str(&text);
+                } else if let Some((name, _)) = &mut self.heading {
+                    name.push_str(&text);
+                } else if let Some(d) = &mut self.description {
+                    d.push_str(&text);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn take(&mut self) -> Vec<Entry> {
+        std::mem::take(&mut self.done)
+    }
+
+    fn end(&mut self) {
+        self.flush();
+    }
+}
+
+impl Bookmarks {
+    /// The bookmark an `<A>` starts, with the tags of the folders it is in.
+    fn bookmark(&self, tag: &Tag) -> std::result::Result<Bookmark, String> {
+        let url = item::web_url(attr(tag, "href").unwrap_or(""))?;
+        let mut tags = Vec::new();
+        for folder in self.folders.iter().flatten() {
+            item::push_tag(&mut tags, folder);
+        }
+        for t in attr(tag, "tags").unwrap_or("").split(',') {
+            item::push_tag(&mut tags, t);
+        }
+        Ok(Bookmark {
+            url,
+            tags,
+            // A date that does not parse loses only the date.
+            added_at: attr(tag, "add_date").and_then(item::parse_unix_time),
+            read: attr(tag, "toread").map(str::trim) == Some("0"),
+            ..Bookmark::default()
+        })
+    }
+
+    /// Finishes the last link (an unclosed `<A>` included) with its
+    /// description, if any.
+    fn flush(&mut self) {
+        if let Some(link) = self.link.take() {
+            // An `<A>` never closed: its text so far is its title.
+            let item = link.item.map(|mut b| {
+                b.title = item::title(&link.title, &b.url);
+                b
+            });
+            self.last = Some((link.line, item));
+        }
+        let description = self.description.take();
+        if let Some((line, item)) = self.last.take() {
+            let item = item.map(|mut b| {
+                if let Some(d) = description {
+                    b.notes = notes(&d);
+                }
+                b
+            });
+            self.done.push(Entry {
+                place: format!("line {line}"),
+                item,
+            });
+        }
+    }
+}
+
+/// The notes in a `<DD>`: the description, and linkding's own notes,
+/// which it appends to the description between `[linkding-notes]` marks.
+fn notes(description: &str) -> Vec<String> {
+    let (text, own) = match description.split_once("[linkding-notes]") {
+        Some((d, rest)) => (d, rest.split("[/linkding-notes]").next()),
+        None => (description, None),
+    };
+    [Some(text), own]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
