@@ -95,9 +95,9 @@ fn imported_bookmarks_are_pending_until_fetched_and_a_failure_waits_for_retry() 
     assert_eq!(
         out.stdout,
         format!(
-            "fetched  {bridge_id}  Bridge tolls to rise in spring (18 words)\n\
+            "fetched  {bridge_id}  Bridge tolls to rise in spring (17 words)\n\
              failed   {ferry_id}  Ferry, timetable: the server answered 404 Not Found; the page is gone; check the address\n\
-             fetched  {harbor_id}  Harbor dredging (31 words)\n\
+             fetched  {harbor_id}  Harbor dredging (26 words)\n\
              2 fetched, 0 merged, 1 failed; 1 still pending (1 could not be fetched: `nj fetch --pending --retry` tries them again)\n"
         )
     );
@@ -123,7 +123,7 @@ fn imported_bookmarks_are_pending_until_fetched_and_a_failure_waits_for_retry() 
     let out = env.nj(&["fetch", "--pending", "--retry"]).success();
     assert_eq!(
         out.stdout,
-        format!("fetched  {ferry_id}  Ferry, timetable (17 words)\n1 fetched, 0 merged, 0 failed\n")
+        format!("fetched  {ferry_id}  Ferry, timetable (16 words)\n1 fetched, 0 merged, 0 failed\n")
     );
     assert!(ids_of(&env, &["--pending"]).is_empty());
     let out = env.nj(&["verify"]).success();
