@@ -130,6 +130,52 @@ pub(crate) fn parse_unix_time(s: &str) -> Option<Timestamp> {
     }
 }
 
+/// What the readers' tests share: the fixtures and a reader's entries.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+
+    use super::Entry;
+    use crate::error::Result;
+
+    pub(crate) type Reader = fn(&Path, &mut dyn FnMut(Entry) -> Result<()>) -> Result<()>;
+
+    pub(crate) fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/import")
+            .join(name)
+    }
+
+    /// Every entry `read` makes of the file at `path`.
+    pub(crate) fn read_all(read: Reader, path: &Path) -> Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        read(path, &mut |e| {
+            entries.push(e);
+            Ok(())
+        })?;
+        Ok(entries)
+    }
+
+    /// The message of an error, for asserting on.
+    pub(crate) fn message<T: std::fmt::Debug>(r: Result<T>) -> String {
+        r.expect_err("should fail").to_string()
+    }
+
+    /// Writes a ZIP of `members` (name, contents) to `path`, deflated as
+    /// the real exports are.
+    pub(crate) fn write_zip(path: &Path, members: &[(&str, &[u8])]) {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in members {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
