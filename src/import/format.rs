@@ -151,3 +151,47 @@ pub fn read_bookmarks(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::item::testing::{fixture, write_zip};
+
+    #[test]
+    fn detects_every_format() {
+        for (file, want) in [
+            ("pocket.csv", Some(Format::Pocket)),
+            ("pocket_no_cursor.csv", Some(Format::Pocket)),
+            ("ril_export.html", Some(Format::PocketHtml)),
+            ("bookmarks.html", Some(Format::Netscape)),
+            ("bookmarks_linkding.html", Some(Format::Netscape)),
+            ("wallabag.json", Some(Format::Wallabag)),
+            ("instapaper.csv", Some(Format::Instapaper)),
+            ("instapaper_tags.csv", Some(Format::Instapaper)),
+            ("empty.csv", None),
+            ("omnivore/highlights/garden-paths-18c2.md", None),
+            ("omnivore/metadata_0_to_2.json", None),
+        ] {
+            assert_eq!(detect(&fixture(file)).unwrap(), want, "{file}");
+        }
+    }
+
+    #[test]
+    fn detects_zips_and_newsjournal_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.zip");
+        write_zip(&path, &[("part_000000.csv", b"title,url\n")]);
+        assert_eq!(detect(&path).unwrap(), Some(Format::Pocket));
+        write_zip(
+            &path,
+            &[("metadata_0_to_20.json", b"[]"), ("content/a.html", b"")],
+        );
+        assert_eq!(detect(&path).unwrap(), Some(Format::Omnivore));
+        write_zip(&path, &[("photo.jpg", b"")]);
+        assert_eq!(detect(&path).unwrap(), None);
+
+        let json = dir.path().join("nj.json");
+        std::fs::write(&json, "{\n  \"format\": \"newsjournal\", \"version\": 1}").unwrap();
+        assert_eq!(detect(&json).unwrap(), Some(Format::Newsjournal));
+    }
+}
