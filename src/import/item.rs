@@ -93,7 +93,8 @@ pub(crate) fn title(raw: &str, url: &str) -> Option<String> {
 /// the journal lower-cases them) is dropped.
 pub(crate) fn push_tag(tags: &mut Vec<String>, raw: &str) {
     let t = raw.trim();
-    // Compared without allocating: this runs for every tag of every row.
+    // ASCII tags are compared without allocating: this runs for every tag
+    // of every row.
     let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<Vec<_>>();
     let same =
         |have: &String| have.eq_ignore_ascii_case(t) || (!t.is_ascii() && lower(have) == lower(t));

@@ -129,10 +129,11 @@ impl Handler for Bookmarks {
                         self.last = Some((link.line, item));
                     }
                 }
-                (TagKind::StartTag, "dd") => {
-                    if self.link.is_none() && self.last.is_some() && self.description.is_none() {
-                        self.description = Some(String::new());
-                    }
+                // A `<DD>` after a folder's name describes the folder: ignored.
+                (TagKind::StartTag, "dd")
+                    if self.link.is_none() && self.last.is_some() && self.description.is_none() =>
+                {
+                    self.description = Some(String::new());
                 }
                 (TagKind::StartTag, "br") => {
                     if let Some(d) = &mut self.description {
@@ -233,16 +234,16 @@ mod tests {
     use crate::import::item::testing::{fixture, message, read_all};
     use crate::time::Timestamp;
 
-    fn summary(
-        entries: &[Entry],
-    ) -> Vec<(String, std::result::Result<(String, Vec<String>), String>)> {
+    type UrlAndTags = std::result::Result<(String, Vec<String>), String>;
+
+    fn summary(entries: &[Entry]) -> Vec<(String, UrlAndTags)> {
         entries
             .iter()
             .map(|e| (e.place.clone(), e.item.clone().map(|b| (b.url, b.tags))))
             .collect()
     }
 
-    fn ok(url: &str, tags: &[&str]) -> std::result::Result<(String, Vec<String>), String> {
+    fn ok(url: &str, tags: &[&str]) -> UrlAndTags {
         Ok((url.into(), tags.iter().map(|t| t.to_string()).collect()))
     }
 
