@@ -54,6 +54,12 @@ pub fn detect(path: &Path) -> Result<Option<Format>> {
                 path.display()
             ))
         })?;
+    if head.is_empty() {
+        return Err(Error::BadInput(format!(
+            "{} is empty; export the library again",
+            path.display()
+        )));
+    }
     if head.starts_with(b"PK\x03\x04") {
         return detect_zip(path);
     }
@@ -106,12 +112,16 @@ fn detect_text(head: &[u8]) -> Option<Format> {
             "\"is_archived\"",
             "\"is_starred\"",
             "\"reading_time\"",
+            "\"domain_name\"",
+            "\"annotations\"",
             "\"given_url\"",
         ];
-        return wallabag_keys
-            .iter()
-            .any(|k| text.contains(k))
-            .then_some(Format::Wallabag);
+        // An article's `content` can push them past what is read, so an
+        // array of objects with `url` and `content` counts too: no other
+        // format nj reads is a JSON array.
+        let wallabag = wallabag_keys.iter().any(|k| text.contains(k))
+            || (text.contains("\"url\"") && text.contains("\"content\""));
+        return wallabag.then_some(Format::Wallabag);
     }
     let header: Vec<String> = text
         .lines()
@@ -168,7 +178,6 @@ mod tests {
             ("wallabag.json", Some(Format::Wallabag)),
             ("instapaper.csv", Some(Format::Instapaper)),
             ("instapaper_tags.csv", Some(Format::Instapaper)),
-            ("empty.csv", None),
             ("omnivore/highlights/garden-paths-18c2.md", None),
             ("omnivore/metadata_0_to_2.json", None),
         ] {
@@ -189,6 +198,23 @@ mod tests {
         assert_eq!(detect(&path).unwrap(), Some(Format::Omnivore));
         write_zip(&path, &[("photo.jpg", b"")]);
         assert_eq!(detect(&path).unwrap(), None);
+
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "").unwrap();
+        let msg = detect(&empty).unwrap_err().to_string();
+        assert!(
+            msg.ends_with("empty.csv is empty; export the library again"),
+            "{msg}"
+        );
+
+        let long = dir.path().join("long.json");
+        let content = "x".repeat(HEAD);
+        std::fs::write(
+            &long,
+            format!("[{{\"title\": \"t\", \"url\": \"https://a.example/\", \"content\": \"{content}\", \"is_archived\": 0}}]"),
+        )
+        .unwrap();
+        assert_eq!(detect(&long).unwrap(), Some(Format::Wallabag));
 
         let json = dir.path().join("nj.json");
         std::fs::write(&json, "{\n  \"format\": \"newsjournal\", \"version\": 1}").unwrap();

@@ -304,6 +304,19 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_do_not_lose_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.csv");
+        std::fs::write(
+            &path,
+            b"title,url,time_added,tags,status\nCaf\xe9,https://latin.example/,1700000000,,unread\n",
+        )
+        .unwrap();
+        let entries = read_all(read, &path).unwrap();
+        assert_eq!(ok(&entries[0]).title.as_deref(), Some("Caf\u{fffd}"));
+    }
+
+    #[test]
     fn zip_reads_its_parts_in_name_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pocket.zip");
