@@ -54,6 +54,12 @@ pub fn detect(path: &Path) -> Result<Option<Format>> {
                 path.display()
             ))
         })?;
+    if head.is_empty() {
+        return Err(Error::BadInput(format!(
+            "{} is empty; export the library again",
+            path.display()
+        )));
+    }
     if head.starts_with(b"PK\x03\x04") {
         return detect_zip(path);
     }
@@ -106,12 +112,16 @@ fn detect_text(head: &[u8]) -> Option<Format> {
             "\"is_archived\"",
             "\"is_starred\"",
             "\"reading_time\"",
+            "\"domain_name\"",
+            "\"annotations\"",
             "\"given_url\"",
         ];
-        return wallabag_keys
-            .iter()
-            .any(|k| text.contains(k))
-            .then_some(Format::Wallabag);
+        // An article's `content` can push them past what is read, so an
+        // array of objects with `url` and `content` counts too: no other
+        // format nj reads is a JSON array.
+        let wallabag = wallabag_keys.iter().any(|k| text.contains(k))
+            || (text.contains("\"url\"") && text.contains("\"content\""));
+        return wallabag.then_some(Format::Wallabag);
     }
     let header: Vec<String> = text
         .lines()
@@ -149,5 +159,65 @@ pub fn read_bookmarks(
         Format::Newsjournal => Err(Error::BadInput(
             "a newsjournal export is not a bookmark file; import it without --format".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::item::testing::{fixture, write_zip};
+
+    #[test]
+    fn detects_every_format() {
+        for (file, want) in [
+            ("pocket.csv", Some(Format::Pocket)),
+            ("pocket_no_cursor.csv", Some(Format::Pocket)),
+            ("ril_export.html", Some(Format::PocketHtml)),
+            ("bookmarks.html", Some(Format::Netscape)),
+            ("bookmarks_linkding.html", Some(Format::Netscape)),
+            ("wallabag.json", Some(Format::Wallabag)),
+            ("instapaper.csv", Some(Format::Instapaper)),
+            ("instapaper_tags.csv", Some(Format::Instapaper)),
+            ("omnivore/highlights/garden-paths-18c2.md", None),
+            ("omnivore/metadata_0_to_2.json", None),
+        ] {
+            assert_eq!(detect(&fixture(file)).unwrap(), want, "{file}");
+        }
+    }
+
+    #[test]
+    fn detects_zips_and_newsjournal_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.zip");
+        write_zip(&path, &[("part_000000.csv", b"title,url\n")]);
+        assert_eq!(detect(&path).unwrap(), Some(Format::Pocket));
+        write_zip(
+            &path,
+            &[("metadata_0_to_20.json", b"[]"), ("content/a.html", b"")],
+        );
+        assert_eq!(detect(&path).unwrap(), Some(Format::Omnivore));
+        write_zip(&path, &[("photo.jpg", b"")]);
+        assert_eq!(detect(&path).unwrap(), None);
+
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "").unwrap();
+        let msg = detect(&empty).unwrap_err().to_string();
+        assert!(
+            msg.ends_with("empty.csv is empty; export the library again"),
+            "{msg}"
+        );
+
+        let long = dir.path().join("long.json");
+        let content = "x".repeat(HEAD);
+        std::fs::write(
+            &long,
+            format!("[{{\"title\": \"t\", \"url\": \"https://a.example/\", \"content\": \"{content}\", \"is_archived\": 0}}]"),
+        )
+        .unwrap();
+        assert_eq!(detect(&long).unwrap(), Some(Format::Wallabag));
+
+        let json = dir.path().join("nj.json");
+        std::fs::write(&json, "{\n  \"format\": \"newsjournal\", \"version\": 1}").unwrap();
+        assert_eq!(detect(&json).unwrap(), Some(Format::Newsjournal));
     }
 }

@@ -87,3 +87,59 @@ fn tag_list(field: &str) -> Vec<String> {
         .map(|t| t.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::item::testing::{fixture, read_all};
+    use crate::time::Timestamp;
+
+    #[test]
+    fn folders_selections_and_read_state() {
+        let entries = read_all(read, &fixture("instapaper.csv")).unwrap();
+        let places: Vec<&str> = entries.iter().map(|e| e.place.as_str()).collect();
+        assert_eq!(places, ["line 2", "line 4", "line 5", "line 6", "line 7"]);
+        assert_eq!(
+            entries[0].item,
+            Ok(Bookmark {
+                url: "https://insta.example/a".into(),
+                title: Some("Rivers, lakes and ponds".into()),
+                tags: vec![],
+                added_at: Some(Timestamp(1_400_000_000_000)),
+                read: false,
+                read_at: None,
+                content: None,
+                notes: vec!["A selected\npassage".into()],
+            })
+        );
+        let archived = entries[1].item.as_ref().unwrap();
+        assert!(archived.read && archived.tags.is_empty() && archived.notes.is_empty());
+        let starred = entries[2].item.as_ref().unwrap();
+        assert_eq!(
+            (starred.read, starred.tags.clone()),
+            (false, vec!["Starred".to_string()])
+        );
+        assert_eq!(
+            entries[3].item,
+            Err("not a web address (instapaper-private://email/123)".into())
+        );
+        let folder = entries[4].item.as_ref().unwrap();
+        assert_eq!(folder.tags, ["Reading — ünï"]);
+        assert_eq!((folder.read, folder.added_at), (false, None));
+    }
+
+    #[test]
+    fn the_tags_column_is_a_json_list() {
+        let entries = read_all(read, &fixture("instapaper_tags.csv")).unwrap();
+        let tags: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| e.item.as_ref().unwrap().tags.clone())
+            .collect();
+        assert_eq!(
+            tags,
+            [vec!["alpha".to_string(), "beta γ".into()], vec![], vec![]]
+        );
+        assert!(entries[0].item.as_ref().unwrap().read);
+        assert_eq!(tag_list("[alpha, 'beta']"), ["alpha", "beta"]);
+    }
+}

@@ -93,11 +93,12 @@ pub(crate) fn title(raw: &str, url: &str) -> Option<String> {
 /// the journal lower-cases them) is dropped.
 pub(crate) fn push_tag(tags: &mut Vec<String>, raw: &str) {
     let t = raw.trim();
-    if !t.is_empty()
-        && !tags
-            .iter()
-            .any(|have| have.to_lowercase() == t.to_lowercase())
-    {
+    // ASCII tags are compared without allocating: this runs for every tag
+    // of every row.
+    let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<Vec<_>>();
+    let same =
+        |have: &String| have.eq_ignore_ascii_case(t) || (!t.is_ascii() && lower(have) == lower(t));
+    if !t.is_empty() && !tags.iter().any(same) {
         tags.push(t.to_string());
     }
 }
@@ -127,6 +128,52 @@ pub(crate) fn parse_unix_time(s: &str) -> Option<Timestamp> {
             .ok()
             .filter(|f| f.is_finite() && *f > 0.0 && *f < 1e17)
             .and_then(|f| unix_time(f as i64)),
+    }
+}
+
+/// What the readers' tests share: the fixtures and a reader's entries.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+
+    use super::Entry;
+    use crate::error::Result;
+
+    pub(crate) type Reader = fn(&Path, &mut dyn FnMut(Entry) -> Result<()>) -> Result<()>;
+
+    pub(crate) fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/import")
+            .join(name)
+    }
+
+    /// Every entry `read` makes of the file at `path`.
+    pub(crate) fn read_all(read: Reader, path: &Path) -> Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        read(path, &mut |e| {
+            entries.push(e);
+            Ok(())
+        })?;
+        Ok(entries)
+    }
+
+    /// The message of an error, for asserting on.
+    pub(crate) fn message<T: std::fmt::Debug>(r: Result<T>) -> String {
+        r.expect_err("should fail").to_string()
+    }
+
+    /// Writes a ZIP of `members` (name, contents) to `path`, deflated as
+    /// the real exports are.
+    pub(crate) fn write_zip(path: &Path, members: &[(&str, &[u8])]) {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in members {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap();
     }
 }
 

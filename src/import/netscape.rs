@@ -129,10 +129,11 @@ impl Handler for Bookmarks {
                         self.last = Some((link.line, item));
                     }
                 }
-                (TagKind::StartTag, "dd") => {
-                    if self.link.is_none() && self.last.is_some() && self.description.is_none() {
-                        self.description = Some(String::new());
-                    }
+                // A `<DD>` after a folder's name describes the folder: ignored.
+                (TagKind::StartTag, "dd")
+                    if self.link.is_none() && self.last.is_some() && self.description.is_none() =>
+                {
+                    self.description = Some(String::new());
                 }
                 (TagKind::StartTag, "br") => {
                     if let Some(d) = &mut self.description {
@@ -225,4 +226,173 @@ fn notes(description: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::item::testing::{fixture, message, read_all};
+    use crate::time::Timestamp;
+
+    type UrlAndTags = std::result::Result<(String, Vec<String>), String>;
+
+    fn summary(entries: &[Entry]) -> Vec<(String, UrlAndTags)> {
+        entries
+            .iter()
+            .map(|e| (e.place.clone(), e.item.clone().map(|b| (b.url, b.tags))))
+            .collect()
+    }
+
+    fn ok(url: &str, tags: &[&str]) -> UrlAndTags {
+        Ok((url.into(), tags.iter().map(|t| t.to_string()).collect()))
+    }
+
+    #[test]
+    fn folders_become_tags_except_browser_roots() {
+        let entries = read_all(read, &fixture("bookmarks.html")).unwrap();
+        assert_eq!(
+            summary(&entries),
+            [
+                ("line 8".into(), ok("https://menu.example/", &[])),
+                (
+                    "line 11".into(),
+                    Err("not a web address (place:sort=8&maxResults=10)".into())
+                ),
+                (
+                    "line 16".into(),
+                    ok(
+                        "https://soup.example/lentil",
+                        &["Recipes", "Soups & stews", "lentils", "winter"]
+                    )
+                ),
+                ("line 19".into(), ok("https://bread.example/", &["Recipes"])),
+                (
+                    "line 21".into(),
+                    Err("not a web address (javascript:void(0))".into())
+                ),
+                ("line 25".into(), ok("https://other.example/", &[])),
+                ("line 28".into(), ok("https://after.example/", &[])),
+            ]
+        );
+        assert_eq!(
+            entries[2].item,
+            Ok(Bookmark {
+                url: "https://soup.example/lentil".into(),
+                title: Some("Lentil soup — the «best» one".into()),
+                tags: vec![
+                    "Recipes".into(),
+                    "Soups & stews".into(),
+                    "lentils".into(),
+                    "winter".into()
+                ],
+                // ADD_DATE in milliseconds.
+                added_at: Some(Timestamp(1_600_000_123_456)),
+                read: false,
+                read_at: None,
+                content: None,
+                notes: vec!["Add cumin & lemon.".into()],
+            })
+        );
+        // ADD_DATE in microseconds.
+        let bread = entries[3].item.as_ref().unwrap();
+        assert_eq!(bread.added_at, Some(Timestamp(1_600_000_123_456)));
+        assert!(bread.notes.is_empty());
+    }
+
+    #[test]
+    fn linkding_read_state_description_and_notes() {
+        let entries = read_all(read, &fixture("bookmarks_linkding.html")).unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(
+            entries[0].item,
+            Ok(Bookmark {
+                url: "https://read.example/one".into(),
+                title: Some("Read one".into()),
+                tags: vec!["tools".into(), "rust".into()],
+                added_at: Some(Timestamp(1_650_000_000_000)),
+                read: true,
+                read_at: None,
+                content: None,
+                notes: vec![
+                    "A description, with a comma.".into(),
+                    "My own note\non two lines".into()
+                ],
+            })
+        );
+        let unread = entries[1].item.as_ref().unwrap();
+        assert!(!unread.read);
+        assert!(unread.notes.is_empty());
+        let bare = entries[2].item.as_ref().unwrap();
+        assert_eq!(
+            (bare.title.as_deref(), bare.added_at, bare.read),
+            (None, None, false)
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bookmarks.html");
+        std::fs::write(&path, "").unwrap();
+        let msg = message(read_all(read, &path));
+        assert!(
+            msg.ends_with("bookmarks.html is empty; export the bookmarks again"),
+            "{msg}"
+        );
+    }
+
+    /// Folder nesting survives chunk boundaries and deep trees: every
+    /// bookmark at depth d carries exactly the d folders above it.
+    #[test]
+    fn deep_nesting_across_read_chunks() {
+        let mut html = String::from("<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<DL><p>\n");
+        for d in 0..40 {
+            html.push_str(&format!("<DT><H3>f{d}</H3>\n<DL><p>\n"));
+            for i in 0..50 {
+                html.push_str(&format!(
+                    "<DT><A HREF=\"https://d{d}.example/{i}\" ADD_DATE=\"1\">t</A>\n<DD>{}\n",
+                    "x".repeat(100)
+                ));
+            }
+        }
+        for _ in 0..40 {
+            html.push_str("</DL><p>\n");
+        }
+        html.push_str("<DT><A HREF=\"https://top.example/\">top</A>\n</DL>\n");
+        assert!(html.len() > 3 << 16, "spans several read chunks");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep.html");
+        std::fs::write(&path, html).unwrap();
+        let entries = read_all(read, &path).unwrap();
+        assert_eq!(entries.len(), 40 * 50 + 1);
+        for (n, e) in entries[..2000].iter().enumerate() {
+            let b = e.item.as_ref().unwrap();
+            let d = n / 50;
+            let want: Vec<String> = (0..=d).map(|f| format!("f{f}")).collect();
+            assert_eq!(b.tags, want, "{}", b.url);
+            assert_eq!(b.notes, ["x".repeat(100)]);
+        }
+        assert!(entries[2000].item.as_ref().unwrap().tags.is_empty());
+    }
+
+    /// Times the reader over the generated 100,000-bookmark file:
+    /// `python3 /work/shared/tools/corpus/gen_corpus.py -n 100000 -o /tmp/c100k --formats html`,
+    /// then `cargo test --release --lib netscape_100k -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn netscape_100k() {
+        let path = std::path::PathBuf::from(
+            std::env::var("NJ_BOOKMARKS_HTML").unwrap_or("/tmp/c100k.bookmarks.html".into()),
+        );
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        read(&path, &mut |e| {
+            let b = e.item.as_ref().expect("a bookmark");
+            assert!(!b.notes.is_empty() && !b.tags.is_empty());
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        eprintln!("{n} bookmarks in {:?}", start.elapsed());
+    }
 }

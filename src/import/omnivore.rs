@@ -165,3 +165,116 @@ fn highlights(md: &str) -> Vec<String> {
     finish(&mut paragraph, &mut notes);
     notes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::item::testing::{fixture, message, read_all, write_zip};
+    use crate::time::Timestamp;
+    use chrono::{TimeZone, Utc};
+
+    /// The fixture directory zipped as Omnivore does, in the given order.
+    fn omnivore_zip(dir: &Path) -> std::path::PathBuf {
+        let members = [
+            "metadata_0_to_2.json",
+            "metadata_10_to_11.json",
+            "content/garden-paths-18c2.html",
+            "highlights/garden-paths-18c2.md",
+            "metadata_2_to_3.json",
+        ];
+        let data: Vec<(&str, Vec<u8>)> = members
+            .iter()
+            .map(|m| {
+                (
+                    *m,
+                    std::fs::read(fixture(&format!("omnivore/{m}"))).unwrap(),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &[u8])> = data.iter().map(|(m, d)| (*m, d.as_slice())).collect();
+        let path = dir.join("omnivore.zip");
+        write_zip(&path, &refs);
+        path
+    }
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Option<Timestamp> {
+        Some(Timestamp::from_datetime(
+            Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn reads_items_content_and_highlights() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries = read_all(read, &omnivore_zip(dir.path())).unwrap();
+        let places: Vec<&str> = entries.iter().map(|e| e.place.as_str()).collect();
+        assert_eq!(
+            places,
+            [
+                "metadata_0_to_2.json entry 1",
+                "metadata_0_to_2.json entry 2",
+                "metadata_2_to_3.json entry 1",
+                "metadata_10_to_11.json entry 1",
+            ]
+        );
+        assert_eq!(
+            entries[0].item,
+            Ok(Bookmark {
+                url: "https://garden.example/paths".into(),
+                title: Some("Garden paths in winter".into()),
+                tags: vec!["garden".into(), "Ünï".into()],
+                added_at: at(2024, 5, 1, 10, 0),
+                read: true,
+                read_at: at(2024, 5, 3, 12, 30),
+                content: Some(Body::Html(
+                    "<div class=\"page\"><p>Paths curve — ünï.</p></div>\n".into()
+                )),
+                notes: vec![
+                    "> Paths should curve.\n>\nGently, like water.\n\n#design\n\nMy note on curves."
+                        .into(),
+                    "> A second highlight".into(),
+                    "> Third, with a note\n\nWhy not?".into(),
+                ],
+            })
+        );
+        assert_eq!(
+            entries[1].item,
+            Ok(Bookmark {
+                url: "https://plain.example/x".into(),
+                added_at: at(2024, 5, 2, 10, 0),
+                ..Bookmark::default()
+            })
+        );
+        assert_eq!(
+            entries[2].item.as_ref().unwrap().url,
+            "https://third.example/"
+        );
+        assert_eq!(entries[3].item, Err("no URL".into()));
+    }
+
+    #[test]
+    fn a_truncated_or_foreign_zip_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = omnivore_zip(dir.path());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 30]).unwrap();
+        let msg = message(read_all(read, &path));
+        assert!(
+            msg.contains("omnivore.zip is cut off or damaged ("),
+            "{msg}"
+        );
+
+        write_zip(&path, &[("notes.txt", b"hello")]);
+        let msg = message(read_all(read, &path));
+        assert!(msg.contains("holds no metadata_*.json file"), "{msg}");
+    }
+
+    #[test]
+    fn highlights_without_quotes_are_one_note() {
+        assert_eq!(
+            highlights("Just a page note.\n\nSecond paragraph.\n"),
+            ["Just a page note.\n\nSecond paragraph."]
+        );
+        assert!(highlights("\n\n").is_empty());
+    }
+}

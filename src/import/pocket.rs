@@ -206,3 +206,230 @@ impl RilExport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::item::testing::{fixture, message, read_all, write_zip};
+    use crate::time::Timestamp;
+
+    fn ok(e: &Entry) -> &Bookmark {
+        e.item.as_ref().expect("a bookmark")
+    }
+
+    #[test]
+    fn csv_reads_every_field_quoting_newlines_and_non_ascii() {
+        let entries = read_all(read, &fixture("pocket.csv")).unwrap();
+        let places: Vec<&str> = entries.iter().map(|e| e.place.as_str()).collect();
+        assert_eq!(
+            places,
+            ["line 2", "line 3", "line 5", "line 6", "line 7", "line 8", "line 9"]
+        );
+        assert_eq!(
+            entries[0].item,
+            Ok(Bookmark {
+                url: "https://harbour.example/tides?a=1&b=2".into(),
+                title: Some("Harbour lights, and the tide table".into()),
+                tags: vec!["boats".into(), "coast".into()],
+                added_at: Some(Timestamp(1_700_000_000_000)),
+                read: false,
+                read_at: None,
+                content: None,
+                notes: vec![],
+            })
+        );
+        let quoted = ok(&entries[1]);
+        assert_eq!(
+            quoted.title.as_deref(),
+            Some("A title with \"quotes\"\nand a second line")
+        );
+        assert!(quoted.read);
+        assert!(quoted.tags.is_empty());
+        let unicode = ok(&entries[2]);
+        assert_eq!(unicode.title.as_deref(), Some("Ünïcode — café naïve 東京"));
+        assert_eq!(unicode.url, "https://unicode.example/ü");
+        assert_eq!(unicode.tags, ["日本", "café"]);
+        assert!(unicode.read, "status is matched in any case");
+        // A title that is the URL is no title; a bad time loses only the time.
+        let untitled = ok(&entries[3]);
+        assert_eq!(untitled.title, None);
+        assert_eq!(untitled.added_at, None);
+        assert_eq!(untitled.tags, ["spaced"]);
+        assert_eq!(
+            entries[4].item,
+            Err(
+                "has 4 fields where the header has 6; a field with a comma may lack its quotes"
+                    .into()
+            )
+        );
+        assert_eq!(entries[5].item, Err("no URL".into()));
+        assert_eq!(ok(&entries[6]).url, "https://last.example/");
+    }
+
+    #[test]
+    fn csv_columns_are_found_by_name_in_any_case_after_a_bom() {
+        let entries = read_all(read, &fixture("pocket_no_cursor.csv")).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].place, "line 2");
+        assert_eq!(
+            entries[0].item,
+            Ok(Bookmark {
+                url: "https://bom.example/one".into(),
+                title: Some("First without cursor".into()),
+                tags: vec!["news".into()],
+                added_at: Some(Timestamp(1_600_000_000_000)),
+                read: true,
+                ..Bookmark::default()
+            })
+        );
+    }
+
+    #[test]
+    fn empty_and_headless_files() {
+        assert!(read_all(read, &fixture("pocket_header_only.csv"))
+            .unwrap()
+            .is_empty());
+        let empty = message(read_all(read, &fixture("empty.csv")));
+        assert!(
+            empty.ends_with("empty.csv is empty; download the export again"),
+            "{empty}"
+        );
+        let no_url = message(read_all(read, &fixture("pocket_no_url.csv")));
+        assert!(
+            no_url.contains(
+                "has no `url` column (its columns are: title, link, time_added, tags, status)"
+            ),
+            "{no_url}"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_do_not_lose_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.csv");
+        std::fs::write(
+            &path,
+            b"title,url,time_added,tags,status\nCaf\xe9,https://latin.example/,1700000000,,unread\n",
+        )
+        .unwrap();
+        let entries = read_all(read, &path).unwrap();
+        assert_eq!(ok(&entries[0]).title.as_deref(), Some("Caf\u{fffd}"));
+    }
+
+    #[test]
+    fn zip_reads_its_parts_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pocket.zip");
+        write_zip(
+            &path,
+            &[
+                (
+                    "part_000001.csv",
+                    b"title,url,time_added,cursor,tags,status\nSecond,https://two.example/,1700000001,b,x,archive\n",
+                ),
+                (
+                    "part_000000.csv",
+                    "title,url,time_added,cursor,tags,status\nPremi\u{e8}re,https://one.example/,1700000000,a,,unread\n,,,,,\n".as_bytes(),
+                ),
+                ("readme.txt", b"not a CSV"),
+            ],
+        );
+        let entries = read_all(read, &path).unwrap();
+        let got: Vec<(&str, std::result::Result<&str, &str>)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.place.as_str(),
+                    e.item
+                        .as_ref()
+                        .map(|b| b.url.as_str())
+                        .map_err(|e| e.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("part_000000.csv line 2", Ok("https://one.example/")),
+                ("part_000000.csv line 3", Err("no URL")),
+                ("part_000001.csv line 2", Ok("https://two.example/")),
+            ]
+        );
+        assert_eq!(ok(&entries[0]).title.as_deref(), Some("Première"));
+        assert!(ok(&entries[2]).read);
+    }
+
+    #[test]
+    fn a_truncated_zip_is_an_error_that_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pocket.zip");
+        let rows: String = (0..200)
+            .map(|i| format!("T{i},https://t.example/{i},1700000000,c,,unread\n"))
+            .collect();
+        let csv = format!("title,url,time_added,cursor,tags,status\n{rows}");
+        write_zip(&path, &[("part_000000.csv", csv.as_bytes())]);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let msg = message(read_all(read, &path));
+        assert!(msg.contains("pocket.zip is cut off or damaged ("), "{msg}");
+        assert!(
+            msg.ends_with("so nothing was imported; download the export again"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn ril_export_html_reads_both_lists() {
+        let entries = read_all(read_html, &fixture("ril_export.html")).unwrap();
+        assert_eq!(entries.len(), 4);
+        assert_eq!(entries[0].place, "line 11");
+        assert_eq!(
+            entries[0].item,
+            Ok(Bookmark {
+                url: "https://unread.example/a?x=1&y=2".into(),
+                title: Some("Seeds & soil — notes".into()),
+                tags: vec!["garden".into(), "spring".into()],
+                added_at: Some(Timestamp(1_500_000_000_000)),
+                read: false,
+                ..Bookmark::default()
+            })
+        );
+        assert_eq!(ok(&entries[1]).title, None);
+        assert!(!ok(&entries[1]).read);
+        assert_eq!(
+            entries[2].item,
+            Ok(Bookmark {
+                url: "https://read.example/c".into(),
+                title: Some("Café au lait".into()),
+                tags: vec!["Ünï".into()],
+                added_at: Some(Timestamp(1_400_000_000_000)),
+                read: true,
+                ..Bookmark::default()
+            })
+        );
+        assert_eq!(
+            entries[3].item,
+            Err("not a web address (javascript:alert(1))".into())
+        );
+    }
+
+    /// Times the CSV reader over the generated 100,000-row corpus:
+    /// `python3 /work/shared/tools/corpus/gen_corpus.py -n 100000 -o /tmp/c100k --formats csv`,
+    /// then `cargo test --release --lib pocket_csv_100k -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn pocket_csv_100k() {
+        let path = std::path::PathBuf::from(
+            std::env::var("NJ_POCKET_CSV").unwrap_or("/tmp/c100k.pocket.csv".into()),
+        );
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        read(&path, &mut |e| {
+            assert!(e.item.is_ok(), "{e:?}");
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        eprintln!("{n} rows in {:?}", start.elapsed());
+    }
+}

@@ -194,3 +194,91 @@ fn annotation_note(quote: Option<&str>, text: Option<&str>) -> Option<String> {
         .collect();
     (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::item::testing::{fixture, message, read_all};
+    use crate::time::Timestamp;
+    use chrono::{TimeZone, Utc};
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<Timestamp> {
+        Some(Timestamp::from_datetime(
+            Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn reads_every_field_and_rejects_bad_entries_alone() {
+        let entries = read_all(read, &fixture("wallabag.json")).unwrap();
+        let places: Vec<&str> = entries.iter().map(|e| e.place.as_str()).collect();
+        assert_eq!(
+            places,
+            ["entry 1", "entry 2", "entry 3", "entry 4", "entry 5"]
+        );
+        assert_eq!(
+            entries[0].item,
+            Ok(Bookmark {
+                url: "https://moss.example/walls".into(),
+                title: Some("Moss on northern walls".into()),
+                tags: vec!["science".into(), "Ünï".into()],
+                // +0100 without a colon.
+                added_at: at(2019, 3, 1, 9, 2, 3),
+                read: true,
+                read_at: at(2019, 3, 4, 8, 30, 0),
+                content: Some(Body::Html("<p>Moss grows <em>slowly</em>.</p>".into())),
+                notes: vec![
+                    "> Moss grows slowly.\n> Very slowly.\n\nCheck this later".into(),
+                    "> Only a quote".into(),
+                    "Only text".into(),
+                ],
+            })
+        );
+        assert_eq!(
+            entries[1].item,
+            Ok(Bookmark {
+                url: "https://plain.example/".into(),
+                ..Bookmark::default()
+            })
+        );
+        assert_eq!(entries[2].item, Err("no URL".into()));
+        let bad = entries[3].item.as_ref().unwrap_err();
+        assert!(bad.starts_with("not a wallabag entry: "), "{bad}");
+        let last = entries[4].item.as_ref().unwrap();
+        assert_eq!(last.title.as_deref(), Some("Last — ünïcode"));
+        assert_eq!(last.tags, ["old-style"]);
+        assert_eq!((last.read, last.read_at), (true, at(2020, 1, 1, 0, 0, 0)));
+    }
+
+    #[test]
+    fn cut_off_empty_and_foreign_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wallabag.json");
+        let whole = std::fs::read_to_string(fixture("wallabag.json")).unwrap();
+        std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+        let msg = message(read_all(read, &path));
+        assert!(msg.contains("wallabag.json is cut off ("), "{msg}");
+        assert!(
+            msg.ends_with("export the entries from wallabag again"),
+            "{msg}"
+        );
+
+        std::fs::write(&path, "").unwrap();
+        let msg = message(read_all(read, &path));
+        assert!(
+            msg.ends_with("wallabag.json is empty; export the entries from wallabag again"),
+            "{msg}"
+        );
+
+        for foreign in ["hello", "{\"entries\": []}"] {
+            std::fs::write(&path, foreign).unwrap();
+            let msg = message(read_all(read, &path));
+            assert!(
+                msg.contains("wallabag.json is not a wallabag JSON export ("),
+                "{msg}"
+            );
+        }
+        std::fs::write(&path, "[]").unwrap();
+        assert!(read_all(read, &path).unwrap().is_empty());
+    }
+}
