@@ -218,9 +218,10 @@ ALTER TABLE articles ADD COLUMN read_at INTEGER;
 INSERT OR IGNORE INTO texts(hash, word_count, created_at, body)
 VALUES ('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 0, 0, '');
 
--- What `nj fetch --pending` walks, oldest first.
-CREATE INDEX articles_pending ON articles(clipped_at)
-    WHERE content_hash = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+-- (No index finds pending articles: `nj fetch --pending` scans the table,
+-- some milliseconds at 100,000 articles. A partial index on them would make
+-- SQLite prepare again, on every run, each statement that binds a value
+-- where the index's condition could apply, which costs imports far more.)
 
 -- Pending articles whose text could not be fetched, so that a fetch run
 -- again goes on with the others and `--retry` takes these up. Local to this

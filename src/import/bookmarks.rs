@@ -11,7 +11,20 @@ use crate::error::{Error, Result};
 use crate::journal::{placeholder_title, Journal, NewBookmark};
 use crate::time::Timestamp;
 
+/// Items handed from the reading thread to the writing one at a time.
+const BATCH: usize = 256;
+
+/// One item, read and made ready to store on the reading thread.
+struct Ready {
+    place: String,
+    item: Stored<NewBookmark>,
+}
+
 /// Imports the bookmarks in the file at `path`, read as `format`.
+///
+/// Two threads share the work: one reads the file and makes each item
+/// ready (normalises its URL and tags, renders exported HTML to text), the
+/// other writes them, in one transaction.
 pub fn import(
     journal: &mut Journal,
     format: Format,
@@ -22,35 +35,66 @@ pub fn import(
     // index is built once at the end, which is much quicker than entry by
     // entry.
     let empty = journal.is_empty()?;
-    let report = journal.write(now, |tx| {
-        if empty {
-            tx.defer_index()?;
-        }
-        let mut report = ImportReport::default();
-        super::format::read_bookmarks(format, path, &mut |entry: Entry| {
-            let stored = entry
-                .item
-                .map_err(Ok)
-                .and_then(|b| prepare(b, now))
-                .and_then(|b| tx.import_bookmark(&b).map_err(reason));
-            match stored {
-                Ok(r) => report.count(r),
-                Err(Ok(reason)) => report.rejected.push(Rejected {
-                    item: entry.place,
-                    id: None,
-                    reason,
-                }),
-                // The journal's trouble (a full disk): the import stops and
-                // the transaction takes back what it wrote.
-                Err(Err(e)) => return Err(e),
+    let report = std::thread::scope(|scope| {
+        // Items go over in batches, so the threads do not wake each other
+        // for every one; a few batches in flight keep both busy, and few
+        // enough that exported texts are not all held at once.
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Ready>>(4);
+        let reader = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            super::format::read_bookmarks(format, path, &mut |entry: Entry| {
+                batch.push(Ready {
+                    item: entry.item.map_err(Ok).and_then(|b| prepare(b, now)),
+                    place: entry.place,
+                });
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // The writer stopped (it failed, and says why).
+                    send.send(full)
+                        .map_err(|_| Error::BadInput("stopped".into()))?;
+                }
+                Ok(())
+            })?;
+            send.send(batch)
+                .map_err(|_| Error::BadInput("stopped".into()))
+        });
+        journal.write(now, |tx| {
+            if empty {
+                // The indexes each bookmark is looked up by stay.
+                tx.defer_indexes_but(&["article_urls_by_url", "versions_by_hash"])?;
             }
-            Ok(())
+            // About one bookmark per 200 bytes of CSV or HTML.
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            tx.sorted_ids((size / 200).clamp(64, 1 << 20) as usize);
+            let mut report = ImportReport::default();
+            // Ends when the reader is done (or fails) and drops its end.
+            for ready in receive.into_iter().flatten() {
+                match ready
+                    .item
+                    .and_then(|b| tx.import_bookmark(&b).map_err(reason))
+                {
+                    Ok(r) => report.count(r),
+                    Err(Ok(reason)) => report.rejected.push(Rejected {
+                        item: ready.place,
+                        id: None,
+                        reason,
+                    }),
+                    // The journal's trouble (a full disk): the import stops,
+                    // the reader with it, and the transaction takes back
+                    // what it wrote.
+                    Err(Err(e)) => return Err(e),
+                }
+            }
+            // A file that cannot be read takes everything back.
+            reader
+                .join()
+                .map_err(|_| Error::Other(anyhow::anyhow!("the import's reader failed")))?
+                .map_err(|e| match e {
+                    Error::BadInput(msg) => Error::BadInput(format!("{msg}; nothing was imported")),
+                    other => other,
+                })?;
+            Ok(report)
         })
-        .map_err(|e| match e {
-            Error::BadInput(msg) => Error::BadInput(format!("{msg}; nothing was imported")),
-            other => other,
-        })?;
-        Ok(report)
     })?;
     journal.finish_index()?;
     Ok(report)

@@ -90,7 +90,8 @@ impl Tx<'_> {
                 ..ArticleRow::default()
             })?;
             if content.is_some() {
-                self.insert_version(&article, &super::tx::new_id(), &hash, at)?;
+                let id = self.next_id();
+                self.insert_version(&article, &id, &hash, at)?;
             }
             for url in &b.urls {
                 self.insert_url(&article, url, at)?;

@@ -15,6 +15,7 @@ pub mod protocol;
 
 pub use hlc::{Clock, Hlc, Stamp};
 pub use merge::{apply, FieldStore, Merged};
+pub(crate) use op::uuid_v5;
 pub use op::{tag_link_id, Change, Op};
 pub use protocol::{
     sync, Envelope, Outgoing, Page, Pushed, RemoteStatus, Replica, Sealer, Summary, SyncError,

@@ -10,7 +10,8 @@ use crate::pages::text_page;
 use crate::util::{column, short, Env, Reply, Server};
 
 const HARBOR: &str = "Harbor dredging contract goes to review\n\nThe port authority sent the dredging award back for review on Monday.\n\nThe losing bidder had objected to the scoring.\n";
-const FERRY: &str = "Ferry timetable cut for winter\n\nThe island ferry will run four times a day from December.\n";
+const FERRY: &str =
+    "Ferry timetable cut for winter\n\nThe island ferry will run four times a day from December.\n";
 const BRIDGE: &str = "Bridge tolls to rise in spring\n\nDrivers will pay more to cross from April, the council said.\n";
 
 /// A Pocket export of three bookmarks on `server`: harbor (archived, two
@@ -123,7 +124,9 @@ fn imported_bookmarks_are_pending_until_fetched_and_a_failure_waits_for_retry() 
     let out = env.nj(&["fetch", "--pending", "--retry"]).success();
     assert_eq!(
         out.stdout,
-        format!("fetched  {ferry_id}  Ferry, timetable (16 words)\n1 fetched, 0 merged, 0 failed\n")
+        format!(
+            "fetched  {ferry_id}  Ferry, timetable (16 words)\n1 fetched, 0 merged, 0 failed\n"
+        )
     );
     assert!(ids_of(&env, &["--pending"]).is_empty());
     let out = env.nj(&["verify"]).success();
@@ -243,11 +246,14 @@ fn a_fetch_killed_midway_keeps_what_it_fetched_and_the_next_run_goes_on() {
     assert_eq!(left.len(), 5, "the first text was kept");
     let out = env.nj(&["fetch", "--pending"]).success();
     assert!(
-        out.stdout
-            .ends_with("5 fetched, 0 merged, 0 failed\n"),
+        out.stdout.ends_with("5 fetched, 0 merged, 0 failed\n"),
         "{}",
         out.stdout
     );
     assert!(ids_of(&env, &["--pending"]).is_empty());
-    assert_eq!(server.hits("/story/5"), 1, "a fetched text is not fetched again");
+    assert_eq!(
+        server.hits("/story/5"),
+        1,
+        "a fetched text is not fetched again"
+    );
 }
