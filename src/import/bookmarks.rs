@@ -90,7 +90,9 @@ pub fn import(
                 .join()
                 .map_err(|_| Error::Other(anyhow::anyhow!("the import's reader failed")))?
                 .map_err(|e| match e {
-                    Error::BadInput(msg) => Error::BadInput(format!("{msg}; nothing was imported")),
+                    Error::BadInput(msg) if !msg.contains("nothing was imported") => {
+                        Error::BadInput(format!("{msg}; nothing was imported"))
+                    }
                     other => other,
                 })?;
             Ok(report)

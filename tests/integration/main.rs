@@ -18,6 +18,7 @@ mod followups;
 mod hashes;
 mod ids;
 mod import;
+mod import_formats;
 mod journal_file;
 mod notes;
 mod pages;
