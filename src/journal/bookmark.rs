@@ -113,10 +113,10 @@ impl Tx<'_> {
             self.set_article(&article, ArticleField::ContentHash, c.hash.clone().into())?;
             changed = true;
         }
-        for url in &b.urls {
+        for url in b.urls.iter().filter(|u| !current.urls.contains(u)) {
             changed |= self.add_url(&article, url)?;
         }
-        for tag in &tags {
+        for tag in tags.iter().filter(|t| !current.tags.contains(t)) {
             changed |= self.link_tag(&article, tag)?;
         }
         for note in notes {

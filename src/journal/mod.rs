@@ -131,6 +131,15 @@ impl Journal {
             .map_err(|e| not_a_journal(e, path.clone()))?;
         codec::register(&self.conn)?;
         rank::register(&self.conn)?;
+        // A plan that never depends on the values bound to it: otherwise
+        // SQLite prepares again, on every bind, each statement whose plan a
+        // bound value could change (a rowid lookup, a join on a bound URL),
+        // which was half of re-importing a file. nj's queries have one good
+        // plan whatever the value.
+        self.conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         self.conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;

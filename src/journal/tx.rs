@@ -866,9 +866,20 @@ impl<'c> Tx<'c> {
         tag: &str,
         at: Timestamp,
     ) -> Result<bool> {
+        // An indexed article not yet touched in this transaction: a tag it
+        // has already must not touch it, which would re-index it for
+        // nothing (for every article of a re-imported file).
+        if !self.index_deferred && !self.dirty_articles.contains(&article.rowid) {
+            let exists = self
+                .tx
+                .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
+                .exists(params![article.id, tag])?;
+            if exists {
+                return Ok(false);
+            }
+        }
         // Touched first, while the index entry can still be removed with
-        // the old tags; a tag the article had leaves it touched for
-        // nothing, which costs one re-index at commit.
+        // the old tags.
         self.touch_article(article.rowid)?;
         let id = tag_link_id(&article.id, tag);
         let linked = self
