@@ -70,7 +70,10 @@ impl Tx<'_> {
                 existing = find_by_hash(self.conn(), &c.hash)?;
             }
         }
-        let tags: Vec<String> = b.tags.iter().filter_map(|t| normalize_tag(t)).collect();
+        let mut tags: Vec<String> = b.tags.iter().filter_map(|t| normalize_tag(t)).collect();
+        // "Court cases" and "court-cases" are one tag.
+        tags.sort_unstable();
+        tags.dedup();
         let notes = b.notes.iter().map(|n| n.trim()).filter(|n| !n.is_empty());
         let Some(article) = existing else {
             let at = b.added_at.unwrap_or(self.now());
