@@ -94,7 +94,7 @@ impl Fetch {
             let bar = ProgressBar::new(articles.len() as u64);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} {msg} (Ctrl-C stops; run again to go on)",
+                    "{bar:30} {pos}/{len} (Ctrl-C stops; run again to go on)",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
