@@ -9,13 +9,14 @@ use newsjournal::journal::short_id;
 use super::output;
 use super::Ctx;
 
-/// Import a file into the journal: newsjournal JSON (from `nj export`)
+/// Import a library: Pocket, Omnivore, wallabag, Instapaper, bookmarks HTML or nj JSON
 ///
-/// The format is detected from the file's contents. The whole import is one
-/// transaction: if it stops (a file cut off, a full disk), nothing was
-/// imported and it can simply be run again. Importing the same file again
-/// adds nothing twice; into an empty journal, an export comes back as the
-/// journal it was, with the same ids, hashes and times.
+/// The format is detected from the file's contents. Links without their
+/// text become pending articles, which `nj fetch --pending` fetches. The
+/// whole import is one transaction: if it stops (a file cut off, a full
+/// disk), nothing was imported and it can simply be run again. Importing
+/// the same file again adds nothing twice; into an empty journal, an `nj
+/// export` comes back as the journal it was, with the same ids and hashes.
 #[derive(Debug, Args)]
 pub struct Import {
     /// The file to import

@@ -1,14 +1,19 @@
-//! Bringing a library in from a file. So far: newsjournal's own JSON
-//! export, which restores the journal it came from (same ids, hashes and
-//! times).
+//! Bringing a library in from a file: newsjournal's own JSON export, which
+//! restores the journal it came from (same ids, hashes and times), and the
+//! exports of the tools people leave: Pocket (ZIP, CSV, ril_export.html),
+//! Netscape bookmark HTML (browsers, buku, linkding, Shiori), wallabag,
+//! Instapaper and Omnivore. Each of those has a reader that turns the file
+//! into [`Bookmark`]s (see [`item`]); the `bookmarks` module stores them, as pending
+//! articles when the file has no text.
 //!
 //! An import runs in one transaction: it lands whole or not at all, so an
 //! import that stops (a truncated file, a full disk, Ctrl-C) leaves the
 //! journal as it was and can simply be run again. Within a file that
 //! parses, each item stands alone: an item that cannot be imported is
 //! rejected with its reason and the others go on. Re-importing adds nothing
-//! twice (see [`crate::journal::Tx::import_article`] for how items are
-//! matched). Nothing here prints: the caller gets an [`ImportReport`].
+//! twice (see [`crate::journal::Tx::import_article`] and
+//! [`crate::journal::Tx::import_bookmark`] for how items are matched).
+//! Nothing here prints: the caller gets an [`ImportReport`].
 
 mod archive;
 mod bookmarks;
