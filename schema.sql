@@ -232,3 +232,26 @@ CREATE TABLE fetch_failures (
     error      TEXT NOT NULL,
     tried_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- migration: 6
+
+-- Tag links without a stored id. A link's sync id is made from its article
+-- and tag (docs/sync-protocol.md) whenever an operation needs it; stored,
+-- it was 36 bytes of every link that nothing read, a third of the largest
+-- table. The links are copied out and back (through a main-database table)
+-- rather than renamed or kept in a TEMP table: either opens SQLite's
+-- temporary database, after which the process can no longer choose where
+-- index builds spill (Journal::rebuild_index).
+CREATE TABLE article_tags_copy AS
+    SELECT article_id, tag, created_at FROM article_tags;
+DROP TABLE article_tags;
+CREATE TABLE article_tags (
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    tag        TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (article_id, tag)
+) WITHOUT ROWID;
+INSERT INTO article_tags(article_id, tag, created_at)
+    SELECT article_id, tag, created_at FROM article_tags_copy ORDER BY article_id, tag;
+DROP TABLE article_tags_copy;
+CREATE INDEX article_tags_by_tag ON article_tags(tag);

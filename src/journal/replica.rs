@@ -459,9 +459,9 @@ impl SqlStore<'_, '_> {
             self.tx
                 .conn()
                 .prepare_cached(
-                    "INSERT INTO article_tags(article_id, tag, id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO article_tags(article_id, tag, created_at) VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![article_id, tag, crate::sync::tag_link_id(article_id, tag), self.now_ms])?;
+                .execute(params![article_id, tag, self.now_ms])?;
         } else {
             self.tx
                 .conn()

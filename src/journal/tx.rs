@@ -881,21 +881,21 @@ impl<'c> Tx<'c> {
         // Touched first, while the index entry can still be removed with
         // the old tags.
         self.touch_article(article.rowid)?;
-        let id = tag_link_id(&article.id, tag);
         let linked = self
             .tx
             .prepare_cached(
-                "INSERT INTO article_tags(id, article_id, tag, created_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO article_tags(article_id, tag, created_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(article_id, tag) DO NOTHING",
             )?
-            .execute(params![id, article.id, tag, at])?
+            .execute(params![article.id, tag, at])?
             == 1;
-        if linked {
+        // The link's id is only for the sync log.
+        if linked && self.log.is_some() {
             let change = Change::Link {
                 article_id: article.id.clone(),
                 tag: tag.to_owned(),
             };
-            self.log_op("tag", &id, change)?;
+            self.log_op("tag", &tag_link_id(&article.id, tag), change)?;
         }
         Ok(linked)
     }
