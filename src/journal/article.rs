@@ -119,8 +119,23 @@ impl Tx<'_> {
         let mut previous_hash = None;
         let mut restored = false;
 
+        let mut by_url = find_by_url(self.conn(), &clip.urls)?;
+        let mut filled = false;
+        // A pending bookmark of this URL gets this text, as `nj fetch`
+        // would give it; the clip then goes on as a clip of that article
+        // (or of the one the bookmark folded into, which has the text).
+        if let Some(pending) = by_url.clone() {
+            if article_by_rowid(self.conn(), pending.rowid)?.pending {
+                by_url = match self.fill_pending(&pending, clip)? {
+                    super::Filled::Merged { .. } => None,
+                    _ => {
+                        filled = true;
+                        Some(pending)
+                    }
+                };
+            }
+        }
         let by_hash = find_by_hash(self.conn(), &clip.content.hash)?;
-        let by_url = find_by_url(self.conn(), &clip.urls)?;
         // The same URL showing an earlier text again means the page was
         // reverted: a new version, not a duplicate.
         let reverted = match (&by_hash, &by_url) {
@@ -155,6 +170,12 @@ impl Tx<'_> {
             (ClipStatus::New, article)
         };
 
+        // The bookmark's first text: to the user, a new clip.
+        let status = if filled && status == ClipStatus::Duplicate {
+            ClipStatus::New
+        } else {
+            status
+        };
         let current = article_by_rowid(self.conn(), article.rowid)?;
         if current.deleted_at.is_some() {
             self.set_article(&article, ArticleField::DeletedAt, Value::Null)?;

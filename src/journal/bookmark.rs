@@ -571,6 +571,44 @@ mod tests {
     }
 
     #[test]
+    fn clipping_the_url_of_a_pending_bookmark_gives_it_its_text() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let mut b = bookmark("https://news.example/a/harbor", &["ports"]);
+        b.notes = vec!["why".into()];
+        import(&mut j, &b);
+        let text = "Harbor\n\nThe bid was reviewed.";
+        let mut c = page(text, "Harbor bid reviewed", "https://news.example/a/harbor");
+        c.tags = vec!["court".into()];
+        let out = j.clip(Timestamp(10_000), &c).unwrap();
+        assert_eq!(out.status, crate::journal::ClipStatus::New);
+        assert_eq!(out.previous_hash, None);
+        assert!(!out.article.pending);
+        assert_eq!(out.article.title, "Harbor bid reviewed");
+        assert_eq!(out.article.tags, vec!["court", "ports"]);
+        assert_eq!(j.versions(&out.article.as_ref()).unwrap().len(), 1);
+        assert_eq!(j.list(&ListFilter::default()).unwrap().len(), 1);
+
+        // A pending bookmark whose page another article already has folds
+        // into that article.
+        let kept = j
+            .clip(
+                Timestamp(11_000),
+                &page("Other\n\nWords.", "Other", "https://b.example/o"),
+            )
+            .unwrap();
+        import(&mut j, &bookmark("https://mirror.example/o", &["mirror"]));
+        let out = j
+            .clip(
+                Timestamp(12_000),
+                &page("Other\n\nWords.", "Other", "https://mirror.example/o"),
+            )
+            .unwrap();
+        assert_eq!(out.article.id, kept.article.id);
+        assert_eq!(out.article.tags, vec!["mirror"]);
+        assert_eq!(j.list(&ListFilter::default()).unwrap().len(), 2);
+    }
+
+    #[test]
     fn a_failed_fetch_is_skipped_next_time_unless_retried() {
         let mut j = Journal::open_in_memory().unwrap();
         import(&mut j, &bookmark("https://gone.example/a", &[]));
