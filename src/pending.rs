@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::clip::{self, FetchOptions, LoadOptions, Page};
 use crate::error::Result;
-use crate::journal::{Filled, Journal, NewClip, PendingArticle};
+use crate::journal::{Filled, Journal, PendingArticle};
 use crate::recheck::unreachable_reason;
 use crate::time::Clock;
 
@@ -98,16 +98,7 @@ fn record(
         }
     };
     let words = page.content.word_count;
-    let clip = NewClip {
-        content: page.content,
-        title: page.title,
-        urls: page.urls,
-        site: page.site,
-        author: page.author,
-        lang: page.lang,
-        published_at: page.published_at,
-        ..NewClip::default()
-    };
+    let clip = page.into_clip();
     Ok(
         match journal.write(clock.timestamp(), |tx| tx.fill_pending(&a, &clip))? {
             Filled::Fetched { content_hash } => Outcome::Fetched {

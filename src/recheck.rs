@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::clip::{self, FetchOptions, LoadOptions, Page};
 use crate::content::line_diff;
 use crate::error::{Error, Result};
-use crate::journal::{Article, Journal, NewClip};
+use crate::journal::{Article, Journal};
 use crate::time::Clock;
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,16 +126,7 @@ fn record(journal: &mut Journal, article: &Article, page: Page, clock: &Clock) -
         return Ok(Outcome::Unchanged);
     }
     let old = journal.text(&article.content_hash)?;
-    let clip = NewClip {
-        content: page.content,
-        title: page.title,
-        urls: page.urls,
-        site: page.site,
-        author: page.author,
-        lang: page.lang,
-        published_at: page.published_at,
-        ..NewClip::default()
-    };
+    let clip = page.into_clip();
     let article_ref = article.as_ref();
     let previous = journal.write(clock.timestamp(), |tx| {
         if article.pending {

@@ -75,6 +75,22 @@ pub struct Page {
     pub published_at: Option<Timestamp>,
 }
 
+impl Page {
+    /// The page as a clip, without tags or a note.
+    pub fn into_clip(self) -> crate::journal::NewClip {
+        crate::journal::NewClip {
+            content: self.content,
+            title: self.title,
+            urls: self.urls,
+            site: self.site,
+            author: self.author,
+            lang: self.lang,
+            published_at: self.published_at,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Html,

@@ -81,15 +81,9 @@ impl Clip {
         let page = clip::load(&Source::parse(&self.source), &opts, std::io::stdin().lock())?;
         let mut journal = ctx.journal()?;
         let clip = NewClip {
-            content: page.content,
-            title: page.title,
-            urls: page.urls,
-            site: page.site,
-            author: page.author,
-            lang: page.lang,
-            published_at: page.published_at,
             tags: self.tags,
             note: self.note,
+            ..page.into_clip()
         };
         let text = self.follow_up.unwrap_or_else(|| DEFAULT_TEXT.to_owned());
         let (outcome, followup) = journal.write(ctx.clock.timestamp(), |tx| {

@@ -1,10 +1,8 @@
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use newsjournal::clip::FetchOptions;
 use newsjournal::journal::{short_id, PendingArticle};
 use newsjournal::pending::{fetch_pending, Fetched, Outcome};
@@ -90,18 +88,11 @@ impl Fetch {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let bar = if std::io::stderr().is_terminal() && !ctx.json {
-            let bar = ProgressBar::new(articles.len() as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} (Ctrl-C stops; run again to go on)",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = output::progress(
+            articles.len(),
+            ctx.json,
+            "{bar:30} {pos}/{len} (Ctrl-C stops; run again to go on)",
+        );
         let fetch = FetchOptions {
             timeout,
             ..FetchOptions::default()

@@ -17,6 +17,20 @@ pub fn color() -> bool {
     stdout_is_tty() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// A progress bar of `len` steps drawn with `template` on stderr, or a
+/// hidden one when stderr is not a terminal or the output is JSON.
+pub fn progress(len: usize, json: bool, template: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    if !std::io::stderr().is_terminal() || json {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     // A write error stays an io::Error, so `nj --json ... | head` is a

@@ -4,7 +4,6 @@ use anyhow::Result;
 use clap::Args;
 use newsjournal::journal::short_id;
 
-use super::output;
 use super::Ctx;
 
 /// Mark articles read
@@ -39,40 +38,25 @@ impl Unread {
 }
 
 fn set_read(ctx: &Ctx, ids: &[String], read: bool) -> Result<ExitCode> {
-    let mut journal = ctx.journal()?;
-    // Resolve every id before changing anything: one bad id changes nothing.
-    let refs = ids
-        .iter()
-        .map(|id| journal.resolve_article(id))
-        .collect::<Result<Vec<_>, _>>()?;
-    let changed = journal.write(ctx.clock.timestamp(), |tx| {
-        refs.iter()
-            .map(|r| tx.set_read(r, read))
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    let mut out = String::new();
-    let mut json = Vec::new();
-    for (r, changed) in refs.iter().zip(changed) {
-        let a = journal.article(r)?;
-        let id = short_id(&a.id);
-        let line = match (read, changed) {
-            (true, true) => format!("marked {id} read: {}\n", a.title),
-            (true, false) => format!("{id} was already read: {}\n", a.title),
-            (false, true) => format!("marked {id} unread: {}\n", a.title),
-            (false, false) => format!("{id} was not read: {}\n", a.title),
-        };
-        out.push_str(&line);
-        json.push(serde_json::json!({
-            "id": a.id,
-            "title": a.title,
-            "changed": changed,
-            "read_at": a.read_at,
-        }));
-    }
-    if ctx.json {
-        output::json(&json)?;
-    } else {
-        output::print(&out)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    super::tag::change_each(
+        ctx,
+        ids,
+        |tx, r| tx.set_read(r, read),
+        |a, changed| {
+            let id = short_id(&a.id);
+            let line = match (read, changed) {
+                (true, true) => format!("marked {id} read: {}\n", a.title),
+                (true, false) => format!("{id} was already read: {}\n", a.title),
+                (false, true) => format!("marked {id} unread: {}\n", a.title),
+                (false, false) => format!("{id} was not read: {}\n", a.title),
+            };
+            let json = serde_json::json!({
+                "id": a.id,
+                "title": a.title,
+                "changed": changed,
+                "read_at": a.read_at,
+            });
+            (line, json)
+        },
+    )
 }

@@ -1,10 +1,8 @@
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use newsjournal::clip::FetchOptions;
 use newsjournal::journal::short_id;
 use newsjournal::recheck::{recheck, Checked, Outcome};
@@ -56,16 +54,7 @@ impl Recheck {
             .iter()
             .map(|r| journal.article(r))
             .collect::<Result<Vec<_>, _>>()?;
-        let bar = if std::io::stderr().is_terminal() && !ctx.json {
-            let bar = ProgressBar::new(articles.len() as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = output::progress(articles.len(), ctx.json, "{bar:30} {pos}/{len} {msg}");
         let fetch = FetchOptions {
             timeout,
             ..FetchOptions::default()

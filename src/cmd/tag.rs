@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use newsjournal::journal::short_id;
+use newsjournal::journal::{short_id, Article, ArticleRef, Tx};
 
 use super::output;
 use super::Ctx;
@@ -149,6 +149,37 @@ impl Restore {
 }
 
 fn set_removed(ctx: &Ctx, ids: &[String], removed: bool) -> Result<ExitCode> {
+    change_each(
+        ctx,
+        ids,
+        |tx, r| tx.set_removed(r, removed),
+        |a, changed| {
+            let id = short_id(&a.id);
+            let line = match (removed, changed) {
+                (true, true) => format!(
+                    "removed {id}: {} (`nj restore {id}` brings it back)\n",
+                    a.title
+                ),
+                (true, false) => format!("{id} was already in the bin: {}\n", a.title),
+                (false, true) => format!("restored {id}: {}\n", a.title),
+                (false, false) => format!("{id} was not in the bin: {}\n", a.title),
+            };
+            let json = serde_json::json!({ "id": a.id, "title": a.title, "changed": changed, "removed": removed });
+            (line, json)
+        },
+    )
+}
+
+/// Makes one change to each article `ids` names, all in one transaction,
+/// then prints a line for each (or, with --json, an array of objects):
+/// `change` says whether it changed anything, and `describe` makes the
+/// article's line and object.
+pub(super) fn change_each(
+    ctx: &Ctx,
+    ids: &[String],
+    change: impl Fn(&mut Tx<'_>, &ArticleRef) -> newsjournal::error::Result<bool>,
+    describe: impl Fn(&Article, bool) -> (String, serde_json::Value),
+) -> Result<ExitCode> {
     let mut journal = ctx.journal()?;
     // Resolve every id before changing anything: one bad id changes nothing.
     let refs = ids
@@ -157,25 +188,15 @@ fn set_removed(ctx: &Ctx, ids: &[String], removed: bool) -> Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     let changed = journal.write(ctx.clock.timestamp(), |tx| {
         refs.iter()
-            .map(|r| tx.set_removed(r, removed))
+            .map(|r| change(tx, r))
             .collect::<Result<Vec<_>, _>>()
     })?;
     let mut out = String::new();
     let mut json = Vec::new();
     for (r, changed) in refs.iter().zip(changed) {
-        let a = journal.article(r)?;
-        let id = short_id(&a.id);
-        let line = match (removed, changed) {
-            (true, true) => format!(
-                "removed {id}: {} (`nj restore {id}` brings it back)\n",
-                a.title
-            ),
-            (true, false) => format!("{id} was already in the bin: {}\n", a.title),
-            (false, true) => format!("restored {id}: {}\n", a.title),
-            (false, false) => format!("{id} was not in the bin: {}\n", a.title),
-        };
+        let (line, object) = describe(&journal.article(r)?, changed);
         out.push_str(&line);
-        json.push(serde_json::json!({ "id": a.id, "title": a.title, "changed": changed, "removed": removed }));
+        json.push(object);
     }
     if ctx.json {
         output::json(&json)?;

@@ -374,25 +374,4 @@ mod tests {
         }
         assert!(entries[2000].item.as_ref().unwrap().tags.is_empty());
     }
-
-    /// Times the reader over the generated 100,000-bookmark file:
-    /// `python3 /work/shared/tools/corpus/gen_corpus.py -n 100000 -o /tmp/c100k --formats html`,
-    /// then `cargo test --release --lib netscape_100k -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn netscape_100k() {
-        let path = std::path::PathBuf::from(
-            std::env::var("NJ_BOOKMARKS_HTML").unwrap_or("/tmp/c100k.bookmarks.html".into()),
-        );
-        let start = std::time::Instant::now();
-        let mut n = 0;
-        read(&path, &mut |e| {
-            let b = e.item.as_ref().expect("a bookmark");
-            assert!(!b.notes.is_empty() && !b.tags.is_empty());
-            n += 1;
-            Ok(())
-        })
-        .unwrap();
-        eprintln!("{n} bookmarks in {:?}", start.elapsed());
-    }
 }

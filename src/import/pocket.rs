@@ -412,24 +412,4 @@ mod tests {
             Err("not a web address (javascript:alert(1))".into())
         );
     }
-
-    /// Times the CSV reader over the generated 100,000-row corpus:
-    /// `python3 /work/shared/tools/corpus/gen_corpus.py -n 100000 -o /tmp/c100k --formats csv`,
-    /// then `cargo test --release --lib pocket_csv_100k -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn pocket_csv_100k() {
-        let path = std::path::PathBuf::from(
-            std::env::var("NJ_POCKET_CSV").unwrap_or("/tmp/c100k.pocket.csv".into()),
-        );
-        let start = std::time::Instant::now();
-        let mut n = 0;
-        read(&path, &mut |e| {
-            assert!(e.item.is_ok(), "{e:?}");
-            n += 1;
-            Ok(())
-        })
-        .unwrap();
-        eprintln!("{n} rows in {:?}", start.elapsed());
-    }
 }

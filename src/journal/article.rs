@@ -73,31 +73,22 @@ pub(super) fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<Artic
 }
 
 pub(super) fn find_by_url(conn: &Connection, urls: &[String]) -> Result<Option<ArticleRef>> {
-    // Two steps, not one join: the join is prepared again by SQLite each
-    // time its URL is bound (its plan depends on the value), which made a
-    // bulk import spend a seventh of its time in the SQL compiler. Most
-    // lookups find nothing and stop at the first step.
-    let mut by_url = conn.prepare_cached("SELECT article_id FROM article_urls WHERE url = ?1")?;
-    let mut best = conn.prepare_cached(
-        "SELECT rowid, id FROM articles WHERE id IN (SELECT value FROM json_each(?1))
-          ORDER BY deleted_at IS NOT NULL, clipped_at DESC LIMIT 1",
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.rowid, a.id FROM article_urls u JOIN articles a ON a.id = u.article_id
+          WHERE u.url = ?1 ORDER BY a.deleted_at IS NOT NULL, a.clipped_at DESC LIMIT 1",
     )?;
     for url in urls {
-        let ids: Vec<String> = by_url
-            .query_map([url], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if ids.is_empty() {
-            continue;
-        }
-        let ids = serde_json::to_string(&ids).map_err(|e| Error::Other(e.into()))?;
-        return Ok(best
-            .query_row([ids], |r| {
+        if let Some(found) = stmt
+            .query_row([url], |r| {
                 Ok(ArticleRef {
                     rowid: r.get(0)?,
                     id: r.get(1)?,
                 })
             })
-            .optional()?);
+            .optional()?
+        {
+            return Ok(Some(found));
+        }
     }
     Ok(None)
 }
