@@ -111,10 +111,11 @@ impl Tx<'_> {
         let mut changed = false;
         let current = article_by_rowid(self.conn(), article.rowid)?;
         if let (true, Some(c)) = (current.pending, content) {
-            self.put_text(c)?;
-            self.create_version(&article, &c.hash)?;
-            self.set_article(&article, ArticleField::ContentHash, c.hash.clone().into())?;
-            changed = true;
+            let text = NewClip {
+                content: c.clone(),
+                ..NewClip::default()
+            };
+            changed |= self.record_version(&article, &text)?.is_some();
         }
         for url in b.urls.iter().filter(|u| !current.urls.contains(u)) {
             changed |= self.add_url(&article, url)?;
@@ -472,6 +473,21 @@ mod tests {
         assert!(!a.pending);
         assert_eq!(j.versions(&a.as_ref()).unwrap().len(), 1);
         assert_eq!(a.word_count, 6);
+    }
+
+    #[test]
+    fn a_later_file_with_the_text_fills_a_pending_bookmark() {
+        let mut j = Journal::open_in_memory().unwrap();
+        let b = bookmark("https://news.example/a/harbor", &[]);
+        import(&mut j, &b);
+        let mut with_text = b.clone();
+        with_text.content = Some(Content::new("Harbor\n\nThe review starts."));
+        assert_eq!(import(&mut j, &with_text), Restored::Updated);
+        let a = &j.list(&ListFilter::default()).unwrap()[0];
+        assert!(!a.pending);
+        assert_eq!(a.content_hash, with_text.content.as_ref().unwrap().hash);
+        assert_eq!(j.versions(&a.as_ref()).unwrap().len(), 1);
+        assert_eq!(import(&mut j, &with_text), Restored::Duplicate);
     }
 
     #[test]

@@ -182,7 +182,6 @@ impl Tx<'_> {
                 f.deleted_at
             ])?;
         let rowid = self.conn().last_insert_rowid();
-        let time = |t: Option<Timestamp>| t.map(|t| Value::Integer(t.0)).unwrap_or(Value::Null);
         self.log_create(
             "followup",
             &f.id,
@@ -197,9 +196,9 @@ impl Tx<'_> {
                 ("due_at", Value::Integer(f.due_at.0)),
                 ("every", super::tx::opt(&f.every)),
                 ("status", Value::Text(f.status.clone())),
-                ("done_at", time(f.done_at)),
+                ("done_at", super::tx::time_value(f.done_at)),
                 ("created_at", Value::Integer(f.created_at.0)),
-                ("deleted_at", time(f.deleted_at)),
+                ("deleted_at", super::tx::time_value(f.deleted_at)),
             ],
         )?;
         Ok(FollowupRef {

@@ -347,7 +347,8 @@ impl<'c> Tx<'c> {
         if self.index_deferred {
             return Ok(());
         }
-        self.defer_search_index()?;
+        meta_set(&self.tx, "index_stale", "1")?;
+        self.index_deferred = true;
         let indexes: Vec<(String, String)> = self
             .tx
             .prepare(
@@ -371,16 +372,6 @@ impl<'c> Tx<'c> {
         }
         let json = serde_json::to_string(&waiting).map_err(|e| crate::Error::Other(e.into()))?;
         meta_set(&self.tx, "deferred_indexes", &json)
-    }
-
-    /// Leaves the full-text index to one rebuild after the commit.
-    fn defer_search_index(&mut self) -> Result<()> {
-        if self.index_deferred {
-            return Ok(());
-        }
-        meta_set(&self.tx, "index_stale", "1")?;
-        self.index_deferred = true;
-        Ok(())
     }
 
     /// Turns on recording when the journal syncs.
@@ -985,12 +976,7 @@ impl<'c> Tx<'c> {
                 ),
                 ("body", Value::Text(note.body.to_owned())),
                 ("created_at", Value::Integer(note.created_at.0)),
-                (
-                    "deleted_at",
-                    note.deleted_at
-                        .map(|t| Value::Integer(t.0))
-                        .unwrap_or(Value::Null),
-                ),
+                ("deleted_at", time_value(note.deleted_at)),
             ],
         )?;
         Ok(NoteRef {
