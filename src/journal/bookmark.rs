@@ -64,7 +64,10 @@ impl Tx<'_> {
             return Err(Error::BadInput("it has no URL".into()));
         };
         let content = b.content.as_ref().filter(|c| !c.is_empty());
-        let mut existing = find_by_url(self.conn(), &b.urls)?;
+        let mut existing = match &self.urls_seen {
+            Some(seen) => b.urls.iter().find_map(|u| seen.get(u).cloned()),
+            None => find_by_url(self.conn(), &b.urls)?,
+        };
         if existing.is_none() {
             if let Some(c) = content {
                 existing = find_by_hash(self.conn(), &c.hash)?;
@@ -98,10 +101,9 @@ impl Tx<'_> {
             }
             for url in &b.urls {
                 self.insert_url(&article, url, at)?;
+                self.saw_url(url, &article);
             }
-            for tag in &tags {
-                self.insert_tag(&article, tag, at)?;
-            }
+            self.link_new_article_tags(&article, &tags, at)?;
             for note in notes {
                 self.create_note(Some(&article), note)?;
             }
@@ -119,6 +121,7 @@ impl Tx<'_> {
         }
         for url in b.urls.iter().filter(|u| !current.urls.contains(u)) {
             changed |= self.add_url(&article, url)?;
+            self.saw_url(url, &article);
         }
         for tag in tags.iter().filter(|t| !current.tags.contains(t)) {
             changed |= self.link_tag(&article, tag)?;
@@ -138,6 +141,15 @@ impl Tx<'_> {
         } else {
             Restored::Duplicate
         })
+    }
+
+    /// Remembers where a URL went, in an import into an empty journal
+    /// ([`Tx::bulk_import`]); the first article with a URL keeps it.
+    fn saw_url(&mut self, url: &str, article: &ArticleRef) {
+        if let Some(seen) = &mut self.urls_seen {
+            seen.entry(url.to_owned())
+                .or_insert_with(|| article.clone());
+        }
     }
 
     /// Whether the article has a live note with this text (trimmed).
@@ -441,6 +453,84 @@ mod tests {
         assert_eq!(import(&mut j, &b), Restored::Duplicate);
         let a = &j.list(&ListFilter::default()).unwrap()[0];
         assert_eq!(a.read_at, Some(Timestamp(8_000)));
+    }
+
+    #[test]
+    fn into_an_empty_journal_a_repeated_url_is_matched_in_memory_and_every_link_logged() {
+        let mut j = Journal::open_in_memory().unwrap();
+        j.enable_sync(Timestamp(1_000)).unwrap();
+        let first = bookmark("https://news.example/a/harbor", &["ports", "Court Cases"]);
+        let mut again = bookmark("https://news.example/a/harbor", &["dredging", "ports"]);
+        again.urls.push("https://mirror.example/harbor".into());
+        let other = bookmark("https://news.example/b/bridge", &[]);
+        let mut third = bookmark("https://mirror.example/harbor", &["ports"]);
+        third.read_at = Some(Timestamp(6_000));
+        let outcomes = j
+            .write_unchecked(Timestamp(9_000), |tx| {
+                tx.bulk_import()?;
+                [&first, &again, &other, &third]
+                    .into_iter()
+                    .map(|b| tx.import_bookmark(b))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                Restored::Added,
+                Restored::Updated,
+                Restored::Added,
+                Restored::Updated
+            ]
+        );
+        assert!(j.finish_index().unwrap());
+        let all = j.list(&ListFilter::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        let harbor = all
+            .iter()
+            .find(|a| a.tags.contains(&"ports".into()))
+            .unwrap();
+        assert_eq!(harbor.tags, vec!["court-cases", "dredging", "ports"]);
+        assert_eq!(
+            harbor.urls,
+            vec![
+                "https://news.example/a/harbor",
+                "https://mirror.example/harbor"
+            ]
+        );
+        assert_eq!(harbor.read_at, Some(Timestamp(6_000)));
+        // The checks are back on, and nothing broke them.
+        let conn = j.conn();
+        let on: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(on, 1);
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+        // Each tag link, new article's or not, is an operation to push.
+        let tag_ops: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sync_ops WHERE op ->> '$.entity' = 'tag'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tag_ops, 3);
+        // The indexes the import left out are back, and searching works.
+        assert!(!j.index_is_stale().unwrap());
+        let hits = j
+            .search(&crate::journal::SearchQuery {
+                query: "dredging".into(),
+                tag: None,
+                limit: 10,
+                mark: Default::default(),
+            })
+            .unwrap();
+        assert_eq!(hits.len(), 1);
     }
 
     #[test]

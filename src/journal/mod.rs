@@ -285,6 +285,58 @@ impl Journal {
         Ok(())
     }
 
+    /// [`Journal::write`] without SQLite's foreign-key checks, for a write
+    /// that makes every row a link points to itself (an import into an
+    /// empty journal), where checking each link proves nothing and costs a
+    /// lookup. Inside a held transaction the checks stay on (SQLite cannot
+    /// switch them there).
+    pub(crate) fn write_unchecked<T>(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let result = self.write(now, f);
+        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON");
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
+    /// Runs `f` with the file in rollback-journal mode instead of WAL, when
+    /// no other connection has it open: for a bulk import into an empty
+    /// journal. Its pages are all new, so a rollback journal holds next to
+    /// nothing, while the write-ahead log would hold every page once more
+    /// until the checkpoint copies them into the file: a second write of
+    /// the whole journal. Meanwhile another process waits for the import
+    /// (the busy timeout) instead of reading beside it. The file is WAL
+    /// again afterwards (or, if that fails, at the next open).
+    pub(crate) fn with_rollback_journal<T>(
+        &mut self,
+        f: impl FnOnce(&mut Journal) -> Result<T>,
+    ) -> Result<T> {
+        // Leaving WAL needs the file to itself: someone else has it open,
+        // so stay in WAL rather than wait for them.
+        self.conn.busy_timeout(Duration::ZERO)?;
+        let mode = self
+            .conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                r.get::<_, String>(0)
+            });
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let switched = matches!(&mode, Ok(m) if m.eq_ignore_ascii_case("delete"));
+        if !switched {
+            return f(self);
+        }
+        // A rollback journal is safe from a power cut only when synced in
+        // full.
+        self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        let result = f(self);
+        let _ = self.enable_wal();
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        result
+    }
+
     /// Rebuilds the search indexes from the rows: the repair for an index
     /// that `verify` finds damaged. Runs in one transaction.
     pub fn rebuild_index(&mut self) -> Result<()> {

@@ -10,8 +10,10 @@
 //! entry while the rows still hold the old values, and the entry is written
 //! again from the new values at commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
+use chacha20poly1305::aead::rand_core::RngCore;
+use chacha20poly1305::aead::OsRng;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -111,6 +113,10 @@ pub struct Tx<'c> {
     log: Option<SyncLog>,
     /// Sorted random ids for a large write ([`Tx::sorted_ids`]).
     ids: Option<IdPool>,
+    /// For an import into an empty journal ([`Tx::bulk_import`]): every
+    /// URL stored so far, with its article, so bookmarks are matched by URL
+    /// in memory while the URL index waits to be built.
+    pub(super) urls_seen: Option<HashMap<String, ArticleRef>>,
 }
 
 /// A batch of random v4 UUIDs handed out in ascending order.
@@ -123,8 +129,16 @@ struct IdPool {
 impl IdPool {
     fn next(&mut self) -> String {
         if self.ready.is_empty() {
-            self.ready = (0..self.batch)
-                .map(|_| uuid::Uuid::new_v4().as_u128())
+            // One read of the system's randomness for the batch, not one
+            // per id.
+            let mut bytes = vec![0u8; self.batch * 16];
+            OsRng.fill_bytes(&mut bytes);
+            self.ready = bytes
+                .chunks_exact(16)
+                .map(|b| {
+                    let b: [u8; 16] = b.try_into().expect("16 bytes");
+                    uuid::Builder::from_random_bytes(b).into_uuid().as_u128()
+                })
                 .collect();
             self.ready.sort_unstable_by(|a, b| b.cmp(a));
         }
@@ -291,6 +305,7 @@ impl<'c> Tx<'c> {
             index_deferred: false,
             log: None,
             ids: None,
+            urls_seen: None,
         }
     }
 
@@ -306,6 +321,29 @@ impl<'c> Tx<'c> {
             batch: batch.max(1),
             ready: Vec::new(),
         });
+    }
+
+    /// Readies the transaction to import bookmarks into a journal that has
+    /// none: every secondary index but the one texts are matched by waits
+    /// for [`super::Journal::finish_index`], and, since nothing outside
+    /// this import can share a URL with a bookmark, URLs are matched in
+    /// memory ([`Tx::import_bookmark`]). Each bookmark's URL would otherwise
+    /// be looked up and then inserted at a random place in an index far
+    /// larger than the cache; building that index from the finished table
+    /// is one sort. Does nothing when the journal has articles after all
+    /// (another process imported into it first).
+    pub(crate) fn bulk_import(&mut self) -> Result<()> {
+        let empty: bool =
+            self.tx
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |r| {
+                    r.get(0)
+                })?;
+        if !empty {
+            return Ok(());
+        }
+        self.defer_indexes_but(&["versions_by_hash"])?;
+        self.urls_seen = Some(HashMap::new());
+        Ok(())
     }
 
     /// A new id: the next from the sorted batch, if there is one.
@@ -340,10 +378,10 @@ impl<'c> Tx<'c> {
     }
 
     /// [`Tx::defer_index`], keeping the indexes named in `keep`: the ones
-    /// the write looks rows up with as it goes (an import matches each
-    /// bookmark by its URL, and without `article_urls_by_url` would scan
-    /// the table for every row).
-    pub(crate) fn defer_indexes_but(&mut self, keep: &[&str]) -> Result<()> {
+    /// the write looks rows up with as it goes (an import matches a
+    /// bookmark with a text by it, and without `versions_by_hash` would scan
+    /// the table for every one).
+    fn defer_indexes_but(&mut self, keep: &[&str]) -> Result<()> {
         if self.index_deferred {
             return Ok(());
         }
@@ -618,7 +656,11 @@ impl<'c> Tx<'c> {
 
     /// Takes the article out of the index until commit; see the module doc.
     pub(super) fn touch_article(&mut self, rowid: i64) -> Result<()> {
-        if self.dirty_articles.insert(rowid) && !self.index_deferred {
+        // A rebuild to come indexes everything (and keeps no list).
+        if self.index_deferred {
+            return Ok(());
+        }
+        if self.dirty_articles.insert(rowid) {
             self.tx
                 .prepare_cached(
                     "INSERT INTO article_fts(article_fts, rowid, title, body, notes, tags)
@@ -631,7 +673,10 @@ impl<'c> Tx<'c> {
     }
 
     pub(super) fn touch_note(&mut self, rowid: i64) -> Result<()> {
-        if self.dirty_notes.insert(rowid) && !self.index_deferred {
+        if self.index_deferred {
+            return Ok(());
+        }
+        if self.dirty_notes.insert(rowid) {
             self.tx
                 .prepare_cached(
                     "INSERT INTO note_fts(note_fts, rowid, body)
@@ -725,8 +770,11 @@ impl<'c> Tx<'c> {
                 row.read_at
             ])?;
         let rowid = self.tx.last_insert_rowid();
-        // Nothing to remove from the index for a new row; index it at commit.
-        self.dirty_articles.insert(rowid);
+        // Nothing to remove from the index for a new row; index it at commit
+        // (or with everything, when the index waits for a rebuild).
+        if !self.index_deferred {
+            self.dirty_articles.insert(rowid);
+        }
         self.log_create(
             "article",
             &id,
@@ -880,15 +928,49 @@ impl<'c> Tx<'c> {
             )?
             .execute(params![article.id, tag, at])?
             == 1;
-        // The link's id is only for the sync log.
-        if linked && self.log.is_some() {
-            let change = Change::Link {
-                article_id: article.id.clone(),
-                tag: tag.to_owned(),
-            };
-            self.log_op("tag", &tag_link_id(&article.id, tag), change)?;
+        if linked {
+            self.log_tag_link(article, tag)?;
         }
         Ok(linked)
+    }
+
+    /// Links tags (normalised, without repeats) to an article this
+    /// transaction created, in one statement: an import links a handful of
+    /// tags to each of many bookmarks, and a statement per link cost it a
+    /// twentieth of its time.
+    pub(super) fn link_new_article_tags(
+        &mut self,
+        article: &ArticleRef,
+        tags: &[String],
+        at: Timestamp,
+    ) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let json = serde_json::to_string(tags).map_err(|e| crate::Error::Other(e.into()))?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO article_tags(article_id, tag, created_at)
+                 SELECT ?1, value, ?2 FROM json_each(?3)",
+            )?
+            .execute(params![article.id, at, json])?;
+        for tag in tags {
+            self.log_tag_link(article, tag)?;
+        }
+        Ok(())
+    }
+
+    /// Logs a new tag link, when sync is on. The link's id is only for the
+    /// sync log.
+    fn log_tag_link(&mut self, article: &ArticleRef, tag: &str) -> Result<()> {
+        if self.log.is_none() {
+            return Ok(());
+        }
+        let change = Change::Link {
+            article_id: article.id.clone(),
+            tag: tag.to_owned(),
+        };
+        self.log_op("tag", &tag_link_id(&article.id, tag), change)
     }
 
     /// Unlinks a tag. Returns false if the article did not have it.
