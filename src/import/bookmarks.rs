@@ -35,15 +35,10 @@ pub fn import(
     // index is built once at the end, which is much quicker than entry by
     // entry, and the rest is written in bulk too.
     let empty = journal.is_empty()?;
-    let run = |journal: &mut Journal| {
-        let report = write(journal, format, path, now, empty)?;
-        journal.finish_index()?;
-        Ok(report)
-    };
     if empty {
-        journal.with_rollback_journal(run)
+        journal.with_rollback_journal(|journal| write(journal, format, path, now, true))
     } else {
-        run(journal)
+        write(journal, format, path, now, false)
     }
 }
 
@@ -116,6 +111,10 @@ fn write(
                     }
                     other => other,
                 })?;
+            // Everything is in: the indexes an import into an empty journal
+            // left out (or a pull before it) are built in the same
+            // transaction, which then commits once.
+            tx.finish_index()?;
             Ok(report)
         };
         if empty {

@@ -343,33 +343,7 @@ impl Journal {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // The indexes a large pull dropped (Tx::defer_index) first: the
-        // search index's source view reads notes through one of them.
-        if let Some(json) = tx::meta_get(&tx, "deferred_indexes")? {
-            let waiting: Vec<String> =
-                serde_json::from_str(&json).map_err(|e| Error::Other(e.into()))?;
-            // Creating an index sorts in memory up to the cache's size, on
-            // top of the cache, and spills runs to temp_store: a small
-            // cache and a file keep a large pull within its memory budget.
-            let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-            tx.execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -2048;")?;
-            for sql in waiting {
-                let sql = match sql.strip_prefix("CREATE INDEX ") {
-                    Some(rest) => format!("CREATE INDEX IF NOT EXISTS {rest}"),
-                    None => sql,
-                };
-                tx.execute_batch(&sql)?;
-            }
-            tx.execute("DELETE FROM meta WHERE key = 'deferred_indexes'", [])?;
-            tx.execute_batch(&format!(
-                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache};"
-            ))?;
-        }
-        tx.execute_batch(
-            "INSERT INTO article_fts(article_fts) VALUES ('rebuild');
-             INSERT INTO note_fts(note_fts) VALUES ('rebuild');
-             DELETE FROM meta WHERE key = 'index_stale';",
-        )?;
+        rebuild_index_in(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -400,6 +374,38 @@ impl Journal {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// [`Journal::rebuild_index`] inside the caller's transaction.
+pub(super) fn rebuild_index_in(tx: &Connection) -> Result<()> {
+    // The indexes a large pull dropped (Tx::defer_index) first: the search
+    // index's source view reads notes through one of them.
+    if let Some(json) = tx::meta_get(tx, "deferred_indexes")? {
+        let waiting: Vec<String> =
+            serde_json::from_str(&json).map_err(|e| Error::Other(e.into()))?;
+        // Creating an index sorts in memory up to the cache's size, on top
+        // of the cache, and spills runs to temp_store: a small cache and a
+        // file keep a large pull within its memory budget.
+        let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        tx.execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -2048;")?;
+        for sql in waiting {
+            let sql = match sql.strip_prefix("CREATE INDEX ") {
+                Some(rest) => format!("CREATE INDEX IF NOT EXISTS {rest}"),
+                None => sql,
+            };
+            tx.execute_batch(&sql)?;
+        }
+        tx.execute("DELETE FROM meta WHERE key = 'deferred_indexes'", [])?;
+        tx.execute_batch(&format!(
+            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache};"
+        ))?;
+    }
+    tx.execute_batch(
+        "INSERT INTO article_fts(article_fts) VALUES ('rebuild');
+         INSERT INTO note_fts(note_fts) VALUES ('rebuild');
+         DELETE FROM meta WHERE key = 'index_stale';",
+    )?;
+    Ok(())
 }
 
 /// Splits schema.sql at its `-- migration: N` markers. Text before the

@@ -346,6 +346,17 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Builds the indexes a bulk write left for later
+    /// ([`Tx::defer_index`]) now, in this transaction, so it commits (and
+    /// syncs the file) once; later writes in it index as they go.
+    pub(crate) fn finish_index(&mut self) -> Result<()> {
+        if self.index_deferred {
+            super::rebuild_index_in(&self.tx)?;
+            self.index_deferred = false;
+        }
+        Ok(())
+    }
+
     /// A new id: the next from the sorted batch, if there is one.
     pub(super) fn next_id(&mut self) -> String {
         match &mut self.ids {
