@@ -437,6 +437,43 @@ mod tests {
     }
 
     #[test]
+    fn a_bulk_write_uses_a_rollback_journal_only_alone_and_leaves_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut j = Journal::open(&path).unwrap();
+        let mode = |j: &Journal| -> String {
+            j.conn()
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap()
+        };
+        let during = j.with_rollback_journal(|j| Ok(mode(j))).unwrap();
+        assert_eq!(during, "delete");
+        assert_eq!(mode(&j), "wal");
+        // Another process has the journal open: no waiting for it, and no
+        // switch under it.
+        let other = Journal::open(&path).unwrap();
+        let during = j.with_rollback_journal(|j| Ok(mode(j))).unwrap();
+        assert_eq!(during, "wal");
+        assert_eq!(mode(&other), "wal");
+        // A failing write in rollback mode still leaves WAL and the checks.
+        drop(other);
+        let err = j
+            .with_rollback_journal(|j| {
+                j.write_unchecked(Timestamp(1), |_| -> Result<()> {
+                    Err(Error::BadInput("stop".into()))
+                })
+            })
+            .unwrap_err();
+        assert!(matches!(err, Error::BadInput(_)));
+        assert_eq!(mode(&j), "wal");
+        let fk: i64 = j
+            .conn()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.db");

@@ -325,7 +325,7 @@ impl<'c> Tx<'c> {
 
     /// Readies the transaction to import bookmarks into a journal that has
     /// none: every secondary index but the one texts are matched by waits
-    /// for [`super::Journal::finish_index`], and, since nothing outside
+    /// for [`Tx::finish_index`], and, since nothing outside
     /// this import can share a URL with a bookmark, URLs are matched in
     /// memory ([`Tx::import_bookmark`]). Each bookmark's URL would otherwise
     /// be looked up and then inserted at a random place in an index far
