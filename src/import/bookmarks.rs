@@ -36,7 +36,9 @@ pub fn import(
     // entry, and the rest is written in bulk too.
     let empty = journal.is_empty()?;
     if empty {
-        journal.with_rollback_journal(|journal| write(journal, format, path, now, true))
+        journal.with_rollback_journal(|journal| {
+            journal.with_side_index(|journal| write(journal, format, path, now, true))
+        })
     } else {
         write(journal, format, path, now, false)
     }

@@ -104,9 +104,16 @@ impl Tx<'_> {
                 self.saw_url(url, &article);
             }
             self.link_new_article_tags(&article, &tags, at)?;
+            // Made at one time, so in id order, as the search view reads
+            // them.
+            let mut made = Vec::new();
             for note in notes {
-                self.create_note(Some(&article), note)?;
+                made.push((self.create_note(Some(&article), note)?.id, note));
             }
+            made.sort_unstable();
+            let notes: Vec<&str> = made.into_iter().map(|(_, n)| n).collect();
+            let body = content.map_or("", |c| c.text.as_str());
+            self.hand_over_new_article(&article, &b.title, body, &notes, &tags)?;
             return Ok(Restored::Added);
         };
 

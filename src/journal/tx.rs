@@ -11,6 +11,7 @@
 //! again from the new values at commit.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::OsRng;
@@ -18,6 +19,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::query::{ArticleRef, NoteRef};
+use super::side_index::{self, SideIndex};
 use crate::content::Content;
 use crate::error::Result;
 use crate::sync::{tag_link_id, Change, Clock, Hlc, Op, Stamp};
@@ -117,6 +119,12 @@ pub struct Tx<'c> {
     /// URL stored so far, with its article, so bookmarks are matched by URL
     /// in memory while the URL index waits to be built.
     pub(super) urls_seen: Option<HashMap<String, ArticleRef>>,
+    /// The scratch database attached for an import's search index
+    /// ([`super::Journal::with_side_index`]), if there is one.
+    pub(super) scratch: Option<PathBuf>,
+    /// The search index of an import into an empty journal, being built
+    /// on another thread ([`super::side_index`]).
+    pub(super) side: Option<SideIndex>,
 }
 
 /// A batch of random v4 UUIDs handed out in ascending order.
@@ -306,6 +314,8 @@ impl<'c> Tx<'c> {
             log: None,
             ids: None,
             urls_seen: None,
+            scratch: None,
+            side: None,
         }
     }
 
@@ -341,8 +351,21 @@ impl<'c> Tx<'c> {
         if !empty {
             return Ok(());
         }
-        self.defer_indexes_but(&["versions_by_hash"])?;
+        // An index a pull left waiting is rebuilt whole, as before.
+        let fresh = !self.index_deferred;
+        // The notes index stays for the search values of an article the
+        // import changes again (Tx::touch_article), which read its notes.
+        self.defer_indexes_but(&["versions_by_hash", "notes_by_article"])?;
         self.urls_seen = Some(HashMap::new());
+        if let (true, Some(path)) = (fresh, &self.scratch) {
+            let create: String = self.tx.query_row(
+                "SELECT sql FROM main.sqlite_master WHERE name = 'article_fts'",
+                [],
+                |r| r.get(0),
+            )?;
+            // Without a worker the index is rebuilt at the end instead.
+            self.side = SideIndex::start(path, create).ok();
+        }
         Ok(())
     }
 
@@ -350,11 +373,99 @@ impl<'c> Tx<'c> {
     /// ([`Tx::defer_index`]) now, in this transaction, so it commits (and
     /// syncs the file) once; later writes in it index as they go.
     pub(crate) fn finish_index(&mut self) -> Result<()> {
-        if self.index_deferred {
-            super::rebuild_index_in(&self.tx)?;
-            self.index_deferred = false;
+        if !self.index_deferred {
+            return Ok(());
+        }
+        match self.side.take() {
+            Some(side) => self.finish_side_index(side)?,
+            None => super::rebuild_index_in(&self.tx)?,
+        }
+        self.index_deferred = false;
+        Ok(())
+    }
+
+    /// Finishes the index the worker built and puts it in the journal:
+    /// the articles changed after they were handed over are handed over
+    /// again from their rows first.
+    fn finish_side_index(&mut self, mut side: SideIndex) -> Result<()> {
+        if let Some(rowid) = side.building.take() {
+            self.dirty_articles.insert(rowid);
+        }
+        // The view reads notes through one of the waiting indexes.
+        super::build_deferred_indexes(&self.tx)?;
+        for rowid in std::mem::take(&mut self.dirty_articles) {
+            if let Some(values) = self.search_values(rowid)? {
+                side.push(side_index::Entry {
+                    rowid,
+                    remove: false,
+                    values,
+                })?;
+            }
+        }
+        match side.finish() {
+            Ok(()) => {
+                side_index::copy_into(&self.tx)?;
+                self.tx.execute_batch(
+                    "INSERT INTO note_fts(note_fts) VALUES ('rebuild');
+                     DELETE FROM meta WHERE key = 'index_stale';",
+                )?;
+            }
+            // (A full scratch disk, say): the journal's own rebuild.
+            Err(_) => super::rebuild_index_in(&self.tx)?,
         }
         Ok(())
+    }
+
+    /// What the search index holds for an article, as its rows say now.
+    fn search_values(&self, rowid: i64) -> Result<Option<[Value; 4]>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT title, body, notes, tags FROM article_search_src WHERE article_rowid = ?1",
+            )?
+            .query_row([rowid], |r| {
+                Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+            })
+            .optional()?)
+    }
+
+    /// Hands a new article's search values to the worker building the
+    /// import's index, once its tags and notes are in: `tags` sorted,
+    /// `notes` in the order they were made (the view's order: by time,
+    /// then id). An article this does not reach (its write failed part
+    /// way) is indexed from its rows at the end.
+    pub(super) fn hand_over_new_article(
+        &mut self,
+        article: &ArticleRef,
+        title: &str,
+        body: &str,
+        notes: &[&str],
+        tags: &[String],
+    ) -> Result<()> {
+        let Some(side) = &mut self.side else {
+            return Ok(());
+        };
+        if side.building != Some(article.rowid) {
+            return Ok(());
+        }
+        side.building = None;
+        let joined = |parts: Vec<&str>, sep: &str| {
+            if parts.is_empty() {
+                Value::Null
+            } else {
+                Value::Text(parts.join(sep))
+            }
+        };
+        side.push(side_index::Entry {
+            rowid: article.rowid,
+            remove: false,
+            values: [
+                Value::Text(title.to_owned()),
+                Value::Text(body.to_owned()),
+                joined(notes.to_vec(), "\n"),
+                joined(tags.iter().map(String::as_str).collect(), " "),
+            ],
+        })
     }
 
     /// A new id: the next from the sorted batch, if there is one.
@@ -667,8 +778,25 @@ impl<'c> Tx<'c> {
 
     /// Takes the article out of the index until commit; see the module doc.
     pub(super) fn touch_article(&mut self, rowid: i64) -> Result<()> {
-        // A rebuild to come indexes everything (and keeps no list).
         if self.index_deferred {
+            // The worker's index takes the article back out, unless it has
+            // not had it yet; it comes back from its rows at the end.
+            let handed_over = self
+                .side
+                .as_ref()
+                .is_some_and(|s| s.building != Some(rowid));
+            if handed_over && self.dirty_articles.insert(rowid) {
+                if let Some(values) = self.search_values(rowid)? {
+                    let side = self.side.as_mut().expect("checked above");
+                    side.push(side_index::Entry {
+                        rowid,
+                        remove: true,
+                        values,
+                    })?;
+                }
+            }
+            // Otherwise a rebuild to come indexes everything (and keeps no
+            // list).
             return Ok(());
         }
         if self.dirty_articles.insert(rowid) {
@@ -785,6 +913,14 @@ impl<'c> Tx<'c> {
         // (or with everything, when the index waits for a rebuild).
         if !self.index_deferred {
             self.dirty_articles.insert(rowid);
+        }
+        // In an import building its index beside it, the article is handed
+        // over once its tags and notes are in (Tx::hand_over_new_article);
+        // one that never was comes from its rows at the end.
+        if let Some(side) = &mut self.side {
+            if let Some(earlier) = side.building.replace(rowid) {
+                self.dirty_articles.insert(earlier);
+            }
         }
         self.log_create(
             "article",
