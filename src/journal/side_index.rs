@@ -32,6 +32,33 @@ use crate::error::{Error, Result};
 /// The schema name the scratch database is attached under.
 pub(super) const SCHEMA: &str = "nj_side";
 
+/// How scratch files are named: hidden, and recognisably nj's.
+const PREFIX: &str = ".nj-import-index-";
+
+/// A scratch file untouched for this long is left from an import that was
+/// killed (an import writes its scratch file all along, and a running one
+/// copies it within seconds of its last write).
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Removes the scratch files that killed imports left in `dir`.
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(PREFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_AFTER);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Entries handed to the worker at a time.
 const BATCH: usize = 512;
 
@@ -44,8 +71,9 @@ pub(super) struct Scratch {
 impl Scratch {
     /// A new empty scratch file in `dir`, attached to `conn`.
     pub(super) fn attach(conn: &Connection, dir: &Path) -> Result<Scratch> {
+        remove_stale(dir);
         let path = tempfile::Builder::new()
-            .prefix(".nj-import-index-")
+            .prefix(PREFIX)
             .tempfile_in(dir)
             .map_err(|e| Error::Other(e.into()))?
             .into_temp_path();
@@ -259,7 +287,7 @@ mod tests {
         std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".nj-import-index-"))
+            .filter(|n| n.starts_with(super::PREFIX))
             .collect()
     }
 
@@ -362,6 +390,38 @@ mod tests {
         assert_eq!(hits(&j, "kelp"), ["news.example/ferry"]);
         assert!(hits(&j, "transit").is_empty());
         assert!(j.verify().unwrap().index_ok);
+    }
+
+    /// A scratch file a killed import left a day ago goes at the next
+    /// import; a recent one (another import's, running) stays.
+    #[test]
+    fn a_scratch_file_left_by_a_killed_import_goes_at_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(format!("{}killed", super::PREFIX));
+        let running = dir.path().join(format!("{}running", super::PREFIX));
+        for path in [&old, &running] {
+            std::fs::write(path, b"half an index").unwrap();
+        }
+        let two_days = std::time::Duration::from_secs(2 * 24 * 60 * 60);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - two_days)
+            .unwrap();
+        let mut j = Journal::open(&dir.path().join("journal.db")).unwrap();
+        j.with_side_index(|j| {
+            j.write_unchecked(Timestamp(9_000), |tx| {
+                tx.bulk_import()?;
+                tx.import_bookmark(&bookmark("https://news.example/harbor", &["ports"]))?;
+                tx.finish_index()
+            })
+        })
+        .unwrap();
+        let mut left = scratch_files(dir.path());
+        left.sort();
+        assert_eq!(left, [format!("{}running", super::PREFIX)]);
+        assert_eq!(hits(&j, "ports"), ["news.example/harbor"]);
     }
 
     /// An import that fails takes its rows back, and its scratch file goes.
