@@ -206,6 +206,14 @@ fn wallabag_brings_texts_tags_and_annotations_as_notes() {
         env.nj(&["verify"]).success().stdout,
         "checked 1 texts of 3 articles: every hash matches, and the search index is sound\n"
     );
+    // The import into the empty journal built that index in a scratch
+    // file beside it, which went when the import ended.
+    let beside: Vec<String> = std::fs::read_dir(env.db().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".nj-import-index-"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
 }
 
 #[test]
