@@ -380,11 +380,12 @@ impl Journal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::journal::ListFilter;
 
-    fn bookmark(url: &str, tags: &[&str]) -> NewBookmark {
+    /// A pending bookmark saved at a fixed time.
+    pub(in crate::journal) fn bookmark(url: &str, tags: &[&str]) -> NewBookmark {
         NewBookmark {
             urls: vec![url.to_owned()],
             title: placeholder_title(url),

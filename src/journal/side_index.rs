@@ -252,20 +252,9 @@ pub(super) fn scratch_dir(journal: Option<&Path>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use crate::content::Content;
-    use crate::journal::{
-        placeholder_title, Journal, ListFilter, NewBookmark, Restored, SearchQuery,
-    };
+    use crate::journal::bookmark::tests::bookmark;
+    use crate::journal::{Journal, ListFilter, Restored, SearchQuery};
     use crate::time::Timestamp;
-
-    fn bookmark(url: &str, tags: &[&str]) -> NewBookmark {
-        NewBookmark {
-            urls: vec![url.to_owned()],
-            title: placeholder_title(url),
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-            added_at: Some(Timestamp(5_000)),
-            ..NewBookmark::default()
-        }
-    }
 
     fn hits(j: &Journal, query: &str) -> Vec<String> {
         let mut titles: Vec<String> = j
