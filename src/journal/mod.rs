@@ -440,17 +440,19 @@ pub(super) fn build_deferred_indexes(tx: &Connection) -> Result<()> {
         tx.execute_batch(
             "PRAGMA temp_store = FILE; PRAGMA cache_size = -2048; PRAGMA threads = 2;",
         )?;
-        for sql in waiting {
+        let built = waiting.into_iter().try_for_each(|sql| {
             let sql = match sql.strip_prefix("CREATE INDEX ") {
                 Some(rest) => format!("CREATE INDEX IF NOT EXISTS {rest}"),
                 None => sql,
             };
-            tx.execute_batch(&sql)?;
-        }
-        tx.execute("DELETE FROM meta WHERE key = 'deferred_indexes'", [])?;
+            tx.execute_batch(&sql)
+        });
+        // Back to the everyday settings, whether or not that worked.
         tx.execute_batch(&format!(
             "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}; PRAGMA threads = 0;"
         ))?;
+        built?;
+        tx.execute("DELETE FROM meta WHERE key = 'deferred_indexes'", [])?;
     }
     Ok(())
 }

@@ -59,8 +59,10 @@ fn remove_stale(dir: &Path) {
     }
 }
 
-/// Entries handed to the worker at a time.
+/// Entries handed to the worker at a time, at most: this many, or this
+/// many bytes of text (an export with texts). Four batches wait at most.
 const BATCH: usize = 512;
+const BATCH_BYTES: usize = 4 << 20;
 
 /// The scratch database of an import, attached to the journal.
 pub(super) struct Scratch {
@@ -72,6 +74,8 @@ impl Scratch {
     /// A new empty scratch file in `dir`, attached to `conn`.
     pub(super) fn attach(conn: &Connection, dir: &Path) -> Result<Scratch> {
         remove_stale(dir);
+        // A scratch file a failed DETACH left attached would take the name.
+        let _ = conn.execute_batch(&format!("DETACH DATABASE {SCHEMA}"));
         let path = tempfile::Builder::new()
             .prefix(PREFIX)
             .tempfile_in(dir)
@@ -109,6 +113,8 @@ pub(super) struct Entry {
 pub(super) struct SideIndex {
     send: Option<SyncSender<Vec<Entry>>>,
     batch: Vec<Entry>,
+    /// The text in `batch`, in bytes.
+    batch_bytes: usize,
     worker: Option<JoinHandle<Result<()>>>,
     /// The article being written now: its entry waits for its tags and
     /// notes ([`super::Tx::hand_over_new_article`]).
@@ -134,20 +140,32 @@ impl SideIndex {
         Ok(SideIndex {
             send: Some(send),
             batch: Vec::with_capacity(BATCH),
+            batch_bytes: 0,
             worker: Some(worker),
             building: None,
         })
     }
 
+    /// Queues an entry for the worker. An error means the worker stopped
+    /// (its scratch disk is full, say), and says why.
     pub(super) fn push(&mut self, entry: Entry) -> Result<()> {
+        self.batch_bytes += entry
+            .values
+            .iter()
+            .map(|v| match v {
+                Value::Text(t) => t.len(),
+                _ => 0,
+            })
+            .sum::<usize>();
         self.batch.push(entry);
-        if self.batch.len() >= BATCH {
+        if self.batch.len() >= BATCH || self.batch_bytes >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
+        self.batch_bytes = 0;
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
         let sent = match &self.send {
             Some(send) => send.send(batch).is_ok(),
@@ -255,6 +273,7 @@ mod tests {
     use crate::journal::bookmark::tests::bookmark;
     use crate::journal::{Journal, ListFilter, Restored, SearchQuery};
     use crate::time::Timestamp;
+    use rusqlite::types::Value;
 
     fn hits(j: &Journal, query: &str) -> Vec<String> {
         let mut titles: Vec<String> = j
@@ -334,6 +353,8 @@ mod tests {
                         .map(|b| tx.import_bookmark(b))
                         .collect::<crate::error::Result<Vec<_>>>()?;
                     tx.finish_index()?;
+                    // Not the rebuild it falls back to.
+                    assert!(tx.side_index_copied, "the worker's index is the journal's");
                     Ok(outcomes)
                 })
             })
@@ -411,6 +432,49 @@ mod tests {
         left.sort();
         assert_eq!(left, [format!("{}running", super::PREFIX)]);
         assert_eq!(hits(&j, "ports"), ["news.example/harbor"]);
+    }
+
+    /// A worker that stops part way (here FTS5 refuses to remove an entry
+    /// it never had, as it would a full scratch disk) leaves the import to
+    /// go on without it and rebuild the index at the end.
+    #[test]
+    fn an_import_whose_worker_stops_rebuilds_the_index_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("journal.db")).unwrap();
+        let added = j
+            .with_side_index(|j| {
+                j.write_unchecked(Timestamp(9_000), |tx| {
+                    tx.bulk_import()?;
+                    let mut added = 0;
+                    for i in 0..1_200 {
+                        if i == 10 {
+                            let bogus = super::Entry {
+                                rowid: 1,
+                                remove: true,
+                                values: [
+                                    Value::Text("never".into()),
+                                    Value::Text("indexed".into()),
+                                    Value::Null,
+                                    Value::Null,
+                                ],
+                            };
+                            tx.side.as_mut().unwrap().push(bogus)?;
+                        }
+                        let b = bookmark(&format!("https://filler.example/{i}"), &["kelp"]);
+                        added += usize::from(tx.import_bookmark(&b)? == Restored::Added);
+                    }
+                    assert!(tx.side.is_none(), "the stopped worker was let go");
+                    tx.finish_index()?;
+                    assert!(!tx.side_index_copied);
+                    Ok(added)
+                })
+            })
+            .unwrap();
+        assert_eq!(added, 1_200);
+        assert!(scratch_files(dir.path()).is_empty());
+        assert!(j.verify().unwrap().index_ok);
+        assert!(!j.index_is_stale().unwrap());
+        assert_eq!(hits(&j, "kelp").len(), 100);
     }
 
     /// An import that fails takes its rows back, and its scratch file goes.

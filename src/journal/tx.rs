@@ -125,6 +125,9 @@ pub struct Tx<'c> {
     /// The search index of an import into an empty journal, being built
     /// on another thread ([`super::side_index`]).
     pub(super) side: Option<SideIndex>,
+    /// Whether the search index came from the worker (for tests: the
+    /// rebuild it falls back to gives the same index).
+    pub(super) side_index_copied: bool,
 }
 
 /// A batch of random v4 UUIDs handed out in ascending order.
@@ -316,6 +319,7 @@ impl<'c> Tx<'c> {
             urls_seen: None,
             scratch: None,
             side: None,
+            side_index_copied: false,
         }
     }
 
@@ -391,29 +395,45 @@ impl<'c> Tx<'c> {
         if let Some(rowid) = side.building.take() {
             self.dirty_articles.insert(rowid);
         }
-        // The view reads notes through one of the waiting indexes.
         super::build_deferred_indexes(&self.tx)?;
+        let mut handed = Ok(());
         for rowid in std::mem::take(&mut self.dirty_articles) {
             if let Some(values) = self.search_values(rowid)? {
-                side.push(side_index::Entry {
+                handed = side.push(side_index::Entry {
                     rowid,
                     remove: false,
                     values,
-                })?;
+                });
+                if handed.is_err() {
+                    break;
+                }
             }
         }
-        match side.finish() {
+        match handed.and_then(|()| side.finish()) {
             Ok(()) => {
                 side_index::copy_into(&self.tx)?;
                 self.tx.execute_batch(
                     "INSERT INTO note_fts(note_fts) VALUES ('rebuild');
                      DELETE FROM meta WHERE key = 'index_stale';",
                 )?;
+                self.side_index_copied = true;
             }
-            // (A full scratch disk, say): the journal's own rebuild.
+            // The worker stopped (a full scratch disk, say): the journal's
+            // own rebuild.
             Err(_) => super::rebuild_index_in(&self.tx)?,
         }
         Ok(())
+    }
+
+    /// Hands an entry to the worker building the import's index. If the
+    /// worker has stopped (a full scratch disk, say), the import goes on
+    /// without it and rebuilds the index at the end.
+    fn hand_over(&mut self, entry: side_index::Entry) {
+        if let Some(side) = &mut self.side {
+            if side.push(entry).is_err() {
+                self.side = None;
+            }
+        }
     }
 
     /// What the search index holds for an article, as its rows say now.
@@ -456,7 +476,7 @@ impl<'c> Tx<'c> {
                 Value::Text(parts.join(sep))
             }
         };
-        side.push(side_index::Entry {
+        self.hand_over(side_index::Entry {
             rowid: article.rowid,
             remove: false,
             values: [
@@ -465,7 +485,8 @@ impl<'c> Tx<'c> {
                 joined(notes.to_vec(), "\n"),
                 joined(tags.iter().map(String::as_str).collect(), " "),
             ],
-        })
+        });
+        Ok(())
     }
 
     /// A new id: the next from the sorted batch, if there is one.
@@ -787,12 +808,11 @@ impl<'c> Tx<'c> {
                 .is_some_and(|s| s.building != Some(rowid));
             if handed_over && self.dirty_articles.insert(rowid) {
                 if let Some(values) = self.search_values(rowid)? {
-                    let side = self.side.as_mut().expect("checked above");
-                    side.push(side_index::Entry {
+                    self.hand_over(side_index::Entry {
                         rowid,
                         remove: true,
                         values,
-                    })?;
+                    });
                 }
             }
             // Otherwise a rebuild to come indexes everything (and keeps no
