@@ -418,9 +418,16 @@ pub(super) fn rebuild_index_in(tx: &Connection) -> Result<()> {
     // The indexes a large pull dropped (Tx::defer_index) first: the search
     // index's source view reads notes through one of them.
     build_deferred_indexes(tx)?;
+    tx.execute_batch("INSERT INTO article_fts(article_fts) VALUES ('rebuild');")?;
+    rebuild_note_index_in(tx)
+}
+
+/// Rebuilds the index of free-standing notes, the last step of a rebuild
+/// (or of an import whose article index was built beside it), after which
+/// the search index no longer waits for one.
+pub(super) fn rebuild_note_index_in(tx: &Connection) -> Result<()> {
     tx.execute_batch(
-        "INSERT INTO article_fts(article_fts) VALUES ('rebuild');
-         INSERT INTO note_fts(note_fts) VALUES ('rebuild');
+        "INSERT INTO note_fts(note_fts) VALUES ('rebuild');
          DELETE FROM meta WHERE key = 'index_stale';",
     )?;
     Ok(())

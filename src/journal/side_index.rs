@@ -30,7 +30,7 @@ use rusqlite::{params, Connection};
 use crate::error::{Error, Result};
 
 /// The schema name the scratch database is attached under.
-pub(super) const SCHEMA: &str = "nj_side";
+const SCHEMA: &str = "nj_side";
 
 /// How scratch files are named: hidden, and recognisably nj's.
 const PREFIX: &str = ".nj-import-index-";

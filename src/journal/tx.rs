@@ -412,10 +412,7 @@ impl<'c> Tx<'c> {
         match handed.and_then(|()| side.finish()) {
             Ok(()) => {
                 side_index::copy_into(&self.tx)?;
-                self.tx.execute_batch(
-                    "INSERT INTO note_fts(note_fts) VALUES ('rebuild');
-                     DELETE FROM meta WHERE key = 'index_stale';",
-                )?;
+                super::rebuild_note_index_in(&self.tx)?;
                 self.side_index_copied = true;
             }
             // The worker stopped (a full scratch disk, say): the journal's
@@ -469,11 +466,12 @@ impl<'c> Tx<'c> {
             return Ok(());
         }
         side.building = None;
-        let joined = |parts: Vec<&str>, sep: &str| {
-            if parts.is_empty() {
+        // group_concat of no rows is NULL.
+        let concat = |joined: String| {
+            if joined.is_empty() {
                 Value::Null
             } else {
-                Value::Text(parts.join(sep))
+                Value::Text(joined)
             }
         };
         self.hand_over(side_index::Entry {
@@ -482,8 +480,8 @@ impl<'c> Tx<'c> {
             values: [
                 Value::Text(title.to_owned()),
                 Value::Text(body.to_owned()),
-                joined(notes.to_vec(), "\n"),
-                joined(tags.iter().map(String::as_str).collect(), " "),
+                concat(notes.join("\n")),
+                concat(tags.join(" ")),
             ],
         });
         Ok(())
