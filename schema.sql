@@ -255,3 +255,99 @@ INSERT INTO article_tags(article_id, tag, created_at)
     SELECT article_id, tag, created_at FROM article_tags_copy ORDER BY article_id, tag;
 DROP TABLE article_tags_copy;
 CREATE INDEX article_tags_by_tag ON article_tags(tag);
+
+-- migration: 7
+
+-- Link tables keyed by the article's rowid instead of its 36-character id,
+-- and URL links without a stored id (made from the article and the URL
+-- when sync needs it, as tag links have been since migration 6). The links
+-- were two thirds of a bookmark journal's size, and comparing ids was a
+-- large part of an import's time.
+--
+-- The rowid is made explicit (`seq`, an INTEGER PRIMARY KEY): SQLite may
+-- renumber an implicit rowid in a VACUUM, and the links and the search
+-- index both name articles by it. The copies keep every rowid as it was.
+-- Tables are copied out and back, not renamed, for the reason migration 6
+-- gives. The implicit delete of `DROP TABLE articles` would trip the
+-- foreign keys of versions, notes and follow-ups until the rows are back,
+-- so they are checked at commit instead.
+PRAGMA defer_foreign_keys = ON;
+DROP VIEW article_search_src;
+CREATE TABLE article_urls_copy AS
+    SELECT a.rowid AS article_seq, u.url AS url, u.added_at AS added_at
+      FROM article_urls u JOIN articles a ON a.id = u.article_id;
+CREATE TABLE article_tags_copy AS
+    SELECT a.rowid AS article_seq, g.tag AS tag, g.created_at AS created_at
+      FROM article_tags g JOIN articles a ON a.id = g.article_id;
+DROP TABLE article_urls;
+DROP TABLE article_tags;
+CREATE TABLE articles_copy AS
+    SELECT rowid AS seq, id, title, url, site, author, lang, published_at,
+           content_hash, clipped_at, updated_at, deleted_at, read_at
+      FROM articles;
+DROP TABLE articles;
+
+CREATE TABLE articles (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    title        TEXT NOT NULL,
+    url          TEXT,             -- the preferred (canonical) source URL
+    site         TEXT,
+    author       TEXT,
+    lang         TEXT,
+    published_at INTEGER,
+    content_hash TEXT NOT NULL REFERENCES texts(hash),
+    clipped_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    deleted_at   INTEGER,
+    read_at      INTEGER
+);
+INSERT INTO articles(seq, id, title, url, site, author, lang, published_at,
+                     content_hash, clipped_at, updated_at, deleted_at, read_at)
+    SELECT seq, id, title, url, site, author, lang, published_at,
+           content_hash, clipped_at, updated_at, deleted_at, read_at
+      FROM articles_copy ORDER BY seq;
+DROP TABLE articles_copy;
+CREATE INDEX articles_by_clipped ON articles(clipped_at);
+
+-- Every URL an article was clipped from. A link's sync id is made from the
+-- article's id and the URL (docs/sync-protocol.md).
+CREATE TABLE article_urls (
+    article_seq INTEGER NOT NULL REFERENCES articles(seq),
+    url         TEXT NOT NULL,
+    added_at    INTEGER NOT NULL,
+    PRIMARY KEY (article_seq, url)
+) WITHOUT ROWID;
+INSERT INTO article_urls(article_seq, url, added_at)
+    SELECT article_seq, url, added_at FROM article_urls_copy ORDER BY article_seq, url;
+DROP TABLE article_urls_copy;
+CREATE INDEX article_urls_by_url ON article_urls(url);
+
+-- Tags are lower-case. A link's sync id is made from the article's id and
+-- the tag.
+CREATE TABLE article_tags (
+    article_seq INTEGER NOT NULL REFERENCES articles(seq),
+    tag         TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (article_seq, tag)
+) WITHOUT ROWID;
+INSERT INTO article_tags(article_seq, tag, created_at)
+    SELECT article_seq, tag, created_at FROM article_tags_copy ORDER BY article_seq, tag;
+DROP TABLE article_tags_copy;
+CREATE INDEX article_tags_by_tag ON article_tags(tag);
+
+-- The search view of migration 1, over the new link tables. The index's
+-- rowids are the articles' rowids, which the copy kept.
+CREATE VIEW article_search_src AS
+SELECT a.seq AS article_rowid,
+       a.title AS title,
+       nj_text(t.body) AS body,
+       (SELECT group_concat(body, char(10))
+          FROM (SELECT n.body AS body FROM notes n
+                 WHERE n.article_id = a.id AND n.deleted_at IS NULL
+                 ORDER BY n.created_at, n.id)) AS notes,
+       (SELECT group_concat(tag, ' ')
+          FROM (SELECT g.tag AS tag FROM article_tags g
+                 WHERE g.article_seq = a.seq ORDER BY g.tag)) AS tags
+  FROM articles a
+  JOIN texts t ON t.hash = a.content_hash;

@@ -74,7 +74,7 @@ pub(super) fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<Artic
 
 pub(super) fn find_by_url(conn: &Connection, urls: &[String]) -> Result<Option<ArticleRef>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT a.rowid, a.id FROM article_urls u JOIN articles a ON a.id = u.article_id
+        "SELECT a.rowid, a.id FROM article_urls u JOIN articles a ON a.seq = u.article_seq
           WHERE u.url = ?1 ORDER BY a.deleted_at IS NOT NULL, a.clipped_at DESC LIMIT 1",
     )?;
     for url in urls {

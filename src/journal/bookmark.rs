@@ -324,7 +324,7 @@ impl Journal {
         let sql = format!(
             "SELECT a.rowid, a.id, a.title, a.url,
                     (SELECT group_concat(u.url, char(31)) FROM article_urls u
-                      WHERE u.article_id = a.id AND u.url IS NOT a.url)
+                      WHERE u.article_seq = a.seq AND u.url IS NOT a.url)
                FROM articles a
               WHERE a.content_hash = '{EMPTY_HASH}' AND a.deleted_at IS NULL {}
               ORDER BY a.clipped_at DESC, a.id

@@ -223,6 +223,7 @@ impl Journal {
         )?;
         let mut rows = articles.query([])?;
         while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
             let id: String = r.get(1)?;
             let mut article = ArticleRecord {
                 title: r.get(2)?,
@@ -245,10 +246,10 @@ impl Journal {
             };
             article.urls = conn
                 .prepare_cached(
-                    "SELECT url, added_at FROM article_urls WHERE article_id = ?1
+                    "SELECT url, added_at FROM article_urls WHERE article_seq = ?1
                       ORDER BY added_at, url",
                 )?
-                .query_map([&article.id], |r| {
+                .query_map([seq], |r| {
                     Ok(UrlRecord {
                         url: r.get(0)?,
                         added_at: r.get(1)?,
@@ -257,9 +258,9 @@ impl Journal {
                 .collect::<rusqlite::Result<_>>()?;
             article.tags = conn
                 .prepare_cached(
-                    "SELECT tag, created_at FROM article_tags WHERE article_id = ?1 ORDER BY tag",
+                    "SELECT tag, created_at FROM article_tags WHERE article_seq = ?1 ORDER BY tag",
                 )?
-                .query_map([&article.id], |r| {
+                .query_map([seq], |r| {
                     Ok(TagRecord {
                         tag: r.get(0)?,
                         created_at: r.get(1)?,

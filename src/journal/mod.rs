@@ -482,6 +482,7 @@ pub(crate) fn split_migrations(schema: &'static str) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::EMPTY_HASH;
 
     #[test]
     fn migrations_are_numbered_in_order() {
@@ -490,6 +491,142 @@ mod tests {
             assert_eq!(first.trim(), format!("-- migration: {}", i + 1));
         }
         assert!(!migrations().is_empty());
+    }
+
+    /// Migration 7 rebuilt the articles and their link tables: every
+    /// article keeps its rowid (which the search index names it by), its
+    /// URLs, tags, versions, notes and follow-ups, and the index still
+    /// finds it.
+    #[test]
+    fn migration_7_keeps_every_article_with_its_rowid_links_and_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        {
+            // A journal as nj left it before migration 7, with gaps in the
+            // rowids as an old journal has.
+            let conn = Connection::open(&path).unwrap();
+            codec::register(&conn).unwrap();
+            rank::register(&conn).unwrap();
+            for (n, sql) in migrations().iter().take(6).enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", n as i64 + 1)
+                    .unwrap();
+            }
+            conn.execute_batch(&format!(
+                "INSERT INTO texts(hash, word_count, created_at, body)
+                      VALUES ('sha256:11', 4, 1, 'the court ruled today');
+                 INSERT INTO articles(rowid, id, title, url, content_hash, clipped_at, updated_at)
+                      VALUES (5, 'a5a5a5a5', 'Cloud contract ruling', 'https://x.test/1', 'sha256:11', 1, 1),
+                             (9, 'a9a9a9a9', 'Harbour dredging', 'https://y.test/2', '{EMPTY_HASH}', 2, 2),
+                             (12, 'a12a12a1', 'Unrelated', 'https://z.test/3', '{EMPTY_HASH}', 3, 3);
+                 INSERT INTO article_urls(article_id, url, id, added_at)
+                      VALUES ('a5a5a5a5', 'https://x.test/1', 'u1', 1),
+                             ('a5a5a5a5', 'https://mirror.test/1', 'u2', 7),
+                             ('a9a9a9a9', 'https://y.test/2', 'u3', 2),
+                             ('a12a12a1', 'https://z.test/3', 'u4', 3);
+                 INSERT INTO article_tags(article_id, tag, created_at)
+                      VALUES ('a5a5a5a5', 'court', 1), ('a5a5a5a5', 'defense', 1), ('a9a9a9a9', 'ports', 2);
+                 INSERT INTO versions(id, article_id, content_hash, created_at)
+                      VALUES ('v1', 'a5a5a5a5', 'sha256:11', 1);
+                 INSERT INTO notes(id, article_id, body, created_at, updated_at)
+                      VALUES ('n1', 'a5a5a5a5', 'watch the appeal', 1, 1);
+                 INSERT INTO followups(id, article_id, text, due_at, created_at, updated_at)
+                      VALUES ('f1', 'a9a9a9a9', 'check the award', 50, 2, 2);
+                 INSERT INTO article_fts(article_fts) VALUES ('rebuild');"
+            ))
+            .unwrap();
+        }
+        let mut j = Journal::open(&path).unwrap();
+        let seqs: Vec<(i64, String)> = j
+            .conn()
+            .prepare("SELECT seq, id FROM articles ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let ids = |v: &[(i64, &str)]| -> Vec<(i64, String)> {
+            v.iter().map(|(n, s)| (*n, s.to_string())).collect()
+        };
+        assert_eq!(
+            seqs,
+            ids(&[(5, "a5a5a5a5"), (9, "a9a9a9a9"), (12, "a12a12a1")])
+        );
+        let a5 = j.article(&j.resolve_article("a5a5a5a5").unwrap()).unwrap();
+        assert_eq!(a5.rowid, 5);
+        assert_eq!(a5.tags, ["court", "defense"]);
+        assert_eq!(a5.urls, ["https://x.test/1", "https://mirror.test/1"]);
+        assert!(!a5.pending);
+        let a9 = j.article(&j.resolve_article("a9a9a9a9").unwrap()).unwrap();
+        assert_eq!(
+            (a9.tags.as_slice(), a9.urls.len()),
+            (&["ports".to_string()][..], 1)
+        );
+        // The index, built before the migration, still names the right
+        // articles, and stays sound.
+        let found = |j: &Journal, word: &str| -> Vec<String> {
+            j.search(&SearchQuery {
+                query: word.into(),
+                tag: None,
+                limit: 10,
+                mark: (String::new(), String::new()),
+            })
+            .unwrap()
+            .into_iter()
+            .filter_map(|h| h.article.map(|a| a.id))
+            .collect()
+        };
+        assert_eq!(found(&j, "ruled"), ["a5a5a5a5"]);
+        assert_eq!(found(&j, "appeal"), ["a5a5a5a5"]);
+        assert_eq!(found(&j, "ports"), ["a9a9a9a9"]);
+        assert!(j.verify().unwrap().index_ok);
+        let tagged = j
+            .list(&ListFilter {
+                tag: Some("defense".into()),
+                ..ListFilter::default()
+            })
+            .unwrap();
+        assert_eq!(tagged.len(), 1);
+        assert_eq!(j.tags().unwrap().len(), 3);
+        let dangling: i64 = j
+            .conn()
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0);
+        // The links now name articles by rowid, checked like any key.
+        let orphan = j.conn().execute(
+            "INSERT INTO article_tags(article_seq, tag, created_at) VALUES (77, 'lost', 1)",
+            [],
+        );
+        assert!(orphan.is_err());
+        // A URL the migration moved still finds its article: re-importing
+        // it adds a tag to that article, not a second article.
+        let again = j
+            .write(Timestamp(100), |tx| {
+                tx.import_bookmark(&NewBookmark {
+                    urls: vec!["https://mirror.test/1".into()],
+                    title: "Cloud contract ruling".into(),
+                    tags: vec!["appeal".into()],
+                    ..NewBookmark::default()
+                })
+            })
+            .unwrap();
+        assert_eq!(again, Restored::Updated);
+        let a5 = j.article(&j.resolve_article("a5a5a5a5").unwrap()).unwrap();
+        assert_eq!(a5.tags, ["appeal", "court", "defense"]);
+        assert_eq!(found(&j, "appeal").len(), 1);
+        let counts: (i64, i64, i64) = j
+            .conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM article_urls), (SELECT count(*) FROM versions),
+                        (SELECT count(*) FROM followups WHERE article_id = 'a9a9a9a9')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(counts, (4, 1, 1));
     }
 
     #[test]

@@ -175,9 +175,9 @@ pub(super) const ARTICLE_COLUMNS: &str = "
     a.rowid, a.id, a.title, a.url, a.site, a.author, a.lang, a.published_at,
     a.clipped_at, a.updated_at, a.deleted_at, a.content_hash, t.word_count,
     (SELECT group_concat(tag, char(31))
-       FROM (SELECT g.tag AS tag FROM article_tags g WHERE g.article_id = a.id ORDER BY g.tag)),
+       FROM (SELECT g.tag AS tag FROM article_tags g WHERE g.article_seq = a.seq ORDER BY g.tag)),
     (SELECT group_concat(url, char(31))
-       FROM (SELECT u.url AS url FROM article_urls u WHERE u.article_id = a.id
+       FROM (SELECT u.url AS url FROM article_urls u WHERE u.article_seq = a.seq
               ORDER BY u.url = a.url DESC, u.added_at, u.url)),
     a.read_at";
 
@@ -492,7 +492,7 @@ impl Journal {
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(tag) = &filter.tag {
             sql.push_str(
-                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ?)",
+                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_seq = a.seq AND g.tag = ?)",
             );
             args.push(tag.clone().into());
         }
@@ -523,7 +523,7 @@ impl Journal {
     /// Every tag in use on live articles, with how many articles carry it.
     pub fn tags(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.id = g.article_id
+            "SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
               WHERE a.deleted_at IS NULL GROUP BY g.tag ORDER BY count(*) DESC, g.tag",
         )?;
         let rows = stmt

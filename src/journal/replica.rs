@@ -12,7 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension};
 
 use super::tx::{
-    entity_table, is_stamped, json_to_sql, meta_get, meta_set, sql_to_json, ALL_FIELDS,
+    entity_table, is_stamped, json_to_sql, meta_get, meta_set, sql_to_json, url_link_id, ALL_FIELDS,
 };
 use super::{Journal, Tx};
 use crate::content::Content;
@@ -181,18 +181,33 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
             "WHERE article_id = ?1 ORDER BY created_at, rowid",
             aid,
         )?;
-        // A URL link's id is derived from the article and the URL, the same
-        // on every device (`url_link_id`), and stored as its row's id.
-        n += creations(
-            tx,
-            "url",
-            "WHERE article_id = ?1 ORDER BY added_at, url",
-            aid,
-        )?;
         let aid = aid.expect("some");
+        // A URL link's id is made from the article and the URL, the same on
+        // every device (`url_link_id`); the row stores neither id.
+        let urls: Vec<(String, i64)> = {
+            let mut stmt = tx.conn().prepare_cached(
+                "SELECT u.url, u.added_at FROM article_urls u JOIN articles a ON a.seq = u.article_seq
+                  WHERE a.id = ?1 ORDER BY u.added_at, u.url",
+            )?;
+            let urls = stmt
+                .query_map([aid], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            urls
+        };
+        for (url, added_at) in urls {
+            let id = url_link_id(aid, &url);
+            let values = [
+                ("article_id", Value::Text(aid.to_owned())),
+                ("url", Value::Text(url)),
+                ("added_at", Value::Integer(added_at)),
+            ];
+            tx.log_create("url", &id, &values)?;
+            n += 1;
+        }
         let tags: Vec<String> = {
             let mut stmt = tx.conn().prepare_cached(
-                "SELECT tag FROM article_tags WHERE article_id = ?1 ORDER BY tag",
+                "SELECT g.tag FROM article_tags g JOIN articles a ON a.seq = g.article_seq
+                  WHERE a.id = ?1 ORDER BY g.tag",
             )?;
             let tags = stmt
                 .query_map([aid], |r| r.get(0))?
@@ -389,6 +404,14 @@ impl SqlStore<'_, '_> {
                 .find(|(f, _)| f == name)
                 .map(|(_, v)| v.clone())
         };
+        if op.entity == "url" {
+            let (Some(Value::Text(a)), Some(url), Some(at)) =
+                (get("article_id"), get("url"), get("added_at"))
+            else {
+                return Ok(());
+            };
+            return self.insert_url_link(&a, &url, &at, op.hlc.ms);
+        }
         // A note on an article is part of the article's index entry.
         if op.entity == "note" {
             if let Some(Value::Text(a)) = get("article_id") {
@@ -434,6 +457,33 @@ impl SqlStore<'_, '_> {
         Ok(())
     }
 
+    /// A URL link's row. The operation names the article by id, the table
+    /// by rowid, and the link's id is made from the two, so the row keeps
+    /// no id of its own.
+    fn insert_url_link(
+        &mut self,
+        article_id: &str,
+        url: &Value,
+        at: &Value,
+        ms: i64,
+    ) -> Result<()> {
+        let Some(rowid) = self.article_rowid(article_id)? else {
+            return Ok(());
+        };
+        let inserted = self
+            .tx
+            .conn()
+            .prepare_cached(
+                "INSERT INTO article_urls(article_seq, url, added_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![rowid, url, at])?;
+        if inserted > 0 {
+            self.bump_article(article_id, ms)?;
+        }
+        Ok(())
+    }
+
     /// Puts a tag link into `article_tags`, or takes it out, after a link
     /// or unlink won.
     fn materialize_link(
@@ -449,8 +499,8 @@ impl SqlStore<'_, '_> {
         let has = self
             .tx
             .conn()
-            .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
-            .exists(params![article_id, tag])?;
+            .prepare_cached("SELECT 1 FROM article_tags WHERE article_seq = ?1 AND tag = ?2")?
+            .exists(params![rowid, tag])?;
         if has == linked {
             return Ok(());
         }
@@ -459,14 +509,14 @@ impl SqlStore<'_, '_> {
             self.tx
                 .conn()
                 .prepare_cached(
-                    "INSERT INTO article_tags(article_id, tag, created_at) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO article_tags(article_seq, tag, created_at) VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![article_id, tag, self.now_ms])?;
+                .execute(params![rowid, tag, self.now_ms])?;
         } else {
             self.tx
                 .conn()
-                .prepare_cached("DELETE FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
-                .execute(params![article_id, tag])?;
+                .prepare_cached("DELETE FROM article_tags WHERE article_seq = ?1 AND tag = ?2")?
+                .execute(params![rowid, tag])?;
         }
         self.bump_article(article_id, ms)?;
         Ok(())
@@ -486,7 +536,8 @@ impl FieldStore for SqlStore<'_, '_> {
 
     fn value(&self, entity: &str, id: &str, field: &str) -> Option<serde_json::Value> {
         let (table, columns) = entity_table(entity)?;
-        if !columns.contains(&field) {
+        // A URL link's row has no id to find it by; its fields never change.
+        if entity == "url" || !columns.contains(&field) {
             return None;
         }
         let v: Value = self
@@ -573,6 +624,9 @@ fn is_orphan(tx: &Tx<'_>, op: &Op) -> Result<bool> {
         Change::Link { article_id, .. } | Change::Unlink { article_id, .. } => {
             Some(article_id.as_str())
         }
+        // A URL link is only ever created: an edit of one has nothing to
+        // change.
+        Change::Set { .. } if op.entity == "url" => return Ok(true),
         Change::Set { .. } => {
             return match entity_table(&op.entity) {
                 Some((table, _)) => Ok(!exists(table, &op.id)?),

@@ -90,7 +90,7 @@ impl Journal {
         check: bool,
     ) -> rusqlite::Result<Vec<SearchHit>> {
         let tag_clause = if q.tag.is_some() {
-            "AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_id = a.id AND g.tag = ?2)"
+            "AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_seq = a.seq AND g.tag = ?2)"
         } else {
             "AND ?2 IS NULL"
         };

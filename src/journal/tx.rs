@@ -1001,18 +1001,17 @@ impl<'c> Tx<'c> {
         url: &str,
         at: Timestamp,
     ) -> Result<bool> {
-        let id = url_link_id(&article.id, url);
         let n = self
             .tx
             .prepare_cached(
-                "INSERT INTO article_urls(id, article_id, url, added_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(article_id, url) DO NOTHING",
+                "INSERT INTO article_urls(article_seq, url, added_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(article_seq, url) DO NOTHING",
             )?
-            .execute(params![id, article.id, url, at])?;
-        if n == 1 {
+            .execute(params![article.rowid, url, at])?;
+        if n == 1 && self.log.is_some() {
             self.log_create(
                 "url",
-                &id,
+                &url_link_id(&article.id, url),
                 &[
                     ("article_id", Value::Text(article.id.clone())),
                     ("url", Value::Text(url.to_owned())),
@@ -1076,8 +1075,8 @@ impl<'c> Tx<'c> {
         if !self.index_deferred && !self.dirty_articles.contains(&article.rowid) {
             let exists = self
                 .tx
-                .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
-                .exists(params![article.id, tag])?;
+                .prepare_cached("SELECT 1 FROM article_tags WHERE article_seq = ?1 AND tag = ?2")?
+                .exists(params![article.rowid, tag])?;
             if exists {
                 return Ok(false);
             }
@@ -1088,10 +1087,10 @@ impl<'c> Tx<'c> {
         let linked = self
             .tx
             .prepare_cached(
-                "INSERT INTO article_tags(article_id, tag, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(article_id, tag) DO NOTHING",
+                "INSERT INTO article_tags(article_seq, tag, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(article_seq, tag) DO NOTHING",
             )?
-            .execute(params![article.id, tag, at])?
+            .execute(params![article.rowid, tag, at])?
             == 1;
         if linked {
             self.log_tag_link(article, tag)?;
@@ -1117,10 +1116,10 @@ impl<'c> Tx<'c> {
         let json = serde_json::to_string(tags).map_err(|e| crate::Error::Other(e.into()))?;
         self.tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO article_tags(article_id, tag, created_at)
+                "INSERT OR IGNORE INTO article_tags(article_seq, tag, created_at)
                  SELECT ?1, value, ?2 FROM json_each(?3)",
             )?
-            .execute(params![article.id, at, json])?;
+            .execute(params![article.rowid, at, json])?;
         for tag in tags {
             self.log_tag_link(article, tag)?;
         }
@@ -1144,8 +1143,8 @@ impl<'c> Tx<'c> {
     pub(crate) fn unlink_tag(&mut self, article: &ArticleRef, tag: &str) -> Result<bool> {
         let exists = self
             .tx
-            .prepare_cached("SELECT 1 FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
-            .query_row(params![article.id, tag], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM article_tags WHERE article_seq = ?1 AND tag = ?2")?
+            .query_row(params![article.rowid, tag], |_| Ok(()))
             .optional()?
             .is_some();
         if !exists {
@@ -1153,8 +1152,8 @@ impl<'c> Tx<'c> {
         }
         self.touch_article(article.rowid)?;
         self.tx
-            .prepare_cached("DELETE FROM article_tags WHERE article_id = ?1 AND tag = ?2")?
-            .execute(params![article.id, tag])?;
+            .prepare_cached("DELETE FROM article_tags WHERE article_seq = ?1 AND tag = ?2")?
+            .execute(params![article.rowid, tag])?;
         self.bump(article)?;
         let change = Change::Unlink {
             article_id: article.id.clone(),

@@ -16,13 +16,8 @@ pub(crate) fn rename_article(env: &Env, from: &str, to: &str) {
         .execute("UPDATE articles SET id = ?2 WHERE id = ?1", [from, to])
         .unwrap();
     assert_eq!(n, 1);
-    for table in [
-        "article_urls",
-        "versions",
-        "notes",
-        "article_tags",
-        "followups",
-    ] {
+    // URL and tag links name the article by its rowid, which stays.
+    for table in ["versions", "notes", "followups"] {
         conn.execute(
             &format!("UPDATE {table} SET article_id = ?2 WHERE article_id = ?1"),
             [from, to],
