@@ -118,7 +118,7 @@ pub struct Tx<'c> {
     /// For an import into an empty journal ([`Tx::bulk_import`]): every
     /// URL stored so far, with its article, so bookmarks are matched by URL
     /// in memory while the URL index waits to be built.
-    pub(super) urls_seen: Option<HashMap<String, ArticleRef>>,
+    pub(super) urls_seen: Option<UrlsSeen>,
     /// The scratch database attached for an import's search index
     /// ([`super::Journal::with_side_index`]), if there is one.
     pub(super) scratch: Option<PathBuf>,
@@ -157,6 +157,11 @@ impl IdPool {
         uuid::Uuid::from_u128(id).hyphenated().to_string()
     }
 }
+
+/// URLs matched in memory during an import ([`Tx::urls_seen`]). SipHash
+/// cost the import's writing thread a fortieth of its time; foldhash is
+/// seeded per map, so a hostile file still cannot choose collisions.
+pub(super) type UrlsSeen = HashMap<String, ArticleRef, foldhash::fast::RandomState>;
 
 /// What a [`Tx`] writes in: a transaction of its own, or the one the
 /// journal holds open ([`super::Journal::hold`]), which it leaves open.
@@ -360,7 +365,7 @@ impl<'c> Tx<'c> {
         // The notes index stays for the search values of an article the
         // import changes again (Tx::touch_article), which read its notes.
         self.defer_indexes_but(&["versions_by_hash", "notes_by_article"])?;
-        self.urls_seen = Some(HashMap::new());
+        self.urls_seen = Some(HashMap::default());
         if let (true, Some(path)) = (fresh, &self.scratch) {
             let create: String = self.tx.query_row(
                 "SELECT sql FROM main.sqlite_master WHERE name = 'article_fts'",
