@@ -331,7 +331,7 @@ impl<'c> Tx<'c> {
     /// Hands out new ids from sorted batches of `batch` random ones for the
     /// rest of the transaction: for a write that creates many rows (an
     /// import). Each id is as random as any other, but rows keyed by id
-    /// (articles, their URLs and tags, notes) then go into their tables in
+    /// (the articles' id index, versions, notes) then go into their trees in
     /// order, a page at a time, instead of each one at a random place in
     /// trees larger than the cache: at 100,000 bookmarks that is several
     /// times quicker.
