@@ -629,6 +629,80 @@ mod tests {
         assert_eq!(counts, (4, 1, 1));
     }
 
+    /// The README tells users `VACUUM` gives back the space an upgrade
+    /// freed. The search indexes name articles and free-standing notes by
+    /// rowid; SQLite keeps an `INTEGER PRIMARY KEY` (articles), and, as
+    /// bundled, the rowids of every table with an index (notes): this
+    /// fails if either stops being so.
+    #[test]
+    fn vacuum_keeps_the_rowids_the_search_indexes_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut j = Journal::open(&path).unwrap();
+        j.write(Timestamp(10), |tx| {
+            for (i, word) in ["harbour", "tariff", "dredging"].iter().enumerate() {
+                tx.import_bookmark(&NewBookmark {
+                    urls: vec![format!("https://x.test/{i}")],
+                    title: format!("About the {word}"),
+                    tags: vec![format!("t{i}")],
+                    ..NewBookmark::default()
+                })?;
+                tx.create_note(None, &format!("jotted about the {word}"))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        drop(j);
+        // Gaps before the rows that stay, as in an old journal: the first
+        // article and the first note go, out of their indexes first.
+        let conn = Connection::open(&path).unwrap();
+        codec::register(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO note_fts(note_fts, rowid, body)
+                 SELECT 'delete', rowid, body FROM notes WHERE rowid = 1;
+             DELETE FROM notes WHERE rowid = 1;
+             INSERT INTO article_fts(article_fts, rowid, title, body, notes, tags)
+                 SELECT 'delete', article_rowid, title, body, notes, tags
+                   FROM article_search_src WHERE article_rowid = 1;
+             DELETE FROM article_urls WHERE article_seq = 1;
+             DELETE FROM article_tags WHERE article_seq = 1;
+             DELETE FROM articles WHERE seq = 1;
+             VACUUM;",
+        )
+        .unwrap();
+        drop(conn);
+        let j = Journal::open(&path).unwrap();
+        assert!(j.verify().unwrap().index_ok);
+        let hits = |word: &str| -> Vec<(SearchHitKind, String)> {
+            j.search(&SearchQuery {
+                query: word.into(),
+                tag: None,
+                limit: 10,
+                mark: (String::new(), String::new()),
+            })
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.kind, h.snippet))
+            .collect()
+        };
+        assert_eq!(
+            hits("dredging"),
+            [
+                (SearchHitKind::Article, "About the dredging".to_string()),
+                (SearchHitKind::Note, "jotted about the dredging".to_string())
+            ]
+        );
+        assert!(hits("harbour").is_empty());
+        let a = j
+            .list(&ListFilter {
+                tag: Some("t2".into()),
+                ..ListFilter::default()
+            })
+            .unwrap();
+        assert_eq!(a[0].title, "About the dredging");
+        assert_eq!(a[0].urls, ["https://x.test/2"]);
+    }
+
     #[test]
     fn a_bulk_write_uses_a_rollback_journal_only_alone_and_leaves_wal() {
         let dir = tempfile::tempdir().unwrap();
