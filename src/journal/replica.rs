@@ -173,15 +173,14 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
     };
     let mut n = 0;
     for aid in &articles {
-        let aid = Some(aid.as_str());
-        n += creations(tx, "article", "WHERE id = ?1", aid)?;
+        let aid = aid.as_str();
+        n += creations(tx, "article", "WHERE id = ?1", Some(aid))?;
         n += creations(
             tx,
             "version",
             "WHERE article_id = ?1 ORDER BY created_at, rowid",
-            aid,
+            Some(aid),
         )?;
-        let aid = aid.expect("some");
         // A URL link's id is made from the article and the URL, the same on
         // every device (`url_link_id`); the row stores neither id.
         let urls: Vec<(String, i64)> = {
