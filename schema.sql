@@ -268,10 +268,11 @@ CREATE INDEX article_tags_by_tag ON article_tags(tag);
 -- renumber an implicit rowid in a VACUUM, and the links and the search
 -- index both name articles by it. The copies keep every rowid as it was.
 -- Tables are copied out and back, not renamed, for the reason migration 6
--- gives. The implicit delete of `DROP TABLE articles` would trip the
--- foreign keys of versions, notes and follow-ups until the rows are back,
--- so they are checked at commit instead.
-PRAGMA defer_foreign_keys = ON;
+-- gives. Migrations run with foreign keys off, which are checked once at
+-- the end (Journal::migrate), so dropping `articles` does not look up the
+-- rows that reference each article. A URL or tag link whose article is
+-- not there (only damage could leave one) is not copied: nothing showed
+-- it before either, as every read joined it to its article.
 DROP VIEW article_search_src;
 CREATE TABLE article_urls_copy AS
     SELECT a.rowid AS article_seq, u.url AS url, u.added_at AS added_at

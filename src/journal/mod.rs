@@ -180,7 +180,11 @@ impl Journal {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let migrations = migrations();
+        self.migrate_to(&migrations())
+    }
+
+    /// Applies the migrations the journal lacks.
+    fn migrate_to(&mut self, migrations: &[&str]) -> Result<()> {
         let latest = migrations.len() as i64;
         let current = self.user_version()?;
         if current == latest {
@@ -189,6 +193,24 @@ impl Journal {
         if current > latest {
             return Err(self.too_new(current, latest));
         }
+        // Migrations rebuild tables that others reference, so they run the
+        // way SQLite says to rebuild a table: foreign keys off, then one
+        // check at the end. With them on, dropping a referenced table
+        // checks each of its rows against the rows that reference it,
+        // which took minutes where an interrupted bulk write had left those
+        // tables' indexes for later; and a row an old journal already had
+        // wrong would fail the upgrade, and so every command, for good.
+        // (The setting cannot change inside a transaction.)
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let migrated = self.apply_migrations(migrations);
+        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON");
+        migrated?;
+        Ok(restored?)
+    }
+
+    fn apply_migrations(&mut self, migrations: &[&str]) -> Result<()> {
+        let latest = migrations.len() as i64;
+        let path = self.display_path();
         // Another process may be migrating the same file: take the write
         // lock first, then look again.
         let tx = self
@@ -199,9 +221,29 @@ impl Journal {
             drop(tx);
             return Err(self.too_new(current, latest));
         }
+        if current == latest {
+            return Ok(());
+        }
+        let dangling = |tx: &Connection| -> rusqlite::Result<i64> {
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+        };
+        // Damage from before (say, a row deleted in the sqlite3 shell,
+        // where foreign keys are off) is the journal's and stays; an
+        // upgrade must add none.
+        let before = dangling(&tx)?;
         for (n, sql) in migrations.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", n as i64 + 1)?;
+        }
+        let after = dangling(&tx)?;
+        if after > before {
+            let n = after - before;
+            let rows = if n == 1 { "row" } else { "rows" };
+            return Err(Error::Other(anyhow::anyhow!(
+                "upgrading {path} to schema {latest} would leave {n} {rows} pointing at rows that are not there, so nothing was changed; the nj that wrote it still opens it; please report this"
+            )));
         }
         tx.commit()?;
         Ok(())
@@ -535,6 +577,41 @@ mod tests {
                  INSERT INTO article_fts(article_fts) VALUES ('rebuild');"
             ))
             .unwrap();
+            // Damage the sqlite3 shell could leave (foreign keys are off
+            // there): the first article's text gone, a tag link to no
+            // article. Neither may stop the upgrade.
+            conn.execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO articles(rowid, id, title, url, content_hash, clipped_at, updated_at)
+                      VALUES (2, 'a2a2a2a2', 'Damaged', 'https://d.test/', 'sha256:gone', 0, 0);
+                 INSERT INTO article_tags(article_id, tag, created_at) VALUES ('ffffffff', 'lost', 1);",
+            )
+            .unwrap();
+            // And the child tables' indexes waiting to be built, as an
+            // interrupted bulk write leaves them (Tx::defer_index).
+            let waiting: Vec<String> = [
+                "versions_by_article",
+                "notes_by_article",
+                "followups_by_article",
+            ]
+            .iter()
+            .map(|name| {
+                let sql: String = conn
+                    .query_row(
+                        "SELECT sql FROM sqlite_master WHERE name = ?1",
+                        [name],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                conn.execute_batch(&format!("DROP INDEX {name}")).unwrap();
+                sql
+            })
+            .collect();
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('deferred_indexes', ?1), ('index_stale', '1')",
+                [serde_json::to_string(&waiting).unwrap()],
+            )
+            .unwrap();
         }
         let mut j = Journal::open(&path).unwrap();
         let seqs: Vec<(i64, String)> = j
@@ -550,8 +627,29 @@ mod tests {
         };
         assert_eq!(
             seqs,
-            ids(&[(5, "a5a5a5a5"), (9, "a9a9a9a9"), (12, "a12a12a1")])
+            ids(&[
+                (2, "a2a2a2a2"),
+                (5, "a5a5a5a5"),
+                (9, "a9a9a9a9"),
+                (12, "a12a12a1")
+            ])
         );
+        // Foreign keys, off for the upgrade, are on again.
+        let fk: i64 = j
+            .conn()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        // The link to no article was the one row left behind.
+        let lost: i64 = j
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM article_tags WHERE tag = 'lost'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(lost, 0);
         let a5 = j.article(&j.resolve_article("a5a5a5a5").unwrap()).unwrap();
         assert_eq!(a5.rowid, 5);
         assert_eq!(a5.tags, ["court", "defense"]);
@@ -588,13 +686,16 @@ mod tests {
             .unwrap();
         assert_eq!(tagged.len(), 1);
         assert_eq!(j.tags().unwrap().len(), 3);
-        let dangling: i64 = j
+        // Only the damage from before dangles.
+        let dangling: Vec<(String, String)> = j
             .conn()
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
+            .prepare("SELECT \"table\", parent FROM pragma_foreign_key_check")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(dangling, 0);
+        assert_eq!(dangling, [("articles".to_string(), "texts".to_string())]);
         // The links now name articles by rowid, checked like any key.
         let orphan = j.conn().execute(
             "INSERT INTO article_tags(article_seq, tag, created_at) VALUES (77, 'lost', 1)",
@@ -617,6 +718,19 @@ mod tests {
         let a5 = j.article(&j.resolve_article("a5a5a5a5").unwrap()).unwrap();
         assert_eq!(a5.tags, ["appeal", "court", "defense"]);
         assert_eq!(found(&j, "appeal").len(), 1);
+        // The indexes that were waiting are built as a pull would finish
+        // them, from their definitions as they were.
+        assert!(j.finish_index().unwrap());
+        let built: i64 = j
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN
+                   ('versions_by_article', 'notes_by_article', 'followups_by_article')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(built, 3);
         let counts: (i64, i64, i64) = j
             .conn()
             .query_row(
@@ -627,6 +741,44 @@ mod tests {
             )
             .unwrap();
         assert_eq!(counts, (4, 1, 1));
+    }
+
+    /// An upgrade that would leave rows pointing at nothing is refused
+    /// whole: the journal stays as it was, and opens as before.
+    #[test]
+    fn an_upgrade_that_would_break_references_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut j = Journal::open(&path).unwrap();
+        j.write(Timestamp(10), |tx| {
+            tx.import_bookmark(&NewBookmark {
+                urls: vec!["https://x.test/1".into()],
+                title: "Harbour vote".into(),
+                tags: vec!["ports".into()],
+                ..NewBookmark::default()
+            })
+        })
+        .unwrap();
+        let mut with_bad = migrations();
+        let latest = with_bad.len() as i64;
+        with_bad.push("-- migration: 99\nDELETE FROM texts;");
+        let err = j.migrate_to(&with_bad).unwrap_err();
+        assert!(
+            err.to_string().contains("would leave 1 row pointing"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("nothing was changed"), "{err}");
+        assert_eq!(j.user_version().unwrap(), latest);
+        let fk: i64 = j
+            .conn()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        let all = j.list(&ListFilter::default()).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].tags, ["ports"]);
     }
 
     /// The README tells users `VACUUM` gives back the space an upgrade

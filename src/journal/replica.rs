@@ -404,6 +404,8 @@ impl SqlStore<'_, '_> {
                 .map(|(_, v)| v.clone())
         };
         if op.entity == "url" {
+            // A creation without them names no link (nj never sends one):
+            // skipped like an orphan, rather than stopping every pull.
             let (Some(Value::Text(a)), Some(url), Some(at)) =
                 (get("article_id"), get("url"), get("added_at"))
             else {
