@@ -1,12 +1,15 @@
 -- newsjournal's schema.
 --
 -- The file is a list of forward-only migrations. Each one starts with a line
--- `-- migration: N` and runs in its own transaction; `PRAGMA user_version`
--- records the last one applied. Never edit or remove a migration that has
--- shipped: add a new one at the end.
+-- `-- migration: N`; those a journal lacks run in one transaction, with
+-- foreign keys off and checked at the end (Journal::migrate), and
+-- `PRAGMA user_version` records the last one applied. Never edit or remove
+-- a migration that has shipped: add a new one at the end.
 --
 -- Conventions, chosen so sync can merge rows from any device:
---   * every entity has a UUID id stored as TEXT, and references use it;
+--   * every entity has a UUID id stored as TEXT, which sync and references
+--     use; the URL and tag links, which sync names by article and value,
+--     name their article by its row number (`articles.seq`, migration 7);
 --   * time is INTEGER milliseconds since the Unix epoch, UTC;
 --   * nothing a user wrote is deleted: removal sets `deleted_at`.
 
