@@ -92,33 +92,48 @@ pub fn decode_html(bytes: &[u8], header_charset: Option<&str>) -> String {
             .0
             .into_owned();
     }
+    html_charset(bytes, header_charset, true)
+        .decode_without_bom_handling(bytes)
+        .0
+        .into_owned()
+}
+
+/// The charset of an HTML document without a byte-order mark, decided as
+/// [`decode_html`] says, from `bytes`: the whole document when `complete`,
+/// else its start (a file read as it is imported), where the last
+/// character may be cut off.
+pub(crate) fn html_charset(
+    bytes: &[u8],
+    header_charset: Option<&str>,
+    complete: bool,
+) -> &'static Encoding {
+    let is_utf8 = match std::str::from_utf8(bytes) {
+        Ok(_) => true,
+        Err(e) => !complete && e.error_len().is_none(),
+    };
     let declared = header_charset
         .and_then(|c| Encoding::for_label(c.trim().trim_matches('"').as_bytes()))
         .or_else(|| meta_charset(&bytes[..bytes.len().min(4096)]));
-    let enc = match declared {
+    match declared {
         // A page cannot really be UTF-16 once it had no BOM; browsers read it as UTF-8.
         Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => UTF_8,
         // A page that says Latin-1 (or another single-byte charset) but
         // whose bytes are valid UTF-8 with multi-byte characters is UTF-8:
         // a CMS template kept an old declaration. Real Latin-1 text is
         // almost never also valid UTF-8, so trusting the bytes avoids "Ã©".
-        Some(e)
-            if e.is_single_byte() && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() =>
-        {
-            UTF_8
-        }
+        Some(e) if e.is_single_byte() && !bytes.is_ascii() && is_utf8 => UTF_8,
         Some(e) => e,
-        None if std::str::from_utf8(bytes).is_ok() => UTF_8,
+        None if is_utf8 => UTF_8,
         // Undeclared legacy bytes: guess as Firefox does (from the first
         // 64 KB, which is plenty and keeps huge pages quick), rather than
         // read Shift_JIS or windows-1251 as windows-1252.
         None => {
             let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
-            detector.feed(&bytes[..bytes.len().min(64 * 1024)], true);
+            let head = &bytes[..bytes.len().min(64 * 1024)];
+            detector.feed(head, true);
             detector.guess(None, Utf8Detection::Deny)
         }
-    };
-    enc.decode_without_bom_handling(bytes).0.into_owned()
+    }
 }
 
 /// Finds `<meta charset=...>` or `<meta http-equiv=Content-Type content="...;

@@ -42,7 +42,10 @@ impl<H: Handler> TokenSink for Sink<'_, H> {
 }
 
 /// Tokenizes the file at `path` through `handler`, handing its entries to
-/// `sink` as they are finished. Bytes that are not UTF-8 become U+FFFD.
+/// `sink` as they are finished. The charset is decided from the first 64 KB
+/// as for a clipped page (a byte-order mark, a `<meta>` charset, UTF-8 when
+/// the bytes are, else chardetng's guess): browsers write UTF-8 and say so,
+/// but an old or hand-made file may be windows-1252 and say nothing.
 pub(crate) fn read<H: Handler>(
     path: &Path,
     handler: &mut H,
@@ -53,7 +56,7 @@ pub(crate) fn read<H: Handler>(
         .map_err(|e| Error::BadInput(format!("cannot read {name} ({e}); check the path")))?;
     let tokenizer = Tokenizer::new(Sink(RefCell::new(handler)), TokenizerOpts::default());
     let queue = BufferQueue::default();
-    let mut decoder = encoding_rs::UTF_8.new_decoder_with_bom_removal();
+    let mut decoder: Option<encoding_rs::Decoder> = None;
     let mut bytes = vec![0u8; 1 << 16];
     let mut text = String::new();
     let mut total = 0usize;
@@ -64,6 +67,11 @@ pub(crate) fn read<H: Handler>(
         total += n;
         let last = n == 0;
         text.clear();
+        // A decoder made with new_decoder() still lets a byte-order mark
+        // override the charset.
+        let decoder = decoder.get_or_insert_with(|| {
+            crate::clip::decode::html_charset(&bytes[..n], None, last).new_decoder()
+        });
         text.reserve(decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16));
         let _ = decoder.decode_to_string(&bytes[..n], &mut text, last);
         if !text.is_empty() {

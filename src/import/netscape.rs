@@ -341,6 +341,72 @@ mod tests {
         );
     }
 
+    /// A file in a legacy charset: declared in its `<meta>`, or not
+    /// declared at all (an old or hand-made export). Either way "Café"
+    /// comes through, not "Caf\u{fffd}", and a UTF-8 file with a UTF-8
+    /// byte-order mark keeps its text too.
+    #[test]
+    fn legacy_charsets_are_read_as_declared_or_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = |head: &str| -> Vec<u8> {
+            let mut b = format!(
+                "<!DOCTYPE NETSCAPE-Bookmark-file-1>\n{head}<TITLE>Bookmarks</TITLE>\n<DL><p>\n"
+            )
+            .into_bytes();
+            for (i, title) in [
+                &b"Caf\xe9 au lait"[..],
+                b"Na\xefve r\xe9sum\xe9s et d\xe9j\xe0 vu",
+            ]
+            .iter()
+            .enumerate()
+            {
+                b.extend_from_slice(
+                    format!("<DT><A HREF=\"https://latin.example/{i}\" TAGS=\"caf").as_bytes(),
+                );
+                b.extend_from_slice(b"\xe9\">");
+                b.extend_from_slice(title);
+                b.extend_from_slice(b"</A>\n");
+            }
+            b.extend_from_slice(b"</DL>\n");
+            b
+        };
+        let titles = |bytes: &[u8], name: &str| -> Vec<(String, Vec<String>)> {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            read_all(read, &path)
+                .unwrap()
+                .into_iter()
+                .map(|e| {
+                    let b = e.item.unwrap();
+                    (b.title.unwrap(), b.tags)
+                })
+                .collect()
+        };
+        let want: Vec<(String, Vec<String>)> = ["Café au lait", "Naïve résumés et déjà vu"]
+            .iter()
+            .map(|t| (t.to_string(), vec!["café".to_string()]))
+            .collect();
+        let declared = page(
+            "<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=windows-1252\">\n",
+        );
+        assert_eq!(titles(&declared, "declared.html"), want);
+        let undeclared = page("");
+        assert_eq!(titles(&undeclared, "undeclared.html"), want);
+        // Valid UTF-8 wins over a stale Latin-1 declaration, as for pages.
+        let utf8 = String::from_utf8(
+            page("<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=iso-8859-1\">\n")
+                .iter()
+                .map(|&b| b as char)
+                .collect::<String>()
+                .into_bytes(),
+        )
+        .unwrap();
+        assert_eq!(titles(utf8.as_bytes(), "utf8.html"), want);
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend_from_slice(utf8.as_bytes());
+        assert_eq!(titles(&bom, "bom.html"), want);
+    }
+
     /// Folder nesting survives chunk boundaries and deep trees: every
     /// bookmark at depth d carries exactly the d folders above it.
     #[test]
