@@ -129,8 +129,7 @@ pub(crate) fn html_charset(
         // read Shift_JIS or windows-1251 as windows-1252.
         None => {
             let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
-            let head = &bytes[..bytes.len().min(64 * 1024)];
-            detector.feed(head, true);
+            detector.feed(&bytes[..bytes.len().min(64 * 1024)], true);
             detector.guess(None, Utf8Detection::Deny)
         }
     }
