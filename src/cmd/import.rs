@@ -31,6 +31,11 @@ pub struct Import {
 impl Import {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let name = self.file.display().to_string();
+        if self.file.is_dir() {
+            anyhow::bail!(
+                "{name} is a folder; nj imports an export as the one file it came as: for an unzipped Pocket or Omnivore export, pass its ZIP"
+            );
+        }
         if !self.file.is_file() {
             anyhow::bail!("cannot read {name}: there is no such file; check the path");
         }

@@ -4,7 +4,7 @@
 //! what the members mean.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 use zip::ZipArchive;
@@ -31,7 +31,21 @@ pub(crate) fn open(path: &Path) -> Result<Zip> {
             "{name} is empty; download the export again"
         )));
     }
-    ZipArchive::new(BufReader::new(file)).map_err(|e| damaged(&name, e))
+    // Not a ZIP at all (`--format` given for another file) is another
+    // mistake than a cut-off download, and says so.
+    let mut magic = [0u8; 4];
+    let mut file = BufReader::new(file);
+    let n = file
+        .read(&mut magic)
+        .map_err(|e| Error::BadInput(format!("cannot read {name} ({e}); check the path")))?;
+    if !magic[..n].starts_with(b"PK") {
+        return Err(Error::BadInput(format!(
+            "{name} is not a ZIP archive, so nothing was imported; Pocket's and Omnivore's exports are the .zip file they download (leave out --format to let nj tell the format)"
+        )));
+    }
+    file.seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Error::BadInput(format!("cannot read {name} ({e}); check the path")))?;
+    ZipArchive::new(file).map_err(|e| damaged(&name, e))
 }
 
 /// The names of the files in the archive (not directories, not macOS's

@@ -84,6 +84,23 @@ fn detect_zip(path: &Path) -> Result<Option<Format>> {
     }
 }
 
+/// What a file nj cannot import probably is, when that is one of the
+/// mistakes people make: one metadata file out of an unzipped Omnivore
+/// export.
+pub fn unknown_hint(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(HEAD);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(HEAD as u64).read_to_end(&mut head))
+        .ok()?;
+    let text = String::from_utf8_lossy(&head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    (text.starts_with('[') && text.contains("\"slug\"") && text.contains("\"savedAt\""))
+        .then_some(
+            "it looks like one metadata file of an unzipped Omnivore export; import the export's ZIP, which holds the texts and highlights too",
+        )
+}
+
 fn detect_text(head: &[u8]) -> Option<Format> {
     if super::newsjournal::looks_like(head) {
         return Some(Format::Newsjournal);

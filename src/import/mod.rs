@@ -85,11 +85,14 @@ pub fn import(
     let name = path.display().to_string();
     let format = match format {
         Some(f) => f,
-        None => format::detect(path)?.ok_or_else(|| {
-            Error::BadInput(format!(
+        None => format::detect(path)?.ok_or_else(|| match format::unknown_hint(path) {
+            Some(hint) => Error::BadInput(format!(
+                "cannot import {name}: {hint}; nothing was imported"
+            )),
+            None => Error::BadInput(format!(
                 "cannot tell what kind of file {name} is; nj imports {}: pass --format if it is one of them",
                 FORMATS_READ
-            ))
+            )),
         })?,
     };
     let report = match format {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::util::Env;
+use crate::util::{assert_refused, Env};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -274,6 +274,50 @@ fn a_damaged_zip_an_empty_file_or_no_url_column_imports_nothing_and_says_so() {
         format!(
             "nj: {} has no `url` column (its columns are: title, link, time_added, tags, status); is it the right file? pass --format if nj guessed wrong; nothing was imported\n",
             fixture("pocket_no_url.csv").display()
+        )
+    );
+    assert_eq!(env.list_json(), json!([]));
+}
+
+/// The mistakes people make with an export they unzipped: the folder, one
+/// file out of it, or `--format` for a file that is not the ZIP. Each says
+/// what it is and what to pass instead, and imports nothing.
+#[test]
+fn an_unzipped_export_or_a_file_that_is_not_the_zip_is_named_for_what_it_is() {
+    let env = Env::new();
+    let dir = fixture("omnivore");
+    assert_refused(
+        &env,
+        &["import", dir.to_str().unwrap()],
+        None,
+        &format!(
+            "nj: {} is a folder; nj imports an export as the one file it came as: for an unzipped Pocket or Omnivore export, pass its ZIP\n",
+            dir.display()
+        ),
+    );
+    let metadata = dir.join("metadata_0_to_2.json");
+    assert_refused(
+        &env,
+        &["import", metadata.to_str().unwrap()],
+        None,
+        &format!(
+            "nj: cannot import {}: it looks like one metadata file of an unzipped Omnivore export; import the export's ZIP, which holds the texts and highlights too; nothing was imported\n",
+            metadata.display()
+        ),
+    );
+    // Told the format, nj gets as far as the bulk write's setup (which
+    // touches the file's header) before it reads the file: what the
+    // journal holds is what is checked here. (Pocket's format also reads
+    // a lone CSV, so a JSON file given `--format pocket` is told it has
+    // no `url` column, as tested above.)
+    let err = env
+        .nj(&["import", "--format", "omnivore", metadata.to_str().unwrap()])
+        .failure();
+    assert_eq!(
+        err,
+        format!(
+            "nj: {} is not a ZIP archive, so nothing was imported; Pocket's and Omnivore's exports are the .zip file they download (leave out --format to let nj tell the format)\n",
+            metadata.display()
         )
     );
     assert_eq!(env.list_json(), json!([]));
