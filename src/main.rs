@@ -10,7 +10,8 @@ use clap::Parser;
 // An import allocates on one thread (the file's reader) what it frees on
 // another (the writer): glibc's malloc took a fifth of the writing thread
 // there, much of it waiting on its arena locks. mimalloc frees across
-// threads without them; `bench/import_bookmarks` went from 2.6 to 1.9 s.
+// threads without them: a 100,000-row Pocket import went from 2.6 to 1.9 s
+// (docs/benchmarks.md, "Links by rowid, and another allocator").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -113,7 +113,7 @@ impl Tx<'_> {
             made.sort_unstable();
             let notes: Vec<&str> = made.into_iter().map(|(_, n)| n).collect();
             let body = content.map_or("", |c| c.text.as_str());
-            self.hand_over_new_article(&article, &b.title, body, &notes, &tags)?;
+            self.hand_over_new_article(&article, &b.title, body, &notes, &tags);
             return Ok(Restored::Added);
         };
 

@@ -200,12 +200,19 @@ impl Journal {
         // which took minutes where an interrupted bulk write had left those
         // tables' indexes for later; and a row an old journal already had
         // wrong would fail the upgrade, and so every command, for good.
-        // (The setting cannot change inside a transaction.)
+        self.without_foreign_keys(|j| j.apply_migrations(migrations))
+    }
+
+    /// Runs `f` with SQLite's foreign-key checks off, and on again after,
+    /// whether or not `f` worked. The setting cannot change inside a
+    /// transaction: in a held one, the checks stay on.
+    fn without_foreign_keys<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-        let migrated = self.apply_migrations(migrations);
+        let result = f(self);
         let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON");
-        migrated?;
-        Ok(restored?)
+        let value = result?;
+        restored?;
+        Ok(value)
     }
 
     fn apply_migrations(&mut self, migrations: &[&str]) -> Result<()> {
@@ -349,19 +356,13 @@ impl Journal {
     /// [`Journal::write`] without SQLite's foreign-key checks, for a write
     /// that makes every row a link points to itself (an import into an
     /// empty journal), where checking each link proves nothing and costs a
-    /// lookup. Inside a held transaction the checks stay on (SQLite cannot
-    /// switch them there).
+    /// lookup. Inside a held transaction the checks stay on.
     pub(crate) fn write_unchecked<T>(
         &mut self,
         now: Timestamp,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-        let result = self.write(now, f);
-        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON");
-        let value = result?;
-        restored?;
-        Ok(value)
+        self.without_foreign_keys(|j| j.write(now, f))
     }
 
     /// Runs `f` with the file in rollback-journal mode instead of WAL, when

@@ -162,17 +162,19 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
         }
         Ok(rows.len())
     }
-    let articles: Vec<String> = {
+    // Each article's rowid with its id: the links name it by the one,
+    // operations by the other.
+    let articles: Vec<(i64, String)> = {
         let mut stmt = tx
             .conn()
-            .prepare("SELECT id FROM articles ORDER BY rowid")?;
+            .prepare("SELECT seq, id FROM articles ORDER BY seq")?;
         let ids = stmt
-            .query_map([], |r| r.get(0))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         ids
     };
     let mut n = 0;
-    for aid in &articles {
+    for (seq, aid) in &articles {
         let aid = aid.as_str();
         n += creations(tx, "article", "WHERE id = ?1", Some(aid))?;
         n += creations(
@@ -185,11 +187,11 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
         // every device (`url_link_id`); the row stores neither id.
         let urls: Vec<(String, i64)> = {
             let mut stmt = tx.conn().prepare_cached(
-                "SELECT u.url, u.added_at FROM article_urls u JOIN articles a ON a.seq = u.article_seq
-                  WHERE a.id = ?1 ORDER BY u.added_at, u.url",
+                "SELECT url, added_at FROM article_urls WHERE article_seq = ?1
+                  ORDER BY added_at, url",
             )?;
             let urls = stmt
-                .query_map([aid], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             urls
         };
@@ -205,11 +207,10 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
         }
         let tags: Vec<String> = {
             let mut stmt = tx.conn().prepare_cached(
-                "SELECT g.tag FROM article_tags g JOIN articles a ON a.seq = g.article_seq
-                  WHERE a.id = ?1 ORDER BY g.tag",
+                "SELECT tag FROM article_tags WHERE article_seq = ?1 ORDER BY tag",
             )?;
             let tags = stmt
-                .query_map([aid], |r| r.get(0))?
+                .query_map([seq], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             tags
         };

@@ -463,12 +463,12 @@ impl<'c> Tx<'c> {
         body: &str,
         notes: &[&str],
         tags: &[String],
-    ) -> Result<()> {
+    ) {
         let Some(side) = &mut self.side else {
-            return Ok(());
+            return;
         };
         if side.building != Some(article.rowid) {
-            return Ok(());
+            return;
         }
         side.building = None;
         // group_concat of no rows is NULL.
@@ -489,7 +489,6 @@ impl<'c> Tx<'c> {
                 concat(tags.join(" ")),
             ],
         });
-        Ok(())
     }
 
     /// A new id: the next from the sorted batch, if there is one.
