@@ -31,7 +31,7 @@ pub enum Error {
         more: bool,
     },
 
-    #[error("bad id {0:?}: give at least 4 characters of an id (hex digits and dashes)")]
+    #[error("{}", bad_id_message(.0))]
     BadId(String),
 
     /// Input that cannot become an article or note: empty, binary, too big, ...
@@ -65,6 +65,20 @@ pub enum Error {
 
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+/// Why a string is not an id prefix: too short, too long, or not hex.
+fn bad_id_message(given: &str) -> String {
+    let p = given.trim();
+    if p.chars().count() < 4 {
+        format!("bad id {given:?}: give at least 4 characters of an id (hex digits and dashes)")
+    } else if p.chars().count() > 36 {
+        format!("bad id {given:?}: an id has at most 36 characters")
+    } else {
+        format!(
+            "bad id {given:?}: ids are hex digits (0-9, a-f) and dashes; `nj list` shows them"
+        )
+    }
 }
 
 impl From<rusqlite::Error> for Error {

@@ -22,4 +22,4 @@ pub mod server;
 pub mod sync;
 pub mod time;
 
-pub use error::{Error, Result};
+pub use error::{Candidate, Error, Result};

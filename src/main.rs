@@ -32,13 +32,17 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| io.kind() == BrokenPipe)
             || matches!(
                 e.downcast_ref::<newsjournal::Error>(),
-                Some(newsjournal::Error::Io(io)) if io.kind() == std::io::ErrorKind::BrokenPipe
+                Some(newsjournal::Error::Io(io)) if io.kind() == BrokenPipe
             )
+            // serde_json keeps the io::Error inside, out of the chain.
+            || e.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
 }
 

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
-use super::{Cli, Ctx};
+use super::{output, Cli, Ctx};
 
 /// Print a shell completion script: nj completions bash > ~/.local/share/bash-completion/completions/nj
 #[derive(Debug, Args)]
@@ -16,7 +16,11 @@ pub struct Completions {
 impl Completions {
     pub fn run(self, _ctx: &Ctx) -> Result<ExitCode> {
         let mut cmd = Cli::command();
-        clap_complete::generate(self.shell, &mut cmd, "nj", &mut std::io::stdout().lock());
+        // Into memory first: clap_complete panics when stdout is closed
+        // (`nj completions bash | head -1`), and a closed pipe is success.
+        let mut script = Vec::new();
+        clap_complete::generate(self.shell, &mut cmd, "nj", &mut script);
+        output::print(&String::from_utf8_lossy(&script))?;
         Ok(ExitCode::SUCCESS)
     }
 }

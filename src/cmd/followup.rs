@@ -16,7 +16,9 @@ pub const DEFAULT_TEXT: &str = "Check for updates";
 /// Add a follow-up: nj follow-up ID "check the ruling" --due "in 3 weeks"
 ///
 /// With one argument that is an article id, the text is "Check for
-/// updates"; with one argument that is not, the follow-up is on no article.
+/// updates"; with one argument that is text, the follow-up is on no article.
+/// One word that looks like a mistyped id (`f23x`) is refused with the ids
+/// it could be; `--free` makes it the text of a follow-up on no article.
 /// WHEN is written the way people say it (see `nj help due`).
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -35,6 +37,11 @@ pub struct FollowUp {
     /// Repeat: due again this long after each time it is done (1w, 2w, 1mo)
     #[arg(long, value_name = "INTERVAL")]
     every: Option<String>,
+
+    /// The one argument is the text of a follow-up on no article, even if
+    /// it looks like an id
+    #[arg(long)]
+    free: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,9 +79,29 @@ pub fn due_and_every(
     let Some(due) = due else {
         bail!("a follow-up needs --due WHEN, for example --due 'in 3 weeks' or --due friday");
     };
-    let due = Timestamp::from_datetime(parse_when(due, ctx.clock.now())?);
+    let now = ctx.clock.now();
+    let due_at = parse_when(due, now)?;
+    warn_if_long_past(due, due_at, now);
     let every = every.map(Interval::parse).transpose()?;
-    Ok((due, every))
+    Ok((Timestamp::from_datetime(due_at), every))
+}
+
+/// A new follow-up due more than a week ago is overdue from the start,
+/// which is rarely what was meant (a mistyped year, most often). It is
+/// still made, as asked; the warning says how to change it.
+pub fn warn_if_long_past(
+    written: &str,
+    due: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let ago = now - due;
+    if ago > chrono::Duration::days(7) {
+        eprintln!(
+            "nj: warning: {written:?} is {} days ago, so this follow-up is overdue already; \
+             `nj follow-up edit ID --due WHEN` moves it",
+            ago.num_days()
+        );
+    }
 }
 
 impl FollowUp {
@@ -84,10 +111,19 @@ impl FollowUp {
             return run_action(ctx, &mut journal, action);
         }
         let (article, text) = match self.args.as_slice() {
+            [_, _] if self.free => bail!(
+                "--free takes only the text; for a follow-up on an article: nj follow-up ID TEXT --due WHEN"
+            ),
             [id, text] => (Some(journal.resolve_article(id)?), text.clone()),
+            [one] if self.free => (None, one.clone()),
             [one] => match journal.resolve_article(one) {
                 Ok(a) => (Some(a), DEFAULT_TEXT.to_owned()),
-                // Not an id at all, or no article has it: it is the text.
+                Err(newsjournal::Error::NotFound { .. } | newsjournal::Error::BadId(_))
+                    if looks_like_id(one) =>
+                {
+                    bail!("{}", not_an_article(&journal, one)?)
+                }
+                // Not an id at all: it is the text.
                 Err(newsjournal::Error::NotFound { .. } | newsjournal::Error::BadId(_)) => {
                     (None, one.clone())
                 }
@@ -107,6 +143,36 @@ impl FollowUp {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Whether a lone argument is more likely a mistyped id than a reminder's
+/// text: one word of 4 to 36 letters, digits and dashes with a digit in it
+/// ("f23x", "3fa9c1d2"). Words people write as reminders ("renew",
+/// "call-mum") have no digit; ones that do ("q3-report") can use --free.
+fn looks_like_id(s: &str) -> bool {
+    let s = s.trim();
+    (4..=36).contains(&s.len())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && s.chars().any(|c| c.is_ascii_digit())
+}
+
+/// The message for a lone id-like argument that names no article: which
+/// articles it could have meant, and how to make it a free follow-up.
+fn not_an_article(journal: &Journal, given: &str) -> Result<String> {
+    let near = journal.articles_near(given, 5)?;
+    let mut msg = format!("no article has an id starting with {given:?}");
+    if near.is_empty() {
+        msg.push_str("; `nj list` shows ids");
+    } else {
+        msg.push_str("; did you mean one of these?");
+        for c in &near {
+            msg.push_str(&format!("\n  {}  {}", short_id(&c.id), c.label));
+        }
+    }
+    msg.push_str(&format!(
+        "\nfor a follow-up on no article with the text {given:?}, add --free"
+    ));
+    Ok(msg)
 }
 
 /// "follow-up 3fa9c1d2 due Tue 2026-12-01 09:00 (in 5d): TEXT [on e494a610]"
@@ -142,8 +208,14 @@ fn run_action(ctx: &Ctx, journal: &mut Journal, action: FollowUpAction) -> Resul
             no_repeat,
         } => {
             let f = journal.resolve_followup(&id)?;
+            let now = ctx.clock.now();
             let due = due
-                .map(|d| parse_when(&d, ctx.clock.now()).map(Timestamp::from_datetime))
+                .map(|d| {
+                    parse_when(&d, now).map(|at| {
+                        warn_if_long_past(&d, at, now);
+                        Timestamp::from_datetime(at)
+                    })
+                })
                 .transpose()?;
             let every = match (every, no_repeat) {
                 (Some(e), _) => Some(Some(Interval::parse(&e)?)),

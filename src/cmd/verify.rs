@@ -8,10 +8,12 @@ use newsjournal::journal::short_id;
 use super::output;
 use super::Ctx;
 
-/// Recompute every stored hash and check the search index
+/// Recompute every stored hash, check that each article's text, versions
+/// and pending state agree, and check the search index
 #[derive(Debug, Args)]
 pub struct Verify {
-    /// Rebuild the search index from the articles first
+    /// Mend articles whose text, versions and pending state disagree, and
+    /// rebuild the search index from the articles, first
     #[arg(long)]
     repair: bool,
 }
@@ -20,13 +22,27 @@ impl Verify {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let mut journal = ctx.journal()?;
         if self.repair {
+            let broken = journal.verify()?.inconsistent;
+            if !broken.is_empty() {
+                let mended = journal.write(ctx.clock.timestamp(), |tx| {
+                    let mut n = 0;
+                    for b in &broken {
+                        n += usize::from(tx.mend_article(&b.article)?);
+                    }
+                    Ok(n)
+                })?;
+                eprintln!(
+                    "nj: mended {mended} of {} article(s) whose text, versions and pending state disagreed",
+                    broken.len()
+                );
+            }
             journal.rebuild_index()?;
         } else {
             // An index an interrupted sync left to rebuild is not damaged.
             journal.finish_index()?;
         }
         let report = journal.verify()?;
-        let ok = report.mismatches.is_empty() && report.index_ok;
+        let ok = report.mismatches.is_empty() && report.inconsistent.is_empty() && report.index_ok;
         if ctx.json {
             output::json(&report)?;
         } else {
@@ -36,13 +52,17 @@ impl Verify {
                 let _ = writeln!(s, "  stored   {}", m.content_hash);
                 let _ = writeln!(s, "  computed {}", m.computed_hash);
             }
+            for b in &report.inconsistent {
+                let _ = writeln!(s, "INCONSISTENT {}  {}", short_id(&b.article_id), b.title);
+                let _ = writeln!(s, "  {}", b.problem);
+            }
             if !report.index_ok {
                 let _ = writeln!(s, "the search index does not match the articles");
             }
             if ok {
                 let _ = writeln!(
                     s,
-                    "checked {} texts of {} articles: every hash matches, and the search index is sound",
+                    "checked {} texts of {} articles: every hash matches, every article agrees with its versions, and the search index is sound",
                     report.texts_checked, report.articles
                 );
             }
@@ -56,6 +76,12 @@ impl Verify {
             problems.push(format!(
                 "{} article(s) whose text no longer matches its hash; the file was changed outside nj: clip each from its source again (that heals the stored text), or restore the journal from a backup",
                 report.mismatches.len()
+            ));
+        }
+        if !report.inconsistent.is_empty() {
+            problems.push(format!(
+                "{} article(s) whose text, versions and pending state disagree; `nj verify --repair` mends them",
+                report.inconsistent.len()
             ));
         }
         if !report.index_ok {

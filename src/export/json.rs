@@ -41,7 +41,15 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
         out,
         "{{\"format\":\"{FORMAT_NAME}\",\"version\":{FORMAT_VERSION},\n\"articles\":["
     )?;
-    let json = |e: serde_json::Error| Error::Other(e.into());
+    // A failed write stays an io::Error, so a closed stdout (`nj export |
+    // head`) is seen for what it is.
+    let json = |e: serde_json::Error| {
+        if e.is_io() {
+            Error::Io(e.into())
+        } else {
+            Error::Other(e.into())
+        }
+    };
     journal.dump(true, |record| {
         let target = match record {
             Record::Article(_) => 0,

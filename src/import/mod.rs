@@ -27,6 +27,8 @@ pub mod newsjournal;
 pub mod omnivore;
 pub mod pocket;
 pub mod wallabag;
+#[cfg(test)]
+mod props;
 
 pub use format::Format;
 pub use item::{Body, Bookmark, Entry};

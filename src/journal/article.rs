@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::query::{article_by_rowid, normalize_tag, Article, ArticleRef};
 use super::tx::{ArticleField, ArticleRow};
 use super::{Journal, Tx};
-use crate::content::Content;
+use crate::content::{Content, EMPTY_HASH};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
@@ -258,6 +258,44 @@ impl Tx<'_> {
             self.add_url(article, url)?;
         }
         Ok(Some(before.content_hash))
+    }
+
+    /// Makes an article's parts agree again (see
+    /// [`super::query::Inconsistent`]): a current text that is stored but
+    /// is none of its versions becomes a version; otherwise the newest
+    /// version whose text is stored becomes the current text. Returns
+    /// false when nothing could be done (no stored text at all), which
+    /// clipping the article again heals.
+    pub fn mend_article(&mut self, article: &ArticleRef) -> Result<bool> {
+        let (hash, has_text, is_version): (String, bool, bool) = self
+            .conn()
+            .prepare_cached(
+                "SELECT a.content_hash,
+                        EXISTS (SELECT 1 FROM texts t WHERE t.hash = a.content_hash),
+                        EXISTS (SELECT 1 FROM versions v
+                                 WHERE v.article_id = a.id AND v.content_hash = a.content_hash)
+                   FROM articles a WHERE a.rowid = ?1",
+            )?
+            .query_row([article.rowid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if hash != EMPTY_HASH && has_text && !is_version {
+            self.create_version(article, &hash)?;
+            return Ok(true);
+        }
+        let newest: Option<String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT v.content_hash FROM versions v JOIN texts t ON t.hash = v.content_hash
+                  WHERE v.article_id = ?1 ORDER BY v.created_at DESC, v.rowid DESC LIMIT 1",
+            )?
+            .query_row([&article.id], |r| r.get(0))
+            .optional()?;
+        match newest {
+            Some(newest) if newest != hash => {
+                self.set_article(article, ArticleField::ContentHash, newest.into())?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Renames an article. Returns false when the title is unchanged.

@@ -269,7 +269,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn forget_fetch_failure(&mut self, article_id: &str) -> Result<()> {
+    pub(super) fn forget_fetch_failure(&mut self, article_id: &str) -> Result<()> {
         self.conn()
             .prepare_cached("DELETE FROM fetch_failures WHERE article_id = ?1")?
             .execute([article_id])?;

@@ -540,6 +540,44 @@ impl Tx<'_> {
             self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
             changed = true;
         }
+        // A pending bookmark (no text yet) that the record has the text of
+        // takes it as its current text, as `nj fetch` would give it: the
+        // current hash, the search entry, a real title for one titled by
+        // its address, and no remembered fetch failure. Without this the
+        // article held versions yet stayed pending.
+        let here = super::query::article_by_rowid(self.conn(), article.rowid)?;
+        if here.pending
+            && a.content_hash != EMPTY_HASH
+            && a.versions.iter().any(|v| v.hash == a.content_hash)
+        {
+            self.set_article(
+                &article,
+                ArticleField::ContentHash,
+                a.content_hash.clone().into(),
+            )?;
+            if here.title == super::placeholder_title(here.url.as_deref().unwrap_or(""))
+                && here.title != a.title
+            {
+                self.set_article(&article, ArticleField::Title, a.title.clone().into())?;
+            }
+            self.forget_fetch_failure(&article.id)?;
+            changed = true;
+        }
+        // Metadata the article lacks comes from the record.
+        for (field, new, old) in [
+            (ArticleField::Site, &a.site, &here.site),
+            (ArticleField::Author, &a.author, &here.author),
+            (ArticleField::Lang, &a.lang, &here.lang),
+        ] {
+            if new.is_some() && old.is_none() {
+                self.set_article(&article, field, opt(new))?;
+                changed = true;
+            }
+        }
+        if let (Some(p), None) = (a.published_at, here.published_at) {
+            self.set_article(&article, ArticleField::PublishedAt, Value::Integer(p.0))?;
+            changed = true;
+        }
         for u in &a.urls {
             changed |= self.insert_url(&article, &u.url, u.added_at)?;
         }

@@ -137,7 +137,21 @@ pub struct VerifyReport {
     pub texts_checked: usize,
     pub articles: usize,
     pub mismatches: Vec<Mismatch>,
+    /// Articles whose pending flag, current text and versions disagree.
+    pub inconsistent: Vec<Inconsistent>,
     pub index_ok: bool,
+}
+
+/// An article whose parts disagree: pending (no current text) yet with
+/// versions, or a current text that is none of its versions or is not
+/// stored. `nj verify --repair` mends it ([`super::Tx::mend_article`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Inconsistent {
+    pub article_id: String,
+    pub title: String,
+    pub problem: String,
+    #[serde(skip)]
+    pub article: ArticleRef,
 }
 
 /// Tags are lower-case, trimmed, with inner whitespace as dashes, so
@@ -412,6 +426,37 @@ impl Journal {
         resolve_article(self.conn(), prefix)
     }
 
+    /// Articles whose ids come nearest a mistyped prefix: those sharing the
+    /// longest leading run of its hex digits (at least one), else none.
+    /// For "did you mean" lists.
+    pub fn articles_near(&self, prefix: &str, limit: usize) -> Result<Vec<Candidate>> {
+        let p = prefix.trim().to_ascii_lowercase();
+        let hex: String = p
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+            .collect();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, title FROM articles WHERE id >= ?1 AND id < ?2 AND deleted_at IS NULL
+              ORDER BY id LIMIT ?3",
+        )?;
+        for len in (1..=hex.len()).rev() {
+            let lo = &hex[..len];
+            let hi = format!("{lo}~");
+            let found: Vec<Candidate> = stmt
+                .query_map(params![lo, hi, limit as i64], |r| {
+                    Ok(Candidate {
+                        id: r.get(0)?,
+                        label: r.get(1)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        Ok(Vec::new())
+    }
+
     pub fn resolve_note(&self, prefix: &str) -> Result<NoteRef> {
         resolve_note(self.conn(), prefix, false)
     }
@@ -586,6 +631,7 @@ impl Journal {
             }
         }
         let articles: i64 = conn.query_row("SELECT count(*) FROM articles", [], |r| r.get(0))?;
+        let inconsistent = inconsistent_articles(conn)?;
         let index_ok = conn
             .execute_batch(
                 "INSERT INTO article_fts(article_fts, rank) VALUES ('integrity-check', 1);
@@ -596,9 +642,53 @@ impl Journal {
             texts_checked,
             articles: articles as usize,
             mismatches,
+            inconsistent,
             index_ok,
         })
     }
+}
+
+/// The articles whose pending flag, current text and versions disagree
+/// (see [`Inconsistent`]). One pass over the articles with two index
+/// look-ups each.
+pub(crate) fn inconsistent_articles(conn: &Connection) -> Result<Vec<Inconsistent>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT rowid, id, title, pending, versions, current_is_version, has_text FROM (
+           SELECT a.rowid AS rowid, a.id AS id, a.title AS title,
+                  a.content_hash = '{EMPTY_HASH}' AS pending,
+                  (SELECT count(*) FROM versions v WHERE v.article_id = a.id) AS versions,
+                  EXISTS (SELECT 1 FROM versions v
+                           WHERE v.article_id = a.id AND v.content_hash = a.content_hash)
+                    AS current_is_version,
+                  EXISTS (SELECT 1 FROM texts t WHERE t.hash = a.content_hash) AS has_text
+             FROM articles a)
+          WHERE (pending AND versions > 0)
+             OR (NOT pending AND (NOT current_is_version OR NOT has_text))
+          ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map([], |r| {
+            let (pending, versions, has_text): (bool, i64, bool) =
+                (r.get(3)?, r.get(4)?, r.get(6)?);
+            let problem = if pending {
+                format!("listed as pending (no text), yet it has {versions} version(s)")
+            } else if !has_text {
+                "its current text is not stored".to_owned()
+            } else {
+                "its current text is none of its versions".to_owned()
+            };
+            Ok(Inconsistent {
+                article: ArticleRef {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                },
+                article_id: r.get(1)?,
+                title: r.get(2)?,
+                problem,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 #[cfg(test)]

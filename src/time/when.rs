@@ -4,7 +4,10 @@
 //! The rules, all in local time:
 //! - a date without a time means 09:00;
 //! - a weekday (`friday`, `next friday`) is the next such day after today,
-//!   never today or a past day;
+//!   never today or a past day; `last friday` is the latest such day
+//!   before today, never today;
+//! - `yesterday`, `3 days ago`, `2 weeks ago` are those past days (09:00),
+//!   `3 hours ago` that exact moment: a past moment stays in the past;
 //! - a month and day without a year (`dec 3`) is the next such date;
 //! - `end of week` is the coming Friday, `end of month` the month's last day;
 //! - `in 3 hours` is exact; `in 3 days` is a date, so 09:00 on that day;
@@ -26,8 +29,8 @@ use crate::error::{Error, Result};
 
 /// The forms WHEN accepts, for error messages and help.
 pub const WHEN_FORMS: &str = "2026-12-01, 2026-12-01T09:00, today, tomorrow, tomorrow 9am, \
-9am tomorrow, friday, next monday, friday 3pm, in 3 days, in 2 weeks, 2 weeks, in 3 hours, \
-dec 3, 3 december 2027, end of week, end of month";
+9am tomorrow, yesterday, friday, next monday, last friday, friday 3pm, in 3 days, in 2 weeks, \
+2 weeks, in 3 hours, 3 days ago, dec 3, 3 december 2027, end of week, end of month";
 
 /// A length of time that keeps its unit: days and months are counted on
 /// the calendar (so "1mo" from Jan 31 is Feb 28), minutes on the clock.
@@ -172,6 +175,7 @@ pub fn parse_when_in<Tz: TimeZone>(
     match rest.as_str() {
         "today" => return at(today).ok_or_else(bad),
         "tomorrow" => return at(today + Days::new(1)).ok_or_else(bad),
+        "yesterday" => return at(today - Days::new(1)).ok_or_else(bad),
         "end of week" | "end of the week" | "eow" => {
             // The coming Friday; next week's once this one has passed.
             let mut d = next_weekday_from(today, Weekday::Fri, true);
@@ -192,6 +196,22 @@ pub fn parse_when_in<Tz: TimeZone>(
     if let Some(day) = weekday(rest.strip_prefix("next ").unwrap_or(&rest)) {
         return at(next_weekday_from(today, day, false)).ok_or_else(bad);
     }
+    if let Some(day) = rest.strip_prefix("last ").and_then(weekday) {
+        return at(last_weekday_before(today, day)).ok_or_else(bad);
+    }
+    // "3 days ago", "2 weeks ago", "3 hours ago": the past, counted like
+    // "in ..." but backwards.
+    if let Some(amount) = rest.strip_suffix(" ago") {
+        let interval = Interval::parse(amount).map_err(|_| bad())?;
+        return match interval {
+            Interval::Minutes(_) if time.is_some() => Err(bad()),
+            Interval::Minutes(_) => interval.before(now, tz).ok_or_else(bad),
+            Interval::Days(_) | Interval::Months(_) => {
+                let day = interval.before(now, tz).ok_or_else(bad)?;
+                at(day.with_timezone(tz).date_naive()).ok_or_else(bad)
+            }
+        };
+    }
     if let Ok(d) = NaiveDate::parse_from_str(&rest, "%Y-%m-%d") {
         return at(d).ok_or_else(bad);
     }
@@ -207,7 +227,10 @@ pub fn parse_when_in<Tz: TimeZone>(
     }
     // Written dates ("dec 3", "3 december 2027", "april 1, 2027"), read by
     // interim at local midnight. Without a year, a date that has passed
-    // this year means next year's.
+    // this year means next year's. Only a date that names a month or is
+    // written with slashes rolls: whatever else interim reads ("last
+    // week") means what it says, past or not.
+    let rolls = names_month(&rest) || rest.contains('/');
     let base = now.with_timezone(tz);
     // interim wants a comma in "nov 1, 2027"; people often leave it out.
     let words: Vec<&str> = rest.split(' ').collect();
@@ -228,7 +251,7 @@ pub fn parse_when_in<Tz: TimeZone>(
     let has_year = rest
         .split(|c: char| !c.is_ascii_digit())
         .any(|n| n.len() == 4);
-    if !has_year && d.and_time(time.unwrap_or(nine)) <= local_now {
+    if rolls && !has_year && d.and_time(time.unwrap_or(nine)) <= local_now {
         d = d.with_year(d.year() + 1).ok_or_else(bad)?;
     }
     at(d).ok_or_else(bad)
@@ -324,6 +347,36 @@ fn weekday(s: &str) -> Option<Weekday> {
     })
 }
 
+/// Whether a phrase names a month ("dec", "December"), as the written
+/// dates interim reads do.
+fn names_month(s: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    s.split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.len() >= 3)
+        .any(|w| MONTHS.iter().any(|m| m.starts_with(w)))
+}
+
+/// The latest `day` strictly before `from`.
+fn last_weekday_before(from: NaiveDate, day: Weekday) -> NaiveDate {
+    let back =
+        (7 + from.weekday().num_days_from_monday() as i64 - day.num_days_from_monday() as i64) % 7;
+    let back = if back == 0 { 7 } else { back };
+    from - Days::new(back as u64)
+}
+
 /// The next `day` after `from` (or on `from` itself when `inclusive`).
 fn next_weekday_from(from: NaiveDate, day: Weekday, inclusive: bool) -> NaiveDate {
     let ahead =
@@ -396,6 +449,26 @@ mod tests {
         assert_eq!(when("monday"), "2026-11-30 09:00 Mon");
         assert_eq!(when("next monday"), "2026-11-30 09:00 Mon");
         assert_eq!(when("thursday"), "2026-12-03 09:00 Thu");
+    }
+
+    /// Issue 16: on Mon 2026-12-07 past forms jumped a year ahead.
+    #[test]
+    fn past_dates_stay_in_the_past() {
+        // Monday 2026-12-07 10:00 at UTC+1.
+        let mon = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+        assert_eq!(when_at("yesterday", mon), "2026-12-06 09:00 Sun");
+        assert_eq!(when_at("yesterday 5pm", mon), "2026-12-06 17:00 Sun");
+        assert_eq!(when_at("last friday", mon), "2026-12-04 09:00 Fri");
+        assert_eq!(when_at("last sunday", mon), "2026-12-06 09:00 Sun");
+        assert_eq!(when_at("last monday", mon), "2026-11-30 09:00 Mon");
+        assert_eq!(when_at("last tue 3pm", mon), "2026-12-01 15:00 Tue");
+        assert_eq!(when_at("3 days ago", mon), "2026-12-04 09:00 Fri");
+        assert_eq!(when_at("2 weeks ago", mon), "2026-11-23 09:00 Mon");
+        assert_eq!(when_at("3 hours ago", mon), "2026-12-07 07:00 Mon");
+        assert_eq!(when_at("2020-01-01", mon), "2020-01-01 09:00 Wed");
+        // A written date that has passed this year still means next year's.
+        assert_eq!(when_at("dec 6", mon), "2027-12-06 09:00 Mon");
+        assert_eq!(when_at("sept 1", mon), "2027-09-01 09:00 Wed");
     }
 
     #[test]

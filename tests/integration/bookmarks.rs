@@ -132,7 +132,7 @@ fn imported_bookmarks_are_pending_until_fetched_and_a_failure_waits_for_retry() 
     let out = env.nj(&["verify"]).success();
     assert_eq!(
         out.stdout,
-        "checked 3 texts of 3 articles: every hash matches, and the search index is sound\n"
+        "checked 3 texts of 3 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
     );
 
     // The same file again adds nothing.
@@ -256,4 +256,64 @@ fn a_fetch_killed_midway_keeps_what_it_fetched_and_the_next_run_goes_on() {
         1,
         "a fetched text is not fetched again"
     );
+}
+
+/// Issue 16, bug 2: a journal's Netscape export (pending bookmarks) and
+/// then its JSON export imported into one new journal left the article
+/// with a version and its text, yet pending: not shown, not searchable,
+/// fetched again, and `nj verify` content. Now the JSON import gives the
+/// bookmark its text, and `nj verify` finds (and `--repair` mends) an
+/// article left in that state by an older nj.
+#[test]
+fn regression_an_import_leaves_an_article_half_done() {
+    let first = Env::new();
+    first.nj_stdin(&["clip", "-", "--url", "https://news.example/harbor", "-t", "ports"], HARBOR).success();
+    first.nj(&["export", "--format", "netscape", "-o", "b.html"]).success();
+    first.nj(&["export", "-o", "j.json"]).success();
+
+    let env = Env::new();
+    std::fs::copy(first.path("b.html"), env.path("b.html")).unwrap();
+    std::fs::copy(first.path("j.json"), env.path("j.json")).unwrap();
+    env.nj(&["import", "b.html"]).success();
+    assert!(env.nj(&["list"]).success().stdout.contains(" pending "));
+    let out = env.nj(&["import", "j.json"]).success();
+    assert!(out.stdout.contains("0 added, 1 updated"), "{}", out.stdout);
+
+    let list = env.list_json();
+    assert_eq!(list[0]["pending"], false, "{list}");
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list[0]["title"], "Harbor dredging contract goes to review");
+    let listed = env.nj(&["list"]).success().stdout;
+    assert!(!listed.contains("pending"), "{listed}");
+    let show = env.nj(&["show", &id]).success().stdout;
+    assert!(!show.contains("not fetched yet"), "{show}");
+    assert_eq!(env.nj(&["show", &id, "--text"]).success().stdout, HARBOR);
+    let found = env.nj(&["search", "dredging"]).success().stdout;
+    assert!(found.contains(short(&id)), "{found}");
+    let fetch = env.nj(&["fetch", "--pending"]).success();
+    assert!(fetch.stderr.contains("nothing to fetch"), "{fetch:?}");
+    env.nj(&["verify"]).success();
+
+    // The state an older nj left: versions and text, the pending mark.
+    env.sqlite()
+        .execute(
+            "UPDATE articles SET content_hash = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'",
+            [],
+        )
+        .unwrap();
+    let out = env.nj(&["verify"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stdout.contains(&format!("INCONSISTENT {}", short(&id))), "{}", out.stdout);
+    assert!(out.stdout.contains("pending (no text), yet it has 1 version"), "{}", out.stdout);
+    assert!(out.stderr.contains("`nj verify --repair` mends them"), "{}", out.stderr);
+    let v = env.nj(&["--json", "verify"]);
+    assert_eq!(v.code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(v["inconsistent"][0]["article_id"], id.as_str());
+
+    let repaired = env.nj(&["verify", "--repair"]).success();
+    assert!(repaired.stderr.contains("mended 1 of 1"), "{}", repaired.stderr);
+    assert_eq!(env.list_json()[0]["pending"], false);
+    assert!(env.nj(&["search", "dredging"]).success().stdout.contains(short(&id)));
+    env.nj(&["verify"]).success();
 }

@@ -911,3 +911,38 @@ fn show_lists_the_articles_follow_ups() {
         json!([])
     );
 }
+
+/// Issue 16, bug 3: `nj follow-up f23x --due "in 3 weeks"` made a free
+/// follow-up with the text "f23x". A lone word that looks like an id and
+/// names no article is refused with the ids it could be; `--free` makes it
+/// the text on purpose.
+#[test]
+fn regression_a_mistyped_id_becomes_the_reminders_text() {
+    let env = Env::new();
+    let id = env.clip_text("Court sets a date\n\nThe hearing is in March.\n", &[]);
+    // A prefix of the real id with its last character mistyped.
+    let typo = format!("{}x", &id[..3]);
+    let before = env.snapshot();
+    let out = env.nj(&["follow-up", &typo, "--due", "in 3 weeks"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains(&format!("no article has an id starting with \"{typo}\"")), "{}", out.stderr);
+    assert!(out.stderr.contains(short(&id)), "lists the article it could be: {}", out.stderr);
+    assert!(out.stderr.contains("--free"), "{}", out.stderr);
+    assert_eq!(env.snapshot().0, before.0, "nothing was written");
+    assert_eq!(env.followups_json(), serde_json::json!([]));
+
+    // A hex prefix that matches nothing is refused too.
+    let other = if id.starts_with('0') { "1234" } else { "0000" };
+    let out = env.nj(&["follow-up", other, "--due", "friday"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+
+    // Asked for explicitly, it is a free follow-up with that text.
+    let f = env.follow_up(&[&typo, "--free", "--due", "in 3 weeks"]);
+    assert_eq!(f["text"], typo.as_str());
+    assert_eq!(f["article_id"], serde_json::Value::Null);
+    // Words are still text, and a real prefix still names the article.
+    let f = env.follow_up(&["renew", "--due", "friday"]);
+    assert_eq!(f["text"], "renew");
+    let f = env.follow_up(&[&id[..6], "--due", "friday"]);
+    assert_eq!(f["article_id"], id.as_str());
+}

@@ -127,7 +127,7 @@ fn verify_passes_on_a_sound_journal() {
     let out = env.nj(&["verify"]).success();
     assert_eq!(
         out.stdout,
-        "checked 2 texts of 2 articles: every hash matches, and the search index is sound\n"
+        "checked 2 texts of 2 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
     );
     assert_eq!(out.stderr, "");
 }
@@ -233,7 +233,7 @@ fn clipping_the_same_text_again_heals_a_damaged_store() {
         (out.code, out.stdout.as_str()),
         (
             Some(0),
-            "checked 1 texts of 1 articles: every hash matches, and the search index is sound\n"
+            "checked 1 texts of 1 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
         )
     );
     assert_eq!(env.nj(&["show", &id, "--text"]).stdout, text);
@@ -272,7 +272,7 @@ fn verify_repair_rebuilds_a_damaged_search_index() {
         (repaired.code, repaired.stdout.as_str()),
         (
             Some(0),
-            "checked 1 texts of 1 articles: every hash matches, and the search index is sound\n"
+            "checked 1 texts of 1 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
         )
     );
     let hit = env.nj(&["search", "winter ferry"]);

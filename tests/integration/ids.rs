@@ -79,7 +79,21 @@ fn three_characters_are_too_few() {
         &env,
         &["rm", "not-an-id"],
         None,
-        "nj: bad id \"not-an-id\": give at least 4 characters of an id (hex digits and dashes)\n",
+        "nj: bad id \"not-an-id\": ids are hex digits (0-9, a-f) and dashes; `nj list` shows them\n",
+    );
+}
+
+/// Issue 16, bug 6: `nj show zzzz` said "give at least 4 characters" when
+/// 4 were given; they are not hex digits, and that is what it says now.
+#[test]
+fn regression_four_characters_that_are_not_hex_are_not_too_few() {
+    let env = Env::new();
+    env.clip_text("Short\n\nAn id.\n", &[]);
+    assert_refused(
+        &env,
+        &["show", "zzzz"],
+        None,
+        "nj: bad id \"zzzz\": ids are hex digits (0-9, a-f) and dashes; `nj list` shows them\n",
     );
 }
 

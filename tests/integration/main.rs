@@ -21,6 +21,7 @@ mod import;
 mod import_formats;
 mod journal_file;
 mod notes;
+mod pipes;
 mod pages;
 mod recheck;
 mod search;

@@ -317,7 +317,7 @@ impl Device {
     fn verify(&self, texts: usize, articles: usize) {
         assert_eq!(
             self.nj(&["verify"]).success().stdout,
-            format!("checked {texts} texts of {articles} articles: every hash matches, and the search index is sound\n")
+            format!("checked {texts} texts of {articles} articles: every hash matches, every article agrees with its versions, and the search index is sound\n")
         );
     }
 }
@@ -794,7 +794,7 @@ fn all_but_the_long_article(hub: &Hub, s: &Story) -> Value {
     let verified = b.nj(&["verify"]).success().stdout;
     assert!(
         verified
-            .ends_with(" texts of 1 articles: every hash matches, and the search index is sound\n"),
+            .ends_with(" texts of 1 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"),
         "{verified}"
     );
     got

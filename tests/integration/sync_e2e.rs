@@ -217,7 +217,7 @@ impl Device {
     fn verify(&self, texts: usize, articles: usize) {
         assert_eq!(
             self.nj(&["verify"]).success().stdout,
-            format!("checked {texts} texts of {articles} articles: every hash matches, and the search index is sound\n")
+            format!("checked {texts} texts of {articles} articles: every hash matches, every article agrees with its versions, and the search index is sound\n")
         );
     }
 }

@@ -9,8 +9,8 @@ use crate::util::{assert_refused, id_of, short, Env};
 
 /// What an unreadable WHEN's message lists.
 pub const WHEN_FORMS: &str = "2026-12-01, 2026-12-01T09:00, today, tomorrow, tomorrow 9am, \
-9am tomorrow, friday, next monday, friday 3pm, in 3 days, in 2 weeks, 2 weeks, in 3 hours, \
-dec 3, 3 december 2027, end of week, end of month";
+9am tomorrow, yesterday, friday, next monday, last friday, friday 3pm, in 3 days, in 2 weeks, \
+2 weeks, in 3 hours, 3 days ago, dec 3, 3 december 2027, end of week, end of month";
 
 /// The UTC due time of a free-standing follow-up due `when`, read in `tz`
 /// at `now`.
@@ -340,4 +340,55 @@ fn unreadable_when_lists_the_accepted_forms() {
         &format!("nj: cannot read the time \"soonish\"; write it like one of: {WHEN_FORMS}\n"),
     );
     assert_eq!(env.followups_json(), json!([]));
+}
+
+/// Issue 16, bug 1: on Monday 2026-12-07 `yesterday` was 2027-12-06, `last
+/// friday` a Saturday a year on, `last monday` today, and `nj due --as-of
+/// yesterday` showed everything 362 days overdue.
+#[test]
+fn regression_past_dates_jump_a_year_ahead() {
+    // Monday 2026-12-07, 10:00 in Berlin (UTC+1).
+    assert_forms(
+        "Europe/Berlin",
+        "2026-12-07T09:00:00Z",
+        &[
+            ("yesterday", "2026-12-06T08:00:00Z"),
+            ("yesterday 5pm", "2026-12-06T16:00:00Z"),
+            ("last friday", "2026-12-04T08:00:00Z"),
+            ("last sunday", "2026-12-06T08:00:00Z"),
+            ("last monday", "2026-11-30T08:00:00Z"),
+            ("3 days ago", "2026-12-04T08:00:00Z"),
+            ("2 hours ago", "2026-12-07T07:00:00Z"),
+            // A month and day without a year is still the next one.
+            ("dec 6", "2027-12-06T08:00:00Z"),
+        ],
+    );
+
+    let env = Env::new();
+    env.set_tz("Europe/Berlin");
+    env.set_now("2026-12-07T09:00:00Z");
+    // A follow-up due yesterday is overdue now, by a day, not a year.
+    let f = env.follow_up(&["check the docket", "--due", "yesterday"]);
+    let due = env.nj(&["due"]).success().stdout;
+    assert!(due.contains(&short(&id_of(&f))), "{due}");
+    assert!(due.contains("1d 1h overdue"), "{due}");
+    // As of yesterday evening it was not due yet.
+    let as_of = env.nj(&["--json", "due", "--as-of", "yesterday 8am"]).json();
+    assert_eq!(as_of, json!([]), "due as of yesterday 08:00");
+    let as_of = env.nj(&["due", "--as-of", "yesterday 6pm"]).success().stdout;
+    assert!(as_of.contains("9h overdue"), "{as_of}");
+
+    // Weekdays are right, shown in local time.
+    let f = env.nj(&["follow-up", "x", "--free", "--due", "last friday"]).success();
+    assert!(f.stdout.contains("Fri 2026-12-04 09:00"), "{}", f.stdout);
+    assert!(f.stderr.is_empty(), "a few days back needs no warning: {}", f.stderr);
+
+    // A far-past date is made as asked, with a warning.
+    let old = env.nj(&["follow-up", "renew the permit", "--due", "2020-01-01"]).success();
+    assert!(old.stdout.contains("Wed 2020-01-01 09:00"), "{}", old.stdout);
+    assert!(
+        old.stderr.contains("warning") && old.stderr.contains("overdue already"),
+        "{}",
+        old.stderr
+    );
 }
