@@ -185,7 +185,7 @@ pub fn describe_new(f: &Followup) -> String {
     let every = f
         .every
         .as_deref()
-        .map(|e| format!(", then every {e} after done"))
+        .map(|e| format!(", repeating every {e}"))
         .unwrap_or_default();
     format!(
         "follow-up {} due {}{every}: {}{on}",

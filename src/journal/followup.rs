@@ -231,7 +231,8 @@ impl Tx<'_> {
     }
 
     /// Marks a follow-up done. A repeating one re-arms instead: it stays
-    /// open, due one interval after now.
+    /// open, due at the next occurrence of its schedule after now (see
+    /// [`next_occurrence`]).
     pub fn mark_done(&mut self, f: &FollowupRef) -> Result<DoneOutcome> {
         let current = followup_by_rowid(self.conn(), f.rowid)?;
         if current.status == FollowupStatus::Done {
@@ -244,9 +245,7 @@ impl Tx<'_> {
         self.set_followup(f, FollowupField::DoneAt, Value::Integer(now.0))?;
         let next = match current.every.as_deref().map(Interval::parse).transpose()? {
             Some(every) => {
-                let next = every
-                    .after(now.to_datetime(), &chrono::Local)
-                    .map(Timestamp::from_datetime)
+                let next = next_occurrence(every, current.due_at, now, &chrono::Local)
                     .ok_or_else(|| {
                         Error::BadInput(format!(
                             "the repeat interval {every} runs past the calendar"
@@ -439,14 +438,98 @@ impl Journal {
     }
 }
 
+/// The schedule's next occurrence after `now`: the due time moved on by
+/// whole intervals, at least one, until it is past `now`. Each is counted
+/// from the current due time on the local calendar, so the weekday and the
+/// time of day stay (a weekly Monday 09:00 stays Monday 09:00 whenever it
+/// is marked done, as in calendars and Taskwarrior), and occurrences
+/// missed while it was overdue are skipped rather than piled up. (Only the
+/// due time is stored, so a monthly one due on the 31st that moved to the
+/// 28th in February stays on the 28th.)
+pub fn next_occurrence<Tz: chrono::TimeZone>(
+    every: Interval,
+    due: Timestamp,
+    now: Timestamp,
+    tz: &Tz,
+) -> Option<Timestamp> {
+    let start = due.to_datetime();
+    let step = |k: i64| -> Option<Timestamp> {
+        let scaled = match every {
+            Interval::Minutes(m) => Interval::Minutes(m.checked_mul(k)?),
+            Interval::Days(d) => Interval::Days(d.checked_mul(k)?),
+            Interval::Months(m) => Interval::Months(m.checked_mul(k)?),
+        };
+        scaled.after(start, tz).map(Timestamp::from_datetime)
+    };
+    // A first guess from the elapsed time skips most of a long overdue
+    // stretch without passing the answer (a month is at most 31 days, a
+    // day at most 25 hours); the loop settles the rest.
+    let longest_ms = match every {
+        Interval::Minutes(m) => m * 60_000,
+        Interval::Days(d) => d * 25 * 3_600_000,
+        Interval::Months(m) => m * 31 * 86_400_000,
+    };
+    let mut k = 1.max((now.0 - due.0) / longest_ms.max(1) - 1);
+    loop {
+        let at = step(k)?;
+        if at > now {
+            return Some(at);
+        }
+        k += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::content::Content;
     use crate::journal::NewClip;
 
+    /// Issue 16, bug 5: a weekly follow-up due Monday 09:00 marked done
+    /// early became due at the marking's time of day a week on.
     #[test]
-    fn repeating_followup_rearms_from_done_time() {
+    fn regression_repeating_follow_ups_drift() {
+        use chrono::TimeZone;
+        let tz = chrono::FixedOffset::east_opt(3600).unwrap();
+        let at = |s: &str| {
+            Timestamp::from_datetime(
+                tz.from_local_datetime(
+                    &chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+                )
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+            )
+        };
+        let next = |every, due: &str, now: &str| {
+            next_occurrence(every, at(due), at(now), &tz)
+                .unwrap()
+                .to_datetime()
+                .with_timezone(&tz)
+                .format("%a %Y-%m-%d %H:%M")
+                .to_string()
+        };
+        let week = Interval::Days(7);
+        // Done early, on Sunday at 03:02: next Monday, still 09:00.
+        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-06 03:02"), "Mon 2026-12-14 09:00");
+        // Done on time, or a little late: the Monday after.
+        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-07 09:00"), "Mon 2026-12-14 09:00");
+        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-08 17:45"), "Mon 2026-12-14 09:00");
+        // Three weeks overdue: the missed Mondays are skipped.
+        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-29 10:00"), "Mon 2027-01-04 09:00");
+        // Monthly on the 31st: a month on is the 28th in February; two
+        // months on (overdue through February) is March 31.
+        let month = Interval::Months(1);
+        assert_eq!(next(month, "2027-01-31 09:00", "2027-01-31 12:00"), "Sun 2027-02-28 09:00");
+        assert_eq!(next(month, "2027-01-31 09:00", "2027-03-01 12:00"), "Wed 2027-03-31 09:00");
+        // Years overdue, daily: the next day's 09:00, found quickly.
+        assert_eq!(next(Interval::Days(1), "2020-01-01 09:00", "2026-12-07 10:00"), "Tue 2026-12-08 09:00");
+        assert_eq!(next(Interval::Months(12), "2020-02-29 09:00", "2026-12-07 10:00"), "Sun 2027-02-28 09:00");
+        // Hourly stays on the hour it started on.
+        assert_eq!(next(Interval::Minutes(60), "2026-12-07 09:15", "2026-12-07 11:20"), "Mon 2026-12-07 12:15");
+    }
+
+    #[test]
+    fn repeating_followup_rearms_on_its_schedule() {
         let mut j = Journal::open_in_memory().unwrap();
         let f = j
             .write(Timestamp(0), |tx| {
@@ -458,14 +541,16 @@ mod tests {
                 )
             })
             .unwrap();
+        // Done on day 10: the schedule (day 0, 7, 14, ...) goes on at 14.
         let done_at = Timestamp(10 * 86_400_000);
         let out = j.write(done_at, |tx| tx.mark_done(&f)).unwrap();
-        assert_eq!(out.next_due, Some(Timestamp(17 * 86_400_000)));
+        let next = Timestamp(14 * 86_400_000 + 1_000);
+        assert_eq!(out.next_due, Some(next));
         let now = j.followup(&f).unwrap();
         assert_eq!(now.status, FollowupStatus::Open);
         assert_eq!(now.done_at, Some(done_at));
-        assert_eq!(j.due_count(Timestamp(16 * 86_400_000)).unwrap(), 0);
-        assert_eq!(j.due_count(Timestamp(17 * 86_400_000)).unwrap(), 1);
+        assert_eq!(j.due_count(Timestamp(next.0 - 1)).unwrap(), 0);
+        assert_eq!(j.due_count(next).unwrap(), 1);
     }
 
     #[test]

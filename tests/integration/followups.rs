@@ -121,7 +121,7 @@ fn free_standing_follow_up_has_no_article() {
     assert_eq!(
         out.stdout,
         format!(
-            "follow-up {} due Fri 2026-11-27 09:00, then every 1mo after done: renew the press pass\n",
+            "follow-up {} due Fri 2026-11-27 09:00, repeating every 1mo: renew the press pass\n",
             short(&f)
         )
     );
@@ -168,7 +168,7 @@ fn clip_with_follow_up_creates_both() {
     assert_eq!(
         out.stdout,
         format!(
-            "clipped {a8}: Harbour dredging delayed\n  {}\n  follow-up {} due Mon 2026-11-30 09:00, then every 1w after done: ask the port authority (on {a8})\n",
+            "clipped {a8}: Harbour dredging delayed\n  {}\n  follow-up {} due Mon 2026-11-30 09:00, repeating every 1w: ask the port authority (on {a8})\n",
             sha256(PORT.as_bytes()),
             short(f["id"].as_str().unwrap()),
             a8 = short(&a),
@@ -765,7 +765,7 @@ fn follow_ups_says_so_when_there_are_none() {
 // Repeating follow-ups.
 
 #[test]
-fn weekly_follow_up_rearms_one_week_after_it_is_done() {
+fn weekly_follow_up_rearms_on_its_weekday_and_time() {
     let env = Env::new();
     let a = jedi(&env);
     let f = id_of(&env.follow_up(&[
@@ -776,20 +776,21 @@ fn weekly_follow_up_rearms_one_week_after_it_is_done() {
         "--every",
         "1w",
     ]));
-    // Done a day late, in the afternoon: next due a week after that.
+    // Done a day late, in the afternoon: next due the following Friday at
+    // 09:00, the schedule's day and time.
     env.set_now("2026-11-28T15:30:00Z");
     let out = env.nj(&["done", &f]).success();
     assert_eq!(
         out.stdout,
         format!(
-            "done {}: look at the docket (repeats: next due 2026-12-05 15:30)\n",
+            "done {}: look at the docket (repeats: next due 2026-12-04 09:00)\n",
             short(&f)
         )
     );
     let v = get(&env, &f);
     assert_eq!(v["status"], "open");
     assert_eq!(v["every"], "1w");
-    assert_eq!(v["due_at"], "2026-12-05T15:30:00Z");
+    assert_eq!(v["due_at"], "2026-12-04T09:00:00Z");
     assert_eq!(v["done_at"], "2026-11-28T15:30:00Z");
     assert_eq!(env.nj(&["due", "--count"]).success().stdout, "0\n");
     let count_at = |when: &str| {
@@ -797,15 +798,42 @@ fn weekly_follow_up_rearms_one_week_after_it_is_done() {
             .success()
             .stdout
     };
-    assert_eq!(count_at("2026-12-05T15:29"), "0\n");
-    assert_eq!(count_at("2026-12-05T15:30"), "1\n");
+    assert_eq!(count_at("2026-12-04T08:59"), "0\n");
+    assert_eq!(count_at("2026-12-04T09:00"), "1\n");
 
-    // Done again early: re-armed from that moment, not from the due time.
+    // Done again early: that Friday's is done, the next Friday's is due.
     env.set_now("2026-12-01T08:00:00Z");
     let v = env.nj(&["--json", "done", &f]).json();
-    assert_eq!(v[0]["due_at"], "2026-12-08T08:00:00Z");
+    assert_eq!(v[0]["due_at"], "2026-12-11T09:00:00Z");
     assert_eq!(v[0]["done_at"], "2026-12-01T08:00:00Z");
     assert_eq!(v[0]["status"], "open");
+
+    // Three weeks behind: the missed Fridays are skipped, not piled up.
+    env.set_now("2027-01-02T10:00:00Z");
+    let v = env.nj(&["--json", "done", &f]).json();
+    assert_eq!(v[0]["due_at"], "2027-01-08T09:00:00Z");
+}
+
+/// Issue 16, bug 5: a weekly follow-up due Monday 09:00 marked done early
+/// (at 03:02) became due at 03:02 the next Monday.
+#[test]
+fn regression_repeating_follow_ups_drift() {
+    let env = Env::new();
+    env.set_tz("Europe/Berlin");
+    env.set_now("2026-12-01T12:00:00Z");
+    let f = id_of(&env.follow_up(&["weekly look at the docket", "--due", "monday", "--every", "1w"]));
+    assert_eq!(get(&env, &f)["due_at"], "2026-12-07T08:00:00Z");
+    // Monday 03:02 in Berlin.
+    env.set_now("2026-12-07T02:02:00Z");
+    let out = env.nj(&["done", &f]).success();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "done {}: weekly look at the docket (repeats: next due 2026-12-14 09:00)\n",
+            short(&f)
+        )
+    );
+    assert_eq!(get(&env, &f)["due_at"], "2026-12-14T08:00:00Z");
 }
 
 #[test]
@@ -819,20 +847,24 @@ fn monthly_follow_up_rearms_on_the_calendar() {
         "--every",
         "1mo",
     ]));
-    // Done on January 31: one month later is February 28.
+    // Done on January 31: one month on is February 28, at the due time.
     env.set_now("2027-01-31T12:00:00Z");
     let out = env.nj(&["done", &f]).success();
     assert_eq!(
         out.stdout,
         format!(
-            "done {}: check the council minutes (repeats: next due 2027-02-28 12:00)\n",
+            "done {}: check the council minutes (repeats: next due 2027-02-28 09:00)\n",
             short(&f)
         )
     );
     let v = get(&env, &f);
     assert_eq!(v["status"], "open");
-    assert_eq!(v["due_at"], "2027-02-28T12:00:00Z");
+    assert_eq!(v["due_at"], "2027-02-28T09:00:00Z");
     assert_eq!(v["every"], "1mo");
+    // The schedule goes on from the due time it has: the 28th.
+    env.set_now("2027-03-01T12:00:00Z");
+    env.nj(&["done", &f]).success();
+    assert_eq!(get(&env, &f)["due_at"], "2027-03-28T09:00:00Z");
 }
 
 #[test]
@@ -841,17 +873,18 @@ fn weekly_follow_up_keeps_its_local_time_across_daylight_saving() {
     env.set_tz("America/New_York");
     env.set_now("2026-02-25T15:00:00Z");
     let f = id_of(&env.follow_up(&["call the clerk", "--due", "2026-03-01", "--every", "1w"]));
-    // Sunday 10:00 EST; a week later clocks are on EDT, and 10:00 is 14:00 UTC.
+    // Due Sunday 09:00 EST, done at 10:00; a week later clocks are on EDT,
+    // and 09:00 is 13:00 UTC.
     env.set_now("2026-03-01T15:00:00Z");
     let out = env.nj(&["done", &f]).success();
     assert_eq!(
         out.stdout,
         format!(
-            "done {}: call the clerk (repeats: next due 2026-03-08 10:00)\n",
+            "done {}: call the clerk (repeats: next due 2026-03-08 09:00)\n",
             short(&f)
         )
     );
-    assert_eq!(get(&env, &f)["due_at"], "2026-03-08T14:00:00Z");
+    assert_eq!(get(&env, &f)["due_at"], "2026-03-08T13:00:00Z");
 }
 
 #[test]
