@@ -79,7 +79,7 @@ impl Clip {
         // Read and extract before opening the journal: a failed fetch then
         // leaves no trace, and a slow one holds no lock.
         let page = clip::load(&Source::parse(&self.source), &opts, std::io::stdin().lock())?;
-        let mut journal = ctx.journal()?;
+        let mut journal = ctx.journal_or_create()?;
         let clip = NewClip {
             tags: self.tags,
             note: self.note,
@@ -103,7 +103,7 @@ impl Clip {
                 followup: followup.as_ref(),
             })?;
         } else {
-            let mut s = describe(&outcome);
+            let mut s = describe(&outcome, followup.is_some());
             if let Some(f) = &followup {
                 s.push_str(&format!("  {}\n", describe_new(f)));
             }
@@ -113,7 +113,9 @@ impl Clip {
     }
 }
 
-fn describe(o: &ClipOutcome) -> String {
+/// What a clip did; `followup_added` when `--due` added a follow-up, which
+/// a duplicate counts among what it merged.
+fn describe(o: &ClipOutcome, followup_added: bool) -> String {
     let a = &o.article;
     let id = output::bold(short_id(&a.id));
     let mut s = match o.status {
@@ -131,6 +133,9 @@ fn describe(o: &ClipOutcome) -> String {
             }
             if o.restored {
                 merged.push("brought it back from the bin".to_owned());
+            }
+            if followup_added {
+                merged.push("added the follow-up".to_owned());
             }
             let merged = if merged.is_empty() {
                 "nothing new to merge".to_owned()

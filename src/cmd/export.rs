@@ -102,12 +102,26 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `3 articles, 1 note and 2 follow-ups`.
+/// `3 articles, 1 note and 2 follow-ups`, then what was removed (the
+/// JSON keeps the bin too): `, and from the bin 1 follow-up`.
 fn describe(c: &Counts) -> String {
-    format!(
+    let mut s = format!(
         "{}, {} and {}",
         plural(c.articles, "article", "articles"),
         plural(c.notes, "note", "notes"),
         plural(c.followups, "follow-up", "follow-ups")
-    )
+    );
+    let removed: Vec<String> = [
+        (c.removed_articles, "article", "articles"),
+        (c.removed_notes, "note", "notes"),
+        (c.removed_followups, "follow-up", "follow-ups"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| plural(n, one, many))
+    .collect();
+    if !removed.is_empty() {
+        s.push_str(&format!(", and from the bin {}", removed.join(", ")));
+    }
+    s
 }

@@ -106,10 +106,15 @@ pub fn warn_if_long_past(
 
 impl FollowUp {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let mut journal = ctx.journal()?;
         if let Some(action) = self.action {
-            return run_action(ctx, &mut journal, action);
+            return run_action(ctx, &mut ctx.journal()?, action);
         }
+        // A free follow-up may be the first thing in a new journal.
+        let mut journal = if self.args.len() == 2 {
+            ctx.journal()?
+        } else {
+            ctx.journal_or_create()?
+        };
         let (article, text) = match self.args.as_slice() {
             [_, _] if self.free => bail!(
                 "--free takes only the text; for a follow-up on an article: nj follow-up ID TEXT --due WHEN"

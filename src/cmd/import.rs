@@ -39,7 +39,7 @@ impl Import {
         if !self.file.is_file() {
             anyhow::bail!("cannot read {name}: there is no such file; check the path");
         }
-        let mut journal = ctx.journal()?;
+        let mut journal = ctx.journal_or_create()?;
         let (format, report) =
             import::import(&mut journal, &self.file, self.format, ctx.clock.timestamp())?;
         if ctx.json {

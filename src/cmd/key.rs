@@ -51,6 +51,15 @@ pub fn key_text(arg: &str) -> Result<String> {
 
 /// The passphrase from NJ_PASSPHRASE, or asked for on the terminal.
 pub fn passphrase(prompt: &str) -> Result<String> {
+    ask(
+        prompt,
+        "the journal key is protected by a passphrase; set NJ_PASSPHRASE, or run this in a terminal to be asked",
+    )
+}
+
+/// NJ_PASSPHRASE, or `prompt` on the terminal; without a terminal, fails
+/// with `no_terminal`.
+fn ask(prompt: &str, no_terminal: &str) -> Result<String> {
     if let Some(p) = std::env::var("NJ_PASSPHRASE")
         .ok()
         .filter(|p| !p.is_empty())
@@ -58,7 +67,7 @@ pub fn passphrase(prompt: &str) -> Result<String> {
         return Ok(p);
     }
     if !std::io::stdin().is_terminal() {
-        bail!("the journal key is protected by a passphrase; set NJ_PASSPHRASE, or run this in a terminal to be asked");
+        bail!("{no_terminal}");
     }
     Ok(rpassword::prompt_password(prompt)?)
 }
@@ -72,8 +81,11 @@ fn new_passphrase() -> Result<String> {
     {
         return Ok(p);
     }
-    let first = passphrase("new passphrase: ")?;
-    let again = passphrase("the same again: ")?;
+    // Nothing is wrapped yet, so say what is asked for, not that a
+    // passphrase protects the key.
+    let no_terminal = "a new passphrase is asked for twice on a terminal; run this in a terminal, or set NJ_PASSPHRASE to the new passphrase; nothing was changed";
+    let first = ask("new passphrase: ", no_terminal)?;
+    let again = ask("the same again: ", no_terminal)?;
     if first != again {
         bail!("the two passphrases differ; nothing was changed");
     }
@@ -113,7 +125,11 @@ pub fn replace(journal: &mut Journal, now: Timestamp, key: &JournalKey) -> Resul
 
 impl Key {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let mut journal = ctx.journal()?;
+        // A new device may bring its key before anything else.
+        let mut journal = match self.action {
+            KeyAction::Import { .. } => ctx.journal_or_create()?,
+            _ => ctx.journal()?,
+        };
         let now = ctx.clock.timestamp();
         match self.action {
             KeyAction::Show => {

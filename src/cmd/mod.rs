@@ -114,7 +114,23 @@ impl Ctx {
         Ok(dirs.data_dir().join("journal.db"))
     }
 
+    /// The journal, which must exist: a reading command (or one that names
+    /// what is in it) on a mistyped `--db` says so instead of showing an
+    /// empty journal it has just made.
     fn journal(&self) -> Result<Journal> {
+        let path = self.db_path()?;
+        if !path.exists() {
+            anyhow::bail!(
+                "no journal at {}; `nj clip` creates one, or check --db and NJ_DB",
+                path.display()
+            );
+        }
+        Ok(Journal::open(&path)?)
+    }
+
+    /// The journal, made (with its folder) if there is none yet: for the
+    /// commands that put something new in it.
+    fn journal_or_create(&self) -> Result<Journal> {
         let path = self.db_path()?;
         Ok(Journal::open(&path)?)
     }

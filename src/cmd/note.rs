@@ -49,8 +49,9 @@ pub struct Jot {
 
 impl Jot {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let mut journal = ctx.journal()?;
+        // The text first: a jot refused for want of one makes no journal.
         let text = output::note_text(self.text.as_deref(), "")?;
+        let mut journal = ctx.journal_or_create()?;
         let note = journal.write(ctx.clock.timestamp(), |tx| tx.add_note(None, &text))?;
         if ctx.json {
             output::json(&journal.note(&note)?)?;
@@ -104,7 +105,8 @@ enum NotesAction {
         id: String,
     },
     /// Make a text written on another device at the same time the note's
-    /// text again (`nj show` lists them); the text it replaces is kept
+    /// text again (`nj notes` marks such notes, and `nj show` numbers their
+    /// kept texts); the text it replaces is kept
     Pick {
         /// The note's id
         id: String,
@@ -180,6 +182,16 @@ impl Notes {
                 } else {
                     let mut t = output::table(&["ID", "WRITTEN", "ARTICLE", "NOTE"]);
                     for n in &notes {
+                        // A text kept from another device is picked by
+                        // number; say so where every note is listed.
+                        let kept = journal.note_conflicts(&n.id)?.len();
+                        let mut text = first_line(&n.text, 100);
+                        if kept > 0 {
+                            text.push_str(&format!(
+                                " [{kept} kept from another device: nj notes pick {} N]",
+                                short_id(&n.id)
+                            ));
+                        }
                         t.add_row(vec![
                             short_id(&n.id).to_owned(),
                             n.created_at.local(),
@@ -188,7 +200,7 @@ impl Notes {
                                 .map(short_id)
                                 .unwrap_or("-")
                                 .to_owned(),
-                            first_line(&n.text, 100),
+                            text,
                         ]);
                     }
                     output::print_table(&t)?;

@@ -189,6 +189,22 @@ pub fn write_atomically<T>(
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
+    // Said plainly, before a temporary file's name can get into the message.
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: the folder {} does not exist; create it (mkdir -p {}) or give another path",
+            path.display(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: it is a folder; give a file name in it, e.g. {}",
+            path.display(),
+            path.join("journal.json").display()
+        );
+    }
     let mut builder = tempfile::Builder::new();
     // A temporary file is private (0600); the file should keep the mode of
     // the one it replaces, or get the usual 0644.
@@ -200,9 +216,15 @@ pub fn write_atomically<T>(
             .unwrap_or(0o644);
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
-    let tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let tmp = builder.tempfile_in(dir).map_err(|e| {
+        // tempfile's error names the temporary file, which the user never
+        // asked for; the folder and the reason are what matter.
+        anyhow::anyhow!(
+            "cannot write in {}: {}",
+            dir.display(),
+            std::io::Error::from(e.kind())
+        )
+    })?;
     let (file, tmp_path) = tmp.into_parts();
     let mut out = std::io::BufWriter::new(file);
     let value = write(&mut out)?;

@@ -55,7 +55,12 @@ impl Search {
             return Ok(ExitCode::SUCCESS);
         }
         if hits.is_empty() {
-            eprintln!("no matches for {query:?}");
+            // As typed: a phrase's own quotes are not escaped.
+            if query.contains('"') {
+                eprintln!("no matches for '{query}'");
+            } else {
+                eprintln!("no matches for \"{query}\"");
+            }
             return Ok(ExitCode::SUCCESS);
         }
         let mut s = String::new();

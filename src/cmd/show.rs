@@ -146,11 +146,16 @@ fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option
                     let _ = writeln!(s, "    {w}");
                 }
             }
-            for c in &n.conflicts {
+            for (i, c) in n.conflicts.iter().enumerate() {
                 let _ = writeln!(
                     s,
                     "    {}",
-                    output::dim("also written, on another device at the same time:")
+                    output::dim(&format!(
+                        "also written, on another device at the same time ({}: nj notes pick {} {}):",
+                        i + 1,
+                        short_id(&n.id),
+                        i + 1
+                    ))
                 );
                 for line in c.lines() {
                     for w in textwrap::wrap(line, width.saturating_sub(6).max(20)) {

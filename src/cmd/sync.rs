@@ -83,7 +83,11 @@ fn mask(token: &str) -> String {
 
 impl Remote {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let mut journal = ctx.journal()?;
+        // `remote set` makes the journal of a new device; the rest read one.
+        let mut journal = match self.action {
+            RemoteAction::Set { .. } => ctx.journal_or_create()?,
+            _ => ctx.journal()?,
+        };
         let now = ctx.clock.timestamp();
         match self.action {
             RemoteAction::Set { url, token, key } => {
@@ -259,7 +263,7 @@ impl Sync {
             );
             if summary.conflicts > 0 {
                 s.push_str(&format!(
-                    "; kept {} written at the same time on two devices (`nj show` lists them)",
+                    "; kept {} written at the same time on two devices (`nj notes` marks them; `nj notes pick ID N` takes one)",
                     count(summary.conflicts, "note text")
                 ));
             }

@@ -65,19 +65,23 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
         first = false;
         match &record {
             Record::Article(a) => {
-                counts.articles += 1;
+                count(&mut counts.articles, &mut counts.removed_articles, a.deleted_at);
                 // The summary counts every note and follow-up written, the
                 // article's own as well as the free-standing ones.
-                counts.notes += a.notes.len();
-                counts.followups += a.followups.len();
+                for n in &a.notes {
+                    count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at);
+                }
+                for f in &a.followups {
+                    count(&mut counts.followups, &mut counts.removed_followups, f.deleted_at);
+                }
                 serde_json::to_writer(&mut *out, a).map_err(json)?;
             }
             Record::Note(n) => {
-                counts.notes += 1;
+                count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at);
                 serde_json::to_writer(&mut *out, n).map_err(json)?;
             }
             Record::Followup(f) => {
-                counts.followups += 1;
+                count(&mut counts.followups, &mut counts.removed_followups, f.deleted_at);
                 serde_json::to_writer(&mut *out, f).map_err(json)?;
             }
         }
@@ -91,6 +95,16 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
     out.write_all(if first { b"]}\n" } else { b"\n]}\n" })?;
     out.flush()?;
     Ok(counts)
+}
+
+/// Counts an item as in the journal, or as removed when it has a
+/// `deleted_at`.
+fn count(kept: &mut usize, removed: &mut usize, deleted_at: Option<crate::time::Timestamp>) {
+    if deleted_at.is_some() {
+        *removed += 1;
+    } else {
+        *kept += 1;
+    }
 }
 
 /// Ends the open array and opens the one for `section`.

@@ -15,10 +15,14 @@ pub mod json;
 pub mod markdown;
 pub mod netscape;
 
-/// How many of each kind an export wrote.
+/// How many of each kind an export wrote: the ones in the journal, and
+/// apart from them the removed ones (in the bin) that the JSON keeps too.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub articles: usize,
     pub notes: usize,
     pub followups: usize,
+    pub removed_articles: usize,
+    pub removed_notes: usize,
+    pub removed_followups: usize,
 }

@@ -86,11 +86,25 @@ impl Journal {
                 .collect::<rusqlite::Result<_>>()?;
             drop(stmt);
             let Some((chosen, text)) = n.checked_sub(1).and_then(|i| revisions.get(i)).cloned() else {
-                return Err(Error::BadInput(format!(
-                    "note {} has {} kept revision(s), so there is no revision {n}; `nj show` lists them",
-                    super::short_id(&note.id),
+                // Listed here: a journal note has no `nj show` to list them.
+                let id = super::short_id(&note.id);
+                if revisions.is_empty() {
+                    return Err(Error::BadInput(format!(
+                        "note {id} has no text kept from another device, so there is nothing to pick"
+                    )));
+                }
+                let mut msg = format!(
+                    "note {id} has {} kept text(s), so there is no text {n}; pick one of these:",
                     revisions.len()
-                )));
+                );
+                for (i, (_, body)) in revisions.iter().enumerate() {
+                    msg.push_str(&format!(
+                        "\n  nj notes pick {id} {}   {}",
+                        i + 1,
+                        super::first_line(body, 60)
+                    ));
+                }
+                return Err(Error::BadInput(msg));
             };
             let current_stamp = tx.field_stamp("note", &note.id, "body")?;
             let current_body: String =
@@ -1370,7 +1384,7 @@ mod tests {
             .restore_note_revision(&nb, 2, Timestamp(5_000))
             .unwrap_err()
             .to_string()
-            .contains("no revision 2"));
+            .contains("there is no text 2; pick one of these"));
         run(&mut b, &mut server, 6_000);
         run(&mut a, &mut server, 6_000);
         for j in [&a, &b] {

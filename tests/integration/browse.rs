@@ -138,6 +138,7 @@ fn list_limit_says_how_many_more_there_are() {
 #[test]
 fn list_of_an_empty_journal_says_how_to_start() {
     let env = Env::new();
+    env.init();
     let out = env.nj(&["list"]).success();
     assert_eq!(out.stdout, "");
     assert_eq!(out.stderr, "no articles yet; clip one with `nj clip URL`\n");

@@ -229,7 +229,7 @@ fn ics_to_a_file() {
     let out = env.nj(&["due", "--ics", "-o", "no/such/dir/followups.ics"]);
     let err = out.failure();
     assert!(
-        err.starts_with("nj: cannot write in no/such/dir: "),
+        err.starts_with("nj: cannot write no/such/dir/followups.ics: the folder no/such/dir does not exist; create it (mkdir -p no/such/dir)"),
         "{err}"
     );
 }

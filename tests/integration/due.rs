@@ -214,18 +214,19 @@ fn done_ones_leave_and_a_repeating_one_comes_back() {
     j.env.nj(&["done", &j.f1, &j.f2]).success();
     let v = j.env.nj(&["--json", "due"]).json();
     assert_eq!(v, json!([]));
-    // f2 repeats monthly from when it was done.
+    // f2 repeats monthly on its schedule: the 26th at 08:15.
     let v = j
         .env
         .nj(&["--json", "due", "--as-of", "2026-12-26T10:00"])
         .json();
     assert_eq!(column(&v, "id"), [j.f3.clone(), j.f4.clone(), j.f2.clone()]);
-    assert_eq!(v[2]["due_at"], "2026-12-26T10:00:00Z");
+    assert_eq!(v[2]["due_at"], "2026-12-26T08:15:00Z");
 }
 
 #[test]
 fn nothing_due_says_so_on_stderr() {
     let env = Env::new();
+    env.init();
     let out = env.nj(&["due"]).success();
     assert_eq!(
         (out.stdout.as_str(), out.stderr.as_str()),

@@ -185,7 +185,7 @@ fn an_export_holds_every_field_with_times_to_the_millisecond() {
     assert_eq!(out.stdout, "");
     assert_eq!(
         out.stderr,
-        "exported 3 articles, 3 notes and 3 follow-ups to out.json\n"
+        "exported 2 articles, 3 notes and 3 follow-ups, and from the bin 1 article to out.json\n"
     );
     assert_eq!(std::fs::read_to_string(env.path("out.json")).unwrap(), text);
 }

@@ -285,6 +285,7 @@ fn a_damaged_zip_an_empty_file_or_no_url_column_imports_nothing_and_says_so() {
 #[test]
 fn an_unzipped_export_or_a_file_that_is_not_the_zip_is_named_for_what_it_is() {
     let env = Env::new();
+    env.init();
     let dir = fixture("omnivore");
     assert_refused(
         &env,

@@ -48,7 +48,8 @@ fn db_option_overrides_nj_db() {
     out.success();
     assert!(other.is_file(), "--db did not create its folder and file");
     assert!(!env.db().exists(), "NJ_DB was used despite --db");
-    assert_eq!(env.nj(&["--json", "list"]).json(), serde_json::json!([]));
+    // NJ_DB names no journal yet: reading it says so (issue 16, bug 7).
+    assert!(env.nj(&["--json", "list"]).failure().starts_with("nj: no journal at "));
     let v = env
         .nj(&["--json", "list", "--db", other.to_str().unwrap()])
         .json();
@@ -241,4 +242,52 @@ fn bad_nj_now_is_a_clear_error() {
         "{err}"
     );
     assert!(!env.db().exists());
+}
+
+/// Issue 16, bug 7: a mistyped `--db` showed an empty journal (and made
+/// the file). Reading commands say there is no journal there and exit 1;
+/// only commands that put something in a journal create one.
+#[test]
+fn regression_a_mistyped_db_silently_shows_an_empty_journal() {
+    let env = Env::new();
+    env.clip_text("Kept here\n\nThe real journal.\n", &[]);
+    let typo = env.path("jornal.db");
+    let typo_s = typo.to_str().unwrap();
+    for args in [
+        &["list"][..],
+        &["--json", "list"],
+        &["search", "real"],
+        &["due"],
+        &["due", "--count"],
+        &["follow-ups"],
+        &["notes"],
+        &["tags"],
+        &["show", "abcd"],
+        &["verify"],
+        &["export"],
+        &["sync", "status"],
+        &["remote", "show"],
+        &["key", "show"],
+        &["note", "abcd", "text"],
+        &["done", "abcd"],
+    ] {
+        let mut all = vec!["--db", typo_s];
+        all.extend_from_slice(args);
+        let out = env.nj(&all);
+        assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
+        assert_eq!(
+            out.stderr,
+            format!("nj: no journal at {typo_s}; `nj clip` creates one, or check --db and NJ_DB\n"),
+            "{args:?}"
+        );
+        assert!(!typo.exists(), "{args:?} made a journal");
+    }
+    // The same through NJ_DB.
+    let out = env.cmd(&["list"]).env("NJ_DB", &typo).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!typo.exists());
+    // Writing commands make it.
+    env.nj(&["--db", typo_s, "jot", "first thought"]).success();
+    assert!(typo.is_file());
+    env.nj(&["--db", typo_s, "list"]).success();
 }

@@ -20,6 +20,7 @@ mod ids;
 mod import;
 mod import_formats;
 mod journal_file;
+mod messages;
 mod notes;
 mod pipes;
 mod pages;

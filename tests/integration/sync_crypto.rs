@@ -834,6 +834,14 @@ fn the_key_is_shown_wrapped_under_a_passphrase_and_unwrapped_again() {
     assert_eq!(stored(), key);
     assert_eq!(a.key(), key);
 
+    // Issue 16, bug 6: without a terminal or NJ_PASSPHRASE, setting a
+    // passphrase said the key "is protected by a passphrase" (it was not).
+    assert_eq!(
+        a.nj(&["key", "passphrase"]).failure(),
+        "nj: a new passphrase is asked for twice on a terminal; run this in a terminal, or set NJ_PASSPHRASE to the new passphrase; nothing was changed\n"
+    );
+    assert_eq!(stored(), key);
+
     let pass = [("NJ_PASSPHRASE", "correct horse battery")];
     assert_eq!(
         a.nj_with(&pass, &["key", "passphrase"]).success().stdout,

@@ -447,7 +447,7 @@ fn concurrent_edits_of_one_note_keep_both_texts_on_both_devices() {
     assert_eq!(a.at(&at("12:00")).sync(), summary(1, 0, 0, 0, 0));
     assert_eq!(
         b.at(&at("12:00")).nj(&["sync"]).success().stdout,
-        "pushed 1 change and 0 texts, pulled 1 change and 0 texts; kept 1 note text written at the same time on two devices (`nj show` lists them)\n"
+        "pushed 1 change and 0 texts, pulled 1 change and 0 texts; kept 1 note text written at the same time on two devices (`nj notes` marks them; `nj notes pick ID N` takes one)\n"
     );
     assert_eq!(a.at(&at("12:01")).sync(), summary(0, 1, 0, 0, 1));
 
@@ -463,8 +463,26 @@ fn concurrent_edits_of_one_note_keep_both_texts_on_both_devices() {
             format!(
                 "  {} 2026-03-02 09:00
     B's thought
-    also written, on another device at the same time:
+    also written, on another device at the same time (1: nj notes pick {} 1):
       A's thought",
+                short(&note),
+                short(&note)
+            )
+        );
+        // `nj notes` marks the note, and a revision that is not there is
+        // answered with the ones that are (issue 16, bug 6: it pointed at
+        // `nj show`, which a journal note has none of).
+        let listed = d.nj(&["notes"]).success().stdout;
+        assert!(
+            listed.contains(&format!("[1 kept from another device: nj notes pick {} N]", short(&note))),
+            "{listed}"
+        );
+        let out = d.nj(&["notes", "pick", short(&note), "2"]);
+        assert_eq!(out.code, Some(1));
+        assert_eq!(
+            out.stderr,
+            format!(
+                "nj: note {0} has 1 kept text(s), so there is no text 2; pick one of these:\n  nj notes pick {0} 1   A's thought\n",
                 short(&note)
             )
         );
@@ -657,6 +675,8 @@ fn status_remote_show_and_refused_tokens() {
     let hub = Hub::start();
     let a = Device::new(&hub);
     a.at(&at("09:00"));
+    assert!(a.nj(&["sync", "status"]).failure().starts_with("nj: no journal at "));
+    a.env.init();
     assert_eq!(
         a.nj(&["sync", "status"]).success().stdout,
         "remote     (none; `nj remote set URL --token TOKEN`)\nto push    0 changes\nlast sync  never\n"

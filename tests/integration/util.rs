@@ -133,6 +133,14 @@ impl Env {
         )
     }
 
+    /// Makes an empty journal, as the first writing command would: for
+    /// tests of what reading commands say about one.
+    pub fn init(&self) {
+        rusqlite::Connection::open(self.db())
+            .and_then(|c| c.execute_batch("PRAGMA user_version"))
+            .expect("create an empty journal file");
+    }
+
     /// A direct connection to the journal, for tampering with it.
     pub fn sqlite(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.db()).expect("open the journal with rusqlite")
@@ -473,7 +481,9 @@ pub fn dead_port() -> u16 {
 /// it was.
 #[track_caller]
 pub fn assert_refused(env: &Env, args: &[&str], stdin: Option<&[u8]>, stderr: &str) {
-    let list_before = env.list_json();
+    // Without a journal, a refused command must not make one.
+    let existed = env.db().exists();
+    let list_before = if existed { env.list_json() } else { Value::Null };
     let before = env.snapshot();
     let out = match stdin {
         Some(bytes) => env.nj_stdin(args, bytes),
@@ -484,6 +494,10 @@ pub fn assert_refused(env: &Env, args: &[&str], stdin: Option<&[u8]>, stderr: &s
         before == env.snapshot(),
         "nj {args:?} changed the journal file"
     );
+    if !existed {
+        assert!(!env.db().exists(), "nj {args:?} made a journal");
+        return;
+    }
     assert_eq!(
         env.list_json(),
         list_before,
