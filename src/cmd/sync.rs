@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use newsjournal::journal::{parse_key, Journal, JournalReplica};
 use newsjournal::sync::client::HttpTransport;
 use newsjournal::sync::crypto::JournalKey;
-use newsjournal::sync::{sync, Summary};
+use newsjournal::sync::{sync, Summary, SyncError};
 use newsjournal::time::Timestamp;
 use serde::Serialize;
 
@@ -67,6 +67,43 @@ fn ensure_key(journal: &mut Journal, now: Timestamp) -> Result<(JournalKey, Opti
     Ok((k, Some(notice)))
 }
 
+/// Asks the server, before anything is stored, whether the token works and
+/// whether the key this device would sync with (`key`, or the journal's
+/// own) is the journal's there: a mistake shows now, not at `nj sync`, and
+/// a second device given no key is not handed a useless new one. A server
+/// that cannot be reached is no reason to refuse (the laptop may be away
+/// from home); `nj sync` checks again.
+fn check_with_server(
+    journal: &Journal,
+    url: &str,
+    token: &str,
+    key: Option<&JournalKey>,
+) -> Result<()> {
+    use newsjournal::sync::protocol::{check_join, JoinCheck};
+    let own = match key {
+        Some(_) => None,
+        None => super::key::unlock(journal)?,
+    };
+    let mut transport = HttpTransport::new(url, token);
+    match check_join(&mut transport, key.or(own.as_ref())) {
+        Ok(JoinCheck::NoKeyYet | JoinCheck::KeyMatches) => Ok(()),
+        Ok(JoinCheck::KeyNeeded) => bail!(
+            "the journal on {url} already has an encryption key, and this device has none; bring that key rather than making a new one: run `nj key show` on a device that already syncs, then `nj remote set {url} --token TOKEN --key -` and paste it (nothing was changed)"
+        ),
+        Ok(JoinCheck::WrongKey) => bail!(
+            "{} is not the key the journal on {url} is encrypted with; copy the key again from `nj key show` on a device that already syncs (nothing was changed)",
+            if key.is_some() { "the key given" } else { "this journal's key" }
+        ),
+        Err(SyncError::BadToken(why)) => bail!("{why} (nothing was changed)"),
+        Err(e) => {
+            eprintln!(
+                "nj: warning: could not check the token and key with the server: {e}; the remote is set anyway, and `nj sync` checks them"
+            );
+            Ok(())
+        }
+    }
+}
+
 /// "1 change", "2 changes".
 fn count(n: usize, what: &str) -> String {
     if n == 1 {
@@ -105,6 +142,7 @@ impl Remote {
                 let key = key
                     .map(|k| super::key::key_text(&k).and_then(|t| Ok(parse_key(&t)?)))
                     .transpose()?;
+                check_with_server(&journal, &url, token.trim(), key.as_ref())?;
                 journal.set_meta(now, "remote_url", &url)?;
                 journal.set_meta(now, "remote_token", token.trim())?;
                 let created = match key {

@@ -136,7 +136,7 @@ impl HttpTransport {
         };
         let url = &self.base;
         Err(match status {
-            401 => SyncError::Transport(format!(
+            401 => SyncError::BadToken(format!(
                 "the server at {url} refused the token: it is wrong or revoked; ask for a new one with `nj server new-token` and set it with `nj remote set {url} --token TOKEN`"
             )),
             409 => match (body.device, body.seq) {

@@ -93,6 +93,9 @@ pub enum SyncError {
     /// The journal on the server is sealed with another key.
     #[error("this device's key is not the key the journal on the server is encrypted with; bring the right key here with `nj key import` (print it with `nj key show` on a device that already syncs)")]
     WrongKey,
+    /// The server does not know the token (wrong, or revoked).
+    #[error("{0}")]
+    BadToken(String),
     #[error("{0}")]
     Transport(String),
     #[error("{0}")]
@@ -206,6 +209,41 @@ fn opened(e: super::crypto::CryptoError) -> SyncError {
         super::crypto::CryptoError::UnknownVersion(v) => SyncError::NewerFormat(v),
         other => SyncError::Malformed(other.to_string()),
     }
+}
+
+/// What a device joining a server learns before it stores the remote:
+/// whether the key it has, or would make, fits the journal there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinCheck {
+    /// The server's journal has no key yet: this device's key (or one it
+    /// makes now) becomes the journal's at the first sync.
+    NoKeyYet,
+    /// The key given (or the one this device has) is the journal's.
+    KeyMatches,
+    /// The journal has a key, and this device has none: making one would
+    /// only be refused at `nj sync`.
+    KeyNeeded,
+    /// The key given is another journal's.
+    WrongKey,
+}
+
+/// Asks the server for its journal's key check and compares it with `key`
+/// (the key the device would use, if it has one). A wrong or revoked
+/// token comes back as [`SyncError::BadToken`]; nothing is sent but the
+/// question.
+pub fn check_join(
+    transport: &mut dyn Transport,
+    key: Option<&JournalKey>,
+) -> Result<JoinCheck, SyncError> {
+    let status = transport.status()?;
+    Ok(match (&status.key_check, key) {
+        (None, _) => JoinCheck::NoKeyYet,
+        (Some(_), None) => JoinCheck::KeyNeeded,
+        (Some(stored), Some(k)) if *stored == Sealer::new(k, &status.journal).key_check() => {
+            JoinCheck::KeyMatches
+        }
+        (Some(_), Some(_)) => JoinCheck::WrongKey,
+    })
 }
 
 /// Seals and opens what one journal on the server holds.

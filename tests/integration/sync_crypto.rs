@@ -541,9 +541,13 @@ fn the_server_holds_no_plaintext_and_no_content_hash() {
 fn a_device_with_another_key_is_refused_before_it_pushes_anything() {
     let hub = Hub::start();
     let s = story(&hub);
-    // C joins with a key of its own.
-    let (c, c_key) = Device::first(&hub, &s.journal, &at("09:30"));
+    // C joins with the right key, then takes another journal's key (`nj
+    // remote set` would refuse a wrong key; `nj key import` cannot ask).
+    let c = Device::joined(&hub, &s.journal, &s.key, &at("09:30"));
+    let other = hub.new_journal();
+    let (_, c_key) = Device::first(&hub, &other, &at("09:30"));
     assert_ne!(c_key, s.key);
+    c.nj(&["key", "import", &c_key]).success();
     let own = c.at(&at("09:31")).clip(
         "Ostrelline bridge reopens\n\nThe bridge reopened on Tuesday.",
         &[],
@@ -985,4 +989,61 @@ fn the_key_can_come_from_standard_input_out_of_sight_of_ps() {
         .nj_stdin(&["key", "import", "-"], format!("{}\n", s.key))
         .success();
     assert_eq!(c.key(), s.key);
+}
+
+/// Issue 16, bug 8: `nj remote set` took a bad token, and on a second
+/// device without `--key` made a new key and told the user to keep it safe;
+/// the mistake showed only at `nj sync`. Now it asks the server first.
+#[test]
+fn regression_remote_set_checks_nothing() {
+    let hub = Hub::start();
+    let s = story(&hub);
+    let url = hub.url();
+
+    // A bad token is refused, and nothing is stored.
+    let b = Device::new(&hub, &s.journal);
+    b.env.init();
+    let out = b.nj(&["remote", "set", &url, "--token", "njt_not-a-token"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("refused the token"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert!(b.nj(&["remote", "show"]).failure().contains("remote"));
+
+    // The journal has a key and B none: no new key is made; B is told how
+    // to bring the journal's.
+    let out = b.nj(&["remote", "set", &url, "--token", &b.token]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!("nj: the journal on {url} already has an encryption key, and this device has none; bring that key rather than making a new one: run `nj key show` on a device that already syncs, then `nj remote set {url} --token TOKEN --key -` and paste it (nothing was changed)\n")
+    );
+    assert!(!out.stdout.contains("created"), "{}", out.stdout);
+    assert!(b.nj(&["key", "show"]).failure().contains("no key yet"));
+
+    // Another journal's key is refused too.
+    let other = hub.new_journal();
+    let (_, other_key) = Device::first(&hub, &other, &at("09:20"));
+    let out = b.nj(&["remote", "set", &url, "--token", &b.token, "--key", &other_key]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("the key given is not the key the journal on {url} is encrypted with")),
+        "{}",
+        out.stderr
+    );
+
+    // The right key joins, and the first sync brings the story.
+    b.remote_set(&url, Some(&s.key), &at("09:30"));
+    assert_eq!(b.at(&at("09:31")).sync()["pulled"], json!(9));
+
+    // A server that cannot be reached is no reason to refuse: a warning,
+    // and `nj sync` checks later.
+    let c = Device::new(&hub, &s.journal);
+    let down = "http://127.0.0.1:9";
+    let out = c.nj(&["remote", "set", down, "--token", &c.token, "--key", &s.key]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr.starts_with("nj: warning: could not check the token and key with the server: cannot reach the sync server at http://127.0.0.1:9"),
+        "{}",
+        out.stderr
+    );
 }
