@@ -12,7 +12,10 @@ use super::Ctx;
 
 /// Fetch sources again and record the articles whose text changed
 ///
-/// Without ids, rechecks every article that has an open follow-up.
+/// Without ids, rechecks every article that has an open follow-up. Exits
+/// with 3 when any source could not be fetched (after checking all the
+/// others), so cron and scripts notice; an article with no source URL is
+/// reported but does not count.
 #[derive(Debug, Args)]
 pub struct Recheck {
     /// Articles to recheck (default: those with open follow-ups)
@@ -71,9 +74,20 @@ impl Recheck {
             },
         )?;
         bar.finish_and_clear();
+        // A source that failed is the run's news for cron: exit 3, unlike
+        // 1 (nj failed) and 2 (a usage error). An article without a URL
+        // has nothing to fetch, so it is not a failure to report this way.
+        let failed = results
+            .iter()
+            .any(|c| c.url.is_some() && matches!(c.outcome, Outcome::Unreachable { .. }));
+        let code = if failed {
+            ExitCode::from(SOURCES_FAILED)
+        } else {
+            ExitCode::SUCCESS
+        };
         if ctx.json {
             output::json(&results)?;
-            return Ok(ExitCode::SUCCESS);
+            return Ok(code);
         }
         let mut s = String::new();
         let (mut changed, mut unreachable) = (0, 0);
@@ -113,6 +127,9 @@ impl Recheck {
             results.len()
         );
         output::print(&s)?;
-        Ok(ExitCode::SUCCESS)
+        Ok(code)
     }
 }
+
+/// The exit code of a recheck in which some source could not be fetched.
+pub const SOURCES_FAILED: u8 = 3;

@@ -203,11 +203,11 @@ fn unreachable_sources_are_reported_and_the_others_still_checked() {
     // Clipped from stdin without --url: nothing to fetch.
     let no_url = env.clip_text("Notes from the meeting\n\nNothing decided.\n", &[]);
 
-    let out = env
-        .nj(&[
-            "recheck", &storm, &gone, &dead, &drop, &budget, &no_url, "-j", "2",
-        ])
-        .success();
+    let out = env.nj(&[
+        "recheck", &storm, &gone, &dead, &drop, &budget, &no_url, "-j", "2",
+    ]);
+    // Sources failed: exit 3, after checking all the others.
+    assert_eq!(out.code, Some(3), "{out:?}");
     assert_eq!(
         out.stdout,
         format!(
@@ -439,7 +439,9 @@ fn network_dropping_mid_run_loses_no_recorded_change() {
         ids.push(id);
     }
 
-    let v = env.nj(&["--json", "recheck", "--timeout", "1"]).json();
+    let out = env.nj(&["--json", "recheck", "--timeout", "1"]);
+    assert_eq!(out.code, Some(3), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(column(&v, "article_id"), ids);
     assert_eq!(
         column(&v, "status"),
@@ -596,4 +598,39 @@ fn unreachable_canonical_url_falls_back_to_the_address_clipped_from() {
         )
     );
     assert_eq!(versions(&env, &a), 2);
+}
+
+/// Issue 16, bug 9: `nj recheck` exited 0 when sources failed, so a cron
+/// job never saw it. It exits 3 when any source could not be fetched,
+/// still checking the others; an article with no source URL is reported
+/// and does not count.
+#[test]
+fn regression_recheck_exits_0_when_sources_failed() {
+    let env = Env::new();
+    let server = Server::start();
+    server
+        .route("/budget", Reply::html(&text_page(SAME)))
+        .route(
+            "/gone",
+            Reply::Sequence(vec![
+                Reply::html(&text_page("Pier closed\n\nThe pier will stay closed.\n")),
+                Reply::not_found(),
+            ]),
+        );
+    let budget = clip(&env, &server.url("/budget"));
+    let no_url = env.clip_text("Notes from the meeting\n\nNothing decided.\n", &[]);
+    // Every source fetched (and one with nothing to fetch): 0.
+    let out = env.nj(&["recheck", &budget, &no_url]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let gone = clip(&env, &server.url("/gone"));
+    for json in [false, true] {
+        let mut args = vec!["recheck", &gone, &budget];
+        if json {
+            args.insert(0, "--json");
+        }
+        let out = env.nj(&args);
+        assert_eq!(out.code, Some(3), "{args:?}: {out:?}");
+        // The other source was still checked.
+        assert!(out.stdout.contains("unchanged"), "{}", out.stdout);
+    }
 }
