@@ -79,8 +79,24 @@ fn link_chars(node: &NodeRef) -> usize {
 /// holds blocks before descending into it read deep pages many times.)
 fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
     let mut any = false;
+    // A <time> standing between blocks (not inside a sentence) is a line
+    // of its own, rendered as one: a date line when it says only a date.
+    let among_blocks = root
+        .children_it(false)
+        .any(|c| c.is_element() && is_block(&c));
     for child in root.children_it(false) {
         if !child.is_element() {
+            continue;
+        }
+        if among_blocks && child.node_name().as_deref() == Some("time") {
+            let text = child.text().split_whitespace().collect::<Vec<_>>().join(" ");
+            out.push(Leaf {
+                name: "time".to_owned(),
+                chars: non_space(&text),
+                link_chars: 0,
+                text,
+                node: child,
+            });
             continue;
         }
         if !is_block(&child) {
