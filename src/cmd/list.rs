@@ -2,18 +2,30 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use newsjournal::journal::{first_line, normalize_tag, short_id, ListFilter};
+use newsjournal::journal::{first_line, normalize_tag, short_id, Article, ListFilter, ListSort};
 use newsjournal::time::{parse_since, Timestamp};
 
 use super::output;
 use super::Ctx;
 
 /// List articles, newest first
+///
+/// On a terminal the table fits its width: titles and tags are shortened
+/// at a word (or tag), with "…". `COLUMNS` sets the width, also in a pipe.
 #[derive(Debug, Args)]
 pub struct List {
-    /// Only articles with this tag
-    #[arg(short = 't', long)]
-    tag: Option<String>,
+    /// Only articles with this tag; repeat it for articles with all of them
+    #[arg(short = 't', long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+
+    /// With several --tag: articles with any of them, not all
+    #[arg(long, requires = "tags")]
+    any_tag: bool,
+
+    /// The order: clipped (newest first), published (newest first), title
+    /// (A to Z) or words (longest first)
+    #[arg(long, value_enum, default_value = "clipped")]
+    sort: Sort,
 
     /// Only articles clipped since WHEN (2026-11-01, yesterday, 7d, 2 weeks ago)
     #[arg(long, value_name = "WHEN")]
@@ -41,6 +53,14 @@ pub struct List {
     pending: bool,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Sort {
+    Clipped,
+    Published,
+    Title,
+    Words,
+}
+
 impl List {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let since = match &self.since {
@@ -48,7 +68,14 @@ impl List {
             None => None,
         };
         let filter = ListFilter {
-            tag: self.tag.as_deref().and_then(normalize_tag),
+            tags: self.tags.iter().filter_map(|t| normalize_tag(t)).collect(),
+            any_tag: self.any_tag,
+            sort: match self.sort {
+                Sort::Clipped => ListSort::Clipped,
+                Sort::Published => ListSort::Published,
+                Sort::Title => ListSort::Title,
+                Sort::Words => ListSort::Words,
+            },
             since,
             limit: self.limit,
             removed: self.removed,
@@ -89,7 +116,7 @@ impl List {
                 "no pending bookmarks: every article has its text"
             } else if self.removed {
                 "the bin is empty"
-            } else if filter.tag.is_some() || since.is_some() || self.read || self.unread {
+            } else if !filter.tags.is_empty() || since.is_some() || self.read || self.unread {
                 "no articles match"
             } else if in_bin {
                 "no articles outside the bin; `nj list --removed` shows the bin"
@@ -99,21 +126,7 @@ impl List {
             eprintln!("{msg}");
             return Ok(ExitCode::SUCCESS);
         }
-        let mut t = output::table(&["ID", "CLIPPED", "WORDS", "TAGS", "TITLE"]);
-        for a in &articles {
-            t.add_row(vec![
-                short_id(&a.id).to_owned(),
-                a.clipped_at.local_date(),
-                if a.pending {
-                    "pending".to_owned()
-                } else {
-                    a.word_count.to_string()
-                },
-                a.tags.join(","),
-                first_line(&a.title, 120),
-            ]);
-        }
-        output::print_table(&t)?;
+        output::print(&table(&articles, output::fit_width()))?;
         if more {
             eprintln!(
                 "showing the newest {}; use --limit N for more, or --limit 0 for all",
@@ -122,4 +135,63 @@ impl List {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The list as a table: ID, CLIPPED, READ (a check mark once read), WORDS,
+/// TAGS and TITLE, columns two spaces apart. With a `width`, tags and then
+/// the title are shortened to fit it, at a tag or word, with "…".
+fn table(articles: &[Article], width: Option<usize>) -> String {
+    let words: Vec<String> = articles
+        .iter()
+        .map(|a| {
+            if a.pending {
+                "pending".to_owned()
+            } else {
+                a.word_count.to_string()
+            }
+        })
+        .collect();
+    let titles: Vec<String> = articles.iter().map(|a| first_line(&a.title, 200)).collect();
+    let words_w = words.iter().map(|w| w.len()).max().unwrap_or(0).max(5);
+    let tags_natural = articles
+        .iter()
+        .map(|a| output::display_width(&a.tags.join(",")))
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    // ID, CLIPPED, READ and WORDS, each with the two spaces after it.
+    let fixed = 8 + 2 + 10 + 2 + 4 + 2 + words_w + 2;
+    let (tags_w, title_w) = match width {
+        None => (tags_natural, usize::MAX),
+        Some(w) => {
+            let room = w.saturating_sub(fixed + 2);
+            // Tags take what they need up to a third of the room; the
+            // title, what people read, the rest.
+            let tags_w = tags_natural.min((room / 3).max(4));
+            (tags_w, room.saturating_sub(tags_w).max(10))
+        }
+    };
+    let mut out = format!(
+        "{:<8}  {:<10}  {:<4}  {:<words_w$}  {}  TITLE\n",
+        "ID",
+        "CLIPPED",
+        "READ",
+        "WORDS",
+        output::pad("TAGS", tags_w)
+    );
+    for ((a, words), title) in articles.iter().zip(&words).zip(&titles) {
+        let tags = output::shorten_list(&a.tags, tags_w);
+        let line = format!(
+            "{:<8}  {:<10}  {:<4}  {:<words_w$}  {}  {}",
+            short_id(&a.id),
+            a.clipped_at.local_date(),
+            if a.read_at.is_some() { "✓" } else { "" },
+            words,
+            output::pad(&tags, tags_w),
+            output::shorten(title, title_w)
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

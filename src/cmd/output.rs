@@ -54,6 +54,84 @@ pub fn print(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// The width a table must fit: `COLUMNS` when set (also in a pipe, for
+/// scripts and tests), else the terminal's; `None` in a pipe.
+pub fn fit_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return Some(n);
+    }
+    stdout_is_tty().then(term_width)
+}
+
+/// How many terminal columns `s` takes (wide characters count two).
+pub fn display_width(s: &str) -> usize {
+    textwrap::core::display_width(s)
+}
+
+/// `s` padded with spaces to `width` columns.
+pub fn pad(s: &str, width: usize) -> String {
+    let w = display_width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// `s` cut to at most `width` columns at a word boundary, ending in "…";
+/// a single word longer than the width is cut where it must be.
+pub fn shorten(s: &str, width: usize) -> String {
+    if display_width(s) <= width {
+        return s.to_owned();
+    }
+    let room = width.saturating_sub(1);
+    let mut cut = 0;
+    let mut fits = 0;
+    for (i, c) in s.char_indices() {
+        let end = i + c.len_utf8();
+        if display_width(&s[..end]) > room {
+            break;
+        }
+        fits = end;
+        if c == ' ' {
+            cut = i;
+        }
+    }
+    // A word that ends right at the edge is whole.
+    if s[fits..].starts_with(' ') {
+        cut = fits;
+    }
+    let kept = if cut > 0 { &s[..cut] } else { &s[..fits] };
+    format!("{}…", kept.trim_end())
+}
+
+/// Items joined with "," in at most `width` columns, whole items only,
+/// with "…" when some are left out.
+pub fn shorten_list(items: &[String], width: usize) -> String {
+    let all = items.join(",");
+    if display_width(&all) <= width {
+        return all;
+    }
+    let mut out = String::new();
+    for item in items {
+        let next = if out.is_empty() {
+            item.clone()
+        } else {
+            format!("{out},{item}")
+        };
+        if display_width(&next) + 2 > width {
+            break;
+        }
+        out = next;
+    }
+    // Never half a tag: when not even one fits, only the mark that some
+    // are left out.
+    if out.is_empty() {
+        return "…".to_owned();
+    }
+    format!("{out},…")
+}
+
 pub fn term_width() -> usize {
     terminal_size::terminal_size()
         .map(|(w, _)| w.0 as usize)
@@ -237,4 +315,36 @@ pub fn write_atomically<T>(
         .persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_at_a_word_and_never_past_the_width() {
+        assert_eq!(shorten("Harbor bridge contract", 40), "Harbor bridge contract");
+        assert_eq!(shorten("Harbor bridge contract", 16), "Harbor bridge…");
+        assert_eq!(shorten("Harbor bridge contract", 14), "Harbor bridge…");
+        assert_eq!(shorten("Harbor bridge contract", 13), "Harbor…");
+        // One word longer than the room is cut where it must be.
+        assert_eq!(shorten("Infrastructure", 6), "Infra…");
+        // Wide characters count two columns.
+        assert_eq!(shorten("東京 の 橋 の 契約", 8), "東京 の…");
+        for w in 2..30 {
+            assert!(display_width(&shorten("Harbor bridge contract goes to review", w)) <= w);
+        }
+    }
+
+    #[test]
+    fn shorten_list_keeps_whole_items() {
+        let tags: Vec<String> = ["city-hall", "courts", "harbor-bridge"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(shorten_list(&tags, 40), "city-hall,courts,harbor-bridge");
+        assert_eq!(shorten_list(&tags, 20), "city-hall,courts,…");
+        assert_eq!(shorten_list(&tags, 12), "city-hall,…");
+        assert_eq!(shorten_list(&tags, 6), "…");
+    }
 }

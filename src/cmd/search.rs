@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use newsjournal::journal::{normalize_tag, short_id, SearchHitKind, SearchQuery};
+use newsjournal::time::{parse_since, parse_until, Timestamp};
 
 use super::output;
 use super::Ctx;
@@ -23,6 +24,15 @@ pub struct Search {
     /// Only articles with this tag
     #[arg(short = 't', long)]
     tag: Option<String>,
+
+    /// Only articles clipped, and journal notes written, since WHEN
+    /// (2026-11-01, yesterday, 7d, 2 weeks ago)
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
+
+    /// Only those clipped or written before WHEN; a date includes that day
+    #[arg(long, value_name = "WHEN")]
+    until: Option<String>,
 
     /// Show at most N hits (0 for all)
     #[arg(short = 'l', long, value_name = "N", default_value_t = 20)]
@@ -44,9 +54,14 @@ impl Search {
             ("**".to_owned(), "**".to_owned())
         };
         let query = self.query.join(" ");
+        let now = ctx.clock.now();
+        let since = self.since.as_deref().map(|s| parse_since(s, now)).transpose()?;
+        let until = self.until.as_deref().map(|s| parse_until(s, now)).transpose()?;
         let hits = journal.search(&SearchQuery {
             query: query.clone(),
             tag: self.tag.as_deref().and_then(normalize_tag),
+            since: since.map(Timestamp::from_datetime),
+            until: until.map(Timestamp::from_datetime),
             limit: self.limit,
             mark,
         })?;

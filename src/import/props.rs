@@ -132,6 +132,8 @@ proptest! {
             prop_assert!(text.contains(word));
             let hits = j
                 .search(&SearchQuery {
+                since: None,
+                until: None,
                     query: word.to_owned(),
                     tag: None,
                     limit: 0,

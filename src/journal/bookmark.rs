@@ -532,6 +532,8 @@ pub(super) mod tests {
         assert!(!j.index_is_stale().unwrap());
         let hits = j
             .search(&crate::journal::SearchQuery {
+                since: None,
+                until: None,
                 query: "dredging".into(),
                 tag: None,
                 limit: 10,

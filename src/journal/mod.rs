@@ -40,7 +40,7 @@ pub use dump::{
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
 pub use query::{
-    first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, Note,
+    first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort, Note,
     NoteFilter, NoteRef, Version,
 };
 pub use replica::JournalReplica;
@@ -665,6 +665,8 @@ mod tests {
         // articles, and stays sound.
         let found = |j: &Journal, word: &str| -> Vec<String> {
             j.search(&SearchQuery {
+                since: None,
+                until: None,
                 query: word.into(),
                 tag: None,
                 limit: 10,
@@ -828,6 +830,8 @@ mod tests {
         assert!(j.verify().unwrap().index_ok);
         let hits = |word: &str| -> Vec<(SearchHitKind, String)> {
             j.search(&SearchQuery {
+                since: None,
+                until: None,
                 query: word.into(),
                 tag: None,
                 limit: 10,

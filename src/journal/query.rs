@@ -101,7 +101,11 @@ pub struct ArticleDetail {
 
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub tag: Option<String>,
+    /// Only articles with every one of these tags (or, with `any_tag`, at
+    /// least one of them).
+    pub tags: Vec<String>,
+    pub any_tag: bool,
+    pub sort: ListSort,
     pub since: Option<Timestamp>,
     /// 0 means no limit.
     pub limit: usize,
@@ -111,6 +115,20 @@ pub struct ListFilter {
     pub read: Option<bool>,
     /// Only pending articles: bookmarks whose text is not fetched yet.
     pub pending: bool,
+}
+
+/// The order `nj list` shows articles in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListSort {
+    /// Newest clipped first.
+    #[default]
+    Clipped,
+    /// Newest published first; those without a date last.
+    Published,
+    /// By title, A to Z, ignoring case.
+    Title,
+    /// Longest first.
+    Words,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -540,11 +558,16 @@ impl Journal {
             "a.deleted_at IS NULL"
         });
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(tag) = &filter.tag {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM article_tags g WHERE g.article_seq = a.seq AND g.tag = ?)",
-            );
-            args.push(tag.clone().into());
+        if !filter.tags.is_empty() {
+            // Each tag a look-up in the link table's primary key.
+            let one = "EXISTS (SELECT 1 FROM article_tags g WHERE g.article_seq = a.seq AND g.tag = ?)";
+            let joined = vec![one; filter.tags.len()].join(if filter.any_tag {
+                " OR "
+            } else {
+                " AND "
+            });
+            sql.push_str(&format!(" AND ({joined})"));
+            args.extend(filter.tags.iter().map(|t| t.clone().into()));
         }
         if let Some(since) = filter.since {
             sql.push_str(" AND a.clipped_at >= ?");
@@ -559,7 +582,14 @@ impl Journal {
             sql.push_str(" AND a.content_hash = ?");
             args.push(EMPTY_HASH.to_owned().into());
         }
-        sql.push_str(" ORDER BY a.clipped_at DESC, a.rowid DESC");
+        sql.push_str(match filter.sort {
+            ListSort::Clipped => " ORDER BY a.clipped_at DESC, a.rowid DESC",
+            ListSort::Published => {
+                " ORDER BY a.published_at IS NULL, a.published_at DESC, a.clipped_at DESC, a.rowid DESC"
+            }
+            ListSort::Title => " ORDER BY a.title COLLATE NOCASE, a.clipped_at DESC, a.rowid DESC",
+            ListSort::Words => " ORDER BY t.word_count DESC, a.clipped_at DESC, a.rowid DESC",
+        });
         if filter.limit > 0 {
             sql.push_str(&format!(" LIMIT {}", filter.limit.min(i64::MAX as usize)));
         }

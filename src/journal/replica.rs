@@ -1027,6 +1027,8 @@ mod tests {
 
     fn hits(j: &Journal, word: &str) -> usize {
         j.search(&crate::journal::SearchQuery {
+                since: None,
+                until: None,
             query: word.into(),
             tag: None,
             limit: 50,
@@ -1079,7 +1081,7 @@ mod tests {
             .unwrap()
             .is_some());
         let court = ListFilter {
-            tag: Some("court".into()),
+            tags: vec!["court".into()],
             ..ListFilter::default()
         };
         let tagged = b.list(&court).unwrap().len();

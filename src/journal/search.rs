@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::fts_query::{self, has_phrase, matches, superset, Expr, Fields};
 use super::query::{article_by_rowid, Article, Note};
 use super::Journal;
+use crate::time::Timestamp;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,6 +34,10 @@ pub struct SearchHit {
 pub struct SearchQuery {
     pub query: String,
     pub tag: Option<String>,
+    /// Only articles clipped (and journal notes written) at or after this.
+    pub since: Option<Timestamp>,
+    /// Only those clipped (or written) before this.
+    pub until: Option<Timestamp>,
     pub limit: usize,
     /// Put around each matched term in snippets.
     pub mark: (String, String),
@@ -99,11 +104,12 @@ impl Journal {
         let sql = format!(
             "SELECT f.rowid, f.rank FROM article_fts f JOIN articles a ON a.rowid = f.rowid
               WHERE article_fts MATCH ?1 AND a.deleted_at IS NULL {tag_clause}
+                AND (?3 IS NULL OR a.clipped_at >= ?3) AND (?4 IS NULL OR a.clipped_at < ?4)
               ORDER BY f.rank"
         );
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![fts, q.tag])?;
+        let mut rows = stmt.query(params![fts, q.tag, q.since, q.until])?;
         let mut found: Vec<(i64, f64)> = Vec::new();
         while let Some(r) = rows.next()? {
             if q.limit > 0 && found.len() >= q.limit {
@@ -165,9 +171,10 @@ impl Journal {
                     snippet(note_fts, 0, ?2, ?3, '…', 24), n.rowid
                FROM note_fts f JOIN notes n ON n.rowid = f.rowid
               WHERE note_fts MATCH ?1 AND n.deleted_at IS NULL AND n.article_id IS NULL
+                AND (?4 IS NULL OR n.created_at >= ?4) AND (?5 IS NULL OR n.created_at < ?5)
               ORDER BY f.rank",
         )?;
-        let mut rows = stmt.query(params![fts, q.mark.0, q.mark.1])?;
+        let mut rows = stmt.query(params![fts, q.mark.0, q.mark.1, q.since, q.until])?;
         let mut hits = Vec::new();
         while let Some(r) = rows.next()? {
             if q.limit > 0 && hits.len() >= q.limit {

@@ -278,6 +278,8 @@ mod tests {
     fn hits(j: &Journal, query: &str) -> Vec<String> {
         let mut titles: Vec<String> = j
             .search(&SearchQuery {
+                since: None,
+                until: None,
                 query: query.into(),
                 tag: None,
                 limit: 100,

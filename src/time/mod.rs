@@ -163,6 +163,27 @@ fn parse_since_in<Tz: TimeZone>(input: &str, now: DateTime<Utc>, tz: &Tz) -> Res
         .ok_or_else(bad)
 }
 
+/// Reads an "until" moment, the end of a range: the forms of
+/// [`parse_since`], where a whole day (`2026-11-30`, `today`, `yesterday`)
+/// means the end of that day, so `--until 2026-11-30` includes the 30th.
+pub fn parse_until(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    parse_until_in(input, now, &Local)
+}
+
+fn parse_until_in<Tz: TimeZone>(input: &str, now: DateTime<Utc>, tz: &Tz) -> Result<DateTime<Utc>> {
+    let start = parse_since_in(input, now, tz)?;
+    let s = input.trim().to_lowercase();
+    let whole_day = matches!(s.as_str(), "today" | "yesterday")
+        || NaiveDate::parse_from_str(&s, "%Y-%m-%d").is_ok();
+    if !whole_day {
+        return Ok(start);
+    }
+    let next = start.with_timezone(tz).date_naive() + Duration::days(1);
+    local_to_utc(tz, next.and_time(NaiveTime::MIN)).ok_or_else(|| {
+        Error::BadInput(format!("cannot read the time {input:?}"))
+    })
+}
+
 /// The UTC moment of a local wall-clock time. A time that falls in a
 /// daylight-saving gap moves forward to the first valid moment; an ambiguous
 /// one takes the earlier reading.

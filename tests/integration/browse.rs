@@ -53,11 +53,11 @@ fn list_is_newest_first() {
     assert_eq!(
         out.stdout,
         format!(
-            "ID        CLIPPED     WORDS  TAGS           TITLE\n\
-             {}  2026-11-25  10                    New pilot boat\n\
-             {}  2026-11-20  10     harbour,money  Harbour fees rise\n\
-             {}  2026-11-19  10     market         Fish market moves\n\
-             {}  2026-11-10  9      harbour        Old quay demolished\n",
+            "ID        CLIPPED     READ  WORDS  TAGS           TITLE\n\
+             {}  2026-11-25        10                    New pilot boat\n\
+             {}  2026-11-20        10     harbour,money  Harbour fees rise\n\
+             {}  2026-11-19        10     market         Fish market moves\n\
+             {}  2026-11-10        9      harbour        Old quay demolished\n",
             short(&ids[3]),
             short(&ids[2]),
             short(&ids[1]),
@@ -443,4 +443,64 @@ fn huge_since_amount_is_an_error_not_a_crash() {
     );
     let out = env.nj(&["list", "--limit", "18446744073709551615"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+/// Issue 16: `nj list` fits the terminal (titles and tags shortened at a
+/// word or tag, never mid-word), marks what was read, sorts by clipped,
+/// published, title or words, and takes several tags (all, or any).
+#[test]
+fn list_fits_the_width_marks_read_sorts_and_filters_by_tags() {
+    let env = Env::new();
+    let ids = four_articles(&env);
+    env.nj(&["read", &ids[2]]).success();
+    env.nj(&["tag", &ids[2], "+courts", "+city-hall", "+infrastructure"]).success();
+
+    // 60 columns: the title and the tags are shortened at whole words.
+    let out = env.cmd(&["list"]).env("COLUMNS", "60").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "ID        CLIPPED     READ  WORDS  TAGS     TITLE");
+    for line in &lines {
+        assert!(line.chars().count() <= 60, "{line:?} is wider than 60");
+    }
+    assert_eq!(
+        lines[2],
+        format!("{}  2026-11-20  ✓     10     …        Harbour fees…", short(&ids[2]))
+    );
+    assert!(lines[3].ends_with("  market   Fish market…"), "{}", lines[3]);
+    let wider = env.cmd(&["list"]).env("COLUMNS", "90").output().unwrap();
+    let wider = String::from_utf8(wider.stdout).unwrap();
+    assert!(wider.contains("  city-hall,…        Harbour fees rise\n"), "{wider}");
+    let narrow = env.cmd(&["list"]).env("COLUMNS", "50").output().unwrap();
+    let narrow = String::from_utf8(narrow.stdout).unwrap();
+    assert!(narrow.contains("  Harbour…\n"), "{narrow}");
+    assert!(!narrow.contains("Harbour f"), "{narrow}");
+    // Without COLUMNS, in a pipe, nothing is shortened.
+    let wide = env.nj(&["list"]).success().stdout;
+    assert!(wide.contains("city-hall,courts,harbour,infrastructure,money  Harbour fees rise"), "{wide}");
+
+    // --tag twice: both; --any-tag: either.
+    assert_eq!(titles(&env.nj(&["--json", "list", "-t", "harbour", "-t", "money"]).json()), ["Harbour fees rise"]);
+    assert_eq!(
+        titles(&env.nj(&["--json", "list", "-t", "market", "-t", "money", "--any-tag"]).json()),
+        ["Harbour fees rise", "Fish market moves"]
+    );
+    // Sorting.
+    assert_eq!(
+        titles(&env.nj(&["--json", "list", "--sort", "title"]).json()),
+        ["Fish market moves", "Harbour fees rise", "New pilot boat", "Old quay demolished"]
+    );
+    assert_eq!(
+        titles(&env.nj(&["--json", "list", "--sort", "words"]).json())[3],
+        "Old quay demolished"
+    );
+    // Published: those with a date first, newest first (only pages give
+    // one; text clips have none and come after, newest clipped first).
+    assert_eq!(
+        titles(&env.nj(&["--json", "list", "--sort", "published"]).json()),
+        ["New pilot boat", "Harbour fees rise", "Fish market moves", "Old quay demolished"]
+    );
+    let bad = env.nj(&["list", "--sort", "size"]);
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("possible values: clipped, published, title, words"), "{}", bad.stderr);
 }

@@ -350,3 +350,48 @@ fn deeply_nested_query_is_an_error_not_a_crash() {
         &out.stderr[out.stderr.len().saturating_sub(300)..]
     );
 }
+
+/// Issue 16: `nj search --since/--until` keeps the hits clipped (or, for
+/// journal notes, written) in that range; a date as --until includes the
+/// day.
+#[test]
+fn search_since_and_until() {
+    let env = Env::new();
+    env.set_now("2026-11-10T08:00:00Z");
+    let old = env.clip_text("Harbor dredging begins\n\nThe harbor dredging began.\n", &[]);
+    env.set_now("2026-11-20T08:00:00Z");
+    let mid = env.clip_text("Harbor fees rise\n\nHarbor fees go up.\n", &[]);
+    env.nj(&["jot", "harbor idea from the twentieth"]).success();
+    env.set_now("2026-11-25T08:00:00Z");
+    let new = env.clip_text("Harbor pilot boat\n\nThe harbor has a pilot boat.\n", &[]);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--json", "search", "harbor"];
+        all.extend_from_slice(args);
+        let v = env.nj(&all).json();
+        let mut out: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                h["article"]["id"]
+                    .as_str()
+                    .or(h["note"]["text"].as_str())
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let mut want = vec![mid.clone(), new.clone(), "harbor idea from the twentieth".to_owned()];
+    want.sort();
+    assert_eq!(ids(&["--since", "2026-11-15"]), want);
+    let mut want = vec![old.clone(), mid.clone(), "harbor idea from the twentieth".to_owned()];
+    want.sort();
+    assert_eq!(ids(&["--until", "2026-11-20"]), want);
+    assert_eq!(ids(&["--since", "2026-11-15", "--until", "2026-11-19"]), Vec::<String>::new());
+    assert_eq!(ids(&["--since", "3d"]), vec![new.clone()]);
+    let bad = env.nj(&["search", "harbor", "--since", "someday"]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("cannot read the time \"someday\""), "{}", bad.stderr);
+}
