@@ -13,6 +13,7 @@ mod import;
 mod key;
 mod list;
 mod note;
+mod open;
 mod output;
 mod read;
 mod recheck;
@@ -58,6 +59,7 @@ enum Command {
     Extract(extract::Extract),
     List(list::List),
     Show(show::Show),
+    Open(open::Open),
     Versions(diff::Versions),
     Diff(diff::Diff),
     Verify(verify::Verify),
@@ -148,6 +150,7 @@ impl Cli {
             Command::Extract(c) => c.run(&ctx),
             Command::List(c) => c.run(&ctx),
             Command::Show(c) => c.run(&ctx),
+            Command::Open(c) => c.run(&ctx),
             Command::Versions(c) => c.run(&ctx),
             Command::Diff(c) => c.run(&ctx),
             Command::Verify(c) => c.run(&ctx),

@@ -504,3 +504,65 @@ fn list_fits_the_width_marks_read_sorts_and_filters_by_tags() {
     assert_eq!(bad.code, Some(2), "{bad:?}");
     assert!(bad.stderr.contains("possible values: clipped, published, title, words"), "{}", bad.stderr);
 }
+
+/// Issue 16: `nj open ID` hands the article's address to $BROWSER (or the
+/// desktop's opener); `--print` prints it; an article without an address
+/// says so.
+#[test]
+fn open_hands_the_address_to_the_browser() {
+    let env = Env::new();
+    let id = env.clip_text(
+        "Harbour fees rise\n\nMooring fees go up.\n",
+        &["--url", "https://news.example/harbour-fees?utm_source=x"],
+    );
+    let seen = env.path("browser-args");
+    let script = env.write(
+        "browser.sh",
+        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\n", seen.display()),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = env
+        .cmd(&["open", &id[..6]])
+        .env("BROWSER", format!("/nonexistent/browser:{}", script.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The browser runs on its own; wait for its file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "https://news.example/harbour-fees\n");
+
+    assert_eq!(
+        env.nj(&["open", "--print", &id[..6]]).success().stdout,
+        "https://news.example/harbour-fees\n"
+    );
+    assert_eq!(
+        env.nj(&["--json", "open", "--print", &id[..6]]).json(),
+        json!({"id": id, "url": "https://news.example/harbour-fees"})
+    );
+
+    let no_url = env.clip_text("Notes\n\nNothing decided.\n", &[]);
+    let out = env.nj(&["open", &no_url]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("has no address to open"), "{}", out.stderr);
+    let out = env.nj(&["open", "ffff0000"]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("no article matches ffff0000"), "{}", out.stderr);
+    // No browser to be found: the message says what to set.
+    let out = env
+        .cmd(&["open", &id])
+        .env("BROWSER", "/nonexistent/browser")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("set BROWSER to your browser's command"), "{err}");
+}
