@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Args;
-use newsjournal::journal::{short_id, Article, ArticleRef, Tx};
+use clap::{Args, Subcommand};
+use newsjournal::journal::{normalize_tag, short_id, Article, ArticleRef, Tx};
 
 use super::output;
 use super::Ctx;
@@ -95,12 +95,55 @@ impl Title {
     }
 }
 
-/// List tags with how many articles carry each
+/// List tags with how many articles carry each; rename and merge them
 #[derive(Debug, Args)]
-pub struct Tags {}
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Tags {
+    #[command(subcommand)]
+    action: Option<TagsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TagsAction {
+    /// Rename a tag on every article that has it (synced)
+    Rename {
+        /// The tag now
+        old: String,
+        /// Its new name; must not be in use (see merge)
+        new: String,
+    },
+    /// Put the articles tagged FROM under INTO, and drop FROM (synced)
+    Merge {
+        /// The tag that goes
+        from: String,
+        /// The tag that stays
+        into: String,
+    },
+}
 
 impl Tags {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        if let Some(action) = self.action {
+            let (from, to, merge) = match &action {
+                TagsAction::Rename { old, new } => (old, new, false),
+                TagsAction::Merge { from, into } => (from, into, true),
+            };
+            let mut journal = ctx.journal()?;
+            let n = journal.write(ctx.clock.timestamp(), |tx| tx.rename_tag(from, to, merge))?;
+            let (from, to) = (
+                normalize_tag(from).unwrap_or_default(),
+                normalize_tag(to).unwrap_or_default(),
+            );
+            if ctx.json {
+                output::json(&serde_json::json!({ "from": from, "to": to, "articles": n }))?;
+            } else {
+                let verb = if merge { "merged" } else { "renamed" };
+                let what = if n == 1 { "article" } else { "articles" };
+                let into = if merge { "into" } else { "to" };
+                output::print(&format!("{verb} {from} {into} {to} on {n} {what}\n"))?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         let journal = ctx.journal()?;
         let tags = journal.tags()?;
         if ctx.json {

@@ -337,6 +337,56 @@ impl Tx<'_> {
         Ok((added, removed))
     }
 
+    /// Gives every article tagged `from` the tag `to` instead, binned ones
+    /// too (so a restored article has it). Each change is an unlink and a
+    /// link, so it syncs like any tagging. When `to` is in use already,
+    /// that is a merge, refused unless `merge` says so. Returns how many
+    /// articles were changed.
+    pub fn rename_tag(&mut self, from: &str, to: &str, merge: bool) -> Result<usize> {
+        let old = normalize_tag(from).ok_or_else(|| bad_tag(from))?;
+        let new = normalize_tag(to).ok_or_else(|| bad_tag(to))?;
+        if old == new {
+            return Err(Error::BadInput(format!(
+                "{from:?} and {to:?} are the same tag ({old})"
+            )));
+        }
+        let count = |tx: &Self, tag: &str| -> Result<i64> {
+            Ok(tx
+                .conn()
+                .prepare_cached("SELECT count(*) FROM article_tags WHERE tag = ?1")?
+                .query_row([tag], |r| r.get(0))?)
+        };
+        if count(self, &old)? == 0 {
+            return Err(Error::BadInput(format!(
+                "no article has the tag {old}; `nj tags` lists the tags"
+            )));
+        }
+        let existing = count(self, &new)?;
+        if existing > 0 && !merge {
+            return Err(Error::BadInput(format!(
+                "{new} is already a tag, on {existing} article(s); to put the articles tagged {old} under it too, run `nj tags merge {old} {new}`"
+            )));
+        }
+        let articles: Vec<ArticleRef> = self
+            .conn()
+            .prepare_cached(
+                "SELECT a.seq, a.id FROM article_tags g JOIN articles a ON a.seq = g.article_seq
+                  WHERE g.tag = ?1 ORDER BY a.seq",
+            )?
+            .query_map([&old], |r| {
+                Ok(ArticleRef {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for a in &articles {
+            self.unlink_tag(a, &old)?;
+            self.link_tag(a, &new)?;
+        }
+        Ok(articles.len())
+    }
+
     /// Moves an article to the bin (or back out of it). Returns false when
     /// it already was where it was asked to go.
     pub fn set_removed(&mut self, article: &ArticleRef, removed: bool) -> Result<bool> {

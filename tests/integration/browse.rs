@@ -566,3 +566,55 @@ fn open_hands_the_address_to_the_browser() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("set BROWSER to your browser's command"), "{err}");
 }
+
+/// Issue 16: `nj tags rename OLD NEW` and `nj tags merge FROM INTO`, with
+/// what they refuse.
+#[test]
+fn tags_rename_and_merge() {
+    let env = Env::new();
+    let ids = four_articles(&env);
+    // A binned article keeps its tags, renamed with the rest.
+    env.nj(&["rm", &ids[0]]).success();
+    let out = env.nj(&["tags", "rename", "harbour", "harbor"]).success();
+    assert_eq!(out.stdout, "renamed harbour to harbor on 2 articles\n");
+    assert_eq!(
+        env.nj(&["--json", "tags"]).json(),
+        json!([
+            {"tag": "harbor", "articles": 1},
+            {"tag": "market", "articles": 1},
+            {"tag": "money", "articles": 1},
+        ])
+    );
+    env.nj(&["restore", &ids[0]]).success();
+    assert_eq!(env.nj(&["--json", "show", &ids[0]]).json()["tags"], json!(["harbor"]));
+
+    // Renaming onto a tag in use is a merge, and says so.
+    let before = env.snapshot();
+    let out = env.nj(&["tags", "rename", "market", "harbor"]);
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.stderr,
+        "nj: harbor is already a tag, on 2 article(s); to put the articles tagged market under it too, run `nj tags merge market harbor`\n"
+    );
+    assert_eq!(env.snapshot().0, before.0);
+    let out = env.nj(&["tags", "merge", "market", "harbor"]).success();
+    assert_eq!(out.stdout, "merged market into harbor on 1 article\n");
+    assert_eq!(
+        env.nj(&["--json", "tags"]).json(),
+        json!([{"tag": "harbor", "articles": 3}, {"tag": "money", "articles": 1}])
+    );
+    // An article with both keeps one.
+    env.nj(&["tags", "merge", "money", "harbor"]).success();
+    assert_eq!(env.nj(&["--json", "show", &ids[2]]).json()["tags"], json!(["harbor"]));
+
+    for (args, err) in [
+        (&["tags", "rename", "nosuch", "x"][..], "nj: no article has the tag nosuch; `nj tags` lists the tags\n"),
+        (&["tags", "rename", "harbor", "Harbor"], "nj: \"harbor\" and \"Harbor\" are the same tag (harbor)\n"),
+        (&["tags", "rename", "harbor", "  "], "nj: \"  \" is not a usable tag; a tag needs at least one visible character\n"),
+    ] {
+        let out = env.nj(args);
+        assert_eq!(out.code, Some(1), "{args:?}");
+        assert_eq!(out.stderr, err, "{args:?}");
+    }
+    assert_eq!(env.nj(&["tags", "rename", "harbor"]).code, Some(2));
+}

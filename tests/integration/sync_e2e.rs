@@ -1187,3 +1187,34 @@ fn changes_from_a_fast_clock_wait_and_the_message_says_how_long() {
     assert!(err.ends_with(" min\n"), "{err}");
     assert_eq!(d.status()["pending"], json!(3));
 }
+
+/// Issue 16: `nj tags rename` and `nj tags merge` change every article
+/// with the tag, and the other device gets the change at its next sync.
+#[test]
+fn renamed_and_merged_tags_sync() {
+    let hub = Hub::start();
+    let (a, b, id, _note) = shared_article(&hub);
+    let other = a.at(&at("09:10")).clip(
+        "Cloud bid protest\n\nThe protest was filed on Monday.\n",
+        &["-t", "courts", "-t", "cloud"],
+    );
+    assert_eq!(
+        a.nj(&["tags", "rename", "court", "Court Cases"]).success().stdout,
+        "renamed court to court-cases on 1 article\n"
+    );
+    assert_eq!(
+        a.nj(&["--json", "tags", "merge", "courts", "court-cases"]).json(),
+        json!({"from": "courts", "to": "court-cases", "articles": 1})
+    );
+    let tags = |d: &Device| d.nj(&["--json", "tags"]).json();
+    assert_eq!(
+        tags(&a),
+        json!([{"tag": "court-cases", "articles": 2}, {"tag": "cloud", "articles": 1}])
+    );
+    a.at(&at("09:11")).sync();
+    b.at(&at("09:12")).sync();
+    assert_eq!(tags(&b), tags(&a));
+    assert_eq!(b.show(&id)["tags"], json!(["court-cases"]));
+    assert_eq!(b.show(&other)["tags"], json!(["cloud", "court-cases"]));
+    assert_same_journal(&[&a, &b]);
+}
