@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use newsjournal::journal::short_id;
 use newsjournal::server::{self, Config, Core};
+use newsjournal::time::Timestamp;
 
 use super::output;
 use super::Ctx;
@@ -109,12 +111,20 @@ enum ServerAction {
         #[arg(long, value_name = "JID")]
         journal: String,
     },
+    /// List the tokens: id, journal, when made, when last used and by which
+    /// device, and whether revoked
+    Tokens {
+        /// The server's data folder, as given to `nj serve --data`
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
     /// Revoke a token: the server refuses it from then on
     Revoke {
         /// The server's data folder, as given to `nj serve --data`
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
-        /// The token to revoke
+        /// The token's id from `nj server tokens` (or the token itself)
+        #[arg(value_name = "ID|TOKEN")]
         token: String,
     },
 }
@@ -145,8 +155,44 @@ impl ServerCmd {
                     output::print(&format!("token   {token}\n"))?;
                 }
             }
+            ServerAction::Tokens { data } => {
+                let tokens = open(&data)?.tokens()?;
+                if ctx.json {
+                    output::json(&tokens)?;
+                } else if tokens.is_empty() {
+                    eprintln!("no tokens yet; `nj server new-journal --data DIR` makes a journal and its first token");
+                } else {
+                    let when = |ms: Option<i64>| {
+                        ms.map(|m| Timestamp(m).local()).unwrap_or_else(|| "never".to_owned())
+                    };
+                    let mut t = output::table(&["ID", "JOURNAL", "CREATED", "LAST USED", "DEVICE", "STATE"]);
+                    for tok in &tokens {
+                        t.add_row(vec![
+                            tok.id.clone(),
+                            short_id(&tok.journal).to_owned(),
+                            Timestamp(tok.created_at_ms).local(),
+                            when(tok.last_used_at_ms),
+                            tok.last_device.as_deref().map(short_id).unwrap_or("-").to_owned(),
+                            match tok.revoked_at_ms {
+                                Some(r) => format!("revoked {}", Timestamp(r).local()),
+                                None => "active".to_owned(),
+                            },
+                        ]);
+                    }
+                    output::print_table(&t)?;
+                }
+            }
             ServerAction::Revoke { data, token } => {
-                if !open(&data)?.revoke(token.trim(), now)? {
+                let token = token.trim();
+                let core = open(&data)?;
+                // A token string, or the id `nj server tokens` shows: the
+                // string of a lost laptop's token is usually lost with it.
+                let revoked = if token.starts_with("njt_") {
+                    core.revoke(token, now)?
+                } else {
+                    core.revoke_by_id(token, now)?
+                };
+                if !revoked {
                     bail!(
                         "no such token on this server, or it was already revoked; nothing changed"
                     );

@@ -250,7 +250,8 @@ impl Sync {
             eprint!("{notice}");
         }
         journal.enable_sync(now)?;
-        let mut transport = HttpTransport::new(&url, &token);
+        let device = journal.meta("device_id")?.unwrap_or_default();
+        let mut transport = HttpTransport::new(&url, &token).with_device(&device);
         // A bar over the changes to push (their number is known), then a
         // count of what is pulled.
         let pending = journal.unpushed_count()?.max(0) as u64;

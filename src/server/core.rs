@@ -113,6 +113,23 @@ pub struct Core {
     conn: Mutex<Connection>,
 }
 
+/// How many hex digits of a token's hash name it in `nj server tokens`.
+pub const TOKEN_ID_LEN: usize = 8;
+
+/// A token as `nj server tokens` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// The start of the token's SHA-256: enough to name it, useless to
+    /// anyone who would use it.
+    pub id: String,
+    pub journal: String,
+    pub created_at_ms: i64,
+    pub last_used_at_ms: Option<i64>,
+    /// The device that last used it, as it named itself.
+    pub last_device: Option<String>,
+    pub revoked_at_ms: Option<i64>,
+}
+
 fn token_hash(token: &str) -> String {
     let d = Sha256::digest(token.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
@@ -203,13 +220,94 @@ impl Core {
         Ok(n == 1)
     }
 
-    /// The journal a bearer token opens.
-    pub fn authenticate(&self, token: &str) -> Result<String, ServerError> {
-        self.conn()
-            .prepare_cached("SELECT journal_id FROM tokens WHERE hash = ?1 AND revoked_at IS NULL")?
-            .query_row([token_hash(token)], |r| r.get(0))
+    /// The journal a bearer token opens. Records when the token was used
+    /// and by which `device` (as the client names itself), at most once a
+    /// minute unless the device changed, so most requests write nothing.
+    pub fn authenticate(
+        &self,
+        token: &str,
+        device: Option<&str>,
+        now_ms: i64,
+    ) -> Result<String, ServerError> {
+        let conn = self.conn();
+        let hash = token_hash(token);
+        let (journal, last_used, last_device): (String, Option<i64>, Option<String>) = conn
+            .prepare_cached(
+                "SELECT journal_id, last_used_at, last_device FROM tokens
+                  WHERE hash = ?1 AND revoked_at IS NULL",
+            )?
+            .query_row([&hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
-            .ok_or(ServerError::Unauthorized)
+            .ok_or(ServerError::Unauthorized)?;
+        let device = device.filter(|d| !d.is_empty());
+        let stale = last_used.is_none_or(|t| now_ms - t >= 60_000);
+        let moved = device.is_some() && device != last_device.as_deref();
+        if stale || moved {
+            conn.prepare_cached(
+                "UPDATE tokens SET last_used_at = ?1, last_device = coalesce(?2, last_device)
+                  WHERE hash = ?3",
+            )?
+            .execute(params![now_ms, device, hash])?;
+        }
+        Ok(journal)
+    }
+
+    /// Every token on the server, newest first, by its short id (the start
+    /// of its hash: the token itself is not stored).
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>, ServerError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT hash, journal_id, created_at, last_used_at, last_device, revoked_at
+               FROM tokens ORDER BY created_at DESC, hash",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                let hash: String = r.get(0)?;
+                Ok(TokenInfo {
+                    id: hash[..TOKEN_ID_LEN.min(hash.len())].to_owned(),
+                    journal: r.get(1)?,
+                    created_at_ms: r.get(2)?,
+                    last_used_at_ms: r.get(3)?,
+                    last_device: r.get(4)?,
+                    revoked_at_ms: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Revokes the token whose short id (see [`Core::tokens`]) starts with
+    /// `prefix`. Returns false if it was revoked already.
+    pub fn revoke_by_id(&self, prefix: &str, now_ms: i64) -> Result<bool, ServerError> {
+        let p = prefix.trim().to_ascii_lowercase();
+        if p.len() < 4 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(ServerError::BadRequest(format!(
+                "{prefix:?} is neither a token (njt_...) nor a token id (4 or more hex digits from `nj server tokens`)"
+            )));
+        }
+        let conn = self.conn();
+        let found: Vec<(String, Option<i64>)> = conn
+            .prepare_cached("SELECT hash, revoked_at FROM tokens WHERE hash >= ?1 AND hash < ?2 LIMIT 2")?
+            .query_map(params![p, format!("{p}~")], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        match found.as_slice() {
+            [] => Err(ServerError::BadRequest(format!(
+                "no token has the id {p}; `nj server tokens` lists them"
+            ))),
+            [(hash, revoked)] => {
+                if revoked.is_some() {
+                    return Ok(false);
+                }
+                conn.execute(
+                    "UPDATE tokens SET revoked_at = ?1 WHERE hash = ?2",
+                    params![now_ms, hash],
+                )?;
+                Ok(true)
+            }
+            _ => Err(ServerError::BadRequest(format!(
+                "{p} is the start of more than one token's id; give more of it (`nj server tokens` lists them)"
+            ))),
+        }
     }
 
     pub fn status(&self, journal: &str, now_ms: i64) -> Result<Status, ServerError> {
@@ -587,20 +685,20 @@ mod tests {
         let (j1, t1) = core.new_journal(0).unwrap();
         let (j2, t2) = core.new_journal(0).unwrap();
         let t1b = core.new_token(&j1, 0).unwrap();
-        assert_eq!(core.authenticate(&t1).unwrap(), j1);
-        assert_eq!(core.authenticate(&t1b).unwrap(), j1);
-        assert_eq!(core.authenticate(&t2).unwrap(), j2);
+        assert_eq!(core.authenticate(&t1, None, 0).unwrap(), j1);
+        assert_eq!(core.authenticate(&t1b, None, 0).unwrap(), j1);
+        assert_eq!(core.authenticate(&t2, None, 0).unwrap(), j2);
         assert!(matches!(
-            core.authenticate("njt_guess"),
+            core.authenticate("njt_guess", None, 0),
             Err(ServerError::Unauthorized)
         ));
         assert!(core.revoke(&t1, 5).unwrap());
         assert!(!core.revoke(&t1, 6).unwrap());
         assert!(matches!(
-            core.authenticate(&t1),
+            core.authenticate(&t1, None, 0),
             Err(ServerError::Unauthorized)
         ));
-        assert_eq!(core.authenticate(&t1b).unwrap(), j1);
+        assert_eq!(core.authenticate(&t1b, None, 0).unwrap(), j1);
         assert!(core.new_token("no-such-journal", 0).is_err());
     }
 

@@ -312,8 +312,21 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
+    // The device the client says it is, when the header is a plausible id:
+    // it is only shown to the server's owner, never trusted for access.
+    let device = req
+        .headers()
+        .get(crate::sync::client::DEVICE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|d| {
+            !d.is_empty()
+                && d.len() <= 64
+                && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_owned);
     let core = Arc::clone(&st.core);
-    let journal = match blocking(move || core.authenticate(&token)).await {
+    let journal = match blocking(move || core.authenticate(&token, device.as_deref(), now_ms())).await {
         Ok(j) => JournalId(j),
         Err(e) => return e.into_response(),
     };

@@ -58,3 +58,13 @@ CREATE TABLE device_heads (
 
 INSERT INTO device_heads(journal_id, device, seq)
     SELECT journal_id, device, max(seq) FROM ops GROUP BY journal_id, device;
+
+-- migration: 4
+
+-- When each token was last used, and by which device (clients name
+-- themselves in the `NJ-Device` header), so `nj server tokens` can show
+-- which token a lost laptop had, and `nj server revoke` can take it by its
+-- short id when the token string is lost with the laptop. Written at most
+-- once a minute per token.
+ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
+ALTER TABLE tokens ADD COLUMN last_device TEXT;

@@ -78,7 +78,13 @@ pub struct HttpTransport {
     /// The server's address without a trailing slash.
     base: String,
     auth: String,
+    /// This device's id, sent with every request so the server can say
+    /// which device last used a token (`nj server tokens`); empty if unset.
+    device: String,
 }
+
+/// The request header that names the device (docs/sync-protocol.md).
+pub const DEVICE_HEADER: &str = "NJ-Device";
 
 type Response = ureq::http::Response<ureq::Body>;
 
@@ -103,7 +109,14 @@ impl HttpTransport {
             agent,
             base: url.trim().trim_end_matches('/').to_owned(),
             auth: format!("Bearer {}", token.trim()),
+            device: String::new(),
         }
+    }
+
+    /// Names this device in every request.
+    pub fn with_device(mut self, device: &str) -> HttpTransport {
+        self.device = device.to_owned();
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -238,6 +251,7 @@ impl Transport for HttpTransport {
             .agent
             .get(self.url("/v1/status"))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .call();
         let resp = self.check(resp, "asking for the server's status")?;
         self.read_json(resp)
@@ -250,6 +264,7 @@ impl Transport for HttpTransport {
             .agent
             .put(self.url("/v1/key-check"))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .content_type("application/json")
             .send(&body[..]);
         if matches!(&resp, Ok(r) if r.status().as_u16() == 409) {
@@ -275,6 +290,7 @@ impl Transport for HttpTransport {
             .agent
             .post(self.url("/v1/ops"))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .content_type("application/json")
             .send(&body[..]);
         let resp = self.check(resp, "pushing changes")?;
@@ -288,6 +304,7 @@ impl Transport for HttpTransport {
             .agent
             .get(self.url(&format!("/v1/ops?after={cursor}&limit={limit}")))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .call();
         let resp = self.check(resp, "pulling changes")?;
         let bytes = self.read_bytes(resp, "pulling changes")?;
@@ -322,6 +339,7 @@ impl Transport for HttpTransport {
             .agent
             .head(self.url(&format!("/v1/blobs/{}", segment(id))))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .call();
         match resp {
             Ok(r) if r.status().as_u16() == 404 => Ok(false),
@@ -336,6 +354,7 @@ impl Transport for HttpTransport {
             .agent
             .put(self.url(&format!("/v1/blobs/{}", segment(id))))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .content_type("application/octet-stream")
             .send(data);
         let resp = self.check(resp, "uploading an article text")?;
@@ -348,6 +367,7 @@ impl Transport for HttpTransport {
             .agent
             .get(self.url(&format!("/v1/blobs/{}", segment(id))))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .call();
         let resp = self.check(resp, "downloading an article text")?;
         self.read_bytes(resp, "downloading an article text")
@@ -376,6 +396,7 @@ impl Transport for HttpTransport {
             .agent
             .post(self.url("/v1/blobs/store"))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .content_type("application/json")
             .send(&body[..]);
         let resp = self.check(resp, doing)?;
@@ -421,6 +442,7 @@ impl HttpTransport {
             .agent
             .post(self.url(path))
             .header("Authorization", &self.auth)
+            .header(DEVICE_HEADER, &self.device)
             .content_type("application/json")
             .send(&body[..]);
         let resp = self.check(resp, doing)?;

@@ -1218,3 +1218,58 @@ fn renamed_and_merged_tags_sync() {
     assert_eq!(b.show(&other)["tags"], json!(["cloud", "court-cases"]));
     assert_same_journal(&[&a, &b]);
 }
+
+/// Issue 16: `nj server tokens` lists each token by a short id with its
+/// journal, creation, last use and the device that used it; `nj server
+/// revoke` takes that id, since a lost laptop's token string is usually
+/// lost with the laptop.
+#[test]
+fn server_tokens_list_and_revoke_by_id() {
+    let hub = Hub::start();
+    let (a, b, _id, _note) = shared_article(&hub);
+    let data = hub.server.data.to_str().unwrap().to_owned();
+    let tokens = hub.env.nj(&["--json", "server", "tokens", "--data", &data]).json();
+    let tokens = tokens.as_array().unwrap().clone();
+    // The journal's first token (never used) and one per device.
+    assert_eq!(tokens.len(), 3, "{tokens:?}");
+    let used_by = |device: &str| -> Value {
+        tokens
+            .iter()
+            .find(|t| t["last_device"] == json!(device))
+            .unwrap_or_else(|| panic!("no token used by {device}: {tokens:?}"))
+            .clone()
+    };
+    let b_id = b.nj(&["--json", "remote", "show"]).json()["device_id"].as_str().unwrap().to_owned();
+    let a_id = a.nj(&["--json", "remote", "show"]).json()["device_id"].as_str().unwrap().to_owned();
+    let lost = used_by(&b_id);
+    assert_eq!(lost["journal"], json!(hub.journal));
+    assert!(lost["last_used_at_ms"].as_i64().unwrap() > 0);
+    assert_eq!(lost["revoked_at_ms"], Value::Null);
+    assert!(used_by(&a_id)["id"] != lost["id"]);
+    let short_id = lost["id"].as_str().unwrap().to_owned();
+    assert_eq!(short_id.len(), 8);
+    let text = hub.env.nj(&["server", "tokens", "--data", &data]).success().stdout;
+    assert!(text.starts_with("ID        JOURNAL   CREATED           LAST USED         DEVICE    STATE"), "{text}");
+    assert!(text.contains(&format!("{short_id}  {}", &hub.journal[..8])), "{text}");
+    assert!(text.contains("never"), "{text}");
+    assert!(text.contains(&b_id[..8]), "{text}");
+
+    // B's laptop is lost: revoke its token by the id.
+    let out = hub.env.nj(&["server", "revoke", "--data", &data, &short_id[..6]]).success();
+    assert_eq!(out.stdout, "revoked the token; the server refuses it from now on\n");
+    let err = b.at(&at("10:00")).nj(&["sync"]).failure();
+    assert!(err.contains("refused the token"), "{err}");
+    a.at(&at("10:01")).sync();
+    let text = hub.env.nj(&["server", "tokens", "--data", &data]).success().stdout;
+    assert!(text.contains("revoked"), "{text}");
+    // Again, or an id no token has, or something that is neither: refused.
+    for (arg, msg) in [
+        (&short_id[..], "no such token on this server, or it was already revoked"),
+        ("0000000", "no token has the id 0000000"),
+        ("zz", "is neither a token (njt_...) nor a token id"),
+    ] {
+        let out = hub.env.nj(&["server", "revoke", "--data", &data, arg]);
+        assert_eq!(out.code, Some(1), "{arg}");
+        assert!(out.stderr.contains(msg), "{arg}: {}", out.stderr);
+    }
+}
