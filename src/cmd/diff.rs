@@ -116,7 +116,7 @@ impl Diff {
             let _ = writeln!(s, "{painted}");
         }
         let _ = writeln!(s, "{added} lines added, {removed} removed");
-        output::page(&s)?;
+        output::page(&s, ctx.config.pager())?;
         Ok(ExitCode::SUCCESS)
     }
 }

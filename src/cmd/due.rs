@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use newsjournal::calendar::to_ics;
 use newsjournal::journal::{FollowupFilter, FollowupStatus};
-use newsjournal::time::{parse_when, Interval, Timestamp};
+use newsjournal::time::{Interval, Timestamp};
 
 use super::followup::print_table;
 use super::output;
@@ -45,7 +45,7 @@ pub struct Due {
 impl Due {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let now = match &self.as_of {
-            Some(w) => Timestamp::from_datetime(parse_when(w, ctx.clock.now())?),
+            Some(w) => Timestamp::from_datetime(ctx.when(w)?),
             None => ctx.clock.timestamp(),
         };
         let until = match &self.within {

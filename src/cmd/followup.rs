@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use newsjournal::journal::{
     first_line, short_id, ArticleRef, Followup, FollowupFilter, FollowupStatus, Journal,
 };
-use newsjournal::time::{parse_when, Interval, Timestamp};
+use newsjournal::time::{Interval, Timestamp};
 
 use super::output;
 use super::Ctx;
@@ -80,7 +80,7 @@ pub fn due_and_every(
         bail!("a follow-up needs --due WHEN, for example --due 'in 3 weeks' or --due friday");
     };
     let now = ctx.clock.now();
-    let due_at = parse_when(due, now)?;
+    let due_at = ctx.when(due)?;
     warn_if_long_past(due, due_at, now);
     let every = every.map(Interval::parse).transpose()?;
     Ok((Timestamp::from_datetime(due_at), every))
@@ -216,7 +216,7 @@ fn run_action(ctx: &Ctx, journal: &mut Journal, action: FollowUpAction) -> Resul
             let now = ctx.clock.now();
             let due = due
                 .map(|d| {
-                    parse_when(&d, now).map(|at| {
+                    ctx.when(&d).map(|at| {
                         warn_if_long_past(&d, at, now);
                         Timestamp::from_datetime(at)
                     })
@@ -338,7 +338,7 @@ impl Snooze {
         }
         let mut journal = ctx.journal()?;
         let f = journal.resolve_followup(&self.id)?;
-        let until = Timestamp::from_datetime(parse_when(&self.when.join(" "), ctx.clock.now())?);
+        let until = Timestamp::from_datetime(ctx.when(&self.when.join(" "))?);
         journal.write(ctx.clock.timestamp(), |tx| tx.snooze(&f, until))?;
         print_one(ctx, &journal.followup(&f)?, "snoozed")
     }

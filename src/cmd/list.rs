@@ -126,7 +126,11 @@ impl List {
             eprintln!("{msg}");
             return Ok(ExitCode::SUCCESS);
         }
-        output::print(&table(&articles, output::fit_width()))?;
+        let columns: Vec<&str> = match &ctx.config.list.columns {
+            Some(c) => c.iter().map(String::as_str).collect(),
+            None => DEFAULT_COLUMNS.to_vec(),
+        };
+        output::print(&table(&articles, &columns, output::fit_width()))?;
         if more {
             eprintln!(
                 "showing the newest {}; use --limit N for more, or --limit 0 for all",
@@ -137,61 +141,96 @@ impl List {
     }
 }
 
-/// The list as a table: ID, CLIPPED, READ (a check mark once read), WORDS,
-/// TAGS and TITLE, columns two spaces apart. With a `width`, tags and then
-/// the title are shortened to fit it, at a tag or word, with "…".
-fn table(articles: &[Article], width: Option<usize>) -> String {
-    let words: Vec<String> = articles
-        .iter()
-        .map(|a| {
-            if a.pending {
-                "pending".to_owned()
-            } else {
-                a.word_count.to_string()
-            }
-        })
-        .collect();
-    let titles: Vec<String> = articles.iter().map(|a| first_line(&a.title, 200)).collect();
-    let words_w = words.iter().map(|w| w.len()).max().unwrap_or(0).max(5);
-    let tags_natural = articles
-        .iter()
-        .map(|a| output::display_width(&a.tags.join(",")))
-        .max()
-        .unwrap_or(0)
-        .max(4);
-    // ID, CLIPPED, READ and WORDS, each with the two spaces after it.
-    let fixed = 8 + 2 + 10 + 2 + 4 + 2 + words_w + 2;
-    let (tags_w, title_w) = match width {
-        None => (tags_natural, usize::MAX),
-        Some(w) => {
-            let room = w.saturating_sub(fixed + 2);
-            // Tags take what they need up to a third of the room; the
-            // title, what people read, the rest.
-            let tags_w = tags_natural.min((room / 3).max(4));
-            (tags_w, room.saturating_sub(tags_w).max(10))
+/// The columns shown when the config names none.
+const DEFAULT_COLUMNS: &[&str] = &["id", "clipped", "read", "words", "tags", "title"];
+
+/// The list as a table of `columns` (see [`super::config::LIST_COLUMNS`]),
+/// two spaces apart. With a `width`, the tags and then the title (the
+/// columns that grow) are shortened to fit it, at a tag or word, with "…".
+fn table(articles: &[Article], columns: &[&str], width: Option<usize>) -> String {
+    // Each column's header and cells; tags are kept as lists to shorten.
+    let cell = |a: &Article, col: &str| -> String {
+        match col {
+            "id" => short_id(&a.id).to_owned(),
+            "clipped" => a.clipped_at.local_date(),
+            "published" => a.published_at.map(|p| p.local_date()).unwrap_or_default(),
+            "read" => if a.read_at.is_some() { "✓" } else { "" }.to_owned(),
+            "words" if a.pending => "pending".to_owned(),
+            "words" => a.word_count.to_string(),
+            "tags" => a.tags.join(","),
+            "site" => a.site.clone().unwrap_or_default(),
+            "title" => first_line(&a.title, 200),
+            _ => String::new(),
         }
     };
-    let mut out = format!(
-        "{:<8}  {:<10}  {:<4}  {:<words_w$}  {}  TITLE\n",
-        "ID",
-        "CLIPPED",
-        "READ",
-        "WORDS",
-        output::pad("TAGS", tags_w)
-    );
-    for ((a, words), title) in articles.iter().zip(&words).zip(&titles) {
-        let tags = output::shorten_list(&a.tags, tags_w);
-        let line = format!(
-            "{:<8}  {:<10}  {:<4}  {:<words_w$}  {}  {}",
-            short_id(&a.id),
-            a.clipped_at.local_date(),
-            if a.read_at.is_some() { "✓" } else { "" },
-            words,
-            output::pad(&tags, tags_w),
-            output::shorten(title, title_w)
-        );
-        out.push_str(line.trim_end());
+    let cells: Vec<Vec<String>> = articles
+        .iter()
+        .map(|a| columns.iter().map(|c| cell(a, c)).collect())
+        .collect();
+    let headers: Vec<String> = columns.iter().map(|c| c.to_uppercase()).collect();
+    let mut widths: Vec<usize> = (0..columns.len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|row| output::display_width(&row[i]))
+                .chain(std::iter::once(output::display_width(&headers[i])))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let tags = columns.iter().position(|c| *c == "tags");
+    let title = columns.iter().position(|c| *c == "title");
+    if let Some(w) = width {
+        let gaps = 2 * columns.len().saturating_sub(1);
+        let fixed: usize = widths
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != tags && Some(*i) != title)
+            .map(|(_, w)| w)
+            .sum();
+        let mut room = w.saturating_sub(fixed + gaps);
+        // Tags take what they need up to a third of the room; the title,
+        // what people read, the rest.
+        if let Some(t) = tags {
+            let share = if title.is_some() { (room / 3).max(4) } else { room.max(4) };
+            widths[t] = widths[t].min(share);
+            room = room.saturating_sub(widths[t]);
+        }
+        if let Some(t) = title {
+            widths[t] = widths[t].min(room.max(10));
+        }
+    }
+    let mut out = String::new();
+    let mut line = |row: Vec<String>| {
+        let last = row.len().saturating_sub(1);
+        let mut l = String::new();
+        for (i, c) in row.into_iter().enumerate() {
+            if i < last {
+                l.push_str(&output::pad(&c, widths[i]));
+                l.push_str("  ");
+            } else {
+                l.push_str(&c);
+            }
+        }
+        out.push_str(l.trim_end());
         out.push('\n');
+    };
+    line(headers);
+    for (a, row) in articles.iter().zip(cells) {
+        let row = row
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if Some(i) == tags {
+                    output::shorten_list(&a.tags, widths[i])
+                } else if Some(i) == title {
+                    output::shorten(&c, widths[i])
+                } else {
+                    c
+                }
+            })
+            .collect();
+        line(row);
     }
     out
 }

@@ -3,6 +3,7 @@
 
 mod clip;
 mod completions;
+mod config;
 mod diff;
 mod due;
 mod export;
@@ -100,6 +101,7 @@ pub struct Ctx {
     db: Option<PathBuf>,
     json: bool,
     clock: Clock,
+    config: config::Config,
 }
 
 impl Ctx {
@@ -110,6 +112,9 @@ impl Ctx {
         // An empty NJ_DB means unset, as shells make it easy to leave one.
         if let Some(p) = std::env::var_os("NJ_DB").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(p));
+        }
+        if let Some(p) = self.config.db() {
+            return Ok(p);
         }
         let dirs = directories::ProjectDirs::from("", "", "newsjournal")
             .context("cannot find a home folder for the journal; pass --db PATH or set NJ_DB")?;
@@ -130,6 +135,17 @@ impl Ctx {
         Ok(Journal::open(&path)?)
     }
 
+    /// Reads a WHEN now, where a day without a time means the config's
+    /// `follow_up_time` (09:00 unless set).
+    fn when(&self, input: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+        Ok(newsjournal::time::parse_when_at(
+            input,
+            self.clock.now(),
+            &chrono::Local,
+            self.config.follow_up_time(),
+        )?)
+    }
+
     /// The journal, made (with its folder) if there is none yet: for the
     /// commands that put something new in it.
     fn journal_or_create(&self) -> Result<Journal> {
@@ -144,6 +160,7 @@ impl Cli {
             db: self.db,
             json: self.json,
             clock: Clock::from_env()?,
+            config: config::Config::load()?,
         };
         match self.command {
             Command::Clip(c) => c.run(&ctx),

@@ -179,14 +179,11 @@ pub fn dim(s: &str) -> String {
 
 /// Shows long text through `$PAGER` (default `less -FRX`) on a terminal;
 /// prints it directly otherwise, or when the pager cannot start.
-pub fn page(text: &str) -> Result<()> {
+pub fn page(text: &str, pager: Option<String>) -> Result<()> {
     if !stdout_is_tty() {
         return print(text);
     }
-    let pager = std::env::var("PAGER")
-        .ok()
-        .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| "less -FRX".into());
+    let pager = pager.unwrap_or_else(|| "less -FRX".into());
     let child = Command::new("sh")
         .arg("-c")
         .arg(&pager)

@@ -63,7 +63,10 @@ impl Show {
                 text: &text,
             })?;
         } else {
-            output::page(&render(&detail, &followups, &text, self.version))?;
+            output::page(
+                &render(&detail, &followups, &text, self.version),
+                ctx.config.pager(),
+            )?;
         }
         Ok(ExitCode::SUCCESS)
     }

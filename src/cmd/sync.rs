@@ -44,10 +44,16 @@ enum RemoteAction {
 }
 
 /// The remote and token, from the environment first, then the journal.
-fn remote(journal: &Journal) -> Result<(String, String)> {
+/// The server and token: NJ_REMOTE and NJ_TOKEN, then what `nj remote set`
+/// stored in the journal, then the config file's `[remote]`.
+fn remote(ctx: &Ctx, journal: &Journal) -> Result<(String, String)> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = env("NJ_REMOTE").or(journal.meta("remote_url")?);
-    let token = env("NJ_TOKEN").or(journal.meta("remote_token")?);
+    let url = env("NJ_REMOTE")
+        .or(journal.meta("remote_url")?)
+        .or_else(|| ctx.config.remote.url.clone());
+    let token = env("NJ_TOKEN")
+        .or(journal.meta("remote_token")?)
+        .or_else(|| ctx.config.remote.token.clone());
     match (url, token) {
         (Some(u), Some(t)) => Ok((u, t)),
         (None, _) => bail!("no remote is set; run `nj remote set URL --token TOKEN` (or set NJ_REMOTE and NJ_TOKEN)"),
@@ -174,7 +180,7 @@ impl Remote {
                 }
             }
             RemoteAction::Show => {
-                let (url, token) = remote(&journal)?;
+                let (url, token) = remote(ctx, &journal)?;
                 let device = journal.meta("device_id")?.unwrap_or_default();
                 if ctx.json {
                     output::json(
@@ -223,7 +229,7 @@ impl Sync {
                 .and_then(|v| v.parse().ok())
                 .map(Timestamp);
             let status = StatusJson {
-                remote: remote(&journal).ok().map(|(u, _)| u),
+                remote: remote(ctx, &journal).ok().map(|(u, _)| u),
                 device_id: journal.meta("device_id")?,
                 pending: journal.unpushed_count()?,
                 last_sync_at: last,
@@ -243,7 +249,7 @@ impl Sync {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let (url, token) = remote(&journal)?;
+        let (url, token) = remote(ctx, &journal)?;
         let now = ctx.clock.timestamp();
         let (key, created) = ensure_key(&mut journal, now)?;
         if let Some(notice) = created {

@@ -127,6 +127,24 @@ pub fn parse_when_in<Tz: TimeZone>(
     now: DateTime<Utc>,
     tz: &Tz,
 ) -> Result<DateTime<Utc>> {
+    parse_when_at(input, now, tz, DEFAULT_TIME)
+}
+
+/// The time of day a WHEN without one means, unless the config says
+/// otherwise.
+pub const DEFAULT_TIME: NaiveTime = match NaiveTime::from_hms_opt(9, 0, 0) {
+    Some(t) => t,
+    None => panic!("09:00 is a time"),
+};
+
+/// Reads a WHEN relative to `now` in `tz`, where a day without a time of
+/// day means `day_time` (the config's `follow_up_time`; 09:00 otherwise).
+pub fn parse_when_at<Tz: TimeZone>(
+    input: &str,
+    now: DateTime<Utc>,
+    tz: &Tz,
+    day_time: NaiveTime,
+) -> Result<DateTime<Utc>> {
     let bad = || {
         Error::BadInput(format!(
             "cannot read the time {input:?}; write it like one of: {WHEN_FORMS}"
@@ -159,7 +177,7 @@ pub fn parse_when_in<Tz: TimeZone>(
 
     let (time, rest) = split_time(&s).ok_or_else(bad)?;
     let rest = rest.strip_prefix("in ").unwrap_or(&rest).trim().to_owned();
-    let nine = NaiveTime::from_hms_opt(9, 0, 0).expect("valid time");
+    let nine = day_time;
     let at = |date: NaiveDate| local_to_utc(tz, date.and_time(time.unwrap_or(nine)));
 
     // A bare time: today, or tomorrow once it has passed.

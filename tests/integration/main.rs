@@ -11,6 +11,7 @@ mod browse;
 mod calendar;
 mod clip_local;
 mod clip_url;
+mod config;
 mod due;
 mod export;
 mod extract;
