@@ -13,6 +13,7 @@ mod followup;
 mod import;
 mod key;
 mod list;
+mod man;
 mod note;
 mod open;
 mod output;
@@ -88,6 +89,7 @@ enum Command {
     Export(export::Export),
     Import(import::Import),
     Completions(completions::Completions),
+    Man(man::Man),
     Remote(sync::Remote),
     Sync(sync::Sync),
     Key(key::Key),
@@ -196,6 +198,7 @@ impl Cli {
             Command::Sync(c) => c.run(&ctx),
             Command::Key(c) => c.run(&ctx),
             Command::Completions(c) => c.run(&ctx),
+            Command::Man(c) => c.run(&ctx),
             Command::Serve(c) => c.run(&ctx),
             Command::Server(c) => c.run(&ctx),
         }

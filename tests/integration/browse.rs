@@ -618,3 +618,46 @@ fn tags_rename_and_merge() {
     }
     assert_eq!(env.nj(&["tags", "rename", "harbor"]).code, Some(2));
 }
+
+/// Issue 16: `nj man -o DIR` writes a man page for nj and one per command,
+/// nested ones too, from the same definitions as `--help`.
+#[test]
+fn man_pages_for_every_command() {
+    let env = Env::new();
+    let dir = env.path("man/man1");
+    let out = env.nj(&["--json", "man", "-o", dir.to_str().unwrap()]).json();
+    let written: Vec<String> = out["written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    // Every command `nj help` lists has its page.
+    let help = env.nj(&["help"]).success().stdout;
+    let commands: Vec<&str> = help
+        .split("Commands:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("  "))
+        // A command's line; a description wrapped onto the next is
+        // indented further.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() > 30, "{help}");
+    for c in &commands {
+        assert!(written.contains(&format!("nj-{c}.1")), "no page for {c}: {written:?}");
+    }
+    for page in ["nj.1", "nj-follow-up-edit.1", "nj-server-tokens.1", "nj-tags-merge.1"] {
+        assert!(written.contains(&page.to_owned()), "{page}");
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        let name = page.strip_suffix(".1").unwrap();
+        assert!(text.contains(&format!(".TH {name} 1")), "{page}:\n{text}");
+        assert!(text.contains(".SH NAME") && text.contains(".SH SYNOPSIS"), "{page}");
+    }
+    let edit = std::fs::read_to_string(dir.join("nj-follow-up-edit.1")).unwrap();
+    assert!(edit.contains("nj follow\\-up edit"), "{edit}");
+    assert!(edit.contains("\\-\\-no\\-repeat"), "{edit}");
+}
