@@ -355,3 +355,47 @@ SELECT a.seq AS article_rowid,
                  WHERE g.article_seq = a.seq ORDER BY g.tag)) AS tags
   FROM articles a
   JOIN texts t ON t.hash = a.content_hash;
+
+-- migration: 8
+
+-- How many articles outside the bin carry each tag, kept by the triggers
+-- below, so `nj tags` reads one row a tag instead of counting every link
+-- (at 100,000 articles with 551,000 links, 420 ms). A large write that
+-- leaves its indexes for later drops these triggers with them and counts
+-- again when it builds them (Tx::defer_index). A migration that rebuilds
+-- article_tags or articles must create the triggers again.
+CREATE TABLE tag_counts (
+    tag      TEXT PRIMARY KEY,
+    articles INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO tag_counts(tag, articles)
+    SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
+     WHERE a.deleted_at IS NULL GROUP BY g.tag;
+
+CREATE TRIGGER tag_counts_on_link AFTER INSERT ON article_tags
+WHEN (SELECT deleted_at IS NULL FROM articles WHERE seq = NEW.article_seq)
+BEGIN
+    INSERT OR IGNORE INTO tag_counts(tag, articles) VALUES (NEW.tag, 0);
+    UPDATE tag_counts SET articles = articles + 1 WHERE tag = NEW.tag;
+END;
+
+CREATE TRIGGER tag_counts_on_unlink AFTER DELETE ON article_tags
+WHEN (SELECT deleted_at IS NULL FROM articles WHERE seq = OLD.article_seq)
+BEGIN
+    UPDATE tag_counts SET articles = articles - 1 WHERE tag = OLD.tag;
+    DELETE FROM tag_counts WHERE tag = OLD.tag AND articles <= 0;
+END;
+
+-- Into the bin, or out of it: each of the article's tags counts one less,
+-- or one more.
+CREATE TRIGGER tag_counts_on_bin AFTER UPDATE OF deleted_at ON articles
+WHEN (OLD.deleted_at IS NULL) != (NEW.deleted_at IS NULL)
+BEGIN
+    INSERT OR IGNORE INTO tag_counts(tag, articles)
+        SELECT tag, 0 FROM article_tags WHERE article_seq = NEW.seq;
+    UPDATE tag_counts
+       SET articles = articles + (CASE WHEN NEW.deleted_at IS NULL THEN 1 ELSE -1 END)
+     WHERE tag IN (SELECT tag FROM article_tags WHERE article_seq = NEW.seq);
+    DELETE FROM tag_counts WHERE articles <= 0
+       AND tag IN (SELECT tag FROM article_tags WHERE article_seq = NEW.seq);
+END;

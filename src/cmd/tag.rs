@@ -144,7 +144,12 @@ impl Tags {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let journal = ctx.journal()?;
+        let mut journal = ctx.journal()?;
+        // A large write stopped before its indexes were built left the
+        // tag counts to do as well.
+        if journal.index_is_stale()? {
+            journal.finish_index()?;
+        }
         let tags = journal.tags()?;
         if ctx.json {
             let v: Vec<_> = tags

@@ -37,12 +37,16 @@ impl Verify {
                 );
             }
             journal.rebuild_index()?;
+            journal.recount_tags()?;
         } else {
             // An index an interrupted sync left to rebuild is not damaged.
             journal.finish_index()?;
         }
         let report = journal.verify()?;
-        let ok = report.mismatches.is_empty() && report.inconsistent.is_empty() && report.index_ok;
+        let ok = report.mismatches.is_empty()
+            && report.inconsistent.is_empty()
+            && report.index_ok
+            && report.tag_counts_ok;
         if ctx.json {
             output::json(&report)?;
         } else {
@@ -58,6 +62,9 @@ impl Verify {
             }
             if !report.index_ok {
                 let _ = writeln!(s, "the search index does not match the articles");
+            }
+            if !report.tag_counts_ok {
+                let _ = writeln!(s, "the tag counts (`nj tags`) do not match the articles' tags");
             }
             if ok {
                 let _ = writeln!(
@@ -83,6 +90,12 @@ impl Verify {
                 "{} article(s) whose text, versions and pending state disagree; `nj verify --repair` mends them",
                 report.inconsistent.len()
             ));
+        }
+        if !report.tag_counts_ok {
+            problems.push(
+                "the tag counts do not match the articles' tags; `nj verify --repair` counts them again"
+                    .to_owned(),
+            );
         }
         if !report.index_ok {
             problems.push(

@@ -33,7 +33,13 @@ enum Op {
     /// `nj import` of another journal's export holding this clip, or this
     /// pending bookmark.
     Export { url: usize, text: Option<usize> },
+    /// `nj rm` (or `nj restore`) of whatever holds this URL.
+    Bin { url: usize, removed: bool },
+    /// `nj tags merge` of one tag into another.
+    Merge { from: usize, into: usize },
 }
+
+const TAGS: [&str; 3] = ["courts", "harbor", "ferries"];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -41,11 +47,14 @@ fn op() -> impl Strategy<Value = Op> {
         (0..3usize, 0..3usize).prop_map(|(url, text)| Op::Clip { url, text }),
         (0..3usize, 0..3usize).prop_map(|(url, text)| Op::Fetch { url, text }),
         (0..3usize, proptest::option::of(0..3usize)).prop_map(|(url, text)| Op::Export { url, text }),
+        (0..3usize, any::<bool>()).prop_map(|(url, removed)| Op::Bin { url, removed }),
+        (0..3usize, 0..3usize).prop_map(|(from, into)| Op::Merge { from, into }),
     ]
 }
 
 fn clip(url: usize, text: usize) -> NewClip {
     NewClip {
+        tags: vec![TAGS[text].to_owned()],
         content: Content::new(TEXTS[text].1),
         title: TEXTS[text].1.lines().next().unwrap_or_default().to_owned(),
         urls: vec![URLS[url].to_owned()],
@@ -58,6 +67,7 @@ fn bookmark(url: usize, text: Option<usize>) -> NewBookmark {
         urls: vec![URLS[url].to_owned()],
         title: crate::journal::placeholder_title(URLS[url]),
         content: text.map(|t| Content::new(TEXTS[t].1)),
+        tags: vec![TAGS[url].to_owned(), TAGS[(url + text.unwrap_or(0)) % 3].to_owned()],
         ..NewBookmark::default()
     }
 }
@@ -101,6 +111,18 @@ fn apply(j: &mut Journal, op: &Op, at: Timestamp) {
             let bytes = export_of(url, text, at);
             super::newsjournal::import(j, "export.json", &bytes[..], at).map(drop)
         }
+        Op::Bin { url, removed } => {
+            let all = j
+                .list(&ListFilter { limit: 0, removed: !removed, ..ListFilter::default() })
+                .unwrap();
+            match all.iter().find(|a| a.urls.iter().any(|u| u == URLS[url])) {
+                Some(a) => j.write(at, |tx| tx.set_removed(&a.as_ref(), removed)).map(drop),
+                None => Ok(()),
+            }
+        }
+        Op::Merge { from, into } => j
+            .write(at, |tx| tx.rename_tag(TAGS[from], TAGS[into], true))
+            .map(drop),
     };
 }
 
@@ -116,6 +138,7 @@ proptest! {
             prop_assert!(report.inconsistent.is_empty(), "after {:?}: {:?}", &ops[..=i], report.inconsistent);
             prop_assert!(report.mismatches.is_empty());
             prop_assert!(report.index_ok, "after {:?}: the search index disagrees", &ops[..=i]);
+            prop_assert!(report.tag_counts_ok, "after {:?}: the tag counts disagree: {:?}", &ops[..=i], j.tags());
         }
         let articles = j
             .list(&ListFilter { limit: 0, ..ListFilter::default() })

@@ -419,6 +419,14 @@ impl Journal {
 
     /// Rebuilds the search indexes from the rows: the repair for an index
     /// that `verify` finds damaged. Runs in one transaction.
+    /// Counts every tag's articles again (`nj verify --repair`).
+    pub fn recount_tags(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        count_tags(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn rebuild_index(&mut self) -> Result<()> {
         let tx = self
             .conn
@@ -490,12 +498,24 @@ pub(super) fn build_deferred_indexes(tx: &Connection) -> Result<()> {
         tx.execute_batch(
             "PRAGMA temp_store = FILE; PRAGMA cache_size = -2048; PRAGMA threads = 2;",
         )?;
+        let mut recount = false;
         let built = waiting.into_iter().try_for_each(|sql| {
-            let sql = match sql.strip_prefix("CREATE INDEX ") {
-                Some(rest) => format!("CREATE INDEX IF NOT EXISTS {rest}"),
-                None => sql,
+            let sql = if let Some(rest) = sql.strip_prefix("CREATE INDEX ") {
+                format!("CREATE INDEX IF NOT EXISTS {rest}")
+            } else if let Some(rest) = sql.strip_prefix("CREATE TRIGGER ") {
+                // The tag counts' triggers were off: count afresh.
+                recount = true;
+                format!("CREATE TRIGGER IF NOT EXISTS {rest}")
+            } else {
+                sql
             };
             tx.execute_batch(&sql)
+        });
+        let built = built.and_then(|()| {
+            if recount {
+                count_tags(tx)?;
+            }
+            Ok(())
         });
         // Back to the everyday settings, whether or not that worked.
         tx.execute_batch(&format!(
@@ -505,6 +525,16 @@ pub(super) fn build_deferred_indexes(tx: &Connection) -> Result<()> {
         tx.execute("DELETE FROM meta WHERE key = 'deferred_indexes'", [])?;
     }
     Ok(())
+}
+
+/// Counts every tag's articles outside the bin again, into `tag_counts`.
+pub(super) fn count_tags(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "DELETE FROM tag_counts;
+         INSERT INTO tag_counts(tag, articles)
+             SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
+              WHERE a.deleted_at IS NULL GROUP BY g.tag;",
+    )
 }
 
 /// Splits schema.sql at its `-- migration: N` markers. Text before the
@@ -540,6 +570,52 @@ mod tests {
     /// article keeps its rowid (which the search index names it by), its
     /// URLs, tags, versions, notes and follow-ups, and the index still
     /// finds it.
+    /// Migration 8 counts the tags of a journal that had none counted, and
+    /// its triggers keep the counts from then on.
+    #[test]
+    fn migration_8_counts_tags_outside_the_bin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            codec::register(&conn).unwrap();
+            rank::register(&conn).unwrap();
+            for (n, sql) in migrations().iter().take(7).enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", n as i64 + 1)
+                    .unwrap();
+            }
+            conn.execute_batch(&format!(
+                "INSERT INTO articles(seq, id, title, content_hash, clipped_at, updated_at, deleted_at)
+                      VALUES (1, 'a1', 'One', '{EMPTY_HASH}', 1, 1, NULL),
+                             (2, 'a2', 'Two', '{EMPTY_HASH}', 2, 2, NULL),
+                             (3, 'a3', 'Binned', '{EMPTY_HASH}', 3, 3, 9);
+                 INSERT INTO article_tags(article_seq, tag, created_at)
+                      VALUES (1, 'court', 1), (2, 'court', 1), (2, 'ports', 1), (3, 'court', 1), (3, 'old', 1);
+                 INSERT INTO article_fts(article_fts) VALUES ('rebuild');"
+            ))
+            .unwrap();
+        }
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(
+            j.tags().unwrap(),
+            [("court".to_owned(), 2), ("ports".to_owned(), 1)]
+        );
+        // Out of the bin, and a tag unlinked: the triggers count.
+        let a3 = ArticleRef { rowid: 3, id: "a3".into() };
+        let a2 = ArticleRef { rowid: 2, id: "a2".into() };
+        j.write(Timestamp(10), |tx| {
+            tx.set_removed(&a3, false)?;
+            tx.retag(&a2, &[], &["ports".to_owned()])
+        })
+        .unwrap();
+        assert_eq!(
+            j.tags().unwrap(),
+            [("court".to_owned(), 3), ("old".to_owned(), 1)]
+        );
+        assert!(j.verify().unwrap().tag_counts_ok);
+    }
+
     #[test]
     fn migration_7_keeps_every_article_with_its_rowid_links_and_index() {
         let dir = tempfile::tempdir().unwrap();
@@ -683,7 +759,7 @@ mod tests {
         assert!(j.verify().unwrap().index_ok);
         let tagged = j
             .list(&ListFilter {
-                tag: Some("defense".into()),
+                tags: vec!["defense".into()],
                 ..ListFilter::default()
             })
             .unwrap();
@@ -852,7 +928,7 @@ mod tests {
         assert!(hits("harbour").is_empty());
         let a = j
             .list(&ListFilter {
-                tag: Some("t2".into()),
+                tags: vec!["t2".into()],
                 ..ListFilter::default()
             })
             .unwrap();

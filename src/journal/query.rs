@@ -158,6 +158,8 @@ pub struct VerifyReport {
     /// Articles whose pending flag, current text and versions disagree.
     pub inconsistent: Vec<Inconsistent>,
     pub index_ok: bool,
+    /// Whether the kept tag counts (what `nj tags` shows) match the links.
+    pub tag_counts_ok: bool,
 }
 
 /// An article whose parts disagree: pending (no current text) yet with
@@ -600,11 +602,11 @@ impl Journal {
         Ok(rows)
     }
 
-    /// Every tag in use on live articles, with how many articles carry it.
+    /// Every tag in use on live articles, with how many articles carry it,
+    /// from the counts the schema's triggers keep.
     pub fn tags(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
-              WHERE a.deleted_at IS NULL GROUP BY g.tag ORDER BY count(*) DESC, g.tag",
+            "SELECT tag, articles FROM tag_counts WHERE articles > 0 ORDER BY articles DESC, tag",
         )?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -662,6 +664,20 @@ impl Journal {
         }
         let articles: i64 = conn.query_row("SELECT count(*) FROM articles", [], |r| r.get(0))?;
         let inconsistent = inconsistent_articles(conn)?;
+        let tag_counts_ok: bool = conn.query_row(
+            "SELECT NOT EXISTS (
+                 SELECT tag, articles FROM tag_counts WHERE articles > 0
+                 EXCEPT
+                 SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
+                  WHERE a.deleted_at IS NULL GROUP BY g.tag)
+             AND NOT EXISTS (
+                 SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
+                  WHERE a.deleted_at IS NULL GROUP BY g.tag
+                 EXCEPT
+                 SELECT tag, articles FROM tag_counts WHERE articles > 0)",
+            [],
+            |r| r.get(0),
+        )?;
         let index_ok = conn
             .execute_batch(
                 "INSERT INTO article_fts(article_fts, rank) VALUES ('integrity-check', 1);
@@ -674,6 +690,7 @@ impl Journal {
             mismatches,
             inconsistent,
             index_ok,
+            tag_counts_ok,
         })
     }
 }

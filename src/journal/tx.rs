@@ -553,6 +553,21 @@ impl<'c> Tx<'c> {
             self.tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
             waiting.push(sql);
         }
+        // The tag counts' triggers go too: row by row they would cost a
+        // large write a look-up and an update per tag link, where one count
+        // at the end is a single pass (super::build_deferred_indexes).
+        let triggers: Vec<(String, String)> = self
+            .tx
+            .prepare(
+                "SELECT name, sql FROM sqlite_master
+                  WHERE type = 'trigger' AND name LIKE 'tag_counts_on_%' ORDER BY name",
+            )?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (name, sql) in triggers {
+            self.tx.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+            waiting.push(sql);
+        }
         let json = serde_json::to_string(&waiting).map_err(|e| crate::Error::Other(e.into()))?;
         meta_set(&self.tx, "deferred_indexes", &json)
     }

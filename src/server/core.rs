@@ -703,6 +703,34 @@ mod tests {
     }
 
     #[test]
+    fn token_use_is_recorded_at_most_once_a_minute_and_ids_revoke() {
+        let core = Core::open_in_memory().unwrap();
+        let (j, t) = core.new_journal(1_000).unwrap();
+        let info = |core: &Core| core.tokens().unwrap().remove(0);
+        assert_eq!(info(&core).last_used_at_ms, None);
+        core.authenticate(&t, Some("dev-a"), 10_000).unwrap();
+        assert_eq!((info(&core).last_used_at_ms, info(&core).last_device.as_deref()), (Some(10_000), Some("dev-a")));
+        // Within the minute, by the same device: nothing written.
+        core.authenticate(&t, Some("dev-a"), 40_000).unwrap();
+        assert_eq!(info(&core).last_used_at_ms, Some(10_000));
+        // Another device at once, or the same a minute on: recorded.
+        core.authenticate(&t, Some("dev-b"), 41_000).unwrap();
+        assert_eq!((info(&core).last_used_at_ms, info(&core).last_device.as_deref()), (Some(41_000), Some("dev-b")));
+        core.authenticate(&t, None, 200_000).unwrap();
+        assert_eq!((info(&core).last_used_at_ms, info(&core).last_device.as_deref()), (Some(200_000), Some("dev-b")));
+        let token = info(&core);
+        assert_eq!(token.journal, j);
+        assert_eq!(token.id.len(), TOKEN_ID_LEN);
+        assert_eq!(token.id, token_hash(&t)[..TOKEN_ID_LEN]);
+        // Revoked by its id.
+        assert!(core.revoke_by_id(&token.id[..5], 300_000).unwrap());
+        assert!(!core.revoke_by_id(&token.id, 300_000).unwrap());
+        assert!(matches!(core.authenticate(&t, None, 0), Err(ServerError::Unauthorized)));
+        assert_eq!(info(&core).revoked_at_ms, Some(300_000));
+        assert!(core.revoke_by_id("xyz", 0).is_err());
+    }
+
+    #[test]
     fn push_is_idempotent_and_conflicts_are_refused_whole() {
         let core = Core::open_in_memory().unwrap();
         let (j, _) = core.new_journal(0).unwrap();
@@ -943,7 +971,7 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order() {
         let all = migrations();
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 4);
         for (i, m) in all.iter().enumerate() {
             let first = m.lines().next().unwrap();
             assert_eq!(first.trim(), format!("-- migration: {}", i + 1));
@@ -951,7 +979,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_server_gains_key_checks_and_device_heads_on_open() {
+    fn a_version_1_server_gains_key_checks_device_heads_and_token_use_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.db");
         {
@@ -971,7 +999,7 @@ mod tests {
             .unwrap();
         }
         let core = Core::open(&path).unwrap();
-        assert_eq!(user_version(&core.conn()).unwrap(), 3);
+        assert_eq!(user_version(&core.conn()).unwrap(), 4);
         assert_eq!(core.status("old-journal", 0).unwrap().key_check, None);
         // The heads of the operations already stored were filled in.
         assert_eq!(
@@ -989,7 +1017,7 @@ mod tests {
         drop(core);
         // Opening again leaves an up-to-date file as it is.
         let core = Core::open(&path).unwrap();
-        assert_eq!(user_version(&core.conn()).unwrap(), 3);
+        assert_eq!(user_version(&core.conn()).unwrap(), 4);
         assert_eq!(
             core.status("old-journal", 0).unwrap().key_check.as_deref(),
             Some(KC_A)
@@ -1002,12 +1030,12 @@ mod tests {
         let path = dir.path().join("server.db");
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 4)
+            .pragma_update(None, "user_version", 5)
             .unwrap();
         let err = Core::open(&path).err().unwrap();
         assert_eq!(
             err.to_string(),
-            "the server's data was written by a newer nj (schema 4); upgrade nj"
+            "the server's data was written by a newer nj (schema 5); upgrade nj"
         );
     }
 }
