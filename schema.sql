@@ -368,9 +368,24 @@ CREATE TABLE tag_counts (
     tag      TEXT PRIMARY KEY,
     articles INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO tag_counts(tag, articles)
-    SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
-     WHERE a.deleted_at IS NULL GROUP BY g.tag;
+
+-- The binned articles, few, found without reading every article.
+CREATE INDEX articles_binned ON articles(seq) WHERE deleted_at IS NOT NULL;
+
+-- The counts from scratch, as `nj verify` checks them and a large write
+-- refills them: every link counted by the tag index (a scan of it), less
+-- the binned articles' (CROSS JOIN: from the few binned articles to their
+-- links, not from every link to its article: 30 ms against 900 ms at
+-- 551,000 links).
+CREATE VIEW tag_counts_from_links AS
+SELECT t.tag AS tag, t.n - coalesce(b.n, 0) AS articles
+  FROM (SELECT tag, count(*) AS n FROM article_tags GROUP BY tag) t
+  LEFT JOIN (SELECT g.tag AS tag, count(*) AS n
+               FROM articles a CROSS JOIN article_tags g ON g.article_seq = a.seq
+              WHERE a.deleted_at IS NOT NULL GROUP BY g.tag) b ON b.tag = t.tag
+ WHERE t.n - coalesce(b.n, 0) > 0;
+
+INSERT INTO tag_counts(tag, articles) SELECT tag, articles FROM tag_counts_from_links;
 
 CREATE TRIGGER tag_counts_on_link AFTER INSERT ON article_tags
 WHEN (SELECT deleted_at IS NULL FROM articles WHERE seq = NEW.article_seq)

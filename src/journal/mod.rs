@@ -531,9 +531,7 @@ pub(super) fn build_deferred_indexes(tx: &Connection) -> Result<()> {
 pub(super) fn count_tags(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM tag_counts;
-         INSERT INTO tag_counts(tag, articles)
-             SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
-              WHERE a.deleted_at IS NULL GROUP BY g.tag;",
+         INSERT INTO tag_counts(tag, articles) SELECT tag, articles FROM tag_counts_from_links;",
     )
 }
 

@@ -667,14 +667,10 @@ impl Journal {
         let tag_counts_ok: bool = conn.query_row(
             "SELECT NOT EXISTS (
                  SELECT tag, articles FROM tag_counts WHERE articles > 0
-                 EXCEPT
-                 SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
-                  WHERE a.deleted_at IS NULL GROUP BY g.tag)
+                 EXCEPT SELECT tag, articles FROM tag_counts_from_links)
              AND NOT EXISTS (
-                 SELECT g.tag, count(*) FROM article_tags g JOIN articles a ON a.seq = g.article_seq
-                  WHERE a.deleted_at IS NULL GROUP BY g.tag
-                 EXCEPT
-                 SELECT tag, articles FROM tag_counts WHERE articles > 0)",
+                 SELECT tag, articles FROM tag_counts_from_links
+                 EXCEPT SELECT tag, articles FROM tag_counts WHERE articles > 0)",
             [],
             |r| r.get(0),
         )?;
