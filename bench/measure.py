@@ -75,6 +75,10 @@ def main():
                            [timed([nj, "search", '"the zorblatt"'], env) for _ in range(a.runs)]))
     results.append(summary("nj search the (every article matches; worst case)",
                            [timed([nj, "search", "the"], env) for _ in range(max(5, a.runs // 3))]))
+    results.append(summary("nj tags (every tag with its count)",
+                           [timed([nj, "tags"], env) for _ in range(a.runs)]))
+    results.append(summary("nj list --sort title --limit 20 (sorts every article)",
+                           [timed([nj, "list", "--sort", "title", "--limit", "20"], env) for _ in range(a.runs)]))
 
     if "due_now" in info:
         due_env = dict(env, NJ_NOW=info["due_now"])

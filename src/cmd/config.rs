@@ -64,6 +64,19 @@ pub fn path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("NJ_CONFIG").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
+    // On Linux and the BSDs, XDG's rule read directly: every command reads
+    // this path, and `directories` works out eight folders to give one
+    // (a third of a millisecond on each command).
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .and_then(absolute)
+            .or_else(|| std::env::var_os("HOME").and_then(absolute).map(|h| h.join(".config")));
+        if let Some(base) = base {
+            return Some(base.join("newsjournal").join("config.toml"));
+        }
+    }
     directories::ProjectDirs::from("", "", "newsjournal").map(|d| d.config_dir().join("config.toml"))
 }
 
