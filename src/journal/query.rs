@@ -549,11 +549,16 @@ impl Journal {
         }
     }
 
-    /// Articles, newest first.
+    /// Articles, newest first (or in `filter.sort`'s order).
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Article>> {
-        let mut sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash WHERE "
-        );
+        // By words, from the longest texts to their articles (the texts'
+        // index is in that order; CROSS JOIN keeps SQLite to it).
+        let from = if filter.sort == ListSort::Words {
+            "texts t CROSS JOIN articles a ON a.content_hash = t.hash"
+        } else {
+            "articles a JOIN texts t ON t.hash = a.content_hash"
+        };
+        let mut sql = format!("SELECT {ARTICLE_COLUMNS} FROM {from} WHERE ");
         sql.push_str(if filter.removed {
             "a.deleted_at IS NOT NULL"
         } else {
@@ -586,9 +591,8 @@ impl Journal {
         }
         sql.push_str(match filter.sort {
             ListSort::Clipped => " ORDER BY a.clipped_at DESC, a.rowid DESC",
-            ListSort::Published => {
-                " ORDER BY a.published_at IS NULL, a.published_at DESC, a.clipped_at DESC, a.rowid DESC"
-            }
+            // NULL sorts lowest, so last when descending: undated last.
+            ListSort::Published => " ORDER BY a.published_at DESC, a.clipped_at DESC, a.rowid DESC",
             ListSort::Title => " ORDER BY a.title COLLATE NOCASE, a.clipped_at DESC, a.rowid DESC",
             ListSort::Words => " ORDER BY t.word_count DESC, a.clipped_at DESC, a.rowid DESC",
         });
