@@ -77,7 +77,7 @@ def main():
                            [timed([nj, "search", "the"], env) for _ in range(max(5, a.runs // 3))]))
     results.append(summary("nj tags (every tag with its count)",
                            [timed([nj, "tags"], env) for _ in range(a.runs)]))
-    results.append(summary("nj list --sort title --limit 20 (sorts every article)",
+    results.append(summary("nj list --sort title --limit 20",
                            [timed([nj, "list", "--sort", "title", "--limit", "20"], env) for _ in range(a.runs)]))
 
     if "due_now" in info:

@@ -591,10 +591,12 @@ impl Journal {
         }
         sql.push_str(match filter.sort {
             ListSort::Clipped => " ORDER BY a.clipped_at DESC, a.rowid DESC",
-            // NULL sorts lowest, so last when descending: undated last.
-            ListSort::Published => " ORDER BY a.published_at DESC, a.clipped_at DESC, a.rowid DESC",
-            ListSort::Title => " ORDER BY a.title COLLATE NOCASE, a.clipped_at DESC, a.rowid DESC",
-            ListSort::Words => " ORDER BY t.word_count DESC, a.clipped_at DESC, a.rowid DESC",
+            // Each reads its index in order; ties go newest first by row
+            // (clipping order). A third term would make SQLite sort every
+            // article instead. NULL sorts lowest, so undated comes last.
+            ListSort::Published => " ORDER BY a.published_at DESC, a.seq DESC",
+            ListSort::Title => " ORDER BY a.title COLLATE NOCASE, a.seq DESC",
+            ListSort::Words => " ORDER BY t.word_count DESC, a.seq DESC",
         });
         if filter.limit > 0 {
             sql.push_str(&format!(" LIMIT {}", filter.limit.min(i64::MAX as usize)));
