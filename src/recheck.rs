@@ -99,10 +99,14 @@ pub fn recheck(
             // stops the run.
             Ok(page) => record(journal, article, page, clock)?,
         };
+        // The address it has (an article clipped from a file may have
+        // only the URLs of copies folded into it): `url` is None only for
+        // an article with nothing to fetch, which `nj recheck` does not
+        // count as a failed source.
         let checked = Checked {
             article_id: article.id.clone(),
             title: article.title.clone(),
-            url: article.url.clone(),
+            url: article.url.clone().or_else(|| article.urls.first().cloned()),
             outcome,
         };
         progress(&checked);

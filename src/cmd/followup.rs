@@ -109,11 +109,18 @@ impl FollowUp {
         if let Some(action) = self.action {
             return run_action(ctx, &mut ctx.journal()?, action);
         }
-        // A free follow-up may be the first thing in a new journal.
-        let mut journal = if self.args.len() == 2 {
-            ctx.journal()?
-        } else {
+        // Everything that can be refused is read before a journal is made.
+        let (due, every) = due_and_every(ctx, self.due.as_deref(), self.every.as_deref())?;
+        let free_text = match self.args.as_slice() {
+            [one] => self.free || !looks_like_id(one),
+            _ => false,
+        };
+        // A free follow-up may be the first thing in a new journal; one
+        // that names an article needs the journal that has it.
+        let mut journal = if free_text {
             ctx.journal_or_create()?
+        } else {
+            ctx.journal()?
         };
         let (article, text) = match self.args.as_slice() {
             [_, _] if self.free => bail!(
@@ -124,7 +131,7 @@ impl FollowUp {
             [one] => match journal.resolve_article(one) {
                 Ok(a) => (Some(a), DEFAULT_TEXT.to_owned()),
                 Err(newsjournal::Error::NotFound { .. } | newsjournal::Error::BadId(_))
-                    if looks_like_id(one) =>
+                    if looks_like_id(one) || typo_of_an_id(&journal, one)? =>
                 {
                     bail!("{}", not_an_article(&journal, one)?)
                 }
@@ -136,7 +143,6 @@ impl FollowUp {
             },
             _ => bail!("give the follow-up's text, and the article's id if it is about one: nj follow-up ID TEXT --due WHEN"),
         };
-        let (due, every) = due_and_every(ctx, self.due.as_deref(), self.every.as_deref())?;
         let f = journal.write(ctx.clock.timestamp(), |tx| {
             tx.create_followup(article.as_ref(), &text, due, every)
         })?;
@@ -159,6 +165,21 @@ fn looks_like_id(s: &str) -> bool {
     (4..=36).contains(&s.len())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && s.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Whether a word without a digit is still a mistyped id: its first three
+/// or more characters are hex digits that begin some article's id
+/// ("abcx" when an article's id starts "abc").
+fn typo_of_an_id(journal: &Journal, s: &str) -> Result<bool> {
+    let s = s.trim().to_ascii_lowercase();
+    let hex: String = s.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+    if hex.len() < 3 || !(4..=36).contains(&s.len()) || s.contains(char::is_whitespace) {
+        return Ok(false);
+    }
+    Ok(journal
+        .articles_near(&hex, 1)?
+        .iter()
+        .any(|c| c.id.starts_with(&hex)))
 }
 
 /// The message for a lone id-like argument that names no article: which

@@ -125,10 +125,18 @@ pub fn replace(journal: &mut Journal, now: Timestamp, key: &JournalKey) -> Resul
 
 impl Key {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        // A new device may bring its key before anything else.
-        let mut journal = match self.action {
-            KeyAction::Import { .. } => ctx.journal_or_create()?,
-            _ => ctx.journal()?,
+        // A new device may bring its key before anything else; the key is
+        // read (and a bad one refused) before a journal is made.
+        let import = match &self.action {
+            KeyAction::Import { key } => {
+                let text = key_text(key.as_deref().unwrap_or("-"))?;
+                Some(parse_key(&text)?)
+            }
+            _ => None,
+        };
+        let mut journal = match import {
+            Some(_) => ctx.journal_or_create()?,
+            None => ctx.journal()?,
         };
         let now = ctx.clock.timestamp();
         match self.action {
@@ -142,9 +150,8 @@ impl Key {
                     output::print(&format!("{}\n", key.to_recovery()))?;
                 }
             }
-            KeyAction::Import { key } => {
-                let text = key_text(key.as_deref().unwrap_or("-"))?;
-                let key = parse_key(&text)?;
+            KeyAction::Import { .. } => {
+                let key = import.expect("read above");
                 replace(&mut journal, now, &key)?;
                 output::print("imported the journal key; run `nj sync`\n")?;
             }

@@ -112,11 +112,14 @@ impl List {
                         ..ListFilter::default()
                     })?
                     .is_empty();
+            let filtered = !filter.tags.is_empty() || since.is_some() || self.read || self.unread;
             let msg = if self.pending {
                 "no pending bookmarks: every article has its text"
+            } else if self.removed && filtered {
+                "no articles in the bin match"
             } else if self.removed {
                 "the bin is empty"
-            } else if !filter.tags.is_empty() || since.is_some() || self.read || self.unread {
+            } else if filtered {
                 "no articles match"
             } else if in_bin {
                 "no articles outside the bin; `nj list --removed` shows the bin"
@@ -133,7 +136,8 @@ impl List {
         output::print(&table(&articles, &columns, output::fit_width()))?;
         if more {
             eprintln!(
-                "showing the newest {}; use --limit N for more, or --limit 0 for all",
+                "showing the {} {}; use --limit N for more, or --limit 0 for all",
+                if matches!(self.sort, Sort::Clipped) { "newest" } else { "first" },
                 articles.len()
             );
         }

@@ -80,15 +80,15 @@ fn ensure_key(journal: &mut Journal, now: Timestamp) -> Result<(JournalKey, Opti
 /// that cannot be reached is no reason to refuse (the laptop may be away
 /// from home); `nj sync` checks again.
 fn check_with_server(
-    journal: &Journal,
+    journal: Option<&Journal>,
     url: &str,
     token: &str,
     key: Option<&JournalKey>,
 ) -> Result<()> {
     use newsjournal::sync::protocol::{check_join, JoinCheck};
-    let own = match key {
-        Some(_) => None,
-        None => super::key::unlock(journal)?,
+    let own = match (key, journal) {
+        (None, Some(j)) => super::key::unlock(j)?,
+        _ => None,
     };
     let mut transport = HttpTransport::new(url, token);
     match check_join(&mut transport, key.or(own.as_ref())) {
@@ -100,13 +100,16 @@ fn check_with_server(
             "{} is not the key the journal on {url} is encrypted with; copy the key again from `nj key show` on a device that already syncs (nothing was changed)",
             if key.is_some() { "the key given" } else { "this journal's key" }
         ),
-        Err(SyncError::BadToken(why)) => bail!("{why} (nothing was changed)"),
-        Err(e) => {
+        // No answer: the laptop may be away from home; set it anyway.
+        Err(SyncError::Unreachable(e)) => {
             eprintln!(
                 "nj: warning: could not check the token and key with the server: {e}; the remote is set anyway, and `nj sync` checks them"
             );
             Ok(())
         }
+        // An answer, but not the one an `nj serve` gives (a mistyped port
+        // on another web server, a redirect, a failure): not stored.
+        Err(e) => bail!("{e} (nothing was changed)"),
     }
 }
 
@@ -126,11 +129,6 @@ fn mask(token: &str) -> String {
 
 impl Remote {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        // `remote set` makes the journal of a new device; the rest read one.
-        let mut journal = match self.action {
-            RemoteAction::Set { .. } => ctx.journal_or_create()?,
-            _ => ctx.journal()?,
-        };
         let now = ctx.clock.timestamp();
         match self.action {
             RemoteAction::Set { url, token, key } => {
@@ -148,7 +146,14 @@ impl Remote {
                 let key = key
                     .map(|k| super::key::key_text(&k).and_then(|t| Ok(parse_key(&t)?)))
                     .transpose()?;
-                check_with_server(&journal, &url, token.trim(), key.as_ref())?;
+                // Checked before a journal is made: `remote set` makes the
+                // journal of a new device, but not for a refused token.
+                let existing = ctx.journal().ok();
+                check_with_server(existing.as_ref(), &url, token.trim(), key.as_ref())?;
+                let mut journal = match existing {
+                    Some(j) => j,
+                    None => ctx.journal_or_create()?,
+                };
                 journal.set_meta(now, "remote_url", &url)?;
                 journal.set_meta(now, "remote_token", token.trim())?;
                 let created = match key {
@@ -180,6 +185,7 @@ impl Remote {
                 }
             }
             RemoteAction::Show => {
+                let journal = ctx.journal()?;
                 let (url, token) = remote(ctx, &journal)?;
                 let device = journal.meta("device_id")?.unwrap_or_default();
                 if ctx.json {

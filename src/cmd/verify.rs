@@ -12,8 +12,8 @@ use super::Ctx;
 /// and pending state agree, and check the search index
 #[derive(Debug, Args)]
 pub struct Verify {
-    /// Mend articles whose text, versions and pending state disagree, and
-    /// rebuild the search index from the articles, first
+    /// Mend articles whose text, versions and pending state disagree,
+    /// rebuild the search index and count the tags again, first
     #[arg(long)]
     repair: bool,
 }
@@ -22,7 +22,10 @@ impl Verify {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let mut journal = ctx.journal()?;
         if self.repair {
-            let broken = journal.verify()?.inconsistent;
+            // The indexes a stopped bulk write left for later first: the
+            // look-ups below need them.
+            journal.finish_index()?;
+            let broken = journal.inconsistent()?;
             if !broken.is_empty() {
                 let mended = journal.write(ctx.clock.timestamp(), |tx| {
                     let mut n = 0;

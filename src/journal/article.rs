@@ -364,7 +364,7 @@ impl Tx<'_> {
         let existing = count(self, &new)?;
         if existing > 0 && !merge {
             return Err(Error::BadInput(format!(
-                "{new} is already a tag, on {existing} article(s); to put the articles tagged {old} under it too, run `nj tags merge {old} {new}`"
+                "{new} is already a tag, on {existing} article(s) counting the bin; to put the articles tagged {old} under it too, run `nj tags merge {old} {new}`"
             )));
         }
         let articles: Vec<ArticleRef> = self

@@ -483,6 +483,14 @@ impl Tx<'_> {
             .exists([id])?)
     }
 
+    /// Whether the text with this hash is stored.
+    fn exists_text(&self, hash: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM texts WHERE hash = ?1")?
+            .exists([hash])?)
+    }
+
     fn article_ref(&self, id: &str) -> Result<Option<ArticleRef>> {
         Ok(self
             .conn()
@@ -549,6 +557,7 @@ impl Tx<'_> {
         if here.pending
             && a.content_hash != EMPTY_HASH
             && a.versions.iter().any(|v| v.hash == a.content_hash)
+            && self.exists_text(&a.content_hash)?
         {
             self.set_article(
                 &article,

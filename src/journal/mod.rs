@@ -417,8 +417,6 @@ impl Journal {
         result
     }
 
-    /// Rebuilds the search indexes from the rows: the repair for an index
-    /// that `verify` finds damaged. Runs in one transaction.
     /// Counts every tag's articles again (`nj verify --repair`).
     pub fn recount_tags(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -427,6 +425,8 @@ impl Journal {
         Ok(())
     }
 
+    /// Rebuilds the search indexes from the rows: the repair for an index
+    /// that `verify` finds damaged. Runs in one transaction.
     pub fn rebuild_index(&mut self) -> Result<()> {
         let tx = self
             .conn
@@ -564,10 +564,6 @@ mod tests {
         assert!(!migrations().is_empty());
     }
 
-    /// Migration 7 rebuilt the articles and their link tables: every
-    /// article keeps its rowid (which the search index names it by), its
-    /// URLs, tags, versions, notes and follow-ups, and the index still
-    /// finds it.
     /// Migration 8 counts the tags of a journal that had none counted, and
     /// its triggers keep the counts from then on.
     #[test]
@@ -614,6 +610,10 @@ mod tests {
         assert!(j.verify().unwrap().tag_counts_ok);
     }
 
+    /// Migration 7 rebuilt the articles and their link tables: every
+    /// article keeps its rowid (which the search index names it by), its
+    /// URLs, tags, versions, notes and follow-ups, and the index still
+    /// finds it.
     #[test]
     fn migration_7_keeps_every_article_with_its_rowid_links_and_index() {
         let dir = tempfile::tempdir().unwrap();

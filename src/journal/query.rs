@@ -620,6 +620,12 @@ impl Journal {
         Ok(rows)
     }
 
+    /// The articles whose pending flag, current text and versions disagree
+    /// (the part of [`Journal::verify`] that `nj verify --repair` mends).
+    pub fn inconsistent(&self) -> Result<Vec<Inconsistent>> {
+        inconsistent_articles(self.conn())
+    }
+
     /// Recomputes the hash of every stored text and checks the search index
     /// against the rows.
     pub fn verify(&self) -> Result<VerifyReport> {

@@ -221,8 +221,8 @@ impl Core {
     }
 
     /// The journal a bearer token opens. Records when the token was used
-    /// and by which `device` (as the client names itself), at most once a
-    /// minute unless the device changed, so most requests write nothing.
+    /// and by which `device` (as the client names itself): once a minute,
+    /// or when the device changes, so most requests write nothing.
     pub fn authenticate(
         &self,
         token: &str,
@@ -243,11 +243,14 @@ impl Core {
         let stale = last_used.is_none_or(|t| now_ms - t >= 60_000);
         let moved = device.is_some() && device != last_device.as_deref();
         if stale || moved {
-            conn.prepare_cached(
-                "UPDATE tokens SET last_used_at = ?1, last_device = coalesce(?2, last_device)
-                  WHERE hash = ?3",
-            )?
-            .execute(params![now_ms, device, hash])?;
+            // Bookkeeping only: a write that fails (the file locked too
+            // long, a full disk) must not turn a valid token away.
+            let _ = conn
+                .prepare_cached(
+                    "UPDATE tokens SET last_used_at = ?1, last_device = coalesce(?2, last_device)
+                      WHERE hash = ?3",
+                )
+                .and_then(|mut s| s.execute(params![now_ms, device, hash]));
         }
         Ok(journal)
     }

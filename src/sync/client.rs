@@ -198,32 +198,32 @@ impl HttpTransport {
                 REQUEST_TIMEOUT.as_secs()
             )
         };
-        SyncError::Transport(match e {
+        match e {
             ureq::Error::Io(io) => match io.kind() {
-                ErrorKind::ConnectionRefused => down(),
+                ErrorKind::ConnectionRefused => SyncError::Unreachable(down()),
                 ErrorKind::ConnectionReset
                 | ErrorKind::ConnectionAborted
                 | ErrorKind::UnexpectedEof
-                | ErrorKind::BrokenPipe => dropped(),
-                ErrorKind::TimedOut | ErrorKind::WouldBlock => timed_out(),
-                _ => format!("cannot talk to the sync server at {url} ({io}); check the address with `nj remote show`, then run `nj sync` again"),
+                | ErrorKind::BrokenPipe => SyncError::Transport(dropped()),
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => SyncError::Unreachable(timed_out()),
+                _ => SyncError::Unreachable(format!("cannot talk to the sync server at {url} ({io}); check the address with `nj remote show`, then run `nj sync` again")),
             },
-            ureq::Error::ConnectionFailed => down(),
-            ureq::Error::Timeout(_) => timed_out(),
-            ureq::Error::HostNotFound => format!(
+            ureq::Error::ConnectionFailed => SyncError::Unreachable(down()),
+            ureq::Error::Timeout(_) => SyncError::Unreachable(timed_out()),
+            ureq::Error::HostNotFound => SyncError::Unreachable(format!(
                 "the host in {url} was not found; check the address with `nj remote show` and your network"
-            ),
-            ureq::Error::BadUri(_) | ureq::Error::Http(_) => format!(
+            )),
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => SyncError::Transport(format!(
                 "{url} is not a server address; set one like http://192.168.1.20:8787 with `nj remote set URL`"
-            ),
-            ureq::Error::Protocol(_) => format!(
+            )),
+            ureq::Error::Protocol(_) => SyncError::Transport(format!(
                 "the server at {url} did not answer in HTTP while {doing}; is {url} an `nj serve`?"
-            ),
-            ureq::Error::BodyExceedsLimit(n) => format!(
+            )),
+            ureq::Error::BodyExceedsLimit(n) => SyncError::Transport(format!(
                 "the server at {url} sent more than {n} bytes while {doing}; is {url} an `nj serve`?"
-            ),
-            other => format!("the request to {url} failed while {doing} ({other}); run `nj sync` again"),
-        })
+            )),
+            other => SyncError::Transport(format!("the request to {url} failed while {doing} ({other}); run `nj sync` again")),
+        }
     }
 
     fn read_bytes(&self, mut resp: Response, doing: &str) -> Result<Vec<u8>, SyncError> {

@@ -96,6 +96,10 @@ pub enum SyncError {
     /// The server does not know the token (wrong, or revoked).
     #[error("{0}")]
     BadToken(String),
+    /// No answer at all: nothing listens there, the host is unknown, or it
+    /// did not answer in time. (An answer that is wrong is `Transport`.)
+    #[error("{0}")]
+    Unreachable(String),
     #[error("{0}")]
     Transport(String),
     #[error("{0}")]

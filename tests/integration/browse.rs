@@ -594,7 +594,7 @@ fn tags_rename_and_merge() {
     assert_eq!(out.code, Some(1));
     assert_eq!(
         out.stderr,
-        "nj: harbor is already a tag, on 2 article(s); to put the articles tagged market under it too, run `nj tags merge market harbor`\n"
+        "nj: harbor is already a tag, on 2 article(s) counting the bin; to put the articles tagged market under it too, run `nj tags merge market harbor`\n"
     );
     assert_eq!(env.snapshot().0, before.0);
     let out = env.nj(&["tags", "merge", "market", "harbor"]).success();

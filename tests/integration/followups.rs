@@ -952,7 +952,8 @@ fn show_lists_the_articles_follow_ups() {
 fn regression_a_mistyped_id_becomes_the_reminders_text() {
     let env = Env::new();
     let id = env.clip_text("Court sets a date\n\nThe hearing is in March.\n", &[]);
-    // A prefix of the real id with its last character mistyped.
+    // A prefix of the real id with its last character mistyped (with or
+    // without a digit in it: "3fax" and "abcx" are both typos).
     let typo = format!("{}x", &id[..3]);
     let before = env.snapshot();
     let out = env.nj(&["follow-up", &typo, "--due", "in 3 weeks"]);

@@ -849,7 +849,7 @@ fn op_at(device: &str, seq: u64, ms: i64, body: &str) -> Envelope {
 
 fn transport_error(r: Result<impl std::fmt::Debug, SyncError>) -> String {
     match r {
-        Err(SyncError::Transport(m) | SyncError::BadToken(m)) => m,
+        Err(SyncError::Transport(m) | SyncError::BadToken(m) | SyncError::Unreachable(m)) => m,
         other => panic!("expected a transport error, got {other:?}"),
     }
 }

@@ -1000,13 +1000,24 @@ fn regression_remote_set_checks_nothing() {
     let s = story(&hub);
     let url = hub.url();
 
-    // A bad token is refused, and nothing is stored.
+    // A bad token is refused, and nothing is stored: a new device's
+    // journal is not even made.
     let b = Device::new(&hub, &s.journal);
-    b.env.init();
     let out = b.nj(&["remote", "set", &url, "--token", "njt_not-a-token"]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("refused the token"), "{}", out.stderr);
     assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert!(!b.env.db().exists(), "a refused remote made a journal");
+    // A web server that is not `nj serve` (a mistyped port) is refused too.
+    let web = crate::util::Server::start();
+    let out = b.nj(&["remote", "set", &web.url("/"), "--token", &b.token]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert!(!b.env.db().exists());
+    // A key that is not a key: refused before a journal is made.
+    assert!(b.nj(&["key", "import", "garbage"]).failure().contains("not a newsjournal key"));
+    assert!(!b.env.db().exists());
+    b.env.init();
     assert!(b.nj(&["remote", "show"]).failure().contains("remote"));
 
     // The journal has a key and B none: no new key is made; B is told how

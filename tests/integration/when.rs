@@ -372,7 +372,7 @@ fn regression_past_dates_jump_a_year_ahead() {
     let due = env.nj(&["due"]).success().stdout;
     assert!(due.contains(&short(&id_of(&f))), "{due}");
     assert!(due.contains("1d 1h overdue"), "{due}");
-    // As of yesterday evening it was not due yet.
+    // As of yesterday 08:00 it was not due yet; by 18:00 it was.
     let as_of = env.nj(&["--json", "due", "--as-of", "yesterday 8am"]).json();
     assert_eq!(as_of, json!([]), "due as of yesterday 08:00");
     let as_of = env.nj(&["due", "--as-of", "yesterday 6pm"]).success().stdout;
