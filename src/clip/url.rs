@@ -88,6 +88,25 @@ pub fn resolve(base: Option<&str>, link: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Internationalised host names become their ASCII (punycode) form,
+    /// case-folded and mapped as UTS 46 says, so the same page copied from
+    /// the address bar or a link is one URL (and ureq can fetch it).
+    #[test]
+    fn internationalised_hosts_are_punycode() {
+        assert_eq!(
+            normalize_url("https://München.example/Straße?x=1").as_deref(),
+            Some("https://xn--mnchen-3ya.example/Stra%C3%9Fe?x=1")
+        );
+        assert_eq!(
+            normalize_url("https://xn--mnchen-3ya.example/a").as_deref(),
+            Some("https://xn--mnchen-3ya.example/a")
+        );
+        assert_eq!(
+            normalize_url("http://東京.example/").as_deref(),
+            Some("http://xn--1lqs71d.example/")
+        );
+    }
+
     #[test]
     fn tracking_parameters_and_fragments_go() {
         assert_eq!(
