@@ -75,9 +75,7 @@ fn bad_id_message(given: &str) -> String {
     } else if p.chars().count() > 36 {
         format!("bad id {given:?}: an id has at most 36 characters")
     } else {
-        format!(
-            "bad id {given:?}: ids are hex digits (0-9, a-f) and dashes; `nj list` shows them"
-        )
+        format!("bad id {given:?}: ids are hex digits (0-9, a-f) and dashes; `nj list` shows them")
     }
 }
 

@@ -106,7 +106,10 @@ pub fn recheck(
         let checked = Checked {
             article_id: article.id.clone(),
             title: article.title.clone(),
-            url: article.url.clone().or_else(|| article.urls.first().cloned()),
+            url: article
+                .url
+                .clone()
+                .or_else(|| article.urls.first().cloned()),
             outcome,
         };
         progress(&checked);

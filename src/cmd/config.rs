@@ -72,12 +72,17 @@ pub fn path() -> Option<PathBuf> {
         let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
         let base = std::env::var_os("XDG_CONFIG_HOME")
             .and_then(absolute)
-            .or_else(|| std::env::var_os("HOME").and_then(absolute).map(|h| h.join(".config")));
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .and_then(absolute)
+                    .map(|h| h.join(".config"))
+            });
         if let Some(base) = base {
             return Some(base.join("newsjournal").join("config.toml"));
         }
     }
-    directories::ProjectDirs::from("", "", "newsjournal").map(|d| d.config_dir().join("config.toml"))
+    directories::ProjectDirs::from("", "", "newsjournal")
+        .map(|d| d.config_dir().join("config.toml"))
 }
 
 impl Config {
@@ -114,7 +119,11 @@ impl Config {
         }
         if let Some(cols) = &self.list.columns {
             if cols.is_empty() {
-                bail!("in the config file {}: list.columns is empty; name some of: {}", path.display(), LIST_COLUMNS.join(", "));
+                bail!(
+                    "in the config file {}: list.columns is empty; name some of: {}",
+                    path.display(),
+                    LIST_COLUMNS.join(", ")
+                );
             }
             for c in cols {
                 if !LIST_COLUMNS.contains(&c.as_str()) {
@@ -131,7 +140,10 @@ impl Config {
 
     /// The journal file the config names, with `~/` expanded.
     pub fn db(&self) -> Option<PathBuf> {
-        self.db.as_deref().filter(|d| !d.trim().is_empty()).map(expand_home)
+        self.db
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .map(expand_home)
     }
 
     /// The time of day a date without one means.
@@ -154,30 +166,30 @@ impl Config {
 /// "09:00", "9:30", "17:45", "8am", "5:30pm".
 fn parse_time(s: &str) -> Result<NaiveTime> {
     let t = s.trim().to_lowercase().replace(' ', "");
-    let parsed = NaiveTime::parse_from_str(&t, "%H:%M")
-        .ok()
-        .or_else(|| {
-            let (body, pm) = if let Some(b) = t.strip_suffix("am") {
-                (b, false)
-            } else {
-                (t.strip_suffix("pm")?, true)
-            };
-            let (h, m) = match body.split_once(':') {
-                Some((h, m)) => (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?),
-                None => (body.parse::<u32>().ok()?, 0),
-            };
-            if !(1..=12).contains(&h) {
-                return None;
-            }
-            let h = match (h, pm) {
-                (12, false) => 0,
-                (12, true) => 12,
-                (h, true) => h + 12,
-                (h, false) => h,
-            };
-            NaiveTime::from_hms_opt(h, m, 0)
-        });
-    parsed.with_context(|| format!("follow_up_time = {s:?} is not a time of day; write it like \"09:00\" or \"8am\""))
+    let parsed = NaiveTime::parse_from_str(&t, "%H:%M").ok().or_else(|| {
+        let (body, pm) = if let Some(b) = t.strip_suffix("am") {
+            (b, false)
+        } else {
+            (t.strip_suffix("pm")?, true)
+        };
+        let (h, m) = match body.split_once(':') {
+            Some((h, m)) => (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?),
+            None => (body.parse::<u32>().ok()?, 0),
+        };
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        let h = match (h, pm) {
+            (12, false) => 0,
+            (12, true) => 12,
+            (h, true) => h + 12,
+            (h, false) => h,
+        };
+        NaiveTime::from_hms_opt(h, m, 0)
+    });
+    parsed.with_context(|| {
+        format!("follow_up_time = {s:?} is not a time of day; write it like \"09:00\" or \"8am\"")
+    })
 }
 
 fn expand_home(p: &str) -> PathBuf {
@@ -209,18 +221,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.db(), Some(PathBuf::from("/tmp/j.db")));
-        assert_eq!(c.follow_up_time(), NaiveTime::from_hms_opt(8, 0, 0).unwrap());
+        assert_eq!(
+            c.follow_up_time(),
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap()
+        );
         assert_eq!(c.remote.url.as_deref(), Some("http://h:8787"));
-        assert_eq!(c.list.columns.as_deref(), Some(&["id".to_owned(), "title".to_owned()][..]));
+        assert_eq!(
+            c.list.columns.as_deref(),
+            Some(&["id".to_owned(), "title".to_owned()][..])
+        );
     }
 
     #[test]
     fn mistakes_name_the_file_and_the_key() {
         let e = parse("dbb = \"x\"\n").unwrap_err().to_string();
-        assert!(e.contains("config.toml is not valid") && e.contains("dbb"), "{e}");
+        assert!(
+            e.contains("config.toml is not valid") && e.contains("dbb"),
+            "{e}"
+        );
         let e = parse("follow_up_time = \"25:00\"\n").unwrap_err();
         assert!(format!("{e:#}").contains("is not a time of day"), "{e:#}");
-        let e = parse("[list]\ncolumns = [\"size\"]\n").unwrap_err().to_string();
+        let e = parse("[list]\ncolumns = [\"size\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"size\", which is not a column"), "{e}");
         let e = parse("db = [").unwrap_err().to_string();
         assert!(e.contains("is not valid"), "{e}");
@@ -231,8 +254,19 @@ mod tests {
 
     #[test]
     fn times_of_day() {
-        for (s, h, m) in [("09:00", 9, 0), ("17:45", 17, 45), ("8am", 8, 0), ("5:30pm", 17, 30), ("12am", 0, 0), ("12pm", 12, 0)] {
-            assert_eq!(parse_time(s).unwrap(), NaiveTime::from_hms_opt(h, m, 0).unwrap(), "{s}");
+        for (s, h, m) in [
+            ("09:00", 9, 0),
+            ("17:45", 17, 45),
+            ("8am", 8, 0),
+            ("5:30pm", 17, 30),
+            ("12am", 0, 0),
+            ("12pm", 12, 0),
+        ] {
+            assert_eq!(
+                parse_time(s).unwrap(),
+                NaiveTime::from_hms_opt(h, m, 0).unwrap(),
+                "{s}"
+            );
         }
         for bad in ["9", "13pm", "noonish", "25:00"] {
             assert!(parse_time(bad).is_err(), "{bad}");

@@ -137,7 +137,11 @@ impl List {
         if more {
             eprintln!(
                 "showing the {} {}; use --limit N for more, or --limit 0 for all",
-                if matches!(self.sort, Sort::Clipped) { "newest" } else { "first" },
+                if matches!(self.sort, Sort::Clipped) {
+                    "newest"
+                } else {
+                    "first"
+                },
                 articles.len()
             );
         }
@@ -196,7 +200,11 @@ fn table(articles: &[Article], columns: &[&str], width: Option<usize>) -> String
         // Tags take what they need up to a third of the room; the title,
         // what people read, the rest.
         if let Some(t) = tags {
-            let share = if title.is_some() { (room / 3).max(4) } else { room.max(4) };
+            let share = if title.is_some() {
+                (room / 3).max(4)
+            } else {
+                room.max(4)
+            };
             widths[t] = widths[t].min(share);
             room = room.saturating_sub(widths[t]);
         }

@@ -19,6 +19,12 @@ pub struct Man {
 
 impl Man {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        if self.output.exists() && !self.output.is_dir() {
+            anyhow::bail!(
+                "{} is a file; give the folder to write the man pages in, e.g. ~/.local/share/man/man1",
+                self.output.display()
+            );
+        }
         std::fs::create_dir_all(&self.output)
             .with_context(|| format!("cannot make the folder {}", self.output.display()))?;
         let mut cmd = Cli::command();

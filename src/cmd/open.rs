@@ -26,7 +26,11 @@ impl Open {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let journal = ctx.journal()?;
         let article = journal.article(&journal.resolve_article(&self.id)?)?;
-        let Some(url) = article.url.clone().or_else(|| article.urls.first().cloned()) else {
+        let Some(url) = article
+            .url
+            .clone()
+            .or_else(|| article.urls.first().cloned())
+        else {
             bail!(
                 "{} has no address to open: it was clipped from a file or stdin without --url; `nj show {}` shows its text",
                 short_id(&article.id),
@@ -60,7 +64,14 @@ fn open_in_browser(url: &str) -> Result<()> {
         .filter(|c| !c.is_empty())
         .map(str::to_owned)
         .collect();
-    commands.push(if cfg!(target_os = "macos") { "open" } else { "xdg-open" }.to_owned());
+    commands.push(
+        if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        }
+        .to_owned(),
+    );
     for command in &commands {
         // A command with arguments ("firefox --new-tab") is split on
         // spaces; `%s` marks where the address goes.

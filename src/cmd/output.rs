@@ -320,7 +320,10 @@ mod tests {
 
     #[test]
     fn shorten_cuts_at_a_word_and_never_past_the_width() {
-        assert_eq!(shorten("Harbor bridge contract", 40), "Harbor bridge contract");
+        assert_eq!(
+            shorten("Harbor bridge contract", 40),
+            "Harbor bridge contract"
+        );
         assert_eq!(shorten("Harbor bridge contract", 16), "Harbor bridge…");
         assert_eq!(shorten("Harbor bridge contract", 14), "Harbor bridge…");
         assert_eq!(shorten("Harbor bridge contract", 13), "Harbor…");

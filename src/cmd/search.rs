@@ -55,8 +55,16 @@ impl Search {
         };
         let query = self.query.join(" ");
         let now = ctx.clock.now();
-        let since = self.since.as_deref().map(|s| parse_since(s, now)).transpose()?;
-        let until = self.until.as_deref().map(|s| parse_until(s, now)).transpose()?;
+        let since = self
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, now))
+            .transpose()?;
+        let until = self
+            .until
+            .as_deref()
+            .map(|s| parse_until(s, now))
+            .transpose()?;
         let hits = journal.search(&SearchQuery {
             query: query.clone(),
             tag: self.tag.as_deref().and_then(normalize_tag),

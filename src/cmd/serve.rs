@@ -16,6 +16,19 @@ use super::output;
 use super::Ctx;
 
 /// The server's database under `--data DIR`, creating DIR if needed.
+/// The server's data, which must be there already: a mistyped `--data`
+/// says so instead of showing an empty server it has just made.
+fn open_existing(dir: &Path) -> Result<Core> {
+    let path = dir.join("server.db");
+    if !path.is_file() {
+        bail!(
+            "no sync server data at {}; `nj server new-journal --data DIR` (or `nj serve --data DIR`) makes it, or check --data",
+            path.display()
+        );
+    }
+    open(dir)
+}
+
 fn open(dir: &Path) -> Result<Core> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the server's data folder {}", dir.display()))?;
@@ -146,7 +159,7 @@ impl ServerCmd {
                 }
             }
             ServerAction::NewToken { data, journal } => {
-                let token = open(&data)?.new_token(journal.trim(), now)?;
+                let token = open_existing(&data)?.new_token(journal.trim(), now)?;
                 if ctx.json {
                     output::json(
                         &serde_json::json!({ "journal": journal.trim(), "token": token }),
@@ -156,23 +169,35 @@ impl ServerCmd {
                 }
             }
             ServerAction::Tokens { data } => {
-                let tokens = open(&data)?.tokens()?;
+                let tokens = open_existing(&data)?.tokens()?;
                 if ctx.json {
                     output::json(&tokens)?;
                 } else if tokens.is_empty() {
                     eprintln!("no tokens yet; `nj server new-journal --data DIR` makes a journal and its first token");
                 } else {
                     let when = |ms: Option<i64>| {
-                        ms.map(|m| Timestamp(m).local()).unwrap_or_else(|| "never".to_owned())
+                        ms.map(|m| Timestamp(m).local())
+                            .unwrap_or_else(|| "never".to_owned())
                     };
-                    let mut t = output::table(&["ID", "JOURNAL", "CREATED", "LAST USED", "DEVICE", "STATE"]);
+                    let mut t = output::table(&[
+                        "ID",
+                        "JOURNAL",
+                        "CREATED",
+                        "LAST USED",
+                        "DEVICE",
+                        "STATE",
+                    ]);
                     for tok in &tokens {
                         t.add_row(vec![
                             tok.id.clone(),
                             short_id(&tok.journal).to_owned(),
                             Timestamp(tok.created_at_ms).local(),
                             when(tok.last_used_at_ms),
-                            tok.last_device.as_deref().map(short_id).unwrap_or("-").to_owned(),
+                            tok.last_device
+                                .as_deref()
+                                .map(short_id)
+                                .unwrap_or("-")
+                                .to_owned(),
                             match tok.revoked_at_ms {
                                 Some(r) => format!("revoked {}", Timestamp(r).local()),
                                 None => "active".to_owned(),
@@ -184,7 +209,7 @@ impl ServerCmd {
             }
             ServerAction::Revoke { data, token } => {
                 let token = token.trim();
-                let core = open(&data)?;
+                let core = open_existing(&data)?;
                 // A token string, or the id `nj server tokens` shows: the
                 // string of a lost laptop's token is usually lost with it.
                 let revoked = if token.starts_with("njt_") {

@@ -67,7 +67,10 @@ impl Verify {
                 let _ = writeln!(s, "the search index does not match the articles");
             }
             if !report.tag_counts_ok {
-                let _ = writeln!(s, "the tag counts (`nj tags`) do not match the articles' tags");
+                let _ = writeln!(
+                    s,
+                    "the tag counts (`nj tags`) do not match the articles' tags"
+                );
             }
             if ok {
                 let _ = writeln!(

@@ -65,14 +65,22 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
         first = false;
         match &record {
             Record::Article(a) => {
-                count(&mut counts.articles, &mut counts.removed_articles, a.deleted_at);
+                count(
+                    &mut counts.articles,
+                    &mut counts.removed_articles,
+                    a.deleted_at,
+                );
                 // The summary counts every note and follow-up written, the
                 // article's own as well as the free-standing ones.
                 for n in &a.notes {
                     count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at);
                 }
                 for f in &a.followups {
-                    count(&mut counts.followups, &mut counts.removed_followups, f.deleted_at);
+                    count(
+                        &mut counts.followups,
+                        &mut counts.removed_followups,
+                        f.deleted_at,
+                    );
                 }
                 serde_json::to_writer(&mut *out, a).map_err(json)?;
             }
@@ -81,7 +89,11 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
                 serde_json::to_writer(&mut *out, n).map_err(json)?;
             }
             Record::Followup(f) => {
-                count(&mut counts.followups, &mut counts.removed_followups, f.deleted_at);
+                count(
+                    &mut counts.followups,
+                    &mut counts.removed_followups,
+                    f.deleted_at,
+                );
                 serde_json::to_writer(&mut *out, f).map_err(json)?;
             }
         }

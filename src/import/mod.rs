@@ -26,9 +26,9 @@ pub mod netscape;
 pub mod newsjournal;
 pub mod omnivore;
 pub mod pocket;
-pub mod wallabag;
 #[cfg(test)]
 mod props;
+pub mod wallabag;
 
 pub use format::Format;
 pub use item::{Body, Bookmark, Entry};

@@ -17,8 +17,14 @@ const URLS: [&str; 3] = [
 
 /// Each text has a word no other has, to search by.
 const TEXTS: [(&str, &str); 3] = [
-    ("quayside", "Harbor contract\n\nThe quayside contract goes to review.\n"),
-    ("turbines", "Wind farm\n\nThe turbines were approved on Tuesday.\n"),
+    (
+        "quayside",
+        "Harbor contract\n\nThe quayside contract goes to review.\n",
+    ),
+    (
+        "turbines",
+        "Wind farm\n\nThe turbines were approved on Tuesday.\n",
+    ),
     ("timetable", "Ferry\n\nThe new timetable starts in March.\n"),
 ];
 
@@ -43,10 +49,12 @@ const TAGS: [&str; 3] = ["courts", "harbor", "ferries"];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..3usize, proptest::option::of(0..3usize)).prop_map(|(url, text)| Op::Bookmark { url, text }),
+        (0..3usize, proptest::option::of(0..3usize))
+            .prop_map(|(url, text)| Op::Bookmark { url, text }),
         (0..3usize, 0..3usize).prop_map(|(url, text)| Op::Clip { url, text }),
         (0..3usize, 0..3usize).prop_map(|(url, text)| Op::Fetch { url, text }),
-        (0..3usize, proptest::option::of(0..3usize)).prop_map(|(url, text)| Op::Export { url, text }),
+        (0..3usize, proptest::option::of(0..3usize))
+            .prop_map(|(url, text)| Op::Export { url, text }),
         (0..3usize, any::<bool>()).prop_map(|(url, removed)| Op::Bin { url, removed }),
         (0..3usize, 0..3usize).prop_map(|(from, into)| Op::Merge { from, into }),
     ]
@@ -67,7 +75,10 @@ fn bookmark(url: usize, text: Option<usize>) -> NewBookmark {
         urls: vec![URLS[url].to_owned()],
         title: crate::journal::placeholder_title(URLS[url]),
         content: text.map(|t| Content::new(TEXTS[t].1)),
-        tags: vec![TAGS[url].to_owned(), TAGS[(url + text.unwrap_or(0)) % 3].to_owned()],
+        tags: vec![
+            TAGS[url].to_owned(),
+            TAGS[(url + text.unwrap_or(0)) % 3].to_owned(),
+        ],
         ..NewBookmark::default()
     }
 }
@@ -100,7 +111,10 @@ fn apply(j: &mut Journal, op: &Op, at: Timestamp) {
         Op::Clip { url, text } => j.clip(at, &clip(url, text)).map(drop),
         Op::Fetch { url, text } => {
             let pending = j.pending(true, 0).unwrap();
-            match pending.iter().find(|p| p.urls.iter().any(|u| u == URLS[url])) {
+            match pending
+                .iter()
+                .find(|p| p.urls.iter().any(|u| u == URLS[url]))
+            {
                 Some(p) => j
                     .write(at, |tx| tx.fill_pending(&p.as_ref(), &clip(url, text)))
                     .map(drop),
@@ -113,10 +127,16 @@ fn apply(j: &mut Journal, op: &Op, at: Timestamp) {
         }
         Op::Bin { url, removed } => {
             let all = j
-                .list(&ListFilter { limit: 0, removed: !removed, ..ListFilter::default() })
+                .list(&ListFilter {
+                    limit: 0,
+                    removed: !removed,
+                    ..ListFilter::default()
+                })
                 .unwrap();
             match all.iter().find(|a| a.urls.iter().any(|u| u == URLS[url])) {
-                Some(a) => j.write(at, |tx| tx.set_removed(&a.as_ref(), removed)).map(drop),
+                Some(a) => j
+                    .write(at, |tx| tx.set_removed(&a.as_ref(), removed))
+                    .map(drop),
                 None => Ok(()),
             }
         }

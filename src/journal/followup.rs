@@ -245,12 +245,13 @@ impl Tx<'_> {
         self.set_followup(f, FollowupField::DoneAt, Value::Integer(now.0))?;
         let next = match current.every.as_deref().map(Interval::parse).transpose()? {
             Some(every) => {
-                let next = next_occurrence(every, current.due_at, now, &chrono::Local)
-                    .ok_or_else(|| {
+                let next = next_occurrence(every, current.due_at, now, &chrono::Local).ok_or_else(
+                    || {
                         Error::BadInput(format!(
                             "the repeat interval {every} runs past the calendar"
                         ))
-                    })?;
+                    },
+                )?;
                 self.set_followup(f, FollowupField::DueAt, Value::Integer(next.0))?;
                 Some(next)
             }
@@ -510,22 +511,53 @@ mod tests {
         };
         let week = Interval::Days(7);
         // Done early, on Sunday at 03:02: next Monday, still 09:00.
-        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-06 03:02"), "Mon 2026-12-14 09:00");
+        assert_eq!(
+            next(week, "2026-12-07 09:00", "2026-12-06 03:02"),
+            "Mon 2026-12-14 09:00"
+        );
         // Done on time, or a little late: the Monday after.
-        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-07 09:00"), "Mon 2026-12-14 09:00");
-        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-08 17:45"), "Mon 2026-12-14 09:00");
+        assert_eq!(
+            next(week, "2026-12-07 09:00", "2026-12-07 09:00"),
+            "Mon 2026-12-14 09:00"
+        );
+        assert_eq!(
+            next(week, "2026-12-07 09:00", "2026-12-08 17:45"),
+            "Mon 2026-12-14 09:00"
+        );
         // Three weeks overdue: the missed Mondays are skipped.
-        assert_eq!(next(week, "2026-12-07 09:00", "2026-12-29 10:00"), "Mon 2027-01-04 09:00");
+        assert_eq!(
+            next(week, "2026-12-07 09:00", "2026-12-29 10:00"),
+            "Mon 2027-01-04 09:00"
+        );
         // Monthly on the 31st: a month on is the 28th in February; two
         // months on (overdue through February) is March 31.
         let month = Interval::Months(1);
-        assert_eq!(next(month, "2027-01-31 09:00", "2027-01-31 12:00"), "Sun 2027-02-28 09:00");
-        assert_eq!(next(month, "2027-01-31 09:00", "2027-03-01 12:00"), "Wed 2027-03-31 09:00");
+        assert_eq!(
+            next(month, "2027-01-31 09:00", "2027-01-31 12:00"),
+            "Sun 2027-02-28 09:00"
+        );
+        assert_eq!(
+            next(month, "2027-01-31 09:00", "2027-03-01 12:00"),
+            "Wed 2027-03-31 09:00"
+        );
         // Years overdue, daily: the next day's 09:00, found quickly.
-        assert_eq!(next(Interval::Days(1), "2020-01-01 09:00", "2026-12-07 10:00"), "Tue 2026-12-08 09:00");
-        assert_eq!(next(Interval::Months(12), "2020-02-29 09:00", "2026-12-07 10:00"), "Sun 2027-02-28 09:00");
+        assert_eq!(
+            next(Interval::Days(1), "2020-01-01 09:00", "2026-12-07 10:00"),
+            "Tue 2026-12-08 09:00"
+        );
+        assert_eq!(
+            next(Interval::Months(12), "2020-02-29 09:00", "2026-12-07 10:00"),
+            "Sun 2027-02-28 09:00"
+        );
         // Hourly stays on the hour it started on.
-        assert_eq!(next(Interval::Minutes(60), "2026-12-07 09:15", "2026-12-07 11:20"), "Mon 2026-12-07 12:15");
+        assert_eq!(
+            next(
+                Interval::Minutes(60),
+                "2026-12-07 09:15",
+                "2026-12-07 11:20"
+            ),
+            "Mon 2026-12-07 12:15"
+        );
     }
 
     #[test]

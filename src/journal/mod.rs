@@ -40,8 +40,8 @@ pub use dump::{
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
 pub use query::{
-    first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort, Note,
-    NoteFilter, NoteRef, Version,
+    first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort,
+    Note, NoteFilter, NoteRef, Version,
 };
 pub use replica::JournalReplica;
 pub use search::{SearchHit, SearchHitKind, SearchQuery};
@@ -596,8 +596,14 @@ mod tests {
             [("court".to_owned(), 2), ("ports".to_owned(), 1)]
         );
         // Out of the bin, and a tag unlinked: the triggers count.
-        let a3 = ArticleRef { rowid: 3, id: "a3".into() };
-        let a2 = ArticleRef { rowid: 2, id: "a2".into() };
+        let a3 = ArticleRef {
+            rowid: 3,
+            id: "a3".into(),
+        };
+        let a2 = ArticleRef {
+            rowid: 2,
+            id: "a2".into(),
+        };
         j.write(Timestamp(10), |tx| {
             tx.set_removed(&a3, false)?;
             tx.retag(&a2, &[], &["ports".to_owned()])

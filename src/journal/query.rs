@@ -567,12 +567,10 @@ impl Journal {
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if !filter.tags.is_empty() {
             // Each tag a look-up in the link table's primary key.
-            let one = "EXISTS (SELECT 1 FROM article_tags g WHERE g.article_seq = a.seq AND g.tag = ?)";
-            let joined = vec![one; filter.tags.len()].join(if filter.any_tag {
-                " OR "
-            } else {
-                " AND "
-            });
+            let one =
+                "EXISTS (SELECT 1 FROM article_tags g WHERE g.article_seq = a.seq AND g.tag = ?)";
+            let joined =
+                vec![one; filter.tags.len()].join(if filter.any_tag { " OR " } else { " AND " });
             sql.push_str(&format!(" AND ({joined})"));
             args.extend(filter.tags.iter().map(|t| t.clone().into()));
         }

@@ -1027,8 +1027,8 @@ mod tests {
 
     fn hits(j: &Journal, word: &str) -> usize {
         j.search(&crate::journal::SearchQuery {
-                since: None,
-                until: None,
+            since: None,
+            until: None,
             query: word.into(),
             tag: None,
             limit: 50,

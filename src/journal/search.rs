@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::fts_query::{self, has_phrase, matches, superset, Expr, Fields};
 use super::query::{article_by_rowid, Article, Note};
 use super::Journal;
-use crate::time::Timestamp;
 use crate::error::{Error, Result};
+use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -290,7 +290,9 @@ impl Core {
         }
         let conn = self.conn();
         let found: Vec<(String, Option<i64>)> = conn
-            .prepare_cached("SELECT hash, revoked_at FROM tokens WHERE hash >= ?1 AND hash < ?2 LIMIT 2")?
+            .prepare_cached(
+                "SELECT hash, revoked_at FROM tokens WHERE hash >= ?1 AND hash < ?2 LIMIT 2",
+            )?
             .query_map(params![p, format!("{p}~")], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         match found.as_slice() {
@@ -712,15 +714,33 @@ mod tests {
         let info = |core: &Core| core.tokens().unwrap().remove(0);
         assert_eq!(info(&core).last_used_at_ms, None);
         core.authenticate(&t, Some("dev-a"), 10_000).unwrap();
-        assert_eq!((info(&core).last_used_at_ms, info(&core).last_device.as_deref()), (Some(10_000), Some("dev-a")));
+        assert_eq!(
+            (
+                info(&core).last_used_at_ms,
+                info(&core).last_device.as_deref()
+            ),
+            (Some(10_000), Some("dev-a"))
+        );
         // Within the minute, by the same device: nothing written.
         core.authenticate(&t, Some("dev-a"), 40_000).unwrap();
         assert_eq!(info(&core).last_used_at_ms, Some(10_000));
         // Another device at once, or the same a minute on: recorded.
         core.authenticate(&t, Some("dev-b"), 41_000).unwrap();
-        assert_eq!((info(&core).last_used_at_ms, info(&core).last_device.as_deref()), (Some(41_000), Some("dev-b")));
+        assert_eq!(
+            (
+                info(&core).last_used_at_ms,
+                info(&core).last_device.as_deref()
+            ),
+            (Some(41_000), Some("dev-b"))
+        );
         core.authenticate(&t, None, 200_000).unwrap();
-        assert_eq!((info(&core).last_used_at_ms, info(&core).last_device.as_deref()), (Some(200_000), Some("dev-b")));
+        assert_eq!(
+            (
+                info(&core).last_used_at_ms,
+                info(&core).last_device.as_deref()
+            ),
+            (Some(200_000), Some("dev-b"))
+        );
         let token = info(&core);
         assert_eq!(token.journal, j);
         assert_eq!(token.id.len(), TOKEN_ID_LEN);
@@ -728,7 +748,10 @@ mod tests {
         // Revoked by its id.
         assert!(core.revoke_by_id(&token.id[..5], 300_000).unwrap());
         assert!(!core.revoke_by_id(&token.id, 300_000).unwrap());
-        assert!(matches!(core.authenticate(&t, None, 0), Err(ServerError::Unauthorized)));
+        assert!(matches!(
+            core.authenticate(&t, None, 0),
+            Err(ServerError::Unauthorized)
+        ));
         assert_eq!(info(&core).revoked_at_ms, Some(300_000));
         assert!(core.revoke_by_id("xyz", 0).is_err());
     }

@@ -326,10 +326,11 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
         })
         .map(str::to_owned);
     let core = Arc::clone(&st.core);
-    let journal = match blocking(move || core.authenticate(&token, device.as_deref(), now_ms())).await {
-        Ok(j) => JournalId(j),
-        Err(e) => return e.into_response(),
-    };
+    let journal =
+        match blocking(move || core.authenticate(&token, device.as_deref(), now_ms())).await {
+            Ok(j) => JournalId(j),
+            Err(e) => return e.into_response(),
+        };
     req.extensions_mut().insert(journal.clone());
     let mut resp = next.run(req).await;
     resp.extensions_mut().insert(journal);

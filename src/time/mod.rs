@@ -179,9 +179,8 @@ fn parse_until_in<Tz: TimeZone>(input: &str, now: DateTime<Utc>, tz: &Tz) -> Res
         return Ok(start);
     }
     let next = start.with_timezone(tz).date_naive() + Duration::days(1);
-    local_to_utc(tz, next.and_time(NaiveTime::MIN)).ok_or_else(|| {
-        Error::BadInput(format!("cannot read the time {input:?}"))
-    })
+    local_to_utc(tz, next.and_time(NaiveTime::MIN))
+        .ok_or_else(|| Error::BadInput(format!("cannot read the time {input:?}")))
 }
 
 /// The UTC moment of a local wall-clock time. A time that falls in a

@@ -267,8 +267,22 @@ fn a_fetch_killed_midway_keeps_what_it_fetched_and_the_next_run_goes_on() {
 #[test]
 fn regression_an_import_leaves_an_article_half_done() {
     let first = Env::new();
-    first.nj_stdin(&["clip", "-", "--url", "https://news.example/harbor", "-t", "ports"], HARBOR).success();
-    first.nj(&["export", "--format", "netscape", "-o", "b.html"]).success();
+    first
+        .nj_stdin(
+            &[
+                "clip",
+                "-",
+                "--url",
+                "https://news.example/harbor",
+                "-t",
+                "ports",
+            ],
+            HARBOR,
+        )
+        .success();
+    first
+        .nj(&["export", "--format", "netscape", "-o", "b.html"])
+        .success();
     first.nj(&["export", "-o", "j.json"]).success();
 
     let env = Env::new();
@@ -303,17 +317,38 @@ fn regression_an_import_leaves_an_article_half_done() {
         .unwrap();
     let out = env.nj(&["verify"]);
     assert_eq!(out.code, Some(1), "{out:?}");
-    assert!(out.stdout.contains(&format!("INCONSISTENT {}", short(&id))), "{}", out.stdout);
-    assert!(out.stdout.contains("pending (no text), yet it has 1 version"), "{}", out.stdout);
-    assert!(out.stderr.contains("`nj verify --repair` mends them"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!("INCONSISTENT {}", short(&id))),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("pending (no text), yet it has 1 version"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("`nj verify --repair` mends them"),
+        "{}",
+        out.stderr
+    );
     let v = env.nj(&["--json", "verify"]);
     assert_eq!(v.code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
     assert_eq!(v["inconsistent"][0]["article_id"], id.as_str());
 
     let repaired = env.nj(&["verify", "--repair"]).success();
-    assert!(repaired.stderr.contains("mended 1 of 1"), "{}", repaired.stderr);
+    assert!(
+        repaired.stderr.contains("mended 1 of 1"),
+        "{}",
+        repaired.stderr
+    );
     assert_eq!(env.list_json()[0]["pending"], false);
-    assert!(env.nj(&["search", "dredging"]).success().stdout.contains(short(&id)));
+    assert!(env
+        .nj(&["search", "dredging"])
+        .success()
+        .stdout
+        .contains(short(&id)));
     env.nj(&["verify"]).success();
 }

@@ -453,42 +453,73 @@ fn list_fits_the_width_marks_read_sorts_and_filters_by_tags() {
     let env = Env::new();
     let ids = four_articles(&env);
     env.nj(&["read", &ids[2]]).success();
-    env.nj(&["tag", &ids[2], "+courts", "+city-hall", "+infrastructure"]).success();
+    env.nj(&["tag", &ids[2], "+courts", "+city-hall", "+infrastructure"])
+        .success();
 
     // 60 columns: the title and the tags are shortened at whole words.
     let out = env.cmd(&["list"]).env("COLUMNS", "60").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "ID        CLIPPED     READ  WORDS  TAGS     TITLE");
+    assert_eq!(
+        lines[0],
+        "ID        CLIPPED     READ  WORDS  TAGS     TITLE"
+    );
     for line in &lines {
         assert!(line.chars().count() <= 60, "{line:?} is wider than 60");
     }
     assert_eq!(
         lines[2],
-        format!("{}  2026-11-20  ✓     10     …        Harbour fees…", short(&ids[2]))
+        format!(
+            "{}  2026-11-20  ✓     10     …        Harbour fees…",
+            short(&ids[2])
+        )
     );
-    assert!(lines[3].ends_with("  market   Fish market…"), "{}", lines[3]);
+    assert!(
+        lines[3].ends_with("  market   Fish market…"),
+        "{}",
+        lines[3]
+    );
     let wider = env.cmd(&["list"]).env("COLUMNS", "90").output().unwrap();
     let wider = String::from_utf8(wider.stdout).unwrap();
-    assert!(wider.contains("  city-hall,…        Harbour fees rise\n"), "{wider}");
+    assert!(
+        wider.contains("  city-hall,…        Harbour fees rise\n"),
+        "{wider}"
+    );
     let narrow = env.cmd(&["list"]).env("COLUMNS", "50").output().unwrap();
     let narrow = String::from_utf8(narrow.stdout).unwrap();
     assert!(narrow.contains("  Harbour…\n"), "{narrow}");
     assert!(!narrow.contains("Harbour f"), "{narrow}");
     // Without COLUMNS, in a pipe, nothing is shortened.
     let wide = env.nj(&["list"]).success().stdout;
-    assert!(wide.contains("city-hall,courts,harbour,infrastructure,money  Harbour fees rise"), "{wide}");
+    assert!(
+        wide.contains("city-hall,courts,harbour,infrastructure,money  Harbour fees rise"),
+        "{wide}"
+    );
 
     // --tag twice: both; --any-tag: either.
-    assert_eq!(titles(&env.nj(&["--json", "list", "-t", "harbour", "-t", "money"]).json()), ["Harbour fees rise"]);
     assert_eq!(
-        titles(&env.nj(&["--json", "list", "-t", "market", "-t", "money", "--any-tag"]).json()),
+        titles(
+            &env.nj(&["--json", "list", "-t", "harbour", "-t", "money"])
+                .json()
+        ),
+        ["Harbour fees rise"]
+    );
+    assert_eq!(
+        titles(
+            &env.nj(&["--json", "list", "-t", "market", "-t", "money", "--any-tag"])
+                .json()
+        ),
         ["Harbour fees rise", "Fish market moves"]
     );
     // Sorting.
     assert_eq!(
         titles(&env.nj(&["--json", "list", "--sort", "title"]).json()),
-        ["Fish market moves", "Harbour fees rise", "New pilot boat", "Old quay demolished"]
+        [
+            "Fish market moves",
+            "Harbour fees rise",
+            "New pilot boat",
+            "Old quay demolished"
+        ]
     );
     assert_eq!(
         titles(&env.nj(&["--json", "list", "--sort", "words"]).json())[3],
@@ -498,11 +529,21 @@ fn list_fits_the_width_marks_read_sorts_and_filters_by_tags() {
     // one; text clips have none and come after, newest clipped first).
     assert_eq!(
         titles(&env.nj(&["--json", "list", "--sort", "published"]).json()),
-        ["New pilot boat", "Harbour fees rise", "Fish market moves", "Old quay demolished"]
+        [
+            "New pilot boat",
+            "Harbour fees rise",
+            "Fish market moves",
+            "Old quay demolished"
+        ]
     );
     let bad = env.nj(&["list", "--sort", "size"]);
     assert_eq!(bad.code, Some(2), "{bad:?}");
-    assert!(bad.stderr.contains("possible values: clipped, published, title, words"), "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("possible values: clipped, published, title, words"),
+        "{}",
+        bad.stderr
+    );
 }
 
 /// Issue 16: `nj open ID` hands the article's address to $BROWSER (or the
@@ -527,7 +568,10 @@ fn open_hands_the_address_to_the_browser() {
     }
     let out = env
         .cmd(&["open", &id[..6]])
-        .env("BROWSER", format!("/nonexistent/browser:{}", script.display()))
+        .env(
+            "BROWSER",
+            format!("/nonexistent/browser:{}", script.display()),
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -537,7 +581,10 @@ fn open_hands_the_address_to_the_browser() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(50));
-    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "https://news.example/harbour-fees\n");
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        "https://news.example/harbour-fees\n"
+    );
 
     assert_eq!(
         env.nj(&["open", "--print", &id[..6]]).success().stdout,
@@ -551,10 +598,18 @@ fn open_hands_the_address_to_the_browser() {
     let no_url = env.clip_text("Notes\n\nNothing decided.\n", &[]);
     let out = env.nj(&["open", &no_url]);
     assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains("has no address to open"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("has no address to open"),
+        "{}",
+        out.stderr
+    );
     let out = env.nj(&["open", "ffff0000"]);
     assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains("no article matches ffff0000"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no article matches ffff0000"),
+        "{}",
+        out.stderr
+    );
     // No browser to be found: the message says what to set.
     let out = env
         .cmd(&["open", &id])
@@ -564,7 +619,10 @@ fn open_hands_the_address_to_the_browser() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("set BROWSER to your browser's command"), "{err}");
+    assert!(
+        err.contains("set BROWSER to your browser's command"),
+        "{err}"
+    );
 }
 
 /// Issue 16: `nj tags rename OLD NEW` and `nj tags merge FROM INTO`, with
@@ -586,7 +644,10 @@ fn tags_rename_and_merge() {
         ])
     );
     env.nj(&["restore", &ids[0]]).success();
-    assert_eq!(env.nj(&["--json", "show", &ids[0]]).json()["tags"], json!(["harbor"]));
+    assert_eq!(
+        env.nj(&["--json", "show", &ids[0]]).json()["tags"],
+        json!(["harbor"])
+    );
 
     // Renaming onto a tag in use is a merge, and says so.
     let before = env.snapshot();
@@ -605,12 +666,24 @@ fn tags_rename_and_merge() {
     );
     // An article with both keeps one.
     env.nj(&["tags", "merge", "money", "harbor"]).success();
-    assert_eq!(env.nj(&["--json", "show", &ids[2]]).json()["tags"], json!(["harbor"]));
+    assert_eq!(
+        env.nj(&["--json", "show", &ids[2]]).json()["tags"],
+        json!(["harbor"])
+    );
 
     for (args, err) in [
-        (&["tags", "rename", "nosuch", "x"][..], "nj: no article has the tag nosuch; `nj tags` lists the tags\n"),
-        (&["tags", "rename", "harbor", "Harbor"], "nj: \"harbor\" and \"Harbor\" are the same tag (harbor)\n"),
-        (&["tags", "rename", "harbor", "  "], "nj: \"  \" is not a usable tag; a tag needs at least one visible character\n"),
+        (
+            &["tags", "rename", "nosuch", "x"][..],
+            "nj: no article has the tag nosuch; `nj tags` lists the tags\n",
+        ),
+        (
+            &["tags", "rename", "harbor", "Harbor"],
+            "nj: \"harbor\" and \"Harbor\" are the same tag (harbor)\n",
+        ),
+        (
+            &["tags", "rename", "harbor", "  "],
+            "nj: \"  \" is not a usable tag; a tag needs at least one visible character\n",
+        ),
     ] {
         let out = env.nj(args);
         assert_eq!(out.code, Some(1), "{args:?}");
@@ -625,7 +698,9 @@ fn tags_rename_and_merge() {
 fn man_pages_for_every_command() {
     let env = Env::new();
     let dir = env.path("man/man1");
-    let out = env.nj(&["--json", "man", "-o", dir.to_str().unwrap()]).json();
+    let out = env
+        .nj(&["--json", "man", "-o", dir.to_str().unwrap()])
+        .json();
     let written: Vec<String> = out["written"]
         .as_array()
         .unwrap()
@@ -648,16 +723,41 @@ fn man_pages_for_every_command() {
         .collect();
     assert!(commands.len() > 30, "{help}");
     for c in &commands {
-        assert!(written.contains(&format!("nj-{c}.1")), "no page for {c}: {written:?}");
+        assert!(
+            written.contains(&format!("nj-{c}.1")),
+            "no page for {c}: {written:?}"
+        );
     }
-    for page in ["nj.1", "nj-follow-up-edit.1", "nj-server-tokens.1", "nj-tags-merge.1"] {
+    for page in [
+        "nj.1",
+        "nj-follow-up-edit.1",
+        "nj-server-tokens.1",
+        "nj-tags-merge.1",
+    ] {
         assert!(written.contains(&page.to_owned()), "{page}");
         let text = std::fs::read_to_string(dir.join(page)).unwrap();
         let name = page.strip_suffix(".1").unwrap();
         assert!(text.contains(&format!(".TH {name} 1")), "{page}:\n{text}");
-        assert!(text.contains(".SH NAME") && text.contains(".SH SYNOPSIS"), "{page}");
+        assert!(
+            text.contains(".SH NAME") && text.contains(".SH SYNOPSIS"),
+            "{page}"
+        );
     }
     let edit = std::fs::read_to_string(dir.join("nj-follow-up-edit.1")).unwrap();
     assert!(edit.contains("nj follow\\-up edit"), "{edit}");
     assert!(edit.contains("\\-\\-no\\-repeat"), "{edit}");
+}
+
+/// `nj man -o FILE` (not a folder) is refused with what to give instead.
+#[test]
+fn man_into_a_file_is_refused() {
+    let env = Env::new();
+    let file = env.write("not-a-folder", "x");
+    let out = env.nj(&["man", "-o", file.to_str().unwrap()]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("is a file; give the folder"),
+        "{}",
+        out.stderr
+    );
 }

@@ -30,9 +30,14 @@ fn the_config_sets_the_journal_and_flags_and_env_win() {
     env.nj(&["jot", "another"]).success();
     assert!(env.db().is_file());
     let other = env.path("other.db");
-    env.nj(&["--db", other.to_str().unwrap(), "jot", "third"]).success();
+    env.nj(&["--db", other.to_str().unwrap(), "jot", "third"])
+        .success();
     assert!(other.is_file());
-    let notes = env.cmd(&["--json", "notes"]).env_remove("NJ_DB").output().unwrap();
+    let notes = env
+        .cmd(&["--json", "notes"])
+        .env_remove("NJ_DB")
+        .output()
+        .unwrap();
     let notes: serde_json::Value = serde_json::from_slice(&notes.stdout).unwrap();
     assert_eq!(notes[0]["text"], "a thought");
     assert_eq!(notes.as_array().unwrap().len(), 1);
@@ -62,11 +67,17 @@ fn follow_up_time_list_columns_and_remote() {
     let f = env.follow_up(&["check", "--due", "friday 5pm"]);
     assert_eq!(f["due_at"], "2026-11-27T17:00:00Z");
 
-    let id = env.clip_text("Harbor fees rise\n\nMooring fees go up.\n", &["-t", "harbor"]);
+    let id = env.clip_text(
+        "Harbor fees rise\n\nMooring fees go up.\n",
+        &["-t", "harbor"],
+    );
     env.nj(&["read", &id]).success();
     assert_eq!(
         env.nj(&["list"]).success().stdout,
-        format!("ID        READ  TITLE\n{}  ✓     Harbor fees rise\n", &id[..8])
+        format!(
+            "ID        READ  TITLE\n{}  ✓     Harbor fees rise\n",
+            &id[..8]
+        )
     );
 
     // The config's remote, for a journal with none set; NJ_REMOTE wins.
@@ -89,14 +100,24 @@ fn a_config_that_is_wrong_says_where_and_what() {
     for (text, says) in [
         ("db = [\n", "is not valid"),
         ("colums = 3\n", "colums"),
-        ("follow_up_time = \"teatime\"\n", "follow_up_time = \"teatime\" is not a time of day"),
-        ("[list]\ncolumns = [\"id\", \"size\"]\n", "list.columns has \"size\", which is not a column"),
+        (
+            "follow_up_time = \"teatime\"\n",
+            "follow_up_time = \"teatime\" is not a time of day",
+        ),
+        (
+            "[list]\ncolumns = [\"id\", \"size\"]\n",
+            "list.columns has \"size\", which is not a column",
+        ),
     ] {
         write_config(&env, text);
         let out = env.nj(&["list"]);
         assert_eq!(out.code, Some(1), "{text:?}: {out:?}");
         assert!(out.stderr.starts_with("nj: "), "{}", out.stderr);
-        assert!(out.stderr.contains(config.to_str().unwrap()), "{text:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(config.to_str().unwrap()),
+            "{text:?}: {}",
+            out.stderr
+        );
         assert!(out.stderr.contains(says), "{text:?}: {}", out.stderr);
     }
     // NJ_CONFIG names another file.
@@ -106,5 +127,8 @@ fn a_config_that_is_wrong_says_where_and_what() {
         .env("NJ_CONFIG", env.path("elsewhere.toml"))
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "TITLE\nHarbor fees rise\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "TITLE\nHarbor fees rise\n"
+    );
 }

@@ -820,7 +820,13 @@ fn regression_repeating_follow_ups_drift() {
     let env = Env::new();
     env.set_tz("Europe/Berlin");
     env.set_now("2026-12-01T12:00:00Z");
-    let f = id_of(&env.follow_up(&["weekly look at the docket", "--due", "monday", "--every", "1w"]));
+    let f = id_of(&env.follow_up(&[
+        "weekly look at the docket",
+        "--due",
+        "monday",
+        "--every",
+        "1w",
+    ]));
     assert_eq!(get(&env, &f)["due_at"], "2026-12-07T08:00:00Z");
     // Monday 03:02 in Berlin.
     env.set_now("2026-12-07T02:02:00Z");
@@ -958,8 +964,17 @@ fn regression_a_mistyped_id_becomes_the_reminders_text() {
     let before = env.snapshot();
     let out = env.nj(&["follow-up", &typo, "--due", "in 3 weeks"]);
     assert_eq!(out.code, Some(1), "{out:?}");
-    assert!(out.stderr.contains(&format!("no article has an id starting with \"{typo}\"")), "{}", out.stderr);
-    assert!(out.stderr.contains(short(&id)), "lists the article it could be: {}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("no article has an id starting with \"{typo}\"")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(short(&id)),
+        "lists the article it could be: {}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--free"), "{}", out.stderr);
     assert_eq!(env.snapshot().0, before.0, "nothing was written");
     assert_eq!(env.followups_json(), serde_json::json!([]));

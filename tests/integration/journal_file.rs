@@ -49,7 +49,10 @@ fn db_option_overrides_nj_db() {
     assert!(other.is_file(), "--db did not create its folder and file");
     assert!(!env.db().exists(), "NJ_DB was used despite --db");
     // NJ_DB names no journal yet: reading it says so (issue 16, bug 7).
-    assert!(env.nj(&["--json", "list"]).failure().starts_with("nj: no journal at "));
+    assert!(env
+        .nj(&["--json", "list"])
+        .failure()
+        .starts_with("nj: no journal at "));
     let v = env
         .nj(&["--json", "list", "--db", other.to_str().unwrap()])
         .json();

@@ -3,7 +3,8 @@
 
 use crate::util::{short, Env};
 
-const STORY: &str = "Council backs the harbor plan\n\nThe council voted for the harbor plan on Monday.\n";
+const STORY: &str =
+    "Council backs the harbor plan\n\nThe council voted for the harbor plan on Monday.\n";
 
 #[test]
 fn regression_output_into_a_missing_folder_names_the_folder() {
@@ -17,7 +18,8 @@ fn regression_output_into_a_missing_folder_names_the_folder() {
         let out = env.nj(&args);
         assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
         assert!(
-            out.stderr.contains("the folder nope does not exist; create it (mkdir -p nope)"),
+            out.stderr
+                .contains("the folder nope does not exist; create it (mkdir -p nope)"),
             "{args:?}: {}",
             out.stderr
         );
@@ -28,7 +30,12 @@ fn regression_output_into_a_missing_folder_names_the_folder() {
     std::fs::create_dir(env.path("out")).unwrap();
     let out = env.nj(&["export", "-o", "out"]);
     assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains("it is a folder; give a file name in it"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("it is a folder; give a file name in it"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -43,8 +50,14 @@ fn regression_a_phrase_with_no_hits_is_shown_as_typed() {
 fn regression_a_duplicate_clip_with_a_follow_up_says_it_added_it() {
     let env = Env::new();
     let id = env.clip_text(STORY, &[]);
-    let out = env.nj_stdin(&["clip", "-", "--due", "friday"], STORY).success();
-    assert!(!out.stdout.contains("nothing new to merge"), "{}", out.stdout);
+    let out = env
+        .nj_stdin(&["clip", "-", "--due", "friday"], STORY)
+        .success();
+    assert!(
+        !out.stdout.contains("nothing new to merge"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout.starts_with(&format!(
             "already clipped as {}: Council backs the harbor plan (added the follow-up)\n",
@@ -56,16 +69,22 @@ fn regression_a_duplicate_clip_with_a_follow_up_says_it_added_it() {
     assert!(out.stdout.contains("follow-up "), "{}", out.stdout);
     // With nothing new at all it still says so.
     let out = env.nj_stdin(&["clip", "-"], STORY).success();
-    assert!(out.stdout.contains("(nothing new to merge)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("(nothing new to merge)"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn regression_the_export_summary_counts_removed_items_apart() {
     let env = Env::new();
     let id = env.clip_text(STORY, &[]);
-    env.nj(&["follow-up", &id, "check the vote", "--due", "friday"]).success();
+    env.nj(&["follow-up", &id, "check the vote", "--due", "friday"])
+        .success();
     let gone = env.follow_up(&["renew the pass", "--due", "friday"]);
-    env.nj(&["follow-up", "rm", gone["id"].as_str().unwrap()]).success();
+    env.nj(&["follow-up", "rm", gone["id"].as_str().unwrap()])
+        .success();
     let out = env.nj(&["export", "-o", "j.json"]).success();
     assert_eq!(
         out.stderr,

@@ -16,7 +16,10 @@ fn with_closed_stdout(env: &Env, args: &[&str]) -> (Option<i32>, String) {
     // before it writes, long after this.
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait for nj");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Issue 16, bug 4: `nj completions bash | head -1` panicked (exit 101) and
@@ -29,15 +32,28 @@ fn regression_broken_pipes() {
         let text = format!(
             "Council minutes {i}\n\nThe council met on day {i} and discussed the harbor bridge.\n"
         );
-        let id = env.clip_text(&text, &["--url", &format!("https://news.example/{i}"), "-t", "council"]);
-        env.nj(&["note", &id, "ask about the harbor bridge"]).success();
-        env.nj(&["follow-up", &id, "check the vote", "--due", "tomorrow"]).success();
+        let id = env.clip_text(
+            &text,
+            &[
+                "--url",
+                &format!("https://news.example/{i}"),
+                "-t",
+                "council",
+            ],
+        );
+        env.nj(&["note", &id, "ask about the harbor bridge"])
+            .success();
+        env.nj(&["follow-up", &id, "check the vote", "--due", "tomorrow"])
+            .success();
         if i == 0 {
             first = id;
         }
     }
-    env.nj_stdin(&["clip", "-", "--url", "https://news.example/0"], "Council minutes 0\n\nThe council met again.\n")
-        .success();
+    env.nj_stdin(
+        &["clip", "-", "--url", "https://news.example/0"],
+        "Council minutes 0\n\nThe council met again.\n",
+    )
+    .success();
     env.write("page.html", "<html><body><article><p>The harbor bridge vote was delayed again by the council.</p></article></body></html>");
     let commands: &[&[&str]] = &[
         &["completions", "bash"],
@@ -69,7 +85,10 @@ fn regression_broken_pipes() {
     for args in commands {
         let (code, stderr) = with_closed_stdout(&env, args);
         if code != Some(0) || !stderr.is_empty() {
-            wrong.push(format!("nj {}: exit {code:?}, stderr {stderr:?}", args.join(" ")));
+            wrong.push(format!(
+                "nj {}: exit {code:?}, stderr {stderr:?}",
+                args.join(" ")
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -358,7 +358,10 @@ fn deeply_nested_query_is_an_error_not_a_crash() {
 fn search_since_and_until() {
     let env = Env::new();
     env.set_now("2026-11-10T08:00:00Z");
-    let old = env.clip_text("Harbor dredging begins\n\nThe harbor dredging began.\n", &[]);
+    let old = env.clip_text(
+        "Harbor dredging begins\n\nThe harbor dredging began.\n",
+        &[],
+    );
     env.set_now("2026-11-20T08:00:00Z");
     let mid = env.clip_text("Harbor fees rise\n\nHarbor fees go up.\n", &[]);
     env.nj(&["jot", "harbor idea from the twentieth"]).success();
@@ -383,15 +386,30 @@ fn search_since_and_until() {
         out.sort();
         out
     };
-    let mut want = vec![mid.clone(), new.clone(), "harbor idea from the twentieth".to_owned()];
+    let mut want = vec![
+        mid.clone(),
+        new.clone(),
+        "harbor idea from the twentieth".to_owned(),
+    ];
     want.sort();
     assert_eq!(ids(&["--since", "2026-11-15"]), want);
-    let mut want = vec![old.clone(), mid.clone(), "harbor idea from the twentieth".to_owned()];
+    let mut want = vec![
+        old.clone(),
+        mid.clone(),
+        "harbor idea from the twentieth".to_owned(),
+    ];
     want.sort();
     assert_eq!(ids(&["--until", "2026-11-20"]), want);
-    assert_eq!(ids(&["--since", "2026-11-15", "--until", "2026-11-19"]), Vec::<String>::new());
+    assert_eq!(
+        ids(&["--since", "2026-11-15", "--until", "2026-11-19"]),
+        Vec::<String>::new()
+    );
     assert_eq!(ids(&["--since", "3d"]), vec![new.clone()]);
     let bad = env.nj(&["search", "harbor", "--since", "someday"]);
     assert_eq!(bad.code, Some(1));
-    assert!(bad.stderr.contains("cannot read the time \"someday\""), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("cannot read the time \"someday\""),
+        "{}",
+        bad.stderr
+    );
 }

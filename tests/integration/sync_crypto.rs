@@ -1015,7 +1015,10 @@ fn regression_remote_set_checks_nothing() {
     assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
     assert!(!b.env.db().exists());
     // A key that is not a key: refused before a journal is made.
-    assert!(b.nj(&["key", "import", "garbage"]).failure().contains("not a newsjournal key"));
+    assert!(b
+        .nj(&["key", "import", "garbage"])
+        .failure()
+        .contains("not a newsjournal key"));
     assert!(!b.env.db().exists());
     b.env.init();
     assert!(b.nj(&["remote", "show"]).failure().contains("remote"));
@@ -1034,10 +1037,14 @@ fn regression_remote_set_checks_nothing() {
     // Another journal's key is refused too.
     let other = hub.new_journal();
     let (_, other_key) = Device::first(&hub, &other, &at("09:20"));
-    let out = b.nj(&["remote", "set", &url, "--token", &b.token, "--key", &other_key]);
+    let out = b.nj(&[
+        "remote", "set", &url, "--token", &b.token, "--key", &other_key,
+    ]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
-        out.stderr.contains(&format!("the key given is not the key the journal on {url} is encrypted with")),
+        out.stderr.contains(&format!(
+            "the key given is not the key the journal on {url} is encrypted with"
+        )),
         "{}",
         out.stderr
     );

@@ -474,7 +474,10 @@ fn concurrent_edits_of_one_note_keep_both_texts_on_both_devices() {
         // `nj show`, which a journal note has none of).
         let listed = d.nj(&["notes"]).success().stdout;
         assert!(
-            listed.contains(&format!("[1 kept from another device: nj notes pick {} N]", short(&note))),
+            listed.contains(&format!(
+                "[1 kept from another device: nj notes pick {} N]",
+                short(&note)
+            )),
             "{listed}"
         );
         let out = d.nj(&["notes", "pick", short(&note), "2"]);
@@ -675,7 +678,10 @@ fn status_remote_show_and_refused_tokens() {
     let hub = Hub::start();
     let a = Device::new(&hub);
     a.at(&at("09:00"));
-    assert!(a.nj(&["sync", "status"]).failure().starts_with("nj: no journal at "));
+    assert!(a
+        .nj(&["sync", "status"])
+        .failure()
+        .starts_with("nj: no journal at "));
     a.env.init();
     assert_eq!(
         a.nj(&["sync", "status"]).success().stdout,
@@ -1199,11 +1205,14 @@ fn renamed_and_merged_tags_sync() {
         &["-t", "courts", "-t", "cloud"],
     );
     assert_eq!(
-        a.nj(&["tags", "rename", "court", "Court Cases"]).success().stdout,
+        a.nj(&["tags", "rename", "court", "Court Cases"])
+            .success()
+            .stdout,
         "renamed court to court-cases on 1 article\n"
     );
     assert_eq!(
-        a.nj(&["--json", "tags", "merge", "courts", "court-cases"]).json(),
+        a.nj(&["--json", "tags", "merge", "courts", "court-cases"])
+            .json(),
         json!({"from": "courts", "to": "court-cases", "articles": 1})
     );
     let tags = |d: &Device| d.nj(&["--json", "tags"]).json();
@@ -1228,7 +1237,10 @@ fn server_tokens_list_and_revoke_by_id() {
     let hub = Hub::start();
     let (a, b, _id, _note) = shared_article(&hub);
     let data = hub.server.data.to_str().unwrap().to_owned();
-    let tokens = hub.env.nj(&["--json", "server", "tokens", "--data", &data]).json();
+    let tokens = hub
+        .env
+        .nj(&["--json", "server", "tokens", "--data", &data])
+        .json();
     let tokens = tokens.as_array().unwrap().clone();
     // The journal's first token (never used) and one per device.
     assert_eq!(tokens.len(), 3, "{tokens:?}");
@@ -1239,8 +1251,14 @@ fn server_tokens_list_and_revoke_by_id() {
             .unwrap_or_else(|| panic!("no token used by {device}: {tokens:?}"))
             .clone()
     };
-    let b_id = b.nj(&["--json", "remote", "show"]).json()["device_id"].as_str().unwrap().to_owned();
-    let a_id = a.nj(&["--json", "remote", "show"]).json()["device_id"].as_str().unwrap().to_owned();
+    let b_id = b.nj(&["--json", "remote", "show"]).json()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a_id = a.nj(&["--json", "remote", "show"]).json()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let lost = used_by(&b_id);
     assert_eq!(lost["journal"], json!(hub.journal));
     assert!(lost["last_used_at_ms"].as_i64().unwrap() > 0);
@@ -1248,28 +1266,75 @@ fn server_tokens_list_and_revoke_by_id() {
     assert!(used_by(&a_id)["id"] != lost["id"]);
     let short_id = lost["id"].as_str().unwrap().to_owned();
     assert_eq!(short_id.len(), 8);
-    let text = hub.env.nj(&["server", "tokens", "--data", &data]).success().stdout;
-    assert!(text.starts_with("ID        JOURNAL   CREATED           LAST USED         DEVICE    STATE"), "{text}");
-    assert!(text.contains(&format!("{short_id}  {}", &hub.journal[..8])), "{text}");
+    let text = hub
+        .env
+        .nj(&["server", "tokens", "--data", &data])
+        .success()
+        .stdout;
+    assert!(
+        text.starts_with("ID        JOURNAL   CREATED           LAST USED         DEVICE    STATE"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{short_id}  {}", &hub.journal[..8])),
+        "{text}"
+    );
     assert!(text.contains("never"), "{text}");
     assert!(text.contains(&b_id[..8]), "{text}");
 
     // B's laptop is lost: revoke its token by the id.
-    let out = hub.env.nj(&["server", "revoke", "--data", &data, &short_id[..6]]).success();
-    assert_eq!(out.stdout, "revoked the token; the server refuses it from now on\n");
+    let out = hub
+        .env
+        .nj(&["server", "revoke", "--data", &data, &short_id[..6]])
+        .success();
+    assert_eq!(
+        out.stdout,
+        "revoked the token; the server refuses it from now on\n"
+    );
     let err = b.at(&at("10:00")).nj(&["sync"]).failure();
     assert!(err.contains("refused the token"), "{err}");
     a.at(&at("10:01")).sync();
-    let text = hub.env.nj(&["server", "tokens", "--data", &data]).success().stdout;
+    let text = hub
+        .env
+        .nj(&["server", "tokens", "--data", &data])
+        .success()
+        .stdout;
     assert!(text.contains("revoked"), "{text}");
     // Again, or an id no token has, or something that is neither: refused.
     for (arg, msg) in [
-        (&short_id[..], "no such token on this server, or it was already revoked"),
+        (
+            &short_id[..],
+            "no such token on this server, or it was already revoked",
+        ),
         ("0000000", "no token has the id 0000000"),
         ("zz", "is neither a token (njt_...) nor a token id"),
     ] {
         let out = hub.env.nj(&["server", "revoke", "--data", &data, arg]);
         assert_eq!(out.code, Some(1), "{arg}");
         assert!(out.stderr.contains(msg), "{arg}: {}", out.stderr);
+    }
+}
+
+/// The server commands that read its data refuse a `--data` folder that
+/// holds none (a typo) instead of making an empty server there.
+#[test]
+fn server_commands_on_a_folder_without_server_data_say_so() {
+    let env = Env::new();
+    let typo = env.path("nj-sever");
+    for args in [
+        vec!["server", "tokens"],
+        vec!["server", "revoke", "3f9a0c1e"],
+        vec!["server", "new-token", "--journal", "j"],
+    ] {
+        let mut all = args.clone();
+        all.extend(["--data", typo.to_str().unwrap()]);
+        let out = env.nj(&all);
+        assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("no sync server data at"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!typo.exists(), "{args:?} made the folder");
     }
 }

@@ -483,7 +483,11 @@ pub fn dead_port() -> u16 {
 pub fn assert_refused(env: &Env, args: &[&str], stdin: Option<&[u8]>, stderr: &str) {
     // Without a journal, a refused command must not make one.
     let existed = env.db().exists();
-    let list_before = if existed { env.list_json() } else { Value::Null };
+    let list_before = if existed {
+        env.list_json()
+    } else {
+        Value::Null
+    };
     let before = env.snapshot();
     let out = match stdin {
         Some(bytes) => env.nj_stdin(args, bytes),

@@ -373,19 +373,36 @@ fn regression_past_dates_jump_a_year_ahead() {
     assert!(due.contains(&short(&id_of(&f))), "{due}");
     assert!(due.contains("1d 1h overdue"), "{due}");
     // As of yesterday 08:00 it was not due yet; by 18:00 it was.
-    let as_of = env.nj(&["--json", "due", "--as-of", "yesterday 8am"]).json();
+    let as_of = env
+        .nj(&["--json", "due", "--as-of", "yesterday 8am"])
+        .json();
     assert_eq!(as_of, json!([]), "due as of yesterday 08:00");
-    let as_of = env.nj(&["due", "--as-of", "yesterday 6pm"]).success().stdout;
+    let as_of = env
+        .nj(&["due", "--as-of", "yesterday 6pm"])
+        .success()
+        .stdout;
     assert!(as_of.contains("9h overdue"), "{as_of}");
 
     // Weekdays are right, shown in local time.
-    let f = env.nj(&["follow-up", "x", "--free", "--due", "last friday"]).success();
+    let f = env
+        .nj(&["follow-up", "x", "--free", "--due", "last friday"])
+        .success();
     assert!(f.stdout.contains("Fri 2026-12-04 09:00"), "{}", f.stdout);
-    assert!(f.stderr.is_empty(), "a few days back needs no warning: {}", f.stderr);
+    assert!(
+        f.stderr.is_empty(),
+        "a few days back needs no warning: {}",
+        f.stderr
+    );
 
     // A far-past date is made as asked, with a warning.
-    let old = env.nj(&["follow-up", "renew the permit", "--due", "2020-01-01"]).success();
-    assert!(old.stdout.contains("Wed 2020-01-01 09:00"), "{}", old.stdout);
+    let old = env
+        .nj(&["follow-up", "renew the permit", "--due", "2020-01-01"])
+        .success();
+    assert!(
+        old.stdout.contains("Wed 2020-01-01 09:00"),
+        "{}",
+        old.stdout
+    );
     assert!(
         old.stderr.contains("warning") && old.stderr.contains("overdue already"),
         "{}",

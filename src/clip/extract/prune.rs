@@ -89,7 +89,11 @@ fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
             continue;
         }
         if among_blocks && child.node_name().as_deref() == Some("time") {
-            let text = child.text().split_whitespace().collect::<Vec<_>>().join(" ");
+            let text = child
+                .text()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             out.push(Leaf {
                 name: "time".to_owned(),
                 chars: non_space(&text),
