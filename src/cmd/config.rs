@@ -101,10 +101,16 @@ impl Config {
             Err(e) => bail!("cannot read the config file {}: {e}", path.display()),
         };
         let config: Config = toml::from_str(&text).map_err(|e| {
+            // One line: where, and what toml says (its own rendering draws
+            // the line over several).
+            let at = e
+                .span()
+                .map(|s| format!(" at line {}", text[..s.start.min(text.len())].matches('\n').count() + 1))
+                .unwrap_or_default();
             anyhow::anyhow!(
-                "the config file {} is not valid: {}; fix it (README, \"Config file\", lists the keys) or move it away",
+                "the config file {} is not valid{at}: {}; fix it (README, \"Config file\", lists the keys) or move it away",
                 path.display(),
-                e.to_string().trim().replace('\n', " ")
+                e.message().trim().replace('\n', " ")
             )
         })?;
         config.check(path)?;
