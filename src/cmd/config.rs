@@ -240,11 +240,14 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_file_and_the_key() {
-        let e = parse("dbb = \"x\"\n").unwrap_err().to_string();
+        let e = parse("pager = \"less\"\ndbb = \"x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.contains("config.toml is not valid") && e.contains("dbb"),
+            e.contains("config.toml is not valid at line 2: unknown field `dbb`"),
             "{e}"
         );
+        assert!(!e.contains('\n'), "{e}");
         let e = parse("follow_up_time = \"25:00\"\n").unwrap_err();
         assert!(format!("{e:#}").contains("is not a time of day"), "{e:#}");
         let e = parse("[list]\ncolumns = [\"size\"]\n")
