@@ -77,6 +77,18 @@ fn link_chars(node: &NodeRef) -> usize {
 /// Collects the innermost blocks under `root`, in document order; true if
 /// there was any block under it. (One walk: asking each block whether it
 /// holds blocks before descending into it read deep pages many times.)
+/// `node` as a leaf: its text with runs of whitespace made one space.
+fn leaf(node: NodeRef<'_>) -> Leaf<'_> {
+    let text = node.text().split_whitespace().collect::<Vec<_>>().join(" ");
+    Leaf {
+        name: node.node_name().unwrap_or_default().to_string(),
+        chars: non_space(&text),
+        link_chars: link_chars(&node),
+        text,
+        node,
+    }
+}
+
 fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
     let mut any = false;
     // A <time> standing between blocks (not inside a sentence) is a line
@@ -89,18 +101,7 @@ fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
             continue;
         }
         if among_blocks && child.node_name().as_deref() == Some("time") {
-            let text = child
-                .text()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            out.push(Leaf {
-                name: "time".to_owned(),
-                chars: non_space(&text),
-                link_chars: 0,
-                text,
-                node: child,
-            });
+            out.push(leaf(child));
             continue;
         }
         if !is_block(&child) {
@@ -112,18 +113,7 @@ fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
         // A block with no block inside is a leaf; the walk below it added
         // nothing then, so the leaf still comes in document order.
         if !leaves(&child, out) {
-            let text = child
-                .text()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            out.push(Leaf {
-                name: child.node_name().unwrap_or_default().to_string(),
-                chars: non_space(&text),
-                link_chars: link_chars(&child),
-                text,
-                node: child,
-            });
+            out.push(leaf(child));
         }
     }
     any
