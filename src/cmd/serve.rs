@@ -72,6 +72,12 @@ pub struct Serve {
     #[arg(long, value_name = "N", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_connections: u32,
+
+    /// The largest request body accepted, in bytes; an answer of texts is
+    /// cut at the same size (the client asks again for the rest)
+    #[arg(long, value_name = "BYTES", default_value_t = server::MAX_BODY_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    max_body: u64,
 }
 
 impl Serve {
@@ -82,7 +88,7 @@ impl Serve {
             header_timeout: self.header_timeout,
             request_timeout: self.request_timeout,
             max_connections: self.max_connections as usize,
-            ..Config::default()
+            max_body: self.max_body as usize,
         };
         let json = ctx.json;
         let mut announced = Ok(());

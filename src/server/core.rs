@@ -627,25 +627,47 @@ impl Core {
     }
 
     /// The blobs among `ids` that this journal has.
+    /// The blobs with these ids that the journal has, each once however
+    /// often it is asked for, and together at most `max_bytes` (but always
+    /// the first one found, so any blob can be fetched). The flag says an
+    /// answer was cut short: the client asks again for the rest. Without
+    /// both bounds one request of repeated ids made an answer thousands of
+    /// times its own size.
     pub fn get_blobs(
         &self,
         journal: &str,
         ids: &[String],
-    ) -> Result<Vec<(String, Vec<u8>)>, ServerError> {
+        max_bytes: usize,
+    ) -> Result<(Vec<(String, Vec<u8>)>, bool), ServerError> {
         check_batch(ids)?;
         let conn = self.conn();
-        let mut stmt =
+        // The size first, so a blob that would not fit is not read.
+        let mut size = conn
+            .prepare_cached("SELECT length(data) FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
+        let mut read =
             conn.prepare_cached("SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
+        let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
+        let mut total = 0usize;
         for id in ids {
-            if let Some(data) = stmt
-                .query_row(params![journal, id], |r| r.get(0))
-                .optional()?
-            {
-                out.push((id.clone(), data));
+            if !seen.insert(id.as_str()) {
+                continue;
             }
+            let Some(len) = size
+                .query_row(params![journal, id], |r| r.get::<_, i64>(0))
+                .optional()?
+            else {
+                continue;
+            };
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            if !out.is_empty() && total.saturating_add(len) > max_bytes {
+                return Ok((out, true));
+            }
+            total = total.saturating_add(len);
+            let data: Vec<u8> = read.query_row(params![journal, id], |r| r.get(0))?;
+            out.push((id.clone(), data));
         }
-        Ok(out)
+        Ok((out, false))
     }
 }
 
@@ -855,6 +877,31 @@ mod tests {
         assert!(core.put_blob(&j1, "../etc/passwd", b"x").is_err());
     }
 
+    /// Issue 17, item 3: the same id a thousand times came back a thousand
+    /// times, with no bound on the answer.
+    #[test]
+    fn regression_blob_fetch_amplifies() {
+        let core = Core::open_in_memory().unwrap();
+        let (j, _) = core.new_journal(0).unwrap();
+        let big = vec![7u8; 100_000];
+        for i in 0..5 {
+            core.put_blob(&j, &format!("k1:b{i}"), &big).unwrap();
+        }
+        // One id a thousand times: one blob back.
+        let same = vec!["k1:b0".to_string(); MAX_BLOB_BATCH];
+        let (blobs, more) = core.get_blobs(&j, &same, 1 << 20).unwrap();
+        assert_eq!((blobs.len(), more), (1, false));
+        // Five blobs of 100 kB under a 250 kB cap: two, and "more".
+        let five: Vec<String> = (0..5).map(|i| format!("k1:b{i}")).collect();
+        let (blobs, more) = core.get_blobs(&j, &five, 250_000).unwrap();
+        assert_eq!(blobs.len(), 2);
+        assert!(more);
+        // A blob larger than the cap still comes, alone.
+        let (blobs, more) = core.get_blobs(&j, &five, 10).unwrap();
+        assert_eq!((blobs.len(), more), (1, true));
+        assert_eq!(blobs[0].0, "k1:b0");
+    }
+
     #[test]
     fn blob_batches_see_only_their_journal() {
         let core = Core::open_in_memory().unwrap();
@@ -868,10 +915,10 @@ mod tests {
         );
         assert_eq!(core.lacking_blobs(&j2, &ids).unwrap(), ids);
         assert_eq!(
-            core.get_blobs(&j1, &ids).unwrap(),
-            vec![("sha256:aa".to_string(), b"one".to_vec())]
+            core.get_blobs(&j1, &ids, 1 << 20).unwrap(),
+            (vec![("sha256:aa".to_string(), b"one".to_vec())], false)
         );
-        assert!(core.get_blobs(&j2, &ids).unwrap().is_empty());
+        assert!(core.get_blobs(&j2, &ids, 1 << 20).unwrap().0.is_empty());
         let stored = core
             .put_blobs(
                 &j1,
@@ -907,7 +954,7 @@ mod tests {
             .is_err());
         assert!(!core.has_blob(&j1, "k1:d").unwrap());
         let too_many = vec!["sha256:aa".to_string(); MAX_BLOB_BATCH + 1];
-        assert!(core.get_blobs(&j1, &too_many).is_err());
+        assert!(core.get_blobs(&j1, &too_many, 1 << 20).is_err());
         assert!(core.lacking_blobs(&j1, &["../x".to_string()]).is_err());
     }
 

@@ -562,12 +562,16 @@ async fn fetch_blobs(
 ) -> Result<Response, ApiError> {
     let ids = blob_ids(body, st.config.max_body)?;
     let core = Arc::clone(&st.core);
-    let blobs = blocking(move || core.get_blobs(&journal, &ids)).await?;
+    // An answer holds at most a body's worth of blob bytes (base64 makes
+    // it a third larger), so no request costs the server more memory than
+    // the largest one it accepts.
+    let cap = st.config.max_body;
+    let (blobs, more) = blocking(move || core.get_blobs(&journal, &ids, cap)).await?;
     let blobs: Vec<serde_json::Value> = blobs
         .into_iter()
         .map(|(id, data)| serde_json::json!({ "id": id, "data": BASE64.encode(data) }))
         .collect();
-    Ok(Json(serde_json::json!({ "blobs": blobs })).into_response())
+    Ok(Json(serde_json::json!({ "blobs": blobs, "more": more })).into_response())
 }
 
 async fn store_blobs(

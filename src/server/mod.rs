@@ -7,4 +7,4 @@ pub mod http;
 pub use self::core::{
     Core, OpsPage, ServerError, Status, StoredOp, MAX_CLOCK_AHEAD_MS, MAX_PAGE_BYTES, MAX_PAGE_OPS,
 };
-pub use self::http::{serve, Config};
+pub use self::http::{serve, Config, MAX_BODY_BYTES};

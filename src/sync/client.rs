@@ -7,6 +7,7 @@
 //! start the server, fix the token, fix the clock, or run `nj sync` again.
 //! It never logs or prints the token.
 
+use std::collections::{HashMap, HashSet};
 use std::io::ErrorKind;
 use std::time::Duration;
 
@@ -413,24 +414,40 @@ impl Transport for HttpTransport {
         #[derive(Deserialize)]
         struct Blobs {
             blobs: Vec<Blob>,
+            /// The server cut the answer short (by size): ask for the rest.
+            #[serde(default)]
+            more: bool,
         }
         let doing = "downloading article texts";
-        let bytes = self.post_ids("/v1/blobs/fetch", ids, doing)?;
-        let answer: Blobs = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(e))?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(blob) = answer.blobs.iter().find(|b| b.id == *id) else {
-                return Err(SyncError::Transport(format!(
-                    "the server at {} has no article text {id}; the device that clipped it must sync first",
-                    self.base
-                )));
-            };
-            let data = BASE64
-                .decode(blob.data.as_bytes())
-                .map_err(|e| self.unreadable(e))?;
-            out.push((id.clone(), data));
+        let mut got: HashMap<String, Vec<u8>> = HashMap::with_capacity(ids.len());
+        let mut seen = HashSet::new();
+        let mut wanted: Vec<String> = ids.iter().filter(|id| seen.insert(*id)).cloned().collect();
+        loop {
+            let bytes = self.post_ids("/v1/blobs/fetch", &wanted, doing)?;
+            let answer: Blobs = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(e))?;
+            let before = got.len();
+            for blob in answer.blobs {
+                let data = BASE64
+                    .decode(blob.data.as_bytes())
+                    .map_err(|e| self.unreadable(e))?;
+                got.insert(blob.id, data);
+            }
+            wanted.retain(|id| !got.contains_key(id));
+            // A cut answer that brought nothing new would loop forever.
+            if wanted.is_empty() || !answer.more || got.len() == before {
+                break;
+            }
         }
-        Ok(out)
+        if let Some(id) = wanted.first() {
+            return Err(SyncError::Transport(format!(
+                "the server at {} has no article text {id}; the device that clipped it must sync first",
+                self.base
+            )));
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| got.remove(id).map(|d| (id.clone(), d)))
+            .collect())
     }
 }
 

@@ -908,3 +908,64 @@ fn client_errors_say_what_to_do() {
         format!("the connection to {hangup_url} dropped while pushing changes; run `nj sync` again to finish (nothing is sent or applied twice)")
     );
 }
+
+/// Issue 17, item 3: `POST /v1/blobs/fetch` with one id a thousand times
+/// answered a thousand copies (a 20 KB request, a 1.4 GB answer). Each id
+/// now comes once, an answer holds at most a body's worth of blobs, and
+/// the client asks again for the rest.
+#[test]
+fn regression_blob_fetch_amplifies() {
+    let env = Env::new();
+    let server = Server::start(&env, &["--max-body", "300000"]);
+    let (_, token) = server.new_journal(&env);
+    let big = vec![b'x'; 100_000];
+    let ids: Vec<String> = (0..5).map(|i| format!("k1:blob{i}")).collect();
+    for id in &ids {
+        let (status, _) = call(
+            "PUT",
+            &server.url(&format!("/v1/blobs/{id}")),
+            Some(&token),
+            Some(&big),
+        );
+        assert!(status == 201 || status == 200, "{status}");
+    }
+    // One id, a thousand times: one blob in the answer.
+    let same = serde_json::to_vec(&serde_json::json!({ "ids": vec![&ids[0]; 1000] })).unwrap();
+    let (status, body) = call(
+        "POST",
+        &server.url("/v1/blobs/fetch"),
+        Some(&token),
+        Some(&same),
+    );
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["blobs"].as_array().unwrap().len(), 1);
+    assert!(body.len() < 200_000, "an answer of {} bytes", body.len());
+    // All five at once: cut at the body limit, with "more".
+    let all = serde_json::to_vec(&serde_json::json!({ "ids": ids })).unwrap();
+    let (_, body) = call(
+        "POST",
+        &server.url("/v1/blobs/fetch"),
+        Some(&token),
+        Some(&all),
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v["blobs"].as_array().unwrap().len() < 5, "{}", &body[..200]);
+    assert_eq!(v["more"], true);
+    assert!(body.len() < 450_000, "an answer of {} bytes", body.len());
+    // The client gets them all, in several requests.
+    let mut client = HttpTransport::new(&server.url, &token);
+    let got = client.get_blobs(&ids).unwrap();
+    assert_eq!(got.len(), 5);
+    for ((id, data), want) in got.iter().zip(&ids) {
+        assert_eq!(id, want);
+        assert_eq!(data.len(), 100_000);
+    }
+    // One it lacks is still an error that says so.
+    let err = client
+        .get_blobs(&["k1:missing".to_string()])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("has no article text k1:missing"), "{err}");
+}
