@@ -134,7 +134,7 @@ impl Ctx {
                 path.display()
             );
         }
-        Ok(Journal::open(&path)?)
+        opened(&path)
     }
 
     /// Reads a WHEN now, where a day without a time means the config's
@@ -152,8 +152,21 @@ impl Ctx {
     /// commands that put something new in it.
     fn journal_or_create(&self) -> Result<Journal> {
         let path = self.db_path()?;
-        Ok(Journal::open(&path)?)
+        opened(&path)
     }
+}
+
+/// Opens the journal at `path`, saying once when its file had to be made
+/// private.
+fn opened(path: &std::path::Path) -> Result<Journal> {
+    let journal = Journal::open(path)?;
+    if journal.was_tightened() {
+        eprintln!(
+            "nj: note: {} could be read by other users of this machine; it holds the sync token and the journal key, so it is now readable by you alone (mode 0600)",
+            path.display()
+        );
+    }
+    Ok(journal)
 }
 
 impl Cli {

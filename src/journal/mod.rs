@@ -61,6 +61,50 @@ pub struct Journal {
     /// The scratch database an import builds its search index in
     /// ([`Journal::with_side_index`]).
     scratch: Option<side_index::Scratch>,
+    /// Opening made the file private (see [`Journal::was_tightened`]).
+    tightened: bool,
+}
+
+/// Makes the journal file (created empty if missing, with mode 0600) and
+/// its WAL and shared-memory files readable by their owner only. Returns
+/// true when an existing file was readable by others and is no longer.
+#[cfg(unix)]
+fn private_file(path: &Path) -> Result<bool> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // Let SQLite's open report what is wrong (a folder, no access).
+        Err(_) => return Ok(false),
+    }
+    let mut tightened = false;
+    for p in [
+        path.to_path_buf(),
+        PathBuf::from(format!("{}-wal", path.display())),
+        PathBuf::from(format!("{}-shm", path.display())),
+    ] {
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if meta.is_file() && mode & 0o077 != 0 {
+            // A file of someone else's (shared, read-only) is left alone.
+            if std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode & 0o700)).is_ok() {
+                tightened = true;
+            }
+        }
+    }
+    Ok(tightened)
+}
+
+#[cfg(not(unix))]
+fn private_file(_path: &Path) -> Result<bool> {
+    Ok(false)
 }
 
 impl Journal {
@@ -75,6 +119,11 @@ impl Journal {
                 ))
             })?;
         }
+        // The journal holds the sync token and the journal key: private
+        // to its owner. SQLite gives the WAL and shared-memory files the
+        // database file's mode, so making the file first (empty is a
+        // valid database) is enough; an older, readable one is tightened.
+        let tightened = private_file(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -89,9 +138,16 @@ impl Journal {
             held: false,
             path: Some(path.to_path_buf()),
             scratch: None,
+            tightened,
         };
         journal.setup()?;
         Ok(journal)
+    }
+
+    /// Whether opening made the journal file private (0600) because other
+    /// users could read it: worth telling its owner once.
+    pub fn was_tightened(&self) -> bool {
+        self.tightened
     }
 
     /// A journal that lives in memory, for tests.
@@ -101,6 +157,7 @@ impl Journal {
             path: None,
             held: false,
             scratch: None,
+            tightened: false,
         };
         journal.setup()?;
         Ok(journal)

@@ -294,3 +294,41 @@ fn regression_a_mistyped_db_silently_shows_an_empty_journal() {
     assert!(typo.is_file());
     env.nj(&["--db", typo_s, "list"]).success();
 }
+
+/// Issue 17, item 10: the journal (which holds the sync token and the
+/// journal key) was created 0644. It is made 0600, with its WAL and
+/// shared-memory files, and an older readable one is tightened once, with
+/// a note.
+#[cfg(unix)]
+#[test]
+fn regression_the_journal_file_is_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    env.clip_text("Private\n\nA story.\n", &[]);
+    let db = env.db();
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    let shm = std::path::PathBuf::from(format!("{}-shm", db.display()));
+    assert_eq!(mode(&db), 0o600);
+    // WAL and SHM exist while a connection is open: hold one.
+    let conn = env.sqlite();
+    conn.query_row("SELECT count(*) FROM articles", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    for p in [&wal, &shm] {
+        assert!(p.exists(), "{}", p.display());
+        assert_eq!(mode(p), 0o600, "{}", p.display());
+    }
+    drop(conn);
+    // A journal an older nj made readable to all: tightened, and said once.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.nj(&["list"]).success();
+    assert!(
+        out.stderr
+            .contains("is now readable by you alone (mode 0600)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mode(&db), 0o600);
+    let again = env.nj(&["list"]).success();
+    assert!(!again.stderr.contains("mode 0600"), "{}", again.stderr);
+}

@@ -136,6 +136,18 @@ impl Env {
     /// Makes an empty journal, as the first writing command would: for
     /// tests of what reading commands say about one.
     pub fn init(&self) {
+        // Private, as nj makes it (else nj tightens it, with a note).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(self.db())
+                .expect("create the journal file");
+        }
         rusqlite::Connection::open(self.db())
             .and_then(|c| c.execute_batch("PRAGMA user_version"))
             .expect("create an empty journal file");
