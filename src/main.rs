@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("nj: {}", message(&err));
+            // A title or note inside a message shows its control
+            // characters, never runs them.
+            eprintln!("nj: {}", cmd::output::visible(&message(&err)));
             ExitCode::FAILURE
         }
     }

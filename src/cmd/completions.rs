@@ -20,7 +20,7 @@ impl Completions {
         // (`nj completions bash | head -1`), and a closed pipe is success.
         let mut script = Vec::new();
         clap_complete::generate(self.shell, &mut cmd, "nj", &mut script);
-        output::print(&String::from_utf8_lossy(&script))?;
+        output::print_exact(&String::from_utf8_lossy(&script))?;
         Ok(ExitCode::SUCCESS)
     }
 }

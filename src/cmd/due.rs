@@ -70,7 +70,7 @@ impl Due {
                 Some(path) => {
                     output::write_atomically(path, |out| Ok(out.write_all(ics.as_bytes())?))?
                 }
-                None => output::print(&ics)?,
+                None => output::print_exact(&ics)?,
             }
             return Ok(ExitCode::SUCCESS);
         }

@@ -59,7 +59,7 @@ impl Extract {
                 text: &page.content.text,
             })?;
         } else {
-            output::print(&page.content.text)?;
+            output::print_exact(&page.content.text)?;
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -16,7 +16,7 @@ mod list;
 mod man;
 mod note;
 mod open;
-mod output;
+pub(crate) mod output;
 mod read;
 mod recheck;
 mod search;

@@ -46,12 +46,70 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Writes text to stdout as it is.
+/// Writes text for people to stdout, with control characters from the
+/// data made visible (see [`visible`]).
 pub fn print(text: &str) -> Result<()> {
+    write_out(&visible(text))
+}
+
+/// Writes text that must stay byte for byte what is stored (`nj show
+/// --text`, whose hash anyone can check, and `nj extract`): as it is in a
+/// pipe or file; on a terminal, with control characters made visible.
+pub fn print_exact(text: &str) -> Result<()> {
+    if stdout_is_tty() {
+        write_out(&visible(text))
+    } else {
+        write_out(text)
+    }
+}
+
+fn write_out(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// The colour codes nj itself writes (bold, dim, the search mark, the
+/// diff's colours, reset): the only escape sequences let through.
+const OWN_CODES: &[&str] = &[
+    "\x1b[0m",
+    "\x1b[1m",
+    "\x1b[2m",
+    "\x1b[1;33m",
+    "\x1b[31m",
+    "\x1b[32m",
+    "\x1b[36m",
+];
+
+/// `s` with every control character except newline and tab shown as a
+/// visible stand-in (ESC as ␛, BEL as ␇, the C1 controls as �), so a
+/// title or note cannot move the cursor, retitle the terminal or ring its
+/// bell. nj's own colour codes stay.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            if let Some(code) = OWN_CODES.iter().find(|code| rest.starts_with(**code)) {
+                out.push_str(code);
+                rest = &rest[code.len()..];
+                continue;
+            }
+        }
+        out.push(match c {
+            c if !control(c) => c,
+            '\u{7f}' => '\u{2421}',
+            c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+            _ => '\u{fffd}',
+        });
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The width a table must fit: `COLUMNS` when set (also in a pipe, for
@@ -156,7 +214,7 @@ pub fn print_table(t: &Table) -> Result<()> {
         // The borderless style pads every cell by one space; the first
         // column's padding would only indent the whole table.
         let line = line.strip_prefix(' ').unwrap_or(&line);
-        writeln!(out, "{}", line.trim_end())?;
+        writeln!(out, "{}", visible(line.trim_end()))?;
     }
     Ok(())
 }
@@ -194,7 +252,7 @@ pub fn page(text: &str, pager: Option<String>) -> Result<()> {
     };
     if let Some(mut stdin) = child.stdin.take() {
         // The reader may quit the pager early; that is not an error.
-        let _ = stdin.write_all(text.as_bytes());
+        let _ = stdin.write_all(visible(text).as_bytes());
     }
     child.wait().context("the pager failed")?;
     Ok(())
@@ -334,6 +392,22 @@ mod tests {
         for w in 2..30 {
             assert!(display_width(&shorten("Harbor bridge contract goes to review", w)) <= w);
         }
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_run() {
+        assert_eq!(visible("plain title"), "plain title");
+        assert_eq!(visible("a\tb\nc"), "a\tb\nc");
+        assert_eq!(
+            visible("Title \x1b]0;pwned\x07 here\x1b[2J\r\u{7f}\u{9b}"),
+            "Title \u{241b}]0;pwned\u{2407} here\u{241b}[2J\u{240d}\u{2421}\u{fffd}"
+        );
+        // nj's own colours pass.
+        assert_eq!(visible(&bold_always("x")), "\x1b[1mx\x1b[0m");
+    }
+
+    fn bold_always(s: &str) -> String {
+        format!("\x1b[1m{s}\x1b[0m")
     }
 
     #[test]

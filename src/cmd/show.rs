@@ -55,7 +55,7 @@ impl Show {
             article: Some(article.clone()),
         })?;
         if self.text {
-            output::print(&text)?;
+            output::print_exact(&text)?;
         } else if ctx.json {
             output::json(&ShowJson {
                 detail: &detail,

@@ -91,3 +91,33 @@ fn regression_the_export_summary_counts_removed_items_apart() {
         "exported 1 article, 0 notes and 1 follow-up, and from the bin 1 follow-up to j.json\n"
     );
 }
+
+/// Issue 17, item 9: a title with terminal control codes (ESC, BEL) was
+/// printed raw by clip, list and show, so a page could retitle or clear
+/// the reader's terminal. They are shown as visible symbols; `show
+/// --text` in a pipe stays the exact stored bytes (its hash is checked).
+#[test]
+fn regression_control_codes_in_titles_are_printed_raw() {
+    let env = Env::new();
+    let text = "Bridge \u{1b}]0;pwned\u{7} vote \u{1b}[2J\n\nThe council votes.\n";
+    let out = env.nj_stdin(&["clip", "-"], text).success();
+    let id = env.list_json()[0]["id"].as_str().unwrap().to_owned();
+    for shown in [
+        out.stdout,
+        env.nj(&["list"]).success().stdout,
+        env.nj(&["show", &id]).success().stdout,
+        env.nj(&["search", "council"]).success().stdout,
+    ] {
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("Bridge \u{241b}]0;pwned\u{2407} vote"),
+            "{shown:?}"
+        );
+    }
+    // The stored text is untouched, and `--text` gives it exactly.
+    let exact = env.nj(&["show", &id, "--text"]).success().stdout;
+    assert_eq!(exact, text);
+}
