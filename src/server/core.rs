@@ -382,17 +382,13 @@ impl Core {
         ops: &[StoredOp],
         now_ms: i64,
     ) -> Result<Pushed, ServerError> {
-        for op in ops {
-            let ahead = op.hlc_ms - now_ms;
+        for (n, op) in ops.iter().enumerate() {
+            check_op_fields(n + 1, op)?;
+            let ahead = op.hlc_ms.saturating_sub(now_ms);
             if ahead > MAX_CLOCK_AHEAD_MS {
                 return Err(ServerError::ClockAhead {
                     ahead_s: ahead / 1000,
                 });
-            }
-            if op.device.is_empty() || op.seq == 0 {
-                return Err(ServerError::BadRequest(
-                    "an operation needs a device id and a sequence number from 1".into(),
-                ));
             }
         }
         let mut conn = self.conn();
@@ -461,6 +457,13 @@ impl Core {
     /// [`MAX_PAGE_OPS`]), and fewer once their payloads pass
     /// [`MAX_PAGE_BYTES`]; `more` says whether any follow.
     pub fn pull(&self, journal: &str, cursor: u64, limit: usize) -> Result<OpsPage, ServerError> {
+        // Positions are SQLite integers: a cursor past them would wrap to
+        // a negative one and start the pull over.
+        if cursor > i64::MAX as u64 {
+            return Err(ServerError::BadRequest(format!(
+                "after={cursor} is past any position; give a cursor from an earlier answer's \"next\" (0 for the start)"
+            )));
+        }
         let limit = limit.clamp(1, MAX_PAGE_OPS);
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -669,6 +672,42 @@ impl Core {
         }
         Ok((out, false))
     }
+}
+
+/// The longest device id accepted: nj's are UUIDs (36 characters).
+pub const MAX_DEVICE_ID: usize = 64;
+
+/// Checks an operation's fields at the edge, so nothing a client sends is
+/// stored unbounded or wraps: a device id of letters, digits and dashes,
+/// at most [`MAX_DEVICE_ID`] long (it is returned by every status); a
+/// sequence number and a clock that fit SQLite's integers.
+fn check_op_fields(n: usize, op: &StoredOp) -> Result<(), ServerError> {
+    let bad = |what: String| ServerError::BadRequest(format!("operation {n}: {what}"));
+    if op.device.is_empty()
+        || op.device.len() > MAX_DEVICE_ID
+        || !op
+            .device
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(bad(format!(
+            "the device id must be 1 to {MAX_DEVICE_ID} letters, digits and dashes (this one is {} bytes)",
+            op.device.len()
+        )));
+    }
+    if op.seq == 0 || op.seq > i64::MAX as u64 {
+        return Err(bad(format!(
+            "the sequence number {} is out of range; they count from 1",
+            op.seq
+        )));
+    }
+    if op.hlc_ms < 0 {
+        return Err(bad(format!(
+            "the clock {} is before 1970; send milliseconds since the Unix epoch",
+            op.hlc_ms
+        )));
+    }
+    Ok(())
 }
 
 fn check_batch(ids: &[String]) -> Result<(), ServerError> {
