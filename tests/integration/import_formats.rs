@@ -353,3 +353,24 @@ fn pending_and_read_articles_round_trip_through_a_json_export() {
     let pending = b.nj(&["--json", "list", "--pending"]).json();
     assert_eq!(pending.as_array().unwrap().len(), 6);
 }
+
+/// Issue 17, item 7: one row with 100,000 tags was deduplicated in
+/// quadratic time (30 s; 5 million never finished). An item keeps at most
+/// 500 tags, each added in constant time.
+#[test]
+fn regression_a_row_of_many_tags_is_quadratic() {
+    let env = Env::new();
+    let tags: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+    env.write(
+        "many.csv",
+        format!(
+            "url,title,time_added,tags,status\nhttps://a.example/x,A,1700000000,{},unread\n",
+            tags.join("|")
+        ),
+    );
+    let out = env.nj(&["import", "many.csv"]).success();
+    assert!(out.stdout.contains("1 added"), "{}", out.stdout);
+    let list = env.list_json();
+    assert_eq!(list[0]["tags"].as_array().unwrap().len(), 500);
+    env.nj(&["verify"]).success();
+}
