@@ -263,10 +263,17 @@ pub fn page(text: &str, pager: Option<String>) -> Result<()> {
 pub fn note_text(arg: Option<&str>, initial: &str) -> Result<String> {
     match arg {
         Some("-") => {
+            // Read no more than one byte past the cap: a 60 MB stream
+            // is refused without holding it (it took 765 MB).
+            let cap = newsjournal::journal::MAX_NOTE_BYTES;
             let mut s = String::new();
             std::io::stdin()
+                .take(cap as u64 + 1)
                 .read_to_string(&mut s)
                 .context("cannot read the note from standard input (it must be UTF-8 text)")?;
+            if s.len() > cap {
+                bail!("the note on standard input is over 1 MB, and a note holds at most 1 MB; keep the long text as a file (or clip it: `nj clip FILE`) and note where it is");
+            }
             Ok(s)
         }
         Some(text) => Ok(text.to_owned()),

@@ -39,6 +39,7 @@ pub use dump::{
 };
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
+pub use note::MAX_NOTE_BYTES;
 pub use query::{
     first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort,
     Note, NoteFilter, NoteRef, Version,

@@ -1213,6 +1213,8 @@ impl<'c> Tx<'c> {
         article: Option<&ArticleRef>,
         note: &NoteRow<'_>,
     ) -> Result<NoteRef> {
+        // Every new note (typed, or from an import) fits the cap.
+        super::note::check_note_size(note.body)?;
         if let Some(a) = article {
             self.touch_article(a.rowid)?;
         }

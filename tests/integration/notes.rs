@@ -298,3 +298,47 @@ fn a_removed_note_is_listed_and_can_be_restored() {
         serde_json::json!([])
     );
 }
+
+/// Issue 17, item 8 (notes): a 60 MB note on stdin took 765 MB of memory
+/// and could never sync (over the server's body limit). A note holds at
+/// most 1 MB: more is refused, through every way a note comes in, without
+/// reading the rest, and nothing is stored.
+#[test]
+fn regression_unbounded_notes() {
+    let env = Env::new();
+    let id = env.clip_text("Harbor\n\nThe harbor story.\n", &[]);
+    let big = "word ".repeat(500_000); // 2.5 MB
+    let before = env.snapshot();
+    for args in [&["note", id.as_str(), "-"][..], &["jot", "-"]] {
+        let out = env.nj_stdin(args, &big);
+        assert_eq!(out.code, Some(1), "{args:?}");
+        assert!(
+            out.stderr.contains("a note holds at most 1 MB"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(env.snapshot().0, before.0, "nothing was written");
+    // From an import: that note is rejected with the reason, the rest
+    // import (the library checks every new note).
+    let body = "z".repeat((1 << 20) + 1);
+    env.write(
+        "big.json",
+        format!(
+            "{{\"format\":\"newsjournal\",\"version\":1,\"articles\":[],\"notes\":[\
+             {{\"id\":\"11111111-1111-4111-8111-111111111111\",\"body\":\"{body}\",\"created_at\":\"2026-11-26T09:00:00.000Z\",\"updated_at\":\"2026-11-26T09:00:00.000Z\"}},\
+             {{\"id\":\"22222222-2222-4222-8222-222222222222\",\"body\":\"small\",\"created_at\":\"2026-11-26T09:00:00.000Z\",\"updated_at\":\"2026-11-26T09:00:00.000Z\"}}],\"followups\":[]}}"
+        ),
+    );
+    let out = env.nj(&["import", "big.json"]).success();
+    assert!(out.stdout.contains("1 added"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("a note holds at most 1 MB"),
+        "{}",
+        out.stderr
+    );
+    // Just under the cap is fine.
+    let fits = "y".repeat((1 << 20) - 10);
+    env.nj_stdin(&["note", &id, "-"], &fits).success();
+    env.nj(&["verify"]).success();
+}
