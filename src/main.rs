@@ -42,9 +42,6 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
                 e.downcast_ref::<newsjournal::Error>(),
                 Some(newsjournal::Error::Io(io)) if io.kind() == BrokenPipe
             )
-            // serde_json keeps the io::Error inside, out of the chain.
-            || e.downcast_ref::<serde_json::Error>()
-                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
 }
 

@@ -169,31 +169,9 @@ impl Config {
     }
 }
 
-/// "09:00", "9:30", "17:45", "8am", "5:30pm".
+/// A time of day as WHEN reads one ("09:00", "8am", "noon").
 fn parse_time(s: &str) -> Result<NaiveTime> {
-    let t = s.trim().to_lowercase().replace(' ', "");
-    let parsed = NaiveTime::parse_from_str(&t, "%H:%M").ok().or_else(|| {
-        let (body, pm) = if let Some(b) = t.strip_suffix("am") {
-            (b, false)
-        } else {
-            (t.strip_suffix("pm")?, true)
-        };
-        let (h, m) = match body.split_once(':') {
-            Some((h, m)) => (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?),
-            None => (body.parse::<u32>().ok()?, 0),
-        };
-        if !(1..=12).contains(&h) {
-            return None;
-        }
-        let h = match (h, pm) {
-            (12, false) => 0,
-            (12, true) => 12,
-            (h, true) => h + 12,
-            (h, false) => h,
-        };
-        NaiveTime::from_hms_opt(h, m, 0)
-    });
-    parsed.with_context(|| {
+    newsjournal::time::parse_time_of_day(s).with_context(|| {
         format!("follow_up_time = {s:?} is not a time of day; write it like \"09:00\" or \"8am\"")
     })
 }

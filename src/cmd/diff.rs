@@ -108,9 +108,13 @@ impl Diff {
         for line in unified.lines() {
             let painted = match line.as_bytes().first() {
                 _ if !color => line.to_owned(),
-                Some(b'+') if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
-                Some(b'-') if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
-                Some(b'@') => format!("\x1b[36m{line}\x1b[0m"),
+                Some(b'+') if !line.starts_with("+++") => {
+                    format!("{}{line}{}", output::GREEN, output::RESET)
+                }
+                Some(b'-') if !line.starts_with("---") => {
+                    format!("{}{line}{}", output::RED, output::RESET)
+                }
+                Some(b'@') => format!("{}{line}{}", output::CYAN, output::RESET),
                 _ => line.to_owned(),
             };
             let _ = writeln!(s, "{painted}");

@@ -181,10 +181,11 @@ impl Notes {
                     eprintln!("no notes yet; add one with `nj note ID TEXT` or `nj jot TEXT`");
                 } else {
                     let mut t = output::table(&["ID", "WRITTEN", "ARTICLE", "NOTE"]);
+                    // A text kept from another device is picked by number;
+                    // say so where every note is listed.
+                    let kept_counts = journal.kept_text_counts()?;
                     for n in &notes {
-                        // A text kept from another device is picked by
-                        // number; say so where every note is listed.
-                        let kept = journal.note_conflicts(&n.id)?.len();
+                        let kept = kept_counts.get(&n.id).copied().unwrap_or(0);
                         let mut text = first_line(&n.text, 100);
                         if kept > 0 {
                             text.push_str(&format!(

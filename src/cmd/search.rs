@@ -49,7 +49,7 @@ impl Search {
         }
         let color = output::color() && !ctx.json;
         let mark = if color {
-            ("\x1b[1;33m".to_owned(), "\x1b[0m".to_owned())
+            (output::MARK.to_owned(), output::RESET.to_owned())
         } else {
             ("**".to_owned(), "**".to_owned())
         };

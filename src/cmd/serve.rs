@@ -15,7 +15,6 @@ use newsjournal::time::Timestamp;
 use super::output;
 use super::Ctx;
 
-/// The server's database under `--data DIR`, creating DIR if needed.
 /// The server's data, which must be there already: a mistyped `--data`
 /// says so instead of showing an empty server it has just made.
 fn open_existing(dir: &Path) -> Result<Core> {
@@ -29,6 +28,7 @@ fn open_existing(dir: &Path) -> Result<Core> {
     open(dir)
 }
 
+/// The server's database under `--data DIR`, creating DIR if needed.
 fn open(dir: &Path) -> Result<Core> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the server's data folder {}", dir.display()))?;

@@ -43,7 +43,6 @@ enum RemoteAction {
     Show,
 }
 
-/// The remote and token, from the environment first, then the journal.
 /// The server and token: NJ_REMOTE and NJ_TOKEN, then what `nj remote set`
 /// stored in the journal, then the config file's `[remote]`.
 fn remote(ctx: &Ctx, journal: &Journal) -> Result<(String, String)> {

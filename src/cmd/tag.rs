@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use newsjournal::journal::{normalize_tag, short_id, Article, ArticleRef, Tx};
+use newsjournal::journal::{short_id, Article, ArticleRef, Tx};
 
 use super::output;
 use super::Ctx;
@@ -129,11 +129,8 @@ impl Tags {
                 TagsAction::Merge { from, into } => (from, into, true),
             };
             let mut journal = ctx.journal()?;
-            let n = journal.write(ctx.clock.timestamp(), |tx| tx.rename_tag(from, to, merge))?;
-            let (from, to) = (
-                normalize_tag(from).unwrap_or_default(),
-                normalize_tag(to).unwrap_or_default(),
-            );
+            let (from, to, n) =
+                journal.write(ctx.clock.timestamp(), |tx| tx.rename_tag(from, to, merge))?;
             if ctx.json {
                 output::json(&serde_json::json!({ "from": from, "to": to, "articles": n }))?;
             } else {

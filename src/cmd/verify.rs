@@ -30,7 +30,7 @@ impl Verify {
                 let mended = journal.write(ctx.clock.timestamp(), |tx| {
                     let mut n = 0;
                     for b in &broken {
-                        n += usize::from(tx.mend_article(&b.article)?);
+                        n += usize::from(tx.mend_article(&b.article())?);
                     }
                     Ok(n)
                 })?;

@@ -238,26 +238,44 @@ impl Tx<'_> {
         // The title (maybe the user's own) and the metadata stay as first
         // clipped: a version is a change of text. Only what was missing is
         // filled in.
-        for (field, new, old) in [
-            (ArticleField::Site, &clip.site, &before.site),
-            (ArticleField::Author, &clip.author, &before.author),
-            (ArticleField::Lang, &clip.lang, &before.lang),
-        ] {
-            if new.is_some() && old.is_none() {
-                self.set_article(article, field, opt_text(new))?;
-            }
-        }
-        if clip.published_at.is_some() && before.published_at.is_none() {
-            self.set_article(
-                article,
-                ArticleField::PublishedAt,
-                clip.published_at.map(|t| t.0).into(),
-            )?;
-        }
+        self.fill_metadata(
+            article,
+            &before,
+            [&clip.site, &clip.author, &clip.lang],
+            clip.published_at,
+        )?;
         for url in &clip.urls {
             self.add_url(article, url)?;
         }
         Ok(Some(before.content_hash))
+    }
+
+    /// Sets the site, author, language and publication date that
+    /// `before` (the article as it is) lacks and a newer source gives.
+    /// Returns whether anything was set.
+    pub(super) fn fill_metadata(
+        &mut self,
+        article: &ArticleRef,
+        before: &Article,
+        [site, author, lang]: [&Option<String>; 3],
+        published_at: Option<Timestamp>,
+    ) -> Result<bool> {
+        let mut changed = false;
+        for (field, new, old) in [
+            (ArticleField::Site, site, &before.site),
+            (ArticleField::Author, author, &before.author),
+            (ArticleField::Lang, lang, &before.lang),
+        ] {
+            if new.is_some() && old.is_none() {
+                self.set_article(article, field, opt_text(new))?;
+                changed = true;
+            }
+        }
+        if let (Some(p), None) = (published_at, before.published_at) {
+            self.set_article(article, ArticleField::PublishedAt, Value::Integer(p.0))?;
+            changed = true;
+        }
+        Ok(changed)
     }
 
     /// Makes an article's parts agree again (see
@@ -340,9 +358,14 @@ impl Tx<'_> {
     /// Gives every article tagged `from` the tag `to` instead, binned ones
     /// too (so a restored article has it). Each change is an unlink and a
     /// link, so it syncs like any tagging. When `to` is in use already,
-    /// that is a merge, refused unless `merge` says so. Returns how many
-    /// articles were changed.
-    pub fn rename_tag(&mut self, from: &str, to: &str, merge: bool) -> Result<usize> {
+    /// that is a merge, refused unless `merge` says so. Returns the two
+    /// tags as normalised and how many articles were changed.
+    pub fn rename_tag(
+        &mut self,
+        from: &str,
+        to: &str,
+        merge: bool,
+    ) -> Result<(String, String, usize)> {
         let old = normalize_tag(from).ok_or_else(|| bad_tag(from))?;
         let new = normalize_tag(to).ok_or_else(|| bad_tag(to))?;
         if old == new {
@@ -384,7 +407,7 @@ impl Tx<'_> {
             self.unlink_tag(a, &old)?;
             self.link_tag(a, &new)?;
         }
-        Ok(articles.len())
+        Ok((old, new, articles.len()))
     }
 
     /// Moves an article to the bin (or back out of it). Returns false when

@@ -201,9 +201,7 @@ impl Tx<'_> {
         }
         // Sets the text and fills in missing metadata (URLs included).
         self.record_version(article, clip)?;
-        if current.title == placeholder_title(current.url.as_deref().unwrap_or(""))
-            && !clip.title.trim().is_empty()
-        {
+        if has_placeholder_title(&current) && !clip.title.trim().is_empty() {
             self.set_title(article, &clip.title)?;
         }
         Ok(Filled::Fetched {
@@ -275,6 +273,12 @@ impl Tx<'_> {
             .execute([article_id])?;
         Ok(())
     }
+}
+
+/// Whether an article still has the title a bookmark gets from its address
+/// (see [`placeholder_title`]), which a fetched page's title replaces.
+pub(super) fn has_placeholder_title(a: &super::Article) -> bool {
+    a.title == placeholder_title(a.url.as_deref().unwrap_or(""))
 }
 
 /// The title a bookmark gets when its file gives none: its address without

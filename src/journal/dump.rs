@@ -564,29 +564,19 @@ impl Tx<'_> {
                 ArticleField::ContentHash,
                 a.content_hash.clone().into(),
             )?;
-            if here.title == super::placeholder_title(here.url.as_deref().unwrap_or(""))
-                && here.title != a.title
-            {
+            if super::bookmark::has_placeholder_title(&here) && here.title != a.title {
                 self.set_article(&article, ArticleField::Title, a.title.clone().into())?;
             }
             self.forget_fetch_failure(&article.id)?;
             changed = true;
         }
         // Metadata the article lacks comes from the record.
-        for (field, new, old) in [
-            (ArticleField::Site, &a.site, &here.site),
-            (ArticleField::Author, &a.author, &here.author),
-            (ArticleField::Lang, &a.lang, &here.lang),
-        ] {
-            if new.is_some() && old.is_none() {
-                self.set_article(&article, field, opt(new))?;
-                changed = true;
-            }
-        }
-        if let (Some(p), None) = (a.published_at, here.published_at) {
-            self.set_article(&article, ArticleField::PublishedAt, Value::Integer(p.0))?;
-            changed = true;
-        }
+        changed |= self.fill_metadata(
+            &article,
+            &here,
+            [&a.site, &a.author, &a.lang],
+            a.published_at,
+        )?;
         for u in &a.urls {
             changed |= self.insert_url(&article, &u.url, u.added_at)?;
         }

@@ -455,12 +455,10 @@ pub fn next_occurrence<Tz: chrono::TimeZone>(
 ) -> Option<Timestamp> {
     let start = due.to_datetime();
     let step = |k: i64| -> Option<Timestamp> {
-        let scaled = match every {
-            Interval::Minutes(m) => Interval::Minutes(m.checked_mul(k)?),
-            Interval::Days(d) => Interval::Days(d.checked_mul(k)?),
-            Interval::Months(m) => Interval::Months(m.checked_mul(k)?),
-        };
-        scaled.after(start, tz).map(Timestamp::from_datetime)
+        every
+            .times(k)?
+            .after(start, tz)
+            .map(Timestamp::from_datetime)
     };
     // A first guess from the elapsed time skips most of a long overdue
     // stretch without passing the answer (a month is at most 31 days, a

@@ -171,7 +171,17 @@ pub struct Inconsistent {
     pub title: String,
     pub problem: String,
     #[serde(skip)]
-    pub article: ArticleRef,
+    rowid: i64,
+}
+
+impl Inconsistent {
+    /// The article, to mend it.
+    pub fn article(&self) -> ArticleRef {
+        ArticleRef {
+            rowid: self.rowid,
+            id: self.article_id.clone(),
+        }
+    }
 }
 
 /// Tags are lower-case, trimmed, with inner whitespace as dashes, so
@@ -731,10 +741,7 @@ pub(crate) fn inconsistent_articles(conn: &Connection) -> Result<Vec<Inconsisten
                 "its current text is none of its versions".to_owned()
             };
             Ok(Inconsistent {
-                article: ArticleRef {
-                    rowid: r.get(0)?,
-                    id: r.get(1)?,
-                },
+                rowid: r.get(0)?,
                 article_id: r.get(1)?,
                 title: r.get(2)?,
                 problem,

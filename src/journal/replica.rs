@@ -136,6 +136,18 @@ impl Journal {
     }
 
     /// Note texts kept after losing to a concurrent edit, newest first.
+    /// How many texts from other devices each note keeps, for the notes
+    /// that keep any: one query for a whole list of notes.
+    pub fn kept_text_counts(&self) -> Result<std::collections::HashMap<String, usize>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT note_id, count(*) FROM note_conflicts GROUP BY note_id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     pub fn note_conflicts(&self, note_id: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT body FROM note_conflicts WHERE note_id = ?1 ORDER BY ms DESC, counter DESC, device",

@@ -113,6 +113,9 @@ pub struct Core {
     conn: Mutex<Connection>,
 }
 
+/// A blob's id and its bytes.
+pub type Blob = (String, Vec<u8>);
+
 /// How many hex digits of a token's hash name it in `nj server tokens`.
 pub const TOKEN_ID_LEN: usize = 8;
 
@@ -213,9 +216,14 @@ impl Core {
 
     /// Revokes a token. Returns false if it was unknown or already revoked.
     pub fn revoke(&self, token: &str, now_ms: i64) -> Result<bool, ServerError> {
+        self.revoke_hash(&token_hash(token), now_ms)
+    }
+
+    /// Revokes the token with this hash. False if unknown or revoked.
+    fn revoke_hash(&self, hash: &str, now_ms: i64) -> Result<bool, ServerError> {
         let n = self.conn().execute(
             "UPDATE tokens SET revoked_at = ?1 WHERE hash = ?2 AND revoked_at IS NULL",
-            params![now_ms, token_hash(token)],
+            params![now_ms, hash],
         )?;
         Ok(n == 1)
     }
@@ -288,27 +296,16 @@ impl Core {
                 "{prefix:?} is neither a token (njt_...) nor a token id (4 or more hex digits from `nj server tokens`)"
             )));
         }
-        let conn = self.conn();
-        let found: Vec<(String, Option<i64>)> = conn
-            .prepare_cached(
-                "SELECT hash, revoked_at FROM tokens WHERE hash >= ?1 AND hash < ?2 LIMIT 2",
-            )?
-            .query_map(params![p, format!("{p}~")], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let found: Vec<String> = self
+            .conn()
+            .prepare_cached("SELECT hash FROM tokens WHERE hash >= ?1 AND hash < ?2 LIMIT 2")?
+            .query_map(params![p, format!("{p}~")], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         match found.as_slice() {
             [] => Err(ServerError::BadRequest(format!(
                 "no token has the id {p}; `nj server tokens` lists them"
             ))),
-            [(hash, revoked)] => {
-                if revoked.is_some() {
-                    return Ok(false);
-                }
-                conn.execute(
-                    "UPDATE tokens SET revoked_at = ?1 WHERE hash = ?2",
-                    params![now_ms, hash],
-                )?;
-                Ok(true)
-            }
+            [hash] => self.revoke_hash(hash, now_ms),
             _ => Err(ServerError::BadRequest(format!(
                 "{p} is the start of more than one token's id; give more of it (`nj server tokens` lists them)"
             ))),
@@ -641,10 +638,12 @@ impl Core {
         journal: &str,
         ids: &[String],
         max_bytes: usize,
-    ) -> Result<(Vec<(String, Vec<u8>)>, bool), ServerError> {
+    ) -> Result<(Vec<Blob>, bool), ServerError> {
         check_batch(ids)?;
         let conn = self.conn();
-        // The size first, so a blob that would not fit is not read.
+        // The size first (SQLite knows it without reading the blob), so a
+        // blob that would not fit is never read: a row's columns are all
+        // read when it is stepped, so this takes two statements.
         let mut size = conn
             .prepare_cached("SELECT length(data) FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
         let mut read =
@@ -681,15 +680,18 @@ pub const MAX_DEVICE_ID: usize = 64;
 /// stored unbounded or wraps: a device id of letters, digits and dashes,
 /// at most [`MAX_DEVICE_ID`] long (it is returned by every status); a
 /// sequence number and a clock that fit SQLite's integers.
+/// Whether `s` can be a device id: 1 to [`MAX_DEVICE_ID`] letters,
+/// digits and dashes (the operations' `device`, and the `NJ-Device`
+/// header).
+pub fn is_device_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_DEVICE_ID
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 fn check_op_fields(n: usize, op: &StoredOp) -> Result<(), ServerError> {
     let bad = |what: String| ServerError::BadRequest(format!("operation {n}: {what}"));
-    if op.device.is_empty()
-        || op.device.len() > MAX_DEVICE_ID
-        || !op
-            .device
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
+    if !is_device_id(&op.device) {
         return Err(bad(format!(
             "the device id must be 1 to {MAX_DEVICE_ID} letters, digits and dashes (this one is {} bytes)",
             op.device.len()

@@ -319,11 +319,7 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
         .get(crate::sync::client::DEVICE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|d| {
-            !d.is_empty()
-                && d.len() <= 64
-                && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+        .filter(|d| super::core::is_device_id(d))
         .map(str::to_owned);
     let core = Arc::clone(&st.core);
     let journal =

@@ -14,7 +14,9 @@ use serde::{Serialize, Serializer};
 use crate::error::{Error, Result};
 
 mod when;
-pub use when::{parse_when, parse_when_at, parse_when_in, Interval, DEFAULT_TIME, WHEN_FORMS};
+pub use when::{
+    parse_time_of_day, parse_when, parse_when_at, parse_when_in, Interval, DEFAULT_TIME, WHEN_FORMS,
+};
 
 /// A moment in UTC, stored as milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

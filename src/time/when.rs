@@ -90,6 +90,16 @@ impl Interval {
 }
 
 impl Interval {
+    /// This interval `k` times over (`1w` three times is `21d`), or `None`
+    /// past the integers.
+    pub fn times(self, k: i64) -> Option<Interval> {
+        Some(match self {
+            Interval::Minutes(m) => Interval::Minutes(m.checked_mul(k)?),
+            Interval::Days(d) => Interval::Days(d.checked_mul(k)?),
+            Interval::Months(m) => Interval::Months(m.checked_mul(k)?),
+        })
+    }
+
     /// `at` moved back by this interval, on the local calendar and clock of `tz`.
     pub fn before<Tz: TimeZone>(self, at: DateTime<Utc>, tz: &Tz) -> Option<DateTime<Utc>> {
         let local = at.with_timezone(tz).naive_local();
@@ -177,8 +187,7 @@ pub fn parse_when_at<Tz: TimeZone>(
 
     let (time, rest) = split_time(&s).ok_or_else(bad)?;
     let rest = rest.strip_prefix("in ").unwrap_or(&rest).trim().to_owned();
-    let nine = day_time;
-    let at = |date: NaiveDate| local_to_utc(tz, date.and_time(time.unwrap_or(nine)));
+    let at = |date: NaiveDate| local_to_utc(tz, date.and_time(time.unwrap_or(day_time)));
 
     // A bare time: today, or tomorrow once it has passed.
     if rest.is_empty() {
@@ -197,14 +206,14 @@ pub fn parse_when_at<Tz: TimeZone>(
         "end of week" | "end of the week" | "eow" => {
             // The coming Friday; next week's once this one has passed.
             let mut d = next_weekday_from(today, Weekday::Fri, true);
-            if d.and_time(time.unwrap_or(nine)) <= local_now {
+            if d.and_time(time.unwrap_or(day_time)) <= local_now {
                 d = d + Days::new(7);
             }
             return at(d).ok_or_else(bad);
         }
         "end of month" | "end of the month" | "eom" => {
             let mut d = last_day_of_month(today).ok_or_else(bad)?;
-            if d.and_time(time.unwrap_or(nine)) <= local_now {
+            if d.and_time(time.unwrap_or(day_time)) <= local_now {
                 d = last_day_of_month(d + Days::new(1)).ok_or_else(bad)?;
             }
             return at(d).ok_or_else(bad);
@@ -217,31 +226,34 @@ pub fn parse_when_at<Tz: TimeZone>(
     if let Some(day) = rest.strip_prefix("last ").and_then(weekday) {
         return at(last_weekday_before(today, day)).ok_or_else(bad);
     }
-    // "3 days ago", "2 weeks ago", "3 hours ago": the past, counted like
-    // "in ..." but backwards.
-    if let Some(amount) = rest.strip_suffix(" ago") {
-        let interval = Interval::parse(amount).map_err(|_| bad())?;
-        return match interval {
-            Interval::Minutes(_) if time.is_some() => Err(bad()),
-            Interval::Minutes(_) => interval.before(now, tz).ok_or_else(bad),
-            Interval::Days(_) | Interval::Months(_) => {
-                let day = interval.before(now, tz).ok_or_else(bad)?;
-                at(day.with_timezone(tz).date_naive()).ok_or_else(bad)
+    // An amount of time from now: "in 3 days" (the "in" is gone by now),
+    // or back from now, "3 days ago". Minutes and hours are exact; days
+    // and months land on a day, at its time.
+    let shifted = |interval: Interval, forward: bool| -> Result<DateTime<Utc>> {
+        let moved = |at: DateTime<Utc>| {
+            if forward {
+                interval.after(at, tz)
+            } else {
+                interval.before(at, tz)
             }
         };
+        match interval {
+            Interval::Minutes(_) if time.is_some() => Err(bad()),
+            Interval::Minutes(_) => moved(now).ok_or_else(bad),
+            Interval::Days(_) | Interval::Months(_) => {
+                let day = moved(now).ok_or_else(bad)?;
+                at(day.with_timezone(tz).date_naive()).ok_or_else(bad)
+            }
+        }
+    };
+    if let Some(amount) = rest.strip_suffix(" ago") {
+        return shifted(Interval::parse(amount).map_err(|_| bad())?, false);
     }
     if let Ok(d) = NaiveDate::parse_from_str(&rest, "%Y-%m-%d") {
         return at(d).ok_or_else(bad);
     }
     if let Ok(interval) = Interval::parse(&rest) {
-        return match interval {
-            Interval::Minutes(_) if time.is_some() => Err(bad()),
-            Interval::Minutes(_) => interval.after(now, tz).ok_or_else(bad),
-            Interval::Days(_) | Interval::Months(_) => {
-                let day = interval.after(now, tz).ok_or_else(bad)?;
-                at(day.with_timezone(tz).date_naive()).ok_or_else(bad)
-            }
-        };
+        return shifted(interval, true);
     }
     // Written dates ("dec 3", "3 december 2027", "april 1, 2027"), read by
     // interim at local midnight. Without a year, a date that has passed
@@ -269,7 +281,7 @@ pub fn parse_when_at<Tz: TimeZone>(
     let has_year = rest
         .split(|c: char| !c.is_ascii_digit())
         .any(|n| n.len() == 4);
-    if rolls && !has_year && d.and_time(time.unwrap_or(nine)) <= local_now {
+    if rolls && !has_year && d.and_time(time.unwrap_or(day_time)) <= local_now {
         d = d.with_year(d.year() + 1).ok_or_else(bad)?;
     }
     at(d).ok_or_else(bad)
@@ -320,6 +332,12 @@ fn looks_like_clock(w: &str) -> bool {
     body.chars().any(|c| c.is_ascii_digit())
         && body.chars().all(|c| c.is_ascii_digit() || c == ':')
         && (w.contains(':') || body.len() < w.len())
+}
+
+/// A time of day on its own, as WHEN reads one: `09:00`, `17:30`, `8am`,
+/// `5:30pm`, `noon`, `midnight` (spaces ignored: `8 am`).
+pub fn parse_time_of_day(s: &str) -> Option<NaiveTime> {
+    parse_clock(&s.trim().to_lowercase().replace(' ', ""))
 }
 
 fn parse_clock(w: &str) -> Option<NaiveTime> {
