@@ -17,6 +17,7 @@ pub use url::normalize_url;
 
 use crate::content::Content;
 use crate::error::{Error, Result};
+use crate::journal::limits;
 use crate::time::Timestamp;
 
 /// Where a clip comes from.
@@ -157,17 +158,22 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
         Kind::Html => {
             let html = decode::decode_html(&bytes, charset.as_deref());
             let ex = extract_html(&what, &html, page_url.as_deref())?;
-            if let Some(c) = ex.canonical_url.clone() {
+            // What the page says of itself is cut to the journal's caps
+            // (journal::limits): a broken or hostile page must still clip,
+            // and its clip must still sync. A canonical URL too long to keep
+            // is left out; the page's own address stands.
+            let canonical = ex.canonical_url.filter(|c| limits::check_url(c).is_ok());
+            if let Some(c) = canonical.clone() {
                 urls.insert(0, c);
             }
             Page {
-                title: ex.title,
+                title: limits::fit_title(ex.title),
                 content: Content::new(&ex.text),
                 urls: Vec::new(),
-                canonical_url: ex.canonical_url,
-                site: ex.site,
-                author: ex.author,
-                lang: ex.lang,
+                canonical_url: canonical,
+                site: ex.site.map(limits::fit_meta),
+                author: ex.author.map(limits::fit_meta),
+                lang: ex.lang.map(limits::fit_meta),
                 published_at: ex.published_at,
             }
         }

@@ -76,7 +76,7 @@ pub struct Serve {
     /// The largest request body accepted, in bytes; an answer of texts is
     /// cut at the same size (the client asks again for the rest)
     #[arg(long, value_name = "BYTES", default_value_t = server::MAX_BODY_BYTES as u64,
-          value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+          value_parser = clap::value_parser!(u64).range(65_536..=1 << 30))]
     max_body: u64,
 }
 

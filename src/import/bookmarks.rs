@@ -8,7 +8,9 @@ use super::{Body, Bookmark, Entry, Format, ImportReport, Rejected};
 use crate::clip::{html_to_text, normalize_url};
 use crate::content::Content;
 use crate::error::{Error, Result};
-use crate::journal::{placeholder_title, Journal, NewBookmark, Tx};
+use crate::journal::{
+    check_note_size, limits, normalize_tag, placeholder_title, Journal, NewBookmark, Tx,
+};
 use crate::time::Timestamp;
 
 /// Items handed from the reading thread to the writing one at a time.
@@ -144,12 +146,34 @@ fn reason(e: Error) -> std::result::Result<String, Error> {
 /// Turns what a file said into what the journal stores: a normalised URL,
 /// a title, the text of exported HTML.
 fn prepare(b: Bookmark, now: Timestamp) -> Stored<NewBookmark> {
+    // Every field is checked against the journal's caps here, before the
+    // item is written: a refusal halfway through would leave half an
+    // article. A URL or tag too long to keep, or a note too long, rejects
+    // the item; a title is cut, as a page's is when it is clipped. The
+    // URL's length is checked before it is parsed.
+    let check = |r: Result<()>| {
+        r.map_err(|e| match e {
+            Error::BadInput(msg) => Ok(msg),
+            other => Err(other),
+        })
+    };
+    check(limits::check_url(b.url.trim()))?;
     let url = normalize_url(&b.url).ok_or_else(|| {
         Ok(format!(
             "{:?} is not a web address (http or https), so it was skipped",
             b.url
         ))
     })?;
+    check(limits::check_url(&url))?;
+    for tag in b.tags.iter().filter_map(|t| normalize_tag(t)) {
+        check(limits::check_tag(&tag))?;
+    }
+    if let Some(Body::Html(text) | Body::Text(text)) = &b.content {
+        check(limits::check_text(text))?;
+    }
+    for note in &b.notes {
+        check(check_note_size(note))?;
+    }
     let content = b.content.map(|body| match body {
         Body::Html(html) => Content::from_text(html_to_text(&html)),
         Body::Text(text) => Content::new(&text),
@@ -158,6 +182,7 @@ fn prepare(b: Bookmark, now: Timestamp) -> Stored<NewBookmark> {
         .title
         .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|t| !t.is_empty())
+        .map(limits::fit_title)
         .unwrap_or_else(|| placeholder_title(&url));
     Ok(NewBookmark {
         title,

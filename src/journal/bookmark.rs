@@ -290,7 +290,8 @@ pub fn placeholder_title(url: &str) -> String {
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or(url);
     let rest = rest.strip_prefix("www.").unwrap_or(rest);
-    rest.trim_end_matches('/').to_owned()
+    // A URL may be twice as long as a title.
+    super::limits::fit_title(rest.trim_end_matches('/').to_owned())
 }
 
 /// A pending article waiting for its text, as `nj fetch` takes it.

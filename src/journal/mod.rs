@@ -15,6 +15,7 @@ mod dump;
 mod followup;
 pub mod fts_query;
 mod keys;
+pub mod limits;
 mod note;
 mod query;
 mod rank;
@@ -39,7 +40,7 @@ pub use dump::{
 };
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
-pub use note::MAX_NOTE_BYTES;
+pub use note::{check_note_size, MAX_NOTE_BYTES};
 pub use query::{
     first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort,
     Note, NoteFilter, NoteRef, Version,

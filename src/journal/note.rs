@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 pub const MAX_NOTE_BYTES: usize = 1 << 20;
 
 /// Refuses a note over [`MAX_NOTE_BYTES`], saying what to do.
-pub(crate) fn check_note_size(body: &str) -> Result<()> {
+pub fn check_note_size(body: &str) -> Result<()> {
     if body.len() > MAX_NOTE_BYTES {
         return Err(Error::BadInput(format!(
             "the note is {:.1} MB, and a note holds at most 1 MB; keep the long text as a file (or clip it: `nj clip FILE`) and note where it is",

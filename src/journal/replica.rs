@@ -1450,4 +1450,89 @@ mod tests {
         assert!(c.verify().unwrap().index_ok);
         assert_eq!(a.unpushed_count().unwrap(), 0);
     }
+
+    /// Words from a small deterministic generator: text zstd cannot pack
+    /// much, so its frame is about as large as the text.
+    fn noisy_text(words: usize) -> String {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut out = String::from("Large\n\n");
+        for i in 0..words {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push_str(&format!("{:x}", x % 0xffff_ffff));
+            out.push(if i % 12 == 11 { '\n' } else { ' ' });
+        }
+        out
+    }
+
+    /// Issue 17, item 1: a text larger than the server's body limit was
+    /// refused with 413 on every sync, and every later change queued
+    /// behind it.
+    #[test]
+    fn regression_a_text_larger_than_a_request_wedges_sync() {
+        let text = noisy_text(300_000); // about 2.7 MB
+        for advertise in [true, false] {
+            // A server that does not say its limit is sent parts of 1 MiB.
+            let limit = if advertise { 256 * 1024 } else { 2 << 20 };
+            let mut server = MemoryServer::limited(limit, advertise);
+            let mut a = journal(1_000);
+            let big = a
+                .clip(Timestamp(2_000), &clip(&text, "https://x.example/big", &[]))
+                .unwrap();
+            a.clip(
+                Timestamp(2_001),
+                &clip("Small\n\nAfter it.", "https://x.example/small", &[]),
+            )
+            .unwrap();
+            let s = run(&mut a, &mut server, 3_000);
+            assert_eq!(s.blobs_pushed, 2);
+            // The large text went in parts, each inside the limit.
+            assert!(server.blob_count() > 2, "{}", server.blob_count());
+            let mut b = journal(1_000);
+            let s = run(&mut b, &mut server, 4_000);
+            assert_eq!(s.skipped, 0);
+            assert_eq!(b.list(&ListFilter::default()).unwrap().len(), 2);
+            let hash = &big.article.content_hash;
+            assert_eq!(b.text(hash).unwrap(), a.text(hash).unwrap());
+        }
+    }
+
+    /// Issue 17, item 1: one change that cannot fit even alone is named,
+    /// with what to do, and the changes before it are pushed.
+    #[test]
+    fn a_change_too_large_for_the_server_is_named() {
+        for advertise in [true, false] {
+            let mut server = MemoryServer::limited(64 * 1024, advertise);
+            let mut a = journal(1_000);
+            let art = a
+                .clip(
+                    Timestamp(2_000),
+                    &clip("Small\n\nStory.", "https://x.example/s", &[]),
+                )
+                .unwrap();
+            let note = "n".repeat(100_000);
+            a.write(Timestamp(2_100), |tx| {
+                tx.add_note(Some(&art.article.as_ref()), &note)
+            })
+            .unwrap();
+            let err = {
+                let mut r = JournalReplica::new(&mut a, Timestamp(3_000));
+                sync(&mut r, &mut server, &test_key(), 100, |_| {}).unwrap_err()
+            };
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("the new note ")
+                    && msg.contains(if advertise {
+                        "more than the sync server takes in one request (65.5 KB); "
+                    } else {
+                        "more than the sync server takes in one request; "
+                    })
+                    && msg.contains("`nj serve --max-body`"),
+                "{msg}"
+            );
+            // Everything before the note is on the server.
+            assert!(server.len() >= 3, "{}", server.len());
+        }
+    }
 }

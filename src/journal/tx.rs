@@ -18,6 +18,7 @@ use chacha20poly1305::aead::OsRng;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::limits;
 use super::query::{ArticleRef, NoteRef};
 use super::side_index::{self, SideIndex};
 use crate::content::Content;
@@ -924,6 +925,13 @@ impl<'c> Tx<'c> {
     }
 
     pub(crate) fn create_article(&mut self, row: &ArticleRow) -> Result<ArticleRef> {
+        limits::check_title(&row.title)?;
+        if let Some(url) = &row.url {
+            limits::check_url(url)?;
+        }
+        for meta in [&row.site, &row.author, &row.lang].into_iter().flatten() {
+            limits::check_meta(meta)?;
+        }
         let id = self.next_id();
         let clipped_at = row.clipped_at.unwrap_or(self.now);
         self.tx
@@ -989,6 +997,16 @@ impl<'c> Tx<'c> {
         field: ArticleField,
         value: Value,
     ) -> Result<()> {
+        if let Value::Text(text) = &value {
+            match field {
+                ArticleField::Title => limits::check_title(text)?,
+                ArticleField::Url => limits::check_url(text)?,
+                ArticleField::Site | ArticleField::Author | ArticleField::Lang => {
+                    limits::check_meta(text)?
+                }
+                _ => {}
+            }
+        }
         if field.indexed() {
             self.touch_article(article.rowid)?;
         }
@@ -1020,6 +1038,7 @@ impl<'c> Tx<'c> {
         url: &str,
         at: Timestamp,
     ) -> Result<bool> {
+        limits::check_url(url)?;
         let n = self
             .tx
             .prepare_cached(
@@ -1088,6 +1107,7 @@ impl<'c> Tx<'c> {
         tag: &str,
         at: Timestamp,
     ) -> Result<bool> {
+        limits::check_tag(tag)?;
         // An indexed article not yet touched in this transaction: a tag it
         // has already must not touch it, which would re-index it for
         // nothing (for every article of a re-imported file).

@@ -97,6 +97,10 @@ pub struct Status {
     pub journal: String,
     /// The key check the first device stored, if one has.
     pub key_check: Option<String>,
+    /// The largest request body the server takes, so a client can size
+    /// its requests and split large texts to fit (set by the HTTP layer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<u64>,
 }
 
 /// What [`Core::set_key_check`] did with a check that matches the
@@ -332,6 +336,7 @@ impl Core {
             devices,
             journal: journal.to_owned(),
             key_check,
+            max_body: None,
         })
     }
 

@@ -366,7 +366,8 @@ async fn status(
     Extension(JournalId(journal)): Extension<JournalId>,
 ) -> Result<Response, ApiError> {
     let core = Arc::clone(&st.core);
-    let status = blocking(move || core.status(&journal, now_ms())).await?;
+    let mut status = blocking(move || core.status(&journal, now_ms())).await?;
+    status.max_body = Some(st.config.max_body as u64);
     Ok(Json(status).into_response())
 }
 

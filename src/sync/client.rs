@@ -158,9 +158,9 @@ impl HttpTransport {
                 _ => SyncError::Transport(format!("the server at {url} refused the changes as a conflict: {said}")),
             },
             422 => SyncError::Transport(format!("the server at {url} refused the changes: {said}")),
-            413 => SyncError::Transport(format!(
-                "the server at {url} refused a request as too large while {doing}: {said}"
-            )),
+            // The protocol splits what it sent and tries again, or names
+            // the one change that cannot fit.
+            413 => SyncError::TooLarge(format!("the server at {url} refused a request as too large while {doing}: {said}")),
             408 => SyncError::Transport(format!(
                 "the server at {url} gave up waiting while {doing}; run `nj sync` again"
             )),

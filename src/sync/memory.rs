@@ -19,6 +19,11 @@ pub struct MemoryServer {
     index: HashMap<(String, u64), usize>,
     blobs: HashMap<String, Vec<u8>>,
     key_check: Option<String>,
+    /// A body limit like the HTTP server's: a push or an upload larger
+    /// than this (as its payloads' bytes) is refused as too large.
+    pub max_body: Option<usize>,
+    /// Whether the status says what `max_body` is (servers before it did not).
+    pub advertise: bool,
 }
 
 /// A [`MemoryServer`] behind a connection that drops after `pages` pulls
@@ -81,6 +86,31 @@ pub fn test_key() -> super::crypto::JournalKey {
 pub const MEMORY_JOURNAL: &str = "memory-journal";
 
 impl MemoryServer {
+    /// Refuses a request body of `bytes` over `max_body`, as a 413.
+    fn fits(&self, bytes: usize) -> Result<(), SyncError> {
+        match self.max_body {
+            Some(max) if bytes + 64 > max => Err(SyncError::TooLarge(format!(
+                "{bytes} bytes is over the limit of {max}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// A server that refuses requests over `max_body` bytes, and says so in
+    /// its status when `advertise`.
+    pub fn limited(max_body: usize, advertise: bool) -> MemoryServer {
+        MemoryServer {
+            max_body: Some(max_body),
+            advertise,
+            ..MemoryServer::default()
+        }
+    }
+
+    /// How many texts (or parts of texts) it holds.
+    pub fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
     pub fn len(&self) -> usize {
         self.ops.len()
     }
@@ -102,6 +132,7 @@ impl Transport for MemoryServer {
             devices,
             journal: MEMORY_JOURNAL.to_owned(),
             key_check: self.key_check.clone(),
+            max_body: self.max_body.filter(|_| self.advertise).map(|n| n as u64),
         })
     }
 
@@ -117,6 +148,8 @@ impl Transport for MemoryServer {
     }
 
     fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError> {
+        let wire: usize = batch.iter().map(super::protocol::op_wire_len).sum();
+        self.fits(wire)?;
         let after = self.ops.len() as u64;
         let mut stored = 0;
         for env in batch {
@@ -147,7 +180,15 @@ impl Transport for MemoryServer {
         Ok(self.blobs.contains_key(id))
     }
 
+    fn put_blobs(&mut self, blobs: &[(String, Vec<u8>)]) -> Result<(), SyncError> {
+        self.fits(blobs.iter().map(super::protocol::blob_wire_len).sum())?;
+        blobs
+            .iter()
+            .try_for_each(|(id, data)| self.put_blob(id, data))
+    }
+
     fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+        self.fits(data.len())?;
         self.blobs
             .entry(id.to_owned())
             .or_insert_with(|| data.to_vec());

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::crypto::{JournalKey, SyncKeys};
 use super::merge::Merged;
-use super::op::Op;
+use super::op::{Change, Op};
 
 /// An operation as the server sees it: who sent it, its place in that
 /// device's sequence, its clock reading (so the server can refuse clocks
@@ -51,6 +51,10 @@ pub struct RemoteStatus {
     /// The check value of the key the journal is sealed with, once a
     /// device has stored one.
     pub key_check: Option<String>,
+    /// The largest request body the server takes; requests are sized, and
+    /// large texts split, to fit it. Servers before it said this took 16 MiB.
+    #[serde(default)]
+    pub max_body: Option<u64>,
 }
 
 /// What a push stored (see the server's `POST /v1/ops`): how many
@@ -100,6 +104,19 @@ pub enum SyncError {
     /// did not answer in time. (An answer that is wrong is `Transport`.)
     #[error("{0}")]
     Unreachable(String),
+    /// The server refused a request as larger than it takes (HTTP 413).
+    /// The protocol splits what it sent and tries again, so this reaches
+    /// the user only as [`SyncError::ChangeTooLarge`].
+    #[error("{0}")]
+    TooLarge(String),
+    /// One change that is larger than the server takes in a request, even
+    /// alone: named, so the user can see what it is.
+    #[error("{change} takes {size} to send, more than the sync server takes in one request{limit}; ask whoever runs the server to raise `nj serve --max-body`, then run `nj sync` again (changes made after it wait until then)")]
+    ChangeTooLarge {
+        change: String,
+        size: String,
+        limit: String,
+    },
     #[error("{0}")]
     Transport(String),
     #[error("{0}")]
@@ -393,7 +410,15 @@ fn fetch_page<R: Replica>(
             let Some(hash) = by_id.get(&id) else {
                 continue;
             };
-            match sealer.open_blob(&id, &sealed) {
+            let opened = match sealer.open_blob(&id, &sealed) {
+                Ok(list) if list.starts_with(PARTS_MAGIC) => {
+                    assemble(transport, sealer, &id, &list)?.ok_or(SyncError::Malformed(
+                        "a text's parts do not fit together".into(),
+                    ))
+                }
+                other => other,
+            };
+            match opened {
                 Ok(data) => blobs.push((hash.clone(), data)),
                 Err(e @ SyncError::NewerFormat(_)) => return Err(e),
                 Err(_) => {
@@ -418,14 +443,18 @@ fn fetch_page<R: Replica>(
 }
 
 /// Splits `items` into runs of at most `max_count` items and, unless one
-/// item alone is larger, [`BATCH_BYTES`] bytes, which base64 keeps well
-/// inside the server's 16 MiB body limit.
-fn by_size<T>(items: &[T], max_count: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+/// item alone is larger, `budget` bytes as `size` counts them.
+fn by_size<T>(
+    items: &[T],
+    max_count: usize,
+    budget: usize,
+    size: impl Fn(&T) -> usize,
+) -> Vec<&[T]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, item) in items.iter().enumerate() {
         let n = size(item);
-        if i > start && (i - start == max_count || bytes + n > BATCH_BYTES) {
+        if i > start && (i - start == max_count || bytes + n > budget) {
             out.push(&items[start..i]);
             (start, bytes) = (i, 0);
         }
@@ -437,21 +466,254 @@ fn by_size<T>(items: &[T], max_count: usize, size: impl Fn(&T) -> usize) -> Vec<
     out
 }
 
+/// Bytes as base64 takes them.
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// What one operation takes in a push's JSON: its payload in base64, its
+/// device id, and the field names and numbers around them.
+pub(crate) fn op_wire_len(env: &Envelope) -> usize {
+    base64_len(env.payload.len()) + env.device.len() + 96
+}
+
+/// What one text takes in an upload's JSON.
+pub(crate) fn blob_wire_len((id, data): &(String, Vec<u8>)) -> usize {
+    base64_len(data.len()) + id.len() + 32
+}
+
+/// How requests are sized for one server: by the body limit its status
+/// gives (16 MiB for servers that give none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sizes {
+    /// The server's limit on a request body.
+    limit: usize,
+    /// Whether the server said what its limit is.
+    known: bool,
+    /// The most a request's items may take on the wire: the limit, less
+    /// room for the JSON around them, and no more than [`BATCH_BYTES`]
+    /// (so a request's memory stays small on both sides).
+    budget: usize,
+    /// The largest sealed text sent whole; a larger one goes in parts of
+    /// this size, each of which fits in a request by itself.
+    part: usize,
+}
+
+/// The largest part of a text in parts.
+const MAX_PART_BYTES: usize = 1 << 20;
+
+/// The body limit of a server that does not say (`nj serve`'s default).
+const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+
+impl Sizes {
+    fn for_server(max_body: Option<u64>) -> Sizes {
+        let limit = usize::try_from(max_body.unwrap_or(DEFAULT_MAX_BODY)).unwrap_or(usize::MAX);
+        let budget = limit.saturating_sub(1024).min(BATCH_BYTES);
+        // A part and its id in base64 JSON fit the budget. Parts are at
+        // most 1 MiB whatever the server says, so that a server that does
+        // not say its limit takes them if it takes anything useful.
+        let part = (budget.saturating_sub(256) / 4 * 3).clamp(1, MAX_PART_BYTES);
+        Sizes {
+            limit,
+            known: max_body.is_some(),
+            budget,
+            part,
+        }
+    }
+
+    /// The limit for a message: " (16.8 MB)", or nothing if unsaid.
+    fn limit_text(self) -> String {
+        if self.known {
+            format!(" ({})", size_text(self.limit))
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// Texts uploaded in one request, by count and size (see [`by_size`]).
-fn batches(blobs: &[(String, Vec<u8>)]) -> Vec<&[(String, Vec<u8>)]> {
-    by_size(blobs, BLOB_BATCH, |(_, data)| data.len())
+fn batches(blobs: &[(String, Vec<u8>)], sizes: Sizes) -> Vec<&[(String, Vec<u8>)]> {
+    by_size(blobs, BLOB_BATCH, sizes.budget, blob_wire_len)
 }
 
 /// Operations pushed in one request, by size (see [`by_size`]).
-fn op_batches(ops: &[Envelope]) -> Vec<&[Envelope]> {
-    by_size(ops, usize::MAX, |env| env.payload.len())
+fn op_batches(ops: &[Envelope], sizes: Sizes) -> Vec<&[Envelope]> {
+    by_size(ops, usize::MAX, sizes.budget, op_wire_len)
 }
 
-/// See [`by_size`].
-const BATCH_BYTES: usize = 8 * 1024 * 1024;
+/// The most one request's items take on the wire, whatever the server
+/// allows.
+const BATCH_BYTES: usize = 12 * 1024 * 1024;
 
 /// Blob ids asked about, or fetched, in one request.
 const BLOB_BATCH: usize = 200;
+
+/// The first bytes of what is stored under a text's blob id when the text
+/// went in parts (docs/sync-protocol.md, "Texts in parts"): then that blob
+/// is a sealed list of the parts, and the sealed text is their
+/// concatenation. A text itself is a zstd frame, which starts otherwise.
+const PARTS_MAGIC: &[u8] = b"nj parts v1\n";
+
+/// The list of a text's parts, as JSON after [`PARTS_MAGIC`].
+#[derive(Debug, Serialize, Deserialize)]
+struct PartList {
+    /// How many parts (see [`part_id`]).
+    parts: usize,
+    /// The sealed text's length in bytes, and its SHA-256 in hex.
+    bytes: u64,
+    sha256: String,
+}
+
+/// The most bytes a text in parts may claim: a text is at most 50 MB
+/// before compression, and zstd makes nothing much larger.
+const MAX_PARTED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Part `k` (from 1) of the sealed text whose SHA-256 is `sha256` (hex).
+/// The hash is in the id because sealing is randomised: parts of an upload
+/// that was cut short, sealed afresh on the retry, must not be mixed with
+/// the new ones.
+fn part_id(id: &str, sha256: &str, k: usize) -> String {
+    format!("{id}-{}-p{k}", &sha256[..16])
+}
+
+/// What to upload for one sealed text: the text itself, or, when it is
+/// larger than a part, its parts and then the sealed list of them under the
+/// text's id. The list goes last, so a server that holds it holds every part
+/// (uploads go in order, each request all or nothing).
+fn uploads(sealer: &Sealer, id: String, sealed: Vec<u8>, sizes: Sizes) -> Vec<(String, Vec<u8>)> {
+    if sealed.len() <= sizes.part {
+        return vec![(id, sealed)];
+    }
+    let sha256 = hex(&Sha256::digest(&sealed));
+    let mut out: Vec<(String, Vec<u8>)> = sealed
+        .chunks(sizes.part)
+        .enumerate()
+        .map(|(k, part)| (part_id(&id, &sha256, k + 1), part.to_vec()))
+        .collect();
+    let list = PartList {
+        parts: out.len(),
+        bytes: sealed.len() as u64,
+        sha256,
+    };
+    let mut plain = PARTS_MAGIC.to_vec();
+    plain.extend(serde_json::to_vec(&list).expect("a part list serializes"));
+    out.push((id.clone(), sealer.seal_blob(&id, &plain)));
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The text of a blob that opened to a part list: its parts fetched, put
+/// together and opened. `Ok(None)` when the list or the parts are not what
+/// they should be (the text then counts as failed, as one that does not
+/// open does).
+fn assemble(
+    transport: &mut impl Transport,
+    sealer: &Sealer,
+    id: &str,
+    list: &[u8],
+) -> Result<Option<Vec<u8>>, SyncError> {
+    let Ok(list) = serde_json::from_slice::<PartList>(&list[PARTS_MAGIC.len()..]) else {
+        return Ok(None);
+    };
+    let hex_hash = list.sha256.len() == 64 && list.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex_hash
+        || list.parts == 0
+        || list.bytes > MAX_PARTED_BYTES
+        || list.parts as u64 > list.bytes
+    {
+        return Ok(None);
+    }
+    let ids: Vec<String> = (1..=list.parts)
+        .map(|k| part_id(id, &list.sha256, k))
+        .collect();
+    let mut sealed = Vec::with_capacity(list.bytes as usize);
+    for chunk in ids.chunks(BLOB_BATCH) {
+        for (_, part) in transport.get_blobs(chunk)? {
+            if sealed.len() as u64 + part.len() as u64 > list.bytes {
+                return Ok(None);
+            }
+            sealed.extend_from_slice(&part);
+        }
+    }
+    if sealed.len() as u64 != list.bytes || hex(&Sha256::digest(&sealed)) != list.sha256 {
+        return Ok(None);
+    }
+    Ok(sealer.open_blob(id, &sealed).ok())
+}
+
+/// Told of each batch the server stored, with what it said.
+type OnPushed<'a> = dyn FnMut(&[Envelope], Pushed) -> Result<(), SyncError> + 'a;
+
+/// Pushes `batch`; when the server refuses it as too large, pushes each
+/// half instead, down to one operation, which `too_large` names.
+/// `on_pushed` is told of each part the server stored, in order.
+fn push_fitting(
+    transport: &mut impl Transport,
+    batch: &[Envelope],
+    on_pushed: &mut OnPushed<'_>,
+    too_large: &dyn Fn(&Envelope) -> SyncError,
+) -> Result<(), SyncError> {
+    match transport.push(batch) {
+        Ok(pushed) => on_pushed(batch, pushed),
+        Err(SyncError::TooLarge(_)) if batch.len() > 1 => {
+            let (a, b) = batch.split_at(batch.len() / 2);
+            push_fitting(transport, a, on_pushed, too_large)?;
+            push_fitting(transport, b, on_pushed, too_large)
+        }
+        Err(SyncError::TooLarge(_)) => Err(too_large(&batch[0])),
+        Err(e) => Err(e),
+    }
+}
+
+/// Uploads texts in `batch`, halving it when the server refuses it as too
+/// large; a single text it refuses is an error naming its size.
+fn put_fitting(
+    transport: &mut impl Transport,
+    batch: &[(String, Vec<u8>)],
+    sizes: Sizes,
+) -> Result<(), SyncError> {
+    match transport.put_blobs(batch) {
+        Ok(()) => Ok(()),
+        Err(SyncError::TooLarge(_)) if batch.len() > 1 => {
+            let (a, b) = batch.split_at(batch.len() / 2);
+            put_fitting(transport, a, sizes)?;
+            put_fitting(transport, b, sizes)
+        }
+        Err(SyncError::TooLarge(_)) => Err(SyncError::ChangeTooLarge {
+            change: "a part of an article's text".into(),
+            size: size_text(batch[0].1.len()),
+            limit: sizes.limit_text(),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// A size for a message.
+fn size_text(n: usize) -> String {
+    match n {
+        0..1_000 => format!("{n} bytes"),
+        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
+        _ => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
+/// Names an operation for a message: which field of which thing.
+fn describe(op: &Op) -> String {
+    let short = &op.id[..op.id.len().min(8)];
+    match &op.change {
+        Change::Create { .. } => format!("the new {} {short}", op.entity),
+        Change::Set { field, .. } => format!("the change to the {field} of {} {short}", op.entity),
+        Change::Link { article_id, .. } | Change::Unlink { article_id, .. } => {
+            format!(
+                "a tag change on article {}",
+                &article_id[..article_id.len().min(8)]
+            )
+        }
+    }
+}
 
 /// Checks the key against the server's journal (storing its check if no
 /// device has yet), pushes, then pulls. `progress` is told the running
@@ -475,6 +737,7 @@ pub fn sync<R: Replica>(
         None if !status.devices.is_empty() => return Err(SyncError::PlainJournal),
         None => transport.set_key_check(&check)?,
     }
+    let sizes = Sizes::for_server(status.max_body);
     let mut s = Summary::default();
     loop {
         let outgoing = replica.unpushed(page_size)?;
@@ -493,24 +756,44 @@ pub fn sync<R: Replica>(
         for chunk in ids.chunks(BLOB_BATCH) {
             lacking.extend(transport.lacking_blobs(chunk)?);
         }
-        let sealed: Vec<(String, Vec<u8>)> = blobs
-            .iter()
-            .filter(|(id, _)| lacking.contains(id))
-            .map(|(id, data)| (id.clone(), sealer.seal_blob(id, data)))
-            .collect();
-        for chunk in batches(&sealed) {
-            match chunk {
-                // Too big for a JSON batch: as raw bytes.
-                [(id, data)] if data.len() > BATCH_BYTES => transport.put_blob(id, data)?,
-                _ => transport.put_blobs(chunk)?,
-            }
-            s.blobs_pushed += chunk.len();
+        // A text larger than a request goes in parts, so no text is too
+        // large to sync (docs/sync-protocol.md, "Texts in parts").
+        let mut sealed: Vec<(String, Vec<u8>)> = Vec::new();
+        for (id, data) in blobs.iter().filter(|(id, _)| lacking.contains(id)) {
+            s.blobs_pushed += 1;
+            sealed.extend(uploads(
+                &sealer,
+                id.clone(),
+                sealer.seal_blob(id, data),
+                sizes,
+            ));
+        }
+        for chunk in batches(&sealed, sizes) {
+            put_fitting(transport, chunk, sizes)?;
         }
         let sealed_ops: Vec<Envelope> = outgoing.iter().map(|o| sealer.seal(o)).collect();
-        // Requests stay well inside the server's body limit however large
-        // the operations (long notes) are.
-        for batch in op_batches(&sealed_ops) {
-            let pushed = transport.push(batch)?;
+        let too_large = |env: &Envelope| {
+            let op = outgoing
+                .iter()
+                .find(|o| o.op.seq == env.seq)
+                .map(|o| describe(&o.op))
+                .unwrap_or_else(|| format!("change #{}", env.seq));
+            SyncError::ChangeTooLarge {
+                change: op,
+                size: size_text(op_wire_len(env)),
+                limit: sizes.limit_text(),
+            }
+        };
+        // One change that cannot fit even alone is named before anything of
+        // this page is sent (the ones before it are pushed).
+        let fits = sealed_ops
+            .iter()
+            .position(|env| op_wire_len(env) + 1024 > sizes.limit);
+        let sendable = &sealed_ops[..fits.unwrap_or(sealed_ops.len())];
+        // Requests stay inside the server's body limit however large the
+        // operations (long notes) are; a server that refuses one anyway
+        // (its limit unsaid) gets it in halves.
+        let mut on_pushed = |batch: &[Envelope], pushed: Pushed| {
             // When this device had seen everything before its batch and the
             // whole batch was new, the batch's positions are its own
             // operations: the pull need not fetch them back.
@@ -521,6 +804,13 @@ pub fn sync<R: Replica>(
             replica.mark_pushed(seq, skip.then_some(pushed.last))?;
             s.pushed += batch.len();
             progress(&s);
+            Ok(())
+        };
+        for batch in op_batches(sendable, sizes) {
+            push_fitting(transport, batch, &mut on_pushed, &too_large)?;
+        }
+        if let Some(i) = fits {
+            return Err(too_large(&sealed_ops[i]));
         }
     }
     let me = replica.device();
@@ -582,12 +872,23 @@ mod tests {
     fn uploads_are_split_by_count_and_by_size() {
         let blob = |n: usize| ("k1:x".to_string(), vec![0u8; n]);
         let many: Vec<_> = (0..450).map(|_| blob(10)).collect();
-        let sizes: Vec<usize> = batches(&many).iter().map(|b| b.len()).collect();
+        let default = Sizes::for_server(None);
+        let sizes: Vec<usize> = batches(&many, default).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [200, 200, 50]);
         let big = vec![blob(5 << 20), blob(5 << 20), blob(20 << 20), blob(1)];
-        let sizes: Vec<usize> = batches(&big).iter().map(|b| b.len()).collect();
+        let sizes: Vec<usize> = batches(&big, default).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [1, 1, 1, 1]);
-        assert!(batches(&[]).is_empty());
+        assert!(batches(&[], default).is_empty());
+        // A server with a small limit: fewer per request, each inside it.
+        let small = Sizes::for_server(Some(64 * 1024));
+        for batch in batches(&many, small) {
+            let wire: usize = batch.iter().map(blob_wire_len).sum();
+            assert!(wire + 1024 <= 64 * 1024, "{wire}");
+        }
+        assert!(
+            small.part < 48 * 1024
+                && blob_wire_len(&("k1:x".into(), vec![0; small.part])) < small.budget
+        );
     }
 
     #[test]
@@ -599,10 +900,13 @@ mod tests {
             payload: vec![0; n],
         };
         let ops: Vec<_> = (0..10).map(|_| env(2 << 20)).collect();
-        let sizes: Vec<usize> = op_batches(&ops).iter().map(|b| b.len()).collect();
+        let default = Sizes::for_server(None);
+        let sizes: Vec<usize> = op_batches(&ops, default).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [4, 4, 2]);
         let small: Vec<_> = (0..10_000).map(|_| env(300)).collect();
-        assert_eq!(op_batches(&small).len(), 1);
-        assert!(op_batches(&[]).is_empty());
+        assert_eq!(op_batches(&small, default).len(), 1);
+        assert!(op_batches(&[], default).is_empty());
+        let limited = Sizes::for_server(Some(1 << 20));
+        assert_eq!(op_batches(&small, limited).len(), 5);
     }
 }

@@ -21,6 +21,7 @@ mod ids;
 mod import;
 mod import_formats;
 mod journal_file;
+mod limits;
 mod messages;
 mod notes;
 mod pages;

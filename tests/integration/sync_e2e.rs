@@ -33,8 +33,13 @@ struct Hub {
 
 impl Hub {
     fn start() -> Hub {
+        Hub::start_with(&[])
+    }
+
+    /// A hub whose `nj serve` runs with `args` as well.
+    fn start_with(args: &[&str]) -> Hub {
         let env = Env::new();
-        let server = NjServe::start(&env, &[]);
+        let server = NjServe::start(&env, args);
         let (journal, _) = server.new_journal(&env);
         Hub {
             env,
@@ -1337,4 +1342,52 @@ fn server_commands_on_a_folder_without_server_data_say_so() {
         );
         assert!(!typo.exists(), "{args:?} made the folder");
     }
+}
+
+/// Text that zstd cannot pack much: hex words from a fixed generator.
+fn noisy_text(words: usize) -> String {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut out = String::from("Large filing\n\n");
+    for i in 0..words {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.push_str(&format!("{:x}", x % 0xffff_ffff));
+        out.push(if i % 12 == 11 { '\n' } else { ' ' });
+    }
+    out
+}
+
+/// Issue 17, item 1: a change larger than the server's body limit got 413
+/// on every `nj sync`, every later change queued behind it, and the
+/// message blamed the network. Now a large text goes in parts, and a
+/// change that cannot fit even alone is named, with what to do.
+#[test]
+fn regression_a_change_larger_than_the_servers_limit_wedges_sync() {
+    let hub = Hub::start_with(&["--max-body", "262144"]);
+    let a = Device::joined(&hub, "2026-12-01T09:00:00Z");
+    let big = a.clip(&noisy_text(250_000), &[]);
+    let small = a.clip("Small\n\nA short story after it.\n", &[]);
+    let s = a.sync();
+    assert_eq!(s["blobs_pushed"], json!(2), "{s}");
+    let b = Device::joined(&hub, "2026-12-01T09:05:00Z");
+    let s = b.sync();
+    assert_eq!(s["skipped"], json!(0), "{s}");
+    let text = |d: &Device| d.nj(&["show", &big, "--text"]).success().stdout;
+    assert!(text(&a).len() > 2_000_000);
+    assert_eq!(text(&b), text(&a));
+    b.verify(2, 2);
+
+    // A note larger than the server takes in one request, even alone.
+    a.nj_stdin(&["note", &small, "-"], &"n".repeat(400_000))
+        .success();
+    let err = a.nj(&["sync"]).failure();
+    assert!(
+        err.contains(": the new note ")
+            && err.contains(
+                "more than the sync server takes in one request (262.1 KB); \
+                 ask whoever runs the server to raise `nj serve --max-body`"
+            ),
+        "{err}"
+    );
 }
