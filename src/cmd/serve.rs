@@ -137,6 +137,33 @@ enum ServerAction {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
     },
+    /// List a journal's operations as the server holds them: position,
+    /// device, number, size, and why no device can open it, when the
+    /// server can tell
+    Ops {
+        /// The server's data folder, as given to `nj serve --data`
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The journal's id, as `nj server new-journal` printed it
+        #[arg(long, value_name = "JID")]
+        journal: String,
+        /// Only those no device can open
+        #[arg(long)]
+        bad: bool,
+    },
+    /// Remove one operation that no device can open (`nj sync` names them
+    /// as DEVICE#SEQ; `nj server ops --bad` lists them)
+    RemoveOp {
+        /// The server's data folder, as given to `nj serve --data`
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The journal's id, as `nj server new-journal` printed it
+        #[arg(long, value_name = "JID")]
+        journal: String,
+        /// The operation, as DEVICE#SEQ
+        #[arg(value_name = "DEVICE#SEQ")]
+        op: String,
+    },
     /// Revoke a token: the server refuses it from then on
     Revoke {
         /// The server's data folder, as given to `nj serve --data`
@@ -211,6 +238,52 @@ impl ServerCmd {
                         ]);
                     }
                     output::print_table(&t)?;
+                }
+            }
+            ServerAction::Ops { data, journal, bad } => {
+                let ops = open_existing(&data)?.ops(journal.trim(), bad)?;
+                if ctx.json {
+                    output::json(&ops)?;
+                } else if ops.is_empty() {
+                    eprintln!(
+                        "{}",
+                        if bad {
+                            "no operation here is one the server can tell is bad; `nj sync` on a device names those it cannot open"
+                        } else {
+                            "the journal holds no operations yet"
+                        }
+                    );
+                } else {
+                    let mut t = output::table(&["POS", "DEVICE#SEQ", "CLOCK", "SIZE", "PROBLEM"]);
+                    for op in &ops {
+                        t.add_row(vec![
+                            op.pos.to_string(),
+                            format!("{}#{}", op.device, op.seq),
+                            Timestamp(op.hlc_ms).local(),
+                            op.bytes.to_string(),
+                            op.problem.clone().unwrap_or_else(|| "-".into()),
+                        ]);
+                    }
+                    output::print_table(&t)?;
+                }
+            }
+            ServerAction::RemoveOp { data, journal, op } => {
+                let Some((device, seq)) = op
+                    .trim()
+                    .rsplit_once('#')
+                    .and_then(|(d, s)| Some((d, s.parse::<u64>().ok()?)))
+                else {
+                    bail!("{op:?} is not DEVICE#SEQ; `nj server ops --journal JID --bad` lists them so");
+                };
+                if !open_existing(&data)?.remove_op(journal.trim(), device, seq)? {
+                    bail!("the journal holds no operation {device}#{seq}; nothing changed (`nj server ops --journal JID` lists them)");
+                }
+                if ctx.json {
+                    output::json(&serde_json::json!({ "removed": format!("{device}#{seq}") }))?;
+                } else {
+                    output::print(&format!(
+                        "removed {device}#{seq}; devices no longer pull it\n"
+                    ))?;
                 }
             }
             ServerAction::Revoke { data, token } => {

@@ -319,6 +319,16 @@ impl Sync {
             }
             output::print(&format!("{s}\n"))?;
         }
+        if let Some([first, last]) = summary.lost {
+            let which = if first == last {
+                format!("change #{first}")
+            } else {
+                format!("changes #{first} to #{last}")
+            };
+            eprintln!(
+                "nj: the server had lost this device's {which} (was its data restored from a backup?); this journal has them, and so do the devices that synced before, but a device that joins now will not. This device's waiting changes now follow on from what the server holds, so sync goes on"
+            );
+        }
         if summary.skipped > 0 {
             // Said on stderr in JSON mode too: it means the server's copy
             // was altered, or another key sealed part of it.
@@ -326,6 +336,22 @@ impl Sync {
                 "nj: skipped {} from the server that failed authentication or could not be read: altered on the server, or sealed with another key; nothing of them was applied",
                 count(summary.skipped, "change")
             );
+            if let Some(first) = summary.unreadable.first() {
+                let more = summary
+                    .unreadable_total
+                    .saturating_sub(summary.unreadable.len());
+                let mut named = summary.unreadable.join(", ");
+                if more > 0 {
+                    named.push_str(&format!(" and {more} more"));
+                }
+                // Visible: device ids come from the server.
+                eprintln!(
+                    "{}",
+                    output::visible(&format!(
+                        "nj: the ones that did not open: {named}; whoever runs the server can list them with `nj server ops --journal JID --bad` and remove each with `nj server remove-op --journal JID {first}`"
+                    ))
+                );
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

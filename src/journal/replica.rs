@@ -845,6 +845,45 @@ impl Replica for JournalReplica<'_> {
             .map_err(local)
     }
 
+    fn continue_from(&mut self, next: u64) -> Result<Option<u64>, SyncError> {
+        self.journal
+            .write(self.now, |tx| {
+                let rows: Vec<(i64, String, Option<Vec<u8>>)> = {
+                    let mut stmt = tx
+                        .conn()
+                        .prepare("SELECT seq, op, nonce_seed FROM sync_ops ORDER BY seq")?;
+                    let rows = stmt
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    rows
+                };
+                let last = tx.sync_log_mut().map_or(0, |log| log.seq);
+                let was = rows.first().map_or(last + 1, |r| r.0 as u64);
+                if was <= next {
+                    return Ok(None);
+                }
+                tx.conn().execute("DELETE FROM sync_ops", [])?;
+                let mut insert = tx
+                    .conn()
+                    .prepare("INSERT INTO sync_ops(seq, op, nonce_seed) VALUES (?1, ?2, ?3)")?;
+                for (i, (_, json, seed)) in rows.iter().enumerate() {
+                    let mut op: Op = serde_json::from_str(json).map_err(|e| {
+                        Error::BadInput(format!("a queued operation is unreadable: {e}"))
+                    })?;
+                    op.seq = next + i as u64;
+                    let json = serde_json::to_string(&op).expect("an Op always serializes");
+                    insert.execute(params![op.seq as i64, json, seed])?;
+                }
+                drop(insert);
+                if let Some(log) = tx.sync_log_mut() {
+                    log.seq = next - 1 + rows.len() as u64;
+                }
+                meta_set(tx.conn(), "pushed_seq", &(next - 1).to_string())?;
+                Ok(Some(was))
+            })
+            .map_err(local)
+    }
+
     fn cursor(&self) -> u64 {
         self.journal
             .meta("cursor")

@@ -41,6 +41,14 @@ pub enum ServerError {
     Unauthorized,
     #[error("the server already has a different operation {device}#{seq}")]
     Conflict { device: String, seq: u64 },
+    /// A device's operations are numbered 1, 2, 3, ... with no gaps: the
+    /// next one the server takes from it is `expected`.
+    #[error("operation {device}#{seq} does not follow on from the last one the server holds from that device; the next must be #{expected}")]
+    Gap {
+        device: String,
+        seq: u64,
+        expected: u64,
+    },
     #[error("an operation is stamped {ahead_s} s ahead of the server's clock; fix this device's clock. Changes made while it was ahead keep their time, so they go through once the server's clock is within 5 minutes of it, in about {} min", (ahead_s - MAX_CLOCK_AHEAD_MS / 1000 + 59) / 60)]
     ClockAhead { ahead_s: i64 },
     #[error("{0}")]
@@ -85,6 +93,42 @@ pub struct OpsPage {
     pub ops: Vec<StoredOp>,
     pub next: u64,
     pub more: bool,
+}
+
+/// One stored operation, for `nj server ops`: where it is and what the
+/// server can tell of it without the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpInfo {
+    pub pos: u64,
+    pub device: String,
+    pub seq: u64,
+    pub hlc_ms: i64,
+    /// The sealed payload's size.
+    pub bytes: u64,
+    /// Why no device can open it, when the server can tell.
+    pub problem: Option<String>,
+}
+
+/// Why a payload cannot be opened by any device, as far as the server can
+/// tell without the key: a format byte nj never wrote, or too few bytes
+/// to be sealed at all. A format byte it does not know may also be a later
+/// nj's, which the message says.
+fn payload_problem(first: Option<u8>, bytes: u64) -> Option<String> {
+    use crate::sync::crypto::{FORMAT_VERSION, SEAL_OVERHEAD};
+    match first {
+        None => Some("empty".into()),
+        Some(FORMAT_VERSION) if bytes < SEAL_OVERHEAD as u64 => {
+            Some(format!("{bytes} bytes, too short to be sealed"))
+        }
+        Some(FORMAT_VERSION) => None,
+        // A later format is at least a version byte and its 16-byte proof.
+        Some(v) if bytes < 17 => Some(format!(
+            "format byte {v:#04x} and {bytes} bytes: not a format nj writes"
+        )),
+        Some(v) => Some(format!(
+            "format byte {v:#04x}, unknown to this server: damage, or a later nj's format (`nj sync` on a device tells which)"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -316,6 +360,78 @@ impl Core {
         }
     }
 
+    /// A journal's operations as the server sees them, in server order,
+    /// for `nj server ops`: only those no device can open when `bad_only`.
+    pub fn ops(&self, journal: &str, bad_only: bool) -> Result<Vec<OpInfo>, ServerError> {
+        let conn = self.conn();
+        self.journal_exists(&conn, journal)?;
+        let mut stmt = conn.prepare(
+            "SELECT pos, device, seq, hlc_ms, length(payload), substr(payload, 1, 1)
+               FROM ops WHERE journal_id = ?1 ORDER BY pos",
+        )?;
+        let rows = stmt.query_map([journal], |r| {
+            let bytes: i64 = r.get(4)?;
+            let first: Vec<u8> = r.get(5)?;
+            Ok(OpInfo {
+                pos: r.get::<_, i64>(0)? as u64,
+                device: r.get(1)?,
+                seq: r.get::<_, i64>(2)? as u64,
+                hlc_ms: r.get(3)?,
+                bytes: bytes as u64,
+                problem: payload_problem(first.first().copied(), bytes as u64),
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if !bad_only || row.problem.is_some() {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes one operation (`nj server remove-op`): one that no device
+    /// can open, reported by `nj sync` or found by `nj server ops --bad`.
+    /// The device's head goes back to its highest operation left, so the
+    /// device can push that number again. Returns false if there was none.
+    pub fn remove_op(&self, journal: &str, device: &str, seq: u64) -> Result<bool, ServerError> {
+        let mut conn = self.conn();
+        self.journal_exists(&conn, journal)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "DELETE FROM ops WHERE journal_id = ?1 AND device = ?2 AND seq = ?3",
+            params![journal, device, seq.min(i64::MAX as u64) as i64],
+        )?;
+        if n > 0 {
+            tx.execute(
+                "DELETE FROM device_heads WHERE journal_id = ?1 AND device = ?2",
+                params![journal, device],
+            )?;
+            tx.execute(
+                "INSERT INTO device_heads(journal_id, device, seq)
+                 SELECT journal_id, device, max(seq) FROM ops
+                  WHERE journal_id = ?1 AND device = ?2 GROUP BY journal_id, device",
+                params![journal, device],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn journal_exists(&self, conn: &Connection, journal: &str) -> Result<(), ServerError> {
+        let found = conn
+            .prepare_cached("SELECT 1 FROM journals WHERE id = ?1")?
+            .exists([journal])?;
+        if found {
+            Ok(())
+        } else {
+            Err(ServerError::BadRequest(format!(
+                "no journal {journal:?} on this server; `nj server tokens` shows the journals"
+            )))
+        }
+    }
+
     pub fn status(&self, journal: &str, now_ms: i64) -> Result<Status, ServerError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -411,6 +527,9 @@ impl Core {
                 "INSERT INTO ops(journal_id, pos, device, seq, hlc_ms, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
+            let mut head_of = tx.prepare_cached(
+                "SELECT seq FROM device_heads WHERE journal_id = ?1 AND device = ?2",
+            )?;
             for op in ops {
                 let existing: Option<Vec<u8>> = find
                     .query_row(params![journal, op.device, op.seq as i64], |r| r.get(0))
@@ -424,6 +543,23 @@ impl Core {
                         })
                     }
                     None => {
+                        // Gapless: a device's next operation is its last
+                        // one's number plus one. (One already stored is
+                        // matched above, so a retried batch passes.)
+                        let head = match heads.get(op.device.as_str()) {
+                            Some(h) => *h,
+                            None => head_of
+                                .query_row(params![journal, op.device], |r| r.get::<_, i64>(0))
+                                .optional()?
+                                .map_or(0, |h| h as u64),
+                        };
+                        if op.seq != head + 1 {
+                            return Err(ServerError::Gap {
+                                device: op.device.clone(),
+                                seq: op.seq,
+                                expected: head + 1,
+                            });
+                        }
                         pos += 1;
                         insert.execute(params![
                             journal,
@@ -434,8 +570,7 @@ impl Core {
                             op.payload
                         ])?;
                         stored += 1;
-                        let head = heads.entry(op.device.as_str()).or_insert(0);
-                        *head = (*head).max(op.seq);
+                        heads.insert(op.device.as_str(), op.seq);
                     }
                 }
             }

@@ -94,8 +94,11 @@ struct JournalId(String);
 struct ApiError {
     status: StatusCode,
     message: String,
-    /// For a 409: the operation the server holds differently.
+    /// For a 409: the operation the server holds differently, or the one
+    /// that leaves a gap.
     conflict: Option<(String, u64)>,
+    /// For a gap: the number the device's next operation must have.
+    expected: Option<u64>,
 }
 
 impl ApiError {
@@ -104,6 +107,7 @@ impl ApiError {
             status,
             message: message.into(),
             conflict: None,
+            expected: None,
         }
     }
 
@@ -134,7 +138,9 @@ impl From<ServerError> for ApiError {
     fn from(e: ServerError) -> ApiError {
         let status = match &e {
             ServerError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ServerError::Conflict { .. } | ServerError::KeyMismatch => StatusCode::CONFLICT,
+            ServerError::Conflict { .. } | ServerError::Gap { .. } | ServerError::KeyMismatch => {
+                StatusCode::CONFLICT
+            }
             ServerError::ClockAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::NotFound => StatusCode::NOT_FOUND,
@@ -148,14 +154,20 @@ impl From<ServerError> for ApiError {
                 "the server could not read or write its data; try again later (the server's log has the details)",
             );
         }
-        let conflict = match &e {
-            ServerError::Conflict { device, seq } => Some((device.clone(), *seq)),
-            _ => None,
+        let (conflict, expected) = match &e {
+            ServerError::Conflict { device, seq } => (Some((device.clone(), *seq)), None),
+            ServerError::Gap {
+                device,
+                seq,
+                expected,
+            } => (Some((device.clone(), *seq)), Some(*expected)),
+            _ => (None, None),
         };
         ApiError {
             status,
             message: e.to_string(),
             conflict,
+            expected,
         }
     }
 }
@@ -166,6 +178,9 @@ impl IntoResponse for ApiError {
         if let Some((device, seq)) = self.conflict {
             body["device"] = device.into();
             body["seq"] = seq.into();
+        }
+        if let Some(expected) = self.expected {
+            body["expected"] = expected.into();
         }
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {

@@ -57,6 +57,7 @@ struct ErrorBody {
     error: String,
     device: Option<String>,
     seq: Option<u64>,
+    expected: Option<u64>,
 }
 
 /// A blob id as one path segment: everything but unreserved characters
@@ -154,6 +155,11 @@ impl HttpTransport {
                 "the server at {url} refused the token: it is wrong or revoked; ask for a new one with `nj server new-token` and set it with `nj remote set {url} --token TOKEN`"
             )),
             409 => match (body.device, body.seq) {
+                (Some(device), Some(seq)) if body.expected.is_some() => SyncError::Gap {
+                    device,
+                    seq,
+                    expected: body.expected.unwrap_or_default(),
+                },
                 (Some(device), Some(seq)) => SyncError::Conflict { device, seq },
                 _ => SyncError::Transport(format!("the server at {url} refused the changes as a conflict: {said}")),
             },

@@ -26,6 +26,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// The first byte of every sealed payload; it selects the format.
 const VERSION: u8 = 0x01;
+/// The format this nj writes, for the server's report of what it holds.
+pub const FORMAT_VERSION: u8 = VERSION;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 /// The version byte and the nonce.
@@ -38,6 +40,9 @@ const OP_AD_TAG: &[u8] = b"nj op v1\0";
 const BLOB_AD_TAG: &[u8] = b"nj blob v1\0";
 const KEY_CHECK_TAG: &[u8] = b"nj key check v1\0";
 const WRAP_AD_TAG: &[u8] = b"nj key v1\0";
+const NEWER_TAG: &[u8] = b"nj newer format\0";
+/// The proof a payload of a later format carries after its version byte.
+const PROOF_LEN: usize = 16;
 
 const RECOVERY_PREFIX: &str = "nj1-";
 /// 32 key bytes and a 2-byte checksum, in base32 without padding.
@@ -195,12 +200,14 @@ impl JournalKey {
             blobs: [0; 32],
             blob_ids: [0; 32],
             key_check: [0; 32],
+            newer: [0; 32],
         };
         for (info, out) in [
             (&b"nj/v1/ops"[..], &mut keys.ops),
             (&b"nj/v1/blobs"[..], &mut keys.blobs),
             (&b"nj/v1/blob-ids"[..], &mut keys.blob_ids),
             (&b"nj/v1/key-check"[..], &mut keys.key_check),
+            (&b"nj/v1/newer-format"[..], &mut keys.newer),
         ] {
             hkdf.expand(info, out)
                 .expect("32 bytes is a valid HKDF-SHA256 output length");
@@ -222,6 +229,9 @@ pub struct SyncKeys {
     blobs: [u8; 32],
     blob_ids: [u8; 32],
     key_check: [u8; 32],
+    /// Proves that a payload in a format after this one was written by a
+    /// holder of the key (see [`SyncKeys::open_any`]).
+    newer: [u8; 32],
 }
 
 impl fmt::Debug for SyncKeys {
@@ -265,7 +275,7 @@ impl SyncKeys {
         // An id too long to have been sealed means the payload was not
         // sealed by nj for this position.
         let ad = op_ad(journal, device, seq).ok_or(CryptoError::Tampered)?;
-        open(&self.ops, &ad, sealed)
+        self.open_any(&self.ops, &ad, sealed)
     }
 
     /// Seals an article text stored under `blob_id` (from [`Self::blob_id`]).
@@ -296,7 +306,72 @@ impl SyncKeys {
         sealed: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
         let ad = blob_ad(journal, blob_id).ok_or(CryptoError::Tampered)?;
-        open(&self.blobs, &ad, sealed)
+        self.open_any(&self.blobs, &ad, sealed)
+    }
+
+    /// Opens a payload of this format, or tells a later format from junk.
+    /// Any token holder can push bytes, and a byte can rot on the server's
+    /// disk, so an unknown version byte alone must not stop every device's
+    /// pull ("update nj") for good. Every format after version 1 carries,
+    /// right after its version byte, a proof that a holder of the journal
+    /// key wrote it: the first 16 bytes of HMAC-SHA256 under the
+    /// newer-format key of the tag, the version byte, the payload's
+    /// associated data (which binds its journal and place) and the rest
+    /// of the payload (docs/sync-protocol.md, "Later formats"). Only a
+    /// payload whose proof holds is [`CryptoError::UnknownVersion`]; any
+    /// other is [`CryptoError::Tampered`], and is skipped.
+    fn open_any(&self, key: &[u8; 32], ad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match sealed.first() {
+            Some(&VERSION) => open(key, ad, sealed),
+            Some(&version) if self.newer_proof_holds(version, ad, sealed) => {
+                Err(CryptoError::UnknownVersion(version))
+            }
+            _ => Err(CryptoError::Tampered),
+        }
+    }
+
+    fn newer_mac(&self, version: u8, ad: &[u8], rest: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.newer)
+            .expect("HMAC takes a key of any length");
+        for part in [
+            NEWER_TAG,
+            &[version],
+            &(ad.len() as u64).to_be_bytes(),
+            ad,
+            rest,
+        ] {
+            mac.update(part);
+        }
+        mac
+    }
+
+    fn newer_proof_holds(&self, version: u8, ad: &[u8], sealed: &[u8]) -> bool {
+        let Some(proof) = sealed.get(1..1 + PROOF_LEN) else {
+            return false;
+        };
+        // In constant time, as any MAC check.
+        self.newer_mac(version, ad, &sealed[1 + PROOF_LEN..])
+            .verify_truncated_left(proof)
+            .is_ok()
+    }
+
+    /// A payload as a later format would begin it: `version`, the proof,
+    /// then `rest`. For tests, and for the nj that writes that format.
+    #[doc(hidden)]
+    pub fn newer_payload_op(
+        &self,
+        version: u8,
+        journal: &str,
+        device: &str,
+        seq: u64,
+        rest: &[u8],
+    ) -> Vec<u8> {
+        let ad = op_ad(journal, device, seq).expect(ID_TOO_LONG);
+        let mut out = vec![version];
+        let proof = self.newer_mac(version, &ad, rest).finalize().into_bytes();
+        out.extend_from_slice(&proof[..PROOF_LEN]);
+        out.extend_from_slice(rest);
+        out
     }
 
     /// The id a text is stored under on the server. It is keyed, so the
@@ -668,12 +743,12 @@ mod tests {
                 "byte {index}: {err:?}"
             );
         }
-        // The version byte selects the format, so a changed one is a format
-        // this nj does not know.
+        // A changed version byte names a format this nj does not know,
+        // but without the later formats' proof it is only damage.
         let err = keys
             .open_op(JOURNAL, DEVICE, 7, &flip(&sealed, 0, 1))
             .unwrap_err();
-        assert!(matches!(err, CryptoError::UnknownVersion(3)), "{err:?}");
+        assert!(matches!(err, CryptoError::Tampered), "{err:?}");
     }
 
     #[test]
@@ -759,19 +834,63 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_version_says_to_update() {
+    fn a_later_format_with_its_proof_says_to_update() {
         let keys = key(1).sync_keys();
-        let mut sealed = keys.seal_op(JOURNAL, DEVICE, 7, b"set title");
-        sealed[0] = 0x02;
-        let err = keys.open_op(JOURNAL, DEVICE, 7, &sealed).unwrap_err();
+        let newer = keys.newer_payload_op(2, JOURNAL, DEVICE, 7, b"whatever format 2 holds");
+        let err = keys.open_op(JOURNAL, DEVICE, 7, &newer).unwrap_err();
         assert!(matches!(err, CryptoError::UnknownVersion(2)), "{err:?}");
         assert_eq!(
             err.to_string(),
             "a synced payload uses encryption format version 2, which this nj does not know; update nj"
         );
-        // Even a payload too short for version 1.
-        let err = keys.open_op(JOURNAL, DEVICE, 7, &[0x00]).unwrap_err();
-        assert!(matches!(err, CryptoError::UnknownVersion(0)), "{err:?}");
+        // Even one with nothing after its proof.
+        let bare = keys.newer_payload_op(9, JOURNAL, DEVICE, 7, b"");
+        assert!(matches!(
+            keys.open_op(JOURNAL, DEVICE, 7, &bare),
+            Err(CryptoError::UnknownVersion(9))
+        ));
+    }
+
+    /// Issue 17, item 2: any token holder could push a payload whose first
+    /// byte was not a known version, and every device's pull stopped on it
+    /// for good ("update nj").
+    #[test]
+    fn regression_an_unknown_version_byte_alone_stops_every_pull() {
+        let keys = key(1).sync_keys();
+        let mut sealed = keys.seal_op(JOURNAL, DEVICE, 7, b"set title");
+        sealed[0] = 0x02;
+        for junk in [&sealed[..], &[0x00], &[0x07, 1, 2], &[]] {
+            assert!(
+                matches!(
+                    keys.open_op(JOURNAL, DEVICE, 7, junk),
+                    Err(CryptoError::Tampered)
+                ),
+                "{junk:?}"
+            );
+        }
+        // A later format's proof is bound to its key, place and bytes.
+        let newer = keys.newer_payload_op(2, JOURNAL, DEVICE, 7, b"format 2");
+        let other_key = key(2).sync_keys();
+        assert!(matches!(
+            other_key.open_op(JOURNAL, DEVICE, 7, &newer),
+            Err(CryptoError::Tampered)
+        ));
+        assert!(matches!(
+            keys.open_op(JOURNAL, DEVICE, 8, &newer),
+            Err(CryptoError::Tampered)
+        ));
+        let mut changed = newer.clone();
+        *changed.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            keys.open_op(JOURNAL, DEVICE, 7, &changed),
+            Err(CryptoError::Tampered)
+        ));
+        let mut other_version = newer;
+        other_version[0] = 3;
+        assert!(matches!(
+            keys.open_op(JOURNAL, DEVICE, 7, &other_version),
+            Err(CryptoError::Tampered)
+        ));
     }
 
     #[test]

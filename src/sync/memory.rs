@@ -162,6 +162,21 @@ impl Transport for MemoryServer {
                     })
                 }
                 None => {
+                    // Gapless, as the real server.
+                    let head = self
+                        .ops
+                        .iter()
+                        .filter(|o| o.device == env.device)
+                        .map(|o| o.seq)
+                        .max()
+                        .unwrap_or(0);
+                    if env.seq != head + 1 {
+                        return Err(SyncError::Gap {
+                            device: env.device.clone(),
+                            seq: env.seq,
+                            expected: head + 1,
+                        });
+                    }
                     self.index
                         .insert((env.device.clone(), env.seq), self.ops.len());
                     self.ops.push(env.clone());
@@ -391,6 +406,24 @@ impl Replica for MemoryReplica {
 
     fn cursor(&self) -> u64 {
         self.cursor
+    }
+
+    fn continue_from(&mut self, next: u64) -> Result<Option<u64>, SyncError> {
+        let was = self.pushed + 1;
+        if was <= next {
+            return Ok(None);
+        }
+        // The log keeps every operation; the pushed ones the server lost
+        // are gone from it, and the waiting ones move down.
+        let waiting: Vec<Outgoing> = self.log.drain(self.pushed as usize..).collect();
+        self.log.truncate((next - 1) as usize);
+        for mut out in waiting {
+            out.op.seq = self.log.len() as u64 + 1;
+            out.payload = serde_json::to_vec(&out.op).expect("an Op always serializes");
+            self.log.push(out);
+        }
+        self.pushed = next - 1;
+        Ok(Some(was))
     }
 
     fn blobs_for(&mut self, _ops: &[Op]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {

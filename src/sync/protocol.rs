@@ -85,6 +85,15 @@ pub enum SyncError {
     /// sequence number: two journals share a device id.
     #[error("the server already has a different operation {device}#{seq}; this journal's device id is in use elsewhere (was the journal file copied?)")]
     Conflict { device: String, seq: u64 },
+    /// The server holds this device's operations up to `expected - 1`, and
+    /// `seq` would leave a gap (sync renumbers first, so this is a race
+    /// with another process of the same device).
+    #[error("the server expected this device's change #{expected} but was sent #{seq} ({device}); run `nj sync` again")]
+    Gap {
+        device: String,
+        seq: u64,
+        expected: u64,
+    },
     #[error("an operation from the server could not be read ({0}); it was skipped")]
     Malformed(String),
     /// The server's journal holds operations but no key check: they were
@@ -178,6 +187,13 @@ pub trait Replica {
     fn mark_pushed(&mut self, seq: u64, cursor: Option<u64>) -> Result<(), SyncError>;
     /// Where the last pull stopped.
     fn cursor(&self) -> u64;
+    /// Makes this device's next operation to push number `next` when it
+    /// would be higher: the server lost the ones in between (it was
+    /// restored from a backup, or its admin removed them), and a device's
+    /// operations must follow on without a gap. The queued operations are
+    /// renumbered from `next`, and later ones follow them. Returns the
+    /// number the next operation had, when it changed.
+    fn continue_from(&mut self, next: u64) -> Result<Option<u64>, SyncError>;
     /// The texts these local operations refer to, as (content hash, the
     /// text as one zstd frame), for upload before the operations.
     fn blobs_for(&mut self, ops: &[Op]) -> Result<Vec<(String, Vec<u8>)>, SyncError>;
@@ -210,7 +226,7 @@ pub trait Replica {
     ) -> Result<Merged, SyncError>;
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub pushed: usize,
     pub pulled: usize,
@@ -221,7 +237,22 @@ pub struct Summary {
     /// authentication (altered, or sealed with another key), could not be
     /// read, or need a text that failed.
     pub skipped: usize,
+    /// The first [`MAX_NAMED`] of the skipped operations that did not open,
+    /// as `DEVICE#SEQ`: what `nj server remove-op` takes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+    /// How many did not open, named or not.
+    #[serde(skip)]
+    pub unreadable_total: usize,
+    /// This device's operations the server had lost, first and last: it
+    /// held fewer of them than the device had pushed, and the device's
+    /// waiting ones were renumbered to follow on from what it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<[u64; 2]>,
 }
+
+/// How many unreadable operations a summary names.
+pub const MAX_NAMED: usize = 20;
 
 /// A payload that did not open: skipped, unless a newer nj wrote it, which
 /// an update reads (so the pull must stop before it, not skip it).
@@ -362,6 +393,10 @@ struct Fetched<T> {
     next: u64,
     more: bool,
     skipped: usize,
+    /// The operations that did not open, as `DEVICE#SEQ` (the first
+    /// [`MAX_NAMED`]), and how many.
+    unreadable: Vec<String>,
+    unreadable_total: usize,
 }
 
 /// Pulls the page after `cursor`, opens its operations (skipping this
@@ -378,6 +413,8 @@ fn fetch_page<R: Replica>(
 ) -> Result<Fetched<R::Texts>, SyncError> {
     let page = transport.pull(cursor, page_size)?;
     let mut skipped = 0;
+    let mut unreadable = Vec::new();
+    let mut unreadable_total = 0;
     let mut ops = Vec::with_capacity(page.ops.len());
     for env in &page.ops {
         if env.device == me {
@@ -388,7 +425,13 @@ fn fetch_page<R: Replica>(
             Err(e @ SyncError::NewerFormat(_)) => return Err(e),
             // One operation that fails must not stop the rest, and is
             // never applied.
-            Err(_) => skipped += 1,
+            Err(_) => {
+                skipped += 1;
+                unreadable_total += 1;
+                if unreadable.len() < MAX_NAMED {
+                    unreadable.push(format!("{}#{}", env.device, env.seq));
+                }
+            }
         }
     }
     let mut wanted: Vec<String> = ops
@@ -439,6 +482,8 @@ fn fetch_page<R: Replica>(
         next: page.next,
         more: page.more,
         skipped,
+        unreadable,
+        unreadable_total,
     })
 }
 
@@ -739,6 +784,14 @@ pub fn sync<R: Replica>(
     }
     let sizes = Sizes::for_server(status.max_body);
     let mut s = Summary::default();
+    // A server restored from a backup holds fewer of this device's
+    // operations than the device pushed: the next push would leave a gap,
+    // which the server refuses, so the waiting ones follow on from what it
+    // holds, and the user hears what it lost.
+    let held = status.devices.get(&replica.device()).copied().unwrap_or(0);
+    if let Some(was) = replica.continue_from(held + 1)? {
+        s.lost = Some([held + 1, was - 1]);
+    }
     loop {
         let outgoing = replica.unpushed(page_size)?;
         let Some(last) = outgoing.last().map(|o| o.op.seq) else {
@@ -851,6 +904,9 @@ pub fn sync<R: Replica>(
         for fetched in received {
             let f = fetched?;
             s.skipped += f.skipped;
+            let room = MAX_NAMED.saturating_sub(s.unreadable.len());
+            s.unreadable.extend(f.unreadable.into_iter().take(room));
+            s.unreadable_total += f.unreadable_total;
             s.blobs_pulled += f.blobs;
             let merged = replica.apply_page(&f.ops, f.texts, f.next)?;
             s.pulled += f.ops.len() - merged.orphaned;

@@ -435,7 +435,7 @@ fn a_journal_keeps_the_first_key_check_and_refuses_another() {
 
     assert_eq!(
         status_of(&server, &a),
-        json!({"devices": {}, "journal": ja, "key_check": null})
+        json!({"devices": {}, "journal": ja, "key_check": null, "max_body": 16 << 20})
     );
     assert_eq!(
         put(Some(&a), KC_A),
@@ -443,7 +443,7 @@ fn a_journal_keeps_the_first_key_check_and_refuses_another() {
     );
     assert_eq!(
         status_of(&server, &a),
-        json!({"devices": {}, "journal": ja, "key_check": KC_A})
+        json!({"devices": {}, "journal": ja, "key_check": KC_A, "max_body": 16 << 20})
     );
     // Another device of the same journal with the same key.
     assert_eq!(
@@ -456,13 +456,13 @@ fn a_journal_keeps_the_first_key_check_and_refuses_another() {
     assert_eq!(put(Some("njt_guessed"), KC_B), (401, BAD_TOKEN.into()));
     assert_eq!(
         status_of(&server, &a2),
-        json!({"devices": {}, "journal": ja, "key_check": KC_A})
+        json!({"devices": {}, "journal": ja, "key_check": KC_A, "max_body": 16 << 20})
     );
 
     // Another journal sees neither A's id nor A's check, and keeps its own.
     assert_eq!(
         status_of(&server, &b),
-        json!({"devices": {}, "journal": jb, "key_check": null})
+        json!({"devices": {}, "journal": jb, "key_check": null, "max_body": 16 << 20})
     );
     assert_eq!(
         put(Some(&b), KC_B),
@@ -519,7 +519,7 @@ fn a_malformed_key_check_is_a_400_and_the_server_stays_up() {
         );
         assert_eq!(
             status_of(&server, &t),
-            json!({"devices": {}, "journal": j, "key_check": null})
+            json!({"devices": {}, "journal": j, "key_check": null, "max_body": 16 << 20})
         );
     }
     assert_eq!(
@@ -1015,4 +1015,49 @@ fn regression_unbounded_values_from_clients() {
         Some(&batch(&[("dev-a", 1, now, "p")])),
     );
     assert_eq!(code, 200, "{body}");
+}
+
+/// Issue 17, item 4: gaps and backward sequence numbers were stored,
+/// although the protocol promises each device's operations gapless.
+#[test]
+fn regression_gaps_and_backward_sequences_are_stored() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (_, token) = server.new_journal(&env);
+    let ops = server.url("/v1/ops");
+    let now = now_ms();
+    let push =
+        |items: &[(&str, u64, i64, &str)]| call("POST", &ops, Some(&token), Some(&batch(items)));
+    assert_eq!(push(&[("dev-a", 1, now, "p1")]).0, 200);
+    // A gap: #3 after #1.
+    let (code, text) = push(&[("dev-a", 3, now, "p3")]);
+    assert_eq!(code, 409, "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "error": "operation dev-a#3 does not follow on from the last one the server holds from that device; the next must be #2",
+            "device": "dev-a",
+            "seq": 3,
+            "expected": 2,
+        })
+    );
+    // A batch that fills the gap itself is fine, and a retried one too.
+    assert_eq!(
+        push(&[("dev-a", 2, now, "p2"), ("dev-a", 3, now, "p3")]).0,
+        200
+    );
+    assert_eq!(
+        push(&[("dev-a", 2, now, "p2"), ("dev-a", 3, now, "p3")]).0,
+        200
+    );
+    // Backward: a new #2 is a conflict; a new device starts at #1.
+    assert_eq!(push(&[("dev-a", 2, now, "other")]).0, 409);
+    let (code, text) = push(&[("dev-b", 5, now, "p")]);
+    assert_eq!(code, 409, "{text}");
+    assert!(text.contains("the next must be #1"), "{text}");
+    // Nothing of a refused batch is stored.
+    let (code, _) = push(&[("dev-b", 1, now, "p"), ("dev-b", 3, now, "p")]);
+    assert_eq!(code, 409);
+    assert_eq!(status_of(&server, &token)["devices"], json!({"dev-a": 3}));
 }

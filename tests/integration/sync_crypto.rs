@@ -267,11 +267,34 @@ impl Device {
 
     /// `nj --json sync` that skips `skipped` operations from the server:
     /// it must succeed and say so on stderr. Its summary.
+    /// The operations that did not open are named in the summary's
+    /// `unreadable` and on stderr; the summary is returned without them.
     #[track_caller]
     fn sync_skipping(&self, skipped: usize) -> Value {
         let out = self.nj(&["--json", "sync"]).success();
-        assert_eq!(out.stderr, skipped_line(skipped));
-        out.json()
+        let stderr = out.stderr.clone();
+        let (first, rest) = stderr.split_at(stderr.find('\n').unwrap() + 1);
+        assert_eq!(first, skipped_line(skipped));
+        let mut summary = out.json();
+        let named = summary
+            .as_object_mut()
+            .unwrap()
+            .remove("unreadable")
+            .map(|v| column_of_strings(&v))
+            .unwrap_or_default();
+        assert!(named.len() <= skipped, "{named:?}");
+        if let Some(one) = named.first() {
+            assert!(
+                rest.starts_with(&format!(
+                    "nj: the ones that did not open: {}",
+                    named.join(", ")
+                )) && rest.contains(&format!("`nj server remove-op --journal JID {one}`")),
+                "{rest}"
+            );
+        } else {
+            assert_eq!(rest, "");
+        }
+        summary
     }
 
     fn clip(&self, text: &str, extra: &[&str]) -> String {
@@ -320,6 +343,15 @@ impl Device {
             format!("checked {texts} texts of {articles} articles: every hash matches, every article agrees with its versions, and the search index is sound\n")
         );
     }
+}
+
+/// The strings of a JSON array.
+fn column_of_strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// What `nj sync` says on stderr when it skipped `n` operations.
@@ -775,7 +807,21 @@ fn all_but_the_long_article(hub: &Hub, s: &Story) -> Value {
     let skipped = got["skipped"].as_u64().unwrap() as usize;
     assert!(skipped >= 1, "{got}");
     assert_eq!(got["pulled"], json!(9 - skipped), "{got}");
-    assert_eq!(out.stderr, skipped_line(skipped));
+    // An altered operation is named; the ones that needed its article,
+    // or a text that failed, are counted only.
+    let named = got
+        .get("unreadable")
+        .map(column_of_strings)
+        .unwrap_or_default();
+    assert!(named.len() <= 1, "{got}");
+    let mut expected = skipped_line(skipped);
+    if let Some(one) = named.first() {
+        expected.push_str(&format!(
+            "nj: the ones that did not open: {one}; whoever runs the server can list them with \
+             `nj server ops --journal JID --bad` and remove each with `nj server remove-op --journal JID {one}`\n"
+        ));
+    }
+    assert_eq!(out.stderr, expected);
 
     assert_eq!(column(&b.env.list_json(), "id"), vec![s.short.clone()]);
     assert_eq!(b.show(&s.short), s.a.show(&s.short));
@@ -1064,4 +1110,132 @@ fn regression_remote_set_checks_nothing() {
         "{}",
         out.stderr
     );
+}
+
+/// POSTs `body` to the server's `/v1/ops` with `token`, as any token
+/// holder can; the status code.
+fn push_raw(hub: &Hub, token: &str, body: &Value) -> u16 {
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent();
+    agent
+        .post(hub.server().url("/v1/ops"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(body)
+        .expect("POST /v1/ops")
+        .status()
+        .as_u16()
+}
+
+/// Issue 17, item 2: one 3-byte operation whose first byte is not a known
+/// format version stopped every device's pull for good ("update nj"), and
+/// new devices could not join. Now it is skipped and named, and the
+/// server's admin can find and remove it.
+#[test]
+fn regression_one_three_byte_operation_halts_every_pull() {
+    use base64::Engine;
+    let hub = Hub::start();
+    let s = story(&hub);
+    let rogue = hub.token(&s.journal);
+    let payload = base64::engine::general_purpose::STANDARD.encode([0x07, 1, 2]);
+    let body = json!({"ops": [{"device": "rogue-1", "seq": 1, "hlc_ms": 0, "payload": payload}]});
+    assert_eq!(push_raw(&hub, &rogue, &body), 200);
+
+    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:00"));
+    assert_eq!(b.sync_skipping(1), summary(0, 9, 0, 2, 1));
+    assert_eq!(b.state(), s.a.state());
+    b.verify(2, 2);
+    let out = b.nj(&["--json", "sync"]).success();
+    assert_eq!(out.stderr, "", "a skipped operation is not pulled again");
+
+    // The server's admin finds it, and removes it.
+    let data = hub.data();
+    let data = data.to_str().unwrap();
+    let admin = |args: &[&str]| {
+        let mut all = vec!["server", args[0], "--data", data, "--journal", &s.journal];
+        all.extend_from_slice(&args[1..]);
+        hub.env.nj(&all)
+    };
+    let listed = admin(&["ops", "--bad"]).success().stdout;
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains("rogue-1#1")
+            && listed.contains("format byte 0x07 and 3 bytes: not a format nj writes"),
+        "{listed}"
+    );
+    assert_eq!(admin(&["ops"]).success().stdout.lines().count(), 11);
+    assert_eq!(
+        admin(&["remove-op", "rogue-1#1"]).success().stdout,
+        "removed rogue-1#1; devices no longer pull it\n"
+    );
+    assert_eq!(
+        admin(&["remove-op", "rogue-1#1"]).failure(),
+        "nj: the journal holds no operation rogue-1#1; nothing changed (`nj server ops --journal JID` lists them)\n"
+    );
+    let c = Device::joined(&hub, &s.journal, &s.key, &at("10:05"));
+    assert_eq!(c.sync(), summary(0, 9, 0, 2, 0));
+    assert_eq!(c.state(), s.a.state());
+}
+
+/// Issue 17, item 4: the server now refuses gaps in a device's numbers, so
+/// a server restored from an older backup, which lacks the device's last
+/// changes, must not wedge the device: its waiting changes follow on from
+/// what the server holds, and the user hears what the server lost.
+#[test]
+fn a_server_restored_from_an_older_backup_does_not_wedge_sync() {
+    let mut hub = Hub::start();
+    let s = story(&hub);
+    let db = hub.data().join("server.db");
+    let backup = hub.env.path("backup.db");
+    hub.stop();
+    std::fs::copy(&db, &backup).unwrap();
+    hub.server = Some(NjServe::start(&hub.env, &[]));
+
+    // Two changes after the backup reach the server, then it is restored.
+    let sync_a = |hub: &Hub, now: &str| {
+        s.a.at(now)
+            .nj_with(&[("NJ_REMOTE", &hub.url())], &["--json", "sync"])
+    };
+    s.a.at(&at("10:00"))
+        .nj(&["jot", "Lost after the backup"])
+        .success();
+    s.a.at(&at("10:01")).nj(&["jot", "Also lost"]).success();
+    assert_eq!(sync_a(&hub, &at("10:02")).success().stderr, "");
+    hub.stop();
+    std::fs::copy(&backup, &db).unwrap();
+    for side in ["server.db-wal", "server.db-shm"] {
+        let _ = std::fs::remove_file(hub.data().join(side));
+    }
+    hub.server = Some(NjServe::start(&hub.env, &[]));
+
+    s.a.at(&at("10:10"))
+        .nj(&["jot", "Made after the restore"])
+        .success();
+    let out = sync_a(&hub, &at("10:11")).success();
+    assert_eq!(
+        out.stderr,
+        "nj: the server had lost this device's changes #10 to #11 (was its data restored from a backup?); \
+         this journal has them, and so do the devices that synced before, but a device that joins now will not. \
+         This device's waiting changes now follow on from what the server holds, so sync goes on\n"
+    );
+    let summary = out.json();
+    assert_eq!(summary["pushed"], json!(1), "{summary}");
+    assert_eq!(summary["lost"], json!([10, 11]), "{summary}");
+    // And the next sync is an ordinary one.
+    s.a.at(&at("10:12")).nj(&["jot", "And one more"]).success();
+    let out = sync_a(&hub, &at("10:13")).success();
+    assert_eq!(out.stderr, "");
+
+    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:20"));
+    b.sync();
+    let notes = b.nj(&["notes", "--limit", "0"]).success().stdout;
+    assert!(
+        notes.contains("Made after the restore") && notes.contains("And one more"),
+        "{notes}"
+    );
+    assert!(!notes.contains("Lost after the backup"), "{notes}");
+    b.verify(2, 2);
 }

@@ -401,21 +401,39 @@ fn a_payload_in_a_newer_format_stops_the_pull_before_it_instead_of_skipping_it()
     let mut a = MemoryReplica::new("device-a");
     a.create("article", "a1", &[("title", json!("one"))]);
     run(&mut a, &mut server, 10);
-    // What a newer nj would write: version byte 2.
+    // Version byte 2 alone is damage (or a forgery): skipped.
+    server
+        .push(&[Envelope {
+            device: "device-y".into(),
+            seq: 1,
+            hlc_ms: 0,
+            payload: vec![2; 80],
+        }])
+        .unwrap();
+    // What a newer nj would write: version byte 2 and the proof that a
+    // holder of the key wrote it.
+    let newer = test_key().sync_keys().newer_payload_op(
+        2,
+        newsjournal::sync::memory::MEMORY_JOURNAL,
+        "device-z",
+        1,
+        &[2; 60],
+    );
     server
         .push(&[Envelope {
             device: "device-z".into(),
             seq: 1,
             hlc_ms: 0,
-            payload: vec![2; 80],
+            payload: newer,
         }])
         .unwrap();
     let mut b = MemoryReplica::new("device-b");
     let err = sync(&mut b, &mut server, &test_key(), 1, |_| {}).unwrap_err();
     assert!(matches!(err, SyncError::NewerFormat(2)), "{err}");
     assert!(err.to_string().contains("update nj"), "{err}");
-    // The page before it was applied; the newer one waits for an update.
-    assert_eq!(b.cursor(), 1);
+    // The pages before it were applied (the damaged one skipped); the
+    // newer one waits for an update.
+    assert_eq!(b.cursor(), 2);
     assert_eq!(b.get("article", "a1", "title"), Some(&json!("one")));
 }
 
