@@ -60,7 +60,8 @@ pub struct Serve {
 
     /// Seconds a client has to send a request's head, counted from
     /// connecting or from the previous answer (so idle connections close
-    /// after this long too)
+    /// after this long too); also how long a new connection has to send a
+    /// valid token
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     header_timeout: Duration,
 
@@ -68,10 +69,23 @@ pub struct Serve {
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
     request_timeout: Duration,
 
-    /// Connections served at once; more wait their turn
+    /// Connections of clients with a valid token held open at once; more
+    /// wait their turn
     #[arg(long, value_name = "N", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     max_connections: u32,
+
+    /// Connections that have not yet sent a valid token, held open at once;
+    /// a new one beyond this closes the oldest
+    #[arg(long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_pending: u32,
+
+    /// Of those, from one address (an IPv6 /64); a new one beyond this
+    /// closes that address's oldest
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_pending_per_address: u32,
 
     /// The largest request body accepted, in bytes; an answer of texts is
     /// cut at the same size (the client asks again for the rest)
@@ -88,6 +102,8 @@ impl Serve {
             header_timeout: self.header_timeout,
             request_timeout: self.request_timeout,
             max_connections: self.max_connections as usize,
+            max_pending: self.max_pending as usize,
+            max_pending_per_address: self.max_pending_per_address as usize,
             max_body: self.max_body as usize,
         };
         let json = ctx.json;

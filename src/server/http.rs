@@ -27,10 +27,11 @@ use base64::Engine;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::core::{Core, KeyCheckSet, OpsPage, ServerError, StoredOp};
+use super::slots::{Conn, Expiry, Slots};
 
 /// The largest request body: a batch of operations or one blob.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -47,14 +48,26 @@ pub struct Config {
     pub max_body: usize,
     /// A request's head must arrive within this long of the connection
     /// opening or of the previous response, so a client that stalls
-    /// mid-header, or a keep-alive connection left idle, is closed.
+    /// mid-header, or a keep-alive connection left idle, is closed. A
+    /// connection must also have sent a request with a valid token within
+    /// this long of opening.
     pub header_timeout: Duration,
     /// Reading a request's body and answering it must take no longer; a
     /// response write that makes no progress for this long closes the
     /// connection.
     pub request_timeout: Duration,
-    /// Connections served at once; further ones wait in the listen queue.
+    /// Connections that have sent a request with a valid token, held open
+    /// at once; a request that would authenticate one more waits for one
+    /// of them to close (within the request timeout).
     pub max_connections: usize,
+    /// Connections that have not (yet) sent a request with a valid token,
+    /// held open at once. They never wait: one over the cap closes the
+    /// oldest. Each also has `header_timeout` from connecting to show a
+    /// token.
+    pub max_pending: usize,
+    /// Of those, from one address (an IPv6 /64); one over closes that
+    /// address's oldest.
+    pub max_pending_per_address: usize,
 }
 
 impl Default for Config {
@@ -65,6 +78,8 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_connections: 256,
+            max_pending: 256,
+            max_pending_per_address: 32,
         }
     }
 }
@@ -342,6 +357,11 @@ async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) 
             Ok(j) => JournalId(j),
             Err(e) => return e.into_response(),
         };
+    // The connection is a known client's from now on: it leaves the
+    // pending places, which are capped and cycled, for a slot of its own.
+    if let Some(conn) = req.extensions().get::<Arc<Conn>>().cloned() {
+        conn.authenticate().await;
+    }
     req.extensions_mut().insert(journal.clone());
     let mut resp = next.run(req).await;
     resp.extensions_mut().insert(journal);
@@ -671,7 +691,13 @@ async fn run(
 
     let app = router(core, &config);
     let (closing_tx, closing) = watch::channel(false);
-    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let slots = Arc::new(Slots::new(
+        config.max_connections,
+        config.max_pending,
+        config.max_pending_per_address,
+    ));
+    let mut displaced = Throttle::default();
+    let mut accept_failed = Throttle::default();
     let mut conns = JoinSet::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -681,46 +707,91 @@ async fn run(
 
     loop {
         while conns.try_join_next().is_some() {}
-        let permit = tokio::select! {
-            p = Arc::clone(&slots).acquire_owned() => p.expect("the semaphore is never closed"),
-            _ = &mut stop => break,
-        };
-        let stream = tokio::select! {
+        // Accepting never waits for a slot: a new connection always gets a
+        // pending place (displacing an older one if need be), so clients
+        // that hold connections open cannot keep a real client in the
+        // listen queue.
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
+                // The client gave up before we took it: nothing to do.
+                Err(e) if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::Interrupted
+                ) => continue,
                 Err(e) => {
-                    // Out of file descriptors and the like: wait, then
-                    // keep serving the connections we have.
-                    eprintln!("nj serve: cannot accept a connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    // Out of file descriptors and the like: close the
+                    // oldest connection that has shown no token to free
+                    // one, or else wait for one of the others to finish.
+                    let freed = slots.displace_oldest();
+                    if let Some(n) = accept_failed.add(1) {
+                        eprintln!(
+                            "nj serve: cannot accept a connection: {e}{}{}",
+                            if freed { "; closing the oldest connection without a valid token" } else { "" },
+                            times(n)
+                        );
+                    }
+                    // Once a place is freed the next accept succeeds as
+                    // soon as that connection's task has closed it.
+                    let pause = if freed { 1 } else { 100 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                     continue;
                 }
             },
             _ = &mut stop => break,
         };
+        let (slot, closed) = slots.admit(peer.ip());
+        if let Some(n) = displaced.add(closed) {
+            eprintln!(
+                "nj serve: closed {n} {} that had shown no valid token, to make room for newer ones (at most {} such, {} from one address; the latest newcomer is {})",
+                if n == 1 { "connection" } else { "connections" },
+                config.max_pending,
+                config.max_pending_per_address,
+                peer.ip()
+            );
+        }
         let _ = stream.set_nodelay(true);
         let io = TokioIo::new(StallGuard::new(stream, config.request_timeout));
         let app = app.clone();
-        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        let requests = Arc::clone(&slot);
+        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
             let app = app.clone();
+            let conn = Arc::clone(&requests);
             async move {
                 use tower::ServiceExt;
+                let _busy = conn.busy();
+                req.extensions_mut().insert(conn);
                 app.oneshot(req.map(Body::new)).await
             }
         });
         let conn = builder.serve_connection(io, service);
         let mut closing = closing.clone();
+        // A connection must show a valid token within the header timeout
+        // of connecting: the timeout alone restarts with each request, so
+        // a client sending tokenless requests could hold a place forever.
+        let deadline = tokio::time::Instant::now() + config.header_timeout;
         conns.spawn(async move {
-            let _permit = permit;
             tokio::pin!(conn);
+            // Garbage, timeouts and dropped clients end only their own
+            // connection; returning drops (closes) it.
             tokio::select! {
-                // Garbage, timeouts and dropped clients end only their
-                // own connection.
+                _ = conn.as_mut() => return,
+                () = slot.displaced() => return,
+                expiry = slot.expiry(deadline) => if expiry == Expiry::Close {
+                    return;
+                },
+                // The server is stopping: a connection that has shown no
+                // token and has no request in flight has nothing to finish.
+                _ = closing.changed() => if slot.if_pending() == Some(Expiry::Close) {
+                    return;
+                },
+            }
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
                 _ = conn.as_mut() => {}
-                _ = closing.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+                () = slot.displaced() => {}
             }
         });
     }
@@ -740,6 +811,39 @@ async fn run(
     }
     eprintln!("nj serve: stopped");
     Ok(())
+}
+
+/// At most one log line per kind of event every 10 s, counting the events
+/// in between: a flood of connections must not also flood the log.
+#[derive(Default)]
+struct Throttle {
+    /// Events since the last line.
+    count: usize,
+    last: Option<Instant>,
+}
+
+impl Throttle {
+    /// Counts `n` events; how many to report, if a line is due now.
+    fn add(&mut self, n: usize) -> Option<usize> {
+        self.count += n;
+        if self.count == 0
+            || self
+                .last
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(10))
+        {
+            return None;
+        }
+        self.last = Some(Instant::now());
+        Some(std::mem::take(&mut self.count))
+    }
+}
+
+fn times(n: usize) -> String {
+    if n == 1 {
+        String::new()
+    } else {
+        format!(" ({n} times since the last such line)")
+    }
 }
 
 /// Resolves on the first SIGTERM or Ctrl-C.

@@ -1,8 +1,10 @@
 //! The sync server. `core` is the protocol over SQLite; `http` is the thin
-//! axum layer on top of it that `nj serve` runs.
+//! axum layer on top of it that `nj serve` runs; `slots` decides which
+//! connections it keeps open.
 
 pub mod core;
 pub mod http;
+mod slots;
 
 pub use self::core::{
     Core, OpsPage, ServerError, Status, StoredOp, MAX_CLOCK_AHEAD_MS, MAX_PAGE_BYTES, MAX_PAGE_OPS,

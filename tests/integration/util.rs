@@ -538,6 +538,16 @@ pub struct NjServe {
 
 impl NjServe {
     pub fn start(env: &Env, extra: &[&str]) -> NjServe {
+        NjServe::start_limited(env, extra, None)
+    }
+
+    /// As `start`, with the server allowed at most `files` open files
+    /// (`ulimit -n`), to see what it does when it runs out.
+    pub fn start_with_open_files(env: &Env, extra: &[&str], files: u32) -> NjServe {
+        NjServe::start_limited(env, extra, Some(files))
+    }
+
+    fn start_limited(env: &Env, extra: &[&str], files: Option<u32>) -> NjServe {
         let data = env.path("server");
         let mut args = vec![
             "serve",
@@ -547,8 +557,27 @@ impl NjServe {
             "127.0.0.1:0",
         ];
         args.extend_from_slice(extra);
-        let mut child = env
-            .cmd(&args)
+        let mut cmd = env.cmd(&args);
+        if let Some(files) = files {
+            // The same command, through a shell that lowers the limit first.
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
+                .arg(cmd.get_program())
+                .args(cmd.get_args())
+                .env_clear()
+                .stdin(Stdio::null());
+            for (key, value) in cmd.get_envs() {
+                if let Some(value) = value {
+                    sh.env(key, value);
+                }
+            }
+            if let Some(dir) = cmd.get_current_dir() {
+                sh.current_dir(dir);
+            }
+            cmd = sh;
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
