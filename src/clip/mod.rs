@@ -2,7 +2,7 @@
 //! fetch or read it, decode it, extract the article, normalise the text.
 //! Nothing here touches the journal.
 
-pub(crate) mod decode;
+pub mod decode;
 mod extract;
 mod fetch;
 mod url;

@@ -49,7 +49,9 @@ impl Import {
                 "added": report.added,
                 "updated": report.updated,
                 "skipped_duplicate": report.skipped_duplicate,
+                // The first MAX_LISTED_REJECTIONS; the count is of all.
                 "rejected": report.rejected,
+                "rejected_count": report.rejected_count,
             }))?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -60,13 +62,17 @@ impl Import {
                     .unwrap_or_default();
             eprintln!("rejected {}{id}: {}", r.item, r.reason);
         }
+        let unlisted = report.rejected_count - report.rejected.len();
+        if unlisted > 0 {
+            eprintln!("... and {unlisted} more rejected");
+        }
         output::print(&format!(
             "imported {name} ({}): {} added, {} updated, {} skipped (duplicate), {} rejected\n",
             format.name(),
             report.added,
             report.updated,
             report.skipped_duplicate,
-            report.rejected.len()
+            report.rejected_count
         ))?;
         Ok(ExitCode::SUCCESS)
     }

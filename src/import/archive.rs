@@ -62,18 +62,40 @@ pub(crate) fn base_name(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
-/// A whole member as text, or `None` when there is no such member. A
-/// member that fails to decompress or whose checksum is wrong is an error.
-pub(crate) fn read_text(zip: &mut Zip, zip_name: &str, member: &str) -> Result<Option<String>> {
-    let mut file = match zip.by_name(member) {
+/// A member read as text, or why it was not.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Member {
+    /// No such member.
+    Missing,
+    /// The member is over the cap it was read with; only the cap was read.
+    Over,
+    Text(String),
+}
+
+/// A whole member as text, if it is at most `cap` bytes. A member that
+/// fails to decompress or whose checksum is wrong is an error.
+///
+/// The size the ZIP's directory gives is checked first, so a member that
+/// says it is too large is not decompressed at all, and the reading stops
+/// past the cap whatever the directory says: a 1 MB ZIP can hold a
+/// gigabyte of text.
+pub(crate) fn read_text(zip: &mut Zip, zip_name: &str, member: &str, cap: u64) -> Result<Member> {
+    let file = match zip.by_name(member) {
         Ok(f) => f,
-        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(zip::result::ZipError::FileNotFound) => return Ok(Member::Missing),
         Err(e) => return Err(damaged(zip_name, format!("{member}: {e}"))),
     };
+    if file.size() > cap {
+        return Ok(Member::Over);
+    }
     let mut bytes = Vec::with_capacity(file.size().min(1 << 24) as usize);
-    file.read_to_end(&mut bytes)
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| damaged(zip_name, format!("{member}: {e}")))?;
-    Ok(Some(match String::from_utf8(bytes) {
+    if bytes.len() as u64 > cap {
+        return Ok(Member::Over);
+    }
+    Ok(Member::Text(match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }))

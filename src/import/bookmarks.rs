@@ -15,11 +15,39 @@ use crate::time::Timestamp;
 
 /// Items handed from the reading thread to the writing one at a time.
 const BATCH: usize = 256;
+/// The bytes of text that send a batch before it has [`BATCH`] items: a
+/// batch of exported articles, not links, is a few of them.
+const BATCH_BYTES: usize = 4 << 20;
+/// The most bytes of items the reader may have sent and the writer not
+/// yet taken (beyond one batch, which may be larger); with the batch each
+/// thread holds, about what an import's items take in memory at once.
+const IN_FLIGHT_BYTES: usize = 32 << 20;
 
 /// One item, read and made ready to store on the reading thread.
 struct Ready {
     place: String,
     item: Stored<NewBookmark>,
+}
+
+impl Ready {
+    /// About the memory it holds: its strings, and a little for the rest.
+    fn bytes(&self) -> usize {
+        let strings = match &self.item {
+            Ok(b) => {
+                let all = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
+                b.title.len()
+                    + all(&b.urls)
+                    + all(&b.tags)
+                    + all(&b.notes)
+                    + b.content
+                        .as_ref()
+                        .map_or(0, |c| c.text.len() + c.hash.len())
+            }
+            Err(Ok(reason)) => reason.len(),
+            Err(Err(_)) => 0,
+        };
+        self.place.len() + strings + std::mem::size_of::<Ready>()
+    }
 }
 
 /// Imports the bookmarks in the file at `path`, read as `format`.
@@ -57,26 +85,30 @@ fn write(
 ) -> Result<ImportReport> {
     std::thread::scope(|scope| {
         // Items go over in batches, so the threads do not wake each other
-        // for every one; a few batches in flight keep both busy, and few
-        // enough that exported texts are not all held at once.
-        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Ready>>(4);
+        // for every one; a few batches in flight keep both busy, and the
+        // bytes in flight are bounded, so that exported texts are not all
+        // held at once (2,000 items of 20 MB each ran out of memory).
+        let (send, receive) = super::flight::channel::<Vec<Ready>>(IN_FLIGHT_BYTES, 4);
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
+            let mut bytes = 0;
+            // The writer stopped (it failed, and says why).
+            let stopped = |_| Error::BadInput("stopped".into());
             super::format::read_bookmarks(format, path, &mut |entry: Entry| {
-                batch.push(Ready {
+                let ready = Ready {
                     item: entry.item.map_err(Ok).and_then(|b| prepare(b, now)),
                     place: entry.place,
-                });
-                if batch.len() == BATCH {
+                };
+                bytes += ready.bytes();
+                batch.push(ready);
+                if batch.len() == BATCH || bytes >= BATCH_BYTES {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    // The writer stopped (it failed, and says why).
-                    send.send(full)
-                        .map_err(|_| Error::BadInput("stopped".into()))?;
+                    send.send(full, std::mem::take(&mut bytes))
+                        .map_err(stopped)?;
                 }
                 Ok(())
             })?;
-            send.send(batch)
-                .map_err(|_| Error::BadInput("stopped".into()))
+            send.send(batch, bytes).map_err(stopped)
         });
         let write = |tx: &mut Tx<'_>| {
             if empty {
@@ -94,7 +126,7 @@ fn write(
                     .and_then(|b| tx.import_bookmark(&b).map_err(reason))
                 {
                     Ok(r) => report.count(r),
-                    Err(Ok(reason)) => report.rejected.push(Rejected {
+                    Err(Ok(reason)) => report.reject(Rejected {
                         item: ready.place,
                         id: None,
                         reason,
@@ -165,8 +197,14 @@ fn prepare(b: Bookmark, now: Timestamp) -> Stored<NewBookmark> {
         ))
     })?;
     check(limits::check_url(&url))?;
-    for tag in b.tags.iter().filter_map(|t| normalize_tag(t)) {
-        check(limits::check_tag(&tag))?;
+    // Lower-casing grows a character by at most half (`İ`, 2 bytes, is
+    // `i̇`, 3), so only a tag near the cap is normalised to be measured.
+    for tag in &b.tags {
+        if tag.len() > limits::MAX_TAG_BYTES / 3 * 2 {
+            if let Some(tag) = normalize_tag(tag) {
+                check(limits::check_tag(&tag))?;
+            }
+        }
     }
     if let Some(Body::Html(text) | Body::Text(text)) = &b.content {
         check(limits::check_text(text))?;

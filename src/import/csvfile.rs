@@ -8,8 +8,17 @@ use std::io::Read;
 
 use csv::{ByteRecord, ErrorKind, ReaderBuilder};
 
+use super::bounded::{bounded, is_over_cap};
 use super::item::{Bookmark, Entry};
 use crate::error::{Error, Result};
+
+/// The longest row read (README, "nj import"). The csv crate holds a whole
+/// record in memory before it hands it over, so a 1 MB ZIP with a field of
+/// 1 GB took a gigabyte and more. A real row is a few kilobytes; the
+/// largest fields an item keeps (a 1 MB note, 500 tags, a URL) fit in 1.2
+/// MB, so a row past this is a quote left open or a hostile file, and the
+/// import stops there rather than guess where the row should have ended.
+pub(crate) const MAX_ROW_BYTES: u64 = 4 << 20;
 
 /// One record, with its fields looked up by the column names the reader
 /// asked for.
@@ -40,7 +49,7 @@ impl Row<'_> {
 /// column is an error; a missing optional one reads as empty. Each record
 /// goes through `row`, and what it makes goes to `sink` with the place
 /// `{place}line N`. A record with the wrong number of fields is rejected
-/// and reading goes on.
+/// and reading goes on; one over [`MAX_ROW_BYTES`] stops the import.
 pub(crate) fn read(
     input: impl Read,
     name: &str,
@@ -55,12 +64,26 @@ pub(crate) fn read(
             "cannot read {name} ({e}), so nothing was imported; if it is cut off or damaged, download the export again"
         ))
     };
+    let (input, row_start) = bounded(input, MAX_ROW_BYTES);
     // The csv crate strips a UTF-8 BOM from the header itself.
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         .buffer_capacity(1 << 16)
         .from_reader(input);
-    let header = reader.byte_headers().map_err(|e| cannot_read(&e))?.clone();
+    // The message for a row over the cap that starts on `line`.
+    let over_cap = |e: &csv::Error, line: u64| {
+        match e.kind() {
+        ErrorKind::Io(io) if is_over_cap(io) => Some(Error::BadInput(format!(
+            "line {line} of {name} starts a row of more than {} MB, so nothing was imported; a row of an export is a few kilobytes, so a quote is probably left open there: fix that line, or export the file again",
+            MAX_ROW_BYTES >> 20
+        ))),
+        _ => None,
+    }
+    };
+    let header = match reader.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(over_cap(&e, 1).unwrap_or_else(|| cannot_read(&e))),
+    };
     if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
         return Err(Error::BadInput(format!(
             "{name} is empty; download the export again"
@@ -85,6 +108,8 @@ pub(crate) fn read(
 
     let mut record = ByteRecord::new();
     loop {
+        row_start.start();
+        let start_line = reader.position().line();
         match reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
@@ -116,7 +141,7 @@ pub(crate) fn read(
                         ),
                     ))?;
                 }
-                _ => return Err(cannot_read(&e)),
+                _ => return Err(over_cap(&e, start_line).unwrap_or_else(|| cannot_read(&e))),
             },
         }
     }

@@ -17,11 +17,14 @@
 
 mod archive;
 mod bookmarks;
+mod bounded;
 mod csvfile;
+mod flight;
 pub mod format;
 mod html;
 pub mod instapaper;
 pub mod item;
+mod jsonarray;
 pub mod netscape;
 pub mod newsjournal;
 pub mod omnivore;
@@ -51,6 +54,12 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// How many rejected items a report lists with their reasons (README,
+/// "nj import"); the rest are only counted. A 261 KB ZIP can hold 134
+/// million bad rows, and keeping each one's place and reason ran out of
+/// memory; nobody reads past the first screenful anyway.
+pub const MAX_LISTED_REJECTIONS: usize = 100;
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
@@ -61,7 +70,11 @@ pub struct ImportReport {
     pub updated: usize,
     /// Items the journal already had.
     pub skipped_duplicate: usize,
+    /// The first [`MAX_LISTED_REJECTIONS`] items that were not imported,
+    /// in the file's order.
     pub rejected: Vec<Rejected>,
+    /// How many items were not imported, listed or not.
+    pub rejected_count: usize,
 }
 
 impl ImportReport {
@@ -70,6 +83,14 @@ impl ImportReport {
             Restored::Added => self.added += 1,
             Restored::Updated => self.updated += 1,
             Restored::Duplicate => self.skipped_duplicate += 1,
+        }
+    }
+
+    /// Counts a rejected item, and lists it while the list is short.
+    pub(crate) fn reject(&mut self, rejected: Rejected) {
+        self.rejected_count += 1;
+        if self.rejected.len() < MAX_LISTED_REJECTIONS {
+            self.rejected.push(rejected);
         }
     }
 }

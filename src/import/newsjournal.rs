@@ -277,7 +277,7 @@ pub fn import(
                     });
                 match restored {
                     Ok(r) => report.count(r),
-                    Err(Error::BadInput(reason)) => report.rejected.push(Rejected {
+                    Err(Error::BadInput(reason)) => report.reject(Rejected {
                         item: format!("{} {}", item.section.item(), item.n),
                         id: item.id,
                         reason,

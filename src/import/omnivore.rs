@@ -14,16 +14,37 @@
 //! The item's `description` is the page's own summary, not the reader's,
 //! and the article itself comes with it, so it is not made a note.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::archive;
+use super::archive::{self, Member};
 use super::item::{self, Body, Bookmark, Entry};
+use super::jsonarray::{each_element, Stopped};
 use crate::error::{Error, Result};
 use crate::time::parse_published;
 
+/// The largest metadata file read. Omnivore writes 20 items to one, a few
+/// tens of kilobytes; this is room for thousands, from a tool that writes
+/// them all to one file.
+const MAX_METADATA_BYTES: u64 = 64 << 20;
+
+/// The largest highlights file an item may bring: far more than the
+/// highlights of any article (a long book's whole text is a few MB), and
+/// each highlight is a note of at most 1 MB anyway.
+const MAX_HIGHLIGHTS_BYTES: u64 = 16 << 20;
+
 /// Reads an Omnivore export ZIP.
+///
+/// Each member is read only up to its cap (README, "nj import"): the
+/// metadata file's, an article's text (the journal's 50 MB), the
+/// highlights'. A text or highlights over theirs rejects the item without
+/// being read further; a metadata file over its cap stops the import. An
+/// item whose slug an earlier item had gets neither text nor highlights
+/// (it is imported as a pending article): the export has the slug's files
+/// once, so they are the first item's, and reading them again for each
+/// repeat let 2,000 items that share one 20 MB page read 40 GB.
 pub fn read(path: &Path, sink: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
     let name = path.display().to_string();
     let mut zip = archive::open(path)?;
@@ -39,42 +60,97 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()
     }
     // metadata_20_to_40.json comes before metadata_100_to_120.json.
     metadata.sort();
+    let mut slugs_read: HashSet<String> = HashSet::new();
     for (_, member) in metadata {
-        let text = archive::read_text(&mut zip, &name, &member)?.unwrap_or_default();
-        let items: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
-            archive::damaged(&name, format!("{member} is not a list of items: {e}"))
-        })?;
+        let text = match archive::read_text(&mut zip, &name, &member, MAX_METADATA_BYTES)? {
+            Member::Text(text) => text,
+            Member::Missing => String::new(),
+            Member::Over => {
+                return Err(Error::BadInput(format!(
+                    "{member} in {name} is more than {} MB, and Omnivore writes a few tens of kilobytes to one, so nothing was imported; download the export again",
+                    MAX_METADATA_BYTES >> 20
+                )))
+            }
+        };
         let dir = &member[..member.len() - archive::base_name(&member).len()];
         let base = archive::base_name(&member);
-        for (i, value) in items.into_iter().enumerate() {
-            let place = format!("{base} entry {}", i + 1);
-            let it = match serde_json::from_value::<Item>(value) {
-                Ok(it) => it,
-                Err(e) => {
-                    sink(Entry::rejected(place, format!("not an Omnivore item: {e}")))?;
-                    continue;
-                }
-            };
-            let item = match bookmark(&it) {
-                Ok(mut b) => {
-                    if let Some(slug) = it.slug.as_deref().filter(|s| !s.is_empty()) {
-                        let html = format!("{dir}content/{slug}.html");
-                        b.content = archive::read_text(&mut zip, &name, &html)?
-                            .filter(|c| !c.trim().is_empty())
-                            .map(Body::Html);
-                        let md = format!("{dir}highlights/{slug}.md");
-                        if let Some(md) = archive::read_text(&mut zip, &name, &md)? {
-                            b.notes = highlights(&md);
+        let mut i = 0;
+        // Parsed an item at a time: the file is held, not a tree of it.
+        let result = each_element(
+            &mut serde_json::Deserializer::from_str(&text),
+            "a list of Omnivore items",
+            &|| {},
+            &mut |value| {
+                i += 1;
+                let place = format!("{base} entry {i}");
+                let it = match serde_json::from_value::<Item>(value) {
+                    Ok(it) => it,
+                    Err(e) => {
+                        return sink(Entry::rejected(place, format!("not an Omnivore item: {e}")))
+                    }
+                };
+                let mut item = bookmark(&it);
+                if let (Ok(b), Some(slug)) =
+                    (&mut item, it.slug.as_deref().filter(|s| !s.is_empty()))
+                {
+                    if slugs_read.insert(slug.to_string()) {
+                        if let Err(reason) = files(&mut zip, &name, dir, slug, b)? {
+                            item = Err(reason);
                         }
                     }
-                    Ok(b)
                 }
-                Err(e) => Err(e),
-            };
-            sink(Entry { place, item })?;
+                sink(Entry { place, item })
+            },
+        );
+        match result {
+            Ok(()) => {}
+            Err(Stopped::Handler(e)) => return Err(e),
+            Err(Stopped::Parse(e)) => {
+                return Err(archive::damaged(
+                    &name,
+                    format!("{member} is not a list of items: {e}"),
+                ))
+            }
         }
     }
     Ok(())
+}
+
+/// Gives `b` the text and highlights of `slug` in the export's `dir`, or
+/// the reason to reject the item (a file over its cap); an error is a ZIP
+/// that cannot be read.
+fn files(
+    zip: &mut archive::Zip,
+    name: &str,
+    dir: &str,
+    slug: &str,
+    b: &mut Bookmark,
+) -> Result<std::result::Result<(), String>> {
+    let html = format!("{dir}content/{slug}.html");
+    let cap = crate::clip::MAX_INPUT_BYTES;
+    match archive::read_text(zip, name, &html, cap)? {
+        Member::Text(text) if !text.trim().is_empty() => b.content = Some(Body::Html(text)),
+        Member::Text(_) | Member::Missing => {}
+        Member::Over => {
+            return Ok(Err(format!(
+                "the article's text ({html}) is more than {} MB, and an article's text holds at most {} MB; clip the article from its page instead",
+                cap >> 20,
+                cap >> 20
+            )))
+        }
+    }
+    let md = format!("{dir}highlights/{slug}.md");
+    match archive::read_text(zip, name, &md, MAX_HIGHLIGHTS_BYTES)? {
+        Member::Text(md) => b.notes = highlights(&md),
+        Member::Missing => {}
+        Member::Over => {
+            return Ok(Err(format!(
+                "its highlights ({md}) are more than {} MB, far more than an article's; check that file in the export",
+                MAX_HIGHLIGHTS_BYTES >> 20
+            )))
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Whether a member is one of the metadata files.

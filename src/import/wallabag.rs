@@ -3,21 +3,31 @@
 //! `updated_at` and `annotations` (`{quote, text, ...}`).
 //!
 //! The array is streamed: an export with the articles' text runs to
-//! gigabytes, so only one entry is held at a time. An entry that is valid
+//! gigabytes, so only one entry is held at a time, and none over
+//! [`MAX_ENTRY_BYTES`]. An entry that is valid
 //! JSON but not a usable entry is rejected with its reason; a file that is
 //! not JSON or is cut off is an error.
 
-use std::fmt;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
+use super::bounded::{bounded, is_over_cap};
 use super::item::{self, Body, Bookmark, Entry};
+use super::jsonarray::{each_element, Stopped};
 use crate::error::{Error, Result};
 use crate::time::parse_published;
+
+/// The largest entry read (README, "nj import"). serde_json holds a whole
+/// string before it hands it over, so a 512 MB `content` took that and
+/// more. An entry is an article's text, which an item may bring up to 50
+/// MB of (more is rejected), its annotations and a few small fields, with
+/// JSON's escapes on top; past this the file is broken or hostile, and the
+/// import stops rather than read on.
+pub(crate) const MAX_ENTRY_BYTES: u64 = 64 << 20;
 
 /// Reads a wallabag export.
 pub fn read(path: &Path, sink: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
@@ -29,7 +39,7 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()
             "{name} is empty; export the entries from wallabag again"
         )));
     }
-    read_from(BufReader::with_capacity(1 << 16, file), &name, sink)
+    read_from(file, &name, sink)
 }
 
 fn read_from(
@@ -37,65 +47,54 @@ fn read_from(
     name: &str,
     sink: &mut dyn FnMut(Entry) -> Result<()>,
 ) -> Result<()> {
-    let mut de = serde_json::Deserializer::from_reader(input);
-    let mut stopped = None;
-    let result = de
-        .deserialize_seq(Entries {
-            sink,
-            stopped: &mut stopped,
-        })
-        .and_then(|()| de.end());
-    if let Some(e) = stopped {
-        return Err(e);
-    }
-    result.map_err(|e| {
-        use serde_json::error::Category;
-        Error::BadInput(match e.classify() {
-            Category::Eof => format!(
-                "{name} is cut off ({e}), so nothing was imported; export the entries from wallabag again"
-            ),
-            Category::Io => format!("cannot read {name} ({e}); check the file"),
-            Category::Syntax | Category::Data => format!(
-                "{name} is not a wallabag JSON export ({e}), so nothing was imported; pass the file wallabag's \"Export: JSON\" gives, or --format if nj guessed wrong"
-            ),
-        })
-    })
-}
-
-/// Hands each element of the array to the sink as it is parsed.
-struct Entries<'a> {
-    sink: &'a mut dyn FnMut(Entry) -> Result<()>,
-    /// The sink's error, which stops the parse.
-    stopped: &'a mut Option<Error>,
-}
-
-impl<'de> Visitor<'de> for Entries<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of wallabag entries")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
-        let mut n = 0;
-        // Each element is parsed as generic JSON first, so that one with
-        // a field of the wrong type is rejected alone; the value is moved,
-        // not copied, into the entry.
-        while let Some(value) = seq.next_element::<serde_json::Value>()? {
-            n += 1;
+    let (input, entry_start) = bounded(input, MAX_ENTRY_BYTES);
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, input));
+    let n = Cell::new(0);
+    let result = each_element(
+        &mut de,
+        "a list of wallabag entries",
+        &|| {
+            entry_start.start();
+            n.set(n.get() + 1);
+        },
+        &mut |value| {
             let item = serde_json::from_value::<WallabagEntry>(value)
                 .map_err(|e| format!("not a wallabag entry: {e}"))
                 .and_then(bookmark);
-            if let Err(e) = (self.sink)(Entry {
-                place: format!("entry {n}"),
+            sink(Entry {
+                place: format!("entry {}", n.get()),
                 item,
-            }) {
-                *self.stopped = Some(e);
-                return Err(de::Error::custom("stopped"));
+            })
+        },
+    )
+    .and_then(|()| de.end().map_err(Stopped::Parse));
+    let e = match result {
+        Ok(()) => return Ok(()),
+        Err(Stopped::Handler(e)) => return Err(e),
+        Err(Stopped::Parse(e)) => e,
+    };
+    use serde_json::error::Category;
+    Err(Error::BadInput(match e.classify() {
+        Category::Eof => format!(
+            "{name} is cut off ({e}), so nothing was imported; export the entries from wallabag again"
+        ),
+        Category::Io => {
+            let e = std::io::Error::from(e);
+            if is_over_cap(&e) {
+                format!(
+                    "entry {} of {name} is more than {} MB, more than an article's text (at most {} MB) and its annotations take, so nothing was imported; export the entries from wallabag again",
+                    n.get(),
+                    MAX_ENTRY_BYTES >> 20,
+                    crate::clip::MAX_INPUT_BYTES >> 20
+                )
+            } else {
+                format!("cannot read {name} ({e}); check the file")
             }
         }
-        Ok(())
-    }
+        Category::Syntax | Category::Data => format!(
+            "{name} is not a wallabag JSON export ({e}), so nothing was imported; pass the file wallabag's \"Export: JSON\" gives, or --format if nj guessed wrong"
+        ),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -274,3 +274,95 @@ fn a_closed_pipe_is_not_an_error_for_json_output() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// The hostile pages of issue 17, item 6, by name: each once took the
+/// HTML parser time quadratic in its nesting.
+fn nested_pages() -> Vec<(&'static str, String)> {
+    vec![
+        // 100,000 nested <div>s, 1.1 MB: 26–48 s to clip.
+        (
+            "divs.html",
+            format!(
+                "<html><body>{}<p>The deepest paragraph, with commas, and words enough to be an article.</p>{}</body></html>",
+                "<div>".repeat(100_000),
+                "</div>".repeat(100_000)
+            ),
+        ),
+        // 200,000 unclosed <div><p>, 2 MB: still running after 150 s.
+        ("unclosed.html", "<div><p>Words, words.".repeat(200_000)),
+        // 550 unclosed formatting elements reopened in each of 100,000
+        // blocks: 28 s.
+        (
+            "reopened.html",
+            format!(
+                "<body>{}{}</body>",
+                (0..550).map(|i| format!("<b id=b{i}>")).collect::<String>(),
+                "<div>Bold text, reopened.</div>".repeat(100_000)
+            ),
+        ),
+    ]
+}
+
+/// Whether `out` is a page read (its text) or refused as too deep, the
+/// two answers a hostile page may get; anything else is a failure.
+#[track_caller]
+fn read_or_refused_as_too_deep(what: &str, out: &crate::util::Out) {
+    let ok = out.code == Some(0)
+        || out.stderr.contains(
+            "levels deep, too deep to read; save the article's text to a .txt file and clip that",
+        );
+    assert!(ok, "{what}: {}{}", out.stdout, out.stderr);
+}
+
+/// Issue 17, item 6: nested HTML was parsed in time quadratic in its
+/// nesting (the nesting guard ran after the parse), so `nj clip`, `nj
+/// extract`, `nj fetch`, `nj recheck` and the wallabag and Omnivore
+/// imports could run for minutes on one page. The parse now bounds the
+/// nesting as it goes: each page is read or refused clearly, well within
+/// the bound here (a debug build; `bench/extraction`'s hostile pages time
+/// the release one).
+#[test]
+fn regression_nested_html_took_quadratic_time() {
+    let env = Env::new();
+    let server = Server::start();
+    let bound = std::time::Duration::from_secs(60);
+    // An article whose page turns hostile, for `nj recheck`.
+    server.route("/story", Reply::html(ARTICLE));
+    env.nj(&["clip", &server.url("/story")]).success();
+    for (name, page) in nested_pages() {
+        env.write(name, &page);
+        server.route(&format!("/{name}"), Reply::html(&page));
+        let timed = |what: &str, args: &[&str]| {
+            let start = std::time::Instant::now();
+            let out = env.nj(args);
+            let took = start.elapsed();
+            assert!(took < bound, "{what} {name} took {took:?}");
+            read_or_refused_as_too_deep(&format!("{what} {name}"), &out);
+        };
+        timed("extract", &["extract", name]);
+        timed("clip", &["clip", name]);
+        timed("clip URL", &["clip", &server.url(&format!("/{name}"))]);
+        let entry = json!([{"url": format!("https://deep.example/{name}"), "content": page}]);
+        env.write("wallabag.json", entry.to_string());
+        timed(
+            "wallabag import",
+            &["import", "wallabag.json", "--format", "wallabag"],
+        );
+        server.route("/story", Reply::html(&page));
+        let start = std::time::Instant::now();
+        let out = env.nj(&["recheck"]);
+        assert!(
+            start.elapsed() < bound,
+            "recheck {name} took {:?}",
+            start.elapsed()
+        );
+        // A page it cannot read is reported, and the article kept.
+        assert_ne!(
+            out.code,
+            Some(101),
+            "recheck {name} panicked: {}",
+            out.stderr
+        );
+    }
+    env.nj(&["verify"]).success();
+}

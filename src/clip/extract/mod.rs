@@ -1,6 +1,7 @@
 //! The readable article inside an HTML page, with its metadata.
 //!
-//! The page is parsed once. Metadata is read first, from the untouched
+//! The page is parsed once, with its nesting bounded so that the parse
+//! stays linear however the page nests ([`parse`]). Metadata is read first, from the untouched
 //! page ([`meta`]). Then page furniture is removed ([`clean`]),
 //! dom_smoothie (a port of readability.js) picks the article's container
 //! from what is left, what is in that container but not the story goes
@@ -13,6 +14,7 @@
 
 mod clean;
 mod meta;
+mod parse;
 mod prune;
 mod text;
 
@@ -68,7 +70,7 @@ fn body_text(body: &str) -> String {
             .collect();
         lines.concat()
     };
-    let doc = Document::fragment(html);
+    let doc = parse::fragment(&html).doc;
     text::render(&doc.root())
 }
 
@@ -77,7 +79,7 @@ fn body_text(body: &str) -> String {
 /// rendered whole, paragraphs and lists kept, scripts and styles dropped,
 /// without readability's search for the article in a page.
 pub fn html_to_text(html: &str) -> String {
-    let doc = Document::fragment(html);
+    let doc = parse::fragment(html).doc;
     doc.select("script, style, noscript, template, iframe, svg")
         .remove();
     if clean::flatten_deep(&doc) > MAX_DEPTH {
@@ -125,14 +127,17 @@ fn is_script_page(doc: &Document) -> bool {
 /// messages.
 pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Extracted> {
     let page_url = page_url.filter(|u| u.starts_with("http://") || u.starts_with("https://"));
-    let doc = Document::from(html);
+    let parse::Parsed { doc, cut } = parse::document(html);
     // A page nested thousands deep (broken markup or a hostile one) would
     // take readability minutes; flatten its wrappers first, and refuse the
     // rare page that stays too deep to walk safely.
     let depth = clean::flatten_deep(&doc);
     if depth > MAX_DEPTH {
+        // Tags past the parser's bound were dropped: the page nests deeper
+        // than what is left.
+        let more = if cut { "more than " } else { "" };
         return Err(Error::BadInput(format!(
-            "{what} nests its HTML {depth} levels deep, too deep to read; save the article's text to a .txt file and clip that"
+            "{what} nests its HTML {more}{depth} levels deep, too deep to read; save the article's text to a .txt file and clip that"
         )));
     }
     let meta = meta::read(&doc);
@@ -168,7 +173,7 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
         .unwrap_or_default();
     let found_text = match parsed {
         Some(article) => {
-            let content = Document::from(article.content.as_ref());
+            let content = parse::document(article.content.as_ref()).doc;
             prune::prune(&content, &title);
             text::render(&content.root())
         }
@@ -357,12 +362,14 @@ mod tests {
             "A deep paragraph, with commas, and words enough to be an article."
         );
         assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
-        // Nesting that flattening cannot undo: each level holds text.
+        // Nesting that flattening cannot undo: each level holds text. The
+        // parse stops nesting past its bound, and the page is refused as
+        // deeper than that.
         let html = format!("<body>{}</body>", "<i>x ".repeat(5000));
         let err = extract_html("nested.html", &html, None).unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("nested.html nests its HTML 500"),
+                .starts_with("nested.html nests its HTML more than 5"),
             "{err}"
         );
     }
