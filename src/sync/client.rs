@@ -30,6 +30,15 @@ const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 /// An error answer is a short JSON object.
 const MAX_ERROR_BYTES: u64 = 64 * 1024;
 
+/// The pauses before sending a request again whose connection dropped
+/// unanswered: four more tries within about 8 s, then the error.
+const RETRY_PAUSES: [Duration; 4] = [
+    Duration::from_millis(100),
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+];
+
 /// An operation on the wire: the payload as base64.
 #[derive(Debug, Serialize, Deserialize)]
 struct WireOp {
@@ -123,6 +132,43 @@ impl HttpTransport {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Sends a request, and sends it again when its connection dropped
+    /// before any answer came: a server under load (or shedding
+    /// connections that have shown no token yet, which a new one has not)
+    /// may close it before reading it. Every request of the protocol is
+    /// idempotent (a push names its sequence numbers, a text its hash), so
+    /// a second send changes nothing the first did.
+    fn retried(
+        &self,
+        send: impl Fn() -> Result<Response, ureq::Error>,
+    ) -> Result<Response, ureq::Error> {
+        let dropped = |resp: &Result<Response, ureq::Error>| {
+            matches!(resp, Err(ureq::Error::Io(io)) if matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::BrokenPipe
+            ))
+        };
+        let first = send();
+        if !dropped(&first) {
+            return first;
+        }
+        for pause in RETRY_PAUSES {
+            std::thread::sleep(pause);
+            let again = send();
+            match again {
+                Ok(_) => return again,
+                Err(_) if dropped(&again) => continue,
+                // The server went away (refused, timed out): what happened
+                // first is what to report.
+                Err(_) => break,
+            }
+        }
+        first
     }
 
     /// Turns a transport failure or an error status into a `SyncError`;
@@ -254,12 +300,13 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     fn status(&mut self) -> Result<RemoteStatus, SyncError> {
-        let resp = self
-            .agent
-            .get(self.url("/v1/status"))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .call();
+        let resp = self.retried(|| {
+            self.agent
+                .get(self.url("/v1/status"))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .call()
+        });
         let resp = self.check(resp, "asking for the server's status")?;
         self.read_json(resp)
     }
@@ -267,13 +314,14 @@ impl Transport for HttpTransport {
     fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
         let body =
             serde_json::to_vec(&serde_json::json!({ "check": check })).expect("a check serializes");
-        let resp = self
-            .agent
-            .put(self.url("/v1/key-check"))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .content_type("application/json")
-            .send(&body[..]);
+        let resp = self.retried(|| {
+            self.agent
+                .put(self.url("/v1/key-check"))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .content_type("application/json")
+                .send(&body[..])
+        });
         if matches!(&resp, Ok(r) if r.status().as_u16() == 409) {
             return Err(SyncError::WrongKey);
         }
@@ -293,13 +341,14 @@ impl Transport for HttpTransport {
             })
             .collect();
         let body = serde_json::to_vec(&PushBody { ops }).expect("a batch always serializes");
-        let resp = self
-            .agent
-            .post(self.url("/v1/ops"))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .content_type("application/json")
-            .send(&body[..]);
+        let resp = self.retried(|| {
+            self.agent
+                .post(self.url("/v1/ops"))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .content_type("application/json")
+                .send(&body[..])
+        });
         let resp = self.check(resp, "pushing changes")?;
         // Read the answer: the batch counts as stored only once the
         // server has said so in full.
@@ -307,12 +356,13 @@ impl Transport for HttpTransport {
     }
 
     fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
-        let resp = self
-            .agent
-            .get(self.url(&format!("/v1/ops?after={cursor}&limit={limit}")))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .call();
+        let resp = self.retried(|| {
+            self.agent
+                .get(self.url(&format!("/v1/ops?after={cursor}&limit={limit}")))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .call()
+        });
         let resp = self.check(resp, "pulling changes")?;
         let bytes = self.read_bytes(resp, "pulling changes")?;
         let page: PageBody = serde_json::from_slice(&bytes).map_err(|e| {
@@ -342,12 +392,13 @@ impl Transport for HttpTransport {
     }
 
     fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
-        let resp = self
-            .agent
-            .head(self.url(&format!("/v1/blobs/{}", segment(id))))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .call();
+        let resp = self.retried(|| {
+            self.agent
+                .head(self.url(&format!("/v1/blobs/{}", segment(id))))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .call()
+        });
         match resp {
             Ok(r) if r.status().as_u16() == 404 => Ok(false),
             other => self
@@ -357,25 +408,27 @@ impl Transport for HttpTransport {
     }
 
     fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
-        let resp = self
-            .agent
-            .put(self.url(&format!("/v1/blobs/{}", segment(id))))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .content_type("application/octet-stream")
-            .send(data);
+        let resp = self.retried(|| {
+            self.agent
+                .put(self.url(&format!("/v1/blobs/{}", segment(id))))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .content_type("application/octet-stream")
+                .send(data)
+        });
         let resp = self.check(resp, "uploading an article text")?;
         self.read_bytes(resp, "uploading an article text")?;
         Ok(())
     }
 
     fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
-        let resp = self
-            .agent
-            .get(self.url(&format!("/v1/blobs/{}", segment(id))))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .call();
+        let resp = self.retried(|| {
+            self.agent
+                .get(self.url(&format!("/v1/blobs/{}", segment(id))))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .call()
+        });
         let resp = self.check(resp, "downloading an article text")?;
         self.read_bytes(resp, "downloading an article text")
     }
@@ -399,13 +452,14 @@ impl Transport for HttpTransport {
             .collect();
         let body =
             serde_json::to_vec(&serde_json::json!({ "blobs": blobs })).expect("blobs serialize");
-        let resp = self
-            .agent
-            .post(self.url("/v1/blobs/store"))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .content_type("application/json")
-            .send(&body[..]);
+        let resp = self.retried(|| {
+            self.agent
+                .post(self.url("/v1/blobs/store"))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .content_type("application/json")
+                .send(&body[..])
+        });
         let resp = self.check(resp, doing)?;
         self.read_bytes(resp, doing)?;
         Ok(())
@@ -461,13 +515,14 @@ impl HttpTransport {
     /// POSTs `{"ids": [...]}` and returns the answer's bytes.
     fn post_ids(&mut self, path: &str, ids: &[String], doing: &str) -> Result<Vec<u8>, SyncError> {
         let body = serde_json::to_vec(&serde_json::json!({ "ids": ids })).expect("ids serialize");
-        let resp = self
-            .agent
-            .post(self.url(path))
-            .header("Authorization", &self.auth)
-            .header(DEVICE_HEADER, &self.device)
-            .content_type("application/json")
-            .send(&body[..]);
+        let resp = self.retried(|| {
+            self.agent
+                .post(self.url(path))
+                .header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .content_type("application/json")
+                .send(&body[..])
+        });
         let resp = self.check(resp, doing)?;
         self.read_bytes(resp, doing)
     }

@@ -1052,6 +1052,57 @@ fn a_server_that_is_down_or_hangs_up_is_a_clear_error() {
     assert_eq!(a.at(&at("09:10")).sync(), summary(3, 0, 1, 0, 0));
 }
 
+/// A server shedding load closes a new connection before reading it (`nj
+/// serve` closes the oldest connections that have shown no token when too
+/// many are open, and a new one has not shown it yet). Under the soak's
+/// flood that failed a valid sync with "the connection dropped"; a request
+/// whose connection dropped unanswered is sent again (every request is
+/// idempotent), so the sync goes through.
+#[test]
+fn regression_a_connection_closed_before_it_was_read_failed_the_sync() {
+    let hub = Hub::start();
+    let a = Device::joined(&hub, &at("09:00"));
+    a.clip(JEDI, &["--url", "https://x.example/jedi"]);
+
+    // Closes its first two connections unread, then passes the rest on.
+    let shed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let shed_url = format!("http://{}", shed.local_addr().unwrap());
+    let server: SocketAddr = hub.url().trim_start_matches("http://").parse().unwrap();
+    let closed = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&closed);
+    std::thread::spawn(move || {
+        for conn in shed.incoming() {
+            let Ok(conn) = conn else { continue };
+            if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+                drop(conn);
+                continue;
+            }
+            let Ok(upstream) = TcpStream::connect(server) else {
+                continue;
+            };
+            let (mut c1, mut u1) = (conn.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c1, &mut u1);
+                let _ = u1.shutdown(Shutdown::Write);
+            });
+            let (mut c2, mut u2) = (conn, upstream);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut u2, &mut c2);
+                let _ = c2.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    let out = a
+        .at(&at("09:10"))
+        .nj_with(&[("NJ_REMOTE", &shed_url)], &["--json", "sync"]);
+    assert_eq!(out.json(), summary(3, 0, 1, 0, 0));
+    assert!(
+        closed.load(Ordering::SeqCst) >= 3,
+        "the connections were not shed"
+    );
+    assert_eq!(a.status()["pending"], json!(0));
+}
+
 #[test]
 fn a_clock_an_hour_behind_still_converges() {
     let hub = Hub::start();
