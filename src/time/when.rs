@@ -275,6 +275,15 @@ pub fn parse_when_at<Tz: TimeZone>(
         }
         _ => rest,
     };
+    // interim reads the word after a number ("3pm") into a 16-byte buffer
+    // and panics on a longer one (found by fuzzing: "w3sddaaaaaaaaaaaaw");
+    // no word of a date is half that long.
+    if rest
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(|word| word.len() >= 16)
+    {
+        return Err(bad());
+    }
     let parsed =
         interim::parse_date_string(&rest, base, interim::Dialect::Us).map_err(|_| bad())?;
     let mut d = parsed.date_naive();
@@ -435,6 +444,22 @@ mod tests {
     /// Friday 2026-11-27 10:00 at UTC+1 (09:00 UTC).
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
+    }
+
+    /// Found by the `when` fuzz target (fuzz/regressions/when/): interim
+    /// panicked on a word of 16 letters after a number.
+    #[test]
+    fn regression_a_long_word_after_a_number_panicked() {
+        for input in [
+            "W3sDDAAAAAAAAAAAAw",
+            "3sddaaaaaaaaaaaaw",
+            "fri 5pmmmmmmmmmmmmmmmm",
+        ] {
+            let err = parse_when_in(input, now(), &Utc).unwrap_err();
+            assert!(err.to_string().starts_with("cannot read the time"), "{err}");
+        }
+        // A short word after a number is still read.
+        assert!(parse_when_in("fri 5pm", now(), &Utc).is_ok());
     }
 
     fn when_at(s: &str, now: DateTime<Utc>) -> String {
