@@ -14,6 +14,8 @@ pub mod clip;
 pub mod content;
 pub mod error;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod journal;
 pub mod pending;

@@ -16,6 +16,7 @@ mod due;
 mod export;
 mod extract;
 mod followups;
+mod fuzz_replay;
 mod hashes;
 mod ids;
 mod import;
