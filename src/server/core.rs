@@ -77,16 +77,7 @@ pub struct StoredOp {
     pub payload: Vec<u8>,
 }
 
-/// What a push stored: how many operations were new, and the positions
-/// the journal's operations reached before and after it. New operations
-/// take the positions after `after` in order, so when every one was new,
-/// `after + 1 ..= last` are exactly the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Pushed {
-    pub stored: usize,
-    pub after: u64,
-    pub last: u64,
-}
+pub use crate::sync::wire::Pushed;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpsPage {

@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 
 use super::core::{Core, KeyCheckSet, OpsPage, ServerError, StoredOp};
 use super::slots::{Conn, Expiry, Slots};
+use crate::sync::wire::{ErrorBody, PageBody, PushBody, WireOp};
 
 /// The largest request body: a batch of operations or one blob.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -189,14 +190,13 @@ impl From<ServerError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = serde_json::json!({ "error": self.message });
-        if let Some((device, seq)) = self.conflict {
-            body["device"] = device.into();
-            body["seq"] = seq.into();
-        }
-        if let Some(expected) = self.expected {
-            body["expected"] = expected.into();
-        }
+        let (device, seq) = self.conflict.unzip();
+        let body = ErrorBody {
+            error: self.message,
+            device,
+            seq,
+            expected: self.expected,
+        };
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
@@ -221,27 +221,6 @@ async fn blocking<T: Send + 'static>(
             ))
         }
     }
-}
-
-/// An operation on the wire: the payload travels as base64.
-#[derive(Debug, Serialize, Deserialize)]
-struct WireOp {
-    device: String,
-    seq: u64,
-    hlc_ms: i64,
-    payload: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct PushBody {
-    ops: Vec<WireOp>,
-}
-
-#[derive(Debug, Serialize)]
-struct PageBody {
-    ops: Vec<WireOp>,
-    next: u64,
-    more: bool,
 }
 
 #[derive(Debug, Deserialize)]

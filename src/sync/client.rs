@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::protocol::{Envelope, Page, Pushed, RemoteStatus, SyncError, Transport};
+use super::wire::{ErrorBody, PageBody, PushBody, WireOp};
 
 /// The longest wait for a connection to the server.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,36 +39,6 @@ const RETRY_PAUSES: [Duration; 4] = [
     Duration::from_secs(2),
     Duration::from_secs(5),
 ];
-
-/// An operation on the wire: the payload as base64.
-#[derive(Debug, Serialize, Deserialize)]
-struct WireOp {
-    device: String,
-    seq: u64,
-    hlc_ms: i64,
-    payload: String,
-}
-
-#[derive(Debug, Serialize)]
-struct PushBody {
-    ops: Vec<WireOp>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PageBody {
-    ops: Vec<WireOp>,
-    next: u64,
-    more: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    device: Option<String>,
-    seq: Option<u64>,
-    expected: Option<u64>,
-}
 
 /// A blob id as one path segment: everything but unreserved characters
 /// and `:` is percent-encoded.

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod merge;
 pub mod op;
 pub mod protocol;
+pub mod wire;
 
 pub use hlc::{Clock, Hlc, Stamp};
 pub use merge::{apply, FieldStore, Merged};

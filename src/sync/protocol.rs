@@ -57,16 +57,7 @@ pub struct RemoteStatus {
     pub max_body: Option<u64>,
 }
 
-/// What a push stored (see the server's `POST /v1/ops`): how many
-/// operations were new, and the journal's last position before and after.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pushed {
-    pub stored: usize,
-    #[serde(default)]
-    pub after: u64,
-    #[serde(default)]
-    pub last: u64,
-}
+pub use super::wire::Pushed;
 
 /// One page of operations in server order.
 #[derive(Debug, Clone, PartialEq, Eq)]
