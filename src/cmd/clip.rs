@@ -51,14 +51,13 @@ pub struct Clip {
     #[arg(long, value_name = "INTERVAL", requires = "due")]
     every: Option<String>,
 
-    /// Give up on a URL after this many seconds
-    #[arg(long, value_name = "SECS", env = "NJ_TIMEOUT", default_value_t = 30.0)]
-    timeout: f64,
+    #[command(flatten)]
+    timeout: super::Timeout,
 }
 
 impl Clip {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let timeout = super::timeout(self.timeout)?;
+        let timeout = self.timeout.duration()?;
         let opts = LoadOptions {
             fetch: FetchOptions {
                 timeout,

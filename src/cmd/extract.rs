@@ -30,16 +30,15 @@ pub struct Extract {
     #[arg(long, value_name = "U")]
     url: Option<String>,
 
-    /// Give up on a URL after this many seconds
-    #[arg(long, value_name = "SECS", env = "NJ_TIMEOUT", default_value_t = 30.0)]
-    timeout: f64,
+    #[command(flatten)]
+    timeout: super::Timeout,
 }
 
 impl Extract {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let opts = LoadOptions {
             fetch: FetchOptions {
-                timeout: super::timeout(self.timeout)?,
+                timeout: self.timeout.duration()?,
                 ..FetchOptions::default()
             },
             title: None,

@@ -37,14 +37,13 @@ pub struct Fetch {
     #[arg(short = 'j', long, default_value_t = 4)]
     jobs: usize,
 
-    /// Give up on a URL after this many seconds
-    #[arg(long, value_name = "SECS", env = "NJ_TIMEOUT", default_value_t = 30.0)]
-    timeout: f64,
+    #[command(flatten)]
+    timeout: super::Timeout,
 }
 
 impl Fetch {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let timeout = super::timeout(self.timeout)?;
+        let timeout = self.timeout.duration()?;
         let mut journal = ctx.journal()?;
         let articles: Vec<PendingArticle> = if self.pending {
             journal.pending(self.retry, self.limit)?

@@ -218,12 +218,25 @@ impl Cli {
     }
 }
 
-/// `--timeout SECS` as a duration, for the commands that fetch.
-fn timeout(secs: f64) -> Result<std::time::Duration> {
-    std::time::Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| anyhow::anyhow!("--timeout {secs} is not a positive number of seconds"))
+/// `--timeout SECS`, declared once for the commands that fetch pages
+/// (clip, extract, fetch, recheck).
+#[derive(clap::Args, Debug)]
+struct Timeout {
+    /// Give up on a URL after this many seconds
+    #[arg(long, value_name = "SECS", env = "NJ_TIMEOUT", default_value_t = 30.0)]
+    timeout: f64,
+}
+
+impl Timeout {
+    /// The timeout as a duration; zero, negative and not-a-number are
+    /// refused.
+    fn duration(&self) -> Result<std::time::Duration> {
+        let secs = self.timeout;
+        std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| anyhow::anyhow!("--timeout {secs} is not a positive number of seconds"))
+    }
 }
 
 #[cfg(test)]
