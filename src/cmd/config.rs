@@ -7,6 +7,7 @@
 //! an error that names the file and the key: a setting silently ignored is
 //! worse than a refusal.
 
+use super::settings::Settings;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -60,9 +61,9 @@ pub const LIST_COLUMNS: &[&str] = &[
 
 /// Where the config file is: `NJ_CONFIG`, else the platform's config
 /// folder.
-pub fn path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NJ_CONFIG").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
+pub fn path(settings: &Settings) -> Option<PathBuf> {
+    if let Some(p) = &settings.config {
+        return Some(p.clone());
     }
     // On Linux and the BSDs, XDG's rule read directly: every command reads
     // this path, and `directories` works out eight folders to give one
@@ -87,8 +88,8 @@ pub fn path() -> Option<PathBuf> {
 
 impl Config {
     /// The config, or the defaults when there is no file.
-    pub fn load() -> Result<Config> {
-        match path() {
+    pub fn load(settings: &Settings) -> Result<Config> {
+        match path(settings) {
             Some(p) => Config::load_from(&p),
             None => Ok(Config::default()),
         }
@@ -161,11 +162,12 @@ impl Config {
     }
 
     /// The pager: NJ_PAGER, the config's, then PAGER.
-    pub fn pager(&self) -> Option<String> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        env("NJ_PAGER")
+    pub fn pager(&self, settings: &Settings) -> Option<String> {
+        settings
+            .pager
+            .clone()
             .or_else(|| self.pager.clone().filter(|p| !p.trim().is_empty()))
-            .or_else(|| env("PAGER"))
+            .or_else(|| settings.system_pager.clone())
     }
 }
 

@@ -120,7 +120,7 @@ impl Diff {
             let _ = writeln!(s, "{painted}");
         }
         let _ = writeln!(s, "{added} lines added, {removed} removed");
-        output::page(&s, ctx.config.pager())?;
+        output::page(&s, ctx.config.pager(&ctx.settings))?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -1,3 +1,4 @@
+use super::settings::Settings;
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
@@ -50,8 +51,9 @@ pub fn key_text(arg: &str) -> Result<String> {
 }
 
 /// The passphrase from NJ_PASSPHRASE, or asked for on the terminal.
-pub fn passphrase(prompt: &str) -> Result<String> {
+pub fn passphrase(prompt: &str, settings: &Settings) -> Result<String> {
     ask(
+        settings,
         prompt,
         "the journal key is protected by a passphrase; set NJ_PASSPHRASE, or run this in a terminal to be asked",
     )
@@ -59,12 +61,9 @@ pub fn passphrase(prompt: &str) -> Result<String> {
 
 /// NJ_PASSPHRASE, or `prompt` on the terminal; without a terminal, fails
 /// with `no_terminal`.
-fn ask(prompt: &str, no_terminal: &str) -> Result<String> {
-    if let Some(p) = std::env::var("NJ_PASSPHRASE")
-        .ok()
-        .filter(|p| !p.is_empty())
-    {
-        return Ok(p);
+fn ask(settings: &Settings, prompt: &str, no_terminal: &str) -> Result<String> {
+    if let Some(p) = &settings.passphrase {
+        return Ok(p.clone());
     }
     if !std::io::stdin().is_terminal() {
         bail!("{no_terminal}");
@@ -74,18 +73,15 @@ fn ask(prompt: &str, no_terminal: &str) -> Result<String> {
 
 /// A new passphrase, asked twice on a terminal so a typo cannot lock the
 /// key away.
-fn new_passphrase() -> Result<String> {
-    if let Some(p) = std::env::var("NJ_PASSPHRASE")
-        .ok()
-        .filter(|p| !p.is_empty())
-    {
-        return Ok(p);
+fn new_passphrase(settings: &Settings) -> Result<String> {
+    if let Some(p) = &settings.passphrase {
+        return Ok(p.clone());
     }
     // Nothing is wrapped yet, so say what is asked for, not that a
     // passphrase protects the key.
     let no_terminal = "a new passphrase is asked for twice on a terminal; run this in a terminal, or set NJ_PASSPHRASE to the new passphrase; nothing was changed";
-    let first = ask("new passphrase: ", no_terminal)?;
-    let again = ask("the same again: ", no_terminal)?;
+    let first = ask(settings, "new passphrase: ", no_terminal)?;
+    let again = ask(settings, "the same again: ", no_terminal)?;
     if first != again {
         bail!("the two passphrases differ; nothing was changed");
     }
@@ -93,11 +89,10 @@ fn new_passphrase() -> Result<String> {
 }
 
 /// The journal's key, asking for the passphrase if it is wrapped.
-pub fn unlock(journal: &Journal) -> Result<Option<JournalKey>> {
-    Ok(
-        journal
-            .unlock_key(|| passphrase("passphrase for the journal key: ").map_err(Into::into))?,
-    )
+pub fn unlock(journal: &Journal, settings: &Settings) -> Result<Option<JournalKey>> {
+    Ok(journal.unlock_key(|| {
+        passphrase("passphrase for the journal key: ", settings).map_err(Into::into)
+    })?)
 }
 
 /// What to tell a user about a key just made: it is needed everywhere
@@ -113,9 +108,14 @@ pub fn created_notice(key: &JournalKey) -> String {
 /// passphrase asked for now) if the old one was. The old key need not open:
 /// the recovery string is how a forgotten passphrase or a damaged key is
 /// put right.
-pub fn replace(journal: &mut Journal, now: Timestamp, key: &JournalKey) -> Result<()> {
+pub fn replace(
+    journal: &mut Journal,
+    now: Timestamp,
+    key: &JournalKey,
+    settings: &Settings,
+) -> Result<()> {
     let pass = if journal.key_is_wrapped()? {
-        Some(new_passphrase()?)
+        Some(new_passphrase(settings)?)
     } else {
         None
     };
@@ -141,7 +141,7 @@ impl Key {
         let now = ctx.clock.timestamp();
         match self.action {
             KeyAction::Show => {
-                let Some(key) = unlock(&journal)? else {
+                let Some(key) = unlock(&journal, &ctx.settings)? else {
                     bail!("this journal has no key yet; `nj remote set URL --token TOKEN` makes one (or `nj key import KEY` brings one)");
                 };
                 if ctx.json {
@@ -152,11 +152,11 @@ impl Key {
             }
             KeyAction::Import { .. } => {
                 let key = import.expect("read above");
-                replace(&mut journal, now, &key)?;
+                replace(&mut journal, now, &key, &ctx.settings)?;
                 output::print("imported the journal key; run `nj sync`\n")?;
             }
             KeyAction::Passphrase { remove } => {
-                let Some(key) = unlock(&journal)? else {
+                let Some(key) = unlock(&journal, &ctx.settings)? else {
                     bail!(
                         "this journal has no key yet; `nj remote set URL --token TOKEN` makes one"
                     );
@@ -165,7 +165,7 @@ impl Key {
                     journal.store_key(now, &key, None)?;
                     output::print("the journal key is no longer wrapped under a passphrase\n")?;
                 } else {
-                    let p = new_passphrase()?;
+                    let p = new_passphrase(&ctx.settings)?;
                     journal.store_key(now, &key, Some(&p))?;
                     output::print("the journal key is now kept only wrapped under the passphrase; nj asks for it (or reads NJ_PASSPHRASE) when it syncs\n")?;
                 }

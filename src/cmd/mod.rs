@@ -21,6 +21,7 @@ mod read;
 mod recheck;
 mod search;
 mod serve;
+mod settings;
 mod show;
 mod sync;
 mod tag;
@@ -104,6 +105,7 @@ pub struct Ctx {
     json: bool,
     clock: Clock,
     config: config::Config,
+    settings: settings::Settings,
 }
 
 impl Ctx {
@@ -111,9 +113,8 @@ impl Ctx {
         if let Some(p) = &self.db {
             return Ok(p.clone());
         }
-        // An empty NJ_DB means unset, as shells make it easy to leave one.
-        if let Some(p) = std::env::var_os("NJ_DB").filter(|p| !p.is_empty()) {
-            return Ok(PathBuf::from(p));
+        if let Some(p) = &self.settings.db {
+            return Ok(p.clone());
         }
         if let Some(p) = self.config.db() {
             return Ok(p);
@@ -171,11 +172,13 @@ fn opened(path: &std::path::Path) -> Result<Journal> {
 
 impl Cli {
     pub fn run(self) -> Result<ExitCode> {
+        let settings = settings::Settings::from_env();
         let ctx = Ctx {
             db: self.db,
             json: self.json,
-            clock: Clock::from_env()?,
-            config: config::Config::load()?,
+            clock: Clock::from_setting(settings.now.as_deref())?,
+            config: config::Config::load(&settings)?,
+            settings,
         };
         match self.command {
             Command::Clip(c) => c.run(&ctx),

@@ -65,7 +65,7 @@ impl Show {
         } else {
             output::page(
                 &render(&detail, &followups, &text, self.version),
-                ctx.config.pager(),
+                ctx.config.pager(&ctx.settings),
             )?;
         }
         Ok(ExitCode::SUCCESS)

@@ -1,3 +1,4 @@
+use super::settings::Settings;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -46,11 +47,16 @@ enum RemoteAction {
 /// The server and token: NJ_REMOTE and NJ_TOKEN, then what `nj remote set`
 /// stored in the journal, then the config file's `[remote]`.
 fn remote(ctx: &Ctx, journal: &Journal) -> Result<(String, String)> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let url = env("NJ_REMOTE")
+    let url = ctx
+        .settings
+        .remote
+        .clone()
         .or(journal.meta("remote_url")?)
         .or_else(|| ctx.config.remote.url.clone());
-    let token = env("NJ_TOKEN")
+    let token = ctx
+        .settings
+        .token
+        .clone()
         .or(journal.meta("remote_token")?)
         .or_else(|| ctx.config.remote.token.clone());
     match (url, token) {
@@ -62,8 +68,12 @@ fn remote(ctx: &Ctx, journal: &Journal) -> Result<(String, String)> {
 
 /// The journal's key, made now if it has none; with the notice to show
 /// when it was made.
-fn ensure_key(journal: &mut Journal, now: Timestamp) -> Result<(JournalKey, Option<String>)> {
-    if let Some(k) = super::key::unlock(journal)? {
+fn ensure_key(
+    journal: &mut Journal,
+    now: Timestamp,
+    settings: &Settings,
+) -> Result<(JournalKey, Option<String>)> {
+    if let Some(k) = super::key::unlock(journal, settings)? {
         return Ok((k, None));
     }
     let k = JournalKey::generate();
@@ -83,10 +93,11 @@ fn check_with_server(
     url: &str,
     token: &str,
     key: Option<&JournalKey>,
+    settings: &Settings,
 ) -> Result<()> {
     use newsjournal::sync::protocol::{check_join, JoinCheck};
     let own = match (key, journal) {
-        (None, Some(j)) => super::key::unlock(j)?,
+        (None, Some(j)) => super::key::unlock(j, settings)?,
         _ => None,
     };
     let mut transport = HttpTransport::new(url, token);
@@ -138,7 +149,7 @@ impl Remote {
                     );
                 }
                 let token = token
-                    .or_else(|| std::env::var("NJ_TOKEN").ok())
+                    .or_else(|| ctx.settings.token.clone())
                     .filter(|t| !t.trim().is_empty())
                     .context("give the device's token with --token (from `nj server new-journal` or `nj server new-token`)")?;
                 // A bad key is refused before anything is stored.
@@ -148,7 +159,13 @@ impl Remote {
                 // Checked before a journal is made: `remote set` makes the
                 // journal of a new device, but not for a refused token.
                 let existing = ctx.journal().ok();
-                check_with_server(existing.as_ref(), &url, token.trim(), key.as_ref())?;
+                check_with_server(
+                    existing.as_ref(),
+                    &url,
+                    token.trim(),
+                    key.as_ref(),
+                    &ctx.settings,
+                )?;
                 let mut journal = match existing {
                     Some(j) => j,
                     None => ctx.journal_or_create()?,
@@ -157,10 +174,10 @@ impl Remote {
                 journal.set_meta(now, "remote_token", token.trim())?;
                 let created = match key {
                     Some(k) => {
-                        super::key::replace(&mut journal, now, &k)?;
+                        super::key::replace(&mut journal, now, &k, &ctx.settings)?;
                         None
                     }
-                    None => ensure_key(&mut journal, now)?.1,
+                    None => ensure_key(&mut journal, now, &ctx.settings)?.1,
                 };
                 let snapshot = journal.enable_sync(now)?;
                 let device = journal.meta("device_id")?.unwrap_or_default();
@@ -256,7 +273,7 @@ impl Sync {
         }
         let (url, token) = remote(ctx, &journal)?;
         let now = ctx.clock.timestamp();
-        let (key, created) = ensure_key(&mut journal, now)?;
+        let (key, created) = ensure_key(&mut journal, now, &ctx.settings)?;
         if let Some(notice) = created {
             eprint!("{notice}");
         }

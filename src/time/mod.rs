@@ -90,10 +90,11 @@ impl Clock {
         Clock { fixed: Some(at) }
     }
 
-    /// The clock `NJ_NOW` asks for, or the system clock.
-    pub fn from_env() -> Result<Clock> {
-        match std::env::var("NJ_NOW") {
-            Ok(s) if !s.trim().is_empty() => {
+    /// The clock the `NJ_NOW` setting asks for (the command line reads
+    /// it), or the system clock.
+    pub fn from_setting(now: Option<&str>) -> Result<Clock> {
+        match now {
+            Some(s) if !s.trim().is_empty() => {
                 let at = DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
                     Error::BadInput(format!(
                         "NJ_NOW={s:?} is not an RFC 3339 time ({e}); use e.g. 2026-11-26T09:00:00Z or unset it"
