@@ -35,11 +35,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
+/// The entries of `dir` that `keep` says yes to, in name order; none when
+/// `dir` does not exist.
+fn entries(dir: &Path, keep: fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
+            .filter(|p| keep(p))
             .collect(),
         Err(_) => Vec::new(),
     };
@@ -59,9 +61,9 @@ fn replay(target: &str, name: &str, data: &[u8]) {
 fn inputs_that_found_bugs_replay_clean() {
     let doc = std::fs::read_to_string(root().join("docs/fuzzing.md")).unwrap();
     let mut saved = Vec::new();
-    for dir in files_and_dirs(&root().join("fuzz/regressions")) {
+    for dir in entries(&root().join("fuzz/regressions"), Path::is_dir) {
         let target = dir.file_name().unwrap().to_str().unwrap().to_owned();
-        for file in files(&dir) {
+        for file in entries(&dir, Path::is_file) {
             let name = format!(
                 "fuzz/regressions/{target}/{}",
                 file.file_name().unwrap().to_str().unwrap()
@@ -84,18 +86,6 @@ fn inputs_that_found_bugs_replay_clean() {
             }
         }
     }
-}
-
-fn files_and_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_dir())
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    out.sort();
-    out
 }
 
 /// Every target runs its checks on real inputs (the test fixtures `fuzz/run`

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::util::{assert_refused, Env};
+use crate::util::{assert_refused, import_report, Env};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,17 +45,6 @@ fn import(env: &Env, file: &Path) -> (String, String) {
     (out.stdout, out.stderr)
 }
 
-fn report(file: &Path, format: &str, counts: (usize, usize, usize, usize)) -> String {
-    format!(
-        "imported {} ({format}): {} added, {} updated, {} skipped (duplicate), {} rejected\n",
-        file.display(),
-        counts.0,
-        counts.1,
-        counts.2,
-        counts.3
-    )
-}
-
 fn by_url<'a>(list: &'a Value, url: &str) -> &'a Value {
     list.as_array()
         .unwrap()
@@ -70,13 +59,16 @@ fn import_twice(env: &Env, file: &Path, format: &str, added: usize, rejected: &[
     let (stdout, stderr) = import(env, file);
     assert_eq!(
         stdout,
-        report(file, format, (added, 0, 0, rejected.len())),
+        import_report(file, format, (added, 0, 0, rejected.len())),
         "{stderr}"
     );
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines, rejected);
     let (stdout, _) = import(env, file);
-    assert_eq!(stdout, report(file, format, (0, 0, added, rejected.len())));
+    assert_eq!(
+        stdout,
+        import_report(file, format, (0, 0, added, rejected.len()))
+    );
     env.list_json()
 }
 
@@ -108,7 +100,7 @@ fn pocket_csv_with_quoting_newlines_non_ascii_and_a_short_row() {
     let file = fixture("pocket_header_only.csv");
     assert_eq!(
         import(&env, &file).0,
-        report(&file, "Pocket CSV", (0, 0, 0, 0))
+        import_report(&file, "Pocket CSV", (0, 0, 0, 0))
     );
 }
 

@@ -701,3 +701,16 @@ impl Drop for NjServe {
         let _ = self.child.wait();
     }
 }
+
+/// The line `nj import` ends with: the file, its format, and how many
+/// items were added, updated, skipped as duplicates and rejected.
+pub fn import_report(file: &Path, format: &str, counts: (usize, usize, usize, usize)) -> String {
+    format!(
+        "imported {} ({format}): {} added, {} updated, {} skipped (duplicate), {} rejected\n",
+        file.display(),
+        counts.0,
+        counts.1,
+        counts.2,
+        counts.3
+    )
+}

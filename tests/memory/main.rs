@@ -19,18 +19,7 @@ use zip::ZipWriter;
 #[allow(dead_code)]
 mod util;
 
-use util::{Env, Out};
-
-fn report(file: &Path, format: &str, counts: (usize, usize, usize, usize)) -> String {
-    format!(
-        "imported {} ({format}): {} added, {} updated, {} skipped (duplicate), {} rejected\n",
-        file.display(),
-        counts.0,
-        counts.1,
-        counts.2,
-        counts.3
-    )
-}
+use util::{import_report, Env, Out};
 
 // Each export is built here, small on disk (a highly compressible field deflates
 // a thousandfold), and each test checks nj's peak memory as well as what
@@ -181,7 +170,7 @@ fn regression_every_rejected_row_was_kept() {
     let out = out.success();
     assert_eq!(
         out.stdout,
-        report(Path::new("bad.zip"), "Pocket CSV", (1, 0, 0, bad))
+        import_report(Path::new("bad.zip"), "Pocket CSV", (1, 0, 0, bad))
     );
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 101, "{}", &out.stderr[..2000]);
@@ -223,7 +212,7 @@ fn regression_an_omnivore_text_over_the_cap_was_read_whole() {
     let out = out.success();
     assert_eq!(
         out.stdout,
-        report(Path::new("omnivore.zip"), "Omnivore ZIP", (1, 0, 0, 1))
+        import_report(Path::new("omnivore.zip"), "Omnivore ZIP", (1, 0, 0, 1))
     );
     assert_eq!(
         out.stderr,
@@ -260,7 +249,7 @@ fn regression_omnivore_items_sharing_one_page_each_read_it() {
     let out = out.success();
     assert_eq!(
         out.stdout,
-        report(Path::new("shared.zip"), "Omnivore ZIP", (items, 0, 0, 0))
+        import_report(Path::new("shared.zip"), "Omnivore ZIP", (items, 0, 0, 0))
     );
     let pending = env
         .nj(&["--json", "list", "--pending", "--limit", "0"])
@@ -300,7 +289,7 @@ fn regression_items_in_flight_were_bounded_by_count_only() {
     let out = out.success();
     assert_eq!(
         out.stdout,
-        report(Path::new("heavy.zip"), "Omnivore ZIP", (items, 0, 0, 0))
+        import_report(Path::new("heavy.zip"), "Omnivore ZIP", (items, 0, 0, 0))
     );
     env.nj(&["verify"]).success();
 }
