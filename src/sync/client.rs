@@ -70,6 +70,18 @@ pub const DEVICE_HEADER: &str = "NJ-Device";
 
 type Response = ureq::http::Response<ureq::Body>;
 
+/// Whether the connection closed under a request before any answer came
+/// (rather than refused, timed out or answered).
+fn dropped(e: &ureq::Error) -> bool {
+    matches!(e, ureq::Error::Io(io) if matches!(
+        io.kind(),
+        ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::UnexpectedEof
+            | ErrorKind::BrokenPipe
+    ))
+}
+
 impl HttpTransport {
     /// A client for the server at `url` (e.g. `http://192.168.1.20:8787`),
     /// sending `token` as the bearer token. Nothing is sent until the
@@ -105,6 +117,45 @@ impl HttpTransport {
         format!("{}{path}", self.base)
     }
 
+    /// Asks `path` (a GET, or a HEAD when `head`) with this device's
+    /// headers; see [`HttpTransport::retried`].
+    fn request(&self, head: bool, path: &str) -> Result<Response, ureq::Error> {
+        let url = self.url(path);
+        self.retried(|| {
+            let req = if head {
+                self.agent.head(&url)
+            } else {
+                self.agent.get(&url)
+            };
+            req.header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .call()
+        })
+    }
+
+    /// Sends `body` (a PUT, or a POST when `post`) to `path` with this
+    /// device's headers; see [`HttpTransport::retried`].
+    fn upload(
+        &self,
+        post: bool,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Response, ureq::Error> {
+        let url = self.url(path);
+        self.retried(|| {
+            let req = if post {
+                self.agent.post(&url)
+            } else {
+                self.agent.put(&url)
+            };
+            req.header("Authorization", &self.auth)
+                .header(DEVICE_HEADER, &self.device)
+                .content_type(content_type)
+                .send(body)
+        })
+    }
+
     /// Sends a request, and sends it again when its connection dropped
     /// before any answer came: a server under load (or shedding
     /// connections that have shown no token yet, which a new one has not)
@@ -115,15 +166,7 @@ impl HttpTransport {
         &self,
         send: impl Fn() -> Result<Response, ureq::Error>,
     ) -> Result<Response, ureq::Error> {
-        let dropped = |resp: &Result<Response, ureq::Error>| {
-            matches!(resp, Err(ureq::Error::Io(io)) if matches!(
-                io.kind(),
-                ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::UnexpectedEof
-                    | ErrorKind::BrokenPipe
-            ))
-        };
+        let dropped = |resp: &Result<Response, ureq::Error>| resp.as_ref().is_err_and(dropped);
         let first = send();
         if !dropped(&first) {
             return first;
@@ -210,7 +253,7 @@ impl HttpTransport {
     /// A message for a request that got no answer.
     fn failed(&self, e: &ureq::Error, doing: &str) -> SyncError {
         let url = &self.base;
-        let dropped = || {
+        let dropped_message = || {
             format!("the connection to {url} dropped while {doing}; run `nj sync` again to finish (nothing is sent or applied twice)")
         };
         let down = || {
@@ -223,12 +266,9 @@ impl HttpTransport {
             )
         };
         match e {
+            e if dropped(e) => SyncError::Transport(dropped_message()),
             ureq::Error::Io(io) => match io.kind() {
                 ErrorKind::ConnectionRefused => SyncError::Unreachable(down()),
-                ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-                | ErrorKind::UnexpectedEof
-                | ErrorKind::BrokenPipe => SyncError::Transport(dropped()),
                 ErrorKind::TimedOut | ErrorKind::WouldBlock => SyncError::Unreachable(timed_out()),
                 _ => SyncError::Unreachable(format!("cannot talk to the sync server at {url} ({io}); check the address with `nj remote show`, then run `nj sync` again")),
             },
@@ -271,13 +311,7 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     fn status(&mut self) -> Result<RemoteStatus, SyncError> {
-        let resp = self.retried(|| {
-            self.agent
-                .get(self.url("/v1/status"))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .call()
-        });
+        let resp = self.request(false, "/v1/status");
         let resp = self.check(resp, "asking for the server's status")?;
         self.read_json(resp)
     }
@@ -285,14 +319,7 @@ impl Transport for HttpTransport {
     fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
         let body =
             serde_json::to_vec(&serde_json::json!({ "check": check })).expect("a check serializes");
-        let resp = self.retried(|| {
-            self.agent
-                .put(self.url("/v1/key-check"))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .content_type("application/json")
-                .send(&body[..])
-        });
+        let resp = self.upload(false, "/v1/key-check", "application/json", &body[..]);
         if matches!(&resp, Ok(r) if r.status().as_u16() == 409) {
             return Err(SyncError::WrongKey);
         }
@@ -312,14 +339,7 @@ impl Transport for HttpTransport {
             })
             .collect();
         let body = serde_json::to_vec(&PushBody { ops }).expect("a batch always serializes");
-        let resp = self.retried(|| {
-            self.agent
-                .post(self.url("/v1/ops"))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .content_type("application/json")
-                .send(&body[..])
-        });
+        let resp = self.upload(true, "/v1/ops", "application/json", &body[..]);
         let resp = self.check(resp, "pushing changes")?;
         // Read the answer: the batch counts as stored only once the
         // server has said so in full.
@@ -327,13 +347,7 @@ impl Transport for HttpTransport {
     }
 
     fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
-        let resp = self.retried(|| {
-            self.agent
-                .get(self.url(&format!("/v1/ops?after={cursor}&limit={limit}")))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .call()
-        });
+        let resp = self.request(false, &format!("/v1/ops?after={cursor}&limit={limit}"));
         let resp = self.check(resp, "pulling changes")?;
         let bytes = self.read_bytes(resp, "pulling changes")?;
         let page: PageBody = serde_json::from_slice(&bytes).map_err(|e| {
@@ -363,13 +377,7 @@ impl Transport for HttpTransport {
     }
 
     fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
-        let resp = self.retried(|| {
-            self.agent
-                .head(self.url(&format!("/v1/blobs/{}", segment(id))))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .call()
-        });
+        let resp = self.request(true, &format!("/v1/blobs/{}", segment(id)));
         match resp {
             Ok(r) if r.status().as_u16() == 404 => Ok(false),
             other => self
@@ -379,27 +387,19 @@ impl Transport for HttpTransport {
     }
 
     fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
-        let resp = self.retried(|| {
-            self.agent
-                .put(self.url(&format!("/v1/blobs/{}", segment(id))))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .content_type("application/octet-stream")
-                .send(data)
-        });
+        let resp = self.upload(
+            false,
+            &format!("/v1/blobs/{}", segment(id)),
+            "application/octet-stream",
+            data,
+        );
         let resp = self.check(resp, "uploading an article text")?;
         self.read_bytes(resp, "uploading an article text")?;
         Ok(())
     }
 
     fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
-        let resp = self.retried(|| {
-            self.agent
-                .get(self.url(&format!("/v1/blobs/{}", segment(id))))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .call()
-        });
+        let resp = self.request(false, &format!("/v1/blobs/{}", segment(id)));
         let resp = self.check(resp, "downloading an article text")?;
         self.read_bytes(resp, "downloading an article text")
     }
@@ -423,14 +423,7 @@ impl Transport for HttpTransport {
             .collect();
         let body =
             serde_json::to_vec(&serde_json::json!({ "blobs": blobs })).expect("blobs serialize");
-        let resp = self.retried(|| {
-            self.agent
-                .post(self.url("/v1/blobs/store"))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .content_type("application/json")
-                .send(&body[..])
-        });
+        let resp = self.upload(true, "/v1/blobs/store", "application/json", &body[..]);
         let resp = self.check(resp, doing)?;
         self.read_bytes(resp, doing)?;
         Ok(())
@@ -486,14 +479,7 @@ impl HttpTransport {
     /// POSTs `{"ids": [...]}` and returns the answer's bytes.
     fn post_ids(&mut self, path: &str, ids: &[String], doing: &str) -> Result<Vec<u8>, SyncError> {
         let body = serde_json::to_vec(&serde_json::json!({ "ids": ids })).expect("ids serialize");
-        let resp = self.retried(|| {
-            self.agent
-                .post(self.url(path))
-                .header("Authorization", &self.auth)
-                .header(DEVICE_HEADER, &self.device)
-                .content_type("application/json")
-                .send(&body[..])
-        });
+        let resp = self.upload(true, path, "application/json", &body[..]);
         let resp = self.check(resp, doing)?;
         self.read_bytes(resp, doing)
     }

@@ -65,6 +65,31 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> (u
 
 /// Raw bytes on a fresh connection; everything the server sent back
 /// before closing.
+/// A keep-alive connection on which `GET /v1/status` with `token` was
+/// answered 200, left open.
+fn status_kept_open(addr: SocketAddr, token: &str) -> TcpStream {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(
+        format!("GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("\"devices\"") {
+        let n = conn.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    conn
+}
+
 fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     let mut conn = TcpStream::connect(addr).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -557,21 +582,8 @@ fn a_client_that_stalls_mid_header_or_idles_is_dropped() {
 
     // A keep-alive connection that is answered, then left idle, is closed
     // after the same timeout.
-    let mut idle = TcpStream::connect(server.addr).unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    idle.write_all(
-        format!("GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\n\r\n")
-            .as_bytes(),
-    )
-    .unwrap();
-    let mut answer = Vec::new();
+    let mut idle = status_kept_open(server.addr, &t);
     let mut chunk = [0u8; 4096];
-    while !String::from_utf8_lossy(&answer).contains("\"devices\"") {
-        let n = idle.read(&mut chunk).unwrap();
-        assert!(n > 0, "closed before answering");
-        answer.extend_from_slice(&chunk[..n]);
-    }
-    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
     let answered = Instant::now();
     assert_eq!(
         idle.read(&mut chunk).unwrap(),
@@ -658,20 +670,8 @@ fn a_slow_body_times_out_and_connections_beyond_the_cap_wait() {
     // the first, idle after its answer, is closed by the header timeout.
     // The wait counts toward the request timeout, so that is left long.
     let server = Server::start(&env, &["--max-connections", "1", "--header-timeout", "1"]);
-    let mut kept = TcpStream::connect(server.addr).unwrap();
-    kept.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    kept.write_all(
-        format!("GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\n\r\n")
-            .as_bytes(),
-    )
-    .unwrap();
-    let mut answer = Vec::new();
+    let mut kept = status_kept_open(server.addr, &t);
     let mut chunk = [0u8; 4096];
-    while !String::from_utf8_lossy(&answer).contains("\"devices\"") {
-        let n = kept.read(&mut chunk).unwrap();
-        assert!(n > 0, "closed before answering");
-        answer.extend_from_slice(&chunk[..n]);
-    }
     let idle_since = Instant::now();
     assert_eq!(
         call("GET", &server.url("/v1/status"), Some(&t), None).0,

@@ -253,7 +253,7 @@ fn is_embed(node: &NodeRef) -> bool {
 
 /// How deep elements nest under `root`, counted without recursion (a
 /// hostile page can nest tens of thousands deep).
-fn max_depth(root: &NodeRef) -> usize {
+pub(super) fn max_depth(root: &NodeRef) -> usize {
     let mut max = 0;
     let mut stack = vec![(*root, 0usize)];
     while let Some((node, depth)) = stack.pop() {

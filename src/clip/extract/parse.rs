@@ -316,17 +316,7 @@ mod bounds {
 
     /// The deepest element of `doc`, counted from its root.
     fn depth(doc: &Document) -> usize {
-        let mut max = 0;
-        let mut stack = vec![(doc.root(), 0usize)];
-        while let Some((node, d)) = stack.pop() {
-            max = max.max(d);
-            for child in node.children_it(false) {
-                if child.is_element() {
-                    stack.push((child, d + 1));
-                }
-            }
-        }
-        max
+        super::super::clean::max_depth(&doc.root())
     }
 
     #[test]
