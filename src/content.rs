@@ -87,11 +87,19 @@ pub fn is_normalized(text: &str) -> bool {
 /// `sha256:` + 64 lower-case hex digits of the SHA-256 of `normalized`.
 /// The caller passes text that went through [`normalize`].
 pub fn hash_normalized(normalized: &str) -> String {
-    let digest = Sha256::digest(normalized.as_bytes());
     let mut s = String::with_capacity(HASH_PREFIX.len() + 64);
     s.push_str(HASH_PREFIX);
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
+    s.push_str(&sha256_hex(normalized.as_bytes()));
+    s
+}
+
+/// The SHA-256 of `bytes` as 64 lower-case hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{b:02x}");
     }
     s
 }

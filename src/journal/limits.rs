@@ -24,7 +24,7 @@ pub const MAX_FOLLOWUP_BYTES: usize = 4 * 1024;
 pub const MAX_META_BYTES: usize = 1024;
 
 /// A size for a message: bytes, KB or MB.
-fn size(n: usize) -> String {
+pub(crate) fn size_text(n: usize) -> String {
     match n {
         0..1_000 => format!("{n} bytes"),
         1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
@@ -52,7 +52,7 @@ fn check(noun: &str, value: &str, max: usize, fix: &str) -> Result<()> {
     }
     Err(Error::BadInput(format!(
         "the {noun} is {}, and a {noun} holds at most {}; {fix}",
-        size(value.len()),
+        size_text(value.len()),
         cap(max)
     )))
 }

@@ -9,6 +9,8 @@
 //! journal key (`docs/sync-protocol.md` (Encryption)): the server stores operations and
 //! texts it cannot read, under blob ids it cannot link to public articles.
 
+use crate::content::sha256_hex;
+use crate::journal::limits::size_text;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -620,7 +622,7 @@ fn uploads(sealer: &Sealer, id: String, sealed: Vec<u8>, sizes: Sizes) -> Vec<(S
     if sealed.len() <= sizes.part {
         return vec![(id, sealed)];
     }
-    let sha256 = hex(&Sha256::digest(&sealed));
+    let sha256 = sha256_hex(&sealed);
     let mut out: Vec<(String, Vec<u8>)> = sealed
         .chunks(sizes.part)
         .enumerate()
@@ -635,10 +637,6 @@ fn uploads(sealer: &Sealer, id: String, sealed: Vec<u8>, sizes: Sizes) -> Vec<(S
     plain.extend(serde_json::to_vec(&list).expect("a part list serializes"));
     out.push((id.clone(), sealer.seal_blob(&id, &plain)));
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The text of a blob that opened to a part list: its parts fetched, put
@@ -674,7 +672,7 @@ fn assemble(
             sealed.extend_from_slice(&part);
         }
     }
-    if sealed.len() as u64 != list.bytes || hex(&Sha256::digest(&sealed)) != list.sha256 {
+    if sealed.len() as u64 != list.bytes || sha256_hex(&sealed) != list.sha256 {
         return Ok(None);
     }
     Ok(sealer.open_blob(id, &sealed).ok())
@@ -728,14 +726,6 @@ fn put_fitting(
 }
 
 /// A size for a message.
-fn size_text(n: usize) -> String {
-    match n {
-        0..1_000 => format!("{n} bytes"),
-        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
-        _ => format!("{:.1} MB", n as f64 / 1e6),
-    }
-}
-
 /// Names an operation for a message: which field of which thing.
 fn describe(op: &Op) -> String {
     let short = &op.id[..op.id.len().min(8)];
