@@ -207,6 +207,21 @@ pub fn line_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> Line
     }
 }
 
+/// The first line of a text, cut to `max` characters.
+pub fn first_line(text: &str, max: usize) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.chars().count() > max {
+        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        line.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

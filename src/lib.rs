@@ -2,14 +2,15 @@
 //!
 //! The library holds everything `nj` does; the binary only parses arguments
 //! and prints. [`journal`] is the SQLite store and the only place that
-//! writes it, [`clip`] turns URLs, files and stdin into pages, [`content`]
-//! defines text normalisation and content hashes, [`time`] the journal's
-//! notion of time (and reads WHEN), [`recheck`] fetches sources again,
-//! [`calendar`] writes follow-ups as iCalendar, [`export`] and [`import`]
-//! take the journal out to files and bring libraries in, and [`sync`] and
-//! [`server`] are the sync protocol's two sides.
+//! writes it; [`clip`] turns URLs, files and stdin into pages (and fetches
+//! saved and clipped pages again); [`import`] and [`export`] bring libraries
+//! in and take the journal out to files; [`sync`] and [`server`] are the
+//! sync protocol's two sides. Below them are the leaves every module may
+//! use: [`content`] (text normalisation and content hashes), [`limits`]
+//! (what each field may hold), [`urls`] (URL clean-up), [`time`] (the
+//! journal's notion of time), [`migrate`] and [`error`].
+//! `docs/architecture.md` draws the graph.
 
-pub mod calendar;
 pub mod clip;
 pub mod content;
 pub mod error;
@@ -18,10 +19,11 @@ pub mod export;
 pub mod fuzzing;
 pub mod import;
 pub mod journal;
-pub mod pending;
-pub mod recheck;
+pub mod limits;
+pub(crate) mod migrate;
 pub mod server;
 pub mod sync;
 pub mod time;
+pub mod urls;
 
 pub use error::{Candidate, Error, Result};

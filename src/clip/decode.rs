@@ -6,8 +6,7 @@ use encoding_rs::{Encoding, UTF_8};
 
 use crate::error::{Error, Result};
 
-/// The largest input `nj` will clip, from a file, stdin or the network.
-pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
+use crate::limits::MAX_INPUT_BYTES;
 
 /// Names a binary format from its first bytes, if it is a known one.
 fn binary_kind(bytes: &[u8]) -> Option<&'static str> {

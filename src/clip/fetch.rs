@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use ureq::ResponseExt;
 
-use super::decode::{too_big, MAX_INPUT_BYTES};
+use super::decode::too_big;
 use crate::error::{Error, Result};
+use crate::limits::MAX_INPUT_BYTES;
 
 /// What came back from the server.
 #[derive(Debug, Clone)]

@@ -5,19 +5,20 @@
 pub mod decode;
 mod extract;
 mod fetch;
-mod url;
+pub mod pending;
+pub mod recheck;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use decode::MAX_INPUT_BYTES;
+pub use crate::limits::MAX_INPUT_BYTES;
+pub use crate::urls::normalize_url;
 pub use extract::{extract_html, html_to_text, Extracted};
 pub use fetch::{FetchOptions, Fetched, Fetcher};
-pub use url::normalize_url;
 
 use crate::content::Content;
 use crate::error::{Error, Result};
-use crate::journal::limits;
+use crate::limits;
 use crate::time::Timestamp;
 
 /// Where a clip comes from.
@@ -159,7 +160,7 @@ pub fn load(source: &Source, opts: &LoadOptions, stdin: impl Read) -> Result<Pag
             let html = decode::decode_html(&bytes, charset.as_deref());
             let ex = extract_html(&what, &html, page_url.as_deref())?;
             // What the page says of itself is cut to the journal's caps
-            // (journal::limits): a broken or hostile page must still clip,
+            // (crate::limits): a broken or hostile page must still clip,
             // and its clip must still sync. A canonical URL too long to keep
             // is left out; the page's own address stands.
             let canonical = ex.canonical_url.filter(|c| limits::check_url(c).is_ok());
@@ -332,7 +333,7 @@ fn text_title(text: &str) -> String {
         .map(|l| l.trim().trim_start_matches('#').trim())
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    crate::journal::first_line(line, 200)
+    crate::content::first_line(line, 200)
 }
 
 #[cfg(test)]

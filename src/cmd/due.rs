@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use newsjournal::calendar::to_ics;
+use newsjournal::export::ical::to_ics;
 use newsjournal::journal::{FollowupFilter, FollowupStatus};
 use newsjournal::time::{Interval, Timestamp};
 

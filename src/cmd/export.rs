@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use newsjournal::calendar::to_ics;
+use newsjournal::export::ical::to_ics;
 use newsjournal::export::{self, Counts};
 use newsjournal::journal::FollowupFilter;
 

@@ -3,9 +3,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use newsjournal::clip::pending::{fetch_pending, Fetched, Outcome};
 use newsjournal::clip::FetchOptions;
 use newsjournal::journal::{short_id, PendingArticle};
-use newsjournal::pending::{fetch_pending, Fetched, Outcome};
 
 use super::output;
 use super::Ctx;

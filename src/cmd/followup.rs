@@ -2,8 +2,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
+use newsjournal::content::first_line;
 use newsjournal::journal::{
-    first_line, short_id, ArticleRef, Followup, FollowupFilter, FollowupStatus, Journal,
+    short_id, ArticleRef, Followup, FollowupFilter, FollowupStatus, Journal,
 };
 use newsjournal::time::{Interval, Timestamp};
 

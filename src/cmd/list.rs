@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use newsjournal::journal::{first_line, normalize_tag, short_id, Article, ListFilter, ListSort};
+use newsjournal::content::first_line;
+use newsjournal::journal::{normalize_tag, short_id, Article, ListFilter, ListSort};
 use newsjournal::time::{parse_since, Timestamp};
 
 use super::output;

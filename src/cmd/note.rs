@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use newsjournal::journal::{first_line, short_id, NoteFilter};
+use newsjournal::content::first_line;
+use newsjournal::journal::{short_id, NoteFilter};
 
 use super::output;
 use super::Ctx;

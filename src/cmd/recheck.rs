@@ -3,9 +3,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
+use newsjournal::clip::recheck::{recheck, Checked, Outcome};
 use newsjournal::clip::FetchOptions;
 use newsjournal::journal::short_id;
-use newsjournal::recheck::{recheck, Checked, Outcome};
 
 use super::output;
 use super::Ctx;

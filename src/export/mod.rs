@@ -1,7 +1,7 @@
 //! Taking the journal out: newsjournal's own JSON (complete, and
 //! re-importable as the same journal), Netscape bookmark HTML for browsers
 //! and bookmark tools, and Markdown files for note apps such as Obsidian.
-//! (Follow-ups as iCalendar are [`crate::calendar`]'s.)
+//! Follow-ups as iCalendar are [`ical`]'s.
 //!
 //! Exports only read the journal, through [`Journal::dump`], one article at
 //! a time, and write as they go: a large journal is never held in memory.
@@ -11,6 +11,7 @@
 //!
 //! [`Journal::dump`]: crate::journal::Journal::dump
 
+pub mod ical;
 pub mod json;
 pub mod markdown;
 pub mod netscape;

@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use super::{Body, Bookmark, Entry, Format, ImportReport, Rejected};
-use crate::clip::{html_to_text, normalize_url};
+use crate::clip::html_to_text;
 use crate::content::Content;
 use crate::error::{Error, Result};
-use crate::journal::{
-    check_note_size, limits, normalize_tag, placeholder_title, Journal, NewBookmark, Tx,
-};
+use crate::journal::{check_note_size, normalize_tag, placeholder_title, Journal, NewBookmark, Tx};
+use crate::limits;
 use crate::time::Timestamp;
+use crate::urls::normalize_url;
 
 /// Items handed from the reading thread to the writing one at a time.
 const BATCH: usize = 256;

@@ -291,7 +291,7 @@ pub fn placeholder_title(url: &str) -> String {
         .unwrap_or(url);
     let rest = rest.strip_prefix("www.").unwrap_or(rest);
     // A URL may be twice as long as a title.
-    super::limits::fit_title(rest.trim_end_matches('/').to_owned())
+    crate::limits::fit_title(rest.trim_end_matches('/').to_owned())
 }
 
 /// A pending article waiting for its text, as `nj fetch` takes it.

@@ -103,7 +103,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
 /// The largest text a synced blob may unpack to: the largest page `nj clip`
 /// reads. A frame that claims more is refused before it is unpacked.
-pub const MAX_TEXT_BYTES: u64 = crate::clip::MAX_INPUT_BYTES;
+pub const MAX_TEXT_BYTES: u64 = crate::limits::MAX_INPUT_BYTES;
 
 /// A stored text in the form it travels in: one zstd frame. Long texts are
 /// stored that way already and go as they are, so neither the sending nor

@@ -522,7 +522,7 @@ impl Tx<'_> {
                 .url
                 .iter()
                 .chain(a.urls.iter().map(|u| &u.url))
-                .map(|u| crate::clip::normalize_url(u).unwrap_or_else(|| u.clone()))
+                .map(|u| crate::urls::normalize_url(u).unwrap_or_else(|| u.clone()))
                 .collect();
             existing = match super::article::find_by_url(self.conn(), &urls)? {
                 Some(found) => Some(found),

@@ -113,7 +113,7 @@ fn followup_from_row(r: &Row<'_>) -> rusqlite::Result<Followup> {
 }
 
 fn clean_text(text: &str) -> Result<String> {
-    super::limits::check_followup(text)?;
+    crate::limits::check_followup(text)?;
     let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if t.is_empty() {
         return Err(Error::BadInput(
@@ -164,7 +164,7 @@ impl Tx<'_> {
         article: Option<&ArticleRef>,
         f: &FollowupRecord,
     ) -> Result<FollowupRef> {
-        super::limits::check_followup(&f.text)?;
+        crate::limits::check_followup(&f.text)?;
         self.conn()
             .prepare_cached(
                 "INSERT INTO followups(id, article_id, text, due_at, every, status, done_at,

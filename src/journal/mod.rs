@@ -15,7 +15,6 @@ mod dump;
 mod followup;
 pub mod fts_query;
 mod keys;
-pub mod limits;
 mod note;
 mod query;
 mod rank;
@@ -32,6 +31,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
+pub use crate::limits::{check_note_size, MAX_NOTE_BYTES};
 pub use article::{ClipOutcome, ClipStatus, NewClip};
 pub use bookmark::{placeholder_title, Filled, NewBookmark, PendingArticle, PendingCount};
 pub use dump::{
@@ -40,10 +40,9 @@ pub use dump::{
 };
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
-pub use note::{check_note_size, MAX_NOTE_BYTES};
 pub use query::{
-    first_line, normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort,
-    Note, NoteFilter, NoteRef, Version,
+    normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort, Note,
+    NoteFilter, NoteRef, Version,
 };
 pub use replica::JournalReplica;
 pub use search::{SearchHit, SearchHitKind, SearchQuery};
@@ -597,16 +596,7 @@ pub(super) fn count_tags(conn: &Connection) -> rusqlite::Result<()> {
 /// Splits schema.sql at its `-- migration: N` markers. Text before the
 /// first marker is commentary.
 fn migrations() -> Vec<&'static str> {
-    split_migrations(SCHEMA)
-}
-
-/// Splits a schema file at its `-- migration: N` markers; the sync
-/// server's schema follows the same convention.
-pub(crate) fn split_migrations(schema: &'static str) -> Vec<&'static str> {
-    let marker = "\n-- migration:";
-    let mut starts: Vec<usize> = schema.match_indices(marker).map(|(i, _)| i + 1).collect();
-    starts.push(schema.len());
-    starts.windows(2).map(|w| &schema[w[0]..w[1]]).collect()
+    crate::migrate::split_migrations(SCHEMA)
 }
 
 #[cfg(test)]

@@ -7,23 +7,8 @@ use super::tx::NoteField;
 use super::Tx;
 use crate::error::{Error, Result};
 
-/// The most a note may hold, in bytes of UTF-8: a long memo fits many
-/// times over, and a note must fit in one synced change (README, "Notes").
-pub const MAX_NOTE_BYTES: usize = 1 << 20;
-
-/// Refuses a note over [`MAX_NOTE_BYTES`], saying what to do.
-pub fn check_note_size(body: &str) -> Result<()> {
-    if body.len() > MAX_NOTE_BYTES {
-        return Err(Error::BadInput(format!(
-            "the note is {:.1} MB, and a note holds at most 1 MB; keep the long text as a file (or clip it: `nj clip FILE`) and note where it is",
-            body.len() as f64 / 1e6
-        )));
-    }
-    Ok(())
-}
-
 fn clean(body: &str) -> Result<String> {
-    check_note_size(body)?;
+    crate::limits::check_note_size(body)?;
     let body = crate::content::normalize(body);
     let body = body.trim_end_matches('\n');
     if body.is_empty() {

@@ -356,26 +356,11 @@ pub(crate) fn resolve_note(conn: &Connection, prefix: &str, removed: bool) -> Re
                 },
                 Candidate {
                     id,
-                    label: first_line(&body, 60),
+                    label: crate::content::first_line(&body, 60),
                 },
             ))
         },
     )
-}
-
-/// The first line of a text, cut to `max` characters.
-pub fn first_line(text: &str, max: usize) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if line.chars().count() > max {
-        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    } else {
-        line.to_owned()
-    }
 }
 
 pub(crate) fn article_by_rowid(conn: &Connection, rowid: i64) -> Result<Article> {

@@ -101,7 +101,7 @@ impl Journal {
                     msg.push_str(&format!(
                         "\n  nj notes pick {id} {}   {}",
                         i + 1,
-                        super::first_line(body, 60)
+                        crate::content::first_line(body, 60)
                     ));
                 }
                 return Err(Error::BadInput(msg));

@@ -18,11 +18,11 @@ use chacha20poly1305::aead::OsRng;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::limits;
 use super::query::{ArticleRef, NoteRef};
 use super::side_index::{self, SideIndex};
 use crate::content::Content;
 use crate::error::Result;
+use crate::limits;
 use crate::sync::{tag_link_id, Change, Clock, Hlc, Op, Stamp};
 use crate::time::Timestamp;
 
@@ -1234,7 +1234,7 @@ impl<'c> Tx<'c> {
         note: &NoteRow<'_>,
     ) -> Result<NoteRef> {
         // Every new note (typed, or from an import) fits the cap.
-        super::note::check_note_size(note.body)?;
+        crate::limits::check_note_size(note.body)?;
         if let Some(a) = article {
             self.touch_article(a.rowid)?;
         }

@@ -691,7 +691,7 @@ fn user_version(conn: &Connection) -> Result<i64, ServerError> {
 /// Splits schema.sql at its `-- migration: N` markers: migration N is
 /// entry N - 1. Text before the first marker is commentary.
 fn migrations() -> Vec<&'static str> {
-    crate::journal::split_migrations(SCHEMA)
+    crate::migrate::split_migrations(SCHEMA)
 }
 
 /// A key check is opaque, but it is echoed in answers and stored per

@@ -10,7 +10,7 @@
 //! texts it cannot read, under blob ids it cannot link to public articles.
 
 use crate::content::sha256_hex;
-use crate::journal::limits::size_text;
+use crate::limits::size_text;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};

@@ -21,10 +21,10 @@ mod text;
 use dom_query::Document;
 use dom_smoothie::{Config, Readability};
 
-use super::url::{normalize_url, resolve};
 use crate::content::word_count;
 use crate::error::{Error, Result};
 use crate::time::{parse_published, Timestamp};
+use crate::urls::{normalize_url, resolve};
 
 #[derive(Debug, Clone, Default)]
 pub struct Extracted {

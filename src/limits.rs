@@ -8,9 +8,12 @@
 //! device is applied: what is in a journal already must keep syncing.
 //!
 //! Article texts are not capped here: they are capped at the input
-//! (`clip::MAX_INPUT_BYTES`) and synced in parts (`sync::protocol`).
+//! ([`MAX_INPUT_BYTES`]) and synced in parts (`sync::protocol`).
 
 use crate::error::{Error, Result};
+
+/// The largest input `nj` will clip, from a file, stdin or the network.
+pub const MAX_INPUT_BYTES: u64 = 50 * 1024 * 1024;
 
 /// A title: a headline, or a sentence a user typed.
 pub const MAX_TITLE_BYTES: usize = 4 * 1024;
@@ -98,9 +101,24 @@ pub fn check_text(text: &str) -> Result<()> {
     check(
         "article's text",
         text,
-        crate::clip::MAX_INPUT_BYTES as usize,
+        MAX_INPUT_BYTES as usize,
         "clip the article from its page instead",
     )
+}
+
+/// The most a note may hold, in bytes of UTF-8: a long memo fits many
+/// times over, and a note must fit in one synced change (README, "Notes").
+pub const MAX_NOTE_BYTES: usize = 1 << 20;
+
+/// Refuses a note over [`MAX_NOTE_BYTES`], saying what to do.
+pub fn check_note_size(body: &str) -> Result<()> {
+    if body.len() > MAX_NOTE_BYTES {
+        return Err(Error::BadInput(format!(
+            "the note is {:.1} MB, and a note holds at most 1 MB; keep the long text as a file (or clip it: `nj clip FILE`) and note where it is",
+            body.len() as f64 / 1e6
+        )));
+    }
+    Ok(())
 }
 
 /// Extracted metadata (a byline, a site name): cut to the cap at a

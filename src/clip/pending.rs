@@ -9,10 +9,10 @@
 
 use serde::Serialize;
 
+use super::recheck::unreachable_reason;
 use crate::clip::{self, FetchOptions, LoadOptions, Page};
 use crate::error::Result;
 use crate::journal::{Filled, Journal, PendingArticle};
-use crate::recheck::unreachable_reason;
 use crate::time::Clock;
 
 /// What happened to one pending article.
