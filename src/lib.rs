@@ -13,6 +13,7 @@
 
 pub mod clip;
 pub mod content;
+pub mod entity;
 pub mod error;
 pub mod export;
 #[doc(hidden)]

@@ -6,9 +6,10 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::query::{article_by_rowid, normalize_tag, Article, ArticleRef};
-use super::tx::{ArticleField, ArticleRow};
+use super::rows::ArticleRow;
 use super::{Journal, Tx};
 use crate::content::{Content, EMPTY_HASH};
+use crate::entity::fields::article;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
@@ -169,12 +170,12 @@ impl Tx<'_> {
         };
         let current = article_by_rowid(self.conn(), article.rowid)?;
         if current.deleted_at.is_some() {
-            self.set_article(&article, ArticleField::DeletedAt, Value::Null)?;
+            self.set_article(&article, article::DELETED_AT, Value::Null)?;
             restored = true;
         }
         if current.url.is_none() {
             if let Some(url) = clip.urls.first() {
-                self.set_article(&article, ArticleField::Url, url.clone().into())?;
+                self.set_article(&article, article::URL, url.clone().into())?;
             }
         }
         let mut urls_added = Vec::new();
@@ -232,7 +233,7 @@ impl Tx<'_> {
         self.create_version(article, &clip.content.hash)?;
         self.set_article(
             article,
-            ArticleField::ContentHash,
+            article::CONTENT_HASH,
             clip.content.hash.clone().into(),
         )?;
         // The title (maybe the user's own) and the metadata stay as first
@@ -262,9 +263,9 @@ impl Tx<'_> {
     ) -> Result<bool> {
         let mut changed = false;
         for (field, new, old) in [
-            (ArticleField::Site, site, &before.site),
-            (ArticleField::Author, author, &before.author),
-            (ArticleField::Lang, lang, &before.lang),
+            (article::SITE, site, &before.site),
+            (article::AUTHOR, author, &before.author),
+            (article::LANG, lang, &before.lang),
         ] {
             if new.is_some() && old.is_none() {
                 self.set_article(article, field, opt_text(new))?;
@@ -272,7 +273,7 @@ impl Tx<'_> {
             }
         }
         if let (Some(p), None) = (published_at, before.published_at) {
-            self.set_article(article, ArticleField::PublishedAt, Value::Integer(p.0))?;
+            self.set_article(article, article::PUBLISHED_AT, Value::Integer(p.0))?;
             changed = true;
         }
         Ok(changed)
@@ -309,7 +310,7 @@ impl Tx<'_> {
             .optional()?;
         match newest {
             Some(newest) if newest != hash => {
-                self.set_article(article, ArticleField::ContentHash, newest.into())?;
+                self.set_article(article, article::CONTENT_HASH, newest.into())?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -327,7 +328,7 @@ impl Tx<'_> {
         if article_by_rowid(self.conn(), article.rowid)?.title == title {
             return Ok(false);
         }
-        self.set_article(article, ArticleField::Title, title.into())?;
+        self.set_article(article, article::TITLE, title.into())?;
         Ok(true)
     }
 
@@ -422,7 +423,7 @@ impl Tx<'_> {
         } else {
             Value::Null
         };
-        self.set_article(article, ArticleField::DeletedAt, value)?;
+        self.set_article(article, article::DELETED_AT, value)?;
         Ok(true)
     }
 }

@@ -16,9 +16,10 @@ use serde::Serialize;
 use super::article::{find_by_hash, find_by_url};
 use super::dump::Restored;
 use super::query::{article_by_rowid, normalize_tag, ArticleRef};
-use super::tx::{time_value, ArticleField, ArticleRow};
+use super::rows::{time, ArticleRow};
 use super::{Journal, NewClip, Tx};
 use crate::content::{Content, EMPTY_HASH};
+use crate::entity::fields::article;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
@@ -140,7 +141,7 @@ impl Tx<'_> {
             }
         }
         if let (None, Some(read)) = (current.read_at, b.read_at) {
-            self.set_article(&article, ArticleField::ReadAt, Value::Integer(read.0))?;
+            self.set_article(&article, article::READ_AT, Value::Integer(read.0))?;
             changed = true;
         }
         Ok(if changed {
@@ -177,8 +178,8 @@ impl Tx<'_> {
         if current.read_at.is_some() == read {
             return Ok(false);
         }
-        let value = time_value(read.then(|| self.now()));
-        self.set_article(article, ArticleField::ReadAt, value)?;
+        let value = time(read.then(|| self.now()));
+        self.set_article(article, article::READ_AT, value)?;
         Ok(true)
     }
 
@@ -246,7 +247,7 @@ impl Tx<'_> {
         }
         if let Some(read) = pending.read_at {
             if article_by_rowid(self.conn(), into.rowid)?.read_at.is_none() {
-                self.set_article(into, ArticleField::ReadAt, Value::Integer(read.0))?;
+                self.set_article(into, article::READ_AT, Value::Integer(read.0))?;
             }
         }
         self.set_removed(&from, true)?;

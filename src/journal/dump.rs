@@ -19,9 +19,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::query::{normalize_tag, ArticleRef};
-use super::tx::{opt, time_value, ArticleField, NoteRow};
+use super::rows::{text, time, NoteRow};
 use super::{Journal, Tx};
 use crate::content::{Content, EMPTY_HASH};
+use crate::entity::fields::article;
+use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
@@ -561,11 +563,11 @@ impl Tx<'_> {
         {
             self.set_article(
                 &article,
-                ArticleField::ContentHash,
+                article::CONTENT_HASH,
                 a.content_hash.clone().into(),
             )?;
             if super::bookmark::has_placeholder_title(&here) && here.title != a.title {
-                self.set_article(&article, ArticleField::Title, a.title.clone().into())?;
+                self.set_article(&article, article::TITLE, a.title.clone().into())?;
             }
             self.forget_fetch_failure(&article.id)?;
             changed = true;
@@ -586,7 +588,7 @@ impl Tx<'_> {
             .prepare_cached("SELECT url FROM articles WHERE rowid = ?1")?
             .query_row([article.rowid], |r| r.get(0))?;
         if let (None, Some(new)) = (url, &a.url) {
-            self.set_article(&article, ArticleField::Url, Value::Text(new.clone()))?;
+            self.set_article(&article, article::URL, Value::Text(new.clone()))?;
             changed = true;
         }
         for t in &a.tags {
@@ -599,7 +601,7 @@ impl Tx<'_> {
                 .prepare_cached("SELECT read_at IS NULL FROM articles WHERE rowid = ?1")?
                 .query_row([article.rowid], |r| r.get::<_, bool>(0))?;
             if unread {
-                self.set_article(&article, ArticleField::ReadAt, Value::Integer(read.0))?;
+                self.set_article(&article, article::READ_AT, Value::Integer(read.0))?;
                 changed = true;
             }
         }
@@ -657,47 +659,28 @@ impl Tx<'_> {
         for (v, (content, frame)) in a.versions.iter().zip(texts) {
             self.put_text_packed(&content, frame, v.created_at)?;
         }
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO articles(id, title, url, site, author, lang, published_at,
-                                      content_hash, clipped_at, updated_at, deleted_at, read_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                a.id,
-                a.title,
-                a.url,
-                a.site,
-                a.author,
-                a.lang,
-                a.published_at,
-                a.content_hash,
-                a.clipped_at,
-                a.updated_at,
-                a.deleted_at,
-                a.read_at
-            ])?;
+        let rowid = self.create_row(
+            Entity::Article,
+            &a.id,
+            &[
+                (article::TITLE, Value::Text(a.title.clone())),
+                (article::URL, text(&a.url)),
+                (article::SITE, text(&a.site)),
+                (article::AUTHOR, text(&a.author)),
+                (article::LANG, text(&a.lang)),
+                (article::PUBLISHED_AT, time(a.published_at)),
+                (article::CONTENT_HASH, Value::Text(a.content_hash.clone())),
+                (article::CLIPPED_AT, Value::Integer(a.clipped_at.0)),
+                (article::DELETED_AT, time(a.deleted_at)),
+                (article::READ_AT, time(a.read_at)),
+            ],
+            a.updated_at,
+        )?;
         let article = ArticleRef {
-            rowid: self.conn().last_insert_rowid(),
+            rowid,
             id: a.id.clone(),
         };
         self.index_new_article(article.rowid);
-        self.log_create(
-            "article",
-            &a.id,
-            &[
-                ("title", Value::Text(a.title.clone())),
-                ("url", opt(&a.url)),
-                ("site", opt(&a.site)),
-                ("author", opt(&a.author)),
-                ("lang", opt(&a.lang)),
-                ("published_at", time_value(a.published_at)),
-                ("content_hash", Value::Text(a.content_hash.clone())),
-                ("clipped_at", Value::Integer(a.clipped_at.0)),
-                ("deleted_at", time_value(a.deleted_at)),
-                ("read_at", time_value(a.read_at)),
-            ],
-        )?;
         for v in &a.versions {
             // A version id the journal has elsewhere cannot be restored as
             // it is; the article keeps its other versions.

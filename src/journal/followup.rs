@@ -3,13 +3,16 @@
 //! `time::when`'s job and printing is the binary's.
 
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, Row};
+use rusqlite::{Connection, Row};
 use serde::Serialize;
 
 use super::dump::FollowupRecord;
 use super::query::{resolve_prefix, ArticleRef};
+use super::rows::{text, time};
 use super::tx::new_id;
 use super::{Journal, Tx};
+use crate::entity::fields::followup;
+use crate::entity::{Entity, Field};
 use crate::error::{Candidate, Error, Result};
 use crate::time::{Interval, Timestamp};
 
@@ -59,32 +62,6 @@ pub struct Followup {
 pub struct FollowupFilter {
     pub status: Option<FollowupStatus>,
     pub article: Option<ArticleRef>,
-}
-
-/// The follow-up fields that can be set after creation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FollowupField {
-    Text,
-    DueAt,
-    Every,
-    Status,
-    DoneAt,
-    DeletedAt,
-    ArticleId,
-}
-
-impl FollowupField {
-    fn column(self) -> &'static str {
-        match self {
-            FollowupField::Text => "text",
-            FollowupField::DueAt => "due_at",
-            FollowupField::Every => "every",
-            FollowupField::Status => "status",
-            FollowupField::DoneAt => "done_at",
-            FollowupField::DeletedAt => "deleted_at",
-            FollowupField::ArticleId => "article_id",
-        }
-    }
 }
 
 const FOLLOWUP_COLUMNS: &str =
@@ -164,44 +141,23 @@ impl Tx<'_> {
         article: Option<&ArticleRef>,
         f: &FollowupRecord,
     ) -> Result<FollowupRef> {
-        crate::limits::check_followup(&f.text)?;
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO followups(id, article_id, text, due_at, every, status, done_at,
-                                       created_at, updated_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                f.id,
-                article.map(|a| &a.id),
-                f.text,
-                f.due_at,
-                f.every,
-                f.status,
-                f.done_at,
-                f.created_at,
-                f.updated_at,
-                f.deleted_at
-            ])?;
-        let rowid = self.conn().last_insert_rowid();
-        self.log_create(
-            "followup",
+        let rowid = self.create_row(
+            Entity::Followup,
             &f.id,
             &[
                 (
-                    "article_id",
-                    article
-                        .map(|a| Value::Text(a.id.clone()))
-                        .unwrap_or(Value::Null),
+                    followup::ARTICLE_ID,
+                    article.map_or(Value::Null, |a| Value::Text(a.id.clone())),
                 ),
-                ("text", Value::Text(f.text.clone())),
-                ("due_at", Value::Integer(f.due_at.0)),
-                ("every", super::tx::opt(&f.every)),
-                ("status", Value::Text(f.status.clone())),
-                ("done_at", super::tx::time_value(f.done_at)),
-                ("created_at", Value::Integer(f.created_at.0)),
-                ("deleted_at", super::tx::time_value(f.deleted_at)),
+                (followup::TEXT, Value::Text(f.text.clone())),
+                (followup::DUE_AT, Value::Integer(f.due_at.0)),
+                (followup::EVERY, text(&f.every)),
+                (followup::STATUS, Value::Text(f.status.clone())),
+                (followup::DONE_AT, time(f.done_at)),
+                (followup::CREATED_AT, Value::Integer(f.created_at.0)),
+                (followup::DELETED_AT, time(f.deleted_at)),
             ],
+            f.updated_at,
         )?;
         Ok(FollowupRef {
             rowid,
@@ -212,24 +168,18 @@ impl Tx<'_> {
     /// Moves a follow-up onto another article (a bookmark folded into the
     /// article that has its text).
     pub(super) fn move_followup(&mut self, f: &FollowupRef, to: &ArticleRef) -> Result<()> {
-        self.set_followup(f, FollowupField::ArticleId, Value::Text(to.id.clone()))
+        self.set_followup(f, followup::ARTICLE_ID, Value::Text(to.id.clone()))
     }
 
+    /// Sets one field of a follow-up (a field of [`followup`]).
     pub(crate) fn set_followup(
         &mut self,
         f: &FollowupRef,
-        field: FollowupField,
+        field: Field,
         value: Value,
     ) -> Result<()> {
-        let sql = format!(
-            "UPDATE followups SET {} = ?1, updated_at = ?2 WHERE rowid = ?3",
-            field.column()
-        );
-        self.conn()
-            .prepare_cached(&sql)?
-            .execute(params![value, self.now(), f.rowid])?;
-        self.log_set("followup", &f.id, field.column(), &value)?;
-        Ok(())
+        debug_assert_eq!(field.entity, Entity::Followup);
+        self.set_row_field(&f.id, f.rowid, field, value)
     }
 
     /// Marks a follow-up done. A repeating one re-arms instead: it stays
@@ -244,7 +194,7 @@ impl Tx<'_> {
             });
         }
         let now = self.now();
-        self.set_followup(f, FollowupField::DoneAt, Value::Integer(now.0))?;
+        self.set_followup(f, followup::DONE_AT, Value::Integer(now.0))?;
         let next = match current.every.as_deref().map(Interval::parse).transpose()? {
             Some(every) => {
                 let next = next_occurrence(every, current.due_at, now, &chrono::Local).ok_or_else(
@@ -254,13 +204,13 @@ impl Tx<'_> {
                         ))
                     },
                 )?;
-                self.set_followup(f, FollowupField::DueAt, Value::Integer(next.0))?;
+                self.set_followup(f, followup::DUE_AT, Value::Integer(next.0))?;
                 Some(next)
             }
             None => {
                 self.set_followup(
                     f,
-                    FollowupField::Status,
+                    followup::STATUS,
                     Value::Text(FollowupStatus::Done.as_str().into()),
                 )?;
                 None
@@ -274,7 +224,7 @@ impl Tx<'_> {
 
     /// Moves the due time; a done follow-up opens again.
     pub fn snooze(&mut self, f: &FollowupRef, until: Timestamp) -> Result<()> {
-        self.set_followup(f, FollowupField::DueAt, Value::Integer(until.0))?;
+        self.set_followup(f, followup::DUE_AT, Value::Integer(until.0))?;
         self.reopen(f)?;
         Ok(())
     }
@@ -287,7 +237,7 @@ impl Tx<'_> {
         }
         self.set_followup(
             f,
-            FollowupField::Status,
+            followup::STATUS,
             Value::Text(FollowupStatus::Open.as_str().into()),
         )?;
         Ok(true)
@@ -306,18 +256,18 @@ impl Tx<'_> {
         if let Some(text) = text {
             let text = clean_text(text)?;
             if text != current.text {
-                self.set_followup(f, FollowupField::Text, text.into())?;
+                self.set_followup(f, followup::TEXT, text.into())?;
             }
         }
         if let Some(due) = due_at.filter(|d| *d != current.due_at) {
-            self.set_followup(f, FollowupField::DueAt, Value::Integer(due.0))?;
+            self.set_followup(f, followup::DUE_AT, Value::Integer(due.0))?;
         }
         if let Some(every) = every {
             let every = every.map(|e| e.to_string());
             if every != current.every {
                 self.set_followup(
                     f,
-                    FollowupField::Every,
+                    followup::EVERY,
                     every.map(Value::Text).unwrap_or(Value::Null),
                 )?;
             }
@@ -327,7 +277,7 @@ impl Tx<'_> {
 
     pub fn remove_followup(&mut self, f: &FollowupRef) -> Result<()> {
         let now = self.now().0;
-        self.set_followup(f, FollowupField::DeletedAt, Value::Integer(now))
+        self.set_followup(f, followup::DELETED_AT, Value::Integer(now))
     }
 }
 

@@ -10,15 +10,19 @@
 
 mod article;
 mod bookmark;
+mod bulk;
+mod changelog;
 mod codec;
 mod dump;
 mod followup;
 pub mod fts_query;
+mod index;
 mod keys;
 mod note;
 mod query;
 mod rank;
 mod replica;
+mod rows;
 mod search;
 mod side_index;
 mod tx;

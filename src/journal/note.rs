@@ -3,8 +3,8 @@
 use rusqlite::types::Value;
 
 use super::query::{ArticleRef, NoteRef};
-use super::tx::NoteField;
 use super::Tx;
+use crate::entity::fields::note;
 use crate::error::{Error, Result};
 
 fn clean(body: &str) -> Result<String> {
@@ -31,17 +31,17 @@ impl Tx<'_> {
         if body == current {
             return Ok(false);
         }
-        self.set_note(note, NoteField::Body, body.into())?;
+        self.set_note(note, note::BODY, body.into())?;
         Ok(true)
     }
 
     /// Brings a removed note back.
     pub fn restore_note(&mut self, note: &NoteRef) -> Result<()> {
-        self.set_note(note, NoteField::DeletedAt, Value::Null)
+        self.set_note(note, note::DELETED_AT, Value::Null)
     }
 
     pub fn remove_note(&mut self, note: &NoteRef) -> Result<()> {
         let now = self.now().0;
-        self.set_note(note, NoteField::DeletedAt, Value::Integer(now))
+        self.set_note(note, note::DELETED_AT, Value::Integer(now))
     }
 }

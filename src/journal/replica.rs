@@ -11,11 +11,16 @@ use std::collections::BTreeSet;
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension};
 
-use super::tx::{
-    entity_table, is_stamped, json_to_sql, meta_get, meta_set, sql_to_json, url_link_id, ALL_FIELDS,
+use super::changelog::{is_stamped, ALL_FIELDS};
+use super::rows::{
+    insert_row, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK,
+    INSERT_URL_LINK,
 };
+use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json, url_link_id};
 use super::{Journal, Tx};
 use crate::content::Content;
+use crate::entity::fields::note;
+use crate::entity::{Entity, Storage};
 use crate::error::{Error, Result};
 use crate::sync::protocol::TextProbe;
 use crate::sync::{apply, Change, FieldStore, Merged, Op, Outgoing, Replica, Stamp, SyncError};
@@ -106,15 +111,15 @@ impl Journal {
                 }
                 return Err(Error::BadInput(msg));
             };
-            let current_stamp = tx.field_stamp("note", &note.id, "body")?;
+            let current_stamp = tx.field_stamp(Entity::Note, &note.id, note::BODY.name)?;
             let current_body: String =
                 tx.conn().query_row("SELECT body FROM notes WHERE rowid = ?1", [note.rowid], |r| r.get(0))?;
-            tx.unlogged(|tx| tx.set_note(note, super::tx::NoteField::Body, Value::Text(text.clone())))?;
+            tx.unlogged(|tx| tx.set_note(note, note::BODY, Value::Text(text.clone())))?;
             tx.log_op(
-                "note",
+                Entity::Note,
                 &note.id,
                 Change::Set {
-                    field: "body".into(),
+                    field: note::BODY.name.into(),
                     value: serde_json::Value::String(text),
                     base: Some(chosen.clone()),
                 },
@@ -164,10 +169,17 @@ impl Journal {
 /// its tags, notes and follow-ups in one page and indexes it once.
 fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
     /// Logs the creation of each row of `entity` that `filter` selects
-    /// (with `arg` as `?1`), reading the columns `table` names.
-    fn creations(tx: &mut Tx<'_>, entity: &str, filter: &str, arg: Option<&str>) -> Result<usize> {
-        let (table, fields) = entity_table(entity).expect("a known entity");
-        let sql = format!("SELECT id, {} FROM {table} {filter}", fields.join(", "));
+    /// (with `arg` as `?1`), reading its columns.
+    fn creations(
+        tx: &mut Tx<'_>,
+        entity: Entity,
+        filter: &str,
+        arg: Option<&str>,
+    ) -> Result<usize> {
+        let table = entity.table().expect("a known entity");
+        let fields = entity.columns();
+        let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        let sql = format!("SELECT id, {} FROM {table} {filter}", names.join(", "));
         let rows: Vec<Vec<Value>> = {
             let mut stmt = tx.conn().prepare_cached(&sql)?;
             let map =
@@ -179,12 +191,7 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
         };
         for row in &rows {
             let Value::Text(id) = &row[0] else { continue };
-            let values: Vec<(&str, Value)> = fields
-                .iter()
-                .copied()
-                .zip(row[1..].iter().cloned())
-                .collect();
-            tx.log_create(entity, id, &values)?;
+            tx.log_create(entity, id, &row[1..])?;
         }
         Ok(rows.len())
     }
@@ -202,10 +209,10 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
     let mut n = 0;
     for (seq, aid) in &articles {
         let aid = aid.as_str();
-        n += creations(tx, "article", "WHERE id = ?1", Some(aid))?;
+        n += creations(tx, Entity::Article, "WHERE id = ?1", Some(aid))?;
         n += creations(
             tx,
-            "version",
+            Entity::Version,
             "WHERE article_id = ?1 ORDER BY created_at, rowid",
             Some(aid),
         )?;
@@ -223,12 +230,16 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
         };
         for (url, added_at) in urls {
             let id = url_link_id(aid, &url);
-            let values = [
-                ("article_id", Value::Text(aid.to_owned())),
-                ("url", Value::Text(url)),
-                ("added_at", Value::Integer(added_at)),
-            ];
-            tx.log_create("url", &id, &values)?;
+            use crate::entity::fields::url as u;
+            let values = super::rows::in_field_order(
+                Entity::Url,
+                &[
+                    (u::ARTICLE_ID, Value::Text(aid.to_owned())),
+                    (u::URL, Value::Text(url)),
+                    (u::ADDED_AT, Value::Integer(added_at)),
+                ],
+            );
+            tx.log_create(Entity::Url, &id, &values)?;
             n += 1;
         }
         let tags: Vec<String> = {
@@ -246,31 +257,31 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
                 article_id: aid.to_owned(),
                 tag,
             };
-            tx.log_op("tag", &id, change)?;
+            tx.log_op(Entity::Tag, &id, change)?;
             n += 1;
         }
         n += creations(
             tx,
-            "note",
+            Entity::Note,
             "WHERE article_id = ?1 ORDER BY created_at, rowid",
             Some(aid),
         )?;
         n += creations(
             tx,
-            "followup",
+            Entity::Followup,
             "WHERE article_id = ?1 ORDER BY rowid",
             Some(aid),
         )?;
     }
     n += creations(
         tx,
-        "note",
+        Entity::Note,
         "WHERE article_id IS NULL ORDER BY created_at, rowid",
         None,
     )?;
     n += creations(
         tx,
-        "followup",
+        Entity::Followup,
         "WHERE article_id IS NULL ORDER BY rowid",
         None,
     )?;
@@ -289,16 +300,9 @@ struct SqlStore<'t, 'c> {
     now_ms: i64,
     /// The row the operation changes, once looked up.
     row: Option<Option<i64>>,
-    /// The first storage error; the merge reads through `&self`, so a
-    /// failed read is recorded here rather than taken for "no value".
-    failed: std::cell::RefCell<Option<Error>>,
 }
 
 impl SqlStore<'_, '_> {
-    fn fail(&self, e: Error) {
-        self.failed.borrow_mut().get_or_insert(e);
-    }
-
     fn rowid(&self, table: &str, id: &str) -> Result<Option<i64>> {
         Ok(self
             .tx
@@ -312,17 +316,22 @@ impl SqlStore<'_, '_> {
         self.rowid("articles", article_id)
     }
 
+    /// The article a note belongs to, if any.
+    fn note_article(&self, rowid: i64) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .conn()
+            .prepare_cached("SELECT article_id FROM notes WHERE rowid = ?1")?
+            .query_row([rowid], |r| r.get(0))?)
+    }
+
     /// Takes what the search index shows of this row out of it until
     /// commit, before the row changes.
-    fn touch(&mut self, entity: &str, rowid: i64) -> Result<()> {
+    fn touch(&mut self, entity: Entity, rowid: i64) -> Result<()> {
         match entity {
-            "article" => self.tx.touch_article(rowid),
-            "note" => {
-                let article: Option<String> = self.tx.conn().query_row(
-                    "SELECT article_id FROM notes WHERE rowid = ?1",
-                    [rowid],
-                    |r| r.get(0),
-                )?;
+            Entity::Article => self.tx.touch_article(rowid),
+            Entity::Note => {
+                let article = self.note_article(rowid)?;
                 match article
                     .map(|a| self.article_rowid(&a))
                     .transpose()?
@@ -338,7 +347,7 @@ impl SqlStore<'_, '_> {
 
     fn write_field(
         &mut self,
-        entity: &str,
+        entity: Entity,
         id: &str,
         field: &str,
         value: &serde_json::Value,
@@ -347,15 +356,17 @@ impl SqlStore<'_, '_> {
         if !self.creating && is_stamped(entity, field) {
             self.tx.set_stamp(entity, id, field, stamp)?;
         }
-        let Some((table, columns)) = entity_table(entity) else {
+        // A tag link's row follows the winning link or unlink
+        // (`materialize_link`); a field this nj does not keep has no column.
+        let Some(field) = entity.field(field) else {
             return Ok(());
         };
-        if !columns.contains(&field) {
+        if entity.storage() == Storage::TagLinks {
             return Ok(());
         }
         let value = json_to_sql(value);
         // A URL link is only ever created; its insert skips a duplicate.
-        let existing = if entity == "url" {
+        let existing = if entity.storage() == Storage::UrlLinks {
             None
         } else {
             // One operation changes one row, which no field's write creates
@@ -363,6 +374,7 @@ impl SqlStore<'_, '_> {
             match self.row {
                 Some(r) => r,
                 None => {
+                    let table = entity.table().expect("a known entity");
                     let r = self.rowid(table, id)?;
                     self.row = Some(r);
                     r
@@ -370,32 +382,24 @@ impl SqlStore<'_, '_> {
             }
         };
         let Some(rowid) = existing else {
-            self.pending.push((field.to_owned(), value));
+            self.pending.push((field.name.to_owned(), value));
             return Ok(());
         };
         self.touch(entity, rowid)?;
-        let bump = if matches!(entity, "article" | "note" | "followup") {
-            ", updated_at = max(updated_at, ?3)"
-        } else {
-            ""
-        };
-        let sql = format!("UPDATE {table} SET {field} = ?1{bump} WHERE rowid = ?2");
-        let mut stmt = self.tx.conn().prepare_cached(&sql)?;
-        if bump.is_empty() {
-            stmt.execute(params![value, rowid])?;
-        } else {
-            // When the change was made, not when it arrived, so every
-            // device agrees.
+        // When the change was made, not when it arrived, so every device
+        // agrees.
+        let mut stmt = self
+            .tx
+            .conn()
+            .prepare_cached(&update_sql(field, Updated::AtLeast))?;
+        if entity.tracks_updates() {
             stmt.execute(params![value, rowid, stamp.hlc.ms])?;
+        } else {
+            stmt.execute(params![value, rowid])?;
         }
         drop(stmt);
-        if entity == "note" {
-            let article: Option<String> = self.tx.conn().query_row(
-                "SELECT article_id FROM notes WHERE rowid = ?1",
-                [rowid],
-                |r| r.get(0),
-            )?;
-            if let Some(a) = article {
+        if entity == Entity::Note {
+            if let Some(a) = self.note_article(rowid)? {
                 self.bump_article(&a, stamp.hlc.ms)?;
             }
         }
@@ -420,9 +424,7 @@ impl SqlStore<'_, '_> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let Some((table, _)) = entity_table(&op.entity) else {
-            return Ok(());
-        };
+        let entity = op.entity;
         let fields = std::mem::take(&mut self.pending);
         let get = |name: &str| {
             fields
@@ -430,56 +432,50 @@ impl SqlStore<'_, '_> {
                 .find(|(f, _)| f == name)
                 .map(|(_, v)| v.clone())
         };
-        if op.entity == "url" {
-            // A creation without them names no link (nj never sends one):
-            // skipped like an orphan, rather than stopping every pull.
-            let (Some(Value::Text(a)), Some(url), Some(at)) =
-                (get("article_id"), get("url"), get("added_at"))
-            else {
-                return Ok(());
-            };
-            return self.insert_url_link(&a, &url, &at, op.hlc.ms);
+        let article_id = match get("article_id") {
+            Some(Value::Text(a)) => Some(a),
+            _ => None,
+        };
+        match entity.storage() {
+            Storage::TagLinks => return Ok(()),
+            Storage::UrlLinks => {
+                use crate::entity::fields::url as u;
+                // A creation without them names no link (nj never sends
+                // one): skipped like an orphan, rather than stopping every
+                // pull.
+                let (Some(a), Some(url), Some(at)) =
+                    (article_id, get(u::URL.name), get(u::ADDED_AT.name))
+                else {
+                    return Ok(());
+                };
+                return self.insert_url_link(&a, &url, &at, op.hlc.ms);
+            }
+            Storage::Rows => {}
         }
         // A note on an article is part of the article's index entry.
-        if op.entity == "note" {
-            if let Some(Value::Text(a)) = get("article_id") {
-                if let Some(rowid) = self.article_rowid(&a)? {
+        if entity == Entity::Note {
+            if let Some(a) = &article_id {
+                if let Some(rowid) = self.article_rowid(a)? {
                     self.tx.touch_article(rowid)?;
                 }
             }
         }
-        let mut cols: Vec<String> = vec!["id".into()];
-        let mut vals: Vec<Value> = vec![Value::Text(op.id.clone())];
-        for (f, v) in &fields {
-            cols.push(f.clone());
-            vals.push(v.clone());
-        }
-        if matches!(op.entity.as_str(), "article" | "note" | "followup") {
-            cols.push("updated_at".into());
-            vals.push(Value::Integer(op.hlc.ms));
-        }
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {table}({}) VALUES ({}) ON CONFLICT DO NOTHING",
-            cols.join(", "),
-            marks.join(", ")
-        );
-        self.tx
-            .conn()
-            .prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(vals))?;
-        let inserted = self.tx.conn().changes() > 0;
-        let rowid = self.tx.conn().last_insert_rowid();
-        if inserted && matches!(op.entity.as_str(), "note" | "url") {
-            if let Some(Value::Text(a)) = get("article_id") {
-                self.bump_article(&a, op.hlc.ms)?;
+        let values: Vec<Value> = entity
+            .columns()
+            .iter()
+            .map(|c| get(c.name).unwrap_or(Value::Null))
+            .collect();
+        let Some(rowid) = insert_row(self.tx.conn(), entity, &op.id, &values, op.hlc.ms)? else {
+            return Ok(());
+        };
+        if entity.bumps_article() {
+            if let Some(a) = &article_id {
+                self.bump_article(a, op.hlc.ms)?;
             }
         }
-        match op.entity.as_str() {
-            "article" => self.tx.index_new_article(rowid),
-            "note" if get("article_id").is_none_or(|v| v == Value::Null) => {
-                self.tx.index_new_note(rowid)
-            }
+        match entity {
+            Entity::Article => self.tx.index_new_article(rowid),
+            Entity::Note if article_id.is_none() => self.tx.index_new_note(rowid),
             _ => {}
         }
         Ok(())
@@ -501,10 +497,7 @@ impl SqlStore<'_, '_> {
         let inserted = self
             .tx
             .conn()
-            .prepare_cached(
-                "INSERT INTO article_urls(article_seq, url, added_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO NOTHING",
-            )?
+            .prepare_cached(INSERT_URL_LINK)?
             .execute(params![rowid, url, at])?;
         if inserted > 0 {
             self.bump_article(article_id, ms)?;
@@ -527,113 +520,111 @@ impl SqlStore<'_, '_> {
         let has = self
             .tx
             .conn()
-            .prepare_cached("SELECT 1 FROM article_tags WHERE article_seq = ?1 AND tag = ?2")?
+            .prepare_cached(HAS_TAG_LINK)?
             .exists(params![rowid, tag])?;
         if has == linked {
             return Ok(());
         }
         self.tx.touch_article(rowid)?;
-        if linked {
-            self.tx
-                .conn()
-                .prepare_cached(
-                    "INSERT INTO article_tags(article_seq, tag, created_at) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![rowid, tag, self.now_ms])?;
+        let sql = if linked {
+            INSERT_TAG_LINK
         } else {
-            self.tx
-                .conn()
-                .prepare_cached("DELETE FROM article_tags WHERE article_seq = ?1 AND tag = ?2")?
-                .execute(params![rowid, tag])?;
+            DELETE_TAG_LINK
+        };
+        let mut stmt = self.tx.conn().prepare_cached(sql)?;
+        if linked {
+            stmt.execute(params![rowid, tag, self.now_ms])?;
+        } else {
+            stmt.execute(params![rowid, tag])?;
         }
+        drop(stmt);
         self.bump_article(article_id, ms)?;
         Ok(())
+    }
+
+    /// Whether `field` of `entity` keeps the texts that lose to concurrent
+    /// edits (in `note_conflicts`).
+    fn keeps_conflicts(entity: Entity, field: &str) -> bool {
+        entity.field(field).is_some_and(|f| f.keeps_conflicts())
     }
 }
 
 impl FieldStore for SqlStore<'_, '_> {
-    fn stamp(&self, entity: &str, id: &str, field: &str) -> Option<Stamp> {
+    type Error = Error;
+
+    fn stamp(&self, entity: Entity, id: &str, field: &str) -> Result<Option<Stamp>> {
         if self.creating {
-            return None;
+            return Ok(None);
         }
-        self.tx.field_stamp(entity, id, field).unwrap_or_else(|e| {
-            self.fail(e);
-            None
-        })
+        self.tx.field_stamp(entity, id, field)
     }
 
-    fn value(&self, entity: &str, id: &str, field: &str) -> Option<serde_json::Value> {
-        let (table, columns) = entity_table(entity)?;
-        // A URL link's row has no id to find it by; its fields never change.
-        if entity == "url" || !columns.contains(&field) {
-            return None;
-        }
-        let v: Value = self
+    fn value(&self, entity: Entity, id: &str, field: &str) -> Result<Option<serde_json::Value>> {
+        // A link's row has no id to find it by; its fields never change.
+        let (Some(field), Some(table), Storage::Rows) =
+            (entity.field(field), entity.table(), entity.storage())
+        else {
+            return Ok(None);
+        };
+        let v: Option<Value> = self
             .tx
             .conn()
-            .query_row(
-                &format!("SELECT {field} FROM {table} WHERE id = ?1"),
-                [id],
-                |r| r.get(0),
-            )
-            .optional()
-            .unwrap_or_else(|e| {
-                self.fail(e.into());
-                None
-            })?;
-        Some(sql_to_json(&v))
+            .prepare_cached(&format!("SELECT {} FROM {table} WHERE id = ?1", field.name))?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(v.map(|v| sql_to_json(&v)))
     }
 
     fn write(
         &mut self,
-        entity: &str,
+        entity: Entity,
         id: &str,
         field: &str,
         value: &serde_json::Value,
         stamp: &Stamp,
-    ) {
-        if let Err(e) = self.write_field(entity, id, field, value, stamp) {
-            self.fail(e);
-        }
+    ) -> Result<()> {
+        self.write_field(entity, id, field, value, stamp)
     }
 
     fn keep_conflict(
         &mut self,
-        entity: &str,
+        entity: Entity,
         id: &str,
         field: &str,
         value: &serde_json::Value,
         stamp: &Stamp,
-    ) {
-        if entity != "note" || field != "body" {
-            return;
+    ) -> Result<()> {
+        if !Self::keeps_conflicts(entity, field) {
+            return Ok(());
         }
-        let body = value.as_str().unwrap_or_default().to_owned();
-        let r = self
-            .tx
+        let body = value.as_str().unwrap_or_default();
+        self.tx
             .conn()
             .prepare_cached(
                 "INSERT INTO note_conflicts(note_id, ms, counter, device, body) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut s| s.execute(params![id, stamp.hlc.ms, stamp.hlc.counter, stamp.device, body]));
-        if let Err(e) = r {
-            self.fail(e.into());
-        }
+            )?
+            .execute(params![id, stamp.hlc.ms, stamp.hlc.counter, stamp.device, body])?;
+        Ok(())
     }
 
-    fn drop_conflict(&mut self, entity: &str, id: &str, field: &str, stamp: &Stamp) {
-        if entity != "note" || field != "body" {
-            return;
+    fn drop_conflict(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        field: &str,
+        stamp: &Stamp,
+    ) -> Result<()> {
+        if !Self::keeps_conflicts(entity, field) {
+            return Ok(());
         }
-        let r = self
-            .tx
+        self.tx
             .conn()
-            .prepare_cached("DELETE FROM note_conflicts WHERE note_id = ?1 AND ms = ?2 AND counter = ?3 AND device = ?4")
-            .and_then(|mut s| s.execute(params![id, stamp.hlc.ms, stamp.hlc.counter, stamp.device]));
-        if let Err(e) = r {
-            self.fail(e.into());
-        }
+            .prepare_cached(
+                "DELETE FROM note_conflicts WHERE note_id = ?1 AND ms = ?2 AND counter = ?3 AND device = ?4",
+            )?
+            .execute(params![id, stamp.hlc.ms, stamp.hlc.counter, stamp.device])?;
+        Ok(())
     }
 }
 
@@ -654,11 +645,11 @@ fn is_orphan(tx: &Tx<'_>, op: &Op) -> Result<bool> {
         }
         // A URL link is only ever created: an edit of one has nothing to
         // change.
-        Change::Set { .. } if op.entity == "url" => return Ok(true),
+        Change::Set { .. } if op.entity == Entity::Url => return Ok(true),
         Change::Set { .. } => {
-            return match entity_table(&op.entity) {
-                Some((table, _)) => Ok(!exists(table, &op.id)?),
-                None => Ok(false),
+            return match (op.entity.storage(), op.entity.table()) {
+                (Storage::Rows, Some(table)) => Ok(!exists(table, &op.id)?),
+                _ => Ok(false),
             };
         }
     };
@@ -668,7 +659,8 @@ fn is_orphan(tx: &Tx<'_>, op: &Op) -> Result<bool> {
     }
 }
 
-/// Merges one remote operation into the journal.
+/// Merges one remote operation into the journal. A read or write that
+/// fails stops it; the caller's transaction takes back the page.
 fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
     if is_orphan(tx, op)? {
         return Ok(Merged {
@@ -680,7 +672,7 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
         log.clock.observe(op.hlc);
     }
     let creating = match &op.change {
-        Change::Create { fields } => tx.stamps_as_one(&op.entity, &op.id, fields)?,
+        Change::Create { fields } => tx.stamps_as_one(op.entity, &op.id, fields)?,
         _ => false,
     };
     let mut store = SqlStore {
@@ -689,17 +681,13 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
         creating,
         row: None,
         now_ms,
-        failed: std::cell::RefCell::new(None),
     };
-    let merged = apply(&mut store, op);
-    if let Some(e) = store.failed.take() {
-        return Err(e);
-    }
+    let merged = apply(&mut store, op)?;
     store.insert_pending(op)?;
     if creating {
         store
             .tx
-            .set_stamp(&op.entity, &op.id, ALL_FIELDS, &op.stamp())?;
+            .set_stamp(op.entity, &op.id, ALL_FIELDS, &op.stamp())?;
     }
     if let Change::Link { article_id, tag } | Change::Unlink { article_id, tag } = &op.change {
         // Only the winning link or unlink decides: the merge applied its
@@ -1293,8 +1281,8 @@ mod tests {
             let (status, text) = j
                 .write(Timestamp(6_000), |tx| {
                     Ok((
-                        tx.field_stamp("followup", &f.id, "status")?.unwrap(),
-                        tx.field_stamp("followup", &f.id, "text")?.unwrap(),
+                        tx.field_stamp(Entity::Followup, &f.id, "status")?.unwrap(),
+                        tx.field_stamp(Entity::Followup, &f.id, "text")?.unwrap(),
                     ))
                 })
                 .unwrap();

@@ -11,6 +11,7 @@ use super::op::{tag_link_id, Change, Op};
 use super::protocol::{
     Envelope, Outgoing, Page, Pushed, RemoteStatus, Replica, SyncError, Transport,
 };
+use crate::entity::Entity;
 
 /// A server that keeps operations in a list, in the order they arrived.
 #[derive(Debug, Default, Clone)]
@@ -228,7 +229,7 @@ impl Transport for MemoryServer {
     }
 }
 
-type Key = (String, String, String);
+type Key = (Entity, String, String);
 
 /// A replica whose journal is a map from (entity, id, field) to a value.
 #[derive(Debug, Clone)]
@@ -258,16 +259,16 @@ impl MemoryReplica {
         }
     }
 
-    fn record(&mut self, entity: &str, id: &str, change: Change) -> Merged {
+    fn record(&mut self, entity: Entity, id: &str, change: Change) -> Merged {
         let op = Op {
             device: self.device.clone(),
             seq: self.log.len() as u64 + 1,
             hlc: self.clock.tick(self.wall_ms),
-            entity: entity.to_owned(),
+            entity,
             id: id.to_owned(),
             change,
         };
-        let m = apply(self, &op);
+        let Ok(m) = apply(self, &op);
         self.log.push(Outgoing {
             payload: serde_json::to_vec(&op).expect("an Op always serializes"),
             op,
@@ -276,7 +277,7 @@ impl MemoryReplica {
         m
     }
 
-    pub fn create(&mut self, entity: &str, id: &str, fields: &[(&str, Value)]) {
+    pub fn create(&mut self, entity: Entity, id: &str, fields: &[(&str, Value)]) {
         let fields = fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
@@ -284,8 +285,8 @@ impl MemoryReplica {
         self.record(entity, id, Change::Create { fields });
     }
 
-    pub fn set(&mut self, entity: &str, id: &str, field: &str, value: Value) {
-        let base = self.stamp(entity, id, field);
+    pub fn set(&mut self, entity: Entity, id: &str, field: &str, value: Value) {
+        let Ok(base) = self.stamp(entity, id, field);
         self.record(
             entity,
             id,
@@ -302,7 +303,7 @@ impl MemoryReplica {
             article_id: article_id.to_owned(),
             tag: tag.to_owned(),
         };
-        self.record("tag", &tag_link_id(article_id, tag), change);
+        self.record(Entity::Tag, &tag_link_id(article_id, tag), change);
     }
 
     pub fn unlink(&mut self, article_id: &str, tag: &str) {
@@ -310,12 +311,12 @@ impl MemoryReplica {
             article_id: article_id.to_owned(),
             tag: tag.to_owned(),
         };
-        self.record("tag", &tag_link_id(article_id, tag), change);
+        self.record(Entity::Tag, &tag_link_id(article_id, tag), change);
     }
 
-    pub fn get(&self, entity: &str, id: &str, field: &str) -> Option<&Value> {
+    pub fn get(&self, entity: Entity, id: &str, field: &str) -> Option<&Value> {
         self.fields
-            .get(&(entity.to_owned(), id.to_owned(), field.to_owned()))
+            .get(&(entity, id.to_owned(), field.to_owned()))
             .map(|(v, _)| v)
     }
 
@@ -332,8 +333,8 @@ impl MemoryReplica {
     }
 
     /// The conflict revisions kept for one field, as (stamp, value).
-    pub fn conflicts_of(&self, entity: &str, id: &str, field: &str) -> Vec<String> {
-        let key = (entity.to_owned(), id.to_owned(), field.to_owned());
+    pub fn conflicts_of(&self, entity: Entity, id: &str, field: &str) -> Vec<String> {
+        let key = Self::key(entity, id, field);
         self.conflicts
             .iter()
             .filter(|(k, _, _)| *k == key)
@@ -343,41 +344,66 @@ impl MemoryReplica {
 }
 
 impl FieldStore for MemoryReplica {
-    fn stamp(&self, entity: &str, id: &str, field: &str) -> Option<Stamp> {
+    type Error = std::convert::Infallible;
+
+    fn stamp(&self, entity: Entity, id: &str, field: &str) -> Result<Option<Stamp>, Self::Error> {
+        Ok(self
+            .fields
+            .get(&Self::key(entity, id, field))
+            .map(|(_, s)| s.clone()))
+    }
+
+    fn value(&self, entity: Entity, id: &str, field: &str) -> Result<Option<Value>, Self::Error> {
+        Ok(self.get(entity, id, field).cloned())
+    }
+
+    fn write(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        field: &str,
+        value: &Value,
+        stamp: &Stamp,
+    ) -> Result<(), Self::Error> {
         self.fields
-            .get(&(entity.to_owned(), id.to_owned(), field.to_owned()))
-            .map(|(_, s)| s.clone())
+            .insert(Self::key(entity, id, field), (value.clone(), stamp.clone()));
+        Ok(())
     }
 
-    fn value(&self, entity: &str, id: &str, field: &str) -> Option<Value> {
-        self.get(entity, id, field).cloned()
-    }
-
-    fn write(&mut self, entity: &str, id: &str, field: &str, value: &Value, stamp: &Stamp) {
-        self.fields.insert(
-            (entity.to_owned(), id.to_owned(), field.to_owned()),
-            (value.clone(), stamp.clone()),
-        );
-    }
-
-    fn drop_conflict(&mut self, entity: &str, id: &str, field: &str, stamp: &Stamp) {
-        let key = Self::conflict_key(entity, id, field);
+    fn drop_conflict(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        field: &str,
+        stamp: &Stamp,
+    ) -> Result<(), Self::Error> {
+        let key = Self::key(entity, id, field);
         self.conflicts
             .retain(|(k, s, _)| !(*k == key && s == stamp));
+        Ok(())
     }
 
-    fn keep_conflict(&mut self, entity: &str, id: &str, field: &str, value: &Value, stamp: &Stamp) {
+    fn keep_conflict(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        field: &str,
+        value: &Value,
+        stamp: &Stamp,
+    ) -> Result<(), Self::Error> {
         self.conflicts.insert((
-            (entity.to_owned(), id.to_owned(), field.to_owned()),
+            Self::key(entity, id, field),
             stamp.clone(),
             value.to_string(),
         ));
+        Ok(())
     }
 }
 
 impl MemoryReplica {
-    fn conflict_key(entity: &str, id: &str, field: &str) -> Key {
-        (entity.to_owned(), id.to_owned(), field.to_owned())
+    /// The key of one field of one entity.
+    fn key(entity: Entity, id: &str, field: &str) -> Key {
+        (entity, id.to_owned(), field.to_owned())
     }
 }
 
@@ -442,7 +468,7 @@ impl Replica for MemoryReplica {
         let mut total = Merged::default();
         for op in ops {
             self.clock.observe(op.hlc);
-            let m = apply(self, op);
+            let Ok(m) = apply(self, op);
             total.applied += m.applied;
             total.superseded += m.superseded;
             total.conflicts += m.conflicts;

@@ -14,17 +14,40 @@ use serde_json::Value;
 
 use super::hlc::Stamp;
 use super::op::{tag_link_id, Change, Op};
+use crate::entity::{fields, Entity};
 
-/// Where merged values live.
+/// Where merged values live. A read or write that fails stops the merge of
+/// the operation, and the caller rolls back what it had written.
 pub trait FieldStore {
+    type Error;
     /// The stamp of a field's current value, if the field has one.
-    fn stamp(&self, entity: &str, id: &str, field: &str) -> Option<Stamp>;
-    fn value(&self, entity: &str, id: &str, field: &str) -> Option<Value>;
-    fn write(&mut self, entity: &str, id: &str, field: &str, value: &Value, stamp: &Stamp);
+    fn stamp(&self, entity: Entity, id: &str, field: &str) -> Result<Option<Stamp>, Self::Error>;
+    fn value(&self, entity: Entity, id: &str, field: &str) -> Result<Option<Value>, Self::Error>;
+    fn write(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        field: &str,
+        value: &Value,
+        stamp: &Stamp,
+    ) -> Result<(), Self::Error>;
     /// Keeps a value that lost to a concurrent edit.
-    fn keep_conflict(&mut self, entity: &str, id: &str, field: &str, value: &Value, stamp: &Stamp);
+    fn keep_conflict(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        field: &str,
+        value: &Value,
+        stamp: &Stamp,
+    ) -> Result<(), Self::Error>;
     /// Forgets a kept value: a later edit continued from it.
-    fn drop_conflict(&mut self, entity: &str, id: &str, field: &str, stamp: &Stamp);
+    fn drop_conflict(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        field: &str,
+        stamp: &Stamp,
+    ) -> Result<(), Self::Error>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,76 +63,77 @@ pub struct Merged {
     pub orphaned: usize,
 }
 
-/// Fields whose concurrent edits keep the losing value.
-fn keeps_conflicts(entity: &str, field: &str) -> bool {
-    entity == "note" && field == "body"
+/// Whether concurrent edits of a field keep the losing value.
+fn keeps_conflicts(entity: Entity, field: &str) -> bool {
+    entity.field(field).is_some_and(|f| f.keeps_conflicts())
 }
 
 /// Applies one operation.
-pub fn apply(store: &mut impl FieldStore, op: &Op) -> Merged {
+pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
     let stamp = op.stamp();
     let mut m = Merged::default();
     match &op.change {
         Change::Create { fields } => {
             for (field, value) in fields {
-                set(
-                    store, &op.entity, &op.id, field, value, &stamp, None, &mut m,
-                );
+                set(store, op.entity, &op.id, field, value, &stamp, None, &mut m)?;
             }
         }
         Change::Set { field, value, base } => {
             set(
                 store,
-                &op.entity,
+                op.entity,
                 &op.id,
                 field,
                 value,
                 &stamp,
                 Some(base.as_ref()),
                 &mut m,
-            );
+            )?;
         }
         Change::Link { article_id, tag } | Change::Unlink { article_id, tag } => {
             let id = tag_link_id(article_id, tag);
             let linked = matches!(op.change, Change::Link { .. });
             for (field, value) in [
-                ("article_id", Value::String(article_id.clone())),
-                ("tag", Value::String(tag.clone())),
+                (fields::tag::ARTICLE_ID, Value::String(article_id.clone())),
+                (fields::tag::TAG, Value::String(tag.clone())),
             ] {
                 // The link's identity never changes; its stamp is the
                 // earliest that set it, whatever the order of arrival.
-                if store.stamp("tag", &id, field).is_none_or(|s| stamp < s) {
-                    store.write("tag", &id, field, &value, &stamp);
+                if store
+                    .stamp(Entity::Tag, &id, field.name)?
+                    .is_none_or(|s| stamp < s)
+                {
+                    store.write(Entity::Tag, &id, field.name, &value, &stamp)?;
                 }
             }
             set(
                 store,
-                "tag",
+                Entity::Tag,
                 &id,
-                "linked",
+                fields::tag::LINKED.name,
                 &Value::Bool(linked),
                 &stamp,
                 None,
                 &mut m,
-            );
+            )?;
         }
     }
-    m
+    Ok(m)
 }
 
 /// `base` is `None` for creation and links (no earlier value was edited),
 /// `Some(b)` for an edit of the value stamped `b` (`Some(None)`: of no value).
 #[allow(clippy::too_many_arguments)]
-fn set(
-    store: &mut impl FieldStore,
-    entity: &str,
+fn set<S: FieldStore>(
+    store: &mut S,
+    entity: Entity,
     id: &str,
     field: &str,
     value: &Value,
     stamp: &Stamp,
     base: Option<Option<&Stamp>>,
     m: &mut Merged,
-) {
+) -> Result<(), S::Error> {
     let keeps = keeps_conflicts(entity, field);
     // A field that keeps conflicts holds several heads: the current value
     // and the kept ones. An edit replaces the head it was made from, so
@@ -117,17 +141,17 @@ fn set(
     // any order of arrival that respects the server's order.
     if keeps {
         if let Some(Some(b)) = base {
-            store.drop_conflict(entity, id, field, b);
+            store.drop_conflict(entity, id, field, b)?;
         }
     }
-    let Some(current) = store.stamp(entity, id, field) else {
-        store.write(entity, id, field, value, stamp);
+    let Some(current) = store.stamp(entity, id, field)? else {
+        store.write(entity, id, field, value, stamp)?;
         m.applied += 1;
-        return;
+        return Ok(());
     };
     if current == *stamp {
         m.superseded += 1;
-        return;
+        return Ok(());
     }
     // Operations arrive in the server's order, which never puts an edit
     // before the edit it was based on; so an edit whose base is not the
@@ -135,18 +159,19 @@ fn set(
     let concurrent = keeps && matches!(base, Some(b) if b != Some(&current));
     if *stamp > current {
         if concurrent {
-            if let Some(old) = store.value(entity, id, field) {
-                store.keep_conflict(entity, id, field, &old, &current);
+            if let Some(old) = store.value(entity, id, field)? {
+                store.keep_conflict(entity, id, field, &old, &current)?;
                 m.conflicts += 1;
             }
         }
-        store.write(entity, id, field, value, stamp);
+        store.write(entity, id, field, value, stamp)?;
         m.applied += 1;
     } else {
         if concurrent {
-            store.keep_conflict(entity, id, field, value, stamp);
+            store.keep_conflict(entity, id, field, value, stamp)?;
             m.conflicts += 1;
         }
         m.superseded += 1;
     }
+    Ok(())
 }

@@ -19,7 +19,7 @@ pub struct Op {
     pub seq: u64,
     pub hlc: Hlc,
     /// `article`, `version`, `note`, `url`, `tag`, `followup`.
-    pub entity: String,
+    pub entity: crate::entity::Entity,
     /// The entity's UUID.
     pub id: String,
     #[serde(flatten)]
@@ -129,7 +129,7 @@ mod tests {
                 ms: 1_764_000_000_000,
                 counter: 2,
             },
-            entity: "note".into(),
+            entity: crate::entity::Entity::Note,
             id: "n1".into(),
             change: Change::Set {
                 field: "body".into(),

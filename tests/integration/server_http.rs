@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use newsjournal::entity::Entity;
 use newsjournal::sync::client::HttpTransport;
 use newsjournal::sync::memory::{test_key, MemoryReplica};
 use newsjournal::sync::{sync, Change, Envelope, Hlc, Op, Outgoing, Sealer, SyncError, Transport};
@@ -796,10 +797,10 @@ fn replicas_syncing_through_the_real_server_converge() {
     let mut via_a = HttpTransport::new(&server.url, &ta);
     let mut via_b = HttpTransport::new(&format!("{}/", server.url), &tb);
 
-    a.create("note", "n1", &[("body", json!("first draft"))]);
-    a.create("article", "a1", &[("title", json!("Courts"))]);
+    a.create(Entity::Note, "n1", &[("body", json!("first draft"))]);
+    a.create(Entity::Article, "a1", &[("title", json!("Courts"))]);
     a.link("a1", "courts");
-    b.create("article", "b1", &[("title", json!("Budget"))]);
+    b.create(Entity::Article, "b1", &[("title", json!("Budget"))]);
     b.link("b1", "money");
     let key = test_key();
     let run =
@@ -812,17 +813,20 @@ fn replicas_syncing_through_the_real_server_converge() {
 
     // Concurrent edits of one note: both texts survive, on both sides.
     a.wall_ms += 1_000;
-    a.set("note", "n1", "body", json!("A's version"));
+    a.set(Entity::Note, "n1", "body", json!("A's version"));
     b.wall_ms += 2_000;
-    b.set("note", "n1", "body", json!("B's version"));
+    b.set(Entity::Note, "n1", "body", json!("B's version"));
     a.unlink("a1", "courts");
     run(&mut a, &mut via_a);
     assert_eq!(run(&mut b, &mut via_b).conflicts, 1);
     run(&mut a, &mut via_a);
     assert_eq!(a.state(), b.state());
-    assert_eq!(a.get("note", "n1", "body"), Some(&json!("B's version")));
     assert_eq!(
-        a.conflicts_of("note", "n1", "body"),
+        a.get(Entity::Note, "n1", "body"),
+        Some(&json!("B's version"))
+    );
+    assert_eq!(
+        a.conflicts_of(Entity::Note, "n1", "body"),
         vec!["\"A's version\"".to_owned()]
     );
 
@@ -858,7 +862,7 @@ fn op_at(device: &str, seq: u64, ms: i64, body: &str) -> Envelope {
         device: device.into(),
         seq,
         hlc: Hlc { ms, counter: 0 },
-        entity: "note".into(),
+        entity: Entity::Note,
         id: "n1".into(),
         change: Change::Set {
             field: "body".into(),

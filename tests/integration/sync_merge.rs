@@ -2,6 +2,7 @@
 //! through an in-memory server. Every order of syncing must end with every
 //! replica holding the same journal, and nothing anyone wrote may be lost.
 
+use newsjournal::entity::Entity;
 use newsjournal::sync::memory::{test_key, MemoryReplica, MemoryServer, Watched, MEMORY_JOURNAL};
 use newsjournal::sync::{sync, Envelope, Sealer, Summary, SyncError, Transport};
 use proptest::prelude::*;
@@ -20,22 +21,22 @@ fn concurrent_edits_of_one_note_keep_both_texts() {
     let mut server = MemoryServer::default();
     let mut a = MemoryReplica::new("device-a");
     let mut b = MemoryReplica::new("device-b");
-    a.create("note", "n1", &[("body", json!("first draft"))]);
+    a.create(Entity::Note, "n1", &[("body", json!("first draft"))]);
     run(&mut a, &mut server, 10);
     run(&mut b, &mut server, 10);
     // Both edit offline; B's edit is later.
     a.wall_ms += 1_000;
-    a.set("note", "n1", "body", json!("A's version"));
+    a.set(Entity::Note, "n1", "body", json!("A's version"));
     b.wall_ms += 2_000;
-    b.set("note", "n1", "body", json!("B's version"));
+    b.set(Entity::Note, "n1", "body", json!("B's version"));
     let sa = run(&mut a, &mut server, 10);
     let sb = run(&mut b, &mut server, 10);
     run(&mut a, &mut server, 10);
     assert_eq!((sa.conflicts, sb.conflicts), (0, 1));
     for r in [&a, &b] {
-        assert_eq!(text(r.get("note", "n1", "body")), "B's version");
+        assert_eq!(text(r.get(Entity::Note, "n1", "body")), "B's version");
         assert_eq!(
-            r.conflicts_of("note", "n1", "body"),
+            r.conflicts_of(Entity::Note, "n1", "body"),
             vec!["\"A's version\"".to_string()]
         );
     }
@@ -47,20 +48,20 @@ fn sequential_edits_are_not_conflicts() {
     let mut server = MemoryServer::default();
     let mut a = MemoryReplica::new("device-a");
     let mut b = MemoryReplica::new("device-b");
-    a.create("note", "n1", &[("body", json!("one"))]);
+    a.create(Entity::Note, "n1", &[("body", json!("one"))]);
     run(&mut a, &mut server, 10);
     run(&mut b, &mut server, 10);
-    b.set("note", "n1", "body", json!("two"));
+    b.set(Entity::Note, "n1", "body", json!("two"));
     run(&mut b, &mut server, 10);
     run(&mut a, &mut server, 10);
-    a.set("note", "n1", "body", json!("three"));
+    a.set(Entity::Note, "n1", "body", json!("three"));
     run(&mut a, &mut server, 10);
     let mut c = MemoryReplica::new("device-c");
     run(&mut c, &mut server, 2);
     run(&mut b, &mut server, 10);
     for r in [&a, &b, &c] {
-        assert_eq!(text(r.get("note", "n1", "body")), "three");
-        assert!(r.conflicts_of("note", "n1", "body").is_empty());
+        assert_eq!(text(r.get(Entity::Note, "n1", "body")), "three");
+        assert!(r.conflicts_of(Entity::Note, "n1", "body").is_empty());
     }
 }
 
@@ -70,21 +71,29 @@ fn a_removal_and_an_edit_both_survive() {
     let mut a = MemoryReplica::new("device-a");
     let mut b = MemoryReplica::new("device-b");
     a.create(
-        "note",
+        Entity::Note,
         "n1",
         &[("body", json!("draft")), ("deleted_at", Value::Null)],
     );
     run(&mut a, &mut server, 10);
     run(&mut b, &mut server, 10);
-    a.set("note", "n1", "deleted_at", json!(1_700_000_100_000i64));
-    b.set("note", "n1", "body", json!("important addition"));
+    a.set(
+        Entity::Note,
+        "n1",
+        "deleted_at",
+        json!(1_700_000_100_000i64),
+    );
+    b.set(Entity::Note, "n1", "body", json!("important addition"));
     run(&mut a, &mut server, 10);
     run(&mut b, &mut server, 10);
     run(&mut a, &mut server, 10);
     for r in [&a, &b] {
-        assert_eq!(text(r.get("note", "n1", "body")), "important addition");
         assert_eq!(
-            r.get("note", "n1", "deleted_at"),
+            text(r.get(Entity::Note, "n1", "body")),
+            "important addition"
+        );
+        assert_eq!(
+            r.get(Entity::Note, "n1", "deleted_at"),
             Some(&json!(1_700_000_100_000i64))
         );
     }
@@ -106,8 +115,12 @@ fn tags_added_on_both_sides_are_one_set() {
     }
     assert_eq!(a.state(), b.state());
     let linked = |tag: &str| {
-        a.get("tag", &newsjournal::sync::tag_link_id("art", tag), "linked")
-            .cloned()
+        a.get(
+            Entity::Tag,
+            &newsjournal::sync::tag_link_id("art", tag),
+            "linked",
+        )
+        .cloned()
     };
     assert_eq!(
         (linked("courts"), linked("jedi"), linked("cloud")),
@@ -122,12 +135,12 @@ fn a_device_joining_late_receives_everything() {
     let mut b = MemoryReplica::new("device-b");
     for i in 0..25 {
         a.create(
-            "article",
+            Entity::Article,
             &format!("a{i}"),
             &[("title", json!(format!("story {i}")))],
         );
         b.set(
-            "article",
+            Entity::Article,
             &format!("a{i}"),
             "title",
             json!(format!("retitled {i}")),
@@ -149,15 +162,18 @@ fn a_clock_an_hour_wrong_still_converges() {
     let mut a = MemoryReplica::new("device-a");
     let mut slow = MemoryReplica::new("device-slow");
     slow.wall_ms -= 3_600_000;
-    a.create("article", "x", &[("title", json!("from A"))]);
+    a.create(Entity::Article, "x", &[("title", json!("from A"))]);
     run(&mut a, &mut server, 10);
     run(&mut slow, &mut server, 10);
     // The slow device has seen A's change, so its edit wins even though
     // its wall clock says it happened an hour earlier.
-    slow.set("article", "x", "title", json!("from the slow device"));
+    slow.set(Entity::Article, "x", "title", json!("from the slow device"));
     run(&mut slow, &mut server, 10);
     run(&mut a, &mut server, 10);
-    assert_eq!(text(a.get("article", "x", "title")), "from the slow device");
+    assert_eq!(
+        text(a.get(Entity::Article, "x", "title")),
+        "from the slow device"
+    );
     assert_eq!(a.state(), slow.state());
 }
 
@@ -167,7 +183,7 @@ fn page_boundaries() {
         let mut server = MemoryServer::default();
         let mut a = MemoryReplica::new("device-a");
         for i in 0..ops {
-            a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+            a.create(Entity::Article, &format!("a{i}"), &[("title", json!(i))]);
         }
         let pushed = run(&mut a, &mut server, page);
         assert_eq!(pushed.pushed, ops, "{ops} ops, page {page}");
@@ -185,7 +201,7 @@ fn pushes_are_idempotent_and_a_changed_operation_is_refused() {
     let mut server = MemoryServer::default();
     let mut a = MemoryReplica::new("device-a");
     for i in 0..6 {
-        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+        a.create(Entity::Article, &format!("a{i}"), &[("title", json!(i))]);
     }
     let ops: Vec<Envelope> = {
         use newsjournal::sync::Replica;
@@ -225,7 +241,7 @@ fn an_interrupted_pull_resumes_after_the_last_applied_page() {
     let mut server = MemoryServer::default();
     let mut a = MemoryReplica::new("device-a");
     for i in 0..9 {
-        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+        a.create(Entity::Article, &format!("a{i}"), &[("title", json!(i))]);
     }
     run(&mut a, &mut server, 100);
 
@@ -329,14 +345,14 @@ proptest! {
         for a in &actions {
             match *a {
                 Action::SetTitle { replica, article, title } => {
-                    rs[replica].set("article", &format!("a{article}"), "title", json!(title))
+                    rs[replica].set(Entity::Article, &format!("a{article}"), "title", json!(title))
                 }
                 Action::EditNote { replica, note, text } => {
-                    rs[replica].set("note", &format!("n{note}"), "body", json!(format!("text {text}")))
+                    rs[replica].set(Entity::Note, &format!("n{note}"), "body", json!(format!("text {text}")))
                 }
                 Action::RemoveNote { replica, note, removed } => {
                     let v = if removed { json!(1) } else { Value::Null };
-                    rs[replica].set("note", &format!("n{note}"), "deleted_at", v)
+                    rs[replica].set(Entity::Note, &format!("n{note}"), "deleted_at", v)
                 }
                 Action::Tag { replica, article, tag, on } => {
                     let article = format!("a{article}");
@@ -369,7 +385,7 @@ fn a_device_does_not_pull_back_what_it_just_pushed_but_never_skips_others() {
     let mut server = MemoryServer::default();
     let mut a = MemoryReplica::new("device-a");
     for i in 0..5 {
-        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+        a.create(Entity::Article, &format!("a{i}"), &[("title", json!(i))]);
     }
     // Into an empty journal: every position is A's own, so A's cursor
     // moves past them without pulling them.
@@ -381,14 +397,17 @@ fn a_device_does_not_pull_back_what_it_just_pushed_but_never_skips_others() {
 
     // B pushes between A's batches: A's cursor must not jump past B's.
     let mut b = MemoryReplica::new("device-b");
-    b.create("article", "b0", &[("title", json!("from b"))]);
+    b.create(Entity::Article, "b0", &[("title", json!("from b"))]);
     for i in 5..9 {
-        a.create("article", &format!("a{i}"), &[("title", json!(i))]);
+        a.create(Entity::Article, &format!("a{i}"), &[("title", json!(i))]);
     }
     run(&mut b, &mut server, 2);
     let second = run(&mut a, &mut server, 2);
     assert_eq!((second.pushed, second.pulled), (4, 1));
-    assert_eq!(a.get("article", "b0", "title"), Some(&json!("from b")));
+    assert_eq!(
+        a.get(Entity::Article, "b0", "title"),
+        Some(&json!("from b"))
+    );
     assert_eq!(a.cursor(), server.len() as u64);
     run(&mut b, &mut server, 2);
     assert_eq!(a.state(), b.state());
@@ -399,7 +418,7 @@ fn a_payload_in_a_newer_format_stops_the_pull_before_it_instead_of_skipping_it()
     use newsjournal::sync::Replica;
     let mut server = MemoryServer::default();
     let mut a = MemoryReplica::new("device-a");
-    a.create("article", "a1", &[("title", json!("one"))]);
+    a.create(Entity::Article, "a1", &[("title", json!("one"))]);
     run(&mut a, &mut server, 10);
     // Version byte 2 alone is damage (or a forgery): skipped.
     server
@@ -434,7 +453,7 @@ fn a_payload_in_a_newer_format_stops_the_pull_before_it_instead_of_skipping_it()
     // The pages before it were applied (the damaged one skipped); the
     // newer one waits for an update.
     assert_eq!(b.cursor(), 2);
-    assert_eq!(b.get("article", "a1", "title"), Some(&json!("one")));
+    assert_eq!(b.get(Entity::Article, "a1", "title"), Some(&json!("one")));
 }
 
 #[test]
@@ -449,7 +468,7 @@ fn a_journal_from_before_encryption_is_refused_with_what_to_do() {
         }])
         .unwrap();
     let mut a = MemoryReplica::new("device-a");
-    a.create("article", "a1", &[("title", json!("one"))]);
+    a.create(Entity::Article, "a1", &[("title", json!("one"))]);
     let err = sync(&mut a, &mut server, &test_key(), 10, |_| {}).unwrap_err();
     assert!(matches!(err, SyncError::PlainJournal), "{err}");
     assert!(err.to_string().contains("nj server new-journal"), "{err}");

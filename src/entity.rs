@@ -1,0 +1,352 @@
+//! What the journal holds and syncs, described once: each entity, its
+//! table, and its fields with their column, wire name and cap.
+//!
+//! The journal's inserts and updates, the sync log's field lists, the
+//! snapshot a first sync sends, the merge of other devices' operations and
+//! the checks on what enters the journal all read their lists from here.
+//! A field's column and its name in an operation are the same word, and a
+//! value goes between the two in one way (`journal::tx::sql_to_json` and
+//! `json_to_sql`): text as a JSON string, times and numbers as integers,
+//! nothing as null. Adding a field is an entry in its entity's list below
+//! and a migration in `schema.sql` (`docs/architecture.md`).
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Result;
+use crate::limits;
+
+/// A kind of thing the journal keeps and sync carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Entity {
+    Article,
+    /// A source URL of an article.
+    Url,
+    /// A tag on an article.
+    Tag,
+    /// A text an article has had.
+    Version,
+    Note,
+    Followup,
+    /// An entity this version of nj does not know, from a newer one: its
+    /// operations are passed over, as they always were.
+    Unknown,
+}
+
+/// How an entity's rows are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// A row per entity with its id in an `id` column.
+    Rows,
+    /// A link of an article (by rowid) to a URL, with no id column: its id
+    /// is made from the article's id and the URL (`url_link_id`).
+    UrlLinks,
+    /// A link of an article (by rowid) to a tag, present only while
+    /// linked: its id is made from the article's id and the tag
+    /// (`sync::tag_link_id`).
+    TagLinks,
+}
+
+/// One field of an entity: a column of its table, and a name in
+/// operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub entity: Entity,
+    pub name: &'static str,
+    /// The most a text in it may hold when it enters the journal.
+    pub cap: Cap,
+    /// Whether the search index reads it: changing it re-indexes the row.
+    pub indexed: bool,
+}
+
+/// Which of [`crate::limits`]' caps a text field has (README, "Limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    None,
+    Title,
+    Url,
+    /// A byline, a site name, a language.
+    Meta,
+    Tag,
+    Note,
+    Followup,
+}
+
+impl Cap {
+    /// Refuses a text over the cap, saying what to do.
+    pub fn check(self, text: &str) -> Result<()> {
+        match self {
+            Cap::None => Ok(()),
+            Cap::Title => limits::check_title(text),
+            Cap::Url => limits::check_url(text),
+            Cap::Meta => limits::check_meta(text),
+            Cap::Tag => limits::check_tag(text),
+            Cap::Note => limits::check_note_size(text),
+            Cap::Followup => limits::check_followup(text),
+        }
+    }
+}
+
+const fn field(entity: Entity, name: &'static str, cap: Cap, indexed: bool) -> Field {
+    Field {
+        entity,
+        name,
+        cap,
+        indexed,
+    }
+}
+
+/// The fields of each entity, as a creation carries them, in their
+/// table's column order. Ids, rowids and `updated_at` are not fields:
+/// every device keeps its own.
+pub mod fields {
+    use super::{field, Cap, Entity, Field};
+
+    pub mod article {
+        use super::*;
+        const E: Entity = Entity::Article;
+        pub const TITLE: Field = field(E, "title", Cap::Title, true);
+        pub const URL: Field = field(E, "url", Cap::Url, false);
+        pub const SITE: Field = field(E, "site", Cap::Meta, false);
+        pub const AUTHOR: Field = field(E, "author", Cap::Meta, false);
+        pub const LANG: Field = field(E, "lang", Cap::Meta, false);
+        pub const PUBLISHED_AT: Field = field(E, "published_at", Cap::None, false);
+        /// The current text, by hash; the index reads the text.
+        pub const CONTENT_HASH: Field = field(E, "content_hash", Cap::None, true);
+        pub const CLIPPED_AT: Field = field(E, "clipped_at", Cap::None, false);
+        pub const DELETED_AT: Field = field(E, "deleted_at", Cap::None, false);
+        pub const READ_AT: Field = field(E, "read_at", Cap::None, false);
+        pub const ALL: &[Field] = &[
+            TITLE,
+            URL,
+            SITE,
+            AUTHOR,
+            LANG,
+            PUBLISHED_AT,
+            CONTENT_HASH,
+            CLIPPED_AT,
+            DELETED_AT,
+            READ_AT,
+        ];
+    }
+
+    pub mod url {
+        use super::*;
+        const E: Entity = Entity::Url;
+        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
+        pub const URL: Field = field(E, "url", Cap::Url, false);
+        pub const ADDED_AT: Field = field(E, "added_at", Cap::None, false);
+        pub const ALL: &[Field] = &[ARTICLE_ID, URL, ADDED_AT];
+    }
+
+    pub mod tag {
+        use super::*;
+        const E: Entity = Entity::Tag;
+        /// The article and the tag make the link's id, so they never
+        /// change; only whether it is linked does.
+        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
+        pub const TAG: Field = field(E, "tag", Cap::Tag, true);
+        pub const LINKED: Field = field(E, "linked", Cap::None, true);
+        pub const ALL: &[Field] = &[ARTICLE_ID, TAG, LINKED];
+    }
+
+    pub mod version {
+        use super::*;
+        const E: Entity = Entity::Version;
+        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
+        pub const CONTENT_HASH: Field = field(E, "content_hash", Cap::None, false);
+        pub const CREATED_AT: Field = field(E, "created_at", Cap::None, false);
+        pub const ALL: &[Field] = &[ARTICLE_ID, CONTENT_HASH, CREATED_AT];
+    }
+
+    pub mod note {
+        use super::*;
+        const E: Entity = Entity::Note;
+        /// Null for a journal note, which belongs to no article.
+        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
+        pub const BODY: Field = field(E, "body", Cap::Note, true);
+        pub const CREATED_AT: Field = field(E, "created_at", Cap::None, false);
+        pub const DELETED_AT: Field = field(E, "deleted_at", Cap::None, false);
+        pub const ALL: &[Field] = &[ARTICLE_ID, BODY, CREATED_AT, DELETED_AT];
+    }
+
+    pub mod followup {
+        use super::*;
+        const E: Entity = Entity::Followup;
+        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
+        pub const TEXT: Field = field(E, "text", Cap::Followup, false);
+        pub const DUE_AT: Field = field(E, "due_at", Cap::None, false);
+        /// The interval of a repeating one (`1w`), or null.
+        pub const EVERY: Field = field(E, "every", Cap::None, false);
+        /// `open` or `done`.
+        pub const STATUS: Field = field(E, "status", Cap::None, false);
+        pub const DONE_AT: Field = field(E, "done_at", Cap::None, false);
+        pub const CREATED_AT: Field = field(E, "created_at", Cap::None, false);
+        pub const DELETED_AT: Field = field(E, "deleted_at", Cap::None, false);
+        pub const ALL: &[Field] = &[
+            ARTICLE_ID, TEXT, DUE_AT, EVERY, STATUS, DONE_AT, CREATED_AT, DELETED_AT,
+        ];
+    }
+}
+
+impl Entity {
+    /// Every entity nj knows, parents before what hangs on them.
+    pub const ALL: [Entity; 6] = [
+        Entity::Article,
+        Entity::Url,
+        Entity::Tag,
+        Entity::Version,
+        Entity::Note,
+        Entity::Followup,
+    ];
+
+    /// Its name in operations and in the sync stamps.
+    pub fn name(self) -> &'static str {
+        match self {
+            Entity::Article => "article",
+            Entity::Url => "url",
+            Entity::Tag => "tag",
+            Entity::Version => "version",
+            Entity::Note => "note",
+            Entity::Followup => "followup",
+            Entity::Unknown => "unknown",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Entity {
+        Entity::ALL
+            .into_iter()
+            .find(|e| e.name() == name)
+            .unwrap_or(Entity::Unknown)
+    }
+
+    /// The table its rows are in.
+    pub fn table(self) -> Option<&'static str> {
+        Some(match self {
+            Entity::Article => "articles",
+            Entity::Url => "article_urls",
+            Entity::Tag => "article_tags",
+            Entity::Version => "versions",
+            Entity::Note => "notes",
+            Entity::Followup => "followups",
+            Entity::Unknown => return None,
+        })
+    }
+
+    pub fn storage(self) -> Storage {
+        match self {
+            Entity::Url => Storage::UrlLinks,
+            Entity::Tag => Storage::TagLinks,
+            _ => Storage::Rows,
+        }
+    }
+
+    /// Its fields, in column order.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Entity::Article => fields::article::ALL,
+            Entity::Url => fields::url::ALL,
+            Entity::Tag => fields::tag::ALL,
+            Entity::Version => fields::version::ALL,
+            Entity::Note => fields::note::ALL,
+            Entity::Followup => fields::followup::ALL,
+            Entity::Unknown => &[],
+        }
+    }
+
+    /// The columns of its rows, for the tables that hold a row per entity
+    /// (links keep other columns: see [`Storage`]).
+    pub fn columns(self) -> &'static [Field] {
+        match self.storage() {
+            Storage::Rows => self.fields(),
+            Storage::UrlLinks | Storage::TagLinks => &[],
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<Field> {
+        self.fields().iter().copied().find(|f| f.name == name)
+    }
+
+    /// Whether its rows keep `updated_at`, the time of the last change to
+    /// them or to what hangs on them.
+    pub fn tracks_updates(self) -> bool {
+        matches!(self, Entity::Article | Entity::Note | Entity::Followup)
+    }
+
+    /// Whether it hangs on an article, whose `updated_at` its changes move.
+    pub fn bumps_article(self) -> bool {
+        matches!(self, Entity::Note | Entity::Url | Entity::Tag)
+    }
+}
+
+impl Field {
+    /// Whether concurrent edits of it keep the losing value (a note's
+    /// text, which a person wrote and would not want lost).
+    pub fn keeps_conflicts(self) -> bool {
+        self == fields::note::BODY
+    }
+
+    /// Whether sync keeps a stamp for its value: a tag link's article and
+    /// tag are what its id is made from, so they never change.
+    pub fn is_stamped(self) -> bool {
+        self != fields::tag::ARTICLE_ID && self != fields::tag::TAG
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Entity {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Entity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(Entity::from_name(&name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_go_both_ways_and_every_field_is_its_entitys() {
+        for e in Entity::ALL {
+            assert_eq!(Entity::from_name(e.name()), e);
+            assert!(e.table().is_some());
+            assert!(!e.fields().is_empty());
+            for f in e.fields() {
+                assert_eq!(f.entity, e, "{} is listed under {e}", f.name);
+                assert_eq!(e.field(f.name), Some(*f));
+            }
+        }
+        assert_eq!(Entity::from_name("story-from-a-newer-nj"), Entity::Unknown);
+        assert_eq!(
+            serde_json::to_string(&Entity::Followup).unwrap(),
+            "\"followup\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Entity>("\"note\"").unwrap(),
+            Entity::Note
+        );
+    }
+
+    #[test]
+    fn caps_are_the_limits() {
+        assert!(fields::article::TITLE.cap.check(&"t".repeat(5000)).is_err());
+        assert!(fields::article::TITLE.cap.check("Court rules").is_ok());
+        assert!(fields::note::BODY.cap.check(&"n".repeat(2 << 20)).is_err());
+        assert!(fields::article::PUBLISHED_AT
+            .cap
+            .check(&"x".repeat(1 << 20))
+            .is_ok());
+    }
+}
