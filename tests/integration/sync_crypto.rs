@@ -11,372 +11,15 @@
 //! any machine that runs these tests, because the server refuses stamps more
 //! than 5 minutes ahead of its real clock.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use newsjournal::sync::crypto::JournalKey;
-use rusqlite::params;
 use serde_json::{json, Value};
 
-use crate::util::{column, Env, NjServe, Out};
-
-/// 2026-03-02 at `hh:mm` UTC.
-fn at(hh_mm: &str) -> String {
-    format!("2026-03-02T{hh_mm}:00Z")
-}
-
-/// The server side: one `nj serve` on a data folder that outlives restarts.
-struct Hub {
-    env: Env,
-    server: Option<NjServe>,
-}
-
-/// One operation as the server stores it.
-#[derive(Debug, Clone)]
-struct StoredOp {
-    pos: i64,
-    device: String,
-    seq: u64,
-    payload: Vec<u8>,
-}
-
-impl Hub {
-    fn start() -> Hub {
-        let env = Env::new();
-        let server = NjServe::start(&env, &[]);
-        Hub {
-            env,
-            server: Some(server),
-        }
-    }
-
-    fn server(&self) -> &NjServe {
-        self.server.as_ref().expect("nj serve is running")
-    }
-
-    fn url(&self) -> String {
-        self.server().url.clone()
-    }
-
-    fn data(&self) -> PathBuf {
-        self.env.path("server")
-    }
-
-    /// A new journal on the server; its id.
-    fn new_journal(&self) -> String {
-        self.server().new_journal(&self.env).0
-    }
-
-    fn token(&self, journal: &str) -> String {
-        self.server().new_token(&self.env, journal)
-    }
-
-    /// A direct connection to the server's database.
-    fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.data().join("server.db")).expect("open server.db")
-    }
-
-    /// SIGTERM; the server must exit cleanly. Its log.
-    fn stop(&mut self) -> String {
-        let (code, log) = self.server.take().expect("nj serve is running").stop();
-        assert_eq!(code, Some(0), "nj serve did not stop cleanly:\n{log}");
-        log
-    }
-
-    /// Stops the server, edits its database as someone with its disk
-    /// could, and starts it again on the same data folder (on a new port).
-    fn tamper(&mut self, edit: impl FnOnce(&rusqlite::Connection)) {
-        self.stop();
-        let db = self.db();
-        edit(&db);
-        drop(db);
-        self.server = Some(NjServe::start(&self.env, &[]));
-    }
-
-    /// The operations the server holds for `journal`, in its order.
-    fn ops(&self, journal: &str) -> Vec<StoredOp> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT pos, device, seq, payload FROM ops WHERE journal_id = ?1 ORDER BY pos")
-            .unwrap();
-        let rows = stmt
-            .query_map([journal], |r| {
-                Ok(StoredOp {
-                    pos: r.get(0)?,
-                    device: r.get(1)?,
-                    seq: r.get::<_, i64>(2)? as u64,
-                    payload: r.get(3)?,
-                })
-            })
-            .unwrap();
-        rows.map(Result::unwrap).collect()
-    }
-
-    /// The blob ids the server holds for `journal`, sorted.
-    fn blob_ids(&self, journal: &str) -> Vec<String> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT id FROM blobs WHERE journal_id = ?1 ORDER BY id")
-            .unwrap();
-        let rows = stmt.query_map([journal], |r| r.get(0)).unwrap();
-        rows.map(Result::unwrap).collect()
-    }
-
-    /// The stored operation of `journal` that opens, under `key`, to an
-    /// operation for which `wanted` holds; there must be exactly one.
-    #[track_caller]
-    fn op_where(&self, journal: &str, key: &str, wanted: impl Fn(&Value) -> bool) -> StoredOp {
-        let all = self.ops(journal);
-        let opened: Vec<Value> = all.iter().map(|op| open_op(key, journal, op)).collect();
-        let found: Vec<&StoredOp> = all
-            .iter()
-            .zip(&opened)
-            .filter(|(_, v)| wanted(v))
-            .map(|(op, _)| op)
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "not one operation matches among {opened:#?}"
-        );
-        found[0].clone()
-    }
-}
-
-/// Whether an opened operation creates an `entity`.
-fn creates(entity: &'static str) -> impl Fn(&Value) -> bool {
-    move |op| op["op"] == "create" && op["entity"] == entity
-}
-
-/// What a stored operation holds, opened the way a device of `journal`
-/// with `key` opens it.
-#[track_caller]
-fn open_op(key: &str, journal: &str, op: &StoredOp) -> Value {
-    let keys = JournalKey::from_recovery(key).unwrap().sync_keys();
-    let json = keys
-        .open_op(journal, &op.device, op.seq, &op.payload)
-        .unwrap_or_else(|e| panic!("operation {} does not open: {e}", op.pos));
-    serde_json::from_slice(&json).unwrap()
-}
-
-/// Replaces the payload of `journal`'s operation at `pos` in the server's
-/// database.
-#[track_caller]
-fn set_payload(db: &rusqlite::Connection, journal: &str, pos: i64, payload: &[u8]) {
-    let changed = db
-        .execute(
-            "UPDATE ops SET payload = ?1 WHERE journal_id = ?2 AND pos = ?3",
-            params![payload, journal, pos],
-        )
-        .unwrap();
-    assert_eq!(changed, 1, "no operation {pos} in {journal}");
-}
-
-/// Flips one bit of the byte in the middle of `bytes`.
-fn flip_middle(mut bytes: Vec<u8>) -> Vec<u8> {
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x01;
-    bytes
-}
-
-/// One device: its own journal in its own sealed environment, with a token
-/// for one journal on the server.
-struct Device {
-    env: Env,
-    token: String,
-}
-
-impl Device {
-    fn new(hub: &Hub, journal: &str) -> Device {
-        Device {
-            env: Env::new(),
-            token: hub.token(journal),
-        }
-    }
-
-    /// `nj remote set URL --token T [--key KEY]` at `now`.
-    fn remote_set(&self, url: &str, key: Option<&str>, now: &str) -> Out {
-        self.env.set_now(now);
-        let mut args = vec!["remote", "set", url, "--token", &self.token];
-        if let Some(k) = key {
-            args.extend(["--key", k]);
-        }
-        self.nj(&args).success()
-    }
-
-    /// A device whose `nj remote set` made a new key: the device, and the
-    /// key the notice printed.
-    fn first(hub: &Hub, journal: &str, now: &str) -> (Device, String) {
-        let d = Device::new(hub, journal);
-        let out = d.remote_set(&hub.url(), None, now).stdout;
-        let keys: Vec<&str> = out
-            .lines()
-            .filter_map(|l| l.strip_prefix("  nj1-"))
-            .collect();
-        assert_eq!(keys.len(), 1, "no key in the notice:\n{out}");
-        let key = format!("nj1-{}", keys[0]);
-        (d, key)
-    }
-
-    /// A device that joins `journal` with `key`.
-    fn joined(hub: &Hub, journal: &str, key: &str, now: &str) -> Device {
-        let d = Device::new(hub, journal);
-        let out = d.remote_set(&hub.url(), Some(key), now).stdout;
-        assert!(!out.contains("created"), "a key was made:\n{out}");
-        d
-    }
-
-    fn at(&self, now: &str) -> &Device {
-        self.env.set_now(now);
-        self
-    }
-
-    fn nj(&self, args: &[&str]) -> Out {
-        self.env.nj(args)
-    }
-
-    /// `nj ARGS` with extra environment variables (NJ_PASSPHRASE).
-    fn nj_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Out {
-        let mut cmd = self.env.cmd(args);
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        Out::from(cmd.output().expect("run nj"))
-    }
-
-    fn device_id(&self) -> String {
-        self.nj(&["--json", "remote", "show"]).json()["device_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// `nj key show`, which must succeed: the recovery string.
-    fn key(&self) -> String {
-        let out = self.nj(&["key", "show"]).success().stdout;
-        out.strip_suffix('\n').unwrap_or(&out).to_owned()
-    }
-
-    /// `nj --json sync`, which must succeed and say nothing on stderr; its
-    /// summary.
-    #[track_caller]
-    fn sync(&self) -> Value {
-        let out = self.nj(&["--json", "sync"]).success();
-        assert_eq!(out.stderr, "", "nj sync warned");
-        out.json()
-    }
-
-    /// `nj --json sync` that skips `skipped` operations from the server:
-    /// it must succeed and say so on stderr. Its summary.
-    /// The operations that did not open are named in the summary's
-    /// `unreadable` and on stderr; the summary is returned without them.
-    #[track_caller]
-    fn sync_skipping(&self, skipped: usize) -> Value {
-        let out = self.nj(&["--json", "sync"]).success();
-        let stderr = out.stderr.clone();
-        let (first, rest) = stderr.split_at(stderr.find('\n').unwrap() + 1);
-        assert_eq!(first, skipped_line(skipped));
-        let mut summary = out.json();
-        let named = summary
-            .as_object_mut()
-            .unwrap()
-            .remove("unreadable")
-            .map(|v| column_of_strings(&v))
-            .unwrap_or_default();
-        assert!(named.len() <= skipped, "{named:?}");
-        if let Some(one) = named.first() {
-            assert!(
-                rest.starts_with(&format!(
-                    "nj: the ones that did not open: {}",
-                    named.join(", ")
-                )) && rest.contains(&format!("`nj server remove-op --journal JID {one}`")),
-                "{rest}"
-            );
-        } else {
-            assert_eq!(rest, "");
-        }
-        summary
-    }
-
-    fn clip(&self, text: &str, extra: &[&str]) -> String {
-        self.env.clip_text(text, extra)
-    }
-
-    fn show(&self, id: &str) -> Value {
-        self.nj(&["--json", "show", id]).json()
-    }
-
-    /// Everything a user can see of the journal: the list, the bin, every
-    /// article in full, all notes and all follow-ups.
-    fn state(&self) -> Value {
-        let list = self.nj(&["--json", "list", "--limit", "0"]).json();
-        let bin = self
-            .nj(&["--json", "list", "--removed", "--limit", "0"])
-            .json();
-        let mut ids = column(&list, "id");
-        ids.extend(column(&bin, "id"));
-        let articles: Vec<Value> = ids.iter().map(|id| self.show(id)).collect();
-        json!({
-            "list": list,
-            "bin": bin,
-            "articles": articles,
-            "notes": self.nj(&["--json", "notes", "--limit", "0"]).json(),
-            "followups": self.nj(&["--json", "follow-ups"]).json(),
-        })
-    }
-
-    /// The ids of the articles `nj search QUERY` finds.
-    fn search(&self, query: &str) -> Vec<String> {
-        let found = self.nj(&["--json", "search", query]).json();
-        found
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|hit| hit["article"]["id"].as_str().unwrap().to_owned())
-            .collect()
-    }
-
-    /// `nj verify`, which must find every hash and the index sound.
-    #[track_caller]
-    fn verify(&self, texts: usize, articles: usize) {
-        assert_eq!(
-            self.nj(&["verify"]).success().stdout,
-            format!("checked {texts} texts of {articles} articles: every hash matches, every article agrees with its versions, and the search index is sound\n")
-        );
-    }
-}
-
-/// The strings of a JSON array.
-fn column_of_strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// What `nj sync` says on stderr when it skipped `n` operations.
-fn skipped_line(n: usize) -> String {
-    let changes = if n == 1 { "change" } else { "changes" };
-    format!("nj: skipped {n} {changes} from the server that failed authentication or could not be read: altered on the server, or sealed with another key; nothing of them was applied\n")
-}
-
-/// What `nj --json sync` prints; no note text conflicts here.
-fn summary(
-    pushed: usize,
-    pulled: usize,
-    blobs_pushed: usize,
-    blobs_pulled: usize,
-    skipped: usize,
-) -> Value {
-    json!({
-        "pushed": pushed,
-        "pulled": pulled,
-        "blobs_pushed": blobs_pushed,
-        "blobs_pulled": blobs_pulled,
-        "conflicts": 0,
-        "skipped": skipped,
-    })
-}
+use crate::util::{
+    at, column, column_of_strings, creates, flip_middle, skipped_line, summary, Device, Hub,
+    Journal,
+};
 
 // ---------------------------------------------------------------------------
 // A journal with something of every kind, each holding its own marker word.
@@ -412,8 +55,7 @@ const MARKERS: [&str; 9] = [
 
 /// A journal on the hub that device A filled and synced.
 struct Story {
-    journal: String,
-    key: String,
+    journal: Journal,
     a: Device,
     long: String,
     short: String,
@@ -422,8 +64,7 @@ struct Story {
 /// A clips a long article (with URL, tag and note) and a short one, adds
 /// a follow-up and a free note, and syncs: nine operations and two texts.
 fn story(hub: &Hub) -> Story {
-    let journal = hub.new_journal();
-    let (a, key) = Device::first(hub, &journal, &at("09:00"));
+    let (a, journal) = Device::first(hub, &hub.new_journal(), &at("09:00"));
     let long = a.clip(
         LONG,
         &[
@@ -435,10 +76,9 @@ fn story(hub: &Hub) -> Story {
         .env
         .follow_up(&[&long, FOLLOW_UP, "--due", "2026-03-09"]);
     a.at(&at("09:03")).nj(&["jot", JOT]).success();
-    assert_eq!(a.at(&at("09:10")).sync(), summary(9, 0, 2, 0, 0));
+    assert_eq!(a.at(&at("09:10")).sync_quiet(), summary(9, 0, 2, 0));
     Story {
         journal,
-        key,
         a,
         long,
         short,
@@ -506,8 +146,8 @@ fn hash_needles(hash: &str) -> Vec<(String, Vec<u8>)> {
 fn the_server_holds_no_plaintext_and_no_content_hash() {
     let mut hub = Hub::start();
     let s = story(&hub);
-    let b = Device::joined(&hub, &s.journal, &s.key, &at("09:20"));
-    assert_eq!(b.sync(), summary(0, 9, 0, 2, 0));
+    let b = Device::joined(&hub, &s.journal, &at("09:20"));
+    assert_eq!(b.sync_quiet(), summary(0, 9, 0, 2));
 
     // B has it all, as A has it.
     let long_hash = s.a.show(&s.long)["content_hash"]
@@ -537,7 +177,7 @@ fn the_server_holds_no_plaintext_and_no_content_hash() {
         .collect();
     needles.extend(hash_needles(&long_hash));
     needles.extend(hash_needles(&short_hash));
-    assert_eq!(find_in_files(&data, &needles), Vec::<String>::new());
+    assert_eq!(find_in_files(data, &needles), Vec::<String>::new());
     for (name, needle) in &needles {
         let text = String::from_utf8_lossy(needle).to_ascii_lowercase();
         assert!(
@@ -548,7 +188,7 @@ fn the_server_holds_no_plaintext_and_no_content_hash() {
 
     // The scan does find what is there: the journal id in the server's
     // files, and the marker words in A's journal.
-    let found = find_in_files(&data, &[("journal", s.journal.as_bytes().to_vec())]);
+    let found = find_in_files(data, &[("journal", s.journal.id.as_bytes().to_vec())]);
     assert!(
         found.iter().any(|f| f.starts_with("server.db")),
         "the journal id is not in server.db: {found:?}"
@@ -575,11 +215,10 @@ fn a_device_with_another_key_is_refused_before_it_pushes_anything() {
     let s = story(&hub);
     // C joins with the right key, then takes another journal's key (`nj
     // remote set` would refuse a wrong key; `nj key import` cannot ask).
-    let c = Device::joined(&hub, &s.journal, &s.key, &at("09:30"));
-    let other = hub.new_journal();
-    let (_, c_key) = Device::first(&hub, &other, &at("09:30"));
-    assert_ne!(c_key, s.key);
-    c.nj(&["key", "import", &c_key]).success();
+    let c = Device::joined(&hub, &s.journal, &at("09:30"));
+    let (_, other) = Device::first(&hub, &hub.new_journal(), &at("09:30"));
+    assert_ne!(other.key, s.journal.key);
+    c.nj(&["key", "import", &other.key]).success();
     let own = c.at(&at("09:31")).clip(
         "Ostrelline bridge reopens\n\nThe bridge reopened on Tuesday.",
         &[],
@@ -592,13 +231,13 @@ fn a_device_with_another_key_is_refused_before_it_pushes_anything() {
     );
     // Nothing of C's reached the server, and C still has it all to push.
     let devices: Vec<String> = hub
-        .ops(&s.journal)
+        .ops(&s.journal.id)
         .into_iter()
         .map(|op| op.device)
         .collect();
     assert_ne!(c.device_id(), s.a.device_id());
     assert_eq!(devices, vec![s.a.device_id(); 9]);
-    assert_eq!(hub.blob_ids(&s.journal).len(), 2);
+    assert_eq!(hub.blob_ids(&s.journal.id).len(), 2);
     assert_eq!(
         c.nj(&["--json", "sync", "status"]).json()["pending"],
         json!(2)
@@ -606,11 +245,11 @@ fn a_device_with_another_key_is_refused_before_it_pushes_anything() {
 
     // With A's key, C pushes its own and gets A's.
     assert_eq!(
-        c.nj(&["key", "import", &s.key]).success().stdout,
+        c.nj(&["key", "import", &s.journal.key]).success().stdout,
         "imported the journal key; run `nj sync`\n"
     );
-    assert_eq!(c.key(), s.key);
-    assert_eq!(c.at(&at("09:40")).sync(), summary(2, 9, 1, 2, 0));
+    assert_eq!(c.key(), s.journal.key);
+    assert_eq!(c.at(&at("09:40")).sync_quiet(), summary(2, 9, 1, 2));
     assert_eq!(
         c.nj(&["show", &s.long, "--text"]).success().stdout,
         format!("{LONG}\n")
@@ -619,7 +258,7 @@ fn a_device_with_another_key_is_refused_before_it_pushes_anything() {
         c.show(&s.long)["content_hash"],
         s.a.show(&s.long)["content_hash"]
     );
-    assert_eq!(s.a.at(&at("09:41")).sync(), summary(0, 2, 0, 1, 0));
+    assert_eq!(s.a.at(&at("09:41")).sync_quiet(), summary(0, 2, 0, 1));
     assert_eq!(s.a.show(&own)["title"], json!("Ostrelline bridge reopens"));
     assert_eq!(c.state(), s.a.state());
 }
@@ -628,14 +267,14 @@ fn a_device_with_another_key_is_refused_before_it_pushes_anything() {
 fn an_operation_with_one_flipped_byte_is_skipped_and_the_rest_arrives() {
     let mut hub = Hub::start();
     let s = story(&hub);
-    let followup = hub.op_where(&s.journal, &s.key, creates("followup"));
+    let followup = hub.op_where(&s.journal, creates("followup"));
     hub.tamper(|db| {
         let flipped = flip_middle(followup.payload.clone());
-        set_payload(db, &s.journal, followup.pos, &flipped);
+        db.set_payload(&s.journal.id, followup.pos, &flipped);
     });
 
-    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:00"));
-    assert_eq!(b.sync_skipping(1), summary(0, 8, 0, 2, 1));
+    let b = Device::joined(&hub, &s.journal, &at("10:00"));
+    assert_eq!(b.sync_skipping(1), summary(0, 8, 0, 2).skipped(1));
     assert_eq!(b.nj(&["--json", "follow-ups"]).json(), json!([]));
     assert_eq!(b.state(), without_followups(s.a.state()));
     b.verify(2, 2);
@@ -645,17 +284,17 @@ fn an_operation_with_one_flipped_byte_is_skipped_and_the_rest_arrives() {
 fn two_operations_with_swapped_payloads_are_both_skipped() {
     let mut hub = Hub::start();
     let s = story(&hub);
-    let followup = hub.op_where(&s.journal, &s.key, creates("followup"));
-    let jot = hub.op_where(&s.journal, &s.key, |op| {
+    let followup = hub.op_where(&s.journal, creates("followup"));
+    let jot = hub.op_where(&s.journal, |op| {
         creates("note")(op) && op["fields"]["body"] == JOT
     });
     hub.tamper(|db| {
-        set_payload(db, &s.journal, followup.pos, &jot.payload);
-        set_payload(db, &s.journal, jot.pos, &followup.payload);
+        db.set_payload(&s.journal.id, followup.pos, &jot.payload);
+        db.set_payload(&s.journal.id, jot.pos, &followup.payload);
     });
 
-    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:00"));
-    assert_eq!(b.sync_skipping(2), summary(0, 7, 0, 2, 2));
+    let b = Device::joined(&hub, &s.journal, &at("10:00"));
+    assert_eq!(b.sync_skipping(2), summary(0, 7, 0, 2).skipped(2));
     assert_eq!(b.nj(&["--json", "follow-ups"]).json(), json!([]));
     assert_eq!(
         b.nj(&["--json", "notes", "--free"]).json(),
@@ -676,26 +315,29 @@ fn two_operations_with_swapped_payloads_are_both_skipped() {
 fn operations_moved_between_journals(same_key: bool) {
     let mut hub = Hub::start();
     let (j1, j2) = (hub.new_journal(), hub.new_journal());
-    let (a1, k1) = Device::first(&hub, &j1, &at("09:00"));
-    let (a2, k2) = if same_key {
-        let d = Device::joined(&hub, &j2, &k1, &at("09:00"));
-        (d, k1.clone())
+    let (a1, j1) = Device::first(&hub, &j1, &at("09:00"));
+    let (a2, j2) = if same_key {
+        let j2 = Journal {
+            id: j2,
+            key: j1.key.clone(),
+        };
+        (Device::joined(&hub, &j2, &at("09:00")), j2)
     } else {
         Device::first(&hub, &j2, &at("09:00"))
     };
-    assert_eq!(k1 == k2, same_key);
+    assert_eq!(j1.key == j2.key, same_key);
     let clip = |d: &Device, word: &str| {
         let id = d.clip(
             &format!("{word} report\n\nWhat the {word} committee found."),
             &["-n", &format!("{word} note")],
         );
-        assert_eq!(d.at(&at("09:05")).sync(), summary(3, 0, 1, 0, 0));
+        assert_eq!(d.at(&at("09:05")).sync_quiet(), summary(3, 0, 1, 0));
         id
     };
     let (id1, id2) = (clip(&a1, "Alpha"), clip(&a2, "Beta"));
     let (n1, n2) = (
-        hub.op_where(&j1, &k1, creates("note")),
-        hub.op_where(&j2, &k2, creates("note")),
+        hub.op_where(&j1, creates("note")),
+        hub.op_where(&j2, creates("note")),
     );
     assert_eq!(n1.pos, n2.pos);
     let (full1, full2) = (a1.state(), a2.state());
@@ -705,23 +347,22 @@ fn operations_moved_between_journals(same_key: bool) {
             // The whole operations change journals: with one key, only
             // the journal id sealed into each tells them apart.
             // J1's goes to J2 out of the way (at -pos) first.
-            let mv = "UPDATE ops SET journal_id = ?1, pos = ?2 WHERE journal_id = ?3 AND pos = ?4";
             let p = n1.pos;
-            db.execute(mv, params![j2, -p, j1, p]).unwrap();
-            db.execute(mv, params![j1, p, j2, p]).unwrap();
-            db.execute(mv, params![j2, p, j2, -p]).unwrap();
+            db.move_op(&j1.id, p, &j2.id, -p);
+            db.move_op(&j2.id, p, &j1.id, p);
+            db.move_op(&j2.id, -p, &j2.id, p);
         } else {
-            set_payload(db, &j1, n1.pos, &n2.payload);
-            set_payload(db, &j2, n2.pos, &n1.payload);
+            db.set_payload(&j1.id, n1.pos, &n2.payload);
+            db.set_payload(&j2.id, n2.pos, &n1.payload);
         }
     });
     if same_key {
-        assert_eq!(hub.ops(&j1)[n1.pos as usize - 1].device, n2.device);
+        assert_eq!(hub.ops(&j1.id)[n1.pos as usize - 1].device, n2.device);
     }
 
-    for (journal, key, id, full) in [(&j1, &k1, &id1, &full1), (&j2, &k2, &id2, &full2)] {
-        let b = Device::joined(&hub, journal, key, &at("10:00"));
-        assert_eq!(b.sync_skipping(1), summary(0, 2, 0, 1, 1));
+    for (journal, id, full) in [(&j1, &id1, &full1), (&j2, &id2, &full2)] {
+        let b = Device::joined(&hub, journal, &at("10:00"));
+        assert_eq!(b.sync_skipping(1), summary(0, 2, 0, 1).skipped(1));
         assert_eq!(b.nj(&["--json", "notes"]).json(), json!([]));
         let mut expected = full.clone();
         expected["notes"] = json!([]);
@@ -750,29 +391,19 @@ fn a_text_with_one_flipped_byte_is_skipped_and_nothing_corrupt_is_stored() {
         .as_str()
         .unwrap()
         .to_owned();
-    let blob = JournalKey::from_recovery(&s.key)
+    let blob = JournalKey::from_recovery(&s.journal.key)
         .unwrap()
         .sync_keys()
         .blob_id(&long_hash);
-    assert!(hub.blob_ids(&s.journal).contains(&blob));
+    assert!(hub.blob_ids(&s.journal.id).contains(&blob));
     hub.tamper(|db| {
-        let data: Vec<u8> = db
-            .query_row(
-                "SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2",
-                params![s.journal, blob],
-                |r| r.get(0),
-            )
-            .unwrap();
-        db.execute(
-            "UPDATE blobs SET data = ?1 WHERE journal_id = ?2 AND id = ?3",
-            params![flip_middle(data), s.journal, blob],
-        )
-        .unwrap();
+        let data = db.blob(&s.journal.id, &blob);
+        db.set_blob(&s.journal.id, &blob, &flip_middle(data));
     });
 
     let got = all_but_the_long_article(&hub, &s);
     let skipped = got["skipped"].as_u64().unwrap() as usize;
-    assert_eq!(got, summary(0, 9 - skipped, 0, 1, skipped));
+    assert_eq!(got, summary(0, 9 - skipped, 0, 1).skipped(skipped));
 }
 
 /// The article's creation is what another device cannot open: the
@@ -785,12 +416,12 @@ fn a_text_with_one_flipped_byte_is_skipped_and_nothing_corrupt_is_stored() {
 fn an_article_whose_creation_was_altered_does_not_stop_the_rest_arriving() {
     let mut hub = Hub::start();
     let s = story(&hub);
-    let article = hub.op_where(&s.journal, &s.key, |op| {
+    let article = hub.op_where(&s.journal, |op| {
         creates("article")(op) && op["fields"]["title"] == LONG_TITLE
     });
     hub.tamper(|db| {
         let flipped = flip_middle(article.payload.clone());
-        set_payload(db, &s.journal, article.pos, &flipped);
+        db.set_payload(&s.journal.id, article.pos, &flipped);
     });
     all_but_the_long_article(&hub, &s);
 }
@@ -801,7 +432,7 @@ fn an_article_whose_creation_was_altered_does_not_stop_the_rest_arriving() {
 /// it is on A, and nothing corrupt may be stored. Its summary.
 #[track_caller]
 fn all_but_the_long_article(hub: &Hub, s: &Story) -> Value {
-    let b = Device::joined(hub, &s.journal, &s.key, &at("10:00"));
+    let b = Device::joined(hub, &s.journal, &at("10:00"));
     let out = b.nj(&["--json", "sync"]).success();
     let got: Value = serde_json::from_str(&out.stdout).unwrap();
     let skipped = got["skipped"].as_u64().unwrap() as usize;
@@ -853,8 +484,8 @@ fn all_but_the_long_article(hub: &Hub, s: &Story) -> Value {
 #[test]
 fn the_key_is_shown_wrapped_under_a_passphrase_and_unwrapped_again() {
     let hub = Hub::start();
-    let journal = hub.new_journal();
-    let (a, key) = Device::first(&hub, &journal, &at("09:00"));
+    let (a, journal) = Device::first(&hub, &hub.new_journal(), &at("09:00"));
+    let key = journal.key.clone();
     assert!(key.starts_with("nj1-"), "{key}");
     assert_eq!(a.key(), key);
     let stored = || -> String {
@@ -930,12 +561,12 @@ fn the_key_is_shown_wrapped_under_a_passphrase_and_unwrapped_again() {
         &["-t", "money"],
     );
     assert_eq!(a.at(&at("09:05")).nj(&["sync"]).failure(), without);
-    assert_eq!(hub.ops(&journal).len(), 0);
+    assert_eq!(hub.ops(&journal.id).len(), 0);
     let out = a.nj_with(&pass, &["--json", "sync"]).success();
     assert_eq!(out.stderr, "");
-    assert_eq!(out.json(), summary(3, 0, 1, 0, 0));
-    let b = Device::joined(&hub, &journal, &key, &at("09:10"));
-    assert_eq!(b.sync(), summary(0, 3, 0, 1, 0));
+    assert_eq!(out.json(), summary(3, 0, 1, 0));
+    let b = Device::joined(&hub, &journal, &at("09:10"));
+    assert_eq!(b.sync_quiet(), summary(0, 3, 0, 1));
     assert_eq!(b.state(), a.state());
 
     assert_eq!(
@@ -959,8 +590,7 @@ fn the_key_is_shown_wrapped_under_a_passphrase_and_unwrapped_again() {
 #[test]
 fn wrapping_the_key_leaves_no_plain_copy_of_it_in_the_journal_files() {
     let hub = Hub::start();
-    let journal = hub.new_journal();
-    let (a, key) = Device::first(&hub, &journal, &at("09:00"));
+    let (a, Journal { key, .. }) = Device::first(&hub, &hub.new_journal(), &at("09:00"));
     let needles = [("the recovery string", key.as_bytes().to_vec())];
     assert_ne!(find_in_files(a.env.root(), &needles), Vec::<String>::new());
     a.nj_with(
@@ -977,8 +607,7 @@ fn wrapping_the_key_leaves_no_plain_copy_of_it_in_the_journal_files() {
 #[test]
 fn the_recovery_string_replaces_a_key_whose_passphrase_is_forgotten() {
     let hub = Hub::start();
-    let journal = hub.new_journal();
-    let (a, key) = Device::first(&hub, &journal, &at("09:00"));
+    let (a, Journal { key, .. }) = Device::first(&hub, &hub.new_journal(), &at("09:00"));
     a.nj_with(
         &[("NJ_PASSPHRASE", "first passphrase")],
         &["key", "passphrase"],
@@ -1008,33 +637,33 @@ fn the_recovery_string_replaces_a_key_whose_passphrase_is_forgotten() {
 fn the_key_can_come_from_standard_input_out_of_sight_of_ps() {
     let hub = Hub::start();
     let s = story(&hub);
-    let b = Device::new(&hub, &s.journal);
+    let b = Device::new(&hub, &s.journal.id);
     b.env.set_now(&at("09:20"));
     let url = hub.url();
     let out = b
         .env
         .nj_stdin(
             &["remote", "set", &url, "--token", &b.token, "--key", "-"],
-            format!("{}\n", s.key),
+            format!("{}\n", s.journal.key),
         )
         .success()
         .stdout;
     assert!(!out.contains("created"), "a key was made:\n{out}");
-    assert_eq!(b.key(), s.key);
-    assert_eq!(b.at(&at("09:21")).sync(), summary(0, 9, 0, 2, 0));
+    assert_eq!(b.key(), s.journal.key);
+    assert_eq!(b.at(&at("09:21")).sync_quiet(), summary(0, 9, 0, 2));
     assert_eq!(b.state(), s.a.state());
 
     // `nj key import -` reads it the same way; a bad one is refused.
-    let c = Device::new(&hub, &s.journal);
+    let c = Device::new(&hub, &s.journal.id);
     let err = c
         .env
         .nj_stdin(&["key", "import", "-"], "nj1-not-a-key\n")
         .failure();
     assert!(err.starts_with("nj: "), "{err}");
     c.env
-        .nj_stdin(&["key", "import", "-"], format!("{}\n", s.key))
+        .nj_stdin(&["key", "import", "-"], format!("{}\n", s.journal.key))
         .success();
-    assert_eq!(c.key(), s.key);
+    assert_eq!(c.key(), s.journal.key);
 }
 
 /// Issue 16, bug 8: `nj remote set` took a bad token, and on a second
@@ -1048,7 +677,7 @@ fn regression_remote_set_checks_nothing() {
 
     // A bad token is refused, and nothing is stored: a new device's
     // journal is not even made.
-    let b = Device::new(&hub, &s.journal);
+    let b = Device::new(&hub, &s.journal.id);
     let out = b.nj(&["remote", "set", &url, "--token", "njt_not-a-token"]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("refused the token"), "{}", out.stderr);
@@ -1081,10 +710,9 @@ fn regression_remote_set_checks_nothing() {
     assert!(b.nj(&["key", "show"]).failure().contains("no key yet"));
 
     // Another journal's key is refused too.
-    let other = hub.new_journal();
-    let (_, other_key) = Device::first(&hub, &other, &at("09:20"));
+    let (_, other) = Device::first(&hub, &hub.new_journal(), &at("09:20"));
     let out = b.nj(&[
-        "remote", "set", &url, "--token", &b.token, "--key", &other_key,
+        "remote", "set", &url, "--token", &b.token, "--key", &other.key,
     ]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(
@@ -1096,38 +724,28 @@ fn regression_remote_set_checks_nothing() {
     );
 
     // The right key joins, and the first sync brings the story.
-    b.remote_set(&url, Some(&s.key), &at("09:30"));
-    assert_eq!(b.at(&at("09:31")).sync()["pulled"], json!(9));
+    b.remote_set(&url, Some(&s.journal.key), &at("09:30"));
+    assert_eq!(b.at(&at("09:31")).sync_quiet()["pulled"], json!(9));
 
     // A server that cannot be reached is no reason to refuse: a warning,
     // and `nj sync` checks later.
-    let c = Device::new(&hub, &s.journal);
+    let c = Device::new(&hub, &s.journal.id);
     let down = "http://127.0.0.1:9";
-    let out = c.nj(&["remote", "set", down, "--token", &c.token, "--key", &s.key]);
+    let out = c.nj(&[
+        "remote",
+        "set",
+        down,
+        "--token",
+        &c.token,
+        "--key",
+        &s.journal.key,
+    ]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(
         out.stderr.starts_with("nj: warning: could not check the token and key with the server: cannot reach the sync server at http://127.0.0.1:9"),
         "{}",
         out.stderr
     );
-}
-
-/// POSTs `body` to the server's `/v1/ops` with `token`, as any token
-/// holder can; the status code.
-fn push_raw(hub: &Hub, token: &str, body: &Value) -> u16 {
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .new_agent();
-    agent
-        .post(hub.server().url("/v1/ops"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .send_json(body)
-        .expect("POST /v1/ops")
-        .status()
-        .as_u16()
 }
 
 /// Issue 17, item 2: one 3-byte operation whose first byte is not a known
@@ -1139,13 +757,13 @@ fn regression_one_three_byte_operation_halts_every_pull() {
     use base64::Engine;
     let hub = Hub::start();
     let s = story(&hub);
-    let rogue = hub.token(&s.journal);
+    let rogue = hub.token(&s.journal.id);
     let payload = base64::engine::general_purpose::STANDARD.encode([0x07, 1, 2]);
     let body = json!({"ops": [{"device": "rogue-1", "seq": 1, "hlc_ms": 0, "payload": payload}]});
-    assert_eq!(push_raw(&hub, &rogue, &body), 200);
+    assert_eq!(hub.push_raw(&rogue, &body), 200);
 
-    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:00"));
-    assert_eq!(b.sync_skipping(1), summary(0, 9, 0, 2, 1));
+    let b = Device::joined(&hub, &s.journal, &at("10:00"));
+    assert_eq!(b.sync_skipping(1), summary(0, 9, 0, 2).skipped(1));
     assert_eq!(b.state(), s.a.state());
     b.verify(2, 2);
     let out = b.nj(&["--json", "sync"]).success();
@@ -1155,7 +773,14 @@ fn regression_one_three_byte_operation_halts_every_pull() {
     let data = hub.data();
     let data = data.to_str().unwrap();
     let admin = |args: &[&str]| {
-        let mut all = vec!["server", args[0], "--data", data, "--journal", &s.journal];
+        let mut all = vec![
+            "server",
+            args[0],
+            "--data",
+            data,
+            "--journal",
+            &s.journal.id,
+        ];
         all.extend_from_slice(&args[1..]);
         hub.env.nj(&all)
     };
@@ -1175,8 +800,8 @@ fn regression_one_three_byte_operation_halts_every_pull() {
         admin(&["remove-op", "rogue-1#1"]).failure(),
         "nj: the journal holds no operation rogue-1#1; nothing changed (`nj server ops --journal JID` lists them)\n"
     );
-    let c = Device::joined(&hub, &s.journal, &s.key, &at("10:05"));
-    assert_eq!(c.sync(), summary(0, 9, 0, 2, 0));
+    let c = Device::joined(&hub, &s.journal, &at("10:05"));
+    assert_eq!(c.sync_quiet(), summary(0, 9, 0, 2));
     assert_eq!(c.state(), s.a.state());
 }
 
@@ -1192,7 +817,7 @@ fn a_server_restored_from_an_older_backup_does_not_wedge_sync() {
     let backup = hub.env.path("backup.db");
     hub.stop();
     std::fs::copy(&db, &backup).unwrap();
-    hub.server = Some(NjServe::start(&hub.env, &[]));
+    hub.start_again();
 
     // Two changes after the backup reach the server, then it is restored.
     let sync_a = |hub: &Hub, now: &str| {
@@ -1209,7 +834,7 @@ fn a_server_restored_from_an_older_backup_does_not_wedge_sync() {
     for side in ["server.db-wal", "server.db-shm"] {
         let _ = std::fs::remove_file(hub.data().join(side));
     }
-    hub.server = Some(NjServe::start(&hub.env, &[]));
+    hub.start_again();
 
     s.a.at(&at("10:10"))
         .nj(&["jot", "Made after the restore"])
@@ -1229,8 +854,8 @@ fn a_server_restored_from_an_older_backup_does_not_wedge_sync() {
     let out = sync_a(&hub, &at("10:13")).success();
     assert_eq!(out.stderr, "");
 
-    let b = Device::joined(&hub, &s.journal, &s.key, &at("10:20"));
-    b.sync();
+    let b = Device::joined(&hub, &s.journal, &at("10:20"));
+    b.sync_quiet();
     let notes = b.nj(&["notes", "--limit", "0"]).success().stdout;
     assert!(
         notes.contains("Made after the restore") && notes.contains("And one more"),

@@ -11,254 +11,14 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::util::{column, dead_port, short, Env, NjServe, Out};
-
-/// 2026-03-02 at `hh:mm` UTC.
-fn at(hh_mm: &str) -> String {
-    format!("2026-03-02T{hh_mm}:00Z")
-}
-
-/// The server side: one `nj serve` and one journal on it.
-struct Hub {
-    env: Env,
-    server: NjServe,
-    journal: String,
-    /// The journal key every device of this journal is given.
-    key: String,
-}
-
-impl Hub {
-    fn start() -> Hub {
-        Hub::start_with(&[])
-    }
-
-    /// A hub whose `nj serve` runs with `args` as well.
-    fn start_with(args: &[&str]) -> Hub {
-        let env = Env::new();
-        let server = NjServe::start(&env, args);
-        let (journal, _) = server.new_journal(&env);
-        Hub {
-            env,
-            server,
-            journal,
-            key: newsjournal::sync::crypto::JournalKey::generate().to_recovery(),
-        }
-    }
-
-    fn url(&self) -> String {
-        self.server.url.clone()
-    }
-
-    /// A token for one more device.
-    fn token(&self) -> String {
-        self.server.new_token(&self.env, &self.journal)
-    }
-
-    /// Waits for the server, killed by a [`KillSwitch`], to be gone, and
-    /// starts it again on the same data folder (on a new port).
-    fn restart_after_kill(&mut self) {
-        assert_eq!(
-            self.server.wait_exit(Duration::from_secs(5)),
-            None,
-            "nj serve was not killed by a signal"
-        );
-        self.server = NjServe::start(&self.env, &[]);
-    }
-
-    /// `GET /v1/status` with `token`: the highest sequence number the
-    /// server holds per device.
-    fn devices(&self, token: &str) -> Value {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .proxy(None)
-            .build()
-            .new_agent();
-        let body = agent
-            .get(self.server.url("/v1/status"))
-            .header("Authorization", &format!("Bearer {token}"))
-            .call()
-            .expect("GET /v1/status")
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str::<Value>(&body).unwrap()["devices"].clone()
-    }
-}
-
-/// One device: its own journal in its own sealed environment, and its own
-/// token.
-struct Device {
-    env: Env,
-    token: String,
-    key: String,
-}
-
-impl Device {
-    /// A new device with a token for `hub`'s journal; no remote set yet.
-    fn new(hub: &Hub) -> Device {
-        Device {
-            env: Env::new(),
-            token: hub.token(),
-            key: hub.key.clone(),
-        }
-    }
-
-    /// A new device that syncs with `hub` (`nj remote set`).
-    fn joined(hub: &Hub, now: &str) -> Device {
-        let d = Device::new(hub);
-        d.remote_set(&hub.url(), now);
-        d
-    }
-
-    /// `nj --json remote set URL --token T` at `now`; the device id.
-    fn remote_set(&self, url: &str, now: &str) -> String {
-        self.env.set_now(now);
-        let v = self
-            .nj(&[
-                "--json",
-                "remote",
-                "set",
-                url,
-                "--token",
-                &self.token,
-                "--key",
-                &self.key,
-            ])
-            .json();
-        assert_eq!(v["url"], json!(url));
-        v["device_id"].as_str().unwrap().to_owned()
-    }
-
-    fn at(&self, now: &str) -> &Device {
-        self.env.set_now(now);
-        self
-    }
-
-    fn nj(&self, args: &[&str]) -> Out {
-        self.env.nj(args)
-    }
-
-    /// `nj ARGS` with extra environment variables (NJ_REMOTE, NJ_TOKEN).
-    fn nj_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Out {
-        let mut cmd = self.env.cmd(args);
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        Out::from(cmd.output().expect("run nj"))
-    }
-
-    /// `nj --json sync`, which must succeed; its summary.
-    fn sync(&self) -> Value {
-        self.nj(&["--json", "sync"]).json()
-    }
-
-    /// Clips `text` from stdin; the article's id.
-    fn clip(&self, text: &str, extra: &[&str]) -> String {
-        self.env.clip_text(text, extra)
-    }
-
-    /// `nj ARGS` with `stdin`.
-    fn nj_stdin(&self, args: &[&str], stdin: &str) -> Out {
-        self.env.nj_stdin(args, stdin)
-    }
-
-    /// `nj follow-up ID TEXT --due WHEN` at the device's time; its id.
-    fn follow_up_on(&self, article: &str, text: &str, due: &str) -> String {
-        self.env.follow_up(&[article, text, "--due", due])["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// `nj --json sync status`.
-    fn status(&self) -> Value {
-        self.nj(&["--json", "sync", "status"]).json()
-    }
-
-    fn show(&self, id: &str) -> Value {
-        self.nj(&["--json", "show", id]).json()
-    }
-
-    /// Everything a user can see of the journal: the list, the bin, every
-    /// article in full (text, notes, note conflicts, versions,
-    /// follow-ups), all notes and all follow-ups.
-    fn state(&self) -> Value {
-        let list = self.nj(&["--json", "list", "--limit", "0"]).json();
-        let bin = self
-            .nj(&["--json", "list", "--removed", "--limit", "0"])
-            .json();
-        let mut ids = column(&list, "id");
-        ids.extend(column(&bin, "id"));
-        let articles: Vec<Value> = ids.iter().map(|id| self.show(id)).collect();
-        json!({
-            "list": list,
-            "bin": bin,
-            "articles": articles,
-            "notes": self.nj(&["--json", "notes", "--limit", "0"]).json(),
-            "followups": self.nj(&["--json", "follow-ups"]).json(),
-        })
-    }
-
-    /// Runs `nj ARGS` (with `vars`) expecting it to refuse: exit code 1,
-    /// nothing on stdout, and the journal file left byte for byte as it
-    /// was. Its stderr.
-    #[track_caller]
-    fn refused(&self, vars: &[(&str, &str)], args: &[&str]) -> String {
-        let before = self.env.snapshot();
-        let err = self.nj_with(vars, args).failure();
-        assert!(
-            before == self.env.snapshot(),
-            "nj {args:?} changed the journal file"
-        );
-        err
-    }
-
-    /// Runs `nj verify`, which must find every hash and the index sound.
-    #[track_caller]
-    fn verify(&self, texts: usize, articles: usize) {
-        assert_eq!(
-            self.nj(&["verify"]).success().stdout,
-            format!("checked {texts} texts of {articles} articles: every hash matches, every article agrees with its versions, and the search index is sound\n")
-        );
-    }
-}
-
-/// The ids of the articles `nj search QUERY` finds, best first.
-fn search_ids(d: &Device, query: &str) -> Vec<String> {
-    let found = d.nj(&["--json", "search", query]).json();
-    found
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|hit| hit["article"]["id"].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::util::{at, column, dead_port, short, summary, Device, Env, Hub, Journal, NjServe};
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
-}
-
-/// What `nj --json sync` prints; nothing here is ever skipped.
-fn summary(
-    pushed: usize,
-    pulled: usize,
-    blobs_pushed: usize,
-    blobs_pulled: usize,
-    conflicts: usize,
-) -> Value {
-    json!({
-        "pushed": pushed,
-        "pulled": pulled,
-        "blobs_pushed": blobs_pushed,
-        "blobs_pulled": blobs_pulled,
-        "conflicts": conflicts,
-        "skipped": 0,
-    })
 }
 
 /// `v` without any `updated_at`: that field is pinned on its own by
@@ -294,11 +54,11 @@ fn assert_same_journal(devices: &[&Device]) -> Value {
 
 const JEDI: &str = "JEDI ruling\n\nThe court ruled on Tuesday that the contract stands.";
 
-/// Devices A and B, where A clipped the JEDI story with a tag and a note,
-/// and both have synced: (A, B, article id, note id).
-fn shared_article(hub: &Hub) -> (Device, Device, String, String) {
-    let a = Device::joined(hub, &at("09:00"));
-    let b = Device::joined(hub, &at("09:00"));
+/// Devices A and B of `j`, where A clipped the JEDI story with a tag and a
+/// note, and both have synced: (A, B, article id, note id).
+fn shared_article(hub: &Hub, j: &Journal) -> (Device, Device, String, String) {
+    let a = Device::joined(hub, j, &at("09:00"));
+    let b = Device::joined(hub, j, &at("09:00"));
     let id = a.clip(
         JEDI,
         &[
@@ -310,8 +70,8 @@ fn shared_article(hub: &Hub) -> (Device, Device, String, String) {
             "why it matters",
         ],
     );
-    assert_eq!(a.at(&at("09:01")).sync(), summary(5, 0, 1, 0, 0));
-    assert_eq!(b.at(&at("09:02")).sync(), summary(0, 5, 0, 1, 0));
+    assert_eq!(a.at(&at("09:01")).sync(), summary(5, 0, 1, 0));
+    assert_eq!(b.at(&at("09:02")).sync(), summary(0, 5, 0, 1));
     let note = a.show(&id)["notes"][0]["id"].as_str().unwrap().to_owned();
     (a, b, id, note)
 }
@@ -319,8 +79,9 @@ fn shared_article(hub: &Hub) -> (Device, Device, String, String) {
 #[test]
 fn a_clip_on_a_shows_on_b_and_done_on_b_shows_on_a() {
     let hub = Hub::start();
-    let a = Device::joined(&hub, &at("09:00"));
-    let b = Device::joined(&hub, &at("09:00"));
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("09:00"));
+    let b = Device::joined(&hub, &j, &at("09:00"));
     let clipped = a
         .nj_stdin(
             &[
@@ -350,8 +111,8 @@ fn a_clip_on_a_shows_on_b_and_done_on_b_shows_on_a() {
 
     // The article, its version, URL, tag, note and follow-up: six changes
     // and one text.
-    assert_eq!(a.at(&at("09:10")).sync(), summary(6, 0, 1, 0, 0));
-    assert_eq!(b.at(&at("09:20")).sync(), summary(0, 6, 0, 1, 0));
+    assert_eq!(a.at(&at("09:10")).sync(), summary(6, 0, 1, 0));
+    assert_eq!(b.at(&at("09:20")).sync(), summary(0, 6, 0, 1));
 
     let on_b = b.show(&id);
     assert_eq!(on_b["id"], json!(id));
@@ -408,8 +169,8 @@ Versions
             .stdout,
         format!("done {}: check the appeal\n", short(&fid))
     );
-    assert_eq!(b.at(&at("10:05")).sync(), summary(2, 0, 0, 0, 0));
-    assert_eq!(a.at(&at("10:10")).sync(), summary(0, 2, 0, 0, 0));
+    assert_eq!(b.at(&at("10:05")).sync(), summary(2, 0, 0, 0));
+    assert_eq!(a.at(&at("10:10")).sync(), summary(0, 2, 0, 0));
     let f = &a.nj(&["--json", "follow-ups"]).json()[0];
     assert_eq!(f["id"], json!(fid));
     assert_eq!(f["status"], json!("done"));
@@ -432,14 +193,15 @@ Versions
         a.at(&at("10:20")).nj(&["sync"]).success().stdout,
         "pushed 0 changes and 0 texts, pulled 0 changes and 0 texts\n"
     );
-    assert_eq!(b.at(&at("10:20")).sync(), summary(0, 0, 0, 0, 0));
+    assert_eq!(b.at(&at("10:20")).sync(), summary(0, 0, 0, 0));
     assert_same_journal(&[&a, &b]);
 }
 
 #[test]
 fn concurrent_edits_of_one_note_keep_both_texts_on_both_devices() {
     let hub = Hub::start();
-    let (a, b, id, note) = shared_article(&hub);
+    let j = hub.new_journal_with_key();
+    let (a, b, id, note) = shared_article(&hub, &j);
     // Both edit offline; B's edit is the later one by the clock, so it
     // wins wherever the edits meet.
     a.at(&at("11:00"))
@@ -449,12 +211,12 @@ fn concurrent_edits_of_one_note_keep_both_texts_on_both_devices() {
         .nj(&["notes", "edit", short(&note), "B's thought"])
         .success();
 
-    assert_eq!(a.at(&at("12:00")).sync(), summary(1, 0, 0, 0, 0));
+    assert_eq!(a.at(&at("12:00")).sync(), summary(1, 0, 0, 0));
     assert_eq!(
         b.at(&at("12:00")).nj(&["sync"]).success().stdout,
         "pushed 1 change and 0 texts, pulled 1 change and 0 texts; kept 1 note text written at the same time on two devices (`nj notes` marks them; `nj notes pick ID N` takes one)\n"
     );
-    assert_eq!(a.at(&at("12:01")).sync(), summary(0, 1, 0, 0, 1));
+    assert_eq!(a.at(&at("12:01")).sync(), summary(0, 1, 0, 0).conflicts(1));
 
     for d in [&a, &b] {
         let shown = d.nj(&["show", &id]).success().stdout;
@@ -526,7 +288,8 @@ fn concurrent_edits_of_one_note_keep_both_texts_on_both_devices() {
 #[test]
 fn a_removal_on_a_and_an_edit_on_b_both_survive() {
     let hub = Hub::start();
-    let (a, b, id, note) = shared_article(&hub);
+    let j = hub.new_journal_with_key();
+    let (a, b, id, note) = shared_article(&hub, &j);
     assert_eq!(
         a.at(&at("11:00")).nj(&["rm", short(&id)]).success().stdout,
         format!(
@@ -541,9 +304,9 @@ fn a_removal_on_a_and_an_edit_on_b_both_survive() {
         .nj(&["tag", short(&id), "+later"])
         .success();
 
-    assert_eq!(a.at(&at("12:00")).sync(), summary(1, 0, 0, 0, 0));
-    assert_eq!(b.at(&at("12:00")).sync(), summary(2, 1, 0, 0, 0));
-    assert_eq!(a.at(&at("12:01")).sync(), summary(0, 2, 0, 0, 0));
+    assert_eq!(a.at(&at("12:00")).sync(), summary(1, 0, 0, 0));
+    assert_eq!(b.at(&at("12:00")).sync(), summary(2, 1, 0, 0));
+    assert_eq!(a.at(&at("12:01")).sync(), summary(0, 2, 0, 0));
 
     for d in [&a, &b] {
         let out = d.nj(&["list"]).success();
@@ -566,8 +329,8 @@ fn a_removal_on_a_and_an_edit_on_b_both_survive() {
 
     // Restored on B, it is back on A with B's edit.
     b.at(&at("12:10")).nj(&["restore", short(&id)]).success();
-    assert_eq!(b.at(&at("12:11")).sync(), summary(1, 0, 0, 0, 0));
-    assert_eq!(a.at(&at("12:12")).sync(), summary(0, 1, 0, 0, 0));
+    assert_eq!(b.at(&at("12:11")).sync(), summary(1, 0, 0, 0));
+    assert_eq!(a.at(&at("12:12")).sync(), summary(0, 1, 0, 0));
     let list = a.nj(&["--json", "list"]).json();
     assert_eq!(column(&list, "id"), vec![id.clone()]);
     assert_eq!(list[0]["deleted_at"], Value::Null);
@@ -577,7 +340,8 @@ fn a_removal_on_a_and_an_edit_on_b_both_survive() {
 #[test]
 fn tags_added_on_both_sides_end_as_their_union() {
     let hub = Hub::start();
-    let (a, b, id, _) = shared_article(&hub);
+    let j = hub.new_journal_with_key();
+    let (a, b, id, _) = shared_article(&hub, &j);
     a.at(&at("11:00"))
         .nj(&["tag", short(&id), "+appeal", "+jedi"])
         .success();
@@ -586,9 +350,9 @@ fn tags_added_on_both_sides_end_as_their_union() {
         .success();
 
     // B's +court was already there: no change to send.
-    assert_eq!(a.at(&at("12:00")).sync(), summary(2, 0, 0, 0, 0));
-    assert_eq!(b.at(&at("12:00")).sync(), summary(2, 2, 0, 0, 0));
-    assert_eq!(a.at(&at("12:01")).sync(), summary(0, 2, 0, 0, 0));
+    assert_eq!(a.at(&at("12:00")).sync(), summary(2, 0, 0, 0));
+    assert_eq!(b.at(&at("12:00")).sync(), summary(2, 2, 0, 0));
+    assert_eq!(a.at(&at("12:01")).sync(), summary(0, 2, 0, 0));
     for d in [&a, &b] {
         assert_eq!(
             d.show(&id)["tags"],
@@ -610,7 +374,8 @@ fn tags_added_on_both_sides_end_as_their_union() {
 #[test]
 fn a_device_joining_late_receives_everything() {
     let hub = Hub::start();
-    let (a, b, jedi, note) = shared_article(&hub);
+    let j = hub.new_journal_with_key();
+    let (a, b, jedi, note) = shared_article(&hub, &j);
     const BUDGET: &str = "Budget vote\n\nThe council passed the budget.";
     let budget = a.at(&at("10:00")).clip(
         BUDGET,
@@ -629,17 +394,17 @@ fn a_device_joining_late_receives_everything() {
     b.at(&at("10:07"))
         .nj(&["jot", "a journal note on no article"])
         .success();
-    assert_eq!(a.at(&at("10:30")).sync(), summary(5, 0, 1, 0, 0));
-    assert_eq!(b.at(&at("10:31")).sync(), summary(6, 5, 0, 0, 0));
-    assert_eq!(a.at(&at("10:32")).sync(), summary(0, 6, 0, 0, 0));
+    assert_eq!(a.at(&at("10:30")).sync(), summary(5, 0, 1, 0));
+    assert_eq!(b.at(&at("10:31")).sync(), summary(6, 5, 0, 0));
+    assert_eq!(a.at(&at("10:32")).sync(), summary(0, 6, 0, 0));
     a.at(&at("10:40")).nj(&["done", short(&f)]).success();
-    assert_eq!(a.at(&at("10:41")).sync(), summary(2, 0, 0, 0, 0));
+    assert_eq!(a.at(&at("10:41")).sync(), summary(2, 0, 0, 0));
 
-    let c = Device::joined(&hub, &at("11:00"));
+    let c = Device::joined(&hub, &j, &at("11:00"));
     // Everything the server has: A's 5 + 5 + 2 and B's 6 changes, and the
     // two distinct texts.
-    assert_eq!(c.sync(), summary(0, 18, 0, 2, 0));
-    assert_eq!(b.at(&at("11:01")).sync(), summary(0, 2, 0, 0, 0));
+    assert_eq!(c.sync(), summary(0, 18, 0, 2));
+    assert_eq!(b.at(&at("11:01")).sync(), summary(0, 2, 0, 0));
     let journal = assert_same_journal(&[&a, &b, &c]);
     assert_eq!(
         column(&journal["list"], "id"),
@@ -670,7 +435,7 @@ fn a_device_joining_late_receives_everything() {
     // C's search index was built from what it pulled. The two hold the
     // same text, so they rank the same.
     assert_eq!(
-        sorted(search_ids(&c, "council")),
+        sorted(c.search("council")),
         sorted(vec![copy.clone(), budget.clone()])
     );
     for d in [&a, &b, &c] {
@@ -681,7 +446,8 @@ fn a_device_joining_late_receives_everything() {
 #[test]
 fn status_remote_show_and_refused_tokens() {
     let hub = Hub::start();
-    let a = Device::new(&hub);
+    let j = hub.new_journal_with_key();
+    let a = Device::new(&hub, &j.id);
     a.at(&at("09:00"));
     assert!(a
         .nj(&["sync", "status"])
@@ -704,10 +470,7 @@ fn status_remote_show_and_refused_tokens() {
         .nj(&["remote", "set", &url, "--token", &a.token])
         .success()
         .stdout;
-    let device = a.nj(&["--json", "remote", "show"]).json()["device_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let device = a.device_id();
     assert_eq!(
         out,
         format!(
@@ -737,7 +500,7 @@ fn status_remote_show_and_refused_tokens() {
     );
     assert_eq!(a.status()["pending"], json!(4));
 
-    assert_eq!(a.at(&at("09:10")).sync(), summary(4, 0, 1, 0, 0));
+    assert_eq!(a.at(&at("09:10")).sync(), summary(4, 0, 1, 0));
     assert_eq!(
         a.nj(&["sync", "status"]).success().stdout,
         format!("remote     {url}\nto push    0 changes\nlast sync  2026-03-02 09:10\n")
@@ -745,7 +508,7 @@ fn status_remote_show_and_refused_tokens() {
 
     // A revoked token: refused, nothing changes, and the changes wait.
     hub.env
-        .nj(&["server", "revoke", "--data", hub.server.data(), &a.token])
+        .nj(&["server", "revoke", "--data", hub.server().data(), &a.token])
         .success();
     a.at(&at("09:20"))
         .nj(&["tag", short(&id), "+jedi"])
@@ -757,9 +520,9 @@ fn status_remote_show_and_refused_tokens() {
     );
 
     // A new token for this device carries on where it stopped.
-    let fresh = hub.token();
+    let fresh = hub.token(&j.id);
     a.nj(&["remote", "set", &url, "--token", &fresh]).success();
-    assert_eq!(a.at(&at("09:40")).sync(), summary(1, 0, 0, 0, 0));
+    assert_eq!(a.at(&at("09:40")).sync(), summary(1, 0, 0, 0));
     assert_eq!(hub.devices(&fresh), json!({ device.clone(): 5 }));
     assert_eq!(
         a.status(),
@@ -916,12 +679,13 @@ impl Relay {
 #[test]
 fn a_server_killed_mid_push_and_mid_pull_loses_and_repeats_nothing() {
     let mut hub = Hub::start();
-    let a = Device::new(&hub);
+    let j = hub.new_journal_with_key();
+    let a = Device::new(&hub, &j.id);
     // The server dies after storing A's second batch, before A hears so.
-    let switch = KillSwitch::start(&hub.server, "POST /v1/ops HTTP/1.1\r\n", 2);
-    let device = a.remote_set(&switch.url, &at("08:00"));
+    let switch = KillSwitch::start(hub.server(), "POST /v1/ops HTTP/1.1\r\n", 2);
+    let device = a.remote_set_json(&switch.url, &j.key, &at("08:00"));
     // An empty sync tells the page size `nj sync` uses.
-    assert_eq!(a.sync(), summary(0, 0, 0, 0, 0));
+    assert_eq!(a.sync(), summary(0, 0, 0, 0));
     let page = switch.page_size();
 
     // Enough changes for three pages each way: eight articles with their
@@ -965,18 +729,18 @@ fn a_server_killed_mid_push_and_mid_pull_loses_and_repeats_nothing() {
     // has it) and the third; four texts went up with the first.
     hub.restart_after_kill();
     assert_eq!(
-        a.remote_set(&hub.url(), &at("09:10")),
+        a.remote_set_json(&hub.url(), &j.key, &at("09:10")),
         device,
         "setting the remote again made a new device"
     );
-    assert_eq!(a.sync(), summary(total - page, 0, 4, 0, 0));
+    assert_eq!(a.sync(), summary(total - page, 0, 4, 0));
     assert_eq!(a.status()["pending"], json!(0));
     assert_eq!(hub.devices(&a.token), json!({ device.clone(): total }));
 
     // B's pull dies after the server sent the second page, before B got it.
-    let b = Device::new(&hub);
-    let switch = KillSwitch::start(&hub.server, "GET /v1/ops?", 2);
-    b.remote_set(&switch.url, &at("09:20"));
+    let b = Device::new(&hub, &j.id);
+    let switch = KillSwitch::start(hub.server(), "GET /v1/ops?", 2);
+    b.remote_set_json(&switch.url, &j.key, &at("09:20"));
     let err = b.at(&at("09:21")).nj(&["sync"]).failure();
     assert!(switch.fired(), "the server was not killed");
     let url = &switch.url;
@@ -997,7 +761,7 @@ fn a_server_killed_mid_push_and_mid_pull_loses_and_repeats_nothing() {
     let out = b
         .at(&at("09:30"))
         .nj_with(&[("NJ_REMOTE", &new_url)], &["--json", "sync"]);
-    assert_eq!(out.json(), summary(0, total - page, 0, 4, 0));
+    assert_eq!(out.json(), summary(0, total - page, 0, 4));
 
     let journal = assert_same_journal(&[&a, &b]);
     let mut all = ids.clone();
@@ -1012,16 +776,17 @@ fn a_server_killed_mid_push_and_mid_pull_loses_and_repeats_nothing() {
     assert_eq!(
         b.nj_with(&[("NJ_REMOTE", &new_url)], &["--json", "sync"])
             .json(),
-        summary(0, 0, 0, 0, 0)
+        summary(0, 0, 0, 0)
     );
-    assert_eq!(a.remote_set(&new_url, &at("09:40")), device);
-    assert_eq!(a.sync(), summary(0, 0, 0, 0, 0));
+    assert_eq!(a.remote_set_json(&new_url, &j.key, &at("09:40")), device);
+    assert_eq!(a.sync(), summary(0, 0, 0, 0));
 }
 
 #[test]
 fn a_server_that_is_down_or_hangs_up_is_a_clear_error() {
     let hub = Hub::start();
-    let a = Device::joined(&hub, &at("09:00"));
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("09:00"));
     a.clip(JEDI, &["--url", "https://x.example/jedi"]);
 
     let down = format!("http://127.0.0.1:{}", dead_port());
@@ -1049,7 +814,7 @@ fn a_server_that_is_down_or_hangs_up_is_a_clear_error() {
     assert_eq!(a.status()["pending"], json!(3));
     assert_eq!(a.status()["last_sync_at"], Value::Null);
 
-    assert_eq!(a.at(&at("09:10")).sync(), summary(3, 0, 1, 0, 0));
+    assert_eq!(a.at(&at("09:10")).sync(), summary(3, 0, 1, 0));
 }
 
 /// A server shedding load closes a new connection before reading it (`nj
@@ -1061,7 +826,8 @@ fn a_server_that_is_down_or_hangs_up_is_a_clear_error() {
 #[test]
 fn regression_a_connection_closed_before_it_was_read_failed_the_sync() {
     let hub = Hub::start();
-    let a = Device::joined(&hub, &at("09:00"));
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("09:00"));
     a.clip(JEDI, &["--url", "https://x.example/jedi"]);
 
     // Closes its first two connections unread, then passes the rest on.
@@ -1095,7 +861,7 @@ fn regression_a_connection_closed_before_it_was_read_failed_the_sync() {
     let out = a
         .at(&at("09:10"))
         .nj_with(&[("NJ_REMOTE", &shed_url)], &["--json", "sync"]);
-    assert_eq!(out.json(), summary(3, 0, 1, 0, 0));
+    assert_eq!(out.json(), summary(3, 0, 1, 0));
     assert!(
         closed.load(Ordering::SeqCst) >= 3,
         "the connections were not shed"
@@ -1106,20 +872,21 @@ fn regression_a_connection_closed_before_it_was_read_failed_the_sync() {
 #[test]
 fn a_clock_an_hour_behind_still_converges() {
     let hub = Hub::start();
-    let a = Device::joined(&hub, &at("10:00"));
-    let b = Device::joined(&hub, &at("09:00"));
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("10:00"));
+    let b = Device::joined(&hub, &j, &at("09:00"));
     let id = a.at(&at("10:00")).clip(JEDI, &["-n", "first thought"]);
     let note = a.show(&id)["notes"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(a.sync(), summary(3, 0, 1, 0, 0));
-    assert_eq!(b.at(&at("09:01")).sync(), summary(0, 3, 0, 1, 0));
+    assert_eq!(a.sync(), summary(3, 0, 1, 0));
+    assert_eq!(b.at(&at("09:01")).sync(), summary(0, 3, 0, 1));
 
     // B answers A by its slow clock: its edit still comes after A's.
     b.at(&at("09:05"))
         .nj(&["notes", "edit", short(&note), "B's answer"])
         .success();
     b.nj(&["tag", short(&id), "+b"]).success();
-    assert_eq!(b.at(&at("09:06")).sync(), summary(2, 0, 0, 0, 0));
-    assert_eq!(a.at(&at("10:10")).sync(), summary(0, 2, 0, 0, 0));
+    assert_eq!(b.at(&at("09:06")).sync(), summary(2, 0, 0, 0));
+    assert_eq!(a.at(&at("10:10")).sync(), summary(0, 2, 0, 0));
     assert_eq!(a.show(&id)["notes"][0]["text"], json!("B's answer"));
     assert_eq!(a.show(&id)["notes"][0].get("conflicts"), None);
 
@@ -1127,8 +894,8 @@ fn a_clock_an_hour_behind_still_converges() {
     a.at(&at("10:15"))
         .nj(&["notes", "edit", short(&note), "A's reply"])
         .success();
-    assert_eq!(a.sync(), summary(1, 0, 0, 0, 0));
-    assert_eq!(b.at(&at("09:20")).sync(), summary(0, 1, 0, 0, 0));
+    assert_eq!(a.sync(), summary(1, 0, 0, 0));
+    assert_eq!(b.at(&at("09:20")).sync(), summary(0, 1, 0, 0));
 
     // Offline edits at once: A's clock is ahead, so A's text wins and B's
     // is kept, the same on both.
@@ -1138,9 +905,9 @@ fn a_clock_an_hour_behind_still_converges() {
     b.at(&at("09:35"))
         .nj(&["notes", "edit", short(&note), "B offline"])
         .success();
-    assert_eq!(b.at(&at("09:40")).sync(), summary(1, 0, 0, 0, 0));
-    assert_eq!(a.at(&at("10:40")).sync(), summary(1, 1, 0, 0, 1));
-    assert_eq!(b.at(&at("09:41")).sync(), summary(0, 1, 0, 0, 1));
+    assert_eq!(b.at(&at("09:40")).sync(), summary(1, 0, 0, 0));
+    assert_eq!(a.at(&at("10:40")).sync(), summary(1, 1, 0, 0).conflicts(1));
+    assert_eq!(b.at(&at("09:41")).sync(), summary(0, 1, 0, 0).conflicts(1));
     for d in [&a, &b] {
         let n = &d.show(&id)["notes"][0];
         assert_eq!(n["text"], json!("A offline"));
@@ -1165,7 +932,8 @@ fn rfc3339(ms: i64) -> String {
 #[test]
 fn a_clock_ten_minutes_ahead_is_told_to_fix_it() {
     let hub = Hub::start();
-    let d = Device::joined(&hub, &at("09:00"));
+    let j = hub.new_journal_with_key();
+    let d = Device::joined(&hub, &j, &at("09:00"));
     let before = real_ms();
     let stamp = before + 600_999;
     d.at(&rfc3339(stamp))
@@ -1193,21 +961,22 @@ fn a_clock_ten_minutes_ahead_is_told_to_fix_it() {
 #[test]
 fn updated_at_is_when_a_change_was_made_not_when_it_was_pulled() {
     let hub = Hub::start();
-    let a = Device::joined(&hub, &at("09:00"));
-    let b = Device::joined(&hub, &at("09:00"));
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("09:00"));
+    let b = Device::joined(&hub, &j, &at("09:00"));
     let id = a.clip(JEDI, &["-n", "why it matters"]);
     let f = a.follow_up_on(&id, "check the appeal", "2026-03-09");
     let note = a.show(&id)["notes"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(a.at(&at("09:01")).sync(), summary(4, 0, 1, 0, 0));
-    assert_eq!(b.at(&at("09:02")).sync(), summary(0, 4, 0, 1, 0));
+    assert_eq!(a.at(&at("09:01")).sync(), summary(4, 0, 1, 0));
+    assert_eq!(b.at(&at("09:02")).sync(), summary(0, 4, 0, 1));
     b.at(&at("10:00")).nj(&["done", short(&f)]).success();
     b.at(&at("10:01"))
         .nj(&["notes", "edit", short(&note), "it still matters"])
         .success();
-    assert_eq!(b.at(&at("10:02")).sync(), summary(3, 0, 0, 0, 0));
-    assert_eq!(a.at(&at("11:00")).sync(), summary(0, 3, 0, 0, 0));
-    let c = Device::joined(&hub, &at("12:00"));
-    assert_eq!(c.sync(), summary(0, 7, 0, 1, 0));
+    assert_eq!(b.at(&at("10:02")).sync(), summary(3, 0, 0, 0));
+    assert_eq!(a.at(&at("11:00")).sync(), summary(0, 3, 0, 0));
+    let c = Device::joined(&hub, &j, &at("12:00"));
+    assert_eq!(c.sync(), summary(0, 7, 0, 1));
 
     for (name, d) in [("A", &a), ("C", &c)] {
         let shown = d.show(&id);
@@ -1235,7 +1004,8 @@ fn updated_at_is_when_a_change_was_made_not_when_it_was_pulled() {
 #[test]
 fn changes_from_a_fast_clock_wait_and_the_message_says_how_long() {
     let hub = Hub::start();
-    let d = Device::joined(&hub, &at("09:00"));
+    let j = hub.new_journal_with_key();
+    let d = Device::joined(&hub, &j, &at("09:00"));
     d.at(&rfc3339(real_ms() + 600_999))
         .clip(JEDI, &["--url", "https://x.example/jedi"]);
     d.nj(&["sync"]).failure();
@@ -1255,7 +1025,8 @@ fn changes_from_a_fast_clock_wait_and_the_message_says_how_long() {
 #[test]
 fn renamed_and_merged_tags_sync() {
     let hub = Hub::start();
-    let (a, b, id, _note) = shared_article(&hub);
+    let j = hub.new_journal_with_key();
+    let (a, b, id, _note) = shared_article(&hub, &j);
     let other = a.at(&at("09:10")).clip(
         "Cloud bid protest\n\nThe protest was filed on Monday.\n",
         &["-t", "courts", "-t", "cloud"],
@@ -1291,8 +1062,9 @@ fn renamed_and_merged_tags_sync() {
 #[test]
 fn server_tokens_list_and_revoke_by_id() {
     let hub = Hub::start();
-    let (a, b, _id, _note) = shared_article(&hub);
-    let data = hub.server.data.to_str().unwrap().to_owned();
+    let j = hub.new_journal_with_key();
+    let (a, b, _id, _note) = shared_article(&hub, &j);
+    let data = hub.data().to_str().unwrap().to_owned();
     let tokens = hub
         .env
         .nj(&["--json", "server", "tokens", "--data", &data])
@@ -1307,16 +1079,10 @@ fn server_tokens_list_and_revoke_by_id() {
             .unwrap_or_else(|| panic!("no token used by {device}: {tokens:?}"))
             .clone()
     };
-    let b_id = b.nj(&["--json", "remote", "show"]).json()["device_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let a_id = a.nj(&["--json", "remote", "show"]).json()["device_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let b_id = b.device_id();
+    let a_id = a.device_id();
     let lost = used_by(&b_id);
-    assert_eq!(lost["journal"], json!(hub.journal));
+    assert_eq!(lost["journal"], json!(j.id));
     assert!(lost["last_used_at_ms"].as_i64().unwrap() > 0);
     assert_eq!(lost["revoked_at_ms"], Value::Null);
     assert!(used_by(&a_id)["id"] != lost["id"]);
@@ -1332,7 +1098,7 @@ fn server_tokens_list_and_revoke_by_id() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("{short_id}  {}", &hub.journal[..8])),
+        text.contains(&format!("{short_id}  {}", &j.id[..8])),
         "{text}"
     );
     assert!(text.contains("never"), "{text}");
@@ -1416,12 +1182,13 @@ fn noisy_text(words: usize) -> String {
 #[test]
 fn regression_a_change_larger_than_the_servers_limit_wedges_sync() {
     let hub = Hub::start_with(&["--max-body", "262144"]);
-    let a = Device::joined(&hub, "2026-12-01T09:00:00Z");
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, "2026-12-01T09:00:00Z");
     let big = a.clip(&noisy_text(250_000), &[]);
     let small = a.clip("Small\n\nA short story after it.\n", &[]);
     let s = a.sync();
     assert_eq!(s["blobs_pushed"], json!(2), "{s}");
-    let b = Device::joined(&hub, "2026-12-01T09:05:00Z");
+    let b = Device::joined(&hub, &j, "2026-12-01T09:05:00Z");
     let s = b.sync();
     assert_eq!(s["skipped"], json!(0), "{s}");
     let text = |d: &Device| d.nj(&["show", &big, "--text"]).success().stdout;

@@ -1,6 +1,7 @@
 //! What every integration test needs: a sealed environment around the real
-//! `nj` binary, a tiny HTTP/1.1 server on 127.0.0.1 to clip from, and the
-//! real `nj serve` to sync through.
+//! `nj` binary, a tiny HTTP/1.1 server on 127.0.0.1 to clip from, the real
+//! `nj serve` to sync through, and the sync tests' hub and devices around
+//! it.
 //!
 //! Nothing here may read the real HOME, a real config or the network: every
 //! child process starts from an empty environment, and the server only
@@ -14,7 +15,9 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use newsjournal::sync::crypto::JournalKey;
+use rusqlite::params;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// The time tests run at unless they say otherwise.
@@ -699,6 +702,652 @@ impl Drop for NjServe {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The sync harness: a hub (one `nj serve` holding one or more journals) and
+// devices (each its own journal in its own sealed `Env`, running the real
+// `nj`) that sync through it. For the end-to-end sync tests (sync_e2e) and
+// the encryption tests (sync_crypto), which tamper with the server's data.
+
+/// 2026-03-02 at `hh:mm` UTC: the day the sync tests' devices live in
+/// (NJ_NOW). It is in the past of any machine that runs them, because the
+/// server compares stamps with its real clock and refuses ones more than 5
+/// minutes ahead of it.
+pub fn at(hh_mm: &str) -> String {
+    format!("2026-03-02T{hh_mm}:00Z")
+}
+
+/// One journal on a hub: its id, and the key (recovery string) that every
+/// device of it joins with.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pub id: String,
+    pub key: String,
+}
+
+/// The server side: one `nj serve` on a data folder that outlives its
+/// restarts, holding any number of journals.
+pub struct Hub {
+    /// The server's own environment, where `nj server ...` (the admin
+    /// commands) run.
+    pub env: Env,
+    /// `None` while the server is stopped.
+    server: Option<NjServe>,
+    /// What `nj serve` runs with besides `--data` and `--listen`, at its
+    /// first start and every restart.
+    serve_args: Vec<String>,
+    /// The data folder: `server.db` and the rest.
+    data: PathBuf,
+}
+
+impl Hub {
+    /// A hub with no journal yet, whose `nj serve` runs with no more
+    /// arguments.
+    pub fn start() -> Hub {
+        Hub::start_with(&[])
+    }
+
+    /// A hub with no journal yet, whose `nj serve` runs with `serve_args`
+    /// as well (`--max-body N`), now and at every restart.
+    pub fn start_with(serve_args: &[&str]) -> Hub {
+        let env = Env::new();
+        let server = NjServe::start(&env, serve_args);
+        Hub {
+            data: server.data.clone(),
+            server: Some(server),
+            serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
+            env,
+        }
+    }
+
+    /// The running `nj serve`.
+    pub fn server(&self) -> &NjServe {
+        self.server.as_ref().expect("nj serve is running")
+    }
+
+    pub fn url(&self) -> String {
+        self.server().url.clone()
+    }
+
+    /// The server's data folder, there while it is stopped too.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// A new journal on the server, with no key yet: its first device's
+    /// `nj remote set` makes one (see [`Device::first`]). Its id.
+    pub fn new_journal(&self) -> String {
+        self.server().new_journal(&self.env).0
+    }
+
+    /// A new journal on the server, and a key made here that every device
+    /// of it brings (`--key`), so that none makes its own.
+    pub fn new_journal_with_key(&self) -> Journal {
+        Journal {
+            id: self.new_journal(),
+            key: JournalKey::generate().to_recovery(),
+        }
+    }
+
+    /// A token for one more device of `journal` (an id).
+    pub fn token(&self, journal: &str) -> String {
+        self.server().new_token(&self.env, journal)
+    }
+
+    /// `GET /v1/status` with `token`: the highest sequence number the
+    /// server holds per device.
+    pub fn devices(&self, token: &str) -> Value {
+        let mut resp = hub_agent()
+            .get(self.server().url("/v1/status"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .expect("GET /v1/status");
+        assert_eq!(resp.status(), 200, "GET /v1/status");
+        let body = resp.body_mut().read_to_string().unwrap();
+        serde_json::from_str::<Value>(&body).unwrap()["devices"].clone()
+    }
+
+    /// POSTs `body` to `/v1/ops` with `token`, as any token holder can
+    /// without nj's client (so without its sealing); the status code.
+    pub fn push_raw(&self, token: &str, body: &Value) -> u16 {
+        hub_agent()
+            .post(self.server().url("/v1/ops"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send_json(body)
+            .expect("POST /v1/ops")
+            .status()
+            .as_u16()
+    }
+
+    /// SIGTERM; the server must exit cleanly. Its log.
+    pub fn stop(&mut self) -> String {
+        let (code, log) = self.server.take().expect("nj serve is running").stop();
+        assert_eq!(code, Some(0), "nj serve did not stop cleanly:\n{log}");
+        log
+    }
+
+    /// Starts `nj serve` again after [`Hub::stop`], on the same data folder
+    /// (on a new port, so devices reach it by the new [`Hub::url`]).
+    pub fn start_again(&mut self) {
+        assert!(self.server.is_none(), "nj serve is still running");
+        let args: Vec<&str> = self.serve_args.iter().map(String::as_str).collect();
+        self.server = Some(NjServe::start(&self.env, &args));
+    }
+
+    /// Waits for the server, killed from outside by a signal (a test's
+    /// kill switch), to be gone, and starts it again as
+    /// [`Hub::start_again`] does.
+    pub fn restart_after_kill(&mut self) {
+        let mut killed = self.server.take().expect("nj serve was started");
+        assert_eq!(
+            killed.wait_exit(Duration::from_secs(5)),
+            None,
+            "nj serve was not killed by a signal"
+        );
+        self.start_again();
+    }
+
+    /// Stops the server, edits its database as someone with its disk
+    /// could, and starts it again on the same data folder (on a new port).
+    pub fn tamper(&mut self, edit: impl FnOnce(&ServerDb)) {
+        self.stop();
+        edit(&self.db());
+        self.start_again();
+    }
+
+    /// A direct connection to the server's database.
+    pub fn db(&self) -> ServerDb {
+        ServerDb(rusqlite::Connection::open(self.data.join("server.db")).expect("open server.db"))
+    }
+
+    /// The operations the server holds for `journal` (an id), in its order.
+    pub fn ops(&self, journal: &str) -> Vec<StoredOp> {
+        self.db().ops(journal)
+    }
+
+    /// The blob ids the server holds for `journal` (an id), sorted.
+    pub fn blob_ids(&self, journal: &str) -> Vec<String> {
+        self.db().blob_ids(journal)
+    }
+
+    /// The stored operation of `journal` that opens, under its key, to an
+    /// operation for which `wanted` holds; there must be exactly one.
+    #[track_caller]
+    pub fn op_where(&self, journal: &Journal, wanted: impl Fn(&Value) -> bool) -> StoredOp {
+        let all = self.ops(&journal.id);
+        let opened: Vec<Value> = all.iter().map(|op| op.open(journal)).collect();
+        let found: Vec<&StoredOp> = all
+            .iter()
+            .zip(&opened)
+            .filter(|(_, v)| wanted(v))
+            .map(|(op, _)| op)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "not one operation matches among {opened:#?}"
+        );
+        found[0].clone()
+    }
+}
+
+/// An HTTP client for the hub's loopback server that answers any status
+/// rather than failing on it.
+fn hub_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent()
+}
+
+/// The server's database, opened directly: what the tests read of the
+/// server's data, and the edits someone with its disk could make (through
+/// [`Hub::tamper`], while the server is stopped).
+pub struct ServerDb(rusqlite::Connection);
+
+/// One operation as the server stores it.
+#[derive(Debug, Clone)]
+pub struct StoredOp {
+    pub pos: i64,
+    pub device: String,
+    pub seq: u64,
+    pub payload: Vec<u8>,
+}
+
+impl ServerDb {
+    /// The operations the server holds for `journal`, in its order.
+    pub fn ops(&self, journal: &str) -> Vec<StoredOp> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT pos, device, seq, payload FROM ops WHERE journal_id = ?1 ORDER BY pos")
+            .unwrap();
+        let rows = stmt
+            .query_map([journal], |r| {
+                Ok(StoredOp {
+                    pos: r.get(0)?,
+                    device: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    payload: r.get(3)?,
+                })
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    /// The blob ids the server holds for `journal`, sorted.
+    pub fn blob_ids(&self, journal: &str) -> Vec<String> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT id FROM blobs WHERE journal_id = ?1 ORDER BY id")
+            .unwrap();
+        let rows = stmt.query_map([journal], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    /// Replaces the payload of `journal`'s operation at `pos`, which must
+    /// be there.
+    #[track_caller]
+    pub fn set_payload(&self, journal: &str, pos: i64, payload: &[u8]) {
+        let changed = self
+            .0
+            .execute(
+                "UPDATE ops SET payload = ?1 WHERE journal_id = ?2 AND pos = ?3",
+                params![payload, journal, pos],
+            )
+            .unwrap();
+        assert_eq!(changed, 1, "no operation {pos} in {journal}");
+    }
+
+    /// Moves the operation at `pos` in `journal`, whole, to `to_pos` in
+    /// `to_journal` (a place no operation holds).
+    pub fn move_op(&self, journal: &str, pos: i64, to_journal: &str, to_pos: i64) {
+        self.0
+            .execute(
+                "UPDATE ops SET journal_id = ?1, pos = ?2 WHERE journal_id = ?3 AND pos = ?4",
+                params![to_journal, to_pos, journal, pos],
+            )
+            .unwrap();
+    }
+
+    /// The stored (sealed) bytes of `journal`'s blob `id`.
+    pub fn blob(&self, journal: &str, id: &str) -> Vec<u8> {
+        self.0
+            .query_row(
+                "SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2",
+                params![journal, id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// Replaces the stored bytes of `journal`'s blob `id`.
+    pub fn set_blob(&self, journal: &str, id: &str, data: &[u8]) {
+        self.0
+            .execute(
+                "UPDATE blobs SET data = ?1 WHERE journal_id = ?2 AND id = ?3",
+                params![data, journal, id],
+            )
+            .unwrap();
+    }
+}
+
+impl StoredOp {
+    /// What the operation holds, opened the way a device of `journal`
+    /// opens it (with its key); it must open.
+    #[track_caller]
+    pub fn open(&self, journal: &Journal) -> Value {
+        let keys = JournalKey::from_recovery(&journal.key).unwrap().sync_keys();
+        let json = keys
+            .open_op(&journal.id, &self.device, self.seq, &self.payload)
+            .unwrap_or_else(|e| panic!("operation {} does not open: {e}", self.pos));
+        serde_json::from_slice(&json).unwrap()
+    }
+}
+
+/// For [`Hub::op_where`]: whether an opened operation creates an `entity`.
+pub fn creates(entity: &'static str) -> impl Fn(&Value) -> bool {
+    move |op| op["op"] == "create" && op["entity"] == entity
+}
+
+/// `bytes` with one bit of the byte in the middle flipped: a stored
+/// operation or text altered as little as can be.
+pub fn flip_middle(mut bytes: Vec<u8>) -> Vec<u8> {
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    bytes
+}
+
+/// One device: its own journal in its own sealed environment, and a token
+/// for one journal on a hub.
+pub struct Device {
+    pub env: Env,
+    pub token: String,
+}
+
+impl Device {
+    /// A new device with a token for `journal` (an id) on `hub`; no journal
+    /// file and no remote yet.
+    pub fn new(hub: &Hub, journal: &str) -> Device {
+        Device {
+            env: Env::new(),
+            token: hub.token(journal),
+        }
+    }
+
+    /// The first device of `journal` (an id), which has no key yet: its
+    /// `nj remote set` makes one. The device, and the journal with the key
+    /// that the notice printed.
+    pub fn first(hub: &Hub, journal: &str, now: &str) -> (Device, Journal) {
+        let d = Device::new(hub, journal);
+        let out = d.remote_set(&hub.url(), None, now).stdout;
+        let keys: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("  nj1-"))
+            .collect();
+        assert_eq!(keys.len(), 1, "no key in the notice:\n{out}");
+        let key = format!("nj1-{}", keys[0]);
+        (
+            d,
+            Journal {
+                id: journal.to_owned(),
+                key,
+            },
+        )
+    }
+
+    /// A new device that syncs `journal` on `hub`, with its key.
+    pub fn joined(hub: &Hub, journal: &Journal, now: &str) -> Device {
+        let d = Device::new(hub, &journal.id);
+        d.remote_set_json(&hub.url(), &journal.key, now);
+        d
+    }
+
+    /// `nj remote set URL --token T [--key KEY]` at `now`, which must
+    /// succeed; its output.
+    pub fn remote_set(&self, url: &str, key: Option<&str>, now: &str) -> Out {
+        self.env.set_now(now);
+        let mut args = vec!["remote", "set", url, "--token", &self.token];
+        if let Some(k) = key {
+            args.extend(["--key", k]);
+        }
+        self.nj(&args).success()
+    }
+
+    /// `nj --json remote set URL --token T --key KEY` at `now`, which must
+    /// take the URL and make no key of its own; the device id.
+    pub fn remote_set_json(&self, url: &str, key: &str, now: &str) -> String {
+        self.env.set_now(now);
+        let v = self
+            .nj(&[
+                "--json",
+                "remote",
+                "set",
+                url,
+                "--token",
+                &self.token,
+                "--key",
+                key,
+            ])
+            .json();
+        assert_eq!(v["url"], json!(url));
+        assert_eq!(v["key_created"], json!(false), "a key was made: {v}");
+        v["device_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sets the device's clock (NJ_NOW) for the commands that follow.
+    pub fn at(&self, now: &str) -> &Device {
+        self.env.set_now(now);
+        self
+    }
+
+    pub fn nj(&self, args: &[&str]) -> Out {
+        self.env.nj(args)
+    }
+
+    /// `nj ARGS` with extra environment variables (NJ_REMOTE, NJ_TOKEN,
+    /// NJ_PASSPHRASE).
+    pub fn nj_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Out {
+        let mut cmd = self.env.cmd(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        Out::from(cmd.output().expect("run nj"))
+    }
+
+    /// `nj ARGS` with `stdin`.
+    pub fn nj_stdin(&self, args: &[&str], stdin: &str) -> Out {
+        self.env.nj_stdin(args, stdin)
+    }
+
+    /// Clips `text` from stdin; the article's id.
+    pub fn clip(&self, text: &str, extra: &[&str]) -> String {
+        self.env.clip_text(text, extra)
+    }
+
+    /// `nj follow-up ID TEXT --due WHEN` at the device's time; its id.
+    pub fn follow_up_on(&self, article: &str, text: &str, due: &str) -> String {
+        self.env.follow_up(&[article, text, "--due", due])["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The device id, from `nj --json remote show`.
+    pub fn device_id(&self) -> String {
+        self.nj(&["--json", "remote", "show"]).json()["device_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `nj key show`, which must succeed: the recovery string.
+    pub fn key(&self) -> String {
+        let out = self.nj(&["key", "show"]).success().stdout;
+        out.strip_suffix('\n').unwrap_or(&out).to_owned()
+    }
+
+    /// `nj --json sync`, which must succeed; its summary. Whatever it says
+    /// on stderr is not looked at (see [`Device::sync_quiet`]).
+    pub fn sync(&self) -> Value {
+        self.nj(&["--json", "sync"]).json()
+    }
+
+    /// `nj --json sync`, which must succeed and say nothing on stderr (no
+    /// warning, nothing skipped); its summary.
+    #[track_caller]
+    pub fn sync_quiet(&self) -> Value {
+        let out = self.nj(&["--json", "sync"]).success();
+        assert_eq!(out.stderr, "", "nj sync warned");
+        out.json()
+    }
+
+    /// `nj --json sync` that skips `skipped` operations from the server:
+    /// it must succeed and say so on stderr. The operations that did not
+    /// open are named in the summary's `unreadable` and on stderr; the
+    /// summary is returned without them.
+    #[track_caller]
+    pub fn sync_skipping(&self, skipped: usize) -> Value {
+        let out = self.nj(&["--json", "sync"]).success();
+        let stderr = out.stderr.clone();
+        let (first, rest) = stderr.split_at(stderr.find('\n').unwrap() + 1);
+        assert_eq!(first, skipped_line(skipped));
+        let mut summary = out.json();
+        let named = summary
+            .as_object_mut()
+            .unwrap()
+            .remove("unreadable")
+            .map(|v| column_of_strings(&v))
+            .unwrap_or_default();
+        assert!(named.len() <= skipped, "{named:?}");
+        if let Some(one) = named.first() {
+            assert!(
+                rest.starts_with(&format!(
+                    "nj: the ones that did not open: {}",
+                    named.join(", ")
+                )) && rest.contains(&format!("`nj server remove-op --journal JID {one}`")),
+                "{rest}"
+            );
+        } else {
+            assert_eq!(rest, "");
+        }
+        summary
+    }
+
+    /// `nj --json sync status`.
+    pub fn status(&self) -> Value {
+        self.nj(&["--json", "sync", "status"]).json()
+    }
+
+    pub fn show(&self, id: &str) -> Value {
+        self.nj(&["--json", "show", id]).json()
+    }
+
+    /// Everything a user can see of the journal: the list, the bin, every
+    /// article in full (text, notes, note conflicts, versions,
+    /// follow-ups), all notes and all follow-ups.
+    pub fn state(&self) -> Value {
+        let list = self.nj(&["--json", "list", "--limit", "0"]).json();
+        let bin = self
+            .nj(&["--json", "list", "--removed", "--limit", "0"])
+            .json();
+        let mut ids = column(&list, "id");
+        ids.extend(column(&bin, "id"));
+        let articles: Vec<Value> = ids.iter().map(|id| self.show(id)).collect();
+        json!({
+            "list": list,
+            "bin": bin,
+            "articles": articles,
+            "notes": self.nj(&["--json", "notes", "--limit", "0"]).json(),
+            "followups": self.nj(&["--json", "follow-ups"]).json(),
+        })
+    }
+
+    /// The ids of the articles `nj search QUERY` finds, best first.
+    pub fn search(&self, query: &str) -> Vec<String> {
+        let found = self.nj(&["--json", "search", query]).json();
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| hit["article"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Runs `nj ARGS` (with `vars`) expecting it to refuse: exit code 1,
+    /// nothing on stdout, and the journal file left byte for byte as it
+    /// was. Its stderr.
+    #[track_caller]
+    pub fn refused(&self, vars: &[(&str, &str)], args: &[&str]) -> String {
+        let before = self.env.snapshot();
+        let err = self.nj_with(vars, args).failure();
+        assert!(
+            before == self.env.snapshot(),
+            "nj {args:?} changed the journal file"
+        );
+        err
+    }
+
+    /// Runs `nj verify`, which must find every hash and the index sound.
+    #[track_caller]
+    pub fn verify(&self, texts: usize, articles: usize) {
+        assert_eq!(
+            self.nj(&["verify"]).success().stdout,
+            format!("checked {texts} texts of {articles} articles: every hash matches, every article agrees with its versions, and the search index is sound\n")
+        );
+    }
+}
+
+/// The strings of a JSON array.
+pub fn column_of_strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// What `nj sync` says first on stderr when it skipped `n` operations.
+pub fn skipped_line(n: usize) -> String {
+    let changes = if n == 1 { "change" } else { "changes" };
+    format!("nj: skipped {n} {changes} from the server that failed authentication or could not be read: altered on the server, or sealed with another key; nothing of them was applied\n")
+}
+
+/// What `nj --json sync` prints, to compare its output with (a JSON value
+/// equals a `Summary` when it is exactly [`Summary::json`]). Written out
+/// here rather than serialized from `newsjournal::sync::Summary`, so that
+/// a change in what nj prints fails the tests instead of moving with them.
+#[derive(Clone, Copy)]
+pub struct Summary {
+    /// Changes (operations) sent to the server.
+    pub pushed: usize,
+    /// Changes received from the server.
+    pub pulled: usize,
+    /// Texts sent to the server.
+    pub blobs_pushed: usize,
+    /// Texts received from the server.
+    pub blobs_pulled: usize,
+    /// Note texts written at the same time on two devices, kept.
+    pub conflicts: usize,
+    /// Changes from the server that did not open, and were not applied.
+    pub skipped: usize,
+}
+
+/// A sync that pushed and pulled these changes and texts, kept no note
+/// conflict and skipped nothing; [`Summary::conflicts`] and
+/// [`Summary::skipped`] say otherwise.
+pub fn summary(pushed: usize, pulled: usize, blobs_pushed: usize, blobs_pulled: usize) -> Summary {
+    Summary {
+        pushed,
+        pulled,
+        blobs_pushed,
+        blobs_pulled,
+        conflicts: 0,
+        skipped: 0,
+    }
+}
+
+impl Summary {
+    /// The same, with `n` note conflicts kept.
+    pub fn conflicts(self, n: usize) -> Summary {
+        Summary {
+            conflicts: n,
+            ..self
+        }
+    }
+
+    /// The same, with `n` changes skipped.
+    pub fn skipped(self, n: usize) -> Summary {
+        Summary { skipped: n, ..self }
+    }
+
+    /// The summary as `nj --json sync` prints it.
+    pub fn json(self) -> Value {
+        json!({
+            "pushed": self.pushed,
+            "pulled": self.pulled,
+            "blobs_pushed": self.blobs_pushed,
+            "blobs_pulled": self.blobs_pulled,
+            "conflicts": self.conflicts,
+            "skipped": self.skipped,
+        })
+    }
+}
+
+/// Shown as its JSON, so that a failed `assert_eq!(d.sync(), summary(..))`
+/// shows both sides alike.
+impl std::fmt::Debug for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.json().fmt(f)
+    }
+}
+
+impl PartialEq<Summary> for Value {
+    fn eq(&self, summary: &Summary) -> bool {
+        *self == summary.json()
     }
 }
 
