@@ -1,3 +1,5 @@
+//! `nj clip`: store an article from a URL, a file or stdin, with its tags, note and follow-up.
+
 use std::process::ExitCode;
 
 use anyhow::Result;

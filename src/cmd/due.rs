@@ -1,3 +1,5 @@
+//! `nj due`: the follow-ups that are due, as a list, a count or an iCalendar file.
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,3 +1,5 @@
+//! `nj fetch`: fetch the texts of pending bookmarks (imported without them).
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

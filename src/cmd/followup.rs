@@ -1,3 +1,5 @@
+//! `nj follow-up`, `follow-ups`, `done`, `snooze`, `reopen`, and the parts clip and due reuse.
+
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};

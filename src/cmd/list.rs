@@ -1,3 +1,5 @@
+//! `nj list`: the articles, as a table fitted to the terminal.
+
 use std::process::ExitCode;
 
 use anyhow::Result;

@@ -1,3 +1,5 @@
+//! `nj note`, `nj jot` and `nj notes`: write, list and change notes.
+
 use std::process::ExitCode;
 
 use anyhow::Result;

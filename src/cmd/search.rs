@@ -1,3 +1,5 @@
+//! `nj search`: full-text search over titles, texts, notes and tags.
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

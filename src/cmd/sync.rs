@@ -1,3 +1,5 @@
+//! `nj remote` and `nj sync`: where this journal syncs, and syncing with it.
+
 use super::settings::Settings;
 use std::io::IsTerminal;
 use std::process::ExitCode;

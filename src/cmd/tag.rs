@@ -1,3 +1,5 @@
+//! `nj tag`, `title`, `tags`, `rm` and `restore`: tags and titles, the tag list, and the bin.
+
 use std::process::ExitCode;
 
 use anyhow::Result;
