@@ -5,8 +5,6 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // An import allocates on one thread (the file's reader) what it frees on
 // another (the writer): glibc's malloc took a fifth of the writing thread
 // there, much of it waiting on its arena locks. mimalloc frees across
@@ -16,7 +14,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = cmd::Cli::parse();
+    let cli = cmd::parse();
     match cli.run() {
         Ok(code) => code,
         Err(err) => {
