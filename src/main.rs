@@ -5,18 +5,16 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // An import allocates on one thread (the file's reader) what it frees on
-// another (the writer): glibc's malloc took a fifth of the writing thread
-// there, much of it waiting on its arena locks. mimalloc frees across
-// threads without them: a 100,000-row Pocket import went from 2.6 to 1.9 s
-// (docs/benchmarks.md, "Links by rowid, and another allocator").
+// another (the writer), and glibc's malloc spent much of the writing
+// thread waiting on its arena locks there. mimalloc frees across threads
+// without them (the import bench's times are in docs/benchmarks.md, "Links
+// by rowid, and another allocator").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = cmd::Cli::parse();
+    let cli = cmd::parse();
     match cli.run() {
         Ok(code) => code,
         Err(err) => {

@@ -1,3 +1,5 @@
+//! `nj clip`: store an article from a URL, a file or stdin, with its tags, note and follow-up.
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -154,4 +156,107 @@ fn describe(o: &ClipOutcome, followup_added: bool) -> String {
         s.push_str(&format!("  tags: {}\n", a.tags.join(", ")));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::Clip;
+    use crate::cmd::tests::{command_of, parse_with, refused};
+    use crate::cmd::Command;
+
+    fn clip(args: &[&str]) -> Clip {
+        match command_of(&[&["clip"], args].concat()) {
+            Command::Clip(c) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sources_dashes_and_multi_word_values() {
+        assert_eq!(clip(&["-"]).source, "-");
+        // A file whose name starts with a dash, after `--`.
+        assert_eq!(clip(&["--", "-odd.html"]).source, "-odd.html");
+        assert_eq!(refused(&["clip", "-odd.html"]), ErrorKind::UnknownArgument);
+        let c = clip(&["x.html", "-t", "a", "--tag", "b", "--due", "in 2 weeks"]);
+        assert_eq!(c.tags, ["a", "b"]);
+        assert_eq!(c.due.as_deref(), Some("in 2 weeks"));
+        // Unquoted, the rest of a WHEN is a stray argument.
+        assert_eq!(
+            refused(&["clip", "x.html", "--due", "in", "2", "weeks"]),
+            ErrorKind::UnknownArgument
+        );
+    }
+
+    #[test]
+    fn a_follow_up_or_a_repeat_needs_due() {
+        for extra in ["--follow-up", "--every"] {
+            assert_eq!(
+                refused(&["clip", "x.html", extra, "x"]),
+                ErrorKind::MissingRequiredArgument,
+                "{extra}"
+            );
+        }
+        let c = clip(&[
+            "x.html",
+            "--follow-up",
+            "check",
+            "--due",
+            "friday",
+            "--every",
+            "1w",
+        ]);
+        assert_eq!(c.follow_up.as_deref(), Some("check"));
+        assert_eq!(c.every.as_deref(), Some("1w"));
+    }
+
+    #[test]
+    fn timeout_forms_and_nj_timeout() {
+        let secs = |vars: &[(&str, &str)], args: &[&str]| match parse_with(
+            vars,
+            &[&["clip", "x.html"], args].concat(),
+        ) {
+            Ok(cli) => match cli.command {
+                Command::Clip(c) => c.timeout.timeout,
+                other => panic!("{other:?}"),
+            },
+            Err(e) => panic!("{args:?}: {e}"),
+        };
+        assert_eq!(secs(&[], &[]), 30.0);
+        assert_eq!(secs(&[], &["--timeout", "5"]), 5.0);
+        assert_eq!(secs(&[], &["--timeout=2.5"]), 2.5);
+        assert_eq!(secs(&[("NJ_TIMEOUT", "7")], &[]), 7.0);
+        assert_eq!(secs(&[("NJ_TIMEOUT", "7")], &["--timeout", "3"]), 3.0);
+        // A negative number is read only joined with `=` (alone, `-1` is
+        // an option), and then refused before anything is fetched.
+        assert_eq!(
+            refused(&["clip", "x.html", "--timeout", "-1"]),
+            ErrorKind::UnknownArgument
+        );
+        let negative = clip(&["x.html", "--timeout=-1"]).timeout.duration();
+        assert_eq!(
+            negative.unwrap_err().to_string(),
+            "--timeout -1 is not a positive number of seconds"
+        );
+        for zero_or_worse in ["0", "NaN", "inf"] {
+            let c = clip(&["x.html", "--timeout", zero_or_worse]);
+            assert!(c.timeout.duration().is_err(), "{zero_or_worse}");
+        }
+        assert_eq!(
+            clip(&["x.html", "--timeout", "0.5"])
+                .timeout
+                .duration()
+                .unwrap(),
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(
+            refused(&["clip", "x.html", "--timeout"]),
+            ErrorKind::InvalidValue
+        );
+        // NJ_TIMEOUT set to nothing is not a number either (unlike nj's
+        // other variables, which count as unset then).
+        let e = parse_with(&[("NJ_TIMEOUT", "")], &["clip", "x.html"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ValueValidation);
+    }
 }

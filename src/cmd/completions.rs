@@ -1,3 +1,5 @@
+//! `nj completions SHELL`: print nj's shell completion script.
+
 use std::process::ExitCode;
 
 use anyhow::Result;

@@ -1,3 +1,5 @@
+//! `nj versions` and `nj diff`: an article's text versions, and what changed between two.
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

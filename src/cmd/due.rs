@@ -1,3 +1,5 @@
+//! `nj due`: the follow-ups that are due, as a list, a count or an iCalendar file.
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,5 +85,35 @@ impl Due {
             print_table(&due, now)?;
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use crate::cmd::tests::{command_of, refused};
+    use crate::cmd::Command;
+
+    #[test]
+    fn as_of_and_the_ics_options() {
+        let Command::Due(d) = command_of(&["due", "--as-of", "in 2 weeks", "--within", "7d"])
+        else {
+            panic!()
+        };
+        assert_eq!(d.as_of.as_deref(), Some("in 2 weeks"));
+        assert_eq!(d.within.as_deref(), Some("7d"));
+        let Command::Due(d) = command_of(&["due", "--ics", "-o", "due.ics"]) else {
+            panic!()
+        };
+        assert_eq!(d.output, Some("due.ics".into()));
+        assert_eq!(
+            refused(&["due", "--count", "--ics"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            refused(&["due", "-o", "due.ics"]),
+            ErrorKind::MissingRequiredArgument
+        );
     }
 }

@@ -1,3 +1,5 @@
+//! `nj export`: the journal as newsjournal JSON, Netscape bookmarks, Markdown or iCalendar.
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,3 +1,5 @@
+//! `nj extract`: print the text `nj clip` would store from a source, storing nothing.
+
 use std::process::ExitCode;
 
 use anyhow::Result;

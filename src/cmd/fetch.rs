@@ -1,3 +1,5 @@
+//! `nj fetch`: fetch the texts of pending bookmarks (imported without them).
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -153,5 +155,34 @@ fn line(f: &Fetched) -> String {
         ),
         Outcome::AlreadyFetched => format!("had it   {id}  {}\n", f.title),
         Outcome::Failed { reason } => format!("failed   {id}  {}: {reason}\n", f.title),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use crate::cmd::tests::{command_of, refused};
+    use crate::cmd::Command;
+
+    #[test]
+    fn ids_or_pending_not_both() {
+        let Command::Fetch(f) = command_of(&["fetch", "3fa9", "e494", "-j", "2"]) else {
+            panic!()
+        };
+        assert_eq!(
+            (f.ids, f.pending, f.jobs),
+            (vec!["3fa9".to_owned(), "e494".to_owned()], false, 2)
+        );
+        let Command::Fetch(f) = command_of(&["fetch", "--pending", "--retry", "-l", "10"]) else {
+            panic!()
+        };
+        assert!(f.pending && f.retry && f.ids.is_empty());
+        assert_eq!(f.limit, 10);
+        assert_eq!(
+            refused(&["fetch", "--pending", "3fa9"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(refused(&["fetch"]), ErrorKind::MissingRequiredArgument);
     }
 }

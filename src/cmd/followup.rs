@@ -1,3 +1,5 @@
+//! `nj follow-up`, `follow-ups`, `done`, `snooze`, `reopen`, and the parts clip and due reuse.
+
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -472,7 +474,11 @@ pub fn span(ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::span;
+    use clap::error::ErrorKind;
+
+    use super::{span, FollowUp, FollowUpAction};
+    use crate::cmd::tests::{command_of, refused};
+    use crate::cmd::Command;
 
     #[test]
     fn spans() {
@@ -481,5 +487,81 @@ mod tests {
         assert_eq!(span(5 * 3_600_000 + 10 * 60_000), "5h 10m");
         assert_eq!(span(3 * 86_400_000 + 4 * 3_600_000 + 59_000), "3d 4h");
         assert_eq!(span(2 * 86_400_000), "2d");
+    }
+
+    fn follow_up(args: &[&str]) -> FollowUp {
+        match command_of(&[&["follow-up"], args].concat()) {
+            Command::FollowUp(f) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn id_text_and_a_multi_word_when() {
+        let f = follow_up(&["3fa9", "check the ruling", "--due", "in 3 weeks"]);
+        assert_eq!(f.args, ["3fa9", "check the ruling"]);
+        assert_eq!(f.due.as_deref(), Some("in 3 weeks"));
+        assert!(f.action.is_none());
+        assert_eq!(follow_up(&["--free", "q3-report"]).args, ["q3-report"]);
+        assert_eq!(
+            refused(&["follow-up", "3fa9", "check", "the ruling"]),
+            ErrorKind::TooManyValues
+        );
+    }
+
+    #[test]
+    fn a_text_named_like_an_action() {
+        // `edit` alone is the action, which needs an id.
+        assert_eq!(
+            refused(&["follow-up", "edit"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        // After `--`, or after an option, it is the text.
+        for args in [&["--", "edit"][..], &["--due", "friday", "edit"]] {
+            let f = follow_up(args);
+            assert!(f.action.is_none(), "{args:?}");
+            assert_eq!(f.args, ["edit"], "{args:?}");
+        }
+        let f = follow_up(&["edit", "3fa9", "--due", "monday 9am"]);
+        assert!(matches!(
+            f.action,
+            Some(FollowUpAction::Edit { id, due: Some(d), .. }) if id == "3fa9" && d == "monday 9am"
+        ));
+        assert_eq!(
+            refused(&["follow-up", "edit", "3fa9", "--every", "1w", "--no-repeat"]),
+            ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn snooze_reads_the_rest_as_when() {
+        let Command::Snooze(s) = command_of(&["snooze", "3fa9", "in", "2", "weeks"]) else {
+            panic!()
+        };
+        assert_eq!(s.id, "3fa9");
+        assert_eq!(s.when, ["in", "2", "weeks"]);
+        // Quoted or not, the same words.
+        let Command::Snooze(s) = command_of(&["snooze", "3fa9", "in 2 weeks"]) else {
+            panic!()
+        };
+        assert_eq!(s.when, ["in 2 weeks"]);
+        // Left out, run() says how to give one.
+        let Command::Snooze(s) = command_of(&["snooze", "3fa9"]) else {
+            panic!()
+        };
+        assert!(s.when.is_empty());
+        assert_eq!(
+            refused(&["snooze", "3fa9", "-2d"]),
+            ErrorKind::UnknownArgument
+        );
+    }
+
+    #[test]
+    fn done_needs_ids() {
+        let Command::Done(d) = command_of(&["done", "3fa9", "e494"]) else {
+            panic!()
+        };
+        assert_eq!(d.ids, ["3fa9", "e494"]);
+        assert_eq!(refused(&["done"]), ErrorKind::MissingRequiredArgument);
     }
 }

@@ -1,3 +1,5 @@
+//! `nj import`: bring in a Pocket, Omnivore, wallabag, Instapaper, bookmarks or nj JSON library.
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,3 +1,5 @@
+//! `nj key`: the journal key, and reading a key or passphrase for the commands that need one.
+
 use super::settings::Settings;
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;

@@ -1,3 +1,5 @@
+//! `nj list`: the articles, as a table fitted to the terminal.
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -246,4 +248,52 @@ fn table(articles: &[Article], columns: &[&str], width: Option<usize>) -> String
         line(row);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::List;
+    use crate::cmd::tests::{command_of, refused};
+    use crate::cmd::Command;
+
+    fn list(args: &[&str]) -> List {
+        match command_of(&[&["list"], args].concat()) {
+            Command::List(l) => l,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn filters_and_their_mistakes() {
+        let l = list(&["-t", "court", "--tag", "jedi", "--any-tag", "-l", "0"]);
+        assert_eq!(l.tags, ["court", "jedi"]);
+        assert!(l.any_tag);
+        assert_eq!(l.limit, 0);
+        assert_eq!(
+            list(&["--since", "2 weeks ago"]).since.as_deref(),
+            Some("2 weeks ago")
+        );
+        // A WHEN that starts with a dash is read only joined with `=`.
+        assert_eq!(list(&["--since=-3d"]).since.as_deref(), Some("-3d"));
+        assert_eq!(
+            refused(&["list", "--since", "-3d"]),
+            ErrorKind::UnknownArgument
+        );
+        assert_eq!(
+            refused(&["list", "--read", "--unread"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            refused(&["list", "--any-tag"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            refused(&["list", "--sort", "size"]),
+            ErrorKind::InvalidValue
+        );
+        assert_eq!(refused(&["list", "-l", "-1"]), ErrorKind::UnknownArgument);
+        assert_eq!(refused(&["list", "-l", "all"]), ErrorKind::ValueValidation);
+    }
 }

@@ -1,3 +1,5 @@
+//! `nj man`: write a man page for nj and for each of its commands.
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -1,3 +1,5 @@
+//! `nj note`, `nj jot` and `nj notes`: write, list and change notes.
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -210,5 +212,77 @@ impl Notes {
             }
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::NotesAction;
+    use crate::cmd::tests::{command_of, parse, refused};
+    use crate::cmd::Command;
+
+    /// `nj note ARGS` as (id, text).
+    fn note(args: &[&str]) -> (String, Option<String>) {
+        match command_of(&[&["note"], args].concat()) {
+            Command::Note(n) => (n.id, n.text),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn text_dash_for_stdin_or_none_for_the_editor() {
+        assert_eq!(note(&["3fa9", "-"]), ("3fa9".into(), Some("-".into())));
+        assert_eq!(note(&["3fa9"]), ("3fa9".into(), None));
+        assert_eq!(note(&["3fa9", "two words"]).1.as_deref(), Some("two words"));
+        let Command::Jot(j) = command_of(&["jot", "-"]) else {
+            panic!()
+        };
+        assert_eq!(j.text.as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn a_text_that_starts_with_a_dash_comes_after_double_dash() {
+        assert_eq!(
+            note(&["3fa9", "--", "-5% today"]).1.as_deref(),
+            Some("-5% today")
+        );
+        // After `--`, even nj's own options are text.
+        let cli = parse(&["note", "3fa9", "--", "--json"]).unwrap();
+        assert!(!cli.json);
+        assert_eq!(note(&["3fa9", "--", "--json"]).1.as_deref(), Some("--json"));
+        assert_eq!(
+            refused(&["note", "3fa9", "-5%"]),
+            ErrorKind::UnknownArgument
+        );
+        // Unquoted words are more than one text.
+        assert_eq!(
+            refused(&["note", "3fa9", "two", "words"]),
+            ErrorKind::UnknownArgument
+        );
+        assert_eq!(refused(&["note"]), ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn notes_takes_options_or_an_action_not_both() {
+        let Command::Notes(n) = command_of(&["notes", "pick", "3fa9"]) else {
+            panic!()
+        };
+        assert!(matches!(
+            n.action,
+            Some(NotesAction::Pick { id, revision: 1 }) if id == "3fa9"
+        ));
+        let Command::Notes(n) = command_of(&["notes", "edit", "3fa9", "-"]) else {
+            panic!()
+        };
+        assert!(matches!(
+            n.action,
+            Some(NotesAction::Edit { text: Some(t), .. }) if t == "-"
+        ));
+        assert_eq!(
+            refused(&["notes", "--free", "rm", "3fa9"]),
+            ErrorKind::ArgumentConflict
+        );
     }
 }

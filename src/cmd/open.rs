@@ -1,3 +1,5 @@
+//! `nj open`: open an article's page in the web browser.
+
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context, Result};

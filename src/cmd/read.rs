@@ -1,3 +1,5 @@
+//! `nj read` and `nj unread`: mark articles read or unread.
+
 use std::process::ExitCode;
 
 use anyhow::Result;

@@ -1,3 +1,5 @@
+//! `nj recheck`: fetch sources again and record the texts that changed.
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

@@ -1,3 +1,5 @@
+//! `nj search`: full-text search over titles, texts, notes and tags.
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -114,5 +116,49 @@ impl Search {
         }
         output::print(&s)?;
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::Search;
+    use crate::cmd::tests::{command_of, refused};
+    use crate::cmd::Command;
+
+    fn search(args: &[&str]) -> Search {
+        match command_of(&[&["search"], args].concat()) {
+            Command::Search(s) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_words_phrases_and_dashes() {
+        assert_eq!(search(&["jedi", "court"]).query, ["jedi", "court"]);
+        assert_eq!(
+            search(&["\"contract award\"", "-t", "court"]).query,
+            ["\"contract award\""]
+        );
+        // A query that starts with a dash, after `--`.
+        assert_eq!(search(&["--", "-draft"]).query, ["-draft"]);
+        assert_eq!(refused(&["search", "-draft"]), ErrorKind::UnknownArgument);
+        assert_eq!(refused(&["search"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            refused(&["search", "-t", "court"]),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn since_and_until_take_a_quoted_when() {
+        let s = search(&["x", "--since", "2 weeks ago", "--until=yesterday"]);
+        assert_eq!(s.since.as_deref(), Some("2 weeks ago"));
+        assert_eq!(s.until.as_deref(), Some("yesterday"));
+        // Unquoted, the rest of the WHEN joins the query.
+        let s = search(&["x", "--since", "2", "weeks", "ago"]);
+        assert_eq!(s.since.as_deref(), Some("2"));
+        assert_eq!(s.query, ["x", "weeks", "ago"]);
     }
 }

@@ -1,22 +1,21 @@
-//! nj's own settings from the environment (README, "Environment"), read
-//! once when a command starts. Everything else takes them from here, so a
-//! setting is named, and its empty value treated, in one place; the
-//! library reads none.
+//! nj's own environment variables (README, "Environment") and the one rule
+//! for an empty one. clap reads those that stand for an argument (`NJ_DB`
+//! for `--db`, `NJ_REMOTE`, `NJ_TOKEN`, `NJ_TIMEOUT`: their `env`), and
+//! `--help` names them without showing their values, as one is a token;
+//! the rest are read here, once, when a command starts. The library reads
+//! none.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
+
+use clap::Command;
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Settings {
-    /// NJ_DB: the journal file.
-    pub db: Option<PathBuf>,
     /// NJ_CONFIG: the config file.
     pub config: Option<PathBuf>,
     /// NJ_NOW: the time to run at (tests and scripts).
     pub now: Option<String>,
-    /// NJ_REMOTE and NJ_TOKEN: the sync server and this device's token.
-    pub remote: Option<String>,
-    pub token: Option<String>,
     /// NJ_PASSPHRASE: the journal key's passphrase.
     pub passphrase: Option<String>,
     /// NJ_PAGER, then PAGER.
@@ -32,26 +31,61 @@ impl Settings {
     /// The settings from `var`, where a variable set to nothing (or, for
     /// text, to blanks) is unset, as shells make it easy to leave one.
     fn from_vars(var: impl Fn(&str) -> Option<OsString>) -> Settings {
-        let path = |k: &str| var(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-        let text = |k: &str| {
-            var(k)
-                .and_then(|v| v.into_string().ok())
-                .filter(|v| !v.trim().is_empty())
-        };
         Settings {
-            db: path("NJ_DB"),
-            config: path("NJ_CONFIG"),
-            now: text("NJ_NOW"),
-            remote: text("NJ_REMOTE"),
-            token: text("NJ_TOKEN"),
+            config: path(var("NJ_CONFIG")),
+            now: text(var("NJ_NOW")),
             // Blanks may be part of a passphrase; only an empty one is unset.
             passphrase: var("NJ_PASSPHRASE")
                 .and_then(|v| v.into_string().ok())
                 .filter(|v| !v.is_empty()),
-            pager: text("NJ_PAGER"),
-            system_pager: text("PAGER"),
+            pager: text(var("NJ_PAGER")),
+            system_pager: text(var("PAGER")),
         }
     }
+}
+
+/// A path setting: unset when empty.
+fn path(value: Option<OsString>) -> Option<PathBuf> {
+    value.filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// A text setting: unset when blank, or when it is not text at all.
+fn text(value: Option<OsString>) -> Option<String> {
+    value
+        .and_then(|v| v.into_string().ok())
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Whether `name`, the variable of one of nj's arguments, is set but
+/// counts as unset by the rule above.
+fn set_but_unset(name: &OsStr, value: Option<OsString>) -> bool {
+    if value.is_none() {
+        return false;
+    }
+    match name.to_str() {
+        Some("NJ_DB") => path(value).is_none(),
+        Some("NJ_REMOTE" | "NJ_TOKEN") => text(value).is_none(),
+        // NJ_TIMEOUT is a number, which clap checks: an empty or blank one
+        // is refused as not a number, as it always has been.
+        _ => false,
+    }
+}
+
+/// `cmd` (and its subcommands) with the variable taken off each argument
+/// whose variable `var` gives as set but unset by nj's rule: clap would
+/// take its value as the argument's, and refuse an empty path.
+pub(crate) fn drop_unset_vars(cmd: Command, var: &dyn Fn(&OsStr) -> Option<OsString>) -> Command {
+    cmd.mut_args(|arg| {
+        if arg
+            .get_env()
+            .is_some_and(|name| set_but_unset(name, var(name)))
+        {
+            arg.env(None)
+        } else {
+            arg
+        }
+    })
+    .mut_subcommands(|sub| drop_unset_vars(sub, var))
 }
 
 #[cfg(test)]
@@ -62,19 +96,35 @@ mod tests {
     fn empty_values_are_unset_and_a_passphrase_keeps_its_blanks() {
         let s = Settings::from_vars(|k| {
             Some(OsString::from(match k {
-                "NJ_DB" => "",
-                "NJ_REMOTE" => "  ",
-                "NJ_TOKEN" => "tok",
+                "NJ_CONFIG" => "",
+                "NJ_PAGER" => "  ",
                 "NJ_PASSPHRASE" => " two words ",
                 "NJ_NOW" => "2026-12-07T09:00:00Z",
                 _ => return None,
             }))
         });
-        assert_eq!(s.db, None);
-        assert_eq!(s.remote, None);
-        assert_eq!(s.token.as_deref(), Some("tok"));
+        assert_eq!(s.config, None);
+        assert_eq!(s.pager, None);
         assert_eq!(s.passphrase.as_deref(), Some(" two words "));
         assert_eq!(s.now.as_deref(), Some("2026-12-07T09:00:00Z"));
-        assert_eq!(s.pager, None);
+        assert_eq!(s.system_pager, None);
+    }
+
+    #[test]
+    fn an_argument_variable_is_dropped_only_when_set_but_unset() {
+        let unset = |name: &str, value: Option<&str>| {
+            set_but_unset(OsStr::new(name), value.map(OsString::from))
+        };
+        assert!(unset("NJ_DB", Some("")));
+        // A path may be blanks (an odd name, but a name).
+        assert!(!unset("NJ_DB", Some(" ")));
+        assert!(unset("NJ_REMOTE", Some(" \t")));
+        assert!(unset("NJ_TOKEN", Some("")));
+        assert!(!unset("NJ_TOKEN", Some("njt_x")));
+        // Not set at all: clap has nothing to take, and --help still names
+        // the variable.
+        assert!(!unset("NJ_DB", None));
+        // clap's own check refuses an empty timeout, as before.
+        assert!(!unset("NJ_TIMEOUT", Some("")));
     }
 }

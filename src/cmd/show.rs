@@ -1,3 +1,5 @@
+//! `nj show`: one article's metadata, text, notes and versions.
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

@@ -1,3 +1,5 @@
+//! `nj remote` and `nj sync`: where this journal syncs, and syncing with it.
+
 use super::settings::Settings;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -31,8 +33,8 @@ enum RemoteAction {
     Set {
         /// The server, e.g. http://192.168.1.20:8787
         url: String,
-        /// This device's token [env: NJ_TOKEN]
-        #[arg(long)]
+        /// This device's token
+        #[arg(long, env = "NJ_TOKEN", hide_env_values = true)]
         token: Option<String>,
         /// The journal key from `nj key show` on a device that already
         /// syncs (`-` reads it from standard input, out of sight of `ps`);
@@ -41,20 +43,46 @@ enum RemoteAction {
         key: Option<String>,
     },
     /// Print the remote this journal syncs with
-    Show,
+    Show {
+        #[command(flatten)]
+        server: Server,
+    },
 }
 
-/// The server and token: NJ_REMOTE and NJ_TOKEN, then what `nj remote set`
-/// stored in the journal, then the config file's `[remote]`.
-fn remote(ctx: &Ctx, journal: &Journal) -> Result<(String, String)> {
-    let url = ctx
-        .settings
+/// `--remote URL` and `--token TOKEN` (or NJ_REMOTE and NJ_TOKEN): a server
+/// and token for this run, over those `nj remote set` stored.
+#[derive(Debug, Args)]
+struct Server {
+    /// The sync server, instead of the one `nj remote set` stored
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "NJ_REMOTE",
+        hide_env_values = true,
+        global = true
+    )]
+    remote: Option<String>,
+    /// This device's token on it, instead of the stored one
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "NJ_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    token: Option<String>,
+}
+
+/// The server and token: `--remote` and `--token` (or NJ_REMOTE and
+/// NJ_TOKEN), then what `nj remote set` stored in the journal, then the
+/// config file's `[remote]`.
+fn remote(server: &Server, ctx: &Ctx, journal: &Journal) -> Result<(String, String)> {
+    let url = server
         .remote
         .clone()
         .or(journal.meta("remote_url")?)
         .or_else(|| ctx.config.remote.url.clone());
-    let token = ctx
-        .settings
+    let token = server
         .token
         .clone()
         .or(journal.meta("remote_token")?)
@@ -149,7 +177,6 @@ impl Remote {
                     );
                 }
                 let token = token
-                    .or_else(|| ctx.settings.token.clone())
                     .filter(|t| !t.trim().is_empty())
                     .context("give the device's token with --token (from `nj server new-journal` or `nj server new-token`)")?;
                 // A bad key is refused before anything is stored.
@@ -200,9 +227,9 @@ impl Remote {
                     output::print(&s)?;
                 }
             }
-            RemoteAction::Show => {
+            RemoteAction::Show { server } => {
                 let journal = ctx.journal()?;
-                let (url, token) = remote(ctx, &journal)?;
+                let (url, token) = remote(&server, ctx, &journal)?;
                 let device = journal.meta("device_id")?.unwrap_or_default();
                 if ctx.json {
                     output::json(
@@ -226,6 +253,9 @@ impl Remote {
 pub struct Sync {
     #[command(subcommand)]
     action: Option<SyncAction>,
+
+    #[command(flatten)]
+    server: Server,
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,7 +281,7 @@ impl Sync {
                 .and_then(|v| v.parse().ok())
                 .map(Timestamp);
             let status = StatusJson {
-                remote: remote(ctx, &journal).ok().map(|(u, _)| u),
+                remote: remote(&self.server, ctx, &journal).ok().map(|(u, _)| u),
                 device_id: journal.meta("device_id")?,
                 pending: journal.unpushed_count()?,
                 last_sync_at: last,
@@ -271,7 +301,7 @@ impl Sync {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        let (url, token) = remote(ctx, &journal)?;
+        let (url, token) = remote(&self.server, ctx, &journal)?;
         let now = ctx.clock.timestamp();
         let (key, created) = ensure_key(&mut journal, now, &ctx.settings)?;
         if let Some(notice) = created {
@@ -371,5 +401,119 @@ impl Sync {
             }
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::{RemoteAction, Server, SyncAction};
+    use crate::cmd::tests::{parse_with, refused};
+    use crate::cmd::Command;
+
+    /// The server and token `nj sync ARGS` (or `nj sync status`) is given,
+    /// with `vars` set.
+    fn sync(vars: &[(&str, &str)], args: &[&str]) -> (Option<String>, Option<String>) {
+        match parse_with(vars, &[&["sync"], args].concat())
+            .unwrap()
+            .command
+        {
+            Command::Sync(s) => {
+                let Server { remote, token } = s.server;
+                (remote, token)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn some(a: &str, b: &str) -> (Option<String>, Option<String>) {
+        (Some(a.to_owned()), Some(b.to_owned()))
+    }
+
+    #[test]
+    fn flags_win_over_nj_remote_and_nj_token() {
+        let env = [("NJ_REMOTE", "http://env:8787"), ("NJ_TOKEN", "njt_env")];
+        assert_eq!(sync(&[], &[]), (None, None));
+        assert_eq!(sync(&env, &[]), some("http://env:8787", "njt_env"));
+        assert_eq!(
+            sync(&env, &["--remote", "http://flag:8787"]),
+            some("http://flag:8787", "njt_env")
+        );
+        assert_eq!(
+            sync(&env, &["--token=njt_flag"]),
+            some("http://env:8787", "njt_flag")
+        );
+        // `status` takes them after its name, and from the environment.
+        let Command::Sync(s) = parse_with(&[], &["sync", "status", "--remote", "http://flag:8787"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert!(matches!(s.action, Some(SyncAction::Status)));
+        assert_eq!(s.server.remote.as_deref(), Some("http://flag:8787"));
+        assert_eq!(sync(&env, &["status"]), some("http://env:8787", "njt_env"));
+        // Before it, an option conflicts with `status`, as options and
+        // actions do in nj's other commands that have both.
+        assert_eq!(
+            refused(&["sync", "--remote", "http://flag:8787", "status"]),
+            ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn empty_values_are_unset() {
+        let vars = [("NJ_DB", ""), ("NJ_REMOTE", "  "), ("NJ_TOKEN", "tok")];
+        let cli = parse_with(&vars, &["sync"]).unwrap();
+        assert_eq!(cli.db, None);
+        let Command::Sync(s) = cli.command else {
+            panic!()
+        };
+        assert_eq!(s.server.remote, None);
+        assert_eq!(s.server.token.as_deref(), Some("tok"));
+        assert_eq!(sync(&[("NJ_TOKEN", "\t")], &[]), (None, None));
+    }
+
+    #[test]
+    fn remote_set_takes_nj_token_and_remote_show_nj_remote() {
+        let set = |vars: &[(&str, &str)], args: &[&str]| match parse_with(
+            vars,
+            &[&["remote", "set"], args].concat(),
+        )
+        .unwrap()
+        .command
+        {
+            Command::Remote(r) => match r.action {
+                RemoteAction::Set { url, token, key } => (url, token, key),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        let url = "http://192.168.1.20:8787";
+        assert_eq!(set(&[], &[url]), (url.to_owned(), None, None));
+        let env = [("NJ_TOKEN", "njt_env")];
+        assert_eq!(set(&env, &[url]).1.as_deref(), Some("njt_env"));
+        assert_eq!(
+            set(&env, &[url, "--token", "njt_flag"]).1.as_deref(),
+            Some("njt_flag")
+        );
+        assert_eq!(set(&[("NJ_TOKEN", " ")], &[url]).1, None);
+        assert_eq!(set(&[], &[url, "--key", "-"]).2.as_deref(), Some("-"));
+        assert_eq!(
+            refused(&["remote", "set"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        let Command::Remote(r) =
+            parse_with(&[("NJ_REMOTE", "http://env:8787")], &["remote", "show"])
+                .unwrap()
+                .command
+        else {
+            panic!()
+        };
+        let RemoteAction::Show { server } = r.action else {
+            panic!()
+        };
+        assert_eq!(server.remote.as_deref(), Some("http://env:8787"));
     }
 }

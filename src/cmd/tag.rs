@@ -1,3 +1,5 @@
+//! `nj tag`, `title`, `tags`, `rm` and `restore`: tags and titles, the tag list, and the bin.
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -249,4 +251,67 @@ pub(super) fn change_each(
         output::print(&out)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::TagsAction;
+    use crate::cmd::tests::{command_of, parse, refused};
+    use crate::cmd::Command;
+
+    /// `nj tag ARGS` as (id, changes, --json).
+    fn tag(args: &[&str]) -> (String, Vec<String>, bool) {
+        let cli = parse(&[&["tag"], args].concat()).unwrap();
+        match cli.command {
+            Command::Tag(t) => (t.id, t.changes, cli.json),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn changes_may_start_with_a_dash() {
+        let (id, changes, _) = tag(&["3fa9", "+court", "-draft", "jedi"]);
+        assert_eq!(id, "3fa9");
+        assert_eq!(changes, ["+court", "-draft", "jedi"]);
+        // Options go before the changes: after them they are changes too
+        // (which run() refuses, naming the option).
+        assert!(tag(&["--json", "3fa9", "-draft"]).2);
+        let (_, changes, json) = tag(&["3fa9", "-draft", "--json"]);
+        assert_eq!(
+            (changes, json),
+            (vec!["-draft".to_owned(), "--json".to_owned()], false)
+        );
+        // The id cannot start with a dash.
+        assert_eq!(refused(&["tag", "-draft"]), ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn title_takes_the_rest_as_words() {
+        let Command::Title(t) = command_of(&["title", "3fa9", "New", "title", "words"]) else {
+            panic!()
+        };
+        assert_eq!(t.title, ["New", "title", "words"]);
+        assert_eq!(
+            refused(&["title", "3fa9"]),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn tags_actions_and_the_bin() {
+        let Command::Tags(t) = command_of(&["tags", "merge", "Courts", "court"]) else {
+            panic!()
+        };
+        assert!(matches!(
+            t.action,
+            Some(TagsAction::Merge { from, into }) if from == "Courts" && into == "court"
+        ));
+        let Command::Rm(r) = command_of(&["rm", "3fa9", "e494"]) else {
+            panic!()
+        };
+        assert_eq!(r.ids, ["3fa9", "e494"]);
+        assert_eq!(refused(&["restore"]), ErrorKind::MissingRequiredArgument);
+    }
 }

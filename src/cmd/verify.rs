@@ -1,3 +1,5 @@
+//! `nj verify`: recompute the stored hashes and check the journal (`--repair` mends it).
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

@@ -231,6 +231,10 @@ impl Transport for MemoryServer {
 
 type Key = (Entity, String, String);
 
+/// What [`MemoryReplica::state`] returns: every field as (key, value,
+/// stamp), and the kept conflict revisions as (key, stamp, text).
+type State = (Vec<(Key, Value, Stamp)>, Vec<(Key, Stamp, String)>);
+
 /// A replica whose journal is a map from (entity, id, field) to a value.
 #[derive(Debug, Clone)]
 pub struct MemoryReplica {
@@ -322,7 +326,7 @@ impl MemoryReplica {
 
     /// Every field's value and stamp, and the kept conflict revisions:
     /// what must be equal on replicas that have seen the same operations.
-    pub fn state(&self) -> (Vec<(Key, Value, Stamp)>, Vec<(Key, Stamp, String)>) {
+    pub fn state(&self) -> State {
         (
             self.fields
                 .iter()

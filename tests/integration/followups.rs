@@ -723,7 +723,7 @@ fn follow_ups_lists_open_by_due_then_done_by_done_time() {
         ids(&["--article", &a, "--open"]),
         [&f1, &f2].map(|s| s.to_string())
     );
-    assert_eq!(ids(&["-a", &b, "--done"]), [f5.clone()]);
+    assert_eq!(ids(&["-a", &b, "--done"]), [f5.as_str()]);
     assert_eq!(ids(&["-a", &b, "--open"]), Vec::<String>::new());
 
     let out = env.nj(&["follow-ups", "--done", "--article", &a]).success();

@@ -276,5 +276,5 @@ fn verify_repair_rebuilds_a_damaged_search_index() {
         )
     );
     let hit = env.nj(&["search", "winter ferry"]);
-    assert!(hit.stdout.starts_with(&short(&id)), "{}", hit.stdout);
+    assert!(hit.stdout.starts_with(short(&id)), "{}", hit.stdout);
 }

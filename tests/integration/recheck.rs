@@ -315,7 +315,7 @@ fn without_ids_only_articles_with_open_follow_ups_are_rechecked() {
     env.follow_up(&["renew the press pass", "--due", "friday"]);
 
     let v = env.nj(&["--json", "recheck"]).json();
-    assert_eq!(column(&v, "article_id"), [open.clone()]);
+    assert_eq!(column(&v, "article_id"), [open.as_str()]);
     assert_eq!(column(&v, "status"), ["changed"]);
     let hits: Vec<usize> = ["/open", "/done", "/none", "/binned", "/removed"]
         .iter()

@@ -110,7 +110,7 @@ fn phrase_matches_only_the_words_in_order() {
     let both = hits(&j.env, &["contract award"]);
     assert_eq!(both.len(), 2);
     assert!(both.contains(&j.budget) && both.contains(&j.appeal));
-    assert_eq!(hits(&j.env, &["\"contract award\""]), [j.budget.clone()]);
+    assert_eq!(hits(&j.env, &["\"contract award\""]), [j.budget.as_str()]);
     assert_eq!(hits(&j.env, &["\"award contract\""]), Vec::<String>::new());
     let out = j.env.nj(&["search", "\"contract award\""]).success();
     assert_marked(
@@ -145,16 +145,16 @@ fn assert_marked(stdout: &str, heading: &str, plain: &str, marked: &[&str]) {
 #[test]
 fn prefix_matches_word_starts() {
     let j = journal();
-    assert_eq!(hits(&j.env, &["dredg*"]), [j.budget.clone()]);
-    assert_eq!(hits(&j.env, &["landsl*"]), [j.walk.clone()]);
+    assert_eq!(hits(&j.env, &["dredg*"]), [j.budget.as_str()]);
+    assert_eq!(hits(&j.env, &["landsl*"]), [j.walk.as_str()]);
     assert_eq!(hits(&j.env, &["dre"]), Vec::<String>::new());
 }
 
 #[test]
 fn and_or_not_combine_terms() {
     let j = journal();
-    assert_eq!(hits(&j.env, &["lighthouse AND cliff"]), [j.walk.clone()]);
-    assert_eq!(hits(&j.env, &["lighthouse", "cliff"]), [j.walk.clone()]);
+    assert_eq!(hits(&j.env, &["lighthouse AND cliff"]), [j.walk.as_str()]);
+    assert_eq!(hits(&j.env, &["lighthouse", "cliff"]), [j.walk.as_str()]);
     let mut either = hits(&j.env, &["keeper OR bidder"]);
     either.sort();
     let mut want = vec![j.keeper.clone(), j.appeal.clone()];
@@ -172,11 +172,11 @@ fn tag_filter_keeps_only_tagged_articles() {
     let j = journal();
     assert_eq!(
         hits(&j.env, &["lighthouse", "--tag", "walks"]),
-        [j.walk.clone()]
+        [j.walk.as_str()]
     );
     assert_eq!(
         hits(&j.env, &["lighthouse", "-t", "Walks"]),
-        [j.walk.clone()]
+        [j.walk.as_str()]
     );
     assert_eq!(
         hits(&j.env, &["lighthouse", "--tag", "nothing"]),
@@ -195,8 +195,8 @@ fn notes_and_tags_are_searchable() {
             short(&j.budget)
         )
     );
-    assert_eq!(hits(&j.env, &["people"]), [j.keeper.clone()]);
-    assert_eq!(hits(&j.env, &["walks"]), [j.walk.clone()]);
+    assert_eq!(hits(&j.env, &["people"]), [j.keeper.as_str()]);
+    assert_eq!(hits(&j.env, &["walks"]), [j.walk.as_str()]);
 }
 
 #[test]
@@ -231,15 +231,15 @@ fn hyphenated_word_is_searchable() {
     // It means the words in that order, not just both words.
     let env = &j.env;
     let other = env.clip_text("Up and away\n\nBalloons up; follow them.\n", &[]);
-    assert_eq!(hits(env, &["follow-up"]), [j.budget.clone()]);
+    assert_eq!(hits(env, &["follow-up"]), [j.budget.as_str()]);
     assert_eq!(hits(env, &["follow up"]).len(), 2, "{other}");
 }
 
 #[test]
 fn accents_do_not_matter() {
     let j = journal();
-    assert_eq!(hits(&j.env, &["cafe"]), [j.appeal.clone()]);
-    assert_eq!(hits(&j.env, &["café"]), [j.appeal.clone()]);
+    assert_eq!(hits(&j.env, &["cafe"]), [j.appeal.as_str()]);
+    assert_eq!(hits(&j.env, &["café"]), [j.appeal.as_str()]);
 }
 
 #[test]
@@ -287,7 +287,7 @@ fn unclosed_quote_searches_the_phrase() {
         "an unclosed quote is not a database problem: {}",
         out.stderr
     );
-    assert_eq!(hits(&j.env, &["\"cliff path"]), [j.walk.clone()]);
+    assert_eq!(hits(&j.env, &["\"cliff path"]), [j.walk.as_str()]);
 }
 
 /// `nj search --help` documents `title:word`; the column filter used to be
@@ -296,9 +296,9 @@ fn unclosed_quote_searches_the_phrase() {
 #[test]
 fn column_filter_searches_one_field() {
     let j = journal();
-    assert_eq!(hits(&j.env, &["title:lighthouse"]), [j.keeper.clone()]);
-    assert_eq!(hits(&j.env, &["tags:walks"]), [j.walk.clone()]);
-    assert_eq!(hits(&j.env, &["notes:tender"]), [j.budget.clone()]);
+    assert_eq!(hits(&j.env, &["title:lighthouse"]), [j.keeper.as_str()]);
+    assert_eq!(hits(&j.env, &["tags:walks"]), [j.walk.as_str()]);
+    assert_eq!(hits(&j.env, &["notes:tender"]), [j.budget.as_str()]);
 }
 
 #[test]
@@ -306,7 +306,7 @@ fn search_follows_tag_and_note_changes() {
     let j = journal();
     let env = &j.env;
     env.nj(&["tag", &j.walk, "+seabirds"]).success();
-    assert_eq!(hits(env, &["seabirds"]), [j.walk.clone()]);
+    assert_eq!(hits(env, &["seabirds"]), [j.walk.as_str()]);
     env.nj(&["tag", &j.walk, "-seabirds"]).success();
     assert_eq!(hits(env, &["seabirds"]), Vec::<String>::new());
 
@@ -317,13 +317,13 @@ fn search_follows_tag_and_note_changes() {
     env.nj(&["notes", "edit", &nid, "ask about the auction"])
         .success();
     assert_eq!(hits(env, &["tender"]), Vec::<String>::new());
-    assert_eq!(hits(env, &["auction"]), [j.budget.clone()]);
+    assert_eq!(hits(env, &["auction"]), [j.budget.as_str()]);
     env.nj(&["notes", "rm", &nid]).success();
     assert_eq!(hits(env, &["auction"]), Vec::<String>::new());
 
     env.nj(&["notes", "edit", &j.jot, "remember the harbour anniversary"])
         .success();
-    assert_eq!(hits(env, &["harbour"]), [j.jot.clone()]);
+    assert_eq!(hits(env, &["harbour"]), [j.jot.as_str()]);
     assert_eq!(
         hits(env, &["lighthouse"]),
         [j.keeper.clone(), j.walk.clone()]

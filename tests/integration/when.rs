@@ -370,7 +370,7 @@ fn regression_past_dates_jump_a_year_ahead() {
     // A follow-up due yesterday is overdue now, by a day, not a year.
     let f = env.follow_up(&["check the docket", "--due", "yesterday"]);
     let due = env.nj(&["due"]).success().stdout;
-    assert!(due.contains(&short(&id_of(&f))), "{due}");
+    assert!(due.contains(short(&id_of(&f))), "{due}");
     assert!(due.contains("1d 1h overdue"), "{due}");
     // As of yesterday 08:00 it was not due yet; by 18:00 it was.
     let as_of = env
