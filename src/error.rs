@@ -38,6 +38,11 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
 
+    /// A file an import refused whole; the message says that nothing was
+    /// imported, and what to do.
+    #[error("{0}")]
+    Refused(String),
+
     #[error("bad search query {query:?}: {reason}; put phrases in double quotes, and see `nj search --help` for the syntax")]
     BadQuery { query: String, reason: String },
 

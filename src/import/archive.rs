@@ -16,7 +16,7 @@ pub(crate) type Zip = ZipArchive<BufReader<File>>;
 /// The message for a ZIP that cannot be read: an interrupted download is
 /// by far the likeliest cause, so that is what it suggests.
 pub(crate) fn damaged(name: &str, why: impl std::fmt::Display) -> Error {
-    Error::BadInput(format!(
+    Error::Refused(format!(
         "{name} is cut off or damaged ({why}), so nothing was imported; download the export again"
     ))
 }
@@ -39,7 +39,7 @@ pub(crate) fn open(path: &Path) -> Result<Zip> {
         .read(&mut magic)
         .map_err(|e| Error::BadInput(format!("cannot read {name} ({e}); check the path")))?;
     if !magic[..n].starts_with(b"PK") {
-        return Err(Error::BadInput(format!(
+        return Err(Error::Refused(format!(
             "{name} is not a ZIP archive, so nothing was imported; Pocket's and Omnivore's exports are the .zip file they download (leave out --format to let nj tell the format)"
         )));
     }

@@ -54,47 +54,27 @@ impl Ready {
 ///
 /// Two threads share the work: one reads the file and makes each item
 /// ready (normalises its URL and tags, renders exported HTML to text), the
-/// other writes them, in one transaction.
+/// other hands them to the journal's bulk write, in one transaction.
 pub fn import(
     journal: &mut Journal,
     format: Format,
     path: &Path,
     now: Timestamp,
 ) -> Result<ImportReport> {
-    // Into an empty journal (someone moving their library over) the search
-    // index is built once at the end, which is much quicker than entry by
-    // entry, and the rest is written in bulk too.
-    let empty = journal.is_empty()?;
-    if empty {
-        journal.with_rollback_journal(|journal| {
-            journal.with_side_index(|journal| write(journal, format, path, now, true))
-        })
-    } else {
-        write(journal, format, path, now, false)
-    }
-}
-
-/// Reads the file on one thread and writes its items on this one, in one
-/// transaction; into an `empty` journal, in bulk ([`Tx::bulk_import`]).
-fn write(
-    journal: &mut Journal,
-    format: Format,
-    path: &Path,
-    now: Timestamp,
-    empty: bool,
-) -> Result<ImportReport> {
+    // About one bookmark per 200 bytes of CSV or HTML.
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let items = (size / 200).min(usize::MAX as u64) as usize;
     std::thread::scope(|scope| {
         // Items go over in batches, so the threads do not wake each other
         // for every one; a few batches in flight keep both busy, and the
         // bytes in flight are bounded, so that exported texts are not all
         // held at once (2,000 items of 20 MB each ran out of memory).
         let (send, receive) = super::flight::channel::<Vec<Ready>>(IN_FLIGHT_BYTES, 4);
-        let reader = scope.spawn(move || {
+        let reader = scope.spawn(move || -> std::result::Result<(), ReadError> {
             let mut batch = Vec::with_capacity(BATCH);
             let mut bytes = 0;
-            // The writer stopped (it failed, and says why).
-            let stopped = |_| Error::BadInput("stopped".into());
-            super::format::read_bookmarks(format, path, &mut |entry: Entry| {
+            let mut stopped = false;
+            let read = super::format::read_bookmarks(format, path, &mut |entry: Entry| {
                 let ready = Ready {
                     item: entry.item.map_err(Ok).and_then(|b| prepare(b, now)),
                     place: entry.place,
@@ -103,21 +83,24 @@ fn write(
                 batch.push(ready);
                 if batch.len() == BATCH || bytes >= BATCH_BYTES {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    send.send(full, std::mem::take(&mut bytes))
-                        .map_err(stopped)?;
+                    if send.send(full, std::mem::take(&mut bytes)).is_err() {
+                        // The writer stopped (it failed, and says why): end
+                        // the read with any error, which nobody reads.
+                        stopped = true;
+                        return Err(Error::Other(anyhow::anyhow!("the writer stopped")));
+                    }
                 }
                 Ok(())
-            })?;
-            send.send(batch, bytes).map_err(stopped)
-        });
-        let write = |tx: &mut Tx<'_>| {
-            if empty {
-                // (Unless another import got there first.)
-                tx.bulk_import()?;
+            });
+            match read {
+                Err(_) if stopped => return Err(ReadError::WriterStopped),
+                Err(e) => return Err(ReadError::File(e)),
+                Ok(()) => {}
             }
-            // About one bookmark per 200 bytes of CSV or HTML.
-            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            tx.sorted_ids((size / 200).clamp(64, 1 << 20) as usize);
+            send.send(batch, bytes)
+                .map_err(|_| ReadError::WriterStopped)
+        });
+        journal.bulk_write(now, items, |tx: &mut Tx<'_>, _empty| {
             let mut report = ImportReport::default();
             // Ends when the reader is done (or fails) and drops its end.
             for ready in receive.into_iter().flatten() {
@@ -138,30 +121,36 @@ fn write(
                 }
             }
             // A file that cannot be read takes everything back.
-            reader
+            match reader
                 .join()
                 .map_err(|_| Error::Other(anyhow::anyhow!("the import's reader failed")))?
-                .map_err(|e| match e {
-                    Error::BadInput(msg) if !msg.contains("nothing was imported") => {
-                        Error::BadInput(format!("{msg}; nothing was imported"))
-                    }
-                    other => other,
-                })?;
-            // Everything is in: the indexes an import into an empty journal
-            // left out (or a pull before it) are built in the same
-            // transaction, which then commits once.
-            tx.finish_index()?;
-            Ok(report)
-        };
-        if empty {
-            // Every URL and tag goes to an article this import has just
-            // made, so checking that its article exists (SQLite's foreign
-            // keys, a tenth of the import) proves nothing.
-            journal.write_unchecked(now, write)
-        } else {
-            journal.write(now, write)
-        }
+            {
+                Ok(()) => Ok(report),
+                Err(ReadError::File(e)) => Err(nothing_imported(e)),
+                // Only after this side stopped, which returned its error.
+                Err(ReadError::WriterStopped) => Err(Error::Other(anyhow::anyhow!(
+                    "the import's reader stopped before the file ended"
+                ))),
+            }
+        })
     })
+}
+
+/// Why the reading thread stopped early.
+enum ReadError {
+    /// The file could not be read (or is not what its format says).
+    File(Error),
+    /// The writing thread stopped first; it says why.
+    WriterStopped,
+}
+
+/// A file refused whole, saying that nothing was imported (the readers'
+/// own refusals, [`Error::Refused`], say so already).
+fn nothing_imported(e: Error) -> Error {
+    match e {
+        Error::BadInput(msg) => Error::Refused(format!("{msg}; nothing was imported")),
+        other => other,
+    }
 }
 
 /// Why an item was rejected (`Ok`), or the error that stops the import

@@ -60,7 +60,7 @@ pub(crate) fn read(
     sink: &mut dyn FnMut(Entry) -> Result<()>,
 ) -> Result<()> {
     let cannot_read = |e: &dyn std::fmt::Display| {
-        Error::BadInput(format!(
+        Error::Refused(format!(
             "cannot read {name} ({e}), so nothing was imported; if it is cut off or damaged, download the export again"
         ))
     };
@@ -73,7 +73,7 @@ pub(crate) fn read(
     // The message for a row over the cap that starts on `line`.
     let over_cap = |e: &csv::Error, line: u64| {
         match e.kind() {
-        ErrorKind::Io(io) if is_over_cap(io) => Some(Error::BadInput(format!(
+        ErrorKind::Io(io) if is_over_cap(io) => Some(Error::Refused(format!(
             "line {line} of {name} starts a row of more than {} MB, so nothing was imported; a row of an export is a few kilobytes, so a quote is probably left open there: fix that line, or export the file again",
             MAX_ROW_BYTES >> 20
         ))),

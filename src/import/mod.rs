@@ -109,7 +109,7 @@ pub fn import(
     let format = match format {
         Some(f) => f,
         None => format::detect(path)?.ok_or_else(|| match format::unknown_hint(path) {
-            Some(hint) => Error::BadInput(format!(
+            Some(hint) => Error::Refused(format!(
                 "cannot import {name}: {hint}; nothing was imported"
             )),
             None => Error::BadInput(format!(

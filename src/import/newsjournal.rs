@@ -235,7 +235,7 @@ fn parse(name: &str, input: impl std::io::Read, items: SyncSender<Item>) -> Resu
     if let Some(e) = parse.failed.take() {
         return Err(match e {
             Error::BadInput(why) => {
-                Error::BadInput(format!("cannot import {name}: {why}; nothing was imported"))
+                Error::Refused(format!("cannot import {name}: {why}; nothing was imported"))
             }
             other => other,
         });
@@ -253,17 +253,13 @@ pub fn import(
     input: impl std::io::Read + Send,
     now: Timestamp,
 ) -> Result<ImportReport> {
-    let empty = journal.is_empty()?;
-    let report = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         // A few items in flight keep both threads busy without holding
         // many texts in memory.
         let (send, receive) = sync_channel::<Item>(64);
         let parser = scope.spawn(move || parse(name, input, send));
-        journal.write(now, |tx| {
-            if empty {
-                // Indexed once after the commit, as a large pull is.
-                tx.defer_index()?;
-            }
+        // An export keeps its ids, so the journal makes few new ones.
+        journal.bulk_write(now, 0, |tx, empty| {
             let mut report = ImportReport::default();
             // Ends when the parser is done (or fails) and drops its end.
             for item in receive {
@@ -271,6 +267,8 @@ pub fn import(
                     .ready
                     .map_err(Error::BadInput)
                     .and_then(|ready| match ready {
+                        // Into an empty journal nothing can be the same
+                        // article under another id.
                         Ready::Article(a) => tx.import_article(*a, !empty),
                         Ready::Note(n) => tx.import_note(&n),
                         Ready::Followup(f) => tx.import_followup(&f),
@@ -293,26 +291,22 @@ pub fn import(
                 .map_err(|_| Error::Other(anyhow::anyhow!("the import's parser failed")))??;
             Ok(report)
         })
-    })?;
-    // Committed: now the search index, which a failure here leaves for
-    // `nj search` or `nj verify` to finish (they do when it waits).
-    journal.finish_index()?;
-    Ok(report)
+    })
 }
 
 /// Says what is wrong with a file that does not parse, and what to do.
 fn malformed(name: &str, e: &serde_json::Error) -> Error {
     use serde_json::error::Category;
-    Error::BadInput(match e.classify() {
-        Category::Eof => format!(
+    match e.classify() {
+        Category::Eof => Error::Refused(format!(
             "{name} ends too early ({e}): it is cut off, so nothing was imported; export it again, or check that it was copied whole"
-        ),
-        Category::Syntax => format!(
+        )),
+        Category::Syntax => Error::Refused(format!(
             "{name} is not valid JSON ({e}), so nothing was imported; export it again, or repair it at that place"
-        ),
-        Category::Data => format!(
+        )),
+        Category::Data => Error::Refused(format!(
             "{name} does not follow newsjournal's JSON format ({e}), so nothing was imported; export it again with `nj export --format json`"
-        ),
-        Category::Io => format!("cannot read {name}: {e}"),
-    })
+        )),
+        Category::Io => Error::BadInput(format!("cannot read {name}: {e}")),
+    }
 }

@@ -66,7 +66,7 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()
             Member::Text(text) => text,
             Member::Missing => String::new(),
             Member::Over => {
-                return Err(Error::BadInput(format!(
+                return Err(Error::Refused(format!(
                     "{member} in {name} is more than {} MB, and Omnivore writes a few tens of kilobytes to one, so nothing was imported; download the export again",
                     MAX_METADATA_BYTES >> 20
                 )))

@@ -74,27 +74,27 @@ fn read_from(
         Err(Stopped::Parse(e)) => e,
     };
     use serde_json::error::Category;
-    Err(Error::BadInput(match e.classify() {
-        Category::Eof => format!(
+    Err(match e.classify() {
+        Category::Eof => Error::Refused(format!(
             "{name} is cut off ({e}), so nothing was imported; export the entries from wallabag again"
-        ),
+        )),
         Category::Io => {
             let e = std::io::Error::from(e);
             if is_over_cap(&e) {
-                format!(
+                Error::Refused(format!(
                     "entry {} of {name} is more than {} MB, more than an article's text (at most {} MB) and its annotations take, so nothing was imported; export the entries from wallabag again",
                     n.get(),
                     MAX_ENTRY_BYTES >> 20,
                     crate::clip::MAX_INPUT_BYTES >> 20
-                )
+                ))
             } else {
-                format!("cannot read {name} ({e}); check the file")
+                Error::BadInput(format!("cannot read {name} ({e}); check the file"))
             }
         }
-        Category::Syntax | Category::Data => format!(
+        Category::Syntax | Category::Data => Error::Refused(format!(
             "{name} is not a wallabag JSON export ({e}), so nothing was imported; pass the file wallabag's \"Export: JSON\" gives, or --format if nj guessed wrong"
-        ),
-    }))
+        )),
+    })
 }
 
 #[derive(Deserialize)]

@@ -47,7 +47,7 @@ impl Tx<'_> {
     /// order, a page at a time, instead of each one at a random place in
     /// trees larger than the cache: at 100,000 bookmarks that is several
     /// times quicker.
-    pub(crate) fn sorted_ids(&mut self, batch: usize) {
+    pub(super) fn sorted_ids(&mut self, batch: usize) {
         self.ids = Some(IdPool {
             batch: batch.max(1),
             ready: Vec::new(),
@@ -63,7 +63,7 @@ impl Tx<'_> {
     /// larger than the cache; building that index from the finished table
     /// is one sort. Does nothing when the journal has articles after all
     /// (another process imported into it first).
-    pub(crate) fn bulk_import(&mut self) -> Result<()> {
+    pub(super) fn bulk_import(&mut self) -> Result<()> {
         let empty: bool =
             self.tx
                 .query_row("SELECT NOT EXISTS (SELECT 1 FROM articles)", [], |r| {
@@ -88,5 +88,44 @@ impl Tx<'_> {
             self.side = SideIndex::start(path, create).ok();
         }
         Ok(())
+    }
+}
+
+impl super::Journal {
+    /// Writes many items in one transaction: an import hands them to `f`,
+    /// which stores each through the [`Tx`] it is given, and the store
+    /// chooses how to write them. Into an empty journal (someone moving
+    /// their library over), the tables' secondary indexes wait for the end
+    /// and the search index is built beside the write on another thread,
+    /// new ids come in sorted batches (about `items` of them), the file
+    /// leaves WAL for a rollback journal, and SQLite's foreign-key checks
+    /// are off, since every link the write makes is to a row it made.
+    /// Into a journal with rows it is an ordinary write. Either way all of
+    /// it lands or none of it, with every index whole at commit. `f` is
+    /// told whether the journal was empty.
+    pub fn bulk_write<T>(
+        &mut self,
+        now: crate::time::Timestamp,
+        items: usize,
+        f: impl FnOnce(&mut Tx<'_>, bool) -> Result<T>,
+    ) -> Result<T> {
+        let empty = self.is_empty()?;
+        let write = move |tx: &mut Tx<'_>| {
+            if empty {
+                // (Unless another process wrote into it first.)
+                tx.bulk_import()?;
+            }
+            tx.sorted_ids(items.clamp(64, 1 << 20));
+            let out = f(tx, empty)?;
+            // The indexes this write left out (or a pull before it) are
+            // built in the same transaction, which then commits once.
+            tx.finish_index()?;
+            Ok(out)
+        };
+        if empty {
+            self.with_rollback_journal(|j| j.with_side_index(|j| j.write_unchecked(now, write)))
+        } else {
+            self.write(now, write)
+        }
     }
 }

@@ -175,6 +175,10 @@ impl Tx<'_> {
             Some(side) => self.finish_side_index(side)?,
             None => super::rebuild_index_in(&self.tx)?,
         }
+        // Everything written so far is indexed from its rows now: what the
+        // write marked for indexing at commit would be indexed twice.
+        self.dirty_articles.clear();
+        self.dirty_notes.clear();
         self.index_deferred = false;
         Ok(())
     }
