@@ -97,8 +97,8 @@ pub const MAX_TAGS_PER_ITEM: usize = 500;
 /// Adds one tag, trimmed; an empty one, one past [`MAX_TAGS_PER_ITEM`], or
 /// the same as the last one is dropped. Other repeats ("News", "news")
 /// are folded by the journal, which normalises and sorts an item's tags
-/// once: comparing each with all before it made a row of 100,000 tags
-/// take 30 s.
+/// once: comparing each with all before it made a row of many tags
+/// quadratic.
 pub(crate) fn push_tag(tags: &mut Vec<String>, raw: &str) {
     let t = raw.trim();
     if t.is_empty() || tags.len() >= MAX_TAGS_PER_ITEM {

@@ -45,8 +45,8 @@ impl Tx<'_> {
     /// import). Each id is as random as any other, but rows keyed by id
     /// (the articles' id index, versions, notes) then go into their trees in
     /// order, a page at a time, instead of each one at a random place in
-    /// trees larger than the cache: at 100,000 bookmarks that is several
-    /// times quicker.
+    /// trees larger than the cache (`docs/benchmarks.md`, "Importing
+    /// bookmarks").
     pub(super) fn sorted_ids(&mut self, batch: usize) {
         self.ids = Some(IdPool {
             batch: batch.max(1),

@@ -125,12 +125,11 @@ impl Tx<'_> {
     /// sets every column (so the row claims no field it did not set) and
     /// nothing was stamped before (so no older row outranks it).
     pub(super) fn stamps_as_one(&self, entity: Entity, id: &str, fields: &Fields) -> Result<bool> {
-        let columns = entity.columns();
-        if columns.is_empty() {
+        let all = entity.fields();
+        if all.is_empty() {
             return Ok(false);
         }
-        let covers =
-            fields.len() == columns.len() && columns.iter().all(|c| fields.contains_key(c.name));
+        let covers = fields.len() == all.len() && all.iter().all(|f| fields.contains_key(f.name));
         Ok(covers && !self.has_stamps(entity, id)?)
     }
 
@@ -259,5 +258,53 @@ impl Tx<'_> {
             meta_set(&self.tx, "last_seq", &log.seq.to_string())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::content::Content;
+    use crate::journal::{Journal, NewClip};
+    use crate::time::Timestamp;
+
+    /// The stamp rows of each entity, as (entity, field).
+    fn stamps(j: &Journal) -> Vec<(String, String)> {
+        let mut stmt = j
+            .conn()
+            .prepare("SELECT entity, field FROM sync_stamps ORDER BY entity, field")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// A creation that sets every field of its entity is stamped with one
+    /// row for all of them; a source URL's link is such a creation too,
+    /// though its row is kept by article and URL rather than by id.
+    #[test]
+    fn regression_a_url_links_creation_was_stamped_field_by_field() {
+        let mut j = Journal::open_in_memory().unwrap();
+        j.enable_sync(Timestamp(1_000)).unwrap();
+        j.clip(
+            Timestamp(2_000),
+            &NewClip {
+                content: Content::new("Harbour vote\n\nThe council voted."),
+                title: "Harbour vote".into(),
+                urls: vec!["https://news.example/harbour".into()],
+                ..NewClip::default()
+            },
+        )
+        .unwrap();
+        let by_entity = |e: &str| -> Vec<String> {
+            stamps(&j)
+                .into_iter()
+                .filter(|(entity, _)| entity == e)
+                .map(|(_, f)| f)
+                .collect()
+        };
+        assert_eq!(by_entity("url"), vec!["*"]);
+        assert_eq!(by_entity("article"), vec!["*"]);
+        assert_eq!(by_entity("version"), vec!["*"]);
     }
 }

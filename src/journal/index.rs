@@ -107,7 +107,7 @@ impl Tx<'_> {
     /// every index of its table, and together they are far larger than the
     /// cache, so keeping them up to date row by row reads and writes most
     /// of their pages again and again, while creating one from the finished
-    /// table is a sort (at 100,000 articles, 1.5 s against some 12 s).
+    /// table is a sort (`docs/benchmarks.md`, "Sync").
     /// Their definitions wait in meta `deferred_indexes`. Unique indexes
     /// stay: they are constraints, not just speed.
     pub(crate) fn defer_index(&mut self) -> Result<()> {

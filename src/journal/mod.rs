@@ -202,7 +202,7 @@ impl Journal {
         // A plan that never depends on the values bound to it: otherwise
         // SQLite prepares again, on every bind, each statement whose plan a
         // bound value could change (a rowid lookup, a join on a bound URL),
-        // which was half of re-importing a file. nj's queries have one good
+        // which was a large part of re-importing a file. nj's queries have one good
         // plan whatever the value.
         self.conn.set_db_config(
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
@@ -554,8 +554,7 @@ pub(super) fn build_deferred_indexes(tx: &Connection) -> Result<()> {
         // Creating an index sorts in memory up to the cache's size, on top
         // of the cache, and spills runs to temp_store: a small cache and a
         // file keep a large pull within its memory budget. A second thread
-        // sorts each run while the first reads the next (at 100,000
-        // bookmarks, a tenth of a second less).
+        // sorts each run while the first reads the next.
         let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
         tx.execute_batch(
             "PRAGMA temp_store = FILE; PRAGMA cache_size = -2048; PRAGMA threads = 2;",

@@ -415,10 +415,10 @@ impl Tx<'_> {
 
     /// Links tags (normalised, without repeats) to an article this
     /// transaction created, in one statement: an import links a handful of
-    /// tags to each of many bookmarks, and a statement per link cost it a
-    /// twentieth of its time. (`OR IGNORE`, which changes nothing for new
-    /// links, spares SQLite the statement journal that undoes a
-    /// multi-row insert failing halfway: another sixteenth.)
+    /// tags to each of many bookmarks, and a statement per link was a
+    /// measurable part of its time. (`OR IGNORE`, which changes nothing for
+    /// new links, spares SQLite the statement journal that undoes a
+    /// multi-row insert failing halfway.)
     pub(super) fn link_new_article_tags(
         &mut self,
         article: &ArticleRef,

@@ -48,9 +48,9 @@ pub struct Tx<'c> {
     pub(super) side_index_copied: bool,
 }
 
-/// URLs matched in memory during an import ([`Tx::urls_seen`]). SipHash
-/// cost the import's writing thread a fortieth of its time; foldhash is
-/// seeded per map, so a hostile file still cannot choose collisions.
+/// URLs matched in memory during an import ([`Tx::urls_seen`]). foldhash
+/// hashes a URL in a fraction of SipHash's time, and is seeded per map, so
+/// a hostile file still cannot choose collisions.
 pub(super) type UrlsSeen = HashMap<String, ArticleRef, foldhash::fast::RandomState>;
 
 /// What a [`Tx`] writes in: a transaction of its own, or the one the

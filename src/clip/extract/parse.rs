@@ -4,11 +4,10 @@
 //! (is a `<p>` open in scope, to close? which open element does this end
 //! tag close?) and its list of active formatting elements on others (the
 //! `<b>`s and `<a>`s still open, reopened after each block that closed
-//! them). Both grow with the nesting, so a page nested N deep costs N²:
-//! 100,000 nested `<div>`s took 20 s to parse, a million did not finish
-//! in 150 s, and 550 `<b id=…>`s left open in a `<div>`, reopened in each
-//! of the 100,000 `<div>`s after it, took 20 s and 6.9 GB
-//! (`bench/hostile_html`). Nothing after the parse can undo that, so the
+//! them). Both grow with the nesting, so a page nested N deep costs N²
+//! in time, and formatting elements reopened in each of many blocks cost
+//! N² in memory too (`bench/hostile_html`, and its figures in
+//! `docs/benchmarks.md`). Nothing after the parse can undo that, so the
 //! bound is kept while parsing: the same tokenizer and tree builder `Document::from` uses, with
 //! a filter between them that holds back the tokens that would go past it.
 //!
