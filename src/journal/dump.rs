@@ -662,7 +662,7 @@ impl Tx<'_> {
         let rowid = self.create_row(
             Entity::Article,
             &a.id,
-            &[
+            [
                 (article::TITLE, Value::Text(a.title.clone())),
                 (article::URL, text(&a.url)),
                 (article::SITE, text(&a.site)),

@@ -144,7 +144,7 @@ impl Tx<'_> {
         let rowid = self.create_row(
             Entity::Followup,
             &f.id,
-            &[
+            [
                 (
                     followup::ARTICLE_ID,
                     article.map_or(Value::Null, |a| Value::Text(a.id.clone())),

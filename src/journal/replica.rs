@@ -233,7 +233,7 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
             use crate::entity::fields::url as u;
             let values = super::rows::in_field_order(
                 Entity::Url,
-                &[
+                [
                     (u::ARTICLE_ID, Value::Text(aid.to_owned())),
                     (u::URL, Value::Text(url)),
                     (u::ADDED_AT, Value::Integer(added_at)),

@@ -56,17 +56,18 @@ pub(super) fn time(t: Option<Timestamp>) -> Value {
 /// The values of every field of `entity`, in [`Entity::fields`] order (for
 /// an entity kept as rows, its columns'), from the ones a write gives; a
 /// field it does not name is NULL.
-pub(super) fn in_field_order(entity: Entity, given: &[(Field, Value)]) -> Vec<Value> {
-    entity
-        .fields()
-        .iter()
-        .map(|c| {
-            given
-                .iter()
-                .find(|(f, _)| f == c)
-                .map_or(Value::Null, |(_, v)| v.clone())
-        })
-        .collect()
+pub(super) fn in_field_order(
+    entity: Entity,
+    given: impl IntoIterator<Item = (Field, Value)>,
+) -> Vec<Value> {
+    let fields = entity.fields();
+    let mut values = vec![Value::Null; fields.len()];
+    for (f, v) in given {
+        if let Some(i) = fields.iter().position(|c| *c == f) {
+            values[i] = v;
+        }
+    }
+    values
 }
 
 /// The statement that inserts a row of an entity kept as rows: its id,
@@ -141,13 +142,11 @@ pub(super) fn update_sql(field: Field, updated: Updated) -> String {
 }
 
 /// Refuses a text over its field's cap.
-fn check_caps(given: &[(Field, Value)]) -> Result<()> {
-    for (f, v) in given {
-        if let Value::Text(t) = v {
-            f.cap.check(t)?;
-        }
+fn check_cap(field: Field, value: &Value) -> Result<()> {
+    match value {
+        Value::Text(t) => field.cap.check(t),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The statement that links a tag, and the one that adds a source URL: a
@@ -170,11 +169,13 @@ impl Tx<'_> {
         &mut self,
         entity: Entity,
         id: &str,
-        given: &[(Field, Value)],
+        given: impl IntoIterator<Item = (Field, Value)>,
         updated_at: Timestamp,
     ) -> Result<i64> {
-        check_caps(given)?;
         let values = in_field_order(entity, given);
+        for (f, v) in entity.fields().iter().zip(&values) {
+            check_cap(*f, v)?;
+        }
         let rowid = insert_row(&self.tx, entity, id, &values, updated_at.0)?.ok_or_else(|| {
             Error::BadInput(format!(
                 "the journal already has a {entity} with id {id}, so it was not added again"
@@ -193,7 +194,7 @@ impl Tx<'_> {
         field: Field,
         value: Value,
     ) -> Result<()> {
-        check_caps(std::slice::from_ref(&(field, value.clone())))?;
+        check_cap(field, &value)?;
         let mut stmt = self.tx.prepare_cached(&update_sql(field, Updated::At))?;
         if field.entity.tracks_updates() {
             stmt.execute(params![value, rowid, self.now])?;
@@ -272,7 +273,7 @@ impl Tx<'_> {
         let rowid = self.create_row(
             Entity::Article,
             &id,
-            &[
+            [
                 (a::TITLE, Value::Text(row.title.clone())),
                 (a::URL, text(&row.url)),
                 (a::SITE, text(&row.site)),
@@ -330,7 +331,7 @@ impl Tx<'_> {
         if n == 1 && self.log.is_some() {
             let values = in_field_order(
                 Entity::Url,
-                &[
+                [
                     (u::ARTICLE_ID, Value::Text(article.id.clone())),
                     (u::URL, Value::Text(url.to_owned())),
                     (u::ADDED_AT, Value::Integer(at.0)),
@@ -359,7 +360,7 @@ impl Tx<'_> {
         self.create_row(
             Entity::Version,
             id,
-            &[
+            [
                 (v::ARTICLE_ID, Value::Text(article.id.clone())),
                 (v::CONTENT_HASH, Value::Text(hash.to_owned())),
                 (v::CREATED_AT, Value::Integer(at.0)),
@@ -501,7 +502,7 @@ impl Tx<'_> {
         let rowid = self.create_row(
             Entity::Note,
             &note.id,
-            &[
+            [
                 (
                     n::ARTICLE_ID,
                     article.map_or(Value::Null, |a| Value::Text(a.id.clone())),
