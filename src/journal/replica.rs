@@ -1039,8 +1039,12 @@ impl Replica for JournalReplica<'_> {
 mod tests {
     use super::*;
     use crate::journal::{FollowupFilter, FollowupStatus, ListFilter, NewClip, NoteFilter};
-    use crate::sync::memory::{test_key, MemoryServer, Watched};
-    use crate::sync::sync;
+    // The server is the real one, in process: a test-only edge from the
+    // journal to the server, which uses neither the journal nor anything
+    // that does.
+    use crate::server::Core;
+    use crate::sync::memory::{test_key, Limited, Watched};
+    use crate::sync::{sync, Transport};
 
     fn journal(now: i64) -> Journal {
         let mut j = Journal::open_in_memory().unwrap();
@@ -1048,7 +1052,18 @@ mod tests {
         j
     }
 
-    fn run(j: &mut Journal, server: &mut MemoryServer, now: i64) -> crate::sync::Summary {
+    /// A server with one journal, and that journal's id.
+    fn server() -> (Core, String) {
+        let core = Core::open_in_memory().unwrap();
+        let (journal, _) = core.new_journal(0).unwrap();
+        (core, journal)
+    }
+
+    fn run(
+        j: &mut Journal,
+        server: &mut (impl Transport + Send),
+        now: i64,
+    ) -> crate::sync::Summary {
         let mut r = JournalReplica::new(j, Timestamp(now));
         sync(&mut r, server, &test_key(), 3, |_| {}).unwrap()
     }
@@ -1079,7 +1094,8 @@ mod tests {
 
     #[test]
     fn a_bulk_pull_indexes_once_at_the_end_and_an_interrupted_one_still_ends_sound() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         for (i, word) in ["quillborne", "fenstrake", "maribund", "tolvency"]
             .iter()
@@ -1103,7 +1119,7 @@ mod tests {
         let err = {
             let mut r = JournalReplica::new(&mut b, Timestamp(3_000));
             r.bulk = true;
-            let mut flaky = Watched::new(&mut server, Some(2));
+            let mut flaky = Watched::new(core.transport(&id), Some(2));
             sync(&mut r, &mut flaky, &test_key(), 3, |_| {})
         };
         assert!(err.is_err());
@@ -1246,7 +1262,8 @@ mod tests {
 
     #[test]
     fn a_creation_keeps_one_stamp_row_until_a_field_is_edited() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         let f = a
@@ -1293,7 +1310,8 @@ mod tests {
 
     #[test]
     fn an_article_and_its_follow_up_reach_the_other_device_and_back() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         let out = a
@@ -1341,7 +1359,8 @@ mod tests {
 
     #[test]
     fn concurrent_note_edits_keep_both_and_removal_meets_edit() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         let out = a
@@ -1395,7 +1414,8 @@ mod tests {
 
     #[test]
     fn restoring_a_kept_revision_converges_and_keeps_the_replaced_text() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         a.clip(
@@ -1441,7 +1461,8 @@ mod tests {
 
     #[test]
     fn a_device_joining_late_gets_the_whole_journal() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = Journal::open_in_memory().unwrap();
         // Written before sync was on: the snapshot carries it.
         a.clip(
@@ -1502,7 +1523,8 @@ mod tests {
         for advertise in [true, false] {
             // A server that does not say its limit is sent parts of 1 MiB.
             let limit = if advertise { 256 * 1024 } else { 2 << 20 };
-            let mut server = MemoryServer::limited(limit, advertise);
+            let (core, id) = server();
+            let mut server = Limited::new(core.transport(&id), limit, advertise);
             let mut a = journal(1_000);
             let big = a
                 .clip(Timestamp(2_000), &clip(&text, "https://x.example/big", &[]))
@@ -1515,7 +1537,7 @@ mod tests {
             let s = run(&mut a, &mut server, 3_000);
             assert_eq!(s.blobs_pushed, 2);
             // The large text went in parts, each inside the limit.
-            assert!(server.blob_count() > 2, "{}", server.blob_count());
+            assert!(server.stored.len() > 2, "{}", server.stored.len());
             let mut b = journal(1_000);
             let s = run(&mut b, &mut server, 4_000);
             assert_eq!(s.skipped, 0);
@@ -1530,7 +1552,8 @@ mod tests {
     #[test]
     fn a_change_too_large_for_the_server_is_named() {
         for advertise in [true, false] {
-            let mut server = MemoryServer::limited(64 * 1024, advertise);
+            let (core, id) = server();
+            let mut server = Limited::new(core.transport(&id), 64 * 1024, advertise);
             let mut a = journal(1_000);
             let art = a
                 .clip(
@@ -1559,7 +1582,8 @@ mod tests {
                 "{msg}"
             );
             // Everything before the note is on the server.
-            assert!(server.len() >= 3, "{}", server.len());
+            let held = core.ops(&id, false).unwrap().len();
+            assert!(held >= 3, "{held}");
         }
     }
 }
