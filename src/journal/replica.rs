@@ -13,8 +13,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::changelog::{is_stamped, ALL_FIELDS};
 use super::rows::{
-    insert_row, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK,
-    INSERT_URL_LINK,
+    insert_row, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK, MERGE_URL_LINK,
 };
 use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json, url_link_id};
 use super::{Journal, Tx};
@@ -365,7 +364,8 @@ impl SqlStore<'_, '_> {
             return Ok(());
         }
         let value = json_to_sql(value);
-        // A URL link is only ever created; its insert skips a duplicate.
+        // A URL link is only ever created: a creation that wins inserts
+        // the row, or gives the row this device made its values.
         let existing = if entity.storage() == Storage::UrlLinks {
             None
         } else {
@@ -494,12 +494,12 @@ impl SqlStore<'_, '_> {
         let Some(rowid) = self.article_rowid(article_id)? else {
             return Ok(());
         };
-        let inserted = self
+        let changed = self
             .tx
             .conn()
-            .prepare_cached(INSERT_URL_LINK)?
+            .prepare_cached(MERGE_URL_LINK)?
             .execute(params![rowid, url, at])?;
-        if inserted > 0 {
+        if changed > 0 {
             self.bump_article(article_id, ms)?;
         }
         Ok(())
@@ -1181,6 +1181,44 @@ mod tests {
             assert_eq!(hits(&b, word), 1, "{word}");
         }
         assert!(b.verify().unwrap().index_ok);
+    }
+
+    /// Found by `sync_converge::sqlite`: two devices that add the same
+    /// URL to an article at once make the same URL link (its id comes from
+    /// the article and the URL) with different times. The merge picked the
+    /// later creation on both, but a device that had its own row kept its
+    /// own time, so the journals differed for good.
+    #[test]
+    fn regression_a_url_added_on_two_devices_at_once_keeps_each_devices_time() {
+        let (core, id) = server();
+        let mut server = core.transport(&id);
+        let mut a = journal(1_000);
+        let mut b = journal(1_000);
+        let story = "Story\n\nThe same text, clipped twice.";
+        a.clip(Timestamp(2_000), &clip(story, "https://x.example/1", &[]))
+            .unwrap();
+        run(&mut a, &mut server, 2_500);
+        run(&mut b, &mut server, 2_500);
+        // Each clips the same text from a second address, B a little later.
+        a.clip(Timestamp(3_000), &clip(story, "https://x.example/2", &[]))
+            .unwrap();
+        b.clip(Timestamp(3_001), &clip(story, "https://x.example/2", &[]))
+            .unwrap();
+        for _ in 0..2 {
+            run(&mut a, &mut server, 4_000);
+            run(&mut b, &mut server, 4_000);
+        }
+        let added_at = |j: &Journal| -> i64 {
+            j.conn()
+                .query_row(
+                    "SELECT added_at FROM article_urls WHERE url = 'https://x.example/2'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        // The later creation wins everywhere.
+        assert_eq!((added_at(&a), added_at(&b)), (3_001, 3_001));
     }
 
     fn index_names(j: &Journal) -> Vec<String> {
