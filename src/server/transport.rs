@@ -9,8 +9,6 @@
 //! (`sync::client::refusal`), so the two transports cannot disagree. It
 //! never holds a token: it is given the journal.
 
-use std::collections::BTreeMap;
-
 use super::core::{Core, ServerError, StoredOp};
 use super::http::{self, ApiError, MAX_BODY_BYTES};
 use crate::sync::client::{gather_blobs, refusal};
@@ -47,10 +45,6 @@ impl CoreTransport<'_> {
         self
     }
 
-    pub fn journal(&self) -> &str {
-        &self.journal
-    }
-
     fn now(&self) -> i64 {
         self.now_ms.unwrap_or_else(http::now_ms)
     }
@@ -76,7 +70,7 @@ impl Transport for CoreTransport<'_> {
             .map_err(self.failed("asking for the server's status"))?;
         Ok(RemoteStatus {
             server_time_ms: s.server_time_ms,
-            devices: s.devices.into_iter().collect::<BTreeMap<_, _>>(),
+            devices: s.devices,
             journal: s.journal,
             key_check: s.key_check,
             // No request has a body here, so none is too large; the HTTP
