@@ -13,8 +13,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::changelog::{is_stamped, ALL_FIELDS};
 use super::rows::{
-    insert_row, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK,
-    INSERT_URL_LINK,
+    insert_row, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK, MERGE_URL_LINK,
 };
 use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json, url_link_id};
 use super::{Journal, Tx};
@@ -365,7 +364,8 @@ impl SqlStore<'_, '_> {
             return Ok(());
         }
         let value = json_to_sql(value);
-        // A URL link is only ever created; its insert skips a duplicate.
+        // A URL link is only ever created: a creation that wins inserts
+        // the row, or gives the row this device made its values.
         let existing = if entity.storage() == Storage::UrlLinks {
             None
         } else {
@@ -494,12 +494,12 @@ impl SqlStore<'_, '_> {
         let Some(rowid) = self.article_rowid(article_id)? else {
             return Ok(());
         };
-        let inserted = self
+        let changed = self
             .tx
             .conn()
-            .prepare_cached(INSERT_URL_LINK)?
+            .prepare_cached(MERGE_URL_LINK)?
             .execute(params![rowid, url, at])?;
-        if inserted > 0 {
+        if changed > 0 {
             self.bump_article(article_id, ms)?;
         }
         Ok(())
@@ -1039,8 +1039,12 @@ impl Replica for JournalReplica<'_> {
 mod tests {
     use super::*;
     use crate::journal::{FollowupFilter, FollowupStatus, ListFilter, NewClip, NoteFilter};
-    use crate::sync::memory::{test_key, MemoryServer, Watched};
-    use crate::sync::sync;
+    // The server is the real one, in process: a test-only edge from the
+    // journal to the server, which uses neither the journal nor anything
+    // that does.
+    use crate::server::Core;
+    use crate::sync::memory::{test_key, Limited, Watched};
+    use crate::sync::{sync, Transport};
 
     fn journal(now: i64) -> Journal {
         let mut j = Journal::open_in_memory().unwrap();
@@ -1048,7 +1052,18 @@ mod tests {
         j
     }
 
-    fn run(j: &mut Journal, server: &mut MemoryServer, now: i64) -> crate::sync::Summary {
+    /// A server with one journal, and that journal's id.
+    fn server() -> (Core, String) {
+        let core = Core::open_in_memory().unwrap();
+        let (journal, _) = core.new_journal(0).unwrap();
+        (core, journal)
+    }
+
+    fn run(
+        j: &mut Journal,
+        server: &mut (impl Transport + Send),
+        now: i64,
+    ) -> crate::sync::Summary {
         let mut r = JournalReplica::new(j, Timestamp(now));
         sync(&mut r, server, &test_key(), 3, |_| {}).unwrap()
     }
@@ -1079,7 +1094,8 @@ mod tests {
 
     #[test]
     fn a_bulk_pull_indexes_once_at_the_end_and_an_interrupted_one_still_ends_sound() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         for (i, word) in ["quillborne", "fenstrake", "maribund", "tolvency"]
             .iter()
@@ -1103,7 +1119,7 @@ mod tests {
         let err = {
             let mut r = JournalReplica::new(&mut b, Timestamp(3_000));
             r.bulk = true;
-            let mut flaky = Watched::new(&mut server, Some(2));
+            let mut flaky = Watched::new(core.transport(&id), Some(2));
             sync(&mut r, &mut flaky, &test_key(), 3, |_| {})
         };
         assert!(err.is_err());
@@ -1165,6 +1181,44 @@ mod tests {
             assert_eq!(hits(&b, word), 1, "{word}");
         }
         assert!(b.verify().unwrap().index_ok);
+    }
+
+    /// Found by `sync_converge::sqlite`: two devices that add the same
+    /// URL to an article at once make the same URL link (its id comes from
+    /// the article and the URL) with different times. The merge picked the
+    /// later creation on both, but a device that had its own row kept its
+    /// own time, so the journals differed for good.
+    #[test]
+    fn regression_a_url_added_on_two_devices_at_once_keeps_each_devices_time() {
+        let (core, id) = server();
+        let mut server = core.transport(&id);
+        let mut a = journal(1_000);
+        let mut b = journal(1_000);
+        let story = "Story\n\nThe same text, clipped twice.";
+        a.clip(Timestamp(2_000), &clip(story, "https://x.example/1", &[]))
+            .unwrap();
+        run(&mut a, &mut server, 2_500);
+        run(&mut b, &mut server, 2_500);
+        // Each clips the same text from a second address, B a little later.
+        a.clip(Timestamp(3_000), &clip(story, "https://x.example/2", &[]))
+            .unwrap();
+        b.clip(Timestamp(3_001), &clip(story, "https://x.example/2", &[]))
+            .unwrap();
+        for _ in 0..2 {
+            run(&mut a, &mut server, 4_000);
+            run(&mut b, &mut server, 4_000);
+        }
+        let added_at = |j: &Journal| -> i64 {
+            j.conn()
+                .query_row(
+                    "SELECT added_at FROM article_urls WHERE url = 'https://x.example/2'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        // The later creation wins everywhere.
+        assert_eq!((added_at(&a), added_at(&b)), (3_001, 3_001));
     }
 
     fn index_names(j: &Journal) -> Vec<String> {
@@ -1246,7 +1300,8 @@ mod tests {
 
     #[test]
     fn a_creation_keeps_one_stamp_row_until_a_field_is_edited() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         let f = a
@@ -1293,7 +1348,8 @@ mod tests {
 
     #[test]
     fn an_article_and_its_follow_up_reach_the_other_device_and_back() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         let out = a
@@ -1341,7 +1397,8 @@ mod tests {
 
     #[test]
     fn concurrent_note_edits_keep_both_and_removal_meets_edit() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         let out = a
@@ -1395,7 +1452,8 @@ mod tests {
 
     #[test]
     fn restoring_a_kept_revision_converges_and_keeps_the_replaced_text() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = journal(1_000);
         let mut b = journal(1_000);
         a.clip(
@@ -1441,7 +1499,8 @@ mod tests {
 
     #[test]
     fn a_device_joining_late_gets_the_whole_journal() {
-        let mut server = MemoryServer::default();
+        let (core, id) = server();
+        let mut server = core.transport(&id);
         let mut a = Journal::open_in_memory().unwrap();
         // Written before sync was on: the snapshot carries it.
         a.clip(
@@ -1502,7 +1561,8 @@ mod tests {
         for advertise in [true, false] {
             // A server that does not say its limit is sent parts of 1 MiB.
             let limit = if advertise { 256 * 1024 } else { 2 << 20 };
-            let mut server = MemoryServer::limited(limit, advertise);
+            let (core, id) = server();
+            let mut server = Limited::new(core.transport(&id), limit, advertise);
             let mut a = journal(1_000);
             let big = a
                 .clip(Timestamp(2_000), &clip(&text, "https://x.example/big", &[]))
@@ -1515,7 +1575,7 @@ mod tests {
             let s = run(&mut a, &mut server, 3_000);
             assert_eq!(s.blobs_pushed, 2);
             // The large text went in parts, each inside the limit.
-            assert!(server.blob_count() > 2, "{}", server.blob_count());
+            assert!(server.stored.len() > 2, "{}", server.stored.len());
             let mut b = journal(1_000);
             let s = run(&mut b, &mut server, 4_000);
             assert_eq!(s.skipped, 0);
@@ -1530,7 +1590,8 @@ mod tests {
     #[test]
     fn a_change_too_large_for_the_server_is_named() {
         for advertise in [true, false] {
-            let mut server = MemoryServer::limited(64 * 1024, advertise);
+            let (core, id) = server();
+            let mut server = Limited::new(core.transport(&id), 64 * 1024, advertise);
             let mut a = journal(1_000);
             let art = a
                 .clip(
@@ -1559,7 +1620,8 @@ mod tests {
                 "{msg}"
             );
             // Everything before the note is on the server.
-            assert!(server.len() >= 3, "{}", server.len());
+            let held = core.ops(&id, false).unwrap().len();
+            assert!(held >= 3, "{held}");
         }
     }
 }

@@ -161,6 +161,14 @@ pub(super) const HAS_TAG_LINK: &str =
 pub(super) const INSERT_URL_LINK: &str =
     "INSERT INTO article_urls(article_seq, url, added_at) VALUES (?1, ?2, ?3)
      ON CONFLICT(article_seq, url) DO NOTHING";
+/// A source URL as another device's creation of it gives it, once that
+/// creation has won the merge: two devices that add the same URL to an
+/// article at once make the same link (its id comes from the two), and
+/// the row takes the winner's time whichever arrived first.
+pub(super) const MERGE_URL_LINK: &str =
+    "INSERT INTO article_urls(article_seq, url, added_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT(article_seq, url) DO UPDATE SET added_at = excluded.added_at
+     WHERE added_at IS NOT excluded.added_at";
 
 impl Tx<'_> {
     /// Creates a row of `entity` from the values given for its fields,

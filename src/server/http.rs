@@ -87,7 +87,7 @@ impl Default for Config {
 
 /// The server's clock, in milliseconds since the Unix epoch: what the
 /// clock guard compares operations against.
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -107,7 +107,7 @@ struct JournalId(String);
 
 /// An error answer: a status and `{"error": "..."}` saying what to do.
 #[derive(Debug)]
-struct ApiError {
+pub(super) struct ApiError {
     status: StatusCode,
     message: String,
     /// For a 409: the operation the server holds differently, or the one
@@ -188,8 +188,14 @@ impl From<ServerError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    pub(super) fn status(&self) -> u16 {
+        self.status.as_u16()
+    }
+
+    /// The answer's status and body. The in-process transport
+    /// (`transport.rs`) gives the client the same two.
+    pub(super) fn answer(self) -> (StatusCode, ErrorBody) {
         let (device, seq) = self.conflict.unzip();
         let body = ErrorBody {
             error: self.message,
@@ -197,8 +203,15 @@ impl IntoResponse for ApiError {
             seq,
             expected: self.expected,
         };
-        let mut resp = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        (self.status, body)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.answer();
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -481,7 +494,7 @@ fn blob_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError
         .map_err(|e| ApiError::bad_request(format!("bad blob id ({})", e.body_text())))
 }
 
-fn no_blob(id: &str) -> ApiError {
+pub(super) fn no_blob(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!("this journal has no blob {id}; the device that has it must sync first"),

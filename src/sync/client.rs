@@ -82,6 +82,60 @@ fn dropped(e: &ureq::Error) -> bool {
     ))
 }
 
+/// What the protocol makes of an error answer: the server at `url`
+/// answered `status` with the body `text` (an [`ErrorBody`], or anything
+/// else) while `doing`, redirecting to `location` for a 3xx. The HTTP
+/// client and the in-process transport over the server's core
+/// (`server::transport`) both take their errors from here, so the protocol
+/// sees the same error for the same refusal either way.
+pub(crate) fn refusal(
+    url: &str,
+    doing: &str,
+    status: u16,
+    text: &str,
+    location: Option<&str>,
+) -> SyncError {
+    let body: ErrorBody = serde_json::from_str(text).unwrap_or_default();
+    let said = if body.error.is_empty() {
+        text.trim().chars().take(200).collect::<String>()
+    } else {
+        body.error.clone()
+    };
+    match status {
+        401 => SyncError::BadToken(format!(
+            "the server at {url} refused the token: it is wrong or revoked; ask for a new one with `nj server new-token` and set it with `nj remote set {url} --token TOKEN`"
+        )),
+        409 => match (body.device, body.seq) {
+            (Some(device), Some(seq)) if body.expected.is_some() => SyncError::Gap {
+                device,
+                seq,
+                expected: body.expected.unwrap_or_default(),
+            },
+            (Some(device), Some(seq)) => SyncError::Conflict { device, seq },
+            _ => SyncError::Transport(format!("the server at {url} refused the changes as a conflict: {said}")),
+        },
+        422 => SyncError::Transport(format!("the server at {url} refused the changes: {said}")),
+        // The protocol splits what it sent and tries again, or names
+        // the one change that cannot fit.
+        413 => SyncError::TooLarge(format!("the server at {url} refused a request as too large while {doing}: {said}")),
+        408 => SyncError::Transport(format!(
+            "the server at {url} gave up waiting while {doing}; run `nj sync` again"
+        )),
+        300..=399 => {
+            let to = location.unwrap_or("another address");
+            SyncError::Transport(format!(
+                "the server at {url} redirects to {to}; set the remote to the server's own address with `nj remote set URL`"
+            ))
+        }
+        500..=599 => SyncError::Transport(format!(
+            "the server at {url} failed while {doing} ({status}: {said}); try again later, and see the server's log"
+        )),
+        _ => SyncError::Transport(format!(
+            "the server at {url} refused the request while {doing} ({status}: {said}); is {url} an `nj serve`?"
+        )),
+    }
+}
+
 impl HttpTransport {
     /// A client for the server at `url` (e.g. `http://192.168.1.20:8787`),
     /// sending `token` as the bearer token. Nothing is sent until the
@@ -197,57 +251,24 @@ impl HttpTransport {
         if (200..300).contains(&status) {
             return Ok(resp);
         }
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = resp
             .body_mut()
             .with_config()
             .limit(MAX_ERROR_BYTES)
             .read_to_string()
             .unwrap_or_default();
-        let body: ErrorBody = serde_json::from_str(&text).unwrap_or_default();
-        let said = if body.error.is_empty() {
-            text.trim().chars().take(200).collect::<String>()
-        } else {
-            body.error.clone()
-        };
-        let url = &self.base;
-        Err(match status {
-            401 => SyncError::BadToken(format!(
-                "the server at {url} refused the token: it is wrong or revoked; ask for a new one with `nj server new-token` and set it with `nj remote set {url} --token TOKEN`"
-            )),
-            409 => match (body.device, body.seq) {
-                (Some(device), Some(seq)) if body.expected.is_some() => SyncError::Gap {
-                    device,
-                    seq,
-                    expected: body.expected.unwrap_or_default(),
-                },
-                (Some(device), Some(seq)) => SyncError::Conflict { device, seq },
-                _ => SyncError::Transport(format!("the server at {url} refused the changes as a conflict: {said}")),
-            },
-            422 => SyncError::Transport(format!("the server at {url} refused the changes: {said}")),
-            // The protocol splits what it sent and tries again, or names
-            // the one change that cannot fit.
-            413 => SyncError::TooLarge(format!("the server at {url} refused a request as too large while {doing}: {said}")),
-            408 => SyncError::Transport(format!(
-                "the server at {url} gave up waiting while {doing}; run `nj sync` again"
-            )),
-            300..=399 => {
-                let to = resp
-                    .headers()
-                    .get("location")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("another address")
-                    .to_owned();
-                SyncError::Transport(format!(
-                    "the server at {url} redirects to {to}; set the remote to the server's own address with `nj remote set URL`"
-                ))
-            }
-            500..=599 => SyncError::Transport(format!(
-                "the server at {url} failed while {doing} ({status}: {said}); try again later, and see the server's log"
-            )),
-            _ => SyncError::Transport(format!(
-                "the server at {url} refused the request while {doing} ({status}: {said}); is {url} an `nj serve`?"
-            )),
-        })
+        Err(refusal(
+            &self.base,
+            doing,
+            status,
+            &text,
+            location.as_deref(),
+        ))
     }
 
     /// A message for a request that got no answer.
@@ -443,36 +464,61 @@ impl Transport for HttpTransport {
             more: bool,
         }
         let doing = "downloading article texts";
-        let mut got: HashMap<String, Vec<u8>> = HashMap::with_capacity(ids.len());
-        let mut seen = HashSet::new();
-        let mut wanted: Vec<String> = ids.iter().filter(|id| seen.insert(*id)).cloned().collect();
-        loop {
-            let bytes = self.post_ids("/v1/blobs/fetch", &wanted, doing)?;
+        let url = self.base.clone();
+        gather_blobs(&url, ids, |wanted| {
+            let bytes = self.post_ids("/v1/blobs/fetch", wanted, doing)?;
             let answer: Blobs = serde_json::from_slice(&bytes).map_err(|e| self.unreadable(e))?;
-            let before = got.len();
-            for blob in answer.blobs {
-                let data = BASE64
-                    .decode(blob.data.as_bytes())
-                    .map_err(|e| self.unreadable(e))?;
-                got.insert(blob.id, data);
-            }
-            wanted.retain(|id| !got.contains_key(id));
-            // A cut answer that brought nothing new would loop forever.
-            if wanted.is_empty() || !answer.more || got.len() == before {
-                break;
-            }
-        }
-        if let Some(id) = wanted.first() {
-            return Err(SyncError::Transport(format!(
-                "the server at {} has no article text {id}; the device that clipped it must sync first",
-                self.base
-            )));
-        }
-        Ok(ids
-            .iter()
-            .filter_map(|id| got.remove(id).map(|d| (id.clone(), d)))
-            .collect())
+            let blobs = answer
+                .blobs
+                .into_iter()
+                .map(|blob| {
+                    let data = BASE64
+                        .decode(blob.data.as_bytes())
+                        .map_err(|e| self.unreadable(e))?;
+                    Ok((blob.id, data))
+                })
+                .collect::<Result<_, SyncError>>()?;
+            Ok((blobs, answer.more))
+        })
     }
+}
+
+/// Blobs and whether the server cut the answer short, as one fetch of
+/// [`gather_blobs`] answers.
+pub(crate) type BlobAnswer = (Vec<(String, Vec<u8>)>, bool);
+
+/// Downloads the blobs `ids` from the server at `url` with `fetch`, which
+/// asks for some ids once: each id once, asking again for the rest while
+/// the server says it cut an answer short (by size), in the order of
+/// `ids`; an error if the server lacks one. The HTTP client and the
+/// in-process transport over the server's core share it.
+pub(crate) fn gather_blobs(
+    url: &str,
+    ids: &[String],
+    mut fetch: impl FnMut(&[String]) -> Result<BlobAnswer, SyncError>,
+) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+    let mut got: HashMap<String, Vec<u8>> = HashMap::with_capacity(ids.len());
+    let mut seen = HashSet::new();
+    let mut wanted: Vec<String> = ids.iter().filter(|id| seen.insert(*id)).cloned().collect();
+    loop {
+        let (blobs, more) = fetch(&wanted)?;
+        let before = got.len();
+        got.extend(blobs);
+        wanted.retain(|id| !got.contains_key(id));
+        // A cut answer that brought nothing new would loop forever.
+        if wanted.is_empty() || !more || got.len() == before {
+            break;
+        }
+    }
+    if let Some(id) = wanted.first() {
+        return Err(SyncError::Transport(format!(
+            "the server at {url} has no article text {id}; the device that clipped it must sync first"
+        )));
+    }
+    Ok(ids
+        .iter()
+        .filter_map(|id| got.remove(id).map(|d| (id.clone(), d)))
+        .collect())
 }
 
 impl HttpTransport {

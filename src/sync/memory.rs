@@ -1,7 +1,10 @@
-//! In-memory implementations of the protocol's traits, for tests: a server
-//! and a replica whose journal is a map of fields.
+//! Test doubles for the protocol: a replica whose journal is a map of
+//! fields, and wrappers around any transport that drop the connection
+//! after some pages or hold requests to a body limit, as the HTTP server
+//! does. The server itself is the real one, in process
+//! (`server::Core::transport`): there is no second copy of its rules.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -9,35 +12,22 @@ use super::hlc::{Clock, Stamp};
 use super::merge::{apply, FieldStore, Merged};
 use super::op::{tag_link_id, Change, Op};
 use super::protocol::{
-    Envelope, Outgoing, Page, Pushed, RemoteStatus, Replica, SyncError, Transport,
+    blob_wire_len, op_wire_len, Envelope, Outgoing, Page, Pushed, RemoteStatus, Replica, SyncError,
+    Transport,
 };
 use crate::entity::Entity;
 
-/// A server that keeps operations in a list, in the order they arrived.
-#[derive(Debug, Default, Clone)]
-pub struct MemoryServer {
-    ops: Vec<Envelope>,
-    index: HashMap<(String, u64), usize>,
-    blobs: HashMap<String, Vec<u8>>,
-    key_check: Option<String>,
-    /// A body limit like the HTTP server's: a push or an upload larger
-    /// than this (as its payloads' bytes) is refused as too large.
-    pub max_body: Option<usize>,
-    /// Whether the status says what `max_body` is (servers before it did not).
-    pub advertise: bool,
-}
-
-/// A [`MemoryServer`] behind a connection that drops after `pages` pulls
-/// (`None`: never), counting the operations pulled: for tests of
-/// interrupted pulls and of what a pull fetches.
-pub struct Watched<'a> {
-    pub inner: &'a mut MemoryServer,
+/// A transport whose connection drops after `pages` pulls (`None`: never),
+/// counting the operations pulled: for tests of interrupted pulls and of
+/// what a pull fetches.
+pub struct Watched<T> {
+    pub inner: T,
     pub pages: Option<usize>,
     pub fetched: usize,
 }
 
-impl<'a> Watched<'a> {
-    pub fn new(inner: &'a mut MemoryServer, pages: Option<usize>) -> Watched<'a> {
+impl<T: Transport> Watched<T> {
+    pub fn new(inner: T, pages: Option<usize>) -> Watched<T> {
         Watched {
             inner,
             pages,
@@ -46,7 +36,7 @@ impl<'a> Watched<'a> {
     }
 }
 
-impl Transport for Watched<'_> {
+impl<T: Transport> Transport for Watched<T> {
     fn status(&mut self) -> Result<RemoteStatus, SyncError> {
         self.inner.status()
     }
@@ -75,6 +65,91 @@ impl Transport for Watched<'_> {
     fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
         self.inner.get_blob(id)
     }
+    fn lacking_blobs(&mut self, ids: &[String]) -> Result<Vec<String>, SyncError> {
+        self.inner.lacking_blobs(ids)
+    }
+    fn put_blobs(&mut self, blobs: &[(String, Vec<u8>)]) -> Result<(), SyncError> {
+        self.inner.put_blobs(blobs)
+    }
+    fn get_blobs(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+        self.inner.get_blobs(ids)
+    }
+}
+
+/// A transport with a body limit like the HTTP server's: a push or an
+/// upload larger than `max_body` (as its payloads take on the wire) is
+/// refused as too large, and the status says what the limit is when
+/// `advertise` (servers before the limit was in the status did not).
+pub struct Limited<T> {
+    pub inner: T,
+    pub max_body: usize,
+    pub advertise: bool,
+    /// The ids of the texts (or parts of texts) the server took through it.
+    pub stored: BTreeSet<String>,
+}
+
+impl<T: Transport> Limited<T> {
+    pub fn new(inner: T, max_body: usize, advertise: bool) -> Limited<T> {
+        Limited {
+            inner,
+            max_body,
+            advertise,
+            stored: BTreeSet::new(),
+        }
+    }
+
+    /// Refuses a request body of `bytes` over `max_body`, as a 413.
+    fn fits(&self, bytes: usize) -> Result<(), SyncError> {
+        let max = self.max_body;
+        if bytes + 64 > max {
+            return Err(SyncError::TooLarge(format!(
+                "{bytes} bytes is over the limit of {max}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<T: Transport> Transport for Limited<T> {
+    fn status(&mut self) -> Result<RemoteStatus, SyncError> {
+        let mut status = self.inner.status()?;
+        status.max_body = self.advertise.then_some(self.max_body as u64);
+        Ok(status)
+    }
+    fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
+        self.inner.set_key_check(check)
+    }
+    fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError> {
+        self.fits(batch.iter().map(op_wire_len).sum())?;
+        self.inner.push(batch)
+    }
+    fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
+        self.inner.pull(cursor, limit)
+    }
+    fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
+        self.inner.has_blob(id)
+    }
+    fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
+        self.fits(data.len())?;
+        self.inner.put_blob(id, data)?;
+        self.stored.insert(id.to_owned());
+        Ok(())
+    }
+    fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
+        self.inner.get_blob(id)
+    }
+    fn lacking_blobs(&mut self, ids: &[String]) -> Result<Vec<String>, SyncError> {
+        self.inner.lacking_blobs(ids)
+    }
+    fn put_blobs(&mut self, blobs: &[(String, Vec<u8>)]) -> Result<(), SyncError> {
+        self.fits(blobs.iter().map(blob_wire_len).sum())?;
+        self.inner.put_blobs(blobs)?;
+        self.stored.extend(blobs.iter().map(|(id, _)| id.clone()));
+        Ok(())
+    }
+    fn get_blobs(&mut self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+        self.inner.get_blobs(ids)
+    }
 }
 
 /// A fixed journal key for tests: every replica of one test's journal
@@ -83,157 +158,11 @@ pub fn test_key() -> super::crypto::JournalKey {
     super::crypto::JournalKey::from_bytes([7; 32])
 }
 
-/// The id every in-memory server gives its one journal.
-pub const MEMORY_JOURNAL: &str = "memory-journal";
-
-impl MemoryServer {
-    /// Refuses a request body of `bytes` over `max_body`, as a 413.
-    fn fits(&self, bytes: usize) -> Result<(), SyncError> {
-        match self.max_body {
-            Some(max) if bytes + 64 > max => Err(SyncError::TooLarge(format!(
-                "{bytes} bytes is over the limit of {max}"
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// A server that refuses requests over `max_body` bytes, and says so in
-    /// its status when `advertise`.
-    pub fn limited(max_body: usize, advertise: bool) -> MemoryServer {
-        MemoryServer {
-            max_body: Some(max_body),
-            advertise,
-            ..MemoryServer::default()
-        }
-    }
-
-    /// How many texts (or parts of texts) it holds.
-    pub fn blob_count(&self) -> usize {
-        self.blobs.len()
-    }
-
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-}
-
-impl Transport for MemoryServer {
-    fn status(&mut self) -> Result<RemoteStatus, SyncError> {
-        let mut devices = BTreeMap::new();
-        for env in &self.ops {
-            let max = devices.entry(env.device.clone()).or_insert(0);
-            *max = env.seq.max(*max);
-        }
-        Ok(RemoteStatus {
-            server_time_ms: 0,
-            devices,
-            journal: MEMORY_JOURNAL.to_owned(),
-            key_check: self.key_check.clone(),
-            max_body: self.max_body.filter(|_| self.advertise).map(|n| n as u64),
-        })
-    }
-
-    fn set_key_check(&mut self, check: &str) -> Result<(), SyncError> {
-        match &self.key_check {
-            Some(stored) if stored != check => Err(SyncError::WrongKey),
-            Some(_) => Ok(()),
-            None => {
-                self.key_check = Some(check.to_owned());
-                Ok(())
-            }
-        }
-    }
-
-    fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError> {
-        let wire: usize = batch.iter().map(super::protocol::op_wire_len).sum();
-        self.fits(wire)?;
-        let after = self.ops.len() as u64;
-        let mut stored = 0;
-        for env in batch {
-            match self.index.get(&(env.device.clone(), env.seq)) {
-                Some(&i) if self.ops[i] == *env => continue,
-                Some(_) => {
-                    return Err(SyncError::Conflict {
-                        device: env.device.clone(),
-                        seq: env.seq,
-                    })
-                }
-                None => {
-                    // Gapless, as the real server.
-                    let head = self
-                        .ops
-                        .iter()
-                        .filter(|o| o.device == env.device)
-                        .map(|o| o.seq)
-                        .max()
-                        .unwrap_or(0);
-                    if env.seq != head + 1 {
-                        return Err(SyncError::Gap {
-                            device: env.device.clone(),
-                            seq: env.seq,
-                            expected: head + 1,
-                        });
-                    }
-                    self.index
-                        .insert((env.device.clone(), env.seq), self.ops.len());
-                    self.ops.push(env.clone());
-                    stored += 1;
-                }
-            }
-        }
-        Ok(Pushed {
-            stored,
-            after,
-            last: self.ops.len() as u64,
-        })
-    }
-
-    fn has_blob(&mut self, id: &str) -> Result<bool, SyncError> {
-        Ok(self.blobs.contains_key(id))
-    }
-
-    fn put_blobs(&mut self, blobs: &[(String, Vec<u8>)]) -> Result<(), SyncError> {
-        self.fits(blobs.iter().map(super::protocol::blob_wire_len).sum())?;
-        blobs
-            .iter()
-            .try_for_each(|(id, data)| self.put_blob(id, data))
-    }
-
-    fn put_blob(&mut self, id: &str, data: &[u8]) -> Result<(), SyncError> {
-        self.fits(data.len())?;
-        self.blobs
-            .entry(id.to_owned())
-            .or_insert_with(|| data.to_vec());
-        Ok(())
-    }
-
-    fn get_blob(&mut self, id: &str) -> Result<Vec<u8>, SyncError> {
-        self.blobs
-            .get(id)
-            .cloned()
-            .ok_or_else(|| SyncError::Transport(format!("the server has no blob {id}")))
-    }
-
-    fn pull(&mut self, cursor: u64, limit: usize) -> Result<Page, SyncError> {
-        let start = (cursor as usize).min(self.ops.len());
-        let end = (start + limit).min(self.ops.len());
-        Ok(Page {
-            ops: self.ops[start..end].to_vec(),
-            next: end as u64,
-            more: end < self.ops.len(),
-        })
-    }
-}
-
 type Key = (Entity, String, String);
 
-/// What [`MemoryReplica::state`] returns: every field as (key, value,
-/// stamp), and the kept conflict revisions as (key, stamp, text).
-type State = (Vec<(Key, Value, Stamp)>, Vec<(Key, Stamp, String)>);
+/// What must be equal on replicas that have seen the same operations:
+/// every field's value and stamp, and the kept conflict revisions.
+pub type State = (Vec<(Key, Value, Stamp)>, Vec<(Key, Stamp, String)>);
 
 /// A replica whose journal is a map from (entity, id, field) to a value.
 #[derive(Debug, Clone)]

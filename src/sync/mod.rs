@@ -3,7 +3,9 @@
 //! people wrote, and the push/pull protocol over a transport trait.
 //!
 //! Everything here is pure logic over traits, so it is tested without a
-//! network or a database; `docs/sync-protocol.md` is the wire format.
+//! network: against the server's core in process (`server::transport`,
+//! which depends on this module, never the other way) and the in-memory
+//! replica of `memory`. `docs/sync-protocol.md` is the wire format.
 
 pub mod client;
 pub mod crypto;

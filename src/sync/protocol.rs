@@ -1,5 +1,5 @@
 //! The sync protocol, as pure logic over two traits: [`Transport`] (the
-//! server: HTTP in `nj`, in memory in tests) and [`Replica`] (this
+//! server: HTTP in `nj`, its core in process in tests) and [`Replica`] (this
 //! device's journal). `sync` pushes what this device has not pushed, in
 //! pages, then pulls what it has not seen, applying each page together with
 //! the cursor that follows it, so an interrupted sync resumes where it

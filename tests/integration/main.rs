@@ -31,6 +31,7 @@ mod readme;
 mod recheck;
 mod search;
 mod server_http;
+mod sync_converge;
 mod sync_crypto;
 mod sync_e2e;
 mod sync_merge;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use newsjournal::entity::Entity;
+use newsjournal::server::Core;
 use newsjournal::sync::client::HttpTransport;
 use newsjournal::sync::memory::{test_key, MemoryReplica};
 use newsjournal::sync::{sync, Change, Envelope, Hlc, Op, Outgoing, Sealer, SyncError, Transport};
@@ -936,6 +937,111 @@ fn client_errors_say_what_to_do() {
     assert_eq!(
         transport_error(HttpTransport::new(&hangup_url, &t).push(&[op_at("d", 2, 1_000, "two")])),
         format!("the connection to {hangup_url} dropped while pushing changes; run `nj sync` again to finish (nothing is sent or applied twice)")
+    );
+}
+
+/// The server's core in process (`Core::transport`) refuses as the HTTP
+/// client reports the same refusal over HTTP: protocol tests that run on
+/// the core see the errors `nj sync` sees. Both go to one journal of one
+/// server, the core through the server's own file.
+#[test]
+fn the_core_in_process_refuses_as_the_server_does_over_http() {
+    let env = Env::new();
+    let server = Server::start(&env, &[]);
+    let (journal, token) = server.new_journal(&env);
+    let core = Core::open(&server.data.join("server.db")).unwrap();
+    let mut http = HttpTransport::new(&server.url, &token);
+    let mut local = core.transport(&journal);
+    let local_url = format!("core:{journal}");
+    let key = Sealer::new(&test_key(), &journal).key_check();
+    http.set_key_check(&key).unwrap();
+    http.push(&[op_at("d", 1, 1_000, "one")]).unwrap();
+
+    type Call = Box<dyn Fn(&mut dyn Transport) -> Result<String, SyncError>>;
+    let push = |ops: Vec<Envelope>| -> Call {
+        Box::new(move |t: &mut dyn Transport| t.push(&ops).map(|p| format!("{p:?}")))
+    };
+    let ahead = now_ms() + 3_600_500;
+    let mut bad_device = op_at("d", 2, 1_000, "two");
+    bad_device.device = "dev/../x".into();
+    let cases: Vec<(&str, Call)> = vec![
+        ("a conflict", push(vec![op_at("d", 1, 1_000, "changed")])),
+        ("a gap", push(vec![op_at("d", 3, 1_000, "three")])),
+        ("a clock ahead", push(vec![op_at("d", 2, ahead, "ahead")])),
+        ("a bad device id", push(vec![bad_device])),
+        (
+            "a cursor past any position",
+            Box::new(|t| t.pull(u64::MAX, 10).map(|p| format!("{p:?}"))),
+        ),
+        (
+            "another key",
+            Box::new(|t| t.set_key_check("kc1:other").map(|()| String::new())),
+        ),
+        (
+            "a bad key check",
+            Box::new(|t| t.set_key_check("kc1: 00").map(|()| String::new())),
+        ),
+        (
+            "a missing blob",
+            Box::new(|t| t.get_blob("sha256:none").map(|b| format!("{b:?}"))),
+        ),
+        (
+            "a bad blob id",
+            Box::new(|t| t.get_blob("../x").map(|b| format!("{b:?}"))),
+        ),
+        (
+            "a missing blob in a batch",
+            Box::new(|t| {
+                t.get_blobs(&["k1:missing".to_string()])
+                    .map(|b| format!("{b:?}"))
+            }),
+        ),
+        (
+            "a bad blob id in a batch",
+            Box::new(|t| {
+                t.lacking_blobs(&["../x".to_string()])
+                    .map(|b| format!("{b:?}"))
+            }),
+        ),
+        (
+            "a bad blob id in an upload",
+            Box::new(|t| {
+                t.put_blobs(&[("../x".to_string(), b"x".to_vec())])
+                    .map(|()| String::new())
+            }),
+        ),
+    ];
+    for (what, call) in &cases {
+        let over_http = format!("{:?}", call(&mut http)).replace(&server.url, "URL");
+        let in_process = format!("{:?}", call(&mut local)).replace(&local_url, "URL");
+        assert!(over_http.starts_with("Err("), "{what}: {over_http}");
+        assert_eq!(in_process, over_http, "{what}");
+    }
+    // What both agree on, for the cases the protocol acts on.
+    assert!(matches!(
+        local.push(&[op_at("d", 1, 1_000, "changed")]),
+        Err(SyncError::Conflict { seq: 1, .. })
+    ));
+    assert!(matches!(
+        local.push(&[op_at("d", 3, 1_000, "three")]),
+        Err(SyncError::Gap {
+            seq: 3,
+            expected: 2,
+            ..
+        })
+    ));
+    assert!(matches!(
+        local.set_key_check("kc1:other"),
+        Err(SyncError::WrongKey)
+    ));
+    // And what they answer when all is well.
+    assert_eq!(
+        local.status().unwrap().devices,
+        http.status().unwrap().devices
+    );
+    assert_eq!(
+        format!("{:?}", local.pull(0, 10).unwrap()),
+        format!("{:?}", http.pull(0, 10).unwrap())
     );
 }
 

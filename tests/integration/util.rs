@@ -1363,3 +1363,28 @@ pub fn import_report(file: &Path, format: &str, counts: (usize, usize, usize, us
         counts.3
     )
 }
+
+/// The sync server's core in process, with one journal: the real server's
+/// rules without HTTP, for protocol tests (`Core::transport`).
+pub struct LocalServer {
+    pub core: newsjournal::server::Core,
+    pub journal: String,
+}
+
+impl LocalServer {
+    pub fn new() -> LocalServer {
+        let core = newsjournal::server::Core::open_in_memory().unwrap();
+        let (journal, _token) = core.new_journal(0).unwrap();
+        LocalServer { core, journal }
+    }
+
+    /// The journal as a transport, with the system clock as the server's.
+    pub fn transport(&self) -> newsjournal::server::CoreTransport<'_> {
+        self.core.transport(&self.journal)
+    }
+
+    /// How many operations the journal holds.
+    pub fn len(&self) -> usize {
+        self.core.ops(&self.journal, false).unwrap().len()
+    }
+}
