@@ -705,6 +705,51 @@ impl JournalDevice {
             .unwrap();
         rows
     }
+
+    /// Each field's stamp as the merge reads it: its own row, or else the
+    /// row (`*`) its entity's creation stamped every field with. A journal
+    /// may keep the same stamps in either form (a link two devices both
+    /// made: one holds its creation's row and the other's fields, the
+    /// other the other's creation row alone), and later merges see no
+    /// difference.
+    fn stamps(&self) -> Vec<String> {
+        use std::collections::BTreeMap;
+        type Stamp = (i64, i64, String);
+        let mut stmt = self
+            .read
+            .prepare("SELECT entity, id, field, ms, counter, device FROM sync_stamps")
+            .unwrap();
+        let mut by_entity: BTreeMap<(String, String), BTreeMap<String, Stamp>> = BTreeMap::new();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    r.get::<_, String>(2)?,
+                    (r.get(3)?, r.get(4)?, r.get(5)?),
+                ))
+            })
+            .unwrap();
+        for row in rows {
+            let (key, field, stamp) = row.unwrap();
+            by_entity.entry(key).or_default().insert(field, stamp);
+        }
+        let mut out = Vec::new();
+        for ((entity, id), mut fields) in by_entity {
+            if let Some(all) = fields.remove("*") {
+                for f in Entity::from_name(&entity).fields() {
+                    if f.is_stamped() {
+                        fields
+                            .entry(f.name.to_owned())
+                            .or_insert_with(|| all.clone());
+                    }
+                }
+            }
+            for (field, stamp) in fields {
+                out.push(format!("sync_stamps: {entity} {id} {field} {stamp:?}"));
+            }
+        }
+        out
+    }
 }
 
 impl Device for JournalDevice {
@@ -911,15 +956,12 @@ impl Device for JournalDevice {
                 "note_conflicts",
                 "SELECT * FROM note_conflicts ORDER BY note_id, ms, counter, device",
             ),
-            (
-                "sync_stamps",
-                "SELECT * FROM sync_stamps ORDER BY entity, id, field",
-            ),
             ("texts", "SELECT hash FROM texts ORDER BY hash"),
             ("tag_counts", "SELECT * FROM tag_counts ORDER BY tag"),
         ] {
             out.extend(self.rows(table, sql));
         }
+        out.extend(self.stamps());
         out
     }
 
