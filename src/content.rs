@@ -7,6 +7,7 @@
 //! a stored hash): changing them changes every hash, so don't.
 
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
 /// The prefix of every content hash, naming the algorithm.
@@ -27,7 +28,13 @@ pub const EMPTY_HASH: &str =
 /// 5. leading and trailing blank lines are dropped;
 /// 6. the result ends with exactly one LF (or is empty).
 pub fn normalize(text: &str) -> String {
-    let unix = text.replace("\r\n", "\n").replace('\r', "\n");
+    // Most texts have no carriage return, which one memchr tells, where
+    // `replace` runs a substring search over the whole text.
+    let unix: Cow<'_, str> = if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    };
     let nfc: String = unix.nfc().collect();
     let mut out = String::with_capacity(nfc.len() + 1);
     let mut pending_blank = false;

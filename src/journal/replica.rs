@@ -465,9 +465,9 @@ impl SqlStore<'_, '_> {
             .iter()
             .map(|c| get(c.name).unwrap_or(Value::Null))
             .collect();
-        let Some(rowid) = insert_row(self.tx.conn(), entity, &op.id, &values, op.hlc.ms)? else {
-            return Ok(());
-        };
+        // The row was looked up and not found (`write_field`), so the id
+        // is new here.
+        let rowid = insert_row(self.tx.conn(), entity, &op.id, &values, op.hlc.ms)?;
         if entity.bumps_article() {
             if let Some(a) = &article_id {
                 self.bump_article(a, op.hlc.ms)?;

@@ -14,7 +14,7 @@ use super::query::{ArticleRef, NoteRef};
 use super::tx::{url_link_id, Tx};
 use crate::content::Content;
 use crate::entity::{fields, Entity, Field, Storage};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sync::{tag_link_id, Change};
 use crate::time::Timestamp;
 
@@ -63,7 +63,7 @@ pub(super) fn in_field_order(
     let fields = entity.fields();
     let mut values = vec![Value::Null; fields.len()];
     for (f, v) in given {
-        if let Some(i) = fields.iter().position(|c| *c == f) {
+        if let Some(i) = fields.iter().position(|c| c.name == f.name) {
             values[i] = v;
         }
     }
@@ -72,7 +72,10 @@ pub(super) fn in_field_order(
 
 /// The statement that inserts a row of an entity kept as rows: its id,
 /// every column in [`Entity::columns`] order, and `updated_at` where the
-/// entity keeps one. A row whose id the journal has is left as it is.
+/// entity keeps one. A plain INSERT: every caller knows the id is new (a
+/// new id, an imported one looked up first, a pulled creation whose row
+/// was not found), so a duplicate is a fault to report, not a row to
+/// leave out without a word.
 fn insert_sql(entity: Entity) -> &'static str {
     static SQL: [OnceLock<String>; Entity::ALL.len()] =
         [const { OnceLock::new() }; Entity::ALL.len()];
@@ -89,7 +92,7 @@ fn insert_sql(entity: Entity) -> &'static str {
         }
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
         format!(
-            "INSERT INTO {table}({}) VALUES ({}) ON CONFLICT(id) DO NOTHING",
+            "INSERT INTO {table}({}) VALUES ({})",
             columns.join(", "),
             marks.join(", ")
         )
@@ -97,15 +100,14 @@ fn insert_sql(entity: Entity) -> &'static str {
 }
 
 /// Inserts a row of `entity` with `values` in column order (and
-/// `updated_at`, for an entity that keeps it). Returns its rowid, or
-/// `None` when a row with that id is there already.
+/// `updated_at`, for an entity that keeps it). Returns its rowid.
 pub(super) fn insert_row(
     conn: &Connection,
     entity: Entity,
     id: &str,
     values: &[Value],
     updated_at: i64,
-) -> Result<Option<i64>> {
+) -> Result<i64> {
     debug_assert_eq!(entity.storage(), Storage::Rows);
     let mut stmt = conn.prepare_cached(insert_sql(entity))?;
     let id = Value::Text(id.to_owned());
@@ -113,8 +115,8 @@ pub(super) fn insert_row(
         .tracks_updates()
         .then_some(Value::Integer(updated_at));
     let all = std::iter::once(&id).chain(values).chain(updated.as_ref());
-    let inserted = stmt.execute(rusqlite::params_from_iter(all))? == 1;
-    Ok(inserted.then(|| conn.last_insert_rowid()))
+    stmt.execute(rusqlite::params_from_iter(all))?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// When an update moves a row's `updated_at`.
@@ -184,11 +186,7 @@ impl Tx<'_> {
         for (f, v) in entity.fields().iter().zip(&values) {
             check_cap(*f, v)?;
         }
-        let rowid = insert_row(&self.tx, entity, id, &values, updated_at.0)?.ok_or_else(|| {
-            Error::BadInput(format!(
-                "the journal already has a {entity} with id {id}, so it was not added again"
-            ))
-        })?;
+        let rowid = insert_row(&self.tx, entity, id, &values, updated_at.0)?;
         self.log_create(entity, id, &values)?;
         Ok(rowid)
     }
