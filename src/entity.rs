@@ -58,6 +58,9 @@ pub struct Field {
     pub cap: Cap,
     /// Whether the search index reads it: changing it re-indexes the row.
     pub indexed: bool,
+    /// What a creation that leaves it out stores (its column's default);
+    /// none: nothing (NULL).
+    pub default: Option<&'static str>,
 }
 
 /// Which of [`crate::limits`]' caps a text field has (README, "Limits").
@@ -94,6 +97,7 @@ const fn field(entity: Entity, name: &'static str, cap: Cap, indexed: bool) -> F
         name,
         cap,
         indexed,
+        default: None,
     }
 }
 
@@ -180,7 +184,7 @@ pub mod fields {
         /// The interval of a repeating one (`1w`), or null.
         pub const EVERY: Field = field(E, "every", Cap::None, false);
         /// `open` or `done`.
-        pub const STATUS: Field = field(E, "status", Cap::None, false);
+        pub const STATUS: Field = field(E, "status", Cap::None, false).or("open");
         pub const DONE_AT: Field = field(E, "done_at", Cap::None, false);
         pub const CREATED_AT: Field = field(E, "created_at", Cap::None, false);
         pub const DELETED_AT: Field = field(E, "deleted_at", Cap::None, false);
@@ -281,6 +285,14 @@ impl Entity {
 }
 
 impl Field {
+    /// This field, with `default` for a creation that leaves it out.
+    const fn or(self, default: &'static str) -> Field {
+        Field {
+            default: Some(default),
+            ..self
+        }
+    }
+
     /// Whether concurrent edits of it keep the losing value (a note's
     /// text, which a person wrote and would not want lost).
     pub fn keeps_conflicts(self) -> bool {

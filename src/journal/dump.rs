@@ -659,7 +659,7 @@ impl Tx<'_> {
         for (v, (content, frame)) in a.versions.iter().zip(texts) {
             self.put_text_packed(&content, frame, v.created_at)?;
         }
-        let rowid = self.create_row(
+        let rowid = self.restore_row(
             Entity::Article,
             &a.id,
             [
@@ -823,5 +823,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// An export restores what the journal held, caps or not: a title from
+    /// before the caps (or pulled from another device, never capped) came
+    /// back as a rejected article.
+    #[test]
+    fn regression_an_export_with_a_title_over_the_cap_lost_the_article() {
+        use crate::journal::{Journal, NewClip};
+        let mut a = Journal::open_in_memory().unwrap();
+        let clip = NewClip {
+            content: Content::new("Harbour vote\n\nThe council voted."),
+            title: "Harbour vote".into(),
+            ..NewClip::default()
+        };
+        a.clip(Timestamp(1_000), &clip).unwrap();
+        let long = "t".repeat(crate::limits::MAX_TITLE_BYTES + 100);
+        a.conn()
+            .execute("UPDATE articles SET title = ?1", [&long])
+            .unwrap();
+        let mut file = Vec::new();
+        crate::export::json::write(&a, &mut file).unwrap();
+        let mut b = Journal::open_in_memory().unwrap();
+        let report =
+            crate::import::newsjournal::import(&mut b, "export.json", &file[..], Timestamp(2_000))
+                .unwrap();
+        assert_eq!((report.added, report.rejected.len()), (1, 0), "{report:?}");
+        let title: String = b
+            .conn()
+            .query_row("SELECT title FROM articles", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(title, long);
     }
 }

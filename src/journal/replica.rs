@@ -13,7 +13,8 @@ use rusqlite::{params, OptionalExtension};
 
 use super::changelog::{is_stamped, ALL_FIELDS};
 use super::rows::{
-    insert_row, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK, MERGE_URL_LINK,
+    insert_row, missing, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK,
+    MERGE_URL_LINK,
 };
 use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json, url_link_id};
 use super::{Journal, Tx};
@@ -463,7 +464,7 @@ impl SqlStore<'_, '_> {
         let values: Vec<Value> = entity
             .columns()
             .iter()
-            .map(|c| get(c.name).unwrap_or(Value::Null))
+            .map(|c| get(c.name).unwrap_or_else(|| missing(c)))
             .collect();
         // The row was looked up and not found (`write_field`), so the id
         // is new here.
@@ -1623,5 +1624,72 @@ mod tests {
             let held = core.ops(&id, false).unwrap().len();
             assert!(held >= 3, "{held}");
         }
+    }
+
+    /// A follow-up's creation from another client that leaves `status`
+    /// out gets the column's default, rather than failing the page (and
+    /// every later pull) on NOT NULL.
+    #[test]
+    fn regression_a_creation_without_a_defaulted_field_stopped_every_pull() {
+        let mut j = journal(1_000);
+        let op = Op {
+            device: "other-client".into(),
+            seq: 1,
+            hlc: crate::sync::Hlc {
+                ms: 2_000,
+                counter: 0,
+            },
+            entity: Entity::Followup,
+            id: "f0000000-0000-4000-8000-000000000001".into(),
+            change: Change::Create {
+                fields: [
+                    ("article_id", serde_json::Value::Null),
+                    ("text", serde_json::json!("Check the ruling")),
+                    ("due_at", serde_json::json!(3_000)),
+                    ("created_at", serde_json::json!(2_000)),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            },
+        };
+        let merged = j
+            .write(Timestamp(2_500), |tx| apply_op(tx, &op, 2_500))
+            .unwrap();
+        assert_eq!(merged.applied, 4);
+        let status: String = j
+            .conn()
+            .query_row(
+                "SELECT status FROM followups WHERE id = ?1",
+                [&op.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(status, "open");
+    }
+
+    /// `nj notes pick` restores a kept text as it was: a text from another
+    /// device is never capped, so one over the cap comes back too.
+    #[test]
+    fn regression_picking_a_kept_text_over_the_note_cap_was_refused() {
+        let mut j = journal(1_000);
+        let note = j
+            .write(Timestamp(2_000), |tx| tx.create_note(None, "short"))
+            .unwrap();
+        let long = "x".repeat(crate::limits::MAX_NOTE_BYTES + 10);
+        j.conn()
+            .execute(
+                "INSERT INTO note_conflicts(note_id, ms, counter, device, body) VALUES (?1, 1500, 0, 'old', ?2)",
+                params![note.id, long],
+            )
+            .unwrap();
+        j.restore_note_revision(&note, 1, Timestamp(3_000)).unwrap();
+        let body: String = j
+            .conn()
+            .query_row("SELECT body FROM notes WHERE id = ?1", [&note.id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(body.len(), long.len());
     }
 }

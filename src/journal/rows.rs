@@ -55,19 +55,26 @@ pub(super) fn time(t: Option<Timestamp>) -> Value {
 
 /// The values of every field of `entity`, in [`Entity::fields`] order (for
 /// an entity kept as rows, its columns'), from the ones a write gives; a
-/// field it does not name is NULL.
+/// field it does not name has its default ([`missing`]).
 pub(super) fn in_field_order(
     entity: Entity,
     given: impl IntoIterator<Item = (Field, Value)>,
 ) -> Vec<Value> {
     let fields = entity.fields();
-    let mut values = vec![Value::Null; fields.len()];
+    let mut values: Vec<Value> = fields.iter().map(missing).collect();
     for (f, v) in given {
         if let Some(i) = fields.iter().position(|c| c.name == f.name) {
             values[i] = v;
         }
     }
     values
+}
+
+/// What a creation that leaves `field` out stores: its default, or NULL.
+pub(super) fn missing(field: &Field) -> Value {
+    field
+        .default
+        .map_or(Value::Null, |d| Value::Text(d.to_owned()))
 }
 
 /// The statement that inserts a row of an entity kept as rows: its id,
@@ -186,13 +193,37 @@ impl Tx<'_> {
         for (f, v) in entity.fields().iter().zip(&values) {
             check_cap(*f, v)?;
         }
-        let rowid = insert_row(&self.tx, entity, id, &values, updated_at.0)?;
-        self.log_create(entity, id, &values)?;
+        self.insert_logged(entity, id, &values, updated_at)
+    }
+
+    /// [`Tx::create_row`] for a row restored from an export as it was: what
+    /// a journal holds already (from before a cap, or from another device,
+    /// whose changes are never capped) comes back whole.
+    pub(super) fn restore_row(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        given: impl IntoIterator<Item = (Field, Value)>,
+        updated_at: Timestamp,
+    ) -> Result<i64> {
+        let values = in_field_order(entity, given);
+        self.insert_logged(entity, id, &values, updated_at)
+    }
+
+    fn insert_logged(
+        &mut self,
+        entity: Entity,
+        id: &str,
+        values: &[Value],
+        updated_at: Timestamp,
+    ) -> Result<i64> {
+        let rowid = insert_row(&self.tx, entity, id, values, updated_at.0)?;
+        self.log_create(entity, id, values)?;
         Ok(rowid)
     }
 
-    /// Sets one field of a row, within its cap, marks the row changed now
-    /// and logs the change.
+    /// Sets one field of a row, marks the row changed now and logs the
+    /// change. Whoever takes the value from the user checks its cap.
     pub(super) fn set_row_field(
         &mut self,
         id: &str,
@@ -200,7 +231,6 @@ impl Tx<'_> {
         field: Field,
         value: Value,
     ) -> Result<()> {
-        check_cap(field, &value)?;
         let mut stmt = self.tx.prepare_cached(&update_sql(field, Updated::At))?;
         if field.entity.tracks_updates() {
             stmt.execute(params![value, rowid, self.now])?;
@@ -305,6 +335,7 @@ impl Tx<'_> {
         value: Value,
     ) -> Result<()> {
         debug_assert_eq!(field.entity, Entity::Article);
+        check_cap(field, &value)?;
         if field.indexed {
             self.touch_article(article.rowid)?;
         }
