@@ -278,6 +278,20 @@ impl Entity {
         matches!(self, Entity::Article | Entity::Note | Entity::Followup)
     }
 
+    /// Whether concurrent edits of the field named `field` keep the losing
+    /// value ([`Field::keeps_conflicts`]); a field this nj does not know
+    /// keeps none.
+    pub fn keeps_conflicts(self, field: &str) -> bool {
+        self.field(field).is_some_and(|f| f.keeps_conflicts())
+    }
+
+    /// Whether sync keeps a stamp for the field named `field`
+    /// ([`Field::is_stamped`]); a field this nj does not know is stamped
+    /// like any other.
+    pub fn is_stamped(self, field: &str) -> bool {
+        self.field(field).is_none_or(|f| f.is_stamped())
+    }
+
     /// Whether it hangs on an article, whose `updated_at` its changes move.
     pub fn bumps_article(self) -> bool {
         matches!(self, Entity::Note | Entity::Url | Entity::Tag)

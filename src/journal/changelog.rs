@@ -7,7 +7,7 @@
 use rusqlite::params;
 use rusqlite::types::Value;
 
-use super::tx::{meta_get, meta_set, sql_to_json, Tx};
+use super::tx::{meta_get, meta_set, sql_to_json, url_link_id, Tx};
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::sync::{tag_link_id, Change, Clock, Hlc, Op, Stamp};
@@ -29,12 +29,6 @@ pub(super) const ALL_FIELDS: &str = "*";
 
 /// The fields of a creation.
 pub(super) type Fields = std::collections::BTreeMap<String, serde_json::Value>;
-
-/// Whether a field's stamp is kept (see [`crate::entity::Field::is_stamped`]);
-/// a field this nj does not know is stamped like any other.
-pub(super) fn is_stamped(entity: Entity, field: &str) -> bool {
-    entity.field(field).is_none_or(|f| f.is_stamped())
-}
 
 impl Tx<'_> {
     /// Turns on recording when the journal syncs.
@@ -82,7 +76,7 @@ impl Tx<'_> {
         id: &str,
         field: &str,
     ) -> Result<Option<Stamp>> {
-        if !is_stamped(entity, field) {
+        if !entity.is_stamped(field) {
             return Ok(None);
         }
         // One scan of the entity's few rows: a parameter inside `IN (...)`
@@ -211,6 +205,24 @@ impl Tx<'_> {
             .map(|(f, v)| (f.name.to_owned(), sql_to_json(v)))
             .collect();
         self.log_op(entity, id, Change::Create { fields })
+    }
+
+    /// Logs the creation of a source URL's link, whose id is made from the
+    /// article's and the URL (`url_link_id`), added at `at` (ms).
+    pub(super) fn log_url_link(&mut self, article_id: &str, url: &str, at: i64) -> Result<()> {
+        if self.log.is_none() {
+            return Ok(());
+        }
+        use crate::entity::fields::url as u;
+        let values = super::rows::in_field_order(
+            Entity::Url,
+            [
+                (u::ARTICLE_ID, Value::Text(article_id.to_owned())),
+                (u::URL, Value::Text(url.to_owned())),
+                (u::ADDED_AT, Value::Integer(at)),
+            ],
+        );
+        self.log_create(Entity::Url, &url_link_id(article_id, url), &values)
     }
 
     /// Logs a change of one field, based on the value it replaces.

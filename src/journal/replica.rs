@@ -11,16 +11,16 @@ use std::collections::BTreeSet;
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension};
 
-use super::changelog::{is_stamped, ALL_FIELDS};
+use super::changelog::ALL_FIELDS;
 use super::rows::{
-    insert_row, missing, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK, INSERT_TAG_LINK,
-    MERGE_URL_LINK,
+    in_field_order, insert_row, update_sql, Updated, DELETE_TAG_LINK, HAS_TAG_LINK,
+    INSERT_TAG_LINK, MERGE_URL_LINK,
 };
-use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json, url_link_id};
+use super::tx::{json_to_sql, meta_get, meta_set, sql_to_json};
 use super::{Journal, Tx};
 use crate::content::Content;
 use crate::entity::fields::note;
-use crate::entity::{Entity, Storage};
+use crate::entity::{Entity, Field, Storage};
 use crate::error::{Error, Result};
 use crate::sync::protocol::TextProbe;
 use crate::sync::{apply, Change, FieldStore, Merged, Op, Outgoing, Replica, Stamp, SyncError};
@@ -229,17 +229,7 @@ fn snapshot(tx: &mut Tx<'_>) -> Result<usize> {
             urls
         };
         for (url, added_at) in urls {
-            let id = url_link_id(aid, &url);
-            use crate::entity::fields::url as u;
-            let values = super::rows::in_field_order(
-                Entity::Url,
-                [
-                    (u::ARTICLE_ID, Value::Text(aid.to_owned())),
-                    (u::URL, Value::Text(url)),
-                    (u::ADDED_AT, Value::Integer(added_at)),
-                ],
-            );
-            tx.log_create(Entity::Url, &id, &values)?;
+            tx.log_url_link(aid, &url, added_at)?;
             n += 1;
         }
         let tags: Vec<String> = {
@@ -293,7 +283,7 @@ struct SqlStore<'t, 'c> {
     tx: &'t mut Tx<'c>,
     /// Fields of an entity that has no row yet, inserted after the
     /// operation is merged.
-    pending: Vec<(String, Value)>,
+    pending: Vec<(Field, Value)>,
     /// The operation creates an entity sync has never seen, with every
     /// field: each field is new, and one stamp row is written for all.
     creating: bool,
@@ -353,7 +343,7 @@ impl SqlStore<'_, '_> {
         value: &serde_json::Value,
         stamp: &Stamp,
     ) -> Result<()> {
-        if !self.creating && is_stamped(entity, field) {
+        if !self.creating && entity.is_stamped(field) {
             self.tx.set_stamp(entity, id, field, stamp)?;
         }
         // A tag link's row follows the winning link or unlink
@@ -383,7 +373,7 @@ impl SqlStore<'_, '_> {
             }
         };
         let Some(rowid) = existing else {
-            self.pending.push((field.name.to_owned(), value));
+            self.pending.push((field, value));
             return Ok(());
         };
         self.touch(entity, rowid)?;
@@ -430,7 +420,7 @@ impl SqlStore<'_, '_> {
         let get = |name: &str| {
             fields
                 .iter()
-                .find(|(f, _)| f == name)
+                .find(|(f, _)| f.name == name)
                 .map(|(_, v)| v.clone())
         };
         let article_id = match get("article_id") {
@@ -461,11 +451,7 @@ impl SqlStore<'_, '_> {
                 }
             }
         }
-        let values: Vec<Value> = entity
-            .columns()
-            .iter()
-            .map(|c| get(c.name).unwrap_or_else(|| missing(c)))
-            .collect();
+        let values = in_field_order(entity, fields);
         // The row was looked up and not found (`write_field`), so the id
         // is new here.
         let rowid = insert_row(self.tx.conn(), entity, &op.id, &values, op.hlc.ms)?;
@@ -542,12 +528,6 @@ impl SqlStore<'_, '_> {
         self.bump_article(article_id, ms)?;
         Ok(())
     }
-
-    /// Whether `field` of `entity` keeps the texts that lose to concurrent
-    /// edits (in `note_conflicts`).
-    fn keeps_conflicts(entity: Entity, field: &str) -> bool {
-        entity.field(field).is_some_and(|f| f.keeps_conflicts())
-    }
 }
 
 impl FieldStore for SqlStore<'_, '_> {
@@ -595,7 +575,7 @@ impl FieldStore for SqlStore<'_, '_> {
         value: &serde_json::Value,
         stamp: &Stamp,
     ) -> Result<()> {
-        if !Self::keeps_conflicts(entity, field) {
+        if !entity.keeps_conflicts(field) {
             return Ok(());
         }
         let body = value.as_str().unwrap_or_default();
@@ -616,7 +596,7 @@ impl FieldStore for SqlStore<'_, '_> {
         field: &str,
         stamp: &Stamp,
     ) -> Result<()> {
-        if !Self::keeps_conflicts(entity, field) {
+        if !entity.keeps_conflicts(field) {
             return Ok(());
         }
         self.tx

@@ -11,7 +11,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::query::{ArticleRef, NoteRef};
-use super::tx::{url_link_id, Tx};
+use super::tx::Tx;
 use crate::content::Content;
 use crate::entity::{fields, Entity, Field, Storage};
 use crate::error::Result;
@@ -71,7 +71,7 @@ pub(super) fn in_field_order(
 }
 
 /// What a creation that leaves `field` out stores: its default, or NULL.
-pub(super) fn missing(field: &Field) -> Value {
+fn missing(field: &Field) -> Value {
     field
         .default
         .map_or(Value::Null, |d| Value::Text(d.to_owned()))
@@ -359,22 +359,13 @@ impl Tx<'_> {
         url: &str,
         at: Timestamp,
     ) -> Result<bool> {
-        use fields::url as u;
         fields::url::URL.cap.check(url)?;
         let n =
             self.tx
                 .prepare_cached(INSERT_URL_LINK)?
                 .execute(params![article.rowid, url, at])?;
-        if n == 1 && self.log.is_some() {
-            let values = in_field_order(
-                Entity::Url,
-                [
-                    (u::ARTICLE_ID, Value::Text(article.id.clone())),
-                    (u::URL, Value::Text(url.to_owned())),
-                    (u::ADDED_AT, Value::Integer(at.0)),
-                ],
-            );
-            self.log_create(Entity::Url, &url_link_id(&article.id, url), &values)?;
+        if n == 1 {
+            self.log_url_link(&article.id, url, at.0)?;
         }
         Ok(n == 1)
     }

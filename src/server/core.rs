@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// How far ahead of the server's clock an operation may be stamped.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
@@ -67,14 +67,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// An operation as the server stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredOp {
-    pub device: String,
-    pub seq: u64,
-    pub hlc_ms: i64,
-    pub payload: Vec<u8>,
-}
+/// An operation as the server stores it: the client's envelope, as sealed.
+pub use crate::sync::Envelope as StoredOp;
 
 pub use crate::sync::wire::Pushed;
 

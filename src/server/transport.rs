@@ -9,7 +9,7 @@
 //! (`sync::client::refusal`), so the two transports cannot disagree. It
 //! never holds a token: it is given the journal.
 
-use super::core::{Core, ServerError, StoredOp};
+use super::core::{Core, ServerError};
 use super::http::{self, ApiError, MAX_BODY_BYTES};
 use crate::sync::client::{gather_blobs, refusal};
 use crate::sync::{Envelope, Page, Pushed, RemoteStatus, SyncError, Transport};
@@ -95,17 +95,8 @@ impl Transport for CoreTransport<'_> {
     }
 
     fn push(&mut self, batch: &[Envelope]) -> Result<Pushed, SyncError> {
-        let ops: Vec<StoredOp> = batch
-            .iter()
-            .map(|env| StoredOp {
-                device: env.device.clone(),
-                seq: env.seq,
-                hlc_ms: env.hlc_ms,
-                payload: env.payload.clone(),
-            })
-            .collect();
         self.core
-            .push(&self.journal, &ops, self.now())
+            .push(&self.journal, batch, self.now())
             .map_err(self.failed("pushing changes"))
     }
 
@@ -115,16 +106,7 @@ impl Transport for CoreTransport<'_> {
             .pull(&self.journal, cursor, limit)
             .map_err(self.failed("pulling changes"))?;
         Ok(Page {
-            ops: page
-                .ops
-                .into_iter()
-                .map(|op| Envelope {
-                    device: op.device,
-                    seq: op.seq,
-                    hlc_ms: op.hlc_ms,
-                    payload: op.payload,
-                })
-                .collect(),
+            ops: page.ops,
             next: page.next,
             more: page.more,
         })

@@ -63,11 +63,6 @@ pub struct Merged {
     pub orphaned: usize,
 }
 
-/// Whether concurrent edits of a field keep the losing value.
-fn keeps_conflicts(entity: Entity, field: &str) -> bool {
-    entity.field(field).is_some_and(|f| f.keeps_conflicts())
-}
-
 /// Applies one operation.
 pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
     let stamp = op.stamp();
@@ -134,7 +129,7 @@ fn set<S: FieldStore>(
     base: Option<Option<&Stamp>>,
     m: &mut Merged,
 ) -> Result<(), S::Error> {
-    let keeps = keeps_conflicts(entity, field);
+    let keeps = entity.keeps_conflicts(field);
     // A field that keeps conflicts holds several heads: the current value
     // and the kept ones. An edit replaces the head it was made from, so
     // the heads (and the winner, the latest of them) end up the same in
