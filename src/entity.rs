@@ -48,12 +48,17 @@ pub enum Storage {
     TagLinks,
 }
 
-/// One field of an entity: a column of its table, and a name in
-/// operations.
+/// One field of an entity: a column of its table, a name in operations,
+/// and a key of the JSON export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
     pub entity: Entity,
     pub name: &'static str,
+    /// What its values are, which says how the export writes them.
+    pub kind: Kind,
+    /// Whether it may hold nothing (NULL); the export leaves nothing out
+    /// of a field that may not.
+    pub optional: bool,
     /// The most a text in it may hold when it enters the journal.
     pub cap: Cap,
     /// Whether the search index reads it: changing it re-indexes the row.
@@ -61,6 +66,36 @@ pub struct Field {
     /// What a creation that leaves it out stores (its column's default);
     /// none: nothing (NULL).
     pub default: Option<&'static str>,
+    /// Where the JSON export writes it.
+    pub export: Export,
+}
+
+/// What a field's values are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Milliseconds since the epoch; RFC 3339 text in the export.
+    Time,
+    /// Yes or no.
+    Flag,
+    /// The id of the article it belongs to. The export says it by nesting
+    /// the record under its article.
+    Article,
+}
+
+/// Where the JSON export writes a field (its file format, version 1:
+/// renaming a key breaks every file already exported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export {
+    /// Under its name.
+    Named,
+    /// Under its name, and left out while it holds nothing.
+    UnlessEmpty,
+    /// Under another key.
+    As(&'static str),
+    /// Not written: the file says it another way (a tag in the file is a
+    /// linked one).
+    Not,
 }
 
 /// Which of [`crate::limits`]' caps a text field has (README, "Limits").
@@ -91,36 +126,42 @@ impl Cap {
     }
 }
 
-const fn field(entity: Entity, name: &'static str, cap: Cap, indexed: bool) -> Field {
+/// A required text field with no cap, named as it is in the export; the
+/// builders below say what else it is.
+const fn field(entity: Entity, name: &'static str) -> Field {
     Field {
         entity,
         name,
-        cap,
-        indexed,
+        kind: Kind::Text,
+        optional: false,
+        cap: Cap::None,
+        indexed: false,
         default: None,
+        export: Export::Named,
     }
 }
 
-/// The fields of each entity, as a creation carries them, in their
-/// table's column order. Ids, rowids and `updated_at` are not fields:
-/// every device keeps its own.
+/// The fields of each entity, in the order a creation and the export
+/// carry them. Ids, rowids and `updated_at` are not fields: every device
+/// keeps its own.
 pub mod fields {
     use super::{field, Cap, Entity, Field};
 
     pub mod article {
         use super::*;
         const E: Entity = Entity::Article;
-        pub const TITLE: Field = field(E, "title", Cap::Title, true);
-        pub const URL: Field = field(E, "url", Cap::Url, false);
-        pub const SITE: Field = field(E, "site", Cap::Meta, false);
-        pub const AUTHOR: Field = field(E, "author", Cap::Meta, false);
-        pub const LANG: Field = field(E, "lang", Cap::Meta, false);
-        pub const PUBLISHED_AT: Field = field(E, "published_at", Cap::None, false);
+        pub const TITLE: Field = field(E, "title").cap(Cap::Title).indexed();
+        pub const URL: Field = field(E, "url").cap(Cap::Url).optional();
+        pub const SITE: Field = field(E, "site").cap(Cap::Meta).optional();
+        pub const AUTHOR: Field = field(E, "author").cap(Cap::Meta).optional();
+        pub const LANG: Field = field(E, "lang").cap(Cap::Meta).optional();
+        pub const PUBLISHED_AT: Field = field(E, "published_at").time().optional();
         /// The current text, by hash; the index reads the text.
-        pub const CONTENT_HASH: Field = field(E, "content_hash", Cap::None, true);
-        pub const CLIPPED_AT: Field = field(E, "clipped_at", Cap::None, false);
-        pub const DELETED_AT: Field = field(E, "deleted_at", Cap::None, false);
-        pub const READ_AT: Field = field(E, "read_at", Cap::None, false);
+        pub const CONTENT_HASH: Field = field(E, "content_hash").indexed();
+        pub const CLIPPED_AT: Field = field(E, "clipped_at").time();
+        pub const DELETED_AT: Field = field(E, "deleted_at").time().optional();
+        /// Absent from the export while unread.
+        pub const READ_AT: Field = field(E, "read_at").time().optional().unless_empty();
         pub const ALL: &[Field] = &[
             TITLE,
             URL,
@@ -138,9 +179,9 @@ pub mod fields {
     pub mod url {
         use super::*;
         const E: Entity = Entity::Url;
-        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
-        pub const URL: Field = field(E, "url", Cap::Url, false);
-        pub const ADDED_AT: Field = field(E, "added_at", Cap::None, false);
+        pub const ARTICLE_ID: Field = field(E, "article_id").article();
+        pub const URL: Field = field(E, "url").cap(Cap::Url);
+        pub const ADDED_AT: Field = field(E, "added_at").time();
         pub const ALL: &[Field] = &[ARTICLE_ID, URL, ADDED_AT];
     }
 
@@ -149,45 +190,46 @@ pub mod fields {
         const E: Entity = Entity::Tag;
         /// The article and the tag make the link's id, so they never
         /// change; only whether it is linked does.
-        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
-        pub const TAG: Field = field(E, "tag", Cap::Tag, true);
-        pub const LINKED: Field = field(E, "linked", Cap::None, true);
+        pub const ARTICLE_ID: Field = field(E, "article_id").article();
+        pub const TAG: Field = field(E, "tag").cap(Cap::Tag).indexed();
+        pub const LINKED: Field = field(E, "linked").flag().indexed().not_exported();
         pub const ALL: &[Field] = &[ARTICLE_ID, TAG, LINKED];
     }
 
     pub mod version {
         use super::*;
         const E: Entity = Entity::Version;
-        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
-        pub const CONTENT_HASH: Field = field(E, "content_hash", Cap::None, false);
-        pub const CREATED_AT: Field = field(E, "created_at", Cap::None, false);
-        pub const ALL: &[Field] = &[ARTICLE_ID, CONTENT_HASH, CREATED_AT];
+        pub const ARTICLE_ID: Field = field(E, "article_id").article();
+        pub const CREATED_AT: Field = field(E, "created_at").time();
+        /// Its text, by hash (in the export, beside the text itself).
+        pub const CONTENT_HASH: Field = field(E, "content_hash").exported_as("hash");
+        pub const ALL: &[Field] = &[ARTICLE_ID, CREATED_AT, CONTENT_HASH];
     }
 
     pub mod note {
         use super::*;
         const E: Entity = Entity::Note;
         /// Null for a journal note, which belongs to no article.
-        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
-        pub const BODY: Field = field(E, "body", Cap::Note, true);
-        pub const CREATED_AT: Field = field(E, "created_at", Cap::None, false);
-        pub const DELETED_AT: Field = field(E, "deleted_at", Cap::None, false);
+        pub const ARTICLE_ID: Field = field(E, "article_id").article().optional();
+        pub const BODY: Field = field(E, "body").cap(Cap::Note).indexed();
+        pub const CREATED_AT: Field = field(E, "created_at").time();
+        pub const DELETED_AT: Field = field(E, "deleted_at").time().optional();
         pub const ALL: &[Field] = &[ARTICLE_ID, BODY, CREATED_AT, DELETED_AT];
     }
 
     pub mod followup {
         use super::*;
         const E: Entity = Entity::Followup;
-        pub const ARTICLE_ID: Field = field(E, "article_id", Cap::None, false);
-        pub const TEXT: Field = field(E, "text", Cap::Followup, false);
-        pub const DUE_AT: Field = field(E, "due_at", Cap::None, false);
+        pub const ARTICLE_ID: Field = field(E, "article_id").article().optional();
+        pub const TEXT: Field = field(E, "text").cap(Cap::Followup);
+        pub const DUE_AT: Field = field(E, "due_at").time();
         /// The interval of a repeating one (`1w`), or null.
-        pub const EVERY: Field = field(E, "every", Cap::None, false);
+        pub const EVERY: Field = field(E, "every").optional();
         /// `open` or `done`.
-        pub const STATUS: Field = field(E, "status", Cap::None, false).or("open");
-        pub const DONE_AT: Field = field(E, "done_at", Cap::None, false);
-        pub const CREATED_AT: Field = field(E, "created_at", Cap::None, false);
-        pub const DELETED_AT: Field = field(E, "deleted_at", Cap::None, false);
+        pub const STATUS: Field = field(E, "status").or("open");
+        pub const DONE_AT: Field = field(E, "done_at").time().optional();
+        pub const CREATED_AT: Field = field(E, "created_at").time();
+        pub const DELETED_AT: Field = field(E, "deleted_at").time().optional();
         pub const ALL: &[Field] = &[
             ARTICLE_ID, TEXT, DUE_AT, EVERY, STATUS, DONE_AT, CREATED_AT, DELETED_AT,
         ];
@@ -296,14 +338,113 @@ impl Entity {
     pub fn bumps_article(self) -> bool {
         matches!(self, Entity::Note | Entity::Url | Entity::Tag)
     }
+
+    /// The time each journal keeps of its own for a row (not synced, but
+    /// exported): the last change to an article, note or follow-up, and
+    /// when a tag was linked here. The export writes it just before
+    /// `deleted_at`, or last.
+    pub fn local_time(self) -> Option<&'static str> {
+        match self {
+            Entity::Article | Entity::Note | Entity::Followup => Some("updated_at"),
+            Entity::Tag => Some("created_at"),
+            Entity::Url | Entity::Version | Entity::Unknown => None,
+        }
+    }
+
+    /// Its name for a list of them: a key of the JSON export.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Entity::Article => "articles",
+            Entity::Url => "urls",
+            Entity::Tag => "tags",
+            Entity::Version => "versions",
+            Entity::Note => "notes",
+            Entity::Followup => "followups",
+            Entity::Unknown => "unknown",
+        }
+    }
 }
 
+/// The builders the table above is written with.
 impl Field {
+    const fn time(self) -> Field {
+        Field {
+            kind: Kind::Time,
+            ..self
+        }
+    }
+
+    const fn flag(self) -> Field {
+        Field {
+            kind: Kind::Flag,
+            ..self
+        }
+    }
+
+    const fn article(self) -> Field {
+        Field {
+            kind: Kind::Article,
+            ..self
+        }
+    }
+
+    const fn optional(self) -> Field {
+        Field {
+            optional: true,
+            ..self
+        }
+    }
+
+    const fn cap(self, cap: Cap) -> Field {
+        Field { cap, ..self }
+    }
+
+    const fn indexed(self) -> Field {
+        Field {
+            indexed: true,
+            ..self
+        }
+    }
+
     /// This field, with `default` for a creation that leaves it out.
     const fn or(self, default: &'static str) -> Field {
         Field {
             default: Some(default),
             ..self
+        }
+    }
+
+    const fn unless_empty(self) -> Field {
+        Field {
+            export: Export::UnlessEmpty,
+            ..self
+        }
+    }
+
+    const fn exported_as(self, key: &'static str) -> Field {
+        Field {
+            export: Export::As(key),
+            ..self
+        }
+    }
+
+    const fn not_exported(self) -> Field {
+        Field {
+            export: Export::Not,
+            ..self
+        }
+    }
+}
+
+impl Field {
+    /// Its key in the JSON export, or none when the file does not carry it
+    /// as a key of its own (the article a record belongs to is the record
+    /// it is nested under).
+    pub fn export_key(self) -> Option<&'static str> {
+        match (self.kind, self.export) {
+            (Kind::Article, _) | (_, Export::Not) => None,
+            (_, Export::As(key)) => Some(key),
+            (_, Export::Named | Export::UnlessEmpty) => Some(self.name),
         }
     }
 

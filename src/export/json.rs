@@ -20,7 +20,8 @@
 //! millisecond: the same journal always gives the same bytes, and a diff of
 //! two exports shows what changed. `format` comes first so a reader can
 //! tell what the file is from its first line. The record fields are
-//! defined (and documented) by [`crate::journal::ArticleRecord`].
+//! defined by [`crate::entity`]'s description of each entity (see
+//! [`crate::journal::Row`]).
 
 use std::io::Write;
 
@@ -68,31 +69,31 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
                 count(
                     &mut counts.articles,
                     &mut counts.removed_articles,
-                    a.deleted_at,
+                    a.deleted_at(),
                 );
                 // The summary counts every note and follow-up written, the
                 // article's own as well as the free-standing ones.
                 for n in &a.notes {
-                    count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at);
+                    count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at());
                 }
                 for f in &a.followups {
                     count(
                         &mut counts.followups,
                         &mut counts.removed_followups,
-                        f.deleted_at,
+                        f.deleted_at(),
                     );
                 }
                 serde_json::to_writer(&mut *out, a).map_err(json)?;
             }
             Record::Note(n) => {
-                count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at);
+                count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at());
                 serde_json::to_writer(&mut *out, n).map_err(json)?;
             }
             Record::Followup(f) => {
                 count(
                     &mut counts.followups,
                     &mut counts.removed_followups,
-                    f.deleted_at,
+                    f.deleted_at(),
                 );
                 serde_json::to_writer(&mut *out, f).map_err(json)?;
             }

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::content::EMPTY_HASH;
+use crate::entity::fields::{article, note, tag};
 use crate::error::{Error, Result};
 use crate::journal::{format_time, short_id, ArticleRecord, Journal, Record};
 
@@ -60,43 +61,57 @@ fn yaml(s: &str) -> String {
 
 /// The file's contents: `a` with its current `text`.
 pub fn render(a: &ArticleRecord, text: &str) -> String {
+    let title = a.text(article::TITLE).unwrap_or_default();
+    let hash = a.text(article::CONTENT_HASH).unwrap_or_default();
     let mut out = String::from("---\n");
-    out.push_str(&format!("title: {}\n", yaml(&a.title)));
-    if let Some(url) = &a.url {
+    out.push_str(&format!("title: {}\n", yaml(title)));
+    if let Some(url) = a.text(article::URL) {
         out.push_str(&format!("url: {}\n", yaml(url)));
     }
-    let tags: Vec<String> = a.tags.iter().map(|t| yaml(&t.tag)).collect();
+    let tags: Vec<String> = a
+        .tags
+        .iter()
+        .map(|t| yaml(t.text(tag::TAG).unwrap_or_default()))
+        .collect();
     out.push_str(&format!("tags: [{}]\n", tags.join(", ")));
-    out.push_str(&format!("hash: {}\n", yaml(&a.content_hash)));
-    out.push_str(&format!("clipped: {}\n", format_time(a.clipped_at)));
-    out.push_str(&format!("updated: {}\n", format_time(a.updated_at)));
-    if let Some(p) = a.published_at {
+    out.push_str(&format!("hash: {}\n", yaml(hash)));
+    out.push_str(&format!(
+        "clipped: {}\n",
+        format_time(a.at(article::CLIPPED_AT))
+    ));
+    out.push_str(&format!("updated: {}\n", format_time(a.local_time())));
+    if let Some(p) = a.time(article::PUBLISHED_AT) {
         out.push_str(&format!("published: {}\n", format_time(p)));
     }
-    if let Some(r) = a.read_at {
+    if let Some(r) = a.time(article::READ_AT) {
         out.push_str(&format!("read: {}\n", format_time(r)));
     }
-    let pending = a.content_hash == EMPTY_HASH;
+    let pending = hash == EMPTY_HASH;
     if pending {
         // A bookmark whose text `nj fetch --pending` has not fetched yet.
         out.push_str("pending: true\n");
     }
-    for (key, value) in [("site", &a.site), ("author", &a.author), ("lang", &a.lang)] {
-        if let Some(v) = value {
+    for field in [article::SITE, article::AUTHOR, article::LANG] {
+        if let Some(v) = a.text(field) {
+            let key = field.name;
             out.push_str(&format!("{key}: {}\n", yaml(v)));
         }
     }
     out.push_str(&format!("id: {}\n", yaml(&a.id)));
     out.push_str("---\n\n");
-    out.push_str(&format!("# {}\n\n", a.title));
-    let notes: Vec<_> = a.notes.iter().filter(|n| n.deleted_at.is_none()).collect();
+    out.push_str(&format!("# {title}\n\n"));
+    let notes: Vec<_> = a
+        .notes
+        .iter()
+        .filter(|n| n.deleted_at().is_none())
+        .collect();
     if !notes.is_empty() {
         out.push_str("## Notes\n\n");
         for n in notes {
             out.push_str(&format!(
                 "*{}*\n\n{}\n\n",
-                format_time(n.created_at),
-                n.body.trim_end()
+                format_time(n.at(note::CREATED_AT)),
+                n.text(note::BODY).unwrap_or_default().trim_end()
             ));
         }
     }
@@ -124,10 +139,10 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
         let Record::Article(a) = record else {
             return Ok(());
         };
-        if a.deleted_at.is_some() {
+        if a.deleted_at().is_some() {
             return Ok(());
         }
-        let base = slug(&a.title);
+        let base = slug(a.text(article::TITLE).unwrap_or_default());
         let mut name = format!("{base}-{}.md", short_id(&a.id));
         // Two short ids can meet among many articles; the whole id cannot.
         if !names.insert(name.clone()) {
@@ -137,7 +152,7 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
         let path = dir.join(&name);
         let mut file = std::fs::File::create(&path)
             .map_err(|e| Error::BadInput(format!("cannot write {}: {e}", path.display())))?;
-        let text = journal.text(&a.content_hash)?;
+        let text = journal.text(a.text(article::CONTENT_HASH).unwrap_or_default())?;
         file.write_all(render(&a, &text).as_bytes())?;
         written += 1;
         Ok(())

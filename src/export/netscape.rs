@@ -6,6 +6,7 @@
 
 use std::io::Write;
 
+use crate::entity::fields::{article, note, tag, url};
 use crate::error::Result;
 use crate::journal::{Journal, Record};
 
@@ -45,30 +46,37 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Writte
         let Record::Article(a) = record else {
             return Ok(());
         };
-        if a.deleted_at.is_some() {
+        if a.deleted_at().is_some() {
             return Ok(());
         }
-        let Some(url) = a.url.as_ref().or(a.urls.first().map(|u| &u.url)) else {
+        let Some(url) = a
+            .text(article::URL)
+            .or(a.urls.first().and_then(|u| u.text(url::URL)))
+        else {
             written.without_url += 1;
             return Ok(());
         };
-        let tags: Vec<&str> = a.tags.iter().map(|t| t.tag.as_str()).collect();
+        let tags: Vec<&str> = a.tags.iter().filter_map(|t| t.text(tag::TAG)).collect();
         write!(
             out,
             "    <DT><A HREF=\"{}\" ADD_DATE=\"{}\" LAST_MODIFIED=\"{}\"",
             escape(url),
-            a.clipped_at.0.div_euclid(1000),
-            a.updated_at.0.div_euclid(1000)
+            a.at(article::CLIPPED_AT).0.div_euclid(1000),
+            a.local_time().0.div_euclid(1000)
         )?;
         if !tags.is_empty() {
             write!(out, " TAGS=\"{}\"", escape(&tags.join(",")))?;
         }
-        writeln!(out, ">{}</A>", escape(&a.title))?;
+        writeln!(
+            out,
+            ">{}</A>",
+            escape(a.text(article::TITLE).unwrap_or_default())
+        )?;
         let notes: Vec<&str> = a
             .notes
             .iter()
-            .filter(|n| n.deleted_at.is_none())
-            .map(|n| n.body.as_str())
+            .filter(|n| n.deleted_at().is_none())
+            .filter_map(|n| n.text(note::BODY))
             .collect();
         if !notes.is_empty() {
             writeln!(out, "    <DD>{}", escape(&notes.join("\n\n")))?;

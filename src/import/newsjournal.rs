@@ -24,11 +24,10 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{ImportReport, Rejected};
+use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::export::json::FORMAT_NAME;
-use crate::journal::{
-    ArticleRecord, FollowupRecord, Journal, NoteRecord, PreparedArticle, FORMAT_VERSION,
-};
+use crate::journal::{row_from_json, ArticleRecord, Journal, PreparedArticle, Row, FORMAT_VERSION};
 use crate::time::Timestamp;
 
 /// Whether the file starts the way an export does: an object whose first
@@ -67,8 +66,8 @@ impl Section {
 enum Ready {
     // Boxed: most items are articles, and the channel moves each one.
     Article(Box<PreparedArticle>),
-    Note(NoteRecord),
-    Followup(FollowupRecord),
+    Note(Row),
+    Followup(Row),
 }
 
 /// What the parsing thread hands the writing one: an item, or why it
@@ -98,14 +97,13 @@ impl Parse {
     }
 
     fn prepare(&self, section: Section, value: serde_json::Value) -> Result<Ready> {
-        let bad = |e: serde_json::Error| Error::BadInput(e.to_string());
         Ok(match section {
             Section::Articles => {
-                let record: ArticleRecord = serde_json::from_value(value).map_err(bad)?;
+                let record = ArticleRecord::from_json(value)?;
                 Ready::Article(Box::new(PreparedArticle::new(record)?))
             }
-            Section::Notes => Ready::Note(serde_json::from_value(value).map_err(bad)?),
-            Section::Followups => Ready::Followup(serde_json::from_value(value).map_err(bad)?),
+            Section::Notes => Ready::Note(row_from_json(Entity::Note, value)?),
+            Section::Followups => Ready::Followup(row_from_json(Entity::Followup, value)?),
         })
     }
 

@@ -4,123 +4,391 @@
 //! A record holds an entity with everything it owns (an article with its
 //! URLs, tags, versions and their texts, notes and follow-ups), with the
 //! ids and times it has in the journal, so reading a journal out and
-//! restoring it into an empty one gives the same journal. The serde field
-//! names are newsjournal's JSON export format, version 1
-//! ([`FORMAT_VERSION`]): renaming one breaks every file already exported,
-//! so add fields instead.
+//! restoring it into an empty one gives the same journal. The keys and
+//! values of each record come from its entity's description
+//! ([`crate::entity`]), and they are newsjournal's JSON export format,
+//! version 1 ([`FORMAT_VERSION`]): renaming a field's key breaks every file
+//! already exported, so add fields instead.
 //!
 //! Restoring goes through [`Tx`] like every other write, so the search
 //! index is kept and, when sync is on, each row is also recorded as an
 //! operation. It never overwrites what the journal already holds: a record
 //! whose article is already there only adds what that article lacks.
 
+use std::ops::Deref;
+
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
 
 use super::query::{normalize_tag, ArticleRef};
-use super::rows::{text, time, NoteRow};
+use super::rows::in_field_order;
 use super::{Journal, Tx};
 use crate::content::{Content, EMPTY_HASH};
-use crate::entity::fields::article;
-use crate::entity::Entity;
+use crate::entity::fields::{article, followup, note, tag, url, version};
+use crate::entity::{Entity, Export, Field, Kind, Storage};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 /// The version of the JSON export format these records make.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArticleRecord {
+/// One entity as the export carries it, its keys and values read from the
+/// entity's description ([`crate::entity`]): an id (for an entity kept as
+/// rows), each field with a key ([`Field::export_key`]), and the time the
+/// journal keeps of its own ([`Entity::local_time`]) just before
+/// `deleted_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    entity: Entity,
+    /// Empty for a link, which has no id of its own.
     pub id: String,
-    pub title: String,
-    /// The preferred (canonical) source URL.
-    pub url: Option<String>,
-    pub site: Option<String>,
-    pub author: Option<String>,
-    pub lang: Option<String>,
-    #[serde(default, with = "time_opt")]
-    pub published_at: Option<Timestamp>,
-    /// The hash of the current text: one of `versions`.
-    pub content_hash: String,
-    #[serde(with = "time")]
-    pub clipped_at: Timestamp,
-    #[serde(with = "time")]
-    pub updated_at: Timestamp,
-    #[serde(default, with = "time_opt")]
-    pub deleted_at: Option<Timestamp>,
-    /// When it was read; absent while unread.
-    #[serde(default, with = "time_opt", skip_serializing_if = "Option::is_none")]
-    pub read_at: Option<Timestamp>,
-    #[serde(default)]
-    pub urls: Vec<UrlRecord>,
-    #[serde(default)]
-    pub tags: Vec<TagRecord>,
+    /// Every field's value in [`Entity::fields`] order, as the journal
+    /// stores it (texts, times in milliseconds, nothing as NULL). The
+    /// article the row belongs to is NULL here: the record it is nested
+    /// under says it.
+    values: Vec<Value>,
+    local: Option<Timestamp>,
+}
+
+impl Row {
+    /// A row of `entity` from the values given for its fields (the others
+    /// take their defaults) and, for an entity that keeps one, its own
+    /// time.
+    pub fn new(
+        entity: Entity,
+        id: impl Into<String>,
+        given: impl IntoIterator<Item = (Field, Value)>,
+        local: Option<Timestamp>,
+    ) -> Row {
+        Row {
+            entity,
+            id: id.into(),
+            values: in_field_order(entity, given),
+            local,
+        }
+    }
+
+    pub fn entity(&self) -> Entity {
+        self.entity
+    }
+
+    pub fn get(&self, field: Field) -> &Value {
+        debug_assert_eq!(field.entity, self.entity);
+        let i = self
+            .entity
+            .fields()
+            .iter()
+            .position(|f| *f == field)
+            .expect("a field of the row's entity");
+        &self.values[i]
+    }
+
+    pub fn text(&self, field: Field) -> Option<&str> {
+        match self.get(field) {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn time(&self, field: Field) -> Option<Timestamp> {
+        match self.get(field) {
+            Value::Integer(ms) => Some(Timestamp(*ms)),
+            _ => None,
+        }
+    }
+
+    /// The time in a field that always holds one (a row read from a file
+    /// or the journal has every field that may not be empty).
+    pub fn at(&self, field: Field) -> Timestamp {
+        debug_assert!(!field.optional);
+        self.time(field)
+            .expect("a time in a field that may not be empty")
+    }
+
+    /// When it was removed, for an entity that is removed by a mark.
+    pub fn deleted_at(&self) -> Option<Timestamp> {
+        let field = self.entity.field("deleted_at")?;
+        self.time(field)
+    }
+
+    /// The time the journal keeps of its own ([`Entity::local_time`]): for
+    /// an article, note or follow-up, its `updated_at`.
+    pub fn local_time(&self) -> Timestamp {
+        self.local.expect("an entity that keeps a time of its own")
+    }
+
+    /// Its fields and values as a write takes them, belonging to `article`.
+    fn under(&self, article: Option<&ArticleRef>) -> impl Iterator<Item = (Field, Value)> + '_ {
+        let parent = article.map_or(Value::Null, |a| Value::Text(a.id.clone()));
+        self.entity
+            .fields()
+            .iter()
+            .zip(&self.values)
+            .map(move |(f, v)| match f.kind {
+                Kind::Article => (*f, parent.clone()),
+                _ => (*f, v.clone()),
+            })
+    }
+
+    /// Writes its keys into an open map.
+    fn write_keys<M: SerializeMap>(&self, map: &mut M) -> std::result::Result<(), M::Error> {
+        if self.entity.storage() == Storage::Rows {
+            map.serialize_entry("id", &self.id)?;
+        }
+        let mut local = self.entity.local_time().zip(self.local);
+        for (f, v) in self.entity.fields().iter().zip(&self.values) {
+            let Some(key) = f.export_key() else { continue };
+            if f.name == "deleted_at" {
+                if let Some((name, t)) = local.take() {
+                    map.serialize_entry(name, &time::to_text(t))?;
+                }
+            }
+            if f.export == Export::UnlessEmpty && *v == Value::Null {
+                continue;
+            }
+            map.serialize_entry(key, &Out(f.kind, v))?;
+        }
+        if let Some((name, t)) = local {
+            map.serialize_entry(name, &time::to_text(t))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a row of `entity` from its JSON object, taking its values out
+    /// of it (what is left is the record's other keys). Says what is wrong
+    /// the way serde would.
+    fn read(entity: Entity, object: &mut Map<String, Json>) -> Result<Row> {
+        let id = if entity.storage() == Storage::Rows {
+            match object.remove("id") {
+                Some(Json::String(id)) => id,
+                Some(other) => return Err(invalid_type(&other, "a string")),
+                None => return Err(missing("id")),
+            }
+        } else {
+            String::new()
+        };
+        let mut values = Vec::with_capacity(entity.fields().len());
+        for f in entity.fields() {
+            let value = match f.export_key() {
+                Some(key) => read_value(f.kind, f.optional, key, object.remove(key))?,
+                None if f.kind == Kind::Flag => Value::Integer(1),
+                None => Value::Null,
+            };
+            values.push(value);
+        }
+        let local = match entity.local_time() {
+            Some(key) => match read_value(Kind::Time, false, key, object.remove(key))? {
+                Value::Integer(ms) => Some(Timestamp(ms)),
+                _ => None,
+            },
+            None => None,
+        };
+        Ok(Row {
+            entity,
+            id,
+            values,
+            local,
+        })
+    }
+}
+
+/// A stored value as the export writes it.
+struct Out<'a>(Kind, &'a Value);
+
+impl Serialize for Out<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match (self.0, self.1) {
+            (_, Value::Null) => s.serialize_none(),
+            (Kind::Time, Value::Integer(ms)) => s.serialize_str(&time::to_text(Timestamp(*ms))),
+            (Kind::Flag, Value::Integer(n)) => s.serialize_bool(*n != 0),
+            (_, Value::Integer(n)) => s.serialize_i64(*n),
+            (_, Value::Real(x)) => s.serialize_f64(*x),
+            (_, Value::Text(t)) => s.serialize_str(t),
+            (_, Value::Blob(b)) => s.serialize_bytes(b),
+        }
+    }
+}
+
+fn missing(key: &str) -> Error {
+    invalid(format!("missing field `{key}`"))
+}
+
+fn invalid_type(found: &Json, expected: &str) -> Error {
+    use serde::de::{Error as _, Unexpected};
+    let unexpected = match found {
+        Json::Null => Unexpected::Unit,
+        Json::Bool(b) => Unexpected::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Unexpected::Signed(i),
+            None => Unexpected::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Unexpected::Str(s),
+        Json::Array(_) => Unexpected::Seq,
+        Json::Object(_) => Unexpected::Map,
+    };
+    invalid(serde_json::Error::invalid_type(unexpected, &expected).to_string())
+}
+
+/// A field's value from the file: a text as a string, a time as RFC 3339
+/// text or integer milliseconds, nothing as null or no key (for a field
+/// that may hold nothing).
+fn read_value(kind: Kind, optional: bool, key: &str, found: Option<Json>) -> Result<Value> {
+    match (kind, found) {
+        (_, None | Some(Json::Null)) if optional => Ok(Value::Null),
+        (_, None | Some(Json::Null)) => Err(missing(key)),
+        (Kind::Time, Some(Json::String(t))) => time::from_text(&t)
+            .map(|t| Value::Integer(t.0))
+            .map_err(invalid),
+        (Kind::Time, Some(Json::Number(n))) if n.is_i64() => {
+            Ok(Value::Integer(n.as_i64().unwrap_or_default()))
+        }
+        (Kind::Time, Some(other)) => Err(invalid_type(&other, "an RFC 3339 time")),
+        (Kind::Flag, Some(Json::Bool(b))) => Ok(Value::Integer(b.into())),
+        (Kind::Flag, Some(other)) => Err(invalid_type(&other, "true or false")),
+        (Kind::Text | Kind::Article, Some(Json::String(t))) => Ok(Value::Text(t)),
+        (Kind::Text | Kind::Article, Some(other)) => Err(invalid_type(&other, "a string")),
+    }
+}
+
+/// A list of rows nested under a record's key; none is an empty list.
+fn read_rows(entity: Entity, object: &mut Map<String, Json>) -> Result<Vec<Json>> {
+    match object.remove(entity.plural()) {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(items)) => Ok(items),
+        Some(other) => Err(invalid_type(&other, "a sequence")),
+    }
+}
+
+fn object(value: Json) -> Result<Map<String, Json>> {
+    match value {
+        Json::Object(map) => Ok(map),
+        other => Err(invalid_type(&other, "a map")),
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.write_keys(&mut map)?;
+        map.end()
+    }
+}
+
+/// An article with everything it owns: its URLs, tags, versions with their
+/// texts, notes and follow-ups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArticleRecord {
+    pub row: Row,
+    pub urls: Vec<Row>,
+    pub tags: Vec<Row>,
     /// Every text the article has had, oldest first. None for a pending
     /// article (a bookmark whose text is not fetched yet), whose
     /// `content_hash` is the empty text's.
-    #[serde(default)]
     pub versions: Vec<VersionRecord>,
-    #[serde(default)]
-    pub notes: Vec<NoteRecord>,
-    #[serde(default)]
-    pub followups: Vec<FollowupRecord>,
+    pub notes: Vec<Row>,
+    pub followups: Vec<Row>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UrlRecord {
-    pub url: String,
-    #[serde(with = "time")]
-    pub added_at: Timestamp,
+impl Deref for ArticleRecord {
+    type Target = Row;
+
+    fn deref(&self) -> &Row {
+        &self.row
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TagRecord {
-    pub tag: String,
-    #[serde(with = "time")]
-    pub created_at: Timestamp,
+impl Serialize for ArticleRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.row.write_keys(&mut map)?;
+        map.serialize_entry(Entity::Url.plural(), &self.urls)?;
+        map.serialize_entry(Entity::Tag.plural(), &self.tags)?;
+        map.serialize_entry(Entity::Version.plural(), &self.versions)?;
+        map.serialize_entry(Entity::Note.plural(), &self.notes)?;
+        map.serialize_entry(Entity::Followup.plural(), &self.followups)?;
+        map.end()
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl ArticleRecord {
+    /// Reads an article record from its JSON value.
+    pub fn from_json(value: Json) -> Result<ArticleRecord> {
+        let mut object = object(value)?;
+        let row = Row::read(Entity::Article, &mut object)?;
+        let rows = |entity: Entity, object: &mut Map<String, Json>| -> Result<Vec<Row>> {
+            read_rows(entity, object)?
+                .into_iter()
+                .map(|item| Row::read(entity, &mut self::object(item)?))
+                .collect()
+        };
+        let urls = rows(Entity::Url, &mut object)?;
+        let tags = rows(Entity::Tag, &mut object)?;
+        let versions = read_rows(Entity::Version, &mut object)?
+            .into_iter()
+            .map(VersionRecord::from_json)
+            .collect::<Result<_>>()?;
+        let notes = rows(Entity::Note, &mut object)?;
+        let followups = rows(Entity::Followup, &mut object)?;
+        Ok(ArticleRecord {
+            row,
+            urls,
+            tags,
+            versions,
+            notes,
+            followups,
+        })
+    }
+}
+
+/// Reads a free-standing note or follow-up from its JSON value.
+pub fn row_from_json(entity: Entity, value: Json) -> Result<Row> {
+    Row::read(entity, &mut object(value)?)
+}
+
+/// A version with its text.
+#[derive(Debug, Clone, PartialEq)]
 pub struct VersionRecord {
-    pub id: String,
-    #[serde(with = "time")]
-    pub created_at: Timestamp,
-    pub hash: String,
-    /// The normalised text whose hash is `hash`.
+    pub row: Row,
+    /// The normalised text whose hash is the version's `content_hash`.
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NoteRecord {
-    pub id: String,
-    pub body: String,
-    #[serde(with = "time")]
-    pub created_at: Timestamp,
-    #[serde(with = "time")]
-    pub updated_at: Timestamp,
-    #[serde(default, with = "time_opt")]
-    pub deleted_at: Option<Timestamp>,
+impl Deref for VersionRecord {
+    type Target = Row;
+
+    fn deref(&self) -> &Row {
+        &self.row
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FollowupRecord {
-    pub id: String,
-    pub text: String,
-    #[serde(with = "time")]
-    pub due_at: Timestamp,
-    /// The repeat interval (`1w`, `1mo`), if it repeats.
-    pub every: Option<String>,
-    /// `open` or `done`.
-    pub status: String,
-    #[serde(default, with = "time_opt")]
-    pub done_at: Option<Timestamp>,
-    #[serde(with = "time")]
-    pub created_at: Timestamp,
-    #[serde(with = "time")]
-    pub updated_at: Timestamp,
-    #[serde(default, with = "time_opt")]
-    pub deleted_at: Option<Timestamp>,
+impl VersionRecord {
+    /// Its text's hash.
+    pub fn hash(&self) -> &str {
+        self.row.text(version::CONTENT_HASH).unwrap_or_default()
+    }
+
+    fn from_json(value: Json) -> Result<VersionRecord> {
+        let mut object = object(value)?;
+        let row = Row::read(Entity::Version, &mut object)?;
+        let text = match object.remove("text") {
+            Some(Json::String(text)) => text,
+            Some(other) => return Err(invalid_type(&other, "a string")),
+            None => return Err(missing("text")),
+        };
+        Ok(VersionRecord { row, text })
+    }
+}
+
+impl Serialize for VersionRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.row.write_keys(&mut map)?;
+        map.serialize_entry("text", &self.text)?;
+        map.end()
+    }
 }
 
 /// One top-level record, in the order [`Journal::dump`] gives them: every
@@ -129,8 +397,8 @@ pub struct FollowupRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Article(ArticleRecord),
-    Note(NoteRecord),
-    Followup(FollowupRecord),
+    Note(Row),
+    Followup(Row),
 }
 
 /// What restoring one record did.
@@ -147,64 +415,133 @@ pub enum Restored {
 }
 
 /// Times as RFC 3339 UTC to the millisecond, which is what the journal
-/// stores, so they come back exactly. Integer milliseconds are read too.
+/// stores, so they come back exactly.
 mod time {
-    use serde::{Deserialize, Deserializer, Serializer};
-
     use crate::time::Timestamp;
-
-    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&to_text(*t))
-    }
 
     pub fn to_text(t: Timestamp) -> String {
         t.to_datetime()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     }
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        Ms(i64),
-        Text(String),
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
-        match Either::deserialize(d)? {
-            Either::Ms(ms) => Ok(Timestamp(ms)),
-            Either::Text(s) => chrono::DateTime::parse_from_rfc3339(&s)
-                .map(|t| Timestamp(t.timestamp_millis()))
-                .map_err(|e| {
-                    serde::de::Error::custom(format!(
-                        "{s:?} is not an RFC 3339 time ({e}), such as 2026-11-26T09:00:00.000Z"
-                    ))
-                }),
-        }
-    }
-}
-
-mod time_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::time::Timestamp;
-
-    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => super::time::serialize(t, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrap(#[serde(with = "super::time")] Timestamp);
-        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    pub fn from_text(s: &str) -> Result<Timestamp, String> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Timestamp(t.timestamp_millis()))
+            .map_err(|e| {
+                format!("{s:?} is not an RFC 3339 time ({e}), such as 2026-11-26T09:00:00.000Z")
+            })
     }
 }
 
 /// The JSON form of a time in the export format.
 pub fn format_time(t: Timestamp) -> String {
     time::to_text(t)
+}
+
+/// The columns [`read_row`] reads for a row of `entity`, for a SELECT:
+/// its id, each field the export carries, and its own time.
+fn columns(entity: Entity, prefix: &str) -> String {
+    let mut columns = Vec::new();
+    if entity.storage() == Storage::Rows {
+        columns.push("id");
+    }
+    columns.extend(
+        entity
+            .fields()
+            .iter()
+            .filter(|f| f.export_key().is_some())
+            .map(|f| f.name),
+    );
+    columns.extend(entity.local_time());
+    columns
+        .iter()
+        .map(|c| format!("{prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads a row of `entity` from a result row whose columns start at `at`
+/// as [`columns`] lists them. Returns it and the next column.
+fn read_row(entity: Entity, r: &rusqlite::Row, mut at: usize) -> rusqlite::Result<(Row, usize)> {
+    let id = if entity.storage() == Storage::Rows {
+        at += 1;
+        r.get(at - 1)?
+    } else {
+        String::new()
+    };
+    let mut values = Vec::with_capacity(entity.fields().len());
+    for f in entity.fields() {
+        values.push(match f.export_key() {
+            Some(_) => {
+                at += 1;
+                r.get(at - 1)?
+            }
+            None if f.kind == Kind::Flag => Value::Integer(1),
+            None => Value::Null,
+        });
+    }
+    let local = match entity.local_time() {
+        Some(_) => {
+            at += 1;
+            Some(r.get(at - 1)?)
+        }
+        None => None,
+    };
+    Ok((
+        Row {
+            entity,
+            id,
+            values,
+            local,
+        },
+        at,
+    ))
+}
+
+/// The statements [`Journal::dump`] reads with, made from the entities'
+/// descriptions.
+struct Reads {
+    articles: String,
+    urls: String,
+    tags: String,
+    versions: String,
+    versions_without_texts: String,
+    notes: String,
+    followups: String,
+}
+
+impl Reads {
+    fn new() -> Reads {
+        let select = |entity: Entity, rest: &str| {
+            let table = entity.table().expect("a known entity");
+            format!("SELECT {} FROM {table} {rest}", columns(entity, ""))
+        };
+        let versions = columns(Entity::Version, "v.");
+        Reads {
+            articles: format!(
+                "SELECT rowid, {} FROM articles ORDER BY clipped_at, id",
+                columns(Entity::Article, "")
+            ),
+            urls: select(Entity::Url, "WHERE article_seq = ?1 ORDER BY added_at, url"),
+            tags: select(Entity::Tag, "WHERE article_seq = ?1 ORDER BY tag"),
+            versions: format!(
+                "SELECT {versions}, t.body FROM versions v JOIN texts t ON t.hash = v.content_hash
+                  WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
+            ),
+            versions_without_texts: format!(
+                "SELECT {versions}, NULL FROM versions v
+                  WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
+            ),
+            notes: select(
+                Entity::Note,
+                "WHERE article_id IS ?1 ORDER BY created_at, id",
+            ),
+            followups: select(
+                Entity::Followup,
+                "WHERE article_id IS ?1 ORDER BY created_at, id",
+            ),
+        }
+    }
 }
 
 impl Journal {
@@ -217,64 +554,33 @@ impl Journal {
     /// of the cost).
     pub fn dump(&self, texts: bool, mut visit: impl FnMut(Record) -> Result<()>) -> Result<()> {
         let conn = self.conn();
+        let sql = Reads::new();
         let snapshot = conn.unchecked_transaction()?;
-        let mut articles = conn.prepare(
-            "SELECT rowid, id, title, url, site, author, lang, published_at, content_hash,
-                    clipped_at, updated_at, deleted_at, read_at
-               FROM articles ORDER BY clipped_at, id",
-        )?;
+        let mut articles = conn.prepare(&sql.articles)?;
         let mut rows = articles.query([])?;
         while let Some(r) = rows.next()? {
             let seq: i64 = r.get(0)?;
-            let id: String = r.get(1)?;
-            let mut article = ArticleRecord {
-                title: r.get(2)?,
-                url: r.get(3)?,
-                site: r.get(4)?,
-                author: r.get(5)?,
-                lang: r.get(6)?,
-                published_at: r.get(7)?,
-                content_hash: r.get(8)?,
-                clipped_at: r.get(9)?,
-                updated_at: r.get(10)?,
-                deleted_at: r.get(11)?,
-                read_at: r.get(12)?,
-                urls: Vec::new(),
-                tags: Vec::new(),
-                versions: versions(conn, &id, texts)?,
-                notes: notes(conn, Some(&id))?,
-                followups: followups(conn, Some(&id))?,
-                id,
+            let (row, _) = read_row(Entity::Article, r, 1)?;
+            let id = row.id.as_str();
+            let versions = if texts {
+                versions(conn, &sql.versions, id)?
+            } else {
+                versions(conn, &sql.versions_without_texts, id)?
             };
-            article.urls = conn
-                .prepare_cached(
-                    "SELECT url, added_at FROM article_urls WHERE article_seq = ?1
-                      ORDER BY added_at, url",
-                )?
-                .query_map([seq], |r| {
-                    Ok(UrlRecord {
-                        url: r.get(0)?,
-                        added_at: r.get(1)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            article.tags = conn
-                .prepare_cached(
-                    "SELECT tag, created_at FROM article_tags WHERE article_seq = ?1 ORDER BY tag",
-                )?
-                .query_map([seq], |r| {
-                    Ok(TagRecord {
-                        tag: r.get(0)?,
-                        created_at: r.get(1)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+            let article = ArticleRecord {
+                urls: rows_of(conn, Entity::Url, &sql.urls, seq)?,
+                tags: rows_of(conn, Entity::Tag, &sql.tags, seq)?,
+                versions,
+                notes: rows_of(conn, Entity::Note, &sql.notes, Some(id))?,
+                followups: rows_of(conn, Entity::Followup, &sql.followups, Some(id))?,
+                row,
+            };
             visit(Record::Article(article))?;
         }
-        for note in notes(conn, None)? {
+        for note in rows_of(conn, Entity::Note, &sql.notes, None::<&str>)? {
             visit(Record::Note(note))?;
         }
-        for followup in followups(conn, None)? {
+        for followup in rows_of(conn, Entity::Followup, &sql.followups, None::<&str>)? {
             visit(Record::Followup(followup))?;
         }
         drop(rows);
@@ -295,73 +601,32 @@ impl Journal {
     }
 }
 
-fn versions(conn: &Connection, article: &str, texts: bool) -> Result<Vec<VersionRecord>> {
-    let sql = if texts {
-        "SELECT v.id, v.created_at, v.content_hash, t.body
-           FROM versions v JOIN texts t ON t.hash = v.content_hash
-          WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
-    } else {
-        "SELECT v.id, v.created_at, v.content_hash, NULL
-           FROM versions v WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
-    };
+fn rows_of(
+    conn: &Connection,
+    entity: Entity,
+    sql: &str,
+    of: impl rusqlite::ToSql,
+) -> Result<Vec<Row>> {
+    let rows = conn
+        .prepare_cached(sql)?
+        .query_map([of], |r| Ok(read_row(entity, r, 0)?.0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+fn versions(conn: &Connection, sql: &str, article: &str) -> Result<Vec<VersionRecord>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([article])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let text = match r.get_ref(3)? {
+        let (row, at) = read_row(Entity::Version, r, 0)?;
+        let text = match r.get_ref(at)? {
             rusqlite::types::ValueRef::Null => String::new(),
             body => super::codec::decode(body)?,
         };
-        out.push(VersionRecord {
-            id: r.get(0)?,
-            created_at: r.get(1)?,
-            hash: r.get(2)?,
-            text,
-        });
+        out.push(VersionRecord { row, text });
     }
     Ok(out)
-}
-
-fn notes(conn: &Connection, article: Option<&str>) -> Result<Vec<NoteRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, body, created_at, updated_at, deleted_at FROM notes
-          WHERE article_id IS ?1 ORDER BY created_at, id",
-    )?;
-    let rows = stmt
-        .query_map([article], |r| {
-            Ok(NoteRecord {
-                id: r.get(0)?,
-                body: r.get(1)?,
-                created_at: r.get(2)?,
-                updated_at: r.get(3)?,
-                deleted_at: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-fn followups(conn: &Connection, article: Option<&str>) -> Result<Vec<FollowupRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, text, due_at, every, status, done_at, created_at, updated_at, deleted_at
-           FROM followups WHERE article_id IS ?1 ORDER BY created_at, id",
-    )?;
-    let rows = stmt
-        .query_map([article], |r| {
-            Ok(FollowupRecord {
-                id: r.get(0)?,
-                text: r.get(1)?,
-                due_at: r.get(2)?,
-                every: r.get(3)?,
-                status: r.get(4)?,
-                done_at: r.get(5)?,
-                created_at: r.get(6)?,
-                updated_at: r.get(7)?,
-                deleted_at: r.get(8)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
 }
 
 /// Why a record cannot be restored, said so the user can fix the file.
@@ -380,26 +645,27 @@ fn check_id(kind: &str, id: &str) -> Result<()> {
     }
 }
 
-fn check_note(n: &NoteRecord) -> Result<()> {
+fn check_note(n: &Row) -> Result<()> {
     check_id("note", &n.id)?;
-    if n.body.trim().is_empty() {
+    if n.text(note::BODY).unwrap_or_default().trim().is_empty() {
         return Err(invalid(format!("note {} has no text", n.id)));
     }
     Ok(())
 }
 
-fn check_followup(f: &FollowupRecord) -> Result<()> {
+fn check_followup(f: &Row) -> Result<()> {
     check_id("follow-up", &f.id)?;
-    if f.text.trim().is_empty() {
+    if f.text(followup::TEXT).unwrap_or_default().trim().is_empty() {
         return Err(invalid(format!("follow-up {} has no text", f.id)));
     }
-    if !matches!(f.status.as_str(), "open" | "done") {
+    let status = f.text(followup::STATUS).unwrap_or_default();
+    if !matches!(status, "open" | "done") {
         return Err(invalid(format!(
-            "follow-up {} has status {:?}; it must be \"open\" or \"done\"",
-            f.id, f.status
+            "follow-up {} has status {status:?}; it must be \"open\" or \"done\"",
+            f.id
         )));
     }
-    if let Some(every) = &f.every {
+    if let Some(every) = f.text(followup::EVERY) {
         crate::time::Interval::parse(every).map_err(|_| {
             invalid(format!(
                 "follow-up {} repeats every {every:?}, which is not an interval such as 1w or 1mo",
@@ -428,10 +694,11 @@ impl PreparedArticle {
     pub fn new(mut record: ArticleRecord) -> Result<PreparedArticle> {
         let a = &mut record;
         check_id("article", &a.id)?;
-        if a.title.trim().is_empty() {
+        if a.text(article::TITLE).unwrap_or_default().trim().is_empty() {
             return Err(invalid(format!("article {} has no title", a.id)));
         }
-        if a.versions.is_empty() && a.content_hash != EMPTY_HASH {
+        let current = a.text(article::CONTENT_HASH).unwrap_or_default().to_owned();
+        if a.versions.is_empty() && current != EMPTY_HASH {
             return Err(invalid(format!(
                 "article {} has no versions, so it has no text",
                 a.id
@@ -444,19 +711,21 @@ impl PreparedArticle {
             if content.is_empty() {
                 return Err(invalid(format!("version {} has no text", v.id)));
             }
-            if content.hash != v.hash {
+            if content.hash != v.hash() {
                 return Err(invalid(format!(
                     "the text of version {} does not match its hash {} (it hashes to {}); the file was changed or damaged",
-                    v.id, v.hash, content.hash
+                    v.id,
+                    v.hash(),
+                    content.hash
                 )));
             }
             let frame = super::codec::pack(&content.text)?;
             texts.push((content, frame));
         }
-        if !a.versions.is_empty() && !a.versions.iter().any(|v| v.hash == a.content_hash) {
+        if !a.versions.is_empty() && !a.versions.iter().any(|v| v.hash() == current) {
             return Err(invalid(format!(
-                "article {}'s current text {} is none of its versions",
-                a.id, a.content_hash
+                "article {}'s current text {current} is none of its versions",
+                a.id
             )));
         }
         for n in &a.notes {
@@ -466,7 +735,7 @@ impl PreparedArticle {
             check_followup(f)?;
         }
         for t in &a.tags {
-            if normalize_tag(&t.tag).is_none() {
+            if normalize_tag(t.text(tag::TAG).unwrap_or_default()).is_none() {
                 return Err(invalid(format!(
                     "article {} has an empty tag or one with control characters",
                     a.id
@@ -518,17 +787,18 @@ impl Tx<'_> {
     ) -> Result<Restored> {
         let PreparedArticle { record, texts } = prepared;
         let a = &record;
+        let content_hash = a.text(article::CONTENT_HASH).unwrap_or_default();
         let mut existing = self.article_ref(&a.id)?;
         if existing.is_none() && by_content {
             let urls: Vec<String> = a
-                .url
-                .iter()
-                .chain(a.urls.iter().map(|u| &u.url))
-                .map(|u| crate::urls::normalize_url(u).unwrap_or_else(|| u.clone()))
+                .text(article::URL)
+                .into_iter()
+                .chain(a.urls.iter().filter_map(|u| u.text(url::URL)))
+                .map(|u| crate::urls::normalize_url(u).unwrap_or_else(|| u.to_owned()))
                 .collect();
             existing = match super::article::find_by_url(self.conn(), &urls)? {
                 Some(found) => Some(found),
-                None => super::article::find_by_hash(self.conn(), &a.content_hash)?,
+                None => super::article::find_by_hash(self.conn(), content_hash)?,
             };
         }
         let Some(article) = existing else {
@@ -543,11 +813,11 @@ impl Tx<'_> {
             .query_map([&article.id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for (v, (content, frame)) in a.versions.iter().zip(texts) {
-            if known.contains(&v.hash) || self.exists("versions", &v.id)? {
+            if known.iter().any(|k| k == v.hash()) || self.exists("versions", &v.id)? {
                 continue;
             }
-            self.put_text_packed(&content, frame, v.created_at)?;
-            self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
+            self.put_text_packed(&content, frame, v.local_created_at())?;
+            self.restore_version(&article, v)?;
             changed = true;
         }
         // A pending bookmark (no text yet) that the record has the text of
@@ -557,45 +827,51 @@ impl Tx<'_> {
         // article held versions yet stayed pending.
         let here = super::query::article_by_rowid(self.conn(), article.rowid)?;
         if here.pending
-            && a.content_hash != EMPTY_HASH
-            && a.versions.iter().any(|v| v.hash == a.content_hash)
-            && self.exists_text(&a.content_hash)?
+            && content_hash != EMPTY_HASH
+            && a.versions.iter().any(|v| v.hash() == content_hash)
+            && self.exists_text(content_hash)?
         {
             self.set_article(
                 &article,
                 article::CONTENT_HASH,
-                a.content_hash.clone().into(),
+                a.get(article::CONTENT_HASH).clone(),
             )?;
-            if super::bookmark::has_placeholder_title(&here) && here.title != a.title {
-                self.set_article(&article, article::TITLE, a.title.clone().into())?;
+            let title = a.text(article::TITLE).unwrap_or_default();
+            if super::bookmark::has_placeholder_title(&here) && here.title != title {
+                self.set_article(&article, article::TITLE, a.get(article::TITLE).clone())?;
             }
             self.forget_fetch_failure(&article.id)?;
             changed = true;
         }
         // Metadata the article lacks comes from the record.
+        let owned = |f: Field| a.text(f).map(str::to_owned);
         changed |= self.fill_metadata(
             &article,
             &here,
-            [&a.site, &a.author, &a.lang],
-            a.published_at,
+            [
+                &owned(article::SITE),
+                &owned(article::AUTHOR),
+                &owned(article::LANG),
+            ],
+            a.time(article::PUBLISHED_AT),
         )?;
         for u in &a.urls {
-            changed |= self.insert_url(&article, &u.url, u.added_at)?;
+            changed |= self.restore_url(&article, u)?;
         }
         // As a clip does: an article without a preferred URL takes one.
         let url: Option<String> = self
             .conn()
             .prepare_cached("SELECT url FROM articles WHERE rowid = ?1")?
             .query_row([article.rowid], |r| r.get(0))?;
-        if let (None, Some(new)) = (url, &a.url) {
-            self.set_article(&article, article::URL, Value::Text(new.clone()))?;
+        if let (None, Value::Text(_)) = (url, a.get(article::URL)) {
+            self.set_article(&article, article::URL, a.get(article::URL).clone())?;
             changed = true;
         }
         for t in &a.tags {
             changed |= self.restore_tag(&article, t)?;
         }
         // Read on the other journal: read here too (never the reverse).
-        if let Some(read) = a.read_at {
+        if let Some(read) = a.time(article::READ_AT) {
             let unread = self
                 .conn()
                 .prepare_cached("SELECT read_at IS NULL FROM articles WHERE rowid = ?1")?
@@ -605,18 +881,7 @@ impl Tx<'_> {
                 changed = true;
             }
         }
-        for n in &a.notes {
-            if !self.exists("notes", &n.id)? {
-                self.restore_note_record(Some(&article), n)?;
-                changed = true;
-            }
-        }
-        for f in &a.followups {
-            if !self.exists("followups", &f.id)? {
-                self.insert_followup(Some(&article), f)?;
-                changed = true;
-            }
-        }
+        changed |= self.restore_owned(&article, a)?;
         if !changed {
             return Ok(Restored::Duplicate);
         }
@@ -630,23 +895,23 @@ impl Tx<'_> {
     }
 
     /// Restores a free-standing note; one with the same id is a duplicate.
-    pub fn import_note(&mut self, n: &NoteRecord) -> Result<Restored> {
+    pub fn import_note(&mut self, n: &Row) -> Result<Restored> {
         check_note(n)?;
         if self.exists("notes", &n.id)? {
             return Ok(Restored::Duplicate);
         }
-        self.restore_note_record(None, n)?;
+        self.insert_note(None, &n.id, n.under(None), n.local_time())?;
         Ok(Restored::Added)
     }
 
     /// Restores a free-standing follow-up; one with the same id is a
     /// duplicate.
-    pub fn import_followup(&mut self, f: &FollowupRecord) -> Result<Restored> {
+    pub fn import_followup(&mut self, f: &Row) -> Result<Restored> {
         check_followup(f)?;
         if self.exists("followups", &f.id)? {
             return Ok(Restored::Duplicate);
         }
-        self.insert_followup(None, f)?;
+        self.insert_followup(&f.id, f.under(None), f.local_time())?;
         Ok(Restored::Added)
     }
 
@@ -657,25 +922,9 @@ impl Tx<'_> {
     ) -> Result<()> {
         // The texts first: the article and its versions refer to them.
         for (v, (content, frame)) in a.versions.iter().zip(texts) {
-            self.put_text_packed(&content, frame, v.created_at)?;
+            self.put_text_packed(&content, frame, v.local_created_at())?;
         }
-        let rowid = self.restore_row(
-            Entity::Article,
-            &a.id,
-            [
-                (article::TITLE, Value::Text(a.title.clone())),
-                (article::URL, text(&a.url)),
-                (article::SITE, text(&a.site)),
-                (article::AUTHOR, text(&a.author)),
-                (article::LANG, text(&a.lang)),
-                (article::PUBLISHED_AT, time(a.published_at)),
-                (article::CONTENT_HASH, Value::Text(a.content_hash.clone())),
-                (article::CLIPPED_AT, Value::Integer(a.clipped_at.0)),
-                (article::DELETED_AT, time(a.deleted_at)),
-                (article::READ_AT, time(a.read_at)),
-            ],
-            a.updated_at,
-        )?;
+        let rowid = self.restore_row(Entity::Article, &a.id, a.under(None), a.local_time())?;
         let article = ArticleRef {
             rowid,
             id: a.id.clone(),
@@ -685,47 +934,61 @@ impl Tx<'_> {
             // A version id the journal has elsewhere cannot be restored as
             // it is; the article keeps its other versions.
             if !self.exists("versions", &v.id)? {
-                self.insert_version(&article, &v.id, &v.hash, v.created_at)?;
+                self.restore_version(&article, v)?;
             }
         }
         for u in &a.urls {
-            self.insert_url(&article, &u.url, u.added_at)?;
+            self.restore_url(&article, u)?;
         }
         for t in &a.tags {
             self.restore_tag(&article, t)?;
         }
+        self.restore_owned(&article, a)?;
+        Ok(())
+    }
+
+    /// Restores the record's notes and follow-ups the journal lacks onto
+    /// `article`. Returns whether there were any.
+    fn restore_owned(&mut self, article: &ArticleRef, a: &ArticleRecord) -> Result<bool> {
+        let mut changed = false;
         for n in &a.notes {
             if !self.exists("notes", &n.id)? {
-                self.restore_note_record(Some(&article), n)?;
+                self.insert_note(Some(article), &n.id, n.under(Some(article)), n.local_time())?;
+                changed = true;
             }
         }
         for f in &a.followups {
             if !self.exists("followups", &f.id)? {
-                self.insert_followup(Some(&article), f)?;
+                self.insert_followup(&f.id, f.under(Some(article)), f.local_time())?;
+                changed = true;
             }
         }
-        Ok(())
+        Ok(changed)
     }
 
-    fn restore_tag(&mut self, article: &ArticleRef, t: &TagRecord) -> Result<bool> {
-        match normalize_tag(&t.tag) {
-            Some(tag) => self.insert_tag(article, &tag, t.created_at),
+    fn restore_version(&mut self, article: &ArticleRef, v: &VersionRecord) -> Result<()> {
+        self.insert_version(article, &v.id, v.hash(), v.local_created_at())
+    }
+
+    fn restore_url(&mut self, article: &ArticleRef, u: &Row) -> Result<bool> {
+        self.insert_url(
+            article,
+            u.text(url::URL).unwrap_or_default(),
+            u.at(url::ADDED_AT),
+        )
+    }
+
+    fn restore_tag(&mut self, article: &ArticleRef, t: &Row) -> Result<bool> {
+        match normalize_tag(t.text(tag::TAG).unwrap_or_default()) {
+            Some(tag) => self.insert_tag(article, &tag, t.local_time()),
             None => Ok(false),
         }
     }
+}
 
-    fn restore_note_record(&mut self, article: Option<&ArticleRef>, n: &NoteRecord) -> Result<()> {
-        self.insert_note(
-            article,
-            &NoteRow {
-                id: n.id.clone(),
-                body: &n.body,
-                created_at: n.created_at,
-                updated_at: n.updated_at,
-                deleted_at: n.deleted_at,
-            },
-        )?;
-        Ok(())
+impl VersionRecord {
+    fn local_created_at(&self) -> Timestamp {
+        self.at(version::CREATED_AT)
     }
 }
 
@@ -734,95 +997,141 @@ mod tests {
     use super::*;
     use crate::entity::Entity;
 
-    fn keys(v: &serde_json::Value) -> std::collections::BTreeSet<String> {
-        v.as_object().expect("a record").keys().cloned().collect()
+    /// Every column the export carries, of every row of `entity`, in a
+    /// stable order.
+    fn carried(j: &Journal, entity: Entity) -> Vec<Vec<Value>> {
+        let table = entity.table().unwrap();
+        let columns = columns(entity, "");
+        let n = columns.split(", ").count();
+        let mut stmt = j
+            .conn()
+            .prepare(&format!("SELECT {columns} FROM {table} ORDER BY {columns}"))
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
     }
 
-    /// The export writes each entity's fields: a field added to
-    /// `crate::entity` without a place in the export fails here, naming
-    /// it. The exceptions are the fields the file carries another way.
+    /// A new journal restored from `a`'s JSON export, and what the import
+    /// said.
+    fn exported_and_imported(a: &Journal) -> (Journal, crate::import::ImportReport) {
+        let mut file = Vec::new();
+        crate::export::json::write(a, &mut file).unwrap();
+        let mut b = Journal::open_in_memory().unwrap();
+        let report =
+            crate::import::newsjournal::import(&mut b, "export.json", &file[..], Timestamp(2_000))
+                .unwrap();
+        (b, report)
+    }
+
+    /// Every field of every entity goes out in the export and comes back
+    /// whole: the journal below has a value in each (a field added to
+    /// `crate::entity` without one here fails, naming it), and the journal
+    /// restored from its export holds the same values.
     #[test]
-    fn every_field_of_every_entity_is_exported() {
-        let t = Timestamp(1_764_000_000_000);
-        let note = NoteRecord {
-            id: "n".into(),
-            body: "b".into(),
-            created_at: t,
-            updated_at: t,
-            deleted_at: Some(t),
-        };
-        let followup = FollowupRecord {
-            id: "f".into(),
-            text: "t".into(),
-            due_at: t,
-            every: Some("1w".into()),
-            status: "open".into(),
-            done_at: Some(t),
-            created_at: t,
-            updated_at: t,
-            deleted_at: Some(t),
-        };
-        let version = VersionRecord {
-            id: "v".into(),
-            created_at: t,
-            hash: "h".into(),
-            text: "x".into(),
-        };
-        let url = UrlRecord {
-            url: "https://a.example/".into(),
-            added_at: t,
-        };
-        let tag = TagRecord {
-            tag: "courts".into(),
-            created_at: t,
-        };
-        let article = ArticleRecord {
-            id: "a".into(),
-            title: "T".into(),
-            url: Some("https://a.example/".into()),
-            site: Some("s".into()),
-            author: Some("w".into()),
+    fn every_field_of_every_entity_is_exported_and_restored() {
+        use crate::journal::NewClip;
+        let mut a = Journal::open_in_memory().unwrap();
+        let clip = NewClip {
+            content: Content::new("Harbour vote\n\nThe council voted."),
+            title: "Harbour vote".into(),
+            urls: vec!["https://news.example/harbour".into()],
+            site: Some("News".into()),
+            author: Some("A. Writer".into()),
             lang: Some("en".into()),
-            published_at: Some(t),
-            content_hash: "h".into(),
-            clipped_at: t,
-            updated_at: t,
-            deleted_at: Some(t),
-            read_at: Some(t),
-            urls: vec![url.clone()],
-            tags: vec![tag.clone()],
-            versions: vec![version.clone()],
-            notes: vec![note.clone()],
-            followups: vec![followup.clone()],
+            published_at: Some(Timestamp(1_700_000_000_000)),
+            tags: vec!["harbour".into()],
+            note: Some("why it matters".into()),
         };
+        let clipped = a.clip(Timestamp(1_764_000_000_000), &clip).unwrap();
+        let article = a.resolve_article(&clipped.article.id).unwrap();
+        a.write(Timestamp(1_764_000_100_000), |tx| {
+            tx.add_note(None, "a journal note")?;
+            tx.create_followup(
+                Some(&article),
+                "check the vote",
+                Timestamp(1_765_000_000_000),
+                Some(crate::time::Interval::parse("1w").unwrap()),
+            )?;
+            tx.create_followup(None, "a free follow-up", Timestamp(1_765_000_000_000), None)?;
+            Ok(())
+        })
+        .unwrap();
+        for sql in [
+            "UPDATE articles SET read_at = 1764000200000, deleted_at = 1764000300000",
+            "UPDATE notes SET deleted_at = 1764000400000",
+            "UPDATE followups SET every = '1mo', status = 'done', done_at = 1764000500000,
+                    deleted_at = 1764000600000",
+        ] {
+            a.conn().execute(sql, []).unwrap();
+        }
         for entity in Entity::ALL {
-            let record = match entity {
-                Entity::Article => serde_json::to_value(&article).unwrap(),
-                Entity::Url => serde_json::to_value(&url).unwrap(),
-                Entity::Tag => serde_json::to_value(&tag).unwrap(),
-                Entity::Version => serde_json::to_value(&version).unwrap(),
-                Entity::Note => serde_json::to_value(&note).unwrap(),
-                Entity::Followup => serde_json::to_value(&followup).unwrap(),
-                Entity::Unknown => unreachable!(),
-            };
-            let have = keys(&record);
-            for field in entity.fields() {
-                let carried_otherwise = match (entity, field.name) {
-                    // By nesting: it is listed under its article.
-                    (_, "article_id") => true,
-                    // An exported tag is a linked one.
-                    (Entity::Tag, "linked") => true,
-                    // A version's text is in the file, under `hash`.
-                    (Entity::Version, "content_hash") => have.contains("hash"),
-                    _ => false,
-                };
-                assert!(
-                    carried_otherwise || have.contains(field.name),
-                    "the JSON export has no place for the {entity} field {}: add it to its record in src/journal/dump.rs",
-                    field.name
+            let table = entity.table().unwrap();
+            for f in entity.fields().iter().filter(|f| f.export_key().is_some()) {
+                let empty: i64 = a
+                    .conn()
+                    .query_row(
+                        &format!("SELECT count(*) FROM {table} WHERE {} IS NULL", f.name),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(
+                    empty, 0,
+                    "the {entity} field {} has no value in this test's journal: give it one above",
+                    f.name
                 );
             }
         }
+        let (b, report) = exported_and_imported(&a);
+        assert_eq!(report.rejected.len(), 0, "{report:?}");
+        for entity in Entity::ALL {
+            let (here, there) = (carried(&a, entity), carried(&b, entity));
+            assert!(!here.is_empty(), "no {entity} in this test's journal");
+            assert_eq!(here, there, "the {entity} rows came back changed");
+        }
+    }
+
+    /// A record missing a field that may not be empty, or with a value of
+    /// the wrong kind, is refused saying which.
+    #[test]
+    fn a_record_is_read_by_its_entitys_fields() {
+        let read = |entity, json: &str| row_from_json(entity, serde_json::from_str(json).unwrap());
+        let err = read(
+            Entity::Note,
+            r#"{"id": "n", "created_at": 1, "updated_at": 2}"#,
+        );
+        assert_eq!(err.unwrap_err().to_string(), "missing field `body`");
+        let err = read(
+            Entity::Note,
+            r#"{"id": "n", "body": 7, "created_at": 1, "updated_at": 2}"#,
+        );
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "invalid type: integer `7`, expected a string"
+        );
+        let err = read(
+            Entity::Note,
+            r#"{"id": "n", "body": "b", "created_at": "yesterday", "updated_at": 2}"#,
+        );
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .starts_with("\"yesterday\" is not an RFC 3339 time"),);
+        let note = read(
+            Entity::Note,
+            r#"{"id": "n", "body": "b", "created_at": "2026-11-26T09:00:00.000Z", "updated_at": 2, "later": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(note.text(note::BODY), Some("b"));
+        assert_eq!(note.at(note::CREATED_AT), Timestamp(1_795_683_600_000));
+        assert_eq!(note.local_time(), Timestamp(2));
+        assert_eq!(note.deleted_at(), None);
+        assert_eq!(
+            serde_json::to_string(&note).unwrap(),
+            r#"{"id":"n","body":"b","created_at":"2026-11-26T09:00:00.000Z","updated_at":"1970-01-01T00:00:00.002Z","deleted_at":null}"#
+        );
     }
 
     /// An export restores what the journal held, caps or not: a title from
@@ -842,12 +1151,7 @@ mod tests {
         a.conn()
             .execute("UPDATE articles SET title = ?1", [&long])
             .unwrap();
-        let mut file = Vec::new();
-        crate::export::json::write(&a, &mut file).unwrap();
-        let mut b = Journal::open_in_memory().unwrap();
-        let report =
-            crate::import::newsjournal::import(&mut b, "export.json", &file[..], Timestamp(2_000))
-                .unwrap();
+        let (b, report) = exported_and_imported(&a);
         assert_eq!((report.added, report.rejected.len()), (1, 0), "{report:?}");
         let title: String = b
             .conn()

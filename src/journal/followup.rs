@@ -6,9 +6,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
-use super::dump::FollowupRecord;
 use super::query::{resolve_prefix, ArticleRef};
-use super::rows::{text, time};
+use super::rows::article_id;
 use super::tx::new_id;
 use super::{Journal, Tx};
 use crate::entity::fields::followup;
@@ -118,50 +117,39 @@ impl Tx<'_> {
         every: Option<Interval>,
     ) -> Result<FollowupRef> {
         let now = self.now();
+        let id = new_id();
         self.insert_followup(
-            article,
-            &FollowupRecord {
-                id: new_id(),
-                text: clean_text(text)?,
-                due_at,
-                every: every.map(|e| e.to_string()),
-                status: FollowupStatus::Open.as_str().to_owned(),
-                done_at: None,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            },
+            &id,
+            [
+                (followup::ARTICLE_ID, article_id(article)),
+                (followup::TEXT, Value::Text(clean_text(text)?)),
+                (followup::DUE_AT, Value::Integer(due_at.0)),
+                (
+                    followup::EVERY,
+                    every.map_or(Value::Null, |e| Value::Text(e.to_string())),
+                ),
+                (
+                    followup::STATUS,
+                    Value::Text(FollowupStatus::Open.as_str().to_owned()),
+                ),
+                (followup::CREATED_AT, Value::Integer(now.0)),
+            ],
+            now,
         )
     }
 
-    /// Inserts a follow-up row as it is given (an import restores its id,
-    /// state and times).
+    /// Inserts a follow-up row with the values given (an import restores
+    /// its id, state and times).
     pub(super) fn insert_followup(
         &mut self,
-        article: Option<&ArticleRef>,
-        f: &FollowupRecord,
+        id: &str,
+        values: impl IntoIterator<Item = (Field, Value)>,
+        updated_at: Timestamp,
     ) -> Result<FollowupRef> {
-        let rowid = self.create_row(
-            Entity::Followup,
-            &f.id,
-            [
-                (
-                    followup::ARTICLE_ID,
-                    article.map_or(Value::Null, |a| Value::Text(a.id.clone())),
-                ),
-                (followup::TEXT, Value::Text(f.text.clone())),
-                (followup::DUE_AT, Value::Integer(f.due_at.0)),
-                (followup::EVERY, text(&f.every)),
-                (followup::STATUS, Value::Text(f.status.clone())),
-                (followup::DONE_AT, time(f.done_at)),
-                (followup::CREATED_AT, Value::Integer(f.created_at.0)),
-                (followup::DELETED_AT, time(f.deleted_at)),
-            ],
-            f.updated_at,
-        )?;
+        let rowid = self.create_row(Entity::Followup, id, values, updated_at)?;
         Ok(FollowupRef {
             rowid,
-            id: f.id.clone(),
+            id: id.to_owned(),
         })
     }
 

@@ -39,8 +39,8 @@ pub use crate::limits::{check_note_size, MAX_NOTE_BYTES};
 pub use article::{ClipOutcome, ClipStatus, NewClip};
 pub use bookmark::{placeholder_title, Filled, NewBookmark, PendingArticle, PendingCount};
 pub use dump::{
-    format_time, ArticleRecord, FollowupRecord, NoteRecord, PreparedArticle, Record, Restored,
-    TagRecord, UrlRecord, VersionRecord, FORMAT_VERSION,
+    format_time, row_from_json, ArticleRecord, PreparedArticle, Record, Restored, Row,
+    VersionRecord, FORMAT_VERSION,
 };
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};

@@ -34,13 +34,9 @@ pub struct ArticleRow {
     pub read_at: Option<Timestamp>,
 }
 
-/// A note row as [`Tx::insert_note`] writes it.
-pub(super) struct NoteRow<'a> {
-    pub id: String,
-    pub body: &'a str,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub deleted_at: Option<Timestamp>,
+/// The id of the article a row belongs to, or nothing.
+pub(super) fn article_id(article: Option<&ArticleRef>) -> Value {
+    article.map_or(Value::Null, |a| Value::Text(a.id.clone()))
 }
 
 /// A text, or nothing.
@@ -498,17 +494,18 @@ impl Tx<'_> {
         article: Option<&ArticleRef>,
         body: &str,
     ) -> Result<NoteRef> {
+        use fields::note as n;
         let now = self.now;
         let id = self.next_id();
         let note = self.insert_note(
             article,
-            &NoteRow {
-                id,
-                body,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            },
+            &id,
+            [
+                (n::ARTICLE_ID, article_id(article)),
+                (n::BODY, Value::Text(body.to_owned())),
+                (n::CREATED_AT, Value::Integer(now.0)),
+            ],
+            now,
         )?;
         if let Some(a) = article {
             self.bump(a)?;
@@ -516,35 +513,23 @@ impl Tx<'_> {
         Ok(note)
     }
 
-    /// Inserts a note row as it is given (an import restores its id and
-    /// times), without marking its article changed.
+    /// Inserts a note row with the values given (an import restores its id
+    /// and times), without marking its article changed.
     pub(super) fn insert_note(
         &mut self,
         article: Option<&ArticleRef>,
-        note: &NoteRow<'_>,
+        id: &str,
+        values: impl IntoIterator<Item = (Field, Value)>,
+        updated_at: Timestamp,
     ) -> Result<NoteRef> {
-        use fields::note as n;
         if let Some(a) = article {
             self.touch_article(a.rowid)?;
         }
-        let rowid = self.create_row(
-            Entity::Note,
-            &note.id,
-            [
-                (
-                    n::ARTICLE_ID,
-                    article.map_or(Value::Null, |a| Value::Text(a.id.clone())),
-                ),
-                (n::BODY, Value::Text(note.body.to_owned())),
-                (n::CREATED_AT, Value::Integer(note.created_at.0)),
-                (n::DELETED_AT, time(note.deleted_at)),
-            ],
-            note.updated_at,
-        )?;
+        let rowid = self.create_row(Entity::Note, id, values, updated_at)?;
         self.index_new_note(rowid);
         Ok(NoteRef {
             rowid,
-            id: note.id.clone(),
+            id: id.to_owned(),
             article: article.cloned(),
         })
     }
