@@ -323,10 +323,26 @@ fn edit(initial: &str) -> Result<String> {
 /// backup script) sees the old or the new one, never half of one: `write`
 /// fills a temporary file in the same folder, which then replaces `path`.
 /// If `write` fails, `path` is left as it was.
+///
+/// A symbolic link keeps pointing where it did: the file it points to is
+/// the one replaced. What is not a file (a pipe, `/dev/null`, a terminal)
+/// is written into as it is, as a shell's `>` would: replacing it would
+/// have put a file where the device or pipe was (`-o /dev/null`, run as
+/// root, replaced the system's /dev/null).
 pub fn write_atomically<T>(
     path: &std::path::Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T>,
 ) -> Result<T> {
+    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let resolved = match linked {
+        // A link to nowhere is replaced, as there is nothing to keep.
+        true => std::fs::canonicalize(path).ok(),
+        false => None,
+    };
+    let path = resolved.as_deref().unwrap_or(path);
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return write_in_place(path, write);
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -377,6 +393,22 @@ pub fn write_atomically<T>(
     file.sync_all()?;
     tmp_path
         .persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(value)
+}
+
+/// Writes into what `path` is (a pipe, a device), without replacing it.
+fn write_in_place<T>(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T>,
+) -> Result<T> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let value = write(&mut out)?;
+    out.flush()
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(value)
 }

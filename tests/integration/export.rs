@@ -223,3 +223,63 @@ fn ics_holds_the_follow_ups_open_and_done() {
     let due = env.nj(&["due", "--ics"]).success().stdout;
     assert_eq!(due.matches("BEGIN:VTODO").count(), 1);
 }
+
+/// `-o` into a pipe (or a device, such as /dev/null) writes into it: the
+/// export used to replace it with a file, and run as root, `nj export -o
+/// /dev/null` replaced the system's /dev/null with an ordinary file.
+#[test]
+#[cfg(unix)]
+fn regression_exporting_into_a_pipe_or_device_replaced_it_with_a_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::new();
+    journal(&env);
+    let fifo = env.path("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A reader at the pipe's other end, as `nj export -o >(gzip > x.gz)`
+    // would have.
+    let mut reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = env.nj(&["export", "-o", "pipe"]);
+    let still_a_pipe = std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo();
+    if !still_a_pipe {
+        // Nothing will ever write to the reader's pipe: stop it.
+        reader.kill().unwrap();
+    }
+    let read = reader.wait_with_output().unwrap();
+    assert!(still_a_pipe, "the pipe was replaced: {out:?}");
+    out.success();
+    let text = String::from_utf8(read.stdout).unwrap();
+    assert!(
+        text.starts_with("{\"format\":\"newsjournal\",\"version\":1,"),
+        "{text}"
+    );
+    assert!(text.ends_with("]}\n"), "{text}");
+}
+
+/// `-o` through a symbolic link replaces the file it points to and keeps
+/// the link (a calendar file linked into a synced folder stays linked).
+#[test]
+#[cfg(unix)]
+fn exporting_through_a_symbolic_link_keeps_the_link() {
+    let env = Env::new();
+    journal(&env);
+    std::fs::create_dir(env.path("synced")).unwrap();
+    env.write("synced/followups.ics", "old");
+    std::os::unix::fs::symlink("synced/followups.ics", env.path("link.ics")).unwrap();
+    env.nj(&["export", "--format", "ics", "-o", "link.ics"])
+        .success();
+    let meta = std::fs::symlink_metadata(env.path("link.ics")).unwrap();
+    assert!(meta.file_type().is_symlink());
+    let ics = std::fs::read_to_string(env.path("synced/followups.ics")).unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR"), "{ics}");
+}
