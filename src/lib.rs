@@ -6,7 +6,8 @@
 //! saved and clipped pages again); [`import`] and [`export`] bring libraries
 //! in and take the journal out to files; [`sync`] and [`server`] are the
 //! sync protocol's two sides. Below them are the leaves every module may
-//! use: [`content`] (text normalisation and content hashes), [`limits`]
+//! use: [`content`] (text normalisation and content hashes), [`similar`]
+//! (how alike two texts are, for recognising copies), [`limits`]
 //! (what each field may hold), [`urls`] (URL clean-up), [`time`] (the
 //! journal's notion of time), [`migrate`] and [`error`].
 //! `docs/architecture.md` draws the graph.
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod limits;
 pub(crate) mod migrate;
 pub mod server;
+pub mod similar;
 pub mod sync;
 pub mod time;
 pub mod urls;

@@ -1,0 +1,328 @@
+//! How alike two texts are: the measure behind recognising a syndicated
+//! copy of an article already in the journal.
+//!
+//! A text is cut into word shingles: every run of [`SHINGLE_WORDS`]
+//! consecutive words, with case, punctuation, quotes and dashes ignored, so
+//! a copy whose only changes are typographic has the same shingles. Two
+//! texts are compared by the shingles they share ([`Overlap`]); a copy
+//! shares most of its shingles with the original even with a headline, a
+//! byline, a "Read more" line or a few sentences added, dropped or cut from
+//! the end, while two different reports on one story share almost none
+//! (they share words, not runs of words).
+//!
+//! Comparing a new text with every stored one would read the whole journal,
+//! so each text also gets a [`Sketch`]: [`HASHES`] MinHash values, whose
+//! agreement estimates the two texts' share of common shingles. Its
+//! [`Sketch::band_keys`] (locality-sensitive hashing) find the few stored
+//! texts worth comparing exactly, through an index lookup per band.
+//!
+//! The words, the shingle hash and the MinHash constants decide what is
+//! stored in a journal's sketches: change any of them and every stored
+//! sketch must be computed again (a migration).
+
+/// Words per shingle. Five words rarely repeat by chance between two
+/// different articles, even in the same outlet's style, while a copy
+/// keeps nearly all of its runs of five.
+pub const SHINGLE_WORDS: usize = 5;
+
+/// MinHash values per sketch.
+pub const HASHES: usize = BANDS * ROWS;
+
+/// LSH bands, each of [`ROWS`] MinHash values: two texts become
+/// candidates when all the values of any one band agree. With `J` the
+/// share of their shingles they have in common, the chance is
+/// `1 - (1 - J^ROWS)^BANDS`: at 3 rows and 40 bands, 0.9999 for J = 0.7,
+/// 0.995 for J = 0.5, and 0.00004 for the J of 0.01 two unrelated texts
+/// have.
+pub const BANDS: usize = 40;
+pub const ROWS: usize = 3;
+
+/// A text with fewer shingles than this is never a copy of anything: a
+/// headline, a one-line note or an empty page would match too easily.
+pub const MIN_SHINGLES: usize = 20;
+
+/// The least [`Overlap::similarity`] of a copy. On the labelled set
+/// (`bench/copies/run`, seeds 7 and 8) every copy scores 0.754 or more and
+/// every other pair 0.000; among 771 real article bodies
+/// (`../shared/data/extraction`), the most alike different pair, two posts
+/// of one blog sharing its boilerplate, scores 0.673, and two weekly posts
+/// from one template 0.512. 0.72 is between (docs/benchmarks.md,
+/// "Copies").
+pub const COPY_SIMILARITY: f64 = 0.72;
+
+/// The distinct shingles of a text, as sorted hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Shingles(Vec<u64>);
+
+impl Shingles {
+    pub fn of(text: &str) -> Shingles {
+        let words: Vec<u64> = words(text).collect();
+        let mut hashes: Vec<u64> = words
+            .windows(SHINGLE_WORDS)
+            .map(|w| {
+                let joined = w.iter().fold(0u64, |h, &x| {
+                    h.wrapping_mul(0x100_0000_01b3).wrapping_add(x)
+                });
+                mix(joined)
+            })
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        Shingles(hashes)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many shingles the two texts share.
+    pub fn overlap(&self, other: &Shingles) -> Overlap {
+        let (mut i, mut j, mut shared) = (0, 0, 0);
+        let (a, b) = (&self.0, &other.0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        Overlap {
+            shared,
+            a: a.len(),
+            b: b.len(),
+        }
+    }
+}
+
+/// The shingles two texts share, and how many each has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overlap {
+    pub shared: usize,
+    pub a: usize,
+    pub b: usize,
+}
+
+impl Overlap {
+    /// How alike the texts are, from 0 (nothing in common) to 1 (the same
+    /// shingles): the shingles they share over the geometric mean of how
+    /// many each has (the Ochiai, or cosine, coefficient). A copy with its
+    /// last paragraphs cut keeps a high score (nearly all of it is in the
+    /// original), while an excerpt (a teaser, the first paragraph) does not
+    /// (it is a small part of the article), and neither do two texts that
+    /// share only a site's boilerplate.
+    pub fn similarity(&self) -> f64 {
+        if self.shared == 0 {
+            return 0.0;
+        }
+        self.shared as f64 / ((self.a as f64) * (self.b as f64)).sqrt()
+    }
+
+    /// Whether one text is a copy of the other.
+    pub fn is_copy(&self) -> bool {
+        self.a.min(self.b) >= MIN_SHINGLES && self.similarity() >= COPY_SIMILARITY
+    }
+}
+
+/// A text's MinHash sketch: for each of [`HASHES`] hash functions, the
+/// least value over its shingles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sketch {
+    pub mins: [u32; HASHES],
+}
+
+impl Sketch {
+    /// The sketch of a text's shingles; none for a text too short to be
+    /// anyone's copy.
+    pub fn of(shingles: &Shingles) -> Option<Sketch> {
+        if shingles.len() < MIN_SHINGLES {
+            return None;
+        }
+        let mut mins = [u32::MAX; HASHES];
+        for &s in &shingles.0 {
+            for (min, (a, b)) in mins.iter_mut().zip(PERMUTATIONS.iter()) {
+                // Multiply-shift: a universal hash of the (already mixed)
+                // shingle, its top 32 bits.
+                let h = (a.wrapping_mul(s).wrapping_add(*b) >> 32) as u32;
+                *min = (*min).min(h);
+            }
+        }
+        Some(Sketch { mins })
+    }
+
+    /// The share of hash functions on which two sketches agree: an
+    /// estimate of the share of shingles the two texts have in common
+    /// (of all the shingles either has).
+    pub fn estimate(&self, other: &Sketch) -> f64 {
+        let same = self
+            .mins
+            .iter()
+            .zip(other.mins.iter())
+            .filter(|(a, b)| a == b)
+            .count();
+        same as f64 / HASHES as f64
+    }
+
+    /// One key per band: texts with an equal key in some band are
+    /// candidates to compare. The band's number is in the key, so equal
+    /// values in different bands do not meet.
+    pub fn band_keys(&self) -> [i64; BANDS] {
+        let mut keys = [0i64; BANDS];
+        for (band, key) in keys.iter_mut().enumerate() {
+            let rows = &self.mins[band * ROWS..(band + 1) * ROWS];
+            let h = rows
+                .iter()
+                .fold(mix(band as u64 + 1), |h, &v| mix(h ^ u64::from(v)));
+            *key = h as i64;
+        }
+        keys
+    }
+
+    /// The sketch as stored: its values, little-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.mins.iter().flat_map(|m| m.to_le_bytes()).collect()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Sketch> {
+        if bytes.len() != HASHES * 4 {
+            return None;
+        }
+        let mut mins = [0u32; HASHES];
+        for (m, chunk) in mins.iter_mut().zip(bytes.chunks_exact(4)) {
+            *m = u32::from_le_bytes(chunk.try_into().expect("4 bytes"));
+        }
+        Some(Sketch { mins })
+    }
+}
+
+/// The words of a text, each as a hash of its lower-case letters and
+/// digits: anything else (punctuation, quotes, dashes, spaces) separates
+/// words and is otherwise ignored.
+fn words(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            // FNV-1a over the lower-case UTF-8 bytes.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            let mut feed = |c: char| {
+                let mut buf = [0u8; 4];
+                for &byte in c.encode_utf8(&mut buf).as_bytes() {
+                    h ^= u64::from(byte);
+                    h = h.wrapping_mul(0x100_0000_01b3);
+                }
+            };
+            for c in w.chars() {
+                if c.is_ascii() {
+                    feed(c.to_ascii_lowercase());
+                } else {
+                    c.to_lowercase().for_each(&mut feed);
+                }
+            }
+            h
+        })
+}
+
+/// splitmix64's finaliser: spreads every input bit over the output.
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The MinHash functions' constants (`a` odd), from splitmix64's sequence:
+/// fixed, because stored sketches were made with them.
+const PERMUTATIONS: [(u64, u64); HASHES] = {
+    let mut out = [(0u64, 0u64); HASHES];
+    let mut state: u64 = 0x6e6a_5f63_6f70_6965; // "nj_copie"
+    let mut i = 0;
+    while i < HASHES {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let a = mix(state) | 1;
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let b = mix(state);
+        out[i] = (a, b);
+        i += 1;
+    }
+    out
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(seed: u64, sentences: usize) -> Vec<String> {
+        // Sentences of made-up words, different for each seed.
+        (0..sentences)
+            .map(|s| {
+                let words: Vec<String> = (0..12)
+                    .map(|w| format!("w{:x}", mix(seed * 10_000 + s as u64 * 100 + w) % 5000))
+                    .collect();
+                format!("{}.", words.join(" "))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn typography_and_case_do_not_change_the_shingles() {
+        let a = Shingles::of("The \"deal\" - signed today - was worth $10bn, officials said.");
+        let b = Shingles::of("the “deal” — signed today — was worth $10bn officials SAID");
+        assert_eq!(a, b);
+        assert!(!a.is_empty());
+    }
+
+    #[test]
+    fn a_copy_with_a_line_added_is_a_copy_and_a_different_text_is_not() {
+        let text = article(1, 30).join(" ");
+        let copy = format!("By A. Writer\n\n{text}\n\nOriginally published on Example News.");
+        let other = article(2, 30).join(" ");
+        let (a, b, c) = (
+            Shingles::of(&text),
+            Shingles::of(&copy),
+            Shingles::of(&other),
+        );
+        let same = a.overlap(&b);
+        assert!(same.is_copy(), "{same:?}");
+        assert!(same.similarity() > 0.97, "{same:?}");
+        let different = a.overlap(&c);
+        assert!(!different.is_copy(), "{different:?}");
+        assert!(different.similarity() < 0.05, "{different:?}");
+        let (sa, sb, sc) = (
+            Sketch::of(&a).unwrap(),
+            Sketch::of(&b).unwrap(),
+            Sketch::of(&c).unwrap(),
+        );
+        assert!(sa.estimate(&sb) > 0.8);
+        assert!(sa.estimate(&sc) < 0.1);
+        let shared_band = |x: &Sketch, y: &Sketch| {
+            x.band_keys()
+                .iter()
+                .zip(y.band_keys().iter())
+                .any(|(p, q)| p == q)
+        };
+        assert!(shared_band(&sa, &sb));
+        assert!(!shared_band(&sa, &sc));
+        assert_eq!(Sketch::from_bytes(&sa.to_bytes()), Some(sa));
+    }
+
+    #[test]
+    fn an_excerpt_or_a_short_text_is_no_copy() {
+        let sentences = article(3, 40);
+        let text = sentences.join(" ");
+        let teaser = sentences[..4].join(" ");
+        let overlap = Shingles::of(&text).overlap(&Shingles::of(&teaser));
+        assert_eq!(overlap.shared, overlap.b, "the teaser is all in the text");
+        assert!(!overlap.is_copy(), "{overlap:?}");
+        for short in ["", "word", "Court rules on the contract"] {
+            let s = Shingles::of(short);
+            assert!(!s.overlap(&s).is_copy(), "{short:?}");
+            assert_eq!(Sketch::of(&s), None);
+        }
+    }
+}
