@@ -423,3 +423,44 @@ BEGIN
     DELETE FROM tag_counts WHERE articles <= 0
        AND tag IN (SELECT tag FROM article_tags WHERE article_seq = NEW.seq);
 END;
+
+-- migration: 9
+
+-- What recognising a syndicated copy needs (src/similar.rs): the LSH band
+-- keys of each article's current text, so the articles whose text is
+-- worth comparing with a new one are an index lookup per band away. A
+-- text too short to be a copy has none. Removed articles keep theirs;
+-- readers leave them out.
+CREATE TABLE copy_keys (
+    key         INTEGER NOT NULL,
+    article_seq INTEGER NOT NULL REFERENCES articles(seq),
+    PRIMARY KEY (key, article_seq)
+) WITHOUT ROWID;
+
+-- The articles whose keys are out of date: a new article, or one whose
+-- current text changed (with the text its keys were made from, to take
+-- those out). The triggers fill it whatever wrote the row (a clip, a
+-- fetch, an import, a pulled change); each write transaction empties it
+-- before it commits (Tx::write_copy_keys).
+CREATE TABLE copy_queue (
+    article_seq INTEGER PRIMARY KEY,
+    old_hash    TEXT
+);
+
+-- (A bookmark without its text yet has nothing to compare.)
+CREATE TRIGGER copy_queue_on_insert AFTER INSERT ON articles
+WHEN NEW.content_hash != 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+BEGIN
+    INSERT OR IGNORE INTO copy_queue(article_seq, old_hash) VALUES (NEW.seq, NULL);
+END;
+
+CREATE TRIGGER copy_queue_on_text AFTER UPDATE OF content_hash ON articles
+WHEN OLD.content_hash IS NOT NEW.content_hash
+BEGIN
+    INSERT OR IGNORE INTO copy_queue(article_seq, old_hash) VALUES (NEW.seq, OLD.content_hash);
+END;
+
+-- Every article a journal already holds gets its keys at the first write
+-- after the upgrade, or the first `nj copies`.
+INSERT INTO copy_queue(article_seq, old_hash) SELECT seq, NULL FROM articles
+ WHERE content_hash != 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--fresh", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--no-copies", dest="copies", action="store_false",
+                    help="leave out `nj copies` (for a build before it)")
     a = ap.parse_args()
 
     info = dict(line.strip().split("=", 1) for line in open(a.build_info) if "=" in line)
@@ -86,6 +88,10 @@ def main():
                                [timed([nj, "due"], due_env) for _ in range(a.runs)]))
         results.append(summary("nj due --count",
                                [timed([nj, "due", "--count"], due_env) for _ in range(a.runs)]))
+
+    if a.copies:
+        results.append(summary("nj copies (every group of copies in the journal)",
+                               [timed([nj, "copies"], env) for _ in range(max(3, a.runs // 10))]))
 
     fresh = [json.loads(l) for l in open(a.fresh)]
     samples = []

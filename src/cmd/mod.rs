@@ -4,6 +4,7 @@
 mod clip;
 mod completions;
 mod config;
+mod copies;
 mod diff;
 mod due;
 mod export;
@@ -71,6 +72,7 @@ enum Command {
     Open(open::Open),
     Versions(diff::Versions),
     Diff(diff::Diff),
+    Copies(copies::Copies),
     Verify(verify::Verify),
     Note(note::NoteCmd),
     Jot(note::Jot),
@@ -214,6 +216,7 @@ impl Cli {
             Command::Open(c) => c.run(&ctx),
             Command::Versions(c) => c.run(&ctx),
             Command::Diff(c) => c.run(&ctx),
+            Command::Copies(c) => c.run(&ctx),
             Command::Verify(c) => c.run(&ctx),
             Command::Note(c) => c.run(&ctx),
             Command::Jot(c) => c.run(&ctx),

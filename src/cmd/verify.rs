@@ -15,7 +15,8 @@ use super::Ctx;
 #[derive(Debug, Args)]
 pub struct Verify {
     /// Mend articles whose text, versions and pending state disagree,
-    /// rebuild the search index and count the tags again, first
+    /// rebuild the search index and the copy keys, and count the tags
+    /// again, first
     #[arg(long)]
     repair: bool,
 }
@@ -43,6 +44,7 @@ impl Verify {
             }
             journal.rebuild_index()?;
             journal.recount_tags()?;
+            journal.rebuild_copy_keys(ctx.clock.timestamp())?;
         } else {
             // An index an interrupted sync left to rebuild is not damaged.
             journal.finish_index()?;

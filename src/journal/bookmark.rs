@@ -61,6 +61,7 @@ impl Tx<'_> {
     /// pending article, and a read mark. Nothing already there is
     /// overwritten or marked unread.
     pub fn import_bookmark(&mut self, b: &NewBookmark) -> Result<Restored> {
+        self.copy_keys_as_it_goes()?;
         let Some(first_url) = b.urls.first() else {
             return Err(Error::BadInput("it has no URL".into()));
         };

@@ -785,6 +785,7 @@ impl Tx<'_> {
         prepared: PreparedArticle,
         by_content: bool,
     ) -> Result<Restored> {
+        self.copy_keys_as_it_goes()?;
         let PreparedArticle { record, texts } = prepared;
         let a = &record;
         let content_hash = a.text(article::CONTENT_HASH).unwrap_or_default();

@@ -13,6 +13,7 @@ mod bookmark;
 mod bulk;
 mod changelog;
 mod codec;
+mod copies;
 mod dump;
 mod followup;
 pub mod fts_query;
@@ -38,6 +39,7 @@ use crate::time::Timestamp;
 pub use crate::limits::{check_note_size, MAX_NOTE_BYTES};
 pub use article::{ClipOutcome, ClipStatus, NewClip};
 pub use bookmark::{placeholder_title, Filled, NewBookmark, PendingArticle, PendingCount};
+pub use copies::{Copy, CopyGroup};
 pub use dump::{
     format_time, row_from_json, ArticleRecord, PreparedArticle, Record, Restored, Row,
     VersionRecord, FORMAT_VERSION,

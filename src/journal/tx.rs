@@ -46,6 +46,9 @@ pub struct Tx<'c> {
     /// Whether the search index came from the worker (for tests: the
     /// rebuild it falls back to gives the same index).
     pub(super) side_index_copied: bool,
+    /// Items an import has handed over since the copy keys were last
+    /// made ([`Tx::copy_keys_as_it_goes`]).
+    pub(super) items_since_copy_keys: usize,
 }
 
 /// URLs matched in memory during an import ([`Tx::urls_seen`]). foldhash
@@ -147,6 +150,7 @@ impl<'c> Tx<'c> {
             scratch: None,
             side: None,
             side_index_copied: false,
+            items_since_copy_keys: 0,
         }
     }
 
@@ -170,6 +174,7 @@ impl<'c> Tx<'c> {
 
     pub(super) fn commit(mut self) -> Result<()> {
         self.save_log_position()?;
+        self.write_copy_keys()?;
         self.write_index()?;
         self.tx.commit()?;
         Ok(())

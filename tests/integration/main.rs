@@ -12,6 +12,7 @@ mod calendar;
 mod clip_local;
 mod clip_url;
 mod config;
+mod copies;
 mod due;
 mod export;
 mod extract;

@@ -1,0 +1,334 @@
+//! Syndicated copies: each article's copy keys (the LSH band keys of its
+//! current text, `crate::similar`), kept up to date at every commit, and
+//! the groups of near-copies the journal holds.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::query::article_by_rowid;
+use super::{Article, Journal, Tx};
+use crate::content::EMPTY_HASH;
+use crate::error::Result;
+use crate::similar::{Shingles, Sketch, BANDS};
+use crate::time::Timestamp;
+
+/// The articles one key may bring together before it is taken for a
+/// template every article shares rather than a sign of copies: comparing
+/// every pair in it would cost the square of its size.
+const MOST_IN_ONE_KEY: usize = 64;
+
+impl Tx<'_> {
+    /// Makes the copy keys of every article in `copy_queue` (filled by
+    /// triggers on `articles`, whatever wrote the row) and empties it.
+    pub(super) fn write_copy_keys(&mut self) -> Result<()> {
+        let conn = self.conn();
+        let queued: Vec<(i64, Option<String>, Option<String>)> = conn
+            .prepare_cached(
+                "SELECT q.article_seq, q.old_hash, a.content_hash
+                   FROM copy_queue q LEFT JOIN articles a ON a.seq = q.article_seq",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if queued.is_empty() {
+            return Ok(());
+        }
+        for (seq, old, current) in queued {
+            if let Some(keys) = old.map(|h| keys_of(conn, &h)).transpose()?.flatten() {
+                let mut delete = conn
+                    .prepare_cached("DELETE FROM copy_keys WHERE key = ?1 AND article_seq = ?2")?;
+                for key in keys {
+                    delete.execute(params![key, seq])?;
+                }
+            }
+            if let Some(keys) = current.map(|h| keys_of(conn, &h)).transpose()?.flatten() {
+                let mut insert = conn.prepare_cached(
+                    "INSERT OR IGNORE INTO copy_keys(key, article_seq) VALUES (?1, ?2)",
+                )?;
+                for key in keys {
+                    insert.execute(params![key, seq])?;
+                }
+            }
+        }
+        conn.execute("DELETE FROM copy_queue", [])?;
+        Ok(())
+    }
+
+    /// For an import, called with each item: makes the copy keys of the
+    /// articles queued so far every few hundred items, on the writing
+    /// thread, which otherwise waits for the parsing one, instead of all
+    /// at commit, when nothing else is left to run beside it.
+    pub(super) fn copy_keys_as_it_goes(&mut self) -> Result<()> {
+        self.items_since_copy_keys += 1;
+        if self.items_since_copy_keys >= 256 {
+            self.items_since_copy_keys = 0;
+            self.write_copy_keys()?;
+        }
+        Ok(())
+    }
+}
+
+/// The copy keys of the stored text with this hash; none for a text too
+/// short to be a copy (or not stored).
+fn keys_of(conn: &Connection, hash: &str) -> Result<Option<[i64; BANDS]>> {
+    if hash == EMPTY_HASH {
+        return Ok(None);
+    }
+    let Some(text) = text_of(conn, hash)? else {
+        return Ok(None);
+    };
+    Ok(Sketch::of(&Shingles::of(&text)).map(|s| s.band_keys()))
+}
+
+fn text_of(conn: &Connection, hash: &str) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM texts WHERE hash = ?1")?;
+    let mut rows = stmt.query([hash])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(super::codec::decode(r.get_ref(0)?)?)),
+        None => Ok(None),
+    }
+}
+
+/// Articles whose texts are copies of one another.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyGroup {
+    /// The first clipped, which the others are compared with.
+    pub article: Article,
+    /// The others, most alike first.
+    pub copies: Vec<Copy>,
+}
+
+/// An article in a [`CopyGroup`], and how alike its text is to the
+/// group's first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Copy {
+    pub article: Article,
+    /// From 0 to 1 ([`crate::similar::Overlap::similarity`]).
+    pub similarity: f64,
+}
+
+impl Journal {
+    /// Makes every article's copy keys again (`nj verify --repair`).
+    pub fn rebuild_copy_keys(&mut self, now: Timestamp) -> Result<()> {
+        self.write(now, |tx| {
+            tx.conn().execute_batch(&format!(
+                "DELETE FROM copy_keys;
+                 INSERT OR REPLACE INTO copy_queue(article_seq, old_hash)
+                      SELECT seq, NULL FROM articles WHERE content_hash != '{EMPTY_HASH}';"
+            ))?;
+            Ok(())
+        })
+    }
+
+    /// Every group of near-copies among the articles outside the bin, the
+    /// group whose closest copy is most alike first. Brings the copy keys
+    /// up to date first (a journal just upgraded has none yet), which is a
+    /// write.
+    pub fn copy_groups(&mut self, now: Timestamp) -> Result<Vec<CopyGroup>> {
+        self.write(now, |_| Ok(()))?;
+        let conn = self.conn();
+        let binned: HashSet<i64> = conn
+            .prepare("SELECT seq FROM articles WHERE deleted_at IS NOT NULL")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        // Pairs sharing a key, from one pass over the keys in key order.
+        let mut pairs: HashSet<(i64, i64)> = HashSet::new();
+        let mut stmt = conn.prepare("SELECT key, article_seq FROM copy_keys ORDER BY key")?;
+        let mut rows = stmt.query([])?;
+        let mut bucket: Vec<i64> = Vec::new();
+        let mut current: Option<i64> = None;
+        let mut flush = |bucket: &mut Vec<i64>| {
+            if (2..=MOST_IN_ONE_KEY).contains(&bucket.len()) {
+                for (i, a) in bucket.iter().enumerate() {
+                    for b in &bucket[i + 1..] {
+                        pairs.insert(((*a).min(*b), (*a).max(*b)));
+                    }
+                }
+            }
+            bucket.clear();
+        };
+        while let Some(r) = rows.next()? {
+            let (key, seq): (i64, i64) = (r.get(0)?, r.get(1)?);
+            if current != Some(key) {
+                flush(&mut bucket);
+                current = Some(key);
+            }
+            if !binned.contains(&seq) {
+                bucket.push(seq);
+            }
+        }
+        flush(&mut bucket);
+        drop(rows);
+        drop(stmt);
+        // Each candidate pair compared exactly; copies joined into groups.
+        let mut shingles: HashMap<i64, Shingles> = HashMap::new();
+        let mut parent: HashMap<i64, i64> = HashMap::new();
+        let mut sorted: Vec<(i64, i64)> = pairs.into_iter().collect();
+        sorted.sort_unstable();
+        for (a, b) in sorted {
+            read_shingles(conn, &mut shingles, a)?;
+            read_shingles(conn, &mut shingles, b)?;
+            if shingles[&a].overlap(&shingles[&b]).is_copy() {
+                let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+                if ra != rb {
+                    parent.insert(ra.max(rb), ra.min(rb));
+                }
+            }
+        }
+        let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
+        let seqs: Vec<i64> = parent.keys().copied().collect();
+        for seq in seqs {
+            let r = root(&mut parent, seq);
+            members.entry(r).or_default().push(seq);
+        }
+        let mut groups = Vec::new();
+        for (r, mut seqs) in members {
+            if !seqs.contains(&r) {
+                seqs.push(r);
+            }
+            let mut articles: Vec<Article> = seqs
+                .iter()
+                .map(|&s| article_by_rowid(conn, s))
+                .collect::<Result<_>>()?;
+            articles.sort_by(|x, y| (x.clipped_at, &x.id).cmp(&(y.clipped_at, &y.id)));
+            let first = articles.remove(0);
+            read_shingles(conn, &mut shingles, first.rowid)?;
+            let mut copies: Vec<Copy> = Vec::new();
+            for a in articles {
+                read_shingles(conn, &mut shingles, a.rowid)?;
+                copies.push(Copy {
+                    similarity: shingles[&first.rowid]
+                        .overlap(&shingles[&a.rowid])
+                        .similarity(),
+                    article: a,
+                });
+            }
+            copies.sort_by(|x, y| y.similarity.total_cmp(&x.similarity));
+            groups.push(CopyGroup {
+                article: first,
+                copies,
+            });
+        }
+        let best = |g: &CopyGroup| g.copies.first().map_or(0.0, |c| c.similarity);
+        groups.sort_by(|x, y| {
+            best(y)
+                .total_cmp(&best(x))
+                .then_with(|| x.article.id.cmp(&y.article.id))
+        });
+        Ok(groups)
+    }
+}
+
+fn root(parent: &mut HashMap<i64, i64>, x: i64) -> i64 {
+    let mut r = x;
+    while let Some(&p) = parent.get(&r) {
+        if p == r {
+            break;
+        }
+        r = p;
+    }
+    parent.entry(r).or_insert(r);
+    // Shorten the path for the next look-up.
+    let mut y = x;
+    while y != r {
+        let next = parent[&y];
+        parent.insert(y, r);
+        y = next;
+    }
+    r
+}
+
+/// Reads the shingles of an article's current text into `cache`, once.
+fn read_shingles(conn: &Connection, cache: &mut HashMap<i64, Shingles>, seq: i64) -> Result<()> {
+    if cache.contains_key(&seq) {
+        return Ok(());
+    }
+    let hash: Option<String> = conn
+        .prepare_cached("SELECT content_hash FROM articles WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))
+        .optional()?;
+    let text = match hash {
+        Some(h) => text_of(conn, &h)?.unwrap_or_default(),
+        None => String::new(),
+    };
+    cache.insert(seq, Shingles::of(&text));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Content;
+    use crate::journal::NewClip;
+
+    fn report(seed: u64) -> String {
+        (0..30)
+            .map(|s| {
+                let words: Vec<String> = (0..14)
+                    .map(|w| format!("w{}", (seed * 7919 + s * 131 + w * 17) % 997))
+                    .collect();
+                format!("{}.", words.join(" "))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn clip(j: &mut Journal, at: i64, text: &str, url: &str) -> String {
+        let clip = NewClip {
+            content: Content::new(text),
+            title: "Harbour vote".into(),
+            urls: vec![url.into()],
+            ..NewClip::default()
+        };
+        j.clip(Timestamp(at), &clip).unwrap().article.id
+    }
+
+    /// A journal from before copies were recognised gets every article's
+    /// keys from the migration, and its copies are found.
+    #[test]
+    fn a_journal_from_before_the_migration_has_its_copies_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let (a, b) = {
+            let mut j = Journal::open(&path).unwrap();
+            let text = report(1);
+            let a = clip(&mut j, 1_000, &text, "https://a.example/1");
+            let b = clip(
+                &mut j,
+                2_000,
+                &format!("{text}\nvia Example Wire"),
+                "https://b.example/1",
+            );
+            clip(&mut j, 3_000, &report(2), "https://a.example/2");
+            // As the journal was before migration 9.
+            j.conn()
+                .execute_batch(
+                    "DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
+                     DROP TABLE copy_queue; DROP TABLE copy_keys; PRAGMA user_version = 8;",
+                )
+                .unwrap();
+            (a, b)
+        };
+        let mut j = Journal::open(&path).unwrap();
+        let queued: i64 = j
+            .conn()
+            .query_row("SELECT count(*) FROM copy_queue", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(queued, 3);
+        let groups = j.copy_groups(Timestamp(4_000)).unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].article.id, a);
+        assert_eq!(groups[0].copies.len(), 1);
+        assert_eq!(groups[0].copies[0].article.id, b);
+        let keys: i64 = j
+            .conn()
+            .query_row(
+                "SELECT count(DISTINCT article_seq) FROM copy_keys",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(keys, 3);
+    }
+}
