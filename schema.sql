@@ -426,6 +426,18 @@ END;
 
 -- migration: 9
 
+-- Syndicated copies folded into an article (`nj clip` of a near-copy of
+-- its text): where each came from and its own exact text, which stays
+-- verifiable by its hash.
+CREATE TABLE copies (
+    id           TEXT PRIMARY KEY,
+    article_id   TEXT NOT NULL REFERENCES articles(id),
+    url          TEXT,
+    content_hash TEXT NOT NULL REFERENCES texts(hash),
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX copies_by_article ON copies(article_id, created_at);
+
 -- What recognising a syndicated copy needs (src/similar.rs): the LSH band
 -- keys of each article's current text, so the articles whose text is
 -- worth comparing with a new one are an index lookup per band away. A

@@ -29,6 +29,9 @@ pub enum Entity {
     Version,
     Note,
     Followup,
+    /// A syndicated copy of an article's report, folded into it: where it
+    /// came from and its own text.
+    Copy,
     /// An entity this version of nj does not know, from a newer one: its
     /// operations are passed over, as they always were.
     Unknown,
@@ -234,17 +237,30 @@ pub mod fields {
             ARTICLE_ID, TEXT, DUE_AT, EVERY, STATUS, DONE_AT, CREATED_AT, DELETED_AT,
         ];
     }
+
+    pub mod copy {
+        use super::*;
+        const E: Entity = Entity::Copy;
+        pub const ARTICLE_ID: Field = field(E, "article_id").article();
+        /// The page it was clipped from; none for a file or stdin.
+        pub const URL: Field = field(E, "url").cap(Cap::Url).optional();
+        /// Its exact text, kept as it was clipped.
+        pub const CONTENT_HASH: Field = field(E, "content_hash");
+        pub const CREATED_AT: Field = field(E, "created_at").time();
+        pub const ALL: &[Field] = &[ARTICLE_ID, URL, CONTENT_HASH, CREATED_AT];
+    }
 }
 
 impl Entity {
     /// Every entity nj knows, parents before what hangs on them.
-    pub const ALL: [Entity; 6] = [
+    pub const ALL: [Entity; 7] = [
         Entity::Article,
         Entity::Url,
         Entity::Tag,
         Entity::Version,
         Entity::Note,
         Entity::Followup,
+        Entity::Copy,
     ];
 
     /// Its name in operations and in the sync stamps.
@@ -256,6 +272,7 @@ impl Entity {
             Entity::Version => "version",
             Entity::Note => "note",
             Entity::Followup => "followup",
+            Entity::Copy => "copy",
             Entity::Unknown => "unknown",
         }
     }
@@ -276,6 +293,7 @@ impl Entity {
             Entity::Version => "versions",
             Entity::Note => "notes",
             Entity::Followup => "followups",
+            Entity::Copy => "copies",
             Entity::Unknown => return None,
         })
     }
@@ -297,6 +315,7 @@ impl Entity {
             Entity::Version => fields::version::ALL,
             Entity::Note => fields::note::ALL,
             Entity::Followup => fields::followup::ALL,
+            Entity::Copy => fields::copy::ALL,
             Entity::Unknown => &[],
         }
     }
@@ -347,7 +366,7 @@ impl Entity {
         match self {
             Entity::Article | Entity::Note | Entity::Followup => Some("updated_at"),
             Entity::Tag => Some("created_at"),
-            Entity::Url | Entity::Version | Entity::Unknown => None,
+            Entity::Url | Entity::Version | Entity::Copy | Entity::Unknown => None,
         }
     }
 
@@ -360,6 +379,7 @@ impl Entity {
             Entity::Version => "versions",
             Entity::Note => "notes",
             Entity::Followup => "followups",
+            Entity::Copy => "copies",
             Entity::Unknown => "unknown",
         }
     }

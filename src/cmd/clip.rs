@@ -53,6 +53,12 @@ pub struct Clip {
     #[arg(long, value_name = "INTERVAL", requires = "due")]
     every: Option<String>,
 
+    /// Keep a near-copy of an article already in the journal (a
+    /// syndicated copy) as an article of its own, instead of folding it
+    /// into that one as another source
+    #[arg(long)]
+    separate: bool,
+
     #[command(flatten)]
     timeout: super::Timeout,
 }
@@ -84,6 +90,7 @@ impl Clip {
         let clip = NewClip {
             tags: self.tags,
             note: self.note,
+            separate: self.separate,
             ..page.into_clip()
         };
         let text = self.follow_up.unwrap_or_else(|| DEFAULT_TEXT.to_owned());
@@ -104,7 +111,7 @@ impl Clip {
                 followup: followup.as_ref(),
             })?;
         } else {
-            let mut s = describe(&outcome, followup.is_some());
+            let mut s = describe(&outcome, followup.is_some(), &clip.content.hash);
             if let Some(f) = &followup {
                 s.push_str(&format!("  {}\n", describe_new(f)));
             }
@@ -115,29 +122,35 @@ impl Clip {
 }
 
 /// What a clip did; `followup_added` when `--due` added a follow-up, which
-/// a duplicate counts among what it merged.
-fn describe(o: &ClipOutcome, followup_added: bool) -> String {
+/// a duplicate or a copy counts among what it merged; `clipped` is the hash
+/// of the text just clipped.
+fn describe(o: &ClipOutcome, followup_added: bool, clipped: &str) -> String {
     let a = &o.article;
     let id = output::bold(short_id(&a.id));
+    // A copy's message names its URL alone: "(added https://...)".
+    let merged = |url_label: &str| {
+        let mut merged = Vec::new();
+        if !o.tags_added.is_empty() {
+            merged.push(format!("added tags {}", o.tags_added.join(", ")));
+        }
+        if !o.urls_added.is_empty() {
+            merged.push(format!("added {url_label}{}", o.urls_added.join(", ")));
+        }
+        if o.note_added {
+            merged.push("added the note".to_owned());
+        }
+        if o.restored {
+            merged.push("brought it back from the bin".to_owned());
+        }
+        if followup_added {
+            merged.push("added the follow-up".to_owned());
+        }
+        merged
+    };
     let mut s = match o.status {
         ClipStatus::New => format!("clipped {id}: {}\n", a.title),
         ClipStatus::Duplicate => {
-            let mut merged = Vec::new();
-            if !o.tags_added.is_empty() {
-                merged.push(format!("added tags {}", o.tags_added.join(", ")));
-            }
-            if !o.urls_added.is_empty() {
-                merged.push(format!("added URL {}", o.urls_added.join(", ")));
-            }
-            if o.note_added {
-                merged.push("added the note".to_owned());
-            }
-            if o.restored {
-                merged.push("brought it back from the bin".to_owned());
-            }
-            if followup_added {
-                merged.push("added the follow-up".to_owned());
-            }
+            let merged = merged("URL ");
             let merged = if merged.is_empty() {
                 "nothing new to merge".to_owned()
             } else {
@@ -150,8 +163,28 @@ fn describe(o: &ClipOutcome, followup_added: bool) -> String {
             a.title,
             short_id(&a.id)
         ),
+        ClipStatus::Copy => {
+            let percent = (o.similarity.unwrap_or_default() * 100.0).floor();
+            let merged = merged("");
+            let merged = if merged.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", merged.join("; "))
+            };
+            format!(
+                "copy of {id} ({percent}% the same text): {}{merged}\n",
+                a.title
+            )
+        }
     };
-    s.push_str(&format!("  {}\n", a.content_hash));
+    if o.status == ClipStatus::Copy {
+        // The copy's own text, which stays as it was clipped.
+        s.push_str(&format!(
+            "  {clipped} (this copy's text; `nj clip --separate` keeps a copy apart)\n"
+        ));
+    } else {
+        s.push_str(&format!("  {}\n", a.content_hash));
+    }
     if o.status == ClipStatus::New && !a.tags.is_empty() {
         s.push_str(&format!("  tags: {}\n", a.tags.join(", ")));
     }

@@ -55,6 +55,11 @@ pub struct Diff {
     /// The newer version (default: the latest)
     #[arg(long, value_name = "N")]
     to: Option<usize>,
+
+    /// Compare the article's current text with the copy clipped from this
+    /// URL instead
+    #[arg(long, value_name = "URL", conflicts_with_all = ["from", "to"])]
+    copy: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -70,6 +75,25 @@ impl Diff {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let journal = ctx.journal()?;
         let article = journal.resolve_article(&self.id)?;
+        if let Some(url) = &self.copy {
+            let detail = journal.detail(&article)?;
+            let copy = super::show::copy_of(&detail, url)?;
+            let old = journal.text(&detail.article.content_hash)?;
+            let new = journal.text(&copy.content_hash)?;
+            let d = line_diff(
+                &old,
+                &new,
+                &format!("{} {}", short_id(&article.id), detail.article.content_hash),
+                &format!("copy {url} {}", copy.content_hash),
+            );
+            let json = CopyDiffJson {
+                copy,
+                lines_added: d.added,
+                lines_removed: d.removed,
+                diff: &d.unified,
+            };
+            return print_diff(ctx, d.added, d.removed, &d.unified, &json);
+        }
         let versions = journal.versions(&article)?;
         let short = short_id(&article.id);
         let pick = |n: usize| -> Result<&Version> {
@@ -94,35 +118,55 @@ impl Diff {
             &format!("version {} {}", from.number, from.content_hash),
             &format!("version {} {}", to.number, to.content_hash),
         );
-        let (added, removed, unified) = (d.added, d.removed, d.unified);
-        if ctx.json {
-            output::json(&DiffJson {
-                from,
-                to,
-                lines_added: added,
-                lines_removed: removed,
-                diff: unified,
-            })?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        let mut s = String::new();
-        let color = output::color();
-        for line in unified.lines() {
-            let painted = match line.as_bytes().first() {
-                _ if !color => line.to_owned(),
-                Some(b'+') if !line.starts_with("+++") => {
-                    format!("{}{line}{}", output::GREEN, output::RESET)
-                }
-                Some(b'-') if !line.starts_with("---") => {
-                    format!("{}{line}{}", output::RED, output::RESET)
-                }
-                Some(b'@') => format!("{}{line}{}", output::CYAN, output::RESET),
-                _ => line.to_owned(),
-            };
-            let _ = writeln!(s, "{painted}");
-        }
-        let _ = writeln!(s, "{added} lines added, {removed} removed");
-        output::page(&s, ctx.config.pager(&ctx.settings))?;
-        Ok(ExitCode::SUCCESS)
+        let json = DiffJson {
+            from,
+            to,
+            lines_added: d.added,
+            lines_removed: d.removed,
+            diff: d.unified.clone(),
+        };
+        print_diff(ctx, d.added, d.removed, &d.unified, &json)
     }
+}
+
+#[derive(Serialize)]
+struct CopyDiffJson<'a> {
+    copy: &'a newsjournal::journal::CopySource,
+    lines_added: usize,
+    lines_removed: usize,
+    diff: &'a str,
+}
+
+/// Prints a unified diff (coloured on a terminal) and its counts, or
+/// `json`.
+fn print_diff(
+    ctx: &Ctx,
+    added: usize,
+    removed: usize,
+    unified: &str,
+    json: &impl Serialize,
+) -> Result<ExitCode> {
+    if ctx.json {
+        output::json(json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = String::new();
+    let color = output::color();
+    for line in unified.lines() {
+        let painted = match line.as_bytes().first() {
+            _ if !color => line.to_owned(),
+            Some(b'+') if !line.starts_with("+++") => {
+                format!("{}{line}{}", output::GREEN, output::RESET)
+            }
+            Some(b'-') if !line.starts_with("---") => {
+                format!("{}{line}{}", output::RED, output::RESET)
+            }
+            Some(b'@') => format!("{}{line}{}", output::CYAN, output::RESET),
+            _ => line.to_owned(),
+        };
+        let _ = writeln!(s, "{painted}");
+    }
+    let _ = writeln!(s, "{added} lines added, {removed} removed");
+    output::page(&s, ctx.config.pager(&ctx.settings))?;
+    Ok(ExitCode::SUCCESS)
 }

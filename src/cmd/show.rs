@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use newsjournal::journal::{short_id, ArticleDetail, Followup, FollowupFilter, FollowupStatus};
+use newsjournal::journal::{
+    short_id, ArticleDetail, CopySource, Followup, FollowupFilter, FollowupStatus,
+};
 use serde::Serialize;
 
 use super::output;
@@ -22,8 +24,13 @@ pub struct Show {
     text: bool,
 
     /// Show this version's text (1 is the first; default: the latest)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "copy")]
     version: Option<usize>,
+
+    /// Show the text of the copy clipped from this URL (see the article's
+    /// "copy" lines)
+    #[arg(long, value_name = "URL")]
+    copy: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -39,9 +46,10 @@ impl Show {
         let journal = ctx.journal()?;
         let article = journal.resolve_article(&self.id)?;
         let detail = journal.detail(&article)?;
-        let hash = match self.version {
-            None => detail.article.content_hash.clone(),
-            Some(n) => match detail.versions.iter().find(|v| v.number == n) {
+        let hash = match (self.version, &self.copy) {
+            (_, Some(url)) => copy_of(&detail, url)?.content_hash.clone(),
+            (None, None) => detail.article.content_hash.clone(),
+            (Some(n), None) => match detail.versions.iter().find(|v| v.number == n) {
                 Some(v) => v.content_hash.clone(),
                 None => bail!(
                     "{} has no version {n}; it has {} (see `nj versions {}`)",
@@ -66,7 +74,13 @@ impl Show {
             })?;
         } else {
             output::page(
-                &render(&detail, &followups, &text, self.version),
+                &render(
+                    &detail,
+                    &followups,
+                    &text,
+                    self.version,
+                    self.copy.as_deref(),
+                ),
                 ctx.config.pager(&ctx.settings),
             )?;
         }
@@ -74,7 +88,40 @@ impl Show {
     }
 }
 
-fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option<usize>) -> String {
+/// The copy of the article clipped from `url`, or why there is none.
+pub fn copy_of<'d>(d: &'d ArticleDetail, url: &str) -> Result<&'d CopySource> {
+    let short = short_id(&d.article.id);
+    // A page clipped again after it changed has a copy a time: the latest.
+    match d
+        .copies
+        .iter()
+        .rev()
+        .find(|c| c.url.as_deref() == Some(url))
+    {
+        Some(c) => Ok(c),
+        None if d.copies.is_empty() => bail!("{short} has no copies folded into it"),
+        None => {
+            let mut urls: Vec<&str> = d
+                .copies
+                .iter()
+                .map(|c| c.url.as_deref().unwrap_or("(a file or stdin)"))
+                .collect();
+            urls.dedup();
+            bail!(
+                "{short} has no copy from {url}; its copies are from: {}",
+                urls.join(", ")
+            )
+        }
+    }
+}
+
+fn render(
+    d: &ArticleDetail,
+    followups: &[Followup],
+    text: &str,
+    version: Option<usize>,
+    copy: Option<&str>,
+) -> String {
     let a = &d.article;
     let width = output::term_width().clamp(40, 100);
     let mut s = String::new();
@@ -123,8 +170,22 @@ fn render(d: &ArticleDetail, followups: &[Followup], text: &str, version: Option
             ),
         );
     }
+    for c in &d.copies {
+        let percent = (c.similarity * 100.0).floor();
+        field(
+            "copy",
+            &format!(
+                "{percent}% alike  {}  {}",
+                c.content_hash,
+                c.url.as_deref().unwrap_or("(a file or stdin)")
+            ),
+        );
+    }
     if let Some(n) = version {
         field("showing", &format!("version {n} of {}", d.versions.len()));
+    }
+    if let Some(url) = copy {
+        field("showing", &format!("the copy from {url}"));
     }
     s.push('\n');
     for line in text.lines() {

@@ -26,6 +26,9 @@ pub struct NewClip {
     pub published_at: Option<Timestamp>,
     pub tags: Vec<String>,
     pub note: Option<String>,
+    /// Keep a near-copy of an article already in the journal as an
+    /// article of its own instead of folding it into that one.
+    pub separate: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +41,9 @@ pub enum ClipStatus {
     Duplicate,
     /// A known URL with a changed text: the old text is kept as a version.
     NewVersion,
+    /// A near-copy of an article's text (a syndicated copy): folded into
+    /// that article as another source, its own text kept.
+    Copy,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +56,10 @@ pub struct ClipOutcome {
     pub tags_added: Vec<String>,
     pub urls_added: Vec<String>,
     pub note_added: bool,
+    /// For a copy: how alike its text is to the article's, from 0 to 1
+    /// ([`crate::similar::Overlap::similarity`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
     pub article: Article,
 }
 
@@ -71,6 +81,37 @@ pub(super) fn find_by_hash(conn: &Connection, hash: &str) -> Result<Option<Artic
             })
         })
         .optional()?)
+}
+
+/// The article outside the bin that has a copy (`nj clip` folded a
+/// syndicated copy into it) whose text has this hash.
+pub(super) fn find_by_copy_hash(conn: &Connection, hash: &str) -> Result<Option<ArticleRef>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT a.rowid, a.id FROM copies c JOIN articles a ON a.id = c.article_id
+              WHERE c.content_hash = ?1 AND a.deleted_at IS NULL
+              ORDER BY a.clipped_at LIMIT 1",
+        )?
+        .query_row([hash], |r| {
+            Ok(ArticleRef {
+                rowid: r.get(0)?,
+                id: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Whether one of `urls` is where a copy folded into the article came
+/// from.
+fn is_copy_url(conn: &Connection, article: &ArticleRef, urls: &[String]) -> Result<bool> {
+    let mut stmt =
+        conn.prepare_cached("SELECT 1 FROM copies WHERE article_id = ?1 AND url = ?2")?;
+    for url in urls {
+        if stmt.exists(rusqlite::params![article.id, url])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub(super) fn find_by_url(conn: &Connection, urls: &[String]) -> Result<Option<ArticleRef>> {
@@ -110,6 +151,7 @@ impl Tx<'_> {
         let tags: Vec<String> = clip.tags.iter().filter_map(|t| normalize_tag(t)).collect();
         let mut previous_hash = None;
         let mut restored = false;
+        let mut similarity = None;
 
         let mut by_url = find_by_url(self.conn(), &clip.urls)?;
         let mut filled = false;
@@ -128,6 +170,22 @@ impl Tx<'_> {
             }
         }
         let by_hash = find_by_hash(self.conn(), &clip.content.hash)?;
+        // A copy's text clipped again (its page, or a file of it).
+        let by_copy = match by_hash {
+            Some(_) => None,
+            None => find_by_copy_hash(self.conn(), &clip.content.hash)?,
+        };
+        // The page of a copy, changed since: a copy again if it still is
+        // one, never the article's own text.
+        let copy_page = match &by_url {
+            Some(u) if by_copy.is_none() && is_copy_url(self.conn(), u, &clip.urls)? => {
+                match clip.separate {
+                    true => None,
+                    false => self.find_copy(&clip.content)?,
+                }
+            }
+            _ => None,
+        };
         // The same URL showing an earlier text again means the page was
         // reverted: a new version, not a duplicate.
         let reverted = match (&by_hash, &by_url) {
@@ -139,13 +197,26 @@ impl Tx<'_> {
         let (status, article) = if let (true, Some(existing)) = (reverted, by_url.clone()) {
             previous_hash = self.record_version(&existing, clip)?;
             (ClipStatus::NewVersion, existing)
-        } else if let Some(existing) = by_hash {
+        } else if let Some(existing) = by_hash.or(by_copy) {
             // Stores nothing new, but heals the stored text if damaged.
             self.put_text(&clip.content)?;
             (ClipStatus::Duplicate, existing)
+        } else if let Some((existing, alike)) = copy_page {
+            self.put_text(&clip.content)?;
+            self.record_copy(&existing, clip.urls.first(), &clip.content.hash)?;
+            similarity = Some(alike);
+            (ClipStatus::Copy, existing)
         } else if let Some(existing) = by_url {
             previous_hash = self.record_version(&existing, clip)?;
             (ClipStatus::NewVersion, existing)
+        } else if let Some((existing, alike)) = match clip.separate {
+            true => None,
+            false => self.find_copy(&clip.content)?,
+        } {
+            self.put_text(&clip.content)?;
+            self.record_copy(&existing, clip.urls.first(), &clip.content.hash)?;
+            similarity = Some(alike);
+            (ClipStatus::Copy, existing)
         } else {
             self.put_text(&clip.content)?;
             let article = self.create_article(&ArticleRow {
@@ -207,6 +278,7 @@ impl Tx<'_> {
             tags_added,
             urls_added,
             note_added,
+            similarity,
             article: article_by_rowid(self.conn(), article.rowid)?,
         })
     }

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::query::article_by_rowid;
+use super::query::{article_by_rowid, ArticleRef};
 use super::{Article, Journal, Tx};
-use crate::content::EMPTY_HASH;
+use crate::content::{Content, EMPTY_HASH};
 use crate::error::Result;
 use crate::similar::{Shingles, Sketch, BANDS};
 use crate::time::Timestamp;
@@ -69,6 +69,43 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// The article outside the bin whose current text `content` is a copy
+    /// of, the most alike if several are, and how alike.
+    pub(super) fn find_copy(&mut self, content: &Content) -> Result<Option<(ArticleRef, f64)>> {
+        let shingles = Shingles::of(&content.text);
+        let Some(sketch) = Sketch::of(&shingles) else {
+            return Ok(None);
+        };
+        // Articles written earlier in this transaction get their keys first.
+        self.write_copy_keys()?;
+        let keys = serde_json::to_string(&sketch.band_keys()[..])
+            .map_err(|e| crate::Error::Other(e.into()))?;
+        let conn = self.conn();
+        let candidates: Vec<(i64, String, String)> = conn
+            .prepare_cached(
+                "SELECT a.seq, a.id, a.content_hash FROM articles a
+                  WHERE a.deleted_at IS NULL AND a.seq IN (
+                        SELECT article_seq FROM copy_keys
+                         WHERE key IN (SELECT value FROM json_each(?1)))
+                  ORDER BY a.seq",
+            )?
+            .query_map([keys], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut best: Option<(ArticleRef, f64)> = None;
+        for (rowid, id, hash) in candidates {
+            let Some(text) = text_of(conn, &hash)? else {
+                continue;
+            };
+            let overlap = shingles.overlap(&Shingles::of(&text));
+            if overlap.is_copy() && best.as_ref().is_none_or(|b| overlap.similarity() > b.1) {
+                best = Some((ArticleRef { rowid, id }, overlap.similarity()));
+            }
+        }
+        Ok(best)
+    }
+}
+
 /// The copy keys of the stored text with this hash; none for a text too
 /// short to be a copy (or not stored).
 fn keys_of(conn: &Connection, hash: &str) -> Result<Option<[i64; BANDS]>> {
@@ -87,6 +124,56 @@ fn text_of(conn: &Connection, hash: &str) -> Result<Option<String>> {
     match rows.next()? {
         Some(r) => Ok(Some(super::codec::decode(r.get_ref(0)?)?)),
         None => Ok(None),
+    }
+}
+
+/// A syndicated copy folded into an article: where it came from, its own
+/// text, and how alike that text is to the article's.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopySource {
+    pub id: String,
+    pub url: Option<String>,
+    pub content_hash: String,
+    pub word_count: i64,
+    pub created_at: Timestamp,
+    /// From 0 to 1 ([`crate::similar::Overlap::similarity`]), against the
+    /// article's current text.
+    pub similarity: f64,
+}
+
+impl Journal {
+    /// The copies folded into the article, oldest first.
+    pub fn copies_of(&self, article: &ArticleRef) -> Result<Vec<CopySource>> {
+        let conn = self.conn();
+        let mut copies: Vec<CopySource> = conn
+            .prepare_cached(
+                "SELECT c.id, c.url, c.content_hash, t.word_count, c.created_at
+                   FROM copies c JOIN texts t ON t.hash = c.content_hash
+                  WHERE c.article_id = ?1 ORDER BY c.created_at, c.id",
+            )?
+            .query_map([&article.id], |r| {
+                Ok(CopySource {
+                    id: r.get(0)?,
+                    url: r.get(1)?,
+                    content_hash: r.get(2)?,
+                    word_count: r.get(3)?,
+                    created_at: r.get(4)?,
+                    similarity: 0.0,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if copies.is_empty() {
+            return Ok(copies);
+        }
+        let current: String = conn
+            .prepare_cached("SELECT content_hash FROM articles WHERE seq = ?1")?
+            .query_row([article.rowid], |r| r.get(0))?;
+        let mine = Shingles::of(&text_of(conn, &current)?.unwrap_or_default());
+        for c in &mut copies {
+            let theirs = Shingles::of(&text_of(conn, &c.content_hash)?.unwrap_or_default());
+            c.similarity = mine.overlap(&theirs).similarity();
+        }
+        Ok(copies)
     }
 }
 
@@ -274,11 +361,14 @@ mod tests {
             .join(" ")
     }
 
+    /// Clips `text`; a copy is kept apart (`--separate`), as a journal from
+    /// before copies were folded has them.
     fn clip(j: &mut Journal, at: i64, text: &str, url: &str) -> String {
         let clip = NewClip {
             content: Content::new(text),
             title: "Harbour vote".into(),
             urls: vec![url.into()],
+            separate: true,
             ..NewClip::default()
         };
         j.clip(Timestamp(at), &clip).unwrap().article.id
@@ -305,7 +395,8 @@ mod tests {
             j.conn()
                 .execute_batch(
                     "DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
-                     DROP TABLE copy_queue; DROP TABLE copy_keys; PRAGMA user_version = 8;",
+                     DROP TABLE copy_queue; DROP TABLE copy_keys; DROP TABLE copies;
+                     PRAGMA user_version = 8;",
                 )
                 .unwrap();
             (a, b)

@@ -27,7 +27,7 @@ use super::query::{normalize_tag, ArticleRef};
 use super::rows::in_field_order;
 use super::{Journal, Tx};
 use crate::content::{Content, EMPTY_HASH};
-use crate::entity::fields::{article, followup, note, tag, url, version};
+use crate::entity::fields::{article, copy, followup, note, tag, url, version};
 use crate::entity::{Entity, Export, Field, Kind, Storage};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
@@ -287,9 +287,12 @@ pub struct ArticleRecord {
     /// Every text the article has had, oldest first. None for a pending
     /// article (a bookmark whose text is not fetched yet), whose
     /// `content_hash` is the empty text's.
-    pub versions: Vec<VersionRecord>,
+    pub versions: Vec<TextRecord>,
     pub notes: Vec<Row>,
     pub followups: Vec<Row>,
+    /// Syndicated copies folded into it, with their texts. Left out of the
+    /// file when there are none (files from before copies have none).
+    pub copies: Vec<TextRecord>,
 }
 
 impl Deref for ArticleRecord {
@@ -309,6 +312,9 @@ impl Serialize for ArticleRecord {
         map.serialize_entry(Entity::Version.plural(), &self.versions)?;
         map.serialize_entry(Entity::Note.plural(), &self.notes)?;
         map.serialize_entry(Entity::Followup.plural(), &self.followups)?;
+        if !self.copies.is_empty() {
+            map.serialize_entry(Entity::Copy.plural(), &self.copies)?;
+        }
         map.end()
     }
 }
@@ -326,12 +332,17 @@ impl ArticleRecord {
         };
         let urls = rows(Entity::Url, &mut object)?;
         let tags = rows(Entity::Tag, &mut object)?;
-        let versions = read_rows(Entity::Version, &mut object)?
-            .into_iter()
-            .map(VersionRecord::from_json)
-            .collect::<Result<_>>()?;
+        let with_texts =
+            |entity: Entity, object: &mut Map<String, Json>| -> Result<Vec<TextRecord>> {
+                read_rows(entity, object)?
+                    .into_iter()
+                    .map(|item| TextRecord::from_json(entity, item))
+                    .collect()
+            };
+        let versions = with_texts(Entity::Version, &mut object)?;
         let notes = rows(Entity::Note, &mut object)?;
         let followups = rows(Entity::Followup, &mut object)?;
+        let copies = with_texts(Entity::Copy, &mut object)?;
         Ok(ArticleRecord {
             row,
             urls,
@@ -339,6 +350,7 @@ impl ArticleRecord {
             versions,
             notes,
             followups,
+            copies,
         })
     }
 }
@@ -348,15 +360,16 @@ pub fn row_from_json(entity: Entity, value: Json) -> Result<Row> {
     Row::read(entity, &mut object(value)?)
 }
 
-/// A version with its text.
+/// A row that names a text by its hash (a version, a copy), with the
+/// text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VersionRecord {
+pub struct TextRecord {
     pub row: Row,
-    /// The normalised text whose hash is the version's `content_hash`.
+    /// The normalised text whose hash is the row's `content_hash`.
     pub text: String,
 }
 
-impl Deref for VersionRecord {
+impl Deref for TextRecord {
     type Target = Row;
 
     fn deref(&self) -> &Row {
@@ -364,25 +377,26 @@ impl Deref for VersionRecord {
     }
 }
 
-impl VersionRecord {
+impl TextRecord {
     /// Its text's hash.
     pub fn hash(&self) -> &str {
-        self.row.text(version::CONTENT_HASH).unwrap_or_default()
+        let field = self.row.entity.field("content_hash");
+        field.and_then(|f| self.row.text(f)).unwrap_or_default()
     }
 
-    fn from_json(value: Json) -> Result<VersionRecord> {
+    fn from_json(entity: Entity, value: Json) -> Result<TextRecord> {
         let mut object = object(value)?;
-        let row = Row::read(Entity::Version, &mut object)?;
+        let row = Row::read(entity, &mut object)?;
         let text = match object.remove("text") {
             Some(Json::String(text)) => text,
             Some(other) => return Err(invalid_type(&other, "a string")),
             None => return Err(missing("text")),
         };
-        Ok(VersionRecord { row, text })
+        Ok(TextRecord { row, text })
     }
 }
 
-impl Serialize for VersionRecord {
+impl Serialize for TextRecord {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
         self.row.write_keys(&mut map)?;
@@ -506,6 +520,8 @@ struct Reads {
     tags: String,
     versions: String,
     versions_without_texts: String,
+    copies: String,
+    copies_without_texts: String,
     notes: String,
     followups: String,
 }
@@ -517,6 +533,7 @@ impl Reads {
             format!("SELECT {} FROM {table} {rest}", columns(entity, ""))
         };
         let versions = columns(Entity::Version, "v.");
+        let copies = columns(Entity::Copy, "c.");
         Reads {
             articles: format!(
                 "SELECT rowid, {} FROM articles ORDER BY clipped_at, id",
@@ -531,6 +548,14 @@ impl Reads {
             versions_without_texts: format!(
                 "SELECT {versions}, NULL FROM versions v
                   WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
+            ),
+            copies: format!(
+                "SELECT {copies}, t.body FROM copies c JOIN texts t ON t.hash = c.content_hash
+                  WHERE c.article_id = ?1 ORDER BY c.created_at, c.id"
+            ),
+            copies_without_texts: format!(
+                "SELECT {copies}, NULL FROM copies c
+                  WHERE c.article_id = ?1 ORDER BY c.created_at, c.id"
             ),
             notes: select(
                 Entity::Note,
@@ -562,17 +587,20 @@ impl Journal {
             let seq: i64 = r.get(0)?;
             let (row, _) = read_row(Entity::Article, r, 1)?;
             let id = row.id.as_str();
-            let versions = if texts {
-                versions(conn, &sql.versions, id)?
+            let (versions, copies) = if texts {
+                (&sql.versions, &sql.copies)
             } else {
-                versions(conn, &sql.versions_without_texts, id)?
+                (&sql.versions_without_texts, &sql.copies_without_texts)
             };
+            let versions = with_texts(conn, Entity::Version, versions, id)?;
+            let copies = with_texts(conn, Entity::Copy, copies, id)?;
             let article = ArticleRecord {
                 urls: rows_of(conn, Entity::Url, &sql.urls, seq)?,
                 tags: rows_of(conn, Entity::Tag, &sql.tags, seq)?,
                 versions,
                 notes: rows_of(conn, Entity::Note, &sql.notes, Some(id))?,
                 followups: rows_of(conn, Entity::Followup, &sql.followups, Some(id))?,
+                copies,
                 row,
             };
             visit(Record::Article(article))?;
@@ -614,17 +642,24 @@ fn rows_of(
     Ok(rows)
 }
 
-fn versions(conn: &Connection, sql: &str, article: &str) -> Result<Vec<VersionRecord>> {
+/// The rows of `entity` that name a text (versions, copies) of an
+/// article, each with its text (empty when `sql` reads none).
+fn with_texts(
+    conn: &Connection,
+    entity: Entity,
+    sql: &str,
+    article: &str,
+) -> Result<Vec<TextRecord>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([article])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let (row, at) = read_row(Entity::Version, r, 0)?;
+        let (row, at) = read_row(entity, r, 0)?;
         let text = match r.get_ref(at)? {
             rusqlite::types::ValueRef::Null => String::new(),
             body => super::codec::decode(body)?,
         };
-        out.push(VersionRecord { row, text });
+        out.push(TextRecord { row, text });
     }
     Ok(out)
 }
@@ -685,6 +720,8 @@ pub struct PreparedArticle {
     /// Each version's text and its stored form, in `record.versions`'
     /// order (whose `text`s are moved here).
     texts: Vec<(Content, Option<Vec<u8>>)>,
+    /// The same for `record.copies`.
+    copy_texts: Vec<(Content, Option<Vec<u8>>)>,
 }
 
 impl PreparedArticle {
@@ -707,20 +744,7 @@ impl PreparedArticle {
         let mut texts = Vec::with_capacity(a.versions.len());
         for v in &mut a.versions {
             check_id("version", &v.id)?;
-            let content = Content::from_text(std::mem::take(&mut v.text));
-            if content.is_empty() {
-                return Err(invalid(format!("version {} has no text", v.id)));
-            }
-            if content.hash != v.hash() {
-                return Err(invalid(format!(
-                    "the text of version {} does not match its hash {} (it hashes to {}); the file was changed or damaged",
-                    v.id,
-                    v.hash(),
-                    content.hash
-                )));
-            }
-            let frame = super::codec::pack(&content.text)?;
-            texts.push((content, frame));
+            texts.push(checked_text(v, "version")?);
         }
         if !a.versions.is_empty() && !a.versions.iter().any(|v| v.hash() == current) {
             return Err(invalid(format!(
@@ -742,8 +766,36 @@ impl PreparedArticle {
                 )));
             }
         }
-        Ok(PreparedArticle { record, texts })
+        let mut copy_texts = Vec::with_capacity(a.copies.len());
+        for c in &mut a.copies {
+            check_id("copy", &c.id)?;
+            copy_texts.push(checked_text(c, "copy")?);
+        }
+        Ok(PreparedArticle {
+            record,
+            texts,
+            copy_texts,
+        })
     }
+}
+
+/// A record's text, taken out of it, checked against its hash and packed
+/// to store.
+fn checked_text(r: &mut TextRecord, kind: &str) -> Result<(Content, Option<Vec<u8>>)> {
+    let content = Content::from_text(std::mem::take(&mut r.text));
+    if content.is_empty() {
+        return Err(invalid(format!("{kind} {} has no text", r.id)));
+    }
+    if content.hash != r.hash() {
+        return Err(invalid(format!(
+            "the text of {kind} {} does not match its hash {} (it hashes to {}); the file was changed or damaged",
+            r.id,
+            r.hash(),
+            content.hash
+        )));
+    }
+    let frame = super::codec::pack(&content.text)?;
+    Ok((content, frame))
 }
 
 impl Tx<'_> {
@@ -786,7 +838,11 @@ impl Tx<'_> {
         by_content: bool,
     ) -> Result<Restored> {
         self.copy_keys_as_it_goes()?;
-        let PreparedArticle { record, texts } = prepared;
+        let PreparedArticle {
+            record,
+            texts,
+            copy_texts,
+        } = prepared;
         let a = &record;
         let content_hash = a.text(article::CONTENT_HASH).unwrap_or_default();
         let mut existing = self.article_ref(&a.id)?;
@@ -803,7 +859,7 @@ impl Tx<'_> {
             };
         }
         let Some(article) = existing else {
-            self.insert_article(a, texts)?;
+            self.insert_article(a, texts, copy_texts)?;
             return Ok(Restored::Added);
         };
         // Merge into the article that is there.
@@ -882,7 +938,7 @@ impl Tx<'_> {
                 changed = true;
             }
         }
-        changed |= self.restore_owned(&article, a)?;
+        changed |= self.restore_owned(&article, a, copy_texts)?;
         if !changed {
             return Ok(Restored::Duplicate);
         }
@@ -920,6 +976,7 @@ impl Tx<'_> {
         &mut self,
         a: &ArticleRecord,
         texts: Vec<(Content, Option<Vec<u8>>)>,
+        copy_texts: Vec<(Content, Option<Vec<u8>>)>,
     ) -> Result<()> {
         // The texts first: the article and its versions refer to them.
         for (v, (content, frame)) in a.versions.iter().zip(texts) {
@@ -944,14 +1001,27 @@ impl Tx<'_> {
         for t in &a.tags {
             self.restore_tag(&article, t)?;
         }
-        self.restore_owned(&article, a)?;
+        self.restore_owned(&article, a, copy_texts)?;
         Ok(())
     }
 
-    /// Restores the record's notes and follow-ups the journal lacks onto
-    /// `article`. Returns whether there were any.
-    fn restore_owned(&mut self, article: &ArticleRef, a: &ArticleRecord) -> Result<bool> {
+    /// Restores the record's notes, follow-ups and copies (with their
+    /// texts) the journal lacks onto `article`. Returns whether there were
+    /// any.
+    fn restore_owned(
+        &mut self,
+        article: &ArticleRef,
+        a: &ArticleRecord,
+        copy_texts: Vec<(Content, Option<Vec<u8>>)>,
+    ) -> Result<bool> {
         let mut changed = false;
+        for (c, (content, frame)) in a.copies.iter().zip(copy_texts) {
+            if !self.exists("copies", &c.id)? {
+                self.put_text_packed(&content, frame, c.at(copy::CREATED_AT))?;
+                self.restore_row(Entity::Copy, &c.id, c.under(Some(article)), self.now())?;
+                changed = true;
+            }
+        }
         for n in &a.notes {
             if !self.exists("notes", &n.id)? {
                 self.insert_note(Some(article), &n.id, n.under(Some(article)), n.local_time())?;
@@ -967,7 +1037,7 @@ impl Tx<'_> {
         Ok(changed)
     }
 
-    fn restore_version(&mut self, article: &ArticleRef, v: &VersionRecord) -> Result<()> {
+    fn restore_version(&mut self, article: &ArticleRef, v: &TextRecord) -> Result<()> {
         self.insert_version(article, &v.id, v.hash(), v.local_created_at())
     }
 
@@ -987,7 +1057,7 @@ impl Tx<'_> {
     }
 }
 
-impl VersionRecord {
+impl TextRecord {
     fn local_created_at(&self) -> Timestamp {
         self.at(version::CREATED_AT)
     }
@@ -1034,8 +1104,16 @@ mod tests {
     fn every_field_of_every_entity_is_exported_and_restored() {
         use crate::journal::NewClip;
         let mut a = Journal::open_in_memory().unwrap();
+        let report: String = (0..40)
+            .map(|i| {
+                format!(
+                    "The council voted {i} times on harbour plan number {}. ",
+                    i * 7
+                )
+            })
+            .collect();
         let clip = NewClip {
-            content: Content::new("Harbour vote\n\nThe council voted."),
+            content: Content::new(&format!("Harbour vote\n\n{report}")),
             title: "Harbour vote".into(),
             urls: vec!["https://news.example/harbour".into()],
             site: Some("News".into()),
@@ -1044,9 +1122,18 @@ mod tests {
             published_at: Some(Timestamp(1_700_000_000_000)),
             tags: vec!["harbour".into()],
             note: Some("why it matters".into()),
+            separate: false,
         };
         let clipped = a.clip(Timestamp(1_764_000_000_000), &clip).unwrap();
         let article = a.resolve_article(&clipped.article.id).unwrap();
+        // A syndicated copy, folded in.
+        let copy = NewClip {
+            content: Content::new(&format!("Harbour vote\n\n{report}\nvia Example Wire")),
+            urls: vec!["https://wire.example/harbour".into()],
+            ..clip.clone()
+        };
+        let folded = a.clip(Timestamp(1_764_000_050_000), &copy).unwrap();
+        assert_eq!(folded.status, crate::journal::ClipStatus::Copy);
         a.write(Timestamp(1_764_000_100_000), |tx| {
             tx.add_note(None, "a journal note")?;
             tx.create_followup(

@@ -39,10 +39,10 @@ use crate::time::Timestamp;
 pub use crate::limits::{check_note_size, MAX_NOTE_BYTES};
 pub use article::{ClipOutcome, ClipStatus, NewClip};
 pub use bookmark::{placeholder_title, Filled, NewBookmark, PendingArticle, PendingCount};
-pub use copies::{Copy, CopyGroup};
+pub use copies::{Copy, CopyGroup, CopySource};
 pub use dump::{
-    format_time, row_from_json, ArticleRecord, PreparedArticle, Record, Restored, Row,
-    VersionRecord, FORMAT_VERSION,
+    format_time, row_from_json, ArticleRecord, PreparedArticle, Record, Restored, Row, TextRecord,
+    FORMAT_VERSION,
 };
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};

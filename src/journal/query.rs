@@ -97,6 +97,8 @@ pub struct ArticleDetail {
     pub article: Article,
     pub notes: Vec<Note>,
     pub versions: Vec<Version>,
+    /// Syndicated copies folded into it, oldest first.
+    pub copies: Vec<super::CopySource>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -497,6 +499,7 @@ impl Journal {
             article: self.article(article)?,
             notes,
             versions: self.versions(article)?,
+            copies: self.copies_of(article)?,
         })
     }
 

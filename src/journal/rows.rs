@@ -366,6 +366,30 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
+    /// Records a syndicated copy folded into the article: where it came
+    /// from and its text (stored already), as another of its sources.
+    pub(crate) fn record_copy(
+        &mut self,
+        article: &ArticleRef,
+        url: Option<&String>,
+        hash: &str,
+    ) -> Result<()> {
+        use fields::copy as c;
+        let id = self.next_id();
+        self.create_row(
+            Entity::Copy,
+            &id,
+            [
+                (c::ARTICLE_ID, Value::Text(article.id.clone())),
+                (c::URL, url.map_or(Value::Null, |u| Value::Text(u.clone()))),
+                (c::CONTENT_HASH, Value::Text(hash.to_owned())),
+                (c::CREATED_AT, Value::Integer(self.now.0)),
+            ],
+            self.now,
+        )?;
+        self.bump(article)
+    }
+
     pub(crate) fn create_version(&mut self, article: &ArticleRef, hash: &str) -> Result<String> {
         let id = self.next_id();
         self.insert_version(article, &id, hash, self.now)?;

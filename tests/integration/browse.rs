@@ -301,6 +301,8 @@ fn show_json_has_the_article_notes_versions_and_text() {
                 "created_at": "2026-11-26T09:00:00Z",
                 "word_count": 5,
             }],
+            // No syndicated copies folded into it (copies.rs has some).
+            "copies": [],
             "followups": [],
             "text": text,
         })

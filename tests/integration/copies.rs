@@ -79,8 +79,8 @@ fn ids(groups: &[Value]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// An original, its copy from another site with a line added, and a
-/// different report: (original, copy, other).
+/// An original, its copy from another site with a line added (kept apart
+/// with --separate), and a different report: (original, copy, other).
 fn journal(env: &Env) -> (String, String, String) {
     let text = report(1, "Harbour vote approved");
     env.set_now("2026-11-20T09:00:00Z");
@@ -88,7 +88,7 @@ fn journal(env: &Env) -> (String, String, String) {
     env.set_now("2026-11-20T10:00:00Z");
     let copy = env.clip_text(
         &format!("{text}\nOriginally published on Example News.\n"),
-        &["--url", "https://wire.example/harbour-vote"],
+        &["--url", "https://wire.example/harbour-vote", "--separate"],
     );
     let other = env.clip_text(
         &report(2, "Bridge repairs begin"),
@@ -148,7 +148,7 @@ fn a_copy_whose_text_changes_or_that_is_binned_leaves_its_group() {
     env.set_now("2026-11-21T09:00:00Z");
     let again = env.clip_text(
         &report(3, "Harbour vote approved"),
-        &["--url", "https://wire.example/harbour-vote"],
+        &["--url", "https://wire.example/harbour-vote", "--separate"],
     );
     assert_eq!(again, copy);
     assert!(groups(&env).is_empty());
@@ -177,7 +177,7 @@ fn copies_are_recognised_after_an_import_and_a_sync() {
     a.at(&at("09:05"));
     let second = a.env.clip_text(
         &format!("By A. Writer\n\n{text}"),
-        &["--url", "https://wire.example/ruling"],
+        &["--url", "https://wire.example/ruling", "--separate"],
     );
     a.nj(&["sync"]).success();
     b.nj(&["sync"]).success();
@@ -214,4 +214,171 @@ fn verify_repair_makes_the_copy_keys_again() {
     assert!(groups(&env).is_empty(), "the keys were gone");
     env.nj(&["verify", "--repair"]).success();
     assert_eq!(ids(&groups(&env)), vec![vec![original, copy]]);
+}
+
+/// The case: a report, then the same report from another site with
+/// one line added. One article with both URLs; both texts kept, each
+/// verifiable by its hash.
+#[test]
+fn a_syndicated_copy_is_folded_into_the_article_with_its_own_text() {
+    let env = Env::new();
+    let text = report(5, "JEDI could be the blueprint");
+    env.set_now("2026-11-20T09:00:00Z");
+    let original = env.clip_text(&text, &["--url", "https://www.aiupnow.example/jedi"]);
+    env.set_now("2026-11-20T10:00:00Z");
+    let copy_text = format!("{text}\nOriginally published on Windows Central.\n");
+    let copy_url = "https://www.windowscentral.example/jedi-blueprint";
+    let out = env
+        .nj_stdin(
+            &[
+                "clip",
+                "-",
+                "--url",
+                copy_url,
+                "-t",
+                "cloud",
+                "-n",
+                "same report",
+            ],
+            &copy_text,
+        )
+        .success();
+    let short = &original[..8];
+    let first = out.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("copy of {short} (9")) && first.contains("% the same text): JEDI could be the blueprint (added tags cloud; added https://www.windowscentral.example/jedi-blueprint; added the note)"),
+        "{}",
+        out.stdout
+    );
+    let copy_hash = crate::util::sha256(copy_text.as_bytes());
+    assert!(out.stdout.contains(&copy_hash), "{}", out.stdout);
+
+    let list = env.nj(&["--json", "list"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        list[0]["urls"],
+        serde_json::json!(["https://www.aiupnow.example/jedi", copy_url])
+    );
+    // Both texts, each giving back its hash.
+    let own = env.nj(&["show", short, "--text"]).success().stdout;
+    assert_eq!(
+        crate::util::sha256(own.as_bytes()),
+        list[0]["content_hash"].as_str().unwrap()
+    );
+    let theirs = env
+        .nj(&["show", short, "--copy", copy_url, "--text"])
+        .success()
+        .stdout;
+    assert_eq!(theirs, copy_text);
+    assert_eq!(crate::util::sha256(theirs.as_bytes()), copy_hash);
+    let show = env.nj(&["show", short]).success().stdout;
+    assert!(
+        show.lines()
+            .any(|l| l.starts_with("copy ") && l.contains(&copy_hash) && l.ends_with(copy_url)),
+        "{show}"
+    );
+    let diff = env
+        .nj(&["diff", short, "--copy", copy_url])
+        .success()
+        .stdout;
+    assert!(
+        diff.contains("+Originally published on Windows Central."),
+        "{diff}"
+    );
+    assert!(diff.ends_with("2 lines added, 0 removed\n"), "{diff}");
+    // The same copy clipped again is a duplicate, not a new version.
+    let again = env
+        .nj_stdin(&["--json", "clip", "-", "--url", copy_url], &copy_text)
+        .success()
+        .json();
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(
+        env.nj(&["--json", "versions", short])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    env.nj(&["verify"]).success();
+}
+
+#[test]
+fn the_json_says_copy_and_separate_keeps_it_apart() {
+    let env = Env::new();
+    let text = report(6, "Budget review");
+    env.clip_text(&text, &["--url", "https://a.example/budget"]);
+    let out = env
+        .nj_stdin(
+            &["--json", "clip", "-", "--url", "https://b.example/budget"],
+            format!("By A. Writer\n\n{text}"),
+        )
+        .success()
+        .json();
+    assert_eq!(out["status"], "copy");
+    let similarity = out["similarity"].as_f64().unwrap();
+    assert!(similarity > 0.9 && similarity < 1.0, "{out}");
+    let separate = env
+        .nj_stdin(
+            &[
+                "--json",
+                "clip",
+                "-",
+                "--url",
+                "https://c.example/budget",
+                "--separate",
+            ],
+            format!("{text}\nRead more: other budget news\n"),
+        )
+        .success()
+        .json();
+    assert_eq!(separate["status"], "new");
+    assert!(separate.get("similarity").is_none(), "{separate}");
+    assert_eq!(
+        env.nj(&["--json", "list"]).json().as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn a_copy_folded_on_one_device_shows_on_the_other() {
+    let hub = Hub::start();
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("09:00"));
+    let b = Device::joined(&hub, &j, &at("09:00"));
+    let text = report(7, "Court schedules hearing");
+    let id = a
+        .env
+        .clip_text(&text, &["--url", "https://news.example/hearing"]);
+    a.at(&at("09:05"));
+    let copy_text = format!("{text}\nThis article first appeared on Example Wire.\n");
+    let out = a
+        .env
+        .nj_stdin(
+            &[
+                "--json",
+                "clip",
+                "-",
+                "--url",
+                "https://wire.example/hearing",
+            ],
+            &copy_text,
+        )
+        .success()
+        .json();
+    assert_eq!(out["status"], "copy");
+    a.nj(&["sync"]).success();
+    b.nj(&["sync"]).success();
+    let theirs = b
+        .nj(&[
+            "show",
+            &id[..8],
+            "--copy",
+            "https://wire.example/hearing",
+            "--text",
+        ])
+        .success()
+        .stdout;
+    assert_eq!(theirs, copy_text);
+    b.nj(&["verify"]).success();
 }
