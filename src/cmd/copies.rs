@@ -15,6 +15,13 @@ pub struct Copies {
     /// Show at most N groups
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+
+    /// Fold each group (those shown) into its first clipped article, as
+    /// `nj clip` folds a copy: the others' texts are kept as its copies,
+    /// their URLs, tags, notes and follow-ups join it, and they go to the
+    /// bin
+    #[arg(long)]
+    fold: bool,
 }
 
 impl Copies {
@@ -25,8 +32,15 @@ impl Copies {
         if let Some(n) = self.limit {
             groups.truncate(n);
         }
+        let folded = match self.fold {
+            true => Some(journal.fold_copies(ctx.clock.timestamp(), &groups)?),
+            false => None,
+        };
         if ctx.json {
-            output::json(&groups)?;
+            match folded {
+                Some(n) => output::json(&serde_json::json!({ "folded": n, "groups": groups }))?,
+                None => output::json(&groups)?,
+            }
             return Ok(ExitCode::SUCCESS);
         }
         if groups.is_empty() {
@@ -60,11 +74,19 @@ impl Copies {
         } else {
             String::new()
         };
-        eprintln!(
-            "{} group{}{shown} of copies, {articles} articles; the % is how alike each text is to the first clipped",
-            groups.len(),
-            if groups.len() == 1 { "" } else { "s" }
-        );
+        let groups_word = if groups.len() == 1 { "group" } else { "groups" };
+        match folded {
+            Some(n) => eprintln!(
+                "folded {n} cop{} into {} article{}{shown}; `nj show ID` lists each copy, and the folded articles are in the bin (`nj list --removed`)",
+                if n == 1 { "y" } else { "ies" },
+                groups.len(),
+                if groups.len() == 1 { "" } else { "s" },
+            ),
+            None => eprintln!(
+                "{} {groups_word}{shown} of copies, {articles} articles; the % is how alike each text is to the first clipped; `nj copies --fold` folds them",
+                groups.len(),
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -211,8 +211,10 @@ impl Tx<'_> {
         })
     }
 
-    /// Moves what a pending article holds onto `into` and bins it.
-    fn fold_into(&mut self, pending: &super::Article, into: &ArticleRef) -> Result<()> {
+    /// Moves what an article holds (its URLs, tags, notes, follow-ups,
+    /// read state) onto `into` and bins it: a pending bookmark whose text
+    /// another article has, or a copy folded into its original.
+    pub(super) fn fold_into(&mut self, pending: &super::Article, into: &ArticleRef) -> Result<()> {
         let from = pending.as_ref();
         for url in &pending.urls {
             self.add_url(into, url)?;

@@ -106,6 +106,29 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Folds an article that is a copy of `into` into it, as `nj clip`
+    /// folds a copy: its text (and the copies folded into it) become
+    /// copies of `into`, its URLs, tags, notes and follow-ups move there,
+    /// and it goes to the bin. Each step is an ordinary change, so other
+    /// devices see the same fold.
+    pub(super) fn fold_copy(&mut self, from: &Article, into: &ArticleRef) -> Result<()> {
+        let own: Vec<(Option<String>, String)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT url, content_hash FROM copies WHERE article_id = ?1
+                  ORDER BY created_at, id",
+            )?
+            .query_map([&from.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        self.record_copy(into, from.url.as_ref(), &from.content_hash)?;
+        for (url, hash) in &own {
+            self.record_copy(into, url.as_ref(), hash)?;
+        }
+        self.fold_into(from, into)
+    }
+}
+
 /// The copy keys of the stored text with this hash; none for a text too
 /// short to be a copy (or not stored).
 fn keys_of(conn: &Connection, hash: &str) -> Result<Option<[i64; BANDS]>> {
@@ -196,6 +219,23 @@ pub struct Copy {
 }
 
 impl Journal {
+    /// Folds each group's copies into its first clipped article
+    /// ([`Tx::fold_copy`]), all in one write. Returns how many articles
+    /// were folded.
+    pub fn fold_copies(&mut self, now: Timestamp, groups: &[CopyGroup]) -> Result<usize> {
+        self.write(now, |tx| {
+            let mut folded = 0;
+            for g in groups {
+                let into = g.article.as_ref();
+                for c in &g.copies {
+                    tx.fold_copy(&c.article, &into)?;
+                    folded += 1;
+                }
+            }
+            Ok(folded)
+        })
+    }
+
     /// Makes every article's copy keys again (`nj verify --repair`).
     pub fn rebuild_copy_keys(&mut self, now: Timestamp) -> Result<()> {
         self.write(now, |tx| {

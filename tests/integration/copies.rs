@@ -124,7 +124,7 @@ fn a_syndicated_copy_is_listed_with_its_original_and_a_different_report_is_not()
     );
     assert_eq!(
         out.stderr,
-        "1 group of copies, 2 articles; the % is how alike each text is to the first clipped\n"
+        "1 group of copies, 2 articles; the % is how alike each text is to the first clipped; `nj copies --fold` folds them\n"
     );
 }
 
@@ -381,4 +381,76 @@ fn a_copy_folded_on_one_device_shows_on_the_other() {
         .stdout;
     assert_eq!(theirs, copy_text);
     b.nj(&["verify"]).success();
+}
+
+#[test]
+fn copies_fold_folds_each_group_into_its_first_article_on_every_device() {
+    let hub = Hub::start();
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("09:00"));
+    let b = Device::joined(&hub, &j, &at("09:00"));
+    let text = report(8, "Tender reopened");
+    let first = a.env.clip_text(
+        &text,
+        &["--url", "https://news.example/tender", "-t", "ports"],
+    );
+    a.at(&at("09:05"));
+    let copy_text = format!("Tender reopened\n\nBy A. Writer\n\n{}", &text[17..]);
+    let second = a.env.clip_text(
+        &copy_text,
+        &[
+            "--url",
+            "https://wire.example/tender",
+            "--separate",
+            "-t",
+            "tenders",
+            "-n",
+            "the wire's version",
+        ],
+    );
+    a.nj(&[
+        "follow-up",
+        &second[..8],
+        "check the award",
+        "--due",
+        "2026-04-01",
+    ])
+    .success();
+    let out = a.nj(&["copies", "--fold"]).success();
+    assert!(
+        out.stderr.starts_with("folded 1 copy into 1 article;"),
+        "{}",
+        out.stderr
+    );
+    assert!(groups(&a.env).is_empty());
+    a.nj(&["sync"]).success();
+    b.nj(&["sync"]).success();
+    for d in [&a, &b] {
+        let list = d.nj(&["--json", "list"]).json();
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(list[0]["id"], first.as_str());
+        assert_eq!(
+            list[0]["urls"],
+            serde_json::json!(["https://news.example/tender", "https://wire.example/tender"])
+        );
+        assert_eq!(list[0]["tags"], serde_json::json!(["ports", "tenders"]));
+        let shown = d.nj(&["--json", "show", &first[..8]]).json();
+        assert_eq!(shown["copies"].as_array().unwrap().len(), 1, "{shown}");
+        assert_eq!(shown["notes"][0]["text"], "the wire's version");
+        let copy = d
+            .nj(&[
+                "show",
+                &first[..8],
+                "--copy",
+                "https://wire.example/tender",
+                "--text",
+            ])
+            .success()
+            .stdout;
+        assert_eq!(copy, copy_text);
+        let followups = d.nj(&["--json", "follow-ups"]).json();
+        assert_eq!(followups[0]["article_id"], first.as_str(), "{followups}");
+        let binned = d.nj(&["--json", "list", "--removed"]).json();
+        assert_eq!(binned[0]["id"], second.as_str());
+    }
 }
