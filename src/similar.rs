@@ -231,6 +231,155 @@ impl Sketch {
     }
 }
 
+/// How much a text changed from one version to the next, word by word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WordChange {
+    pub words_added: usize,
+    pub words_removed: usize,
+    /// Only whitespace, punctuation, or a date or an "Updated" line
+    /// changed: the same report.
+    pub minor: bool,
+}
+
+/// How `new` differs from `old`: the words added and removed (case and
+/// punctuation ignored), and whether the change is minor.
+pub fn word_change(old: &str, new: &str) -> WordChange {
+    let (a, b) = (lower_words(old), lower_words(new));
+    // A diff of two very different long texts could take long; past the
+    // deadline `similar` gives a coarser diff, which still counts words.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    let ops = similar::capture_diff_deadline(
+        similar::Algorithm::Myers,
+        &a,
+        0..a.len(),
+        &b,
+        0..b.len(),
+        Some(deadline),
+    );
+    let (mut words_added, mut words_removed) = (0, 0);
+    for op in ops {
+        match op {
+            similar::DiffOp::Insert { new_len, .. } => words_added += new_len,
+            similar::DiffOp::Delete { old_len, .. } => words_removed += old_len,
+            similar::DiffOp::Replace {
+                old_len, new_len, ..
+            } => {
+                words_added += new_len;
+                words_removed += old_len;
+            }
+            similar::DiffOp::Equal { .. } => {}
+        }
+    }
+    WordChange {
+        words_added,
+        words_removed,
+        minor: report_words(old) == report_words(new),
+    }
+}
+
+fn lower_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The words that make the report: without the lines that only date it,
+/// a line that starts "Updated", "Published" or "Last updated", or one of
+/// nothing but date and time words ("Tuesday, Dec. 3, 2019, 5:40 p.m.
+/// ET"). Numbers elsewhere are news: a vote of 5 to 4 becoming 6 to 3 is
+/// no minor change.
+fn report_words(text: &str) -> Vec<String> {
+    const DATED: &[&str] = &["updated", "update", "published", "posted", "modified"];
+    const DATE_WORDS: &[&str] = &[
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "am",
+        "pm",
+        "a",
+        "p",
+        "m",
+        "utc",
+        "gmt",
+        "et",
+        "est",
+        "edt",
+        "ct",
+        "cst",
+        "cdt",
+        "pt",
+        "pst",
+        "pdt",
+        "bst",
+        "cet",
+        "cest",
+        "today",
+        "yesterday",
+        "ago",
+        "minutes",
+        "minute",
+        "hours",
+        "hour",
+        "at",
+        "on",
+        "last",
+    ];
+    let mut words = Vec::new();
+    for line in text.lines() {
+        let line_words = lower_words(line);
+        let first = line_words.first().map(String::as_str);
+        let second = line_words.get(1).map(String::as_str);
+        let dating = |w: Option<&str>| w.is_some_and(|w| DATED.contains(&w));
+        let only_a_date = line_words
+            .iter()
+            .all(|w| DATE_WORDS.contains(&w.as_str()) || w.chars().all(|c| c.is_ascii_digit()));
+        if dating(first) || (first == Some("last") && dating(second)) || only_a_date {
+            continue;
+        }
+        words.extend(line_words);
+    }
+    words
+}
+
 /// The words of a text, each as a hash of its lower-case letters and
 /// digits: anything else (punctuation, quotes, dashes, spaces) separates
 /// words and is otherwise ignored.
@@ -321,6 +470,33 @@ mod tests {
         assert!(shared_band(&sa, &sb));
         assert!(!shared_band(&sa, &sc));
         assert_eq!(Sketch::from_bytes(&sa.to_bytes()), Some(sa));
+    }
+
+    #[test]
+    fn a_change_of_a_date_or_an_updated_line_is_minor() {
+        let text = "Harbour vote\n\nUpdated Dec. 3, 2019 at 5:40 p.m. ET\n\nThe council voted 5 to 4 on Tuesday.\n";
+        let later = "Harbour vote\n\nUpdated Dec. 4, 2019 at 9:15 a.m. ET\n\nThe council voted 5 to 4 on Tuesday.\n";
+        let c = word_change(text, later);
+        assert!(c.minor, "{c:?}");
+        assert_eq!((c.words_added, c.words_removed), (4, 4), "{c:?}");
+        // A dateline of its own.
+        let dated = text.replace(
+            "Updated Dec. 3, 2019 at 5:40 p.m. ET",
+            "Tuesday, Dec. 3, 2019",
+        );
+        let redated = text.replace(
+            "Updated Dec. 3, 2019 at 5:40 p.m. ET",
+            "Wednesday, Dec. 4, 2019",
+        );
+        assert!(word_change(&dated, &redated).minor);
+        // Punctuation and quotes only.
+        let c = word_change(text, &text.replace("voted", "voted,").replace('.', "!"));
+        assert_eq!((c.words_added, c.words_removed, c.minor), (0, 0, true));
+        // A changed count is news.
+        let c = word_change(text, &text.replace("5 to 4", "6 to 3"));
+        assert!(!c.minor, "{c:?}");
+        let c = word_change(text, &format!("{text}The mayor will veto it.\n"));
+        assert_eq!((c.words_added, c.words_removed, c.minor), (5, 0, false));
     }
 
     #[test]

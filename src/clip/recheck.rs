@@ -21,6 +21,12 @@ pub enum Outcome {
     Changed {
         lines_added: usize,
         lines_removed: usize,
+        words_added: usize,
+        words_removed: usize,
+        /// Only whitespace, punctuation, or a date or an "Updated" line
+        /// changed, or fewer words than the `min_change` asked for. The
+        /// new text is recorded as a version all the same.
+        minor: bool,
         previous_hash: String,
         content_hash: String,
         /// A unified diff from the previous text to the new one.
@@ -48,6 +54,7 @@ pub fn recheck(
     fetch: &FetchOptions,
     workers: usize,
     clock: &Clock,
+    min_change: Option<usize>,
     mut progress: impl FnMut(&Checked),
 ) -> Result<Vec<Checked>> {
     // Each article's URLs, preferred first: a canonical URL may not be
@@ -97,7 +104,7 @@ pub fn recheck(
             },
             // The journal cannot be written (a full disk, say): that
             // stops the run.
-            Ok(page) => record(journal, article, page, clock)?,
+            Ok(page) => record(journal, article, page, clock, min_change)?,
         };
         // The address it has (an article clipped from a file may have
         // only the URLs of copies folded into it): `url` is None only for
@@ -128,7 +135,13 @@ pub(crate) fn unreachable_reason(e: Error) -> String {
 
 /// Compares a fetched page with the article and records a new version if
 /// the text changed.
-fn record(journal: &mut Journal, article: &Article, page: Page, clock: &Clock) -> Result<Outcome> {
+fn record(
+    journal: &mut Journal,
+    article: &Article,
+    page: Page,
+    clock: &Clock,
+    min_change: Option<usize>,
+) -> Result<Outcome> {
     if page.content.hash == article.content_hash {
         return Ok(Outcome::Unchanged);
     }
@@ -149,9 +162,14 @@ fn record(journal: &mut Journal, article: &Article, page: Page, clock: &Clock) -
         return Ok(Outcome::Unchanged);
     };
     let d = line_diff(&old, &clip.content.text, &previous_hash, &clip.content.hash);
+    let words = crate::similar::word_change(&old, &clip.content.text);
+    let changed_words = words.words_added + words.words_removed;
     Ok(Outcome::Changed {
         lines_added: d.added,
         lines_removed: d.removed,
+        words_added: words.words_added,
+        words_removed: words.words_removed,
+        minor: words.minor || min_change.is_some_and(|n| changed_words < n),
         previous_hash,
         content_hash: clip.content.hash,
         diff: d.unified,

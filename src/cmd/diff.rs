@@ -23,17 +23,27 @@ impl Versions {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let journal = ctx.journal()?;
         let article = journal.resolve_article(&self.id)?;
-        let versions = journal.versions(&article)?;
+        let versions = journal.versions_with_changes(&article)?;
         if ctx.json {
             output::json(&versions)?;
             return Ok(ExitCode::SUCCESS);
         }
-        let mut t = output::table(&["VERSION", "DATE", "WORDS", "HASH"]);
+        let mut t = output::table(&["VERSION", "DATE", "WORDS", "CHANGE", "HASH"]);
         for v in &versions {
+            let change = match v.change {
+                None => String::new(),
+                Some(c) => format!(
+                    "+{} -{}{}",
+                    c.words_added,
+                    c.words_removed,
+                    if c.minor { " minor" } else { "" }
+                ),
+            };
             t.add_row(vec![
                 v.number.to_string(),
                 v.created_at.local(),
                 v.word_count.to_string(),
+                change,
                 v.content_hash.clone(),
             ]);
         }

@@ -31,6 +31,12 @@ pub struct Recheck {
     #[arg(short = 'j', long, default_value_t = 4)]
     jobs: usize,
 
+    /// Count a text as changed only when at least N words were added or
+    /// removed (default: any change but a minor one, which touches only
+    /// whitespace, punctuation, or a date or "Updated" line)
+    #[arg(long, value_name = "N")]
+    min_change: Option<usize>,
+
     #[command(flatten)]
     timeout: super::Timeout,
 }
@@ -69,6 +75,7 @@ impl Recheck {
             &fetch,
             self.jobs,
             &ctx.clock,
+            self.min_change,
             |c| {
                 bar.inc(1);
                 bar.set_message(short_id(&c.article_id).to_owned());
@@ -91,7 +98,7 @@ impl Recheck {
             return Ok(code);
         }
         let mut s = String::new();
-        let (mut changed, mut unreachable) = (0, 0);
+        let (mut changed, mut minor_changes, mut unreachable) = (0, 0, 0);
         for c in &results {
             let id = output::bold(short_id(&c.article_id));
             match &c.outcome {
@@ -101,14 +108,23 @@ impl Recheck {
                 Outcome::Changed {
                     lines_added,
                     lines_removed,
+                    words_added,
+                    words_removed,
+                    minor,
                     content_hash,
                     diff,
                     ..
                 } => {
-                    changed += 1;
+                    let label = if *minor {
+                        minor_changes += 1;
+                        "minor      "
+                    } else {
+                        changed += 1;
+                        "changed    "
+                    };
                     let _ = writeln!(
                         s,
-                        "changed      {id}  {} (+{lines_added} -{lines_removed} lines)",
+                        "{label}  {id}  {} (+{lines_added} -{lines_removed} lines, +{words_added} -{words_removed} words)",
                         c.title
                     );
                     let _ = writeln!(s, "             {content_hash}");
@@ -122,9 +138,13 @@ impl Recheck {
                 }
             }
         }
+        let minor = match minor_changes {
+            0 => String::new(),
+            n => format!(", {n} minor (only punctuation, a date or an \"Updated\" line; recorded as a version)"),
+        };
         let _ = writeln!(
             s,
-            "{} checked: {changed} changed, {unreachable} unreachable",
+            "{} checked: {changed} changed{minor}, {unreachable} unreachable",
             results.len()
         );
         output::print(&s)?;

@@ -89,6 +89,10 @@ pub struct Version {
     pub content_hash: String,
     pub created_at: Timestamp,
     pub word_count: i64,
+    /// How it changed from the version before
+    /// ([`Journal::versions_with_changes`]; none for the first).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub change: Option<crate::similar::WordChange>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -389,6 +393,7 @@ pub(crate) fn versions(conn: &Connection, article: &ArticleRef) -> Result<Vec<Ve
                 content_hash: r.get(1)?,
                 created_at: r.get(2)?,
                 word_count: r.get(3)?,
+                change: None,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -505,6 +510,20 @@ impl Journal {
 
     pub fn versions(&self, article: &ArticleRef) -> Result<Vec<Version>> {
         versions(self.conn(), article)
+    }
+
+    /// [`Journal::versions`], each after the first with how its text
+    /// changed from the one before: words added and removed, and whether
+    /// only a date or an "Updated" line did.
+    pub fn versions_with_changes(&self, article: &ArticleRef) -> Result<Vec<Version>> {
+        let mut versions = self.versions(article)?;
+        let mut before: Option<String> = None;
+        for v in &mut versions {
+            let text = self.text(&v.content_hash)?;
+            v.change = before.map(|old| crate::similar::word_change(&old, &text));
+            before = Some(text);
+        }
+        Ok(versions)
     }
 
     pub fn note(&self, note: &NoteRef) -> Result<Note> {

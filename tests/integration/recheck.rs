@@ -81,7 +81,7 @@ fn changed_page_is_recorded_as_a_new_version() {
     assert_eq!(
         out.stdout,
         format!(
-            "changed      {}  Storm warning for the coast (+3 -1 lines)\n\
+            "changed      {}  Storm warning for the coast (+3 -1 lines, +5 -1 words)\n\
              \x20            {}\n\
              1 checked: 1 changed, 0 unreachable\n",
             short(&a),
@@ -94,9 +94,9 @@ fn changed_page_is_recorded_as_a_new_version() {
     assert_eq!(
         env.nj(&["versions", &a]).success().stdout,
         format!(
-            "VERSION  DATE              WORDS  HASH\n\
-             1        2026-11-20 08:00  24     {}\n\
-             2        2026-11-26 09:00  28     {}\n",
+            "VERSION  DATE              WORDS  CHANGE  HASH\n\
+             1        2026-11-20 08:00  24             {}\n\
+             2        2026-11-26 09:00  28     +5 -1   {}\n",
             sha256(V1.as_bytes()),
             sha256(V2.as_bytes())
         )
@@ -129,7 +129,7 @@ fn diff_prints_what_changed() {
     assert_eq!(
         out.stdout,
         format!(
-            "changed      {}  Storm warning for the coast (+3 -1 lines)\n\
+            "changed      {}  Storm warning for the coast (+3 -1 lines, +5 -1 words)\n\
              \x20            {}\n\
              {}\
              1 checked: 1 changed, 0 unreachable\n",
@@ -211,7 +211,7 @@ fn unreachable_sources_are_reported_and_the_others_still_checked() {
     assert_eq!(
         out.stdout,
         format!(
-            "changed      {}  Storm warning for the coast (+3 -1 lines)\n\
+            "changed      {}  Storm warning for the coast (+3 -1 lines, +5 -1 words)\n\
              \x20            {}\n\
              unreachable  {}  Pier closed for repairs: the server answered 404 Not Found; the page is gone; check the address\n\
              unreachable  {}  Ferry fares rise: connection refused; is the address right, and the site up?\n\
@@ -262,6 +262,10 @@ fn json_reports_each_outcome() {
                 "status": "changed",
                 "lines_added": 3,
                 "lines_removed": 1,
+                // "70" became "90", and "Schools will close early" came.
+                "words_added": 5,
+                "words_removed": 1,
+                "minor": false,
                 "previous_hash": sha256(V1.as_bytes()),
                 "content_hash": sha256(V2.as_bytes()),
                 "diff": v1_to_v2_diff(),
@@ -590,7 +594,7 @@ fn unreachable_canonical_url_falls_back_to_the_address_clipped_from() {
     assert_eq!(
         out.stdout,
         format!(
-            "changed      {}  Storm warning for the coast (+3 -1 lines)\n\
+            "changed      {}  Storm warning for the coast (+3 -1 lines, +5 -1 words)\n\
              \x20            {}\n\
              1 checked: 1 changed, 0 unreachable\n",
             short(&a),
@@ -633,4 +637,42 @@ fn regression_recheck_exits_0_when_sources_failed() {
         // The other source was still checked.
         assert!(out.stdout.contains("unchanged"), "{}", out.stdout);
     }
+}
+
+/// A page whose only change is typographic (the extractor already drops
+/// its date lines) is a minor change: still recorded, but not counted as
+/// news; --min-change N sets how many words must change.
+#[test]
+fn a_change_of_only_punctuation_is_minor() {
+    let env = Env::new();
+    let server = Server::start();
+    let page = |body: &str| text_page(&format!("Storm warning for the coast\n\n{body}\n"));
+    server.route(
+        "/storm",
+        Reply::Sequence(vec![
+            Reply::html(&page("Ferries may be cancelled on Thursday - gales of up to 70 mph will reach the coast.")),
+            Reply::html(&page("Ferries may be \u{201c}cancelled\u{201d} on Thursday \u{2014} gales of up to 70 mph will reach the coast!")),
+            Reply::html(&page("Ferries may be \u{201c}cancelled\u{201d} on Thursday \u{2014} gales of up to 70 mph will reach the coast! Schools close early.")),
+        ]),
+    );
+    let a = clip(&env, &server.url("/storm"));
+    let out = env.nj(&["recheck", &a]).success();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "minor        {}  Storm warning for the coast (+1 -1 lines, +0 -0 words)\n             {}\n\
+             1 checked: 0 changed, 1 minor (only punctuation, a date or an \"Updated\" line; recorded as a version), 0 unreachable\n",
+            &a[..8],
+            env.nj(&["--json", "show", &a]).json()["content_hash"].as_str().unwrap()
+        )
+    );
+    let versions = env.nj(&["--json", "versions", &a]).json();
+    assert_eq!(versions[1]["minor"], true, "{versions}");
+    // Three words more: news by default, minor when 5 must change.
+    let out = env
+        .nj(&["--json", "recheck", &a, "--min-change", "5"])
+        .json();
+    assert_eq!(out[0]["status"], "changed");
+    assert_eq!(out[0]["words_added"], 3);
+    assert_eq!(out[0]["minor"], true, "{out}");
 }

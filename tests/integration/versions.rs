@@ -93,10 +93,10 @@ fn versions_lists_every_text_oldest_first() {
     assert_eq!(
         out.stdout,
         format!(
-            "VERSION  DATE              WORDS  HASH\n\
-             1        2026-11-20 08:00  24     {}\n\
-             2        2026-11-21 08:00  28     {}\n\
-             3        2026-11-23 08:00  29     {}\n",
+            "VERSION  DATE              WORDS  CHANGE  HASH\n\
+             1        2026-11-20 08:00  24             {}\n\
+             2        2026-11-21 08:00  28     +5 -1   {}\n\
+             3        2026-11-23 08:00  29     +3 -2   {}\n",
             sha256(V1.as_bytes()),
             sha256(V2.as_bytes()),
             sha256(V3.as_bytes())
@@ -108,6 +108,13 @@ fn versions_lists_every_text_oldest_first() {
     assert_eq!(v[0]["content_hash"], sha256(V1.as_bytes()));
     assert_eq!(v[0]["created_at"], "2026-11-20T08:00:00Z");
     assert_eq!(v[0]["word_count"], 24);
+    assert!(
+        v[0].get("minor").is_none(),
+        "the first version has no change: {v}"
+    );
+    assert_eq!(v[1]["words_added"], 5);
+    assert_eq!(v[1]["words_removed"], 1);
+    assert_eq!(v[1]["minor"], false);
     assert_eq!(v[2]["number"], 3);
 }
 
