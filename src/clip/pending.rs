@@ -30,8 +30,14 @@ pub struct Fetched {
 pub enum Outcome {
     /// The text is now the article's first version.
     Fetched { content_hash: String, words: i64 },
-    /// Another article had this text; the bookmark was folded into it.
-    Merged { into: String },
+    /// Another article had this text (or one this is a syndicated copy
+    /// of); the bookmark was folded into it.
+    Merged {
+        into: String,
+        /// For a copy: how alike its text is to the article's.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        similarity: Option<f64>,
+    },
     /// Fetched elsewhere meanwhile (another device, another run).
     AlreadyFetched,
     /// The page could not be fetched or held no article.
@@ -105,7 +111,7 @@ fn record(
                 content_hash,
                 words,
             },
-            Filled::Merged { into } => Outcome::Merged { into },
+            Filled::Merged { into, similarity } => Outcome::Merged { into, similarity },
             Filled::NotPending => Outcome::AlreadyFetched,
         },
     )

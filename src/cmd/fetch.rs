@@ -148,10 +148,22 @@ fn line(f: &Fetched) -> String {
         Outcome::Fetched { words, .. } => {
             format!("fetched  {id}  {} ({words} words)\n", f.title)
         }
-        Outcome::Merged { into } => format!(
+        Outcome::Merged {
+            into,
+            similarity: None,
+        } => format!(
             "merged   {id}  {}: {} has the same text, so the bookmark went into it\n",
             f.title,
             short_id(into)
+        ),
+        Outcome::Merged {
+            into,
+            similarity: Some(alike),
+        } => format!(
+            "merged   {id}  {}: its page is a copy of {} ({}% the same text), so the bookmark went into it and its text is kept as a copy\n",
+            f.title,
+            short_id(into),
+            (alike * 100.0).floor()
         ),
         Outcome::AlreadyFetched => format!("had it   {id}  {}\n", f.title),
         Outcome::Failed { reason } => format!("failed   {id}  {}: {reason}\n", f.title),

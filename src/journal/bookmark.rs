@@ -41,15 +41,21 @@ pub struct NewBookmark {
 }
 
 /// What fetching a pending article's text did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Filled {
     /// The text is now the article's first version.
     Fetched { content_hash: String },
-    /// Another article already had this text: the bookmark's URLs, tags,
-    /// notes, follow-ups and read state moved to it, and the bookmark went
-    /// to the bin.
-    Merged { into: String },
+    /// Another article already had this text, or a text this one is a
+    /// syndicated copy of (kept as that article's copy): the bookmark's
+    /// URLs, tags, notes, follow-ups and read state moved to it, and the
+    /// bookmark went to the bin.
+    Merged {
+        into: String,
+        /// For a copy: how alike its text is to the article's.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        similarity: Option<f64>,
+    },
     /// Its text was already fetched (here, or on a device it synced with).
     NotPending,
 }
@@ -199,7 +205,22 @@ impl Tx<'_> {
         self.forget_fetch_failure(&article.id)?;
         if let Some(other) = find_by_hash(self.conn(), &clip.content.hash)? {
             self.fold_into(&current, &other)?;
-            return Ok(Filled::Merged { into: other.id });
+            return Ok(Filled::Merged {
+                into: other.id,
+                similarity: None,
+            });
+        }
+        // A syndicated copy of an article's text: the text is kept as that
+        // article's copy, and the bookmark folded in as above.
+        if let Some((other, alike)) = self.find_copy(&clip.content)? {
+            self.put_text(&clip.content)?;
+            let url = current.url.clone().or_else(|| clip.urls.first().cloned());
+            self.record_copy(&other, url.as_ref(), &clip.content.hash)?;
+            self.fold_into(&current, &other)?;
+            return Ok(Filled::Merged {
+                into: other.id,
+                similarity: Some(alike),
+            });
         }
         // Sets the text and fills in missing metadata (URLs included).
         self.record_version(article, clip)?;
@@ -672,7 +693,8 @@ pub(super) mod tests {
         assert_eq!(
             filled,
             Filled::Merged {
-                into: kept.article.id.clone()
+                into: kept.article.id.clone(),
+                similarity: None,
             }
         );
         let live = j.list(&ListFilter::default()).unwrap();

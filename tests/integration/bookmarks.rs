@@ -352,3 +352,58 @@ fn regression_an_import_leaves_an_article_half_done() {
         .contains(short(&id)));
     env.nj(&["verify"]).success();
 }
+
+/// A bookmark whose page turns out to be a syndicated copy of an article's
+/// text folds into that article, its text kept as the article's copy.
+#[test]
+fn a_fetched_copy_folds_the_bookmark_into_the_article_it_copies() {
+    let env = Env::new();
+    let server = Server::start();
+    let report = (0..12)
+        .map(|i| {
+            format!(
+                "The port authority met {i} times about dredging lot {}.",
+                i * 3
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let original = format!("Harbor dredging contract goes to review\n\n{report}\n");
+    let copy = format!("{original}\nThis article first appeared on the Harbor Gazette.\n");
+    server.route("/wire", Reply::html(&text_page(&copy)));
+    let kept = env.clip_text(&original, &["--url", "https://gazette.example/harbor"]);
+    let file = env.write(
+        "pocket.csv",
+        format!(
+            "title,url,time_added,tags,status\nWire story,{},1764000000,dredging,unread\n",
+            server.url("/wire")
+        ),
+    );
+    env.nj(&["import", file.to_str().unwrap()]).success();
+    let pending = ids_of(&env, &["--pending"]);
+    assert_eq!(pending.len(), 1);
+    let out = env.nj(&["fetch", &pending[0]]).success();
+    assert!(
+        out.stdout.starts_with(&format!(
+            "merged   {}  Wire story: its page is a copy of {} (9",
+            short(&pending[0]),
+            short(&kept)
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("0 fetched, 1 merged, 0 failed\n"),
+        "{}",
+        out.stdout
+    );
+    let live = env.list_json();
+    assert_eq!(live.as_array().unwrap().len(), 1);
+    assert_eq!(live[0]["tags"], serde_json::json!(["dredging"]));
+    let text = env
+        .nj(&["show", &kept, "--copy", &server.url("/wire"), "--text"])
+        .success()
+        .stdout;
+    assert_eq!(text, copy);
+    assert_eq!(ids_of(&env, &["--removed"]), vec![pending[0].clone()]);
+}
