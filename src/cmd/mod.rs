@@ -20,6 +20,7 @@ mod open;
 pub(crate) mod output;
 mod read;
 mod recheck;
+mod related;
 mod search;
 mod serve;
 mod settings;
@@ -73,6 +74,7 @@ enum Command {
     Versions(diff::Versions),
     Diff(diff::Diff),
     Copies(copies::Copies),
+    Related(related::RelatedCmd),
     Verify(verify::Verify),
     Note(note::NoteCmd),
     Jot(note::Jot),
@@ -217,6 +219,7 @@ impl Cli {
             Command::Versions(c) => c.run(&ctx),
             Command::Diff(c) => c.run(&ctx),
             Command::Copies(c) => c.run(&ctx),
+            Command::Related(c) => c.run(&ctx),
             Command::Verify(c) => c.run(&ctx),
             Command::Note(c) => c.run(&ctx),
             Command::Jot(c) => c.run(&ctx),

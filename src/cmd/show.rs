@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::Args;
 use newsjournal::journal::{
-    short_id, ArticleDetail, CopySource, Followup, FollowupFilter, FollowupStatus,
+    short_id, ArticleDetail, CopySource, Followup, FollowupFilter, FollowupStatus, Related,
 };
 use serde::Serialize;
 
@@ -73,6 +73,8 @@ impl Show {
                 text: &text,
             })?;
         } else {
+            // The story's other articles close the page.
+            let related = journal.related(&article, 3)?;
             output::page(
                 &render(
                     &detail,
@@ -80,6 +82,7 @@ impl Show {
                     &text,
                     self.version,
                     self.copy.as_deref(),
+                    &related,
                 ),
                 ctx.config.pager(&ctx.settings),
             )?;
@@ -121,6 +124,7 @@ fn render(
     text: &str,
     version: Option<usize>,
     copy: Option<&str>,
+    related: &[Related],
 ) -> String {
     let a = &d.article;
     let width = output::term_width().clamp(40, 100);
@@ -263,6 +267,12 @@ fn render(
             v.word_count,
             v.content_hash
         );
+    }
+    if !related.is_empty() {
+        let _ = writeln!(s, "\n{}", output::bold("Related"));
+        for line in super::related::lines(related, width.saturating_sub(2)).lines() {
+            let _ = writeln!(s, "  {line}");
+        }
     }
     s
 }

@@ -22,6 +22,7 @@ mod keys;
 mod note;
 mod query;
 mod rank;
+mod related;
 mod replica;
 mod rows;
 mod search;
@@ -50,6 +51,7 @@ pub use query::{
     normalize_tag, short_id, Article, ArticleDetail, ArticleRef, ListFilter, ListSort, Note,
     NoteFilter, NoteRef, Version,
 };
+pub use related::Related;
 pub use replica::JournalReplica;
 pub use search::{SearchHit, SearchHitKind, SearchQuery};
 pub use tx::Tx;

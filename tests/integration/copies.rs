@@ -454,3 +454,81 @@ fn copies_fold_folds_each_group_into_its_first_article_on_every_device() {
         assert_eq!(binned[0]["id"], second.as_str());
     }
 }
+
+/// Three reports on one story, one on another, and a separate copy:
+/// `nj related` lists the copy first, then the story's other articles with
+/// the words they share, and not the other story; `nj show` ends with them.
+#[test]
+fn related_lists_copies_then_the_storys_other_articles() {
+    let env = Env::new();
+    let first = env.clip_text(
+        "Pentagon awards JEDI cloud contract to Microsoft\n\nThe Pentagon awarded its JEDI cloud contract to Microsoft, passing over Amazon. Amazon is expected to protest the JEDI decision.\n",
+        &["--url", "https://a.example/jedi"],
+    );
+    let protest = env.clip_text(
+        "Amazon files protest over JEDI award\n\nAmazon filed a protest over the JEDI cloud award, saying the Pentagon erred when it chose Microsoft.\n",
+        &["--url", "https://b.example/protest"],
+    );
+    let halt = env.clip_text(
+        "Judge halts JEDI work\n\nA judge told the Pentagon to stop work on the JEDI contract while the Amazon protest is heard.\n",
+        &["--url", "https://c.example/halt"],
+    );
+    let other = env.clip_text(
+        "Harbour dredging vote delayed\n\nThe council delayed its harbour dredging vote after residents asked for time to study the report.\n",
+        &["--url", "https://d.example/harbour"],
+    );
+    let text = report(9, "A long JEDI explainer");
+    let long = env.clip_text(&text, &["--url", "https://e.example/explainer"]);
+    let copy = env.clip_text(
+        &format!("{text}\nRead more: the JEDI timeline\n"),
+        &["--url", "https://f.example/explainer", "--separate"],
+    );
+    let related = env.nj(&["--json", "related", &first]).json();
+    let ids: Vec<&str> = related
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["article"]["id"].as_str().unwrap())
+        .collect();
+    // The story's two other reports first; the explainers below them
+    // share a few words of it; the harbour vote shares none.
+    assert!(ids.len() >= 2, "{related}");
+    assert!(
+        ids[..2].contains(&protest.as_str()) && ids[..2].contains(&halt.as_str()),
+        "{related}"
+    );
+    assert!(!ids.contains(&other.as_str()), "{related}");
+    for r in &related.as_array().unwrap()[..2] {
+        let shares: Vec<&str> = r["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert!(
+            shares.contains(&"jedi") && shares.contains(&"pentagon"),
+            "{r}"
+        );
+    }
+    // The separate copy comes first, with how alike it is.
+    let related = env.nj(&["--json", "related", &long]).json();
+    assert_eq!(related[0]["article"]["id"], copy.as_str(), "{related}");
+    assert!(related[0]["copy"].as_f64().unwrap() > 0.9);
+    let shown = env.nj(&["show", &first]).success().stdout;
+    let tail = &shown[shown.find("\nRelated\n").expect("a Related section")..];
+    assert!(
+        tail.contains(&protest[..8]) && tail.contains("shares: "),
+        "{tail}"
+    );
+    // An article that shares nothing distinctive has nothing related.
+    let alone = env.clip_text(
+        "Volcano erupts on remote island\n\nLava flowed from the volcano overnight; geologists measured ash plumes kilometres high.\n",
+        &["--url", "https://g.example/volcano"],
+    );
+    let out = env.nj(&["related", &alone]).success();
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "nothing related: no other article shares this one's distinctive words\n"
+    );
+}
