@@ -81,6 +81,15 @@ impl Tx<'_> {
                 existing = find_by_hash(self.conn(), &c.hash)?;
             }
         }
+        // A syndicated copy of an article's text joins that article, its
+        // text kept as the article's copy, as `nj clip` folds one.
+        if let (None, Some(c)) = (&existing, content) {
+            if let Some((other, _)) = self.find_copy(c)? {
+                self.put_text(c)?;
+                self.record_copy(&other, Some(first_url), &c.hash)?;
+                existing = Some(other);
+            }
+        }
         let mut tags: Vec<String> = b.tags.iter().filter_map(|t| normalize_tag(t)).collect();
         // "Court cases" and "court-cases" are one tag.
         tags.sort_unstable();

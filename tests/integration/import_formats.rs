@@ -366,3 +366,53 @@ fn regression_a_row_of_many_tags_is_quadratic() {
     assert_eq!(list[0]["tags"].as_array().unwrap().len(), 500);
     env.nj(&["verify"]).success();
 }
+
+/// An imported item whose text is a syndicated copy of an article's joins
+/// that article, its own text kept as the article's copy.
+#[test]
+fn an_imported_copy_joins_the_article_it_copies() {
+    let env = Env::new();
+    let report = (0..12)
+        .map(|i| {
+            format!(
+                "The moss on wall {i} grew {} millimetres this spring.",
+                i * 2
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let original = format!("Moss on northern walls\n\n{report}\n");
+    let kept = env.clip_text(&original, &["--url", "https://moss.example/walls"]);
+    let entry = serde_json::json!([{
+        "is_archived": 0, "is_starred": 0, "tags": ["moss"], "id": 1,
+        "title": "Moss on northern walls (wire)",
+        "url": "https://wire.example/moss",
+        "content": format!("<p>{report}</p><p>Distributed by Example Wire.</p>"),
+        "created_at": "2019-03-01T10:02:03+0100",
+        "annotations": []
+    }]);
+    let file = env.write("wallabag.json", entry.to_string());
+    let out = env.nj(&["import", file.to_str().unwrap()]).success();
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("0 added, 1 updated"), "{said}");
+    let list = env.nj(&["--json", "list"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["id"], kept.as_str());
+    assert_eq!(list[0]["tags"], serde_json::json!(["moss"]));
+    let shown = env.nj(&["--json", "show", &kept]).json();
+    assert_eq!(
+        shown["copies"][0]["url"], "https://wire.example/moss",
+        "{shown}"
+    );
+    let text = env
+        .nj(&[
+            "show",
+            &kept,
+            "--copy",
+            "https://wire.example/moss",
+            "--text",
+        ])
+        .success()
+        .stdout;
+    assert!(text.ends_with("Distributed by Example Wire.\n"), "{text}");
+}
