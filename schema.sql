@@ -437,6 +437,7 @@ CREATE TABLE copies (
     created_at   INTEGER NOT NULL
 );
 CREATE INDEX copies_by_article ON copies(article_id, created_at);
+CREATE INDEX copies_by_text ON copies(content_hash);
 
 -- What recognising a syndicated copy needs (src/similar.rs): the LSH band
 -- keys of each article's current text, so the articles whose text is

@@ -59,7 +59,10 @@ pub fn recheck(
 ) -> Result<Vec<Checked>> {
     // Each article's URLs, preferred first: a canonical URL may not be
     // reachable from here while the address it was clipped from is.
-    let sources = |a: &Article| -> Vec<String> {
+    // The pages of syndicated copies folded in are not the article's: a
+    // copy's text must never become its version.
+    let sources = |a: &Article| -> Result<Vec<String>> {
+        let copies = journal.copy_urls(&a.as_ref())?;
         let mut urls: Vec<String> = a.url.iter().cloned().collect();
         urls.extend(
             a.urls
@@ -67,18 +70,21 @@ pub fn recheck(
                 .filter(|u| Some(*u) != a.url.as_ref())
                 .cloned(),
         );
-        urls
+        urls.retain(|u| !copies.contains(u));
+        Ok(urls)
     };
-    let jobs: Vec<(usize, Vec<String>)> = articles
+    let all: Vec<Vec<String>> = articles.iter().map(sources).collect::<Result<_>>()?;
+    let jobs: Vec<(usize, Vec<String>)> = all
         .iter()
+        .cloned()
         .enumerate()
-        .map(|(i, a)| (i, sources(a)))
         .filter(|(_, urls)| !urls.is_empty())
         .collect();
     let mut results: Vec<Option<Checked>> = articles
         .iter()
-        .map(|a| {
-            sources(a).is_empty().then(|| Checked {
+        .zip(&all)
+        .map(|(a, urls)| {
+            urls.is_empty().then(|| Checked {
                 article_id: a.id.clone(),
                 title: a.title.clone(),
                 url: None,

@@ -60,6 +60,9 @@ pub struct ClipOutcome {
     /// ([`crate::similar::Overlap::similarity`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
+    /// For a copy: the hash of its own text, which it keeps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_hash: Option<String>,
     pub article: Article,
 }
 
@@ -152,6 +155,7 @@ impl Tx<'_> {
         let mut previous_hash = None;
         let mut restored = false;
         let mut similarity = None;
+        let mut copy_hash = None;
 
         let mut by_url = find_by_url(self.conn(), &clip.urls)?;
         let mut filled = false;
@@ -170,22 +174,20 @@ impl Tx<'_> {
             }
         }
         let by_hash = find_by_hash(self.conn(), &clip.content.hash)?;
-        // A copy's text clipped again (its page, or a file of it).
-        let by_copy = match by_hash {
-            Some(_) => None,
-            None => find_by_copy_hash(self.conn(), &clip.content.hash)?,
-        };
-        // The page of a copy, changed since: a copy again if it still is
-        // one, never the article's own text.
-        let copy_page = match &by_url {
-            Some(u) if by_copy.is_none() && is_copy_url(self.conn(), u, &clip.urls)? => {
-                match clip.separate {
-                    true => None,
-                    false => self.find_copy(&clip.content)?,
-                }
-            }
+        // A copy's text clipped again (its page, or a file of it), unless
+        // it is to be kept apart.
+        let by_copy = match (&by_hash, clip.separate) {
+            (None, false) => find_by_copy_hash(self.conn(), &clip.content.hash)?,
             _ => None,
         };
+        // A page a copy came from, clipped again: its text is never the
+        // article's own. It is a copy again if it still is one, else an
+        // article of its own.
+        if let Some(u) = &by_url {
+            if by_copy.is_none() && is_copy_url(self.conn(), u, &clip.urls)? {
+                by_url = None;
+            }
+        }
         // The same URL showing an earlier text again means the page was
         // reverted: a new version, not a duplicate.
         let reverted = match (&by_hash, &by_url) {
@@ -201,11 +203,6 @@ impl Tx<'_> {
             // Stores nothing new, but heals the stored text if damaged.
             self.put_text(&clip.content)?;
             (ClipStatus::Duplicate, existing)
-        } else if let Some((existing, alike)) = copy_page {
-            self.put_text(&clip.content)?;
-            self.record_copy(&existing, clip.urls.first(), &clip.content.hash)?;
-            similarity = Some(alike);
-            (ClipStatus::Copy, existing)
         } else if let Some(existing) = by_url {
             previous_hash = self.record_version(&existing, clip)?;
             (ClipStatus::NewVersion, existing)
@@ -214,8 +211,9 @@ impl Tx<'_> {
             false => self.find_copy(&clip.content)?,
         } {
             self.put_text(&clip.content)?;
-            self.record_copy(&existing, clip.urls.first(), &clip.content.hash)?;
+            self.record_copies(&existing, &clip.urls, &clip.content.hash)?;
             similarity = Some(alike);
+            copy_hash = Some(clip.content.hash.clone());
             (ClipStatus::Copy, existing)
         } else {
             self.put_text(&clip.content)?;
@@ -244,7 +242,8 @@ impl Tx<'_> {
             self.set_article(&article, article::DELETED_AT, Value::Null)?;
             restored = true;
         }
-        if current.url.is_none() {
+        // (A copy's page is not the article's: it stays without one.)
+        if current.url.is_none() && status != ClipStatus::Copy {
             if let Some(url) = clip.urls.first() {
                 self.set_article(&article, article::URL, url.clone().into())?;
             }
@@ -279,6 +278,7 @@ impl Tx<'_> {
             urls_added,
             note_added,
             similarity,
+            copy_hash,
             article: article_by_rowid(self.conn(), article.rowid)?,
         })
     }

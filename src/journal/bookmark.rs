@@ -86,7 +86,7 @@ impl Tx<'_> {
         if let (None, Some(c)) = (&existing, content) {
             if let Some((other, _)) = self.find_copy(c)? {
                 self.put_text(c)?;
-                self.record_copy(&other, Some(first_url), &c.hash)?;
+                self.record_copies(&other, &b.urls, &c.hash)?;
                 existing = Some(other);
             }
         }
@@ -223,8 +223,14 @@ impl Tx<'_> {
         // article's copy, and the bookmark folded in as above.
         if let Some((other, alike)) = self.find_copy(&clip.content)? {
             self.put_text(&clip.content)?;
-            let url = current.url.clone().or_else(|| clip.urls.first().cloned());
-            self.record_copy(&other, url.as_ref(), &clip.content.hash)?;
+            let mut urls = current.urls.clone();
+            urls.extend(
+                clip.urls
+                    .iter()
+                    .filter(|u| !current.urls.contains(u))
+                    .cloned(),
+            );
+            self.record_copies(&other, &urls, &clip.content.hash)?;
             self.fold_into(&current, &other)?;
             return Ok(Filled::Merged {
                 into: other.id,

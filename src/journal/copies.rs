@@ -121,7 +121,7 @@ impl Tx<'_> {
             )?
             .query_map([&from.id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        self.record_copy(into, from.url.as_ref(), &from.content_hash)?;
+        self.record_copies(into, &from.urls, &from.content_hash)?;
         for (url, hash) in &own {
             self.record_copy(into, url.as_ref(), hash)?;
         }
@@ -165,6 +165,17 @@ pub struct CopySource {
 }
 
 impl Journal {
+    /// The URLs the copies folded into the article came from.
+    pub fn copy_urls(&self, article: &ArticleRef) -> Result<Vec<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT DISTINCT url FROM copies WHERE article_id = ?1 AND url IS NOT NULL",
+            )?
+            .query_map([&article.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The copies folded into the article, oldest first.
     pub fn copies_of(&self, article: &ArticleRef) -> Result<Vec<CopySource>> {
         let conn = self.conn();
@@ -324,12 +335,19 @@ impl Journal {
             let mut copies: Vec<Copy> = Vec::new();
             for a in articles {
                 read_shingles(conn, &mut shingles, a.rowid)?;
+                let overlap = shingles[&first.rowid].overlap(&shingles[&a.rowid]);
+                // Joined through another member, but not a copy of the
+                // first: folding it into the first would be wrong.
+                if !overlap.is_copy() {
+                    continue;
+                }
                 copies.push(Copy {
-                    similarity: shingles[&first.rowid]
-                        .overlap(&shingles[&a.rowid])
-                        .similarity(),
+                    similarity: overlap.similarity(),
                     article: a,
                 });
+            }
+            if copies.is_empty() {
+                continue;
             }
             copies.sort_by(|x, y| y.similarity.total_cmp(&x.similarity));
             groups.push(CopyGroup {

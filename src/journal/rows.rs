@@ -390,6 +390,24 @@ impl Tx<'_> {
         self.bump(article)
     }
 
+    /// [`Tx::record_copy`] for each URL the copy was found at (one for a
+    /// copy from a file or stdin, which has none): each is known as a
+    /// copy's, so none of them ever gives the article a new version.
+    pub(crate) fn record_copies(
+        &mut self,
+        article: &ArticleRef,
+        urls: &[String],
+        hash: &str,
+    ) -> Result<()> {
+        if urls.is_empty() {
+            return self.record_copy(article, None, hash);
+        }
+        for url in urls {
+            self.record_copy(article, Some(url), hash)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn create_version(&mut self, article: &ArticleRef, hash: &str) -> Result<String> {
         let id = self.next_id();
         self.insert_version(article, &id, hash, self.now)?;

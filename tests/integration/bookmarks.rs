@@ -359,7 +359,7 @@ fn regression_an_import_leaves_an_article_half_done() {
 fn a_fetched_copy_folds_the_bookmark_into_the_article_it_copies() {
     let env = Env::new();
     let server = Server::start();
-    let report = (0..12)
+    let report = (0..30)
         .map(|i| {
             format!(
                 "The port authority met {i} times about dredging lot {}.",

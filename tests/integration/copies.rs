@@ -532,3 +532,157 @@ fn related_lists_copies_then_the_storys_other_articles() {
         "nothing related: no other article shares this one's distinctive words\n"
     );
 }
+
+/// Review findings: a copy's page never gives the article a new version,
+/// whether it changed, the article is in the bin, or the article was
+/// clipped from a file (and so takes no URL from its copy).
+#[test]
+fn regression_a_copys_page_became_the_articles_text() {
+    let env = Env::new();
+    let text = report(10, "Ferry contract signed");
+    // Clipped from a file: no URL of its own.
+    let original = env.clip_text(&text, &[]);
+    let wire = "https://wire.example/ferry";
+    let out = env
+        .nj_stdin(
+            &["--json", "clip", "-", "--url", wire],
+            format!("{text}\nVia Example Wire.\n"),
+        )
+        .success()
+        .json();
+    assert_eq!(out["status"], "copy");
+    assert_eq!(
+        out["copy_hash"],
+        crate::util::sha256(format!("{text}\nVia Example Wire.\n").as_bytes())
+    );
+    let shown = env.nj(&["--json", "show", &original]).json();
+    assert_eq!(
+        shown["url"],
+        serde_json::Value::Null,
+        "the copy's page became the article's: {shown}"
+    );
+    // The wire's page changed into another story: an article of its own.
+    let other = report(11, "Ferry fares rise");
+    let out = env
+        .nj_stdin(&["--json", "clip", "-", "--url", wire], &other)
+        .success()
+        .json();
+    assert_eq!(out["status"], "new", "{out}");
+    let versions = env.nj(&["--json", "versions", &original]).json();
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+    assert_eq!(
+        env.nj(&["show", &original, "--text"]).success().stdout,
+        text
+    );
+    // In the bin, the article is not brought back with the copy's text.
+    env.nj(&["rm", &original]).success();
+    let out = env
+        .nj_stdin(
+            &["--json", "clip", "-", "--url", wire],
+            format!("{text}\nVia Example Wire, again.\n"),
+        )
+        .success()
+        .json();
+    assert_ne!(out["article"]["id"], original.as_str(), "{out}");
+    assert_eq!(
+        env.nj(&["--json", "versions", &original])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// Review finding: two different briefs behind one site's 50-word paywall
+/// notice scored 0.82 and were folded together.
+#[test]
+fn regression_two_briefs_behind_one_paywall_notice_were_folded() {
+    let env = Env::new();
+    let notice = "Subscribe to keep reading. Our journalism depends on readers like you, so choose a plan today and get unlimited access to every story, our newsletters and the daily puzzle, with your first month free and cancel any time you like, from any device you use.";
+    let a = env.clip_text(
+        &format!("Court rules on ferry contract\n\nThe court ruled on the contract.\n\n{notice}\n"),
+        &["--url", "https://paper.example/court"],
+    );
+    let out = env
+        .nj_stdin(
+            &[
+                "--json",
+                "clip",
+                "-",
+                "--url",
+                "https://paper.example/school",
+                "-t",
+                "schools",
+            ],
+            format!("School budget approved\n\nThe board approved the budget.\n\n{notice}\n"),
+        )
+        .success()
+        .json();
+    assert_eq!(out["status"], "new", "{out}");
+    assert_ne!(out["article"]["id"], a.as_str());
+}
+
+/// Review finding: `--separate` after a fold said "already clipped".
+#[test]
+fn regression_separate_after_a_fold_was_a_duplicate() {
+    let env = Env::new();
+    let text = report(12, "Rail strike called off");
+    let first = env.clip_text(&text, &["--url", "https://a.example/rail"]);
+    let copy = format!("{text}\nFirst published by Example Wire.\n");
+    env.clip_text(&copy, &["--url", "https://b.example/rail"]);
+    let out = env
+        .nj_stdin(
+            &[
+                "--json",
+                "clip",
+                "-",
+                "--url",
+                "https://b.example/rail",
+                "--separate",
+            ],
+            &copy,
+        )
+        .success()
+        .json();
+    assert_eq!(out["status"], "new", "{out}");
+    assert_ne!(out["article"]["id"], first.as_str());
+}
+
+/// Review finding: with the article's own page gone, `nj recheck` fetched
+/// its copy's page instead and recorded the copy's text as a new version.
+#[test]
+fn regression_recheck_took_a_copys_page_for_the_articles() {
+    use crate::pages::text_page;
+    use crate::util::{Reply, Server};
+    let env = Env::new();
+    let server = Server::start();
+    let text = report(13, "Port strike ends");
+    let copy = format!("{text}\nDistributed by Example Wire.\n");
+    server
+        .route(
+            "/own",
+            Reply::Sequence(vec![Reply::html(&text_page(&text)), Reply::not_found()]),
+        )
+        .route("/wire", Reply::html(&text_page(&copy)));
+    let a = crate::util::article_id(&env.nj(&["--json", "clip", &server.url("/own")]).success());
+    let out = env
+        .nj(&["--json", "clip", &server.url("/wire")])
+        .success()
+        .json();
+    assert_eq!(out["status"], "copy", "{out}");
+    // Exit 3: a source could not be fetched.
+    let out = env.nj(&["--json", "recheck", &a]);
+    assert_eq!(out.code, Some(3));
+    let checked: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(checked[0]["status"], "unreachable", "{checked}");
+    assert_eq!(
+        env.nj(&["--json", "versions", &a])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(server.hits("/wire"), 1, "recheck fetched the copy's page");
+}

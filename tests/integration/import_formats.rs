@@ -372,7 +372,7 @@ fn regression_a_row_of_many_tags_is_quadratic() {
 #[test]
 fn an_imported_copy_joins_the_article_it_copies() {
     let env = Env::new();
-    let report = (0..12)
+    let report = (0..30)
         .map(|i| {
             format!(
                 "The moss on wall {i} grew {} millimetres this spring.",
