@@ -439,6 +439,10 @@ CREATE TABLE copies (
 CREATE INDEX copies_by_article ON copies(article_id, created_at);
 CREATE INDEX copies_by_text ON copies(content_hash);
 
+-- Set for an article clipped with `--separate`: a copy kept apart, which
+-- no device folds into the article it copies.
+ALTER TABLE articles ADD COLUMN kept_apart INTEGER;
+
 -- What recognising a syndicated copy needs (src/similar.rs): the LSH band
 -- keys of each article's current text, so the articles whose text is
 -- worth comparing with a new one are an index lookup per band away. A

@@ -165,6 +165,9 @@ pub mod fields {
         pub const DELETED_AT: Field = field(E, "deleted_at").time().optional();
         /// Absent from the export while unread.
         pub const READ_AT: Field = field(E, "read_at").time().optional().unless_empty();
+        /// Clipped with `--separate`: a copy of another article kept as an
+        /// article of its own, which no device folds.
+        pub const KEPT_APART: Field = field(E, "kept_apart").flag().optional().unless_empty();
         pub const ALL: &[Field] = &[
             TITLE,
             URL,
@@ -176,6 +179,7 @@ pub mod fields {
             CLIPPED_AT,
             DELETED_AT,
             READ_AT,
+            KEPT_APART,
         ];
     }
 

@@ -323,6 +323,8 @@ impl Sync {
         } else {
             ProgressBar::hidden()
         };
+        // What this pull brings comes after it.
+        let seen = journal.last_article_seq()?;
         let summary = {
             let mut replica = JournalReplica::new(&mut journal, now);
             let mut pulling = false;
@@ -348,6 +350,17 @@ impl Sync {
         bar.finish_and_clear();
         let summary = summary.with_context(|| format!("sync with {url}"))?;
         journal.set_meta(now, "last_sync_at", &now.0.to_string())?;
+        // A report clipped here and its copy clipped on another device,
+        // or the other way round, become one article, on every device.
+        let folded = journal.fold_pulled_copies(now, seen)?;
+        if folded > 0 && !ctx.json {
+            eprintln!(
+                "folded {} from another device into the article{} {} (`nj show ID` lists it); the other devices get the fold at their next sync",
+                if folded == 1 { "1 syndicated copy".to_owned() } else { format!("{folded} syndicated copies") },
+                if folded == 1 { "" } else { "s" },
+                if folded == 1 { "it copies" } else { "they copy" }
+            );
+        }
         if ctx.json {
             output::json(&summary)?;
         } else {

@@ -211,7 +211,7 @@ impl Tx<'_> {
             false => self.find_copy(&clip.content)?,
         } {
             self.put_text(&clip.content)?;
-            self.record_copies(&existing, &clip.urls, &clip.content.hash)?;
+            self.record_copies(&existing, &clip.urls, &clip.content.hash, self.now())?;
             similarity = Some(alike);
             copy_hash = Some(clip.content.hash.clone());
             (ClipStatus::Copy, existing)
@@ -225,6 +225,7 @@ impl Tx<'_> {
                 lang: clip.lang.clone(),
                 published_at: clip.published_at,
                 content_hash: clip.content.hash.clone(),
+                kept_apart: clip.separate,
                 ..ArticleRow::default()
             })?;
             self.create_version(&article, &clip.content.hash)?;

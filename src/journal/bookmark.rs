@@ -86,7 +86,7 @@ impl Tx<'_> {
         if let (None, Some(c)) = (&existing, content) {
             if let Some((other, _)) = self.find_copy(c)? {
                 self.put_text(c)?;
-                self.record_copies(&other, &b.urls, &c.hash)?;
+                self.record_copies(&other, &b.urls, &c.hash, self.now())?;
                 existing = Some(other);
             }
         }
@@ -230,7 +230,7 @@ impl Tx<'_> {
                     .filter(|u| !current.urls.contains(u))
                     .cloned(),
             );
-            self.record_copies(&other, &urls, &clip.content.hash)?;
+            self.record_copies(&other, &urls, &clip.content.hash, self.now())?;
             self.fold_into(&current, &other)?;
             return Ok(Filled::Merged {
                 into: other.id,

@@ -4,12 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::query::{article_by_rowid, ArticleRef};
+use super::query::{article_by_rowid, ArticleRef, NoteRef};
 use super::{Article, Journal, Tx};
 use crate::content::{Content, EMPTY_HASH};
+use crate::entity::fields::note;
 use crate::error::Result;
 use crate::similar::{Shingles, Sketch, BANDS};
 use crate::time::Timestamp;
@@ -73,6 +75,16 @@ impl Tx<'_> {
     /// The article outside the bin whose current text `content` is a copy
     /// of, the most alike if several are, and how alike.
     pub(super) fn find_copy(&mut self, content: &Content) -> Result<Option<(ArticleRef, f64)>> {
+        self.find_copy_but(content, None)
+    }
+
+    /// [`Tx::find_copy`] among the articles other than `but`. An article
+    /// kept apart (`--separate`) is never the one found.
+    fn find_copy_but(
+        &mut self,
+        content: &Content,
+        but: Option<i64>,
+    ) -> Result<Option<(ArticleRef, f64)>> {
         let shingles = Shingles::of(&content.text);
         let Some(sketch) = Sketch::of(&shingles) else {
             return Ok(None);
@@ -85,12 +97,14 @@ impl Tx<'_> {
         let candidates: Vec<(i64, String, String)> = conn
             .prepare_cached(
                 "SELECT a.seq, a.id, a.content_hash FROM articles a
-                  WHERE a.deleted_at IS NULL AND a.seq IN (
-                        SELECT article_seq FROM copy_keys
-                         WHERE key IN (SELECT value FROM json_each(?1)))
+                  WHERE a.deleted_at IS NULL AND a.kept_apart IS NULL AND a.seq IS NOT ?2
+                    AND a.seq IN (SELECT article_seq FROM copy_keys
+                                   WHERE key IN (SELECT value FROM json_each(?1)))
                   ORDER BY a.seq",
             )?
-            .query_map([keys], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_map(params![keys, but], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         let mut best: Option<(ArticleRef, f64)> = None;
         for (rowid, id, hash) in candidates {
@@ -113,19 +127,85 @@ impl Tx<'_> {
     /// and it goes to the bin. Each step is an ordinary change, so other
     /// devices see the same fold.
     pub(super) fn fold_copy(&mut self, from: &Article, into: &ArticleRef) -> Result<()> {
-        let own: Vec<(Option<String>, String)> = self
+        let own: Vec<(Option<String>, String, Timestamp)> = self
             .conn()
             .prepare_cached(
-                "SELECT url, content_hash FROM copies WHERE article_id = ?1
+                "SELECT url, content_hash, created_at FROM copies WHERE article_id = ?1
                   ORDER BY created_at, id",
             )?
-            .query_map([&from.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([&from.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        self.record_copies(into, &from.urls, &from.content_hash)?;
-        for (url, hash) in &own {
-            self.record_copy(into, url.as_ref(), hash)?;
+        // Dated when it was clipped, not now: two devices folding the same
+        // copy make the same row.
+        self.record_copies(into, &from.urls, &from.content_hash, from.clipped_at)?;
+        for (url, hash, at) in &own {
+            self.record_copy(into, url.as_ref(), hash, *at)?;
+        }
+        // Its notes move (a copy of each, as a bookmark's fold makes, would
+        // be made twice when two devices fold the same copy).
+        let notes: Vec<NoteRef> = self
+            .conn()
+            .prepare_cached("SELECT rowid, id FROM notes WHERE article_id = ?1")?
+            .query_map([&from.id], |r| {
+                Ok(NoteRef {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                    article: Some(from.as_ref()),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if !notes.is_empty() {
+            // Its search entry takes the notes in at commit.
+            self.touch_article(into.rowid)?;
+        }
+        for n in &notes {
+            self.set_note(n, note::ARTICLE_ID, Value::Text(into.id.clone()))?;
         }
         self.fold_into(from, into)
+    }
+
+    /// Folds each article that arrived after `seen` (a sync's pull: its
+    /// article numbers are higher) and is a copy of another into the one
+    /// clipped first, as `nj clip` would have, had the two been clipped on
+    /// one device. Every device that sees the pair folds it the same way,
+    /// so devices that clipped a report and its copy apart end with one
+    /// article. Articles kept apart (`--separate`) are left. Returns how
+    /// many were folded.
+    pub(super) fn fold_pulled_copies(&mut self, seen: i64) -> Result<usize> {
+        let arrived: Vec<i64> = self
+            .conn()
+            .prepare_cached(
+                "SELECT seq FROM articles WHERE seq > ?1 AND deleted_at IS NULL
+                    AND kept_apart IS NULL ORDER BY seq",
+            )?
+            .query_map([seen], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut folded = 0;
+        for seq in arrived {
+            let article = article_by_rowid(self.conn(), seq)?;
+            if article.deleted_at.is_some() || article.pending {
+                continue;
+            }
+            let Some(text) = text_of(self.conn(), &article.content_hash)? else {
+                continue;
+            };
+            let content = Content::of_normalized(text);
+            let Some((other, _)) = self.find_copy_but(&content, Some(seq))? else {
+                continue;
+            };
+            let other = article_by_rowid(self.conn(), other.rowid)?;
+            // The one clipped first keeps the story; ties go by id, the
+            // same on every device.
+            let (from, into) = if (other.clipped_at, &other.id) <= (article.clipped_at, &article.id)
+            {
+                (article, other)
+            } else {
+                (other, article)
+            };
+            self.fold_copy(&from, &into.as_ref())?;
+            folded += 1;
+        }
+        Ok(folded)
     }
 }
 
@@ -165,6 +245,23 @@ pub struct CopySource {
 }
 
 impl Journal {
+    /// The highest article number: what a pull's new articles come after
+    /// ([`Journal::fold_pulled_copies`]).
+    pub fn last_article_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT coalesce(max(seq), 0) FROM articles", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// After a sync: folds each article pulled since `seen` that is a copy
+    /// of another ([`Tx::fold_pulled_copies`]), in one write. The folds go
+    /// to the other devices at the next sync.
+    pub fn fold_pulled_copies(&mut self, now: Timestamp, seen: i64) -> Result<usize> {
+        self.write(now, |tx| tx.fold_pulled_copies(seen))
+    }
+
     /// The URLs the copies folded into the article came from.
     pub fn copy_urls(&self, article: &ArticleRef) -> Result<Vec<String>> {
         Ok(self
@@ -454,6 +551,7 @@ mod tests {
                 .execute_batch(
                     "DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
                      DROP TABLE copy_queue; DROP TABLE copy_keys; DROP TABLE copies;
+                     ALTER TABLE articles DROP COLUMN kept_apart;
                      PRAGMA user_version = 8;",
                 )
                 .unwrap();

@@ -1147,7 +1147,7 @@ mod tests {
         })
         .unwrap();
         for sql in [
-            "UPDATE articles SET read_at = 1764000200000, deleted_at = 1764000300000",
+            "UPDATE articles SET read_at = 1764000200000, deleted_at = 1764000300000, kept_apart = 1",
             "UPDATE notes SET deleted_at = 1764000400000",
             "UPDATE followups SET every = '1mo', status = 'done', done_at = 1764000500000,
                     deleted_at = 1764000600000",

@@ -32,11 +32,21 @@ pub struct ArticleRow {
     /// bookmark was saved).
     pub clipped_at: Option<Timestamp>,
     pub read_at: Option<Timestamp>,
+    /// A copy kept apart (`nj clip --separate`).
+    pub kept_apart: bool,
 }
 
 /// The id of the article a row belongs to, or nothing.
 pub(super) fn article_id(article: Option<&ArticleRef>) -> Value {
     article.map_or(Value::Null, |a| Value::Text(a.id.clone()))
+}
+
+/// The id of the copy of `article` found at `url` with this text.
+fn copy_id(article: &str, url: Option<&str>, hash: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6e6a_636f_7079_4d1e_9b2a_40c7_58e3_d2a9);
+    let url = url.unwrap_or("");
+    let name = format!("{}:{article}{}:{url}{hash}", article.len(), url.len());
+    crate::sync::uuid_v5(&NAMESPACE, name.as_bytes())
 }
 
 /// A text, or nothing.
@@ -316,6 +326,14 @@ impl Tx<'_> {
                 (a::CLIPPED_AT, Value::Integer(clipped_at.0)),
                 (a::DELETED_AT, Value::Null),
                 (a::READ_AT, time(row.read_at)),
+                (
+                    a::KEPT_APART,
+                    if row.kept_apart {
+                        Value::Integer(1)
+                    } else {
+                        Value::Null
+                    },
+                ),
             ],
             now,
         )?;
@@ -373,9 +391,19 @@ impl Tx<'_> {
         article: &ArticleRef,
         url: Option<&String>,
         hash: &str,
+        at: Timestamp,
     ) -> Result<()> {
         use fields::copy as c;
-        let id = self.next_id();
+        // The same on every device, so two that fold the same copy (after
+        // a sync, each on its own) make one row.
+        let id = copy_id(&article.id, url.map(String::as_str), hash);
+        if self
+            .conn()
+            .prepare_cached("SELECT 1 FROM copies WHERE id = ?1")?
+            .exists([&id])?
+        {
+            return Ok(());
+        }
         self.create_row(
             Entity::Copy,
             &id,
@@ -383,7 +411,7 @@ impl Tx<'_> {
                 (c::ARTICLE_ID, Value::Text(article.id.clone())),
                 (c::URL, url.map_or(Value::Null, |u| Value::Text(u.clone()))),
                 (c::CONTENT_HASH, Value::Text(hash.to_owned())),
-                (c::CREATED_AT, Value::Integer(self.now.0)),
+                (c::CREATED_AT, Value::Integer(at.0)),
             ],
             self.now,
         )?;
@@ -398,12 +426,13 @@ impl Tx<'_> {
         article: &ArticleRef,
         urls: &[String],
         hash: &str,
+        at: Timestamp,
     ) -> Result<()> {
         if urls.is_empty() {
-            return self.record_copy(article, None, hash);
+            return self.record_copy(article, None, hash, at);
         }
         for url in urls {
-            self.record_copy(article, Some(url), hash)?;
+            self.record_copy(article, Some(url), hash, at)?;
         }
         Ok(())
     }

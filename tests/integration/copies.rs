@@ -686,3 +686,88 @@ fn regression_recheck_took_a_copys_page_for_the_articles() {
     );
     assert_eq!(server.hits("/wire"), 1, "recheck fetched the copy's page");
 }
+
+/// A report clipped on one device and its copy on another, both offline:
+/// after they sync, each has one article with both sources, the copy's
+/// text kept, whichever synced first. With --separate they stay two.
+#[test]
+fn copies_clipped_offline_on_two_devices_become_one_article() {
+    for separate in [false, true] {
+        let hub = Hub::start();
+        let j = hub.new_journal_with_key();
+        let a = Device::joined(&hub, &j, &at("08:00"));
+        let b = Device::joined(&hub, &j, &at("08:00"));
+        let text = report(14, "Canal tunnel approved");
+        a.at(&at("09:00"));
+        let original = a.env.clip_text(
+            &text,
+            &[
+                "--url",
+                "https://a.example/tunnel",
+                "-t",
+                "canal",
+                "-n",
+                "why it matters",
+            ],
+        );
+        b.at(&at("09:10"));
+        let copy_text = format!("{text}\nThis story first ran in the Canal Courier.\n");
+        let mut args = vec!["--url", "https://b.example/tunnel", "-t", "tunnels"];
+        if separate {
+            args.push("--separate");
+        }
+        let copy = b.env.clip_text(&copy_text, &args);
+        assert_ne!(copy, original, "B had not seen the original");
+        // B first, then A (which folds), B (which folds the same way), A.
+        b.at(&at("10:00")).nj(&["sync"]).success();
+        let out = a.at(&at("10:01")).nj(&["sync"]).success();
+        assert_eq!(
+            out.stderr
+                .contains("folded 1 syndicated copy from another device"),
+            !separate,
+            "{}",
+            out.stderr
+        );
+        b.at(&at("10:02")).nj(&["sync"]).success();
+        a.at(&at("10:03")).nj(&["sync"]).success();
+        b.at(&at("10:04")).nj(&["sync"]).success();
+        let mut views = Vec::new();
+        for d in [&a, &b] {
+            let list = d.nj(&["--json", "list"]).json();
+            let ids: Vec<String> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["id"].as_str().unwrap().to_owned())
+                .collect();
+            if separate {
+                assert_eq!(ids.len(), 2, "{list}");
+                continue;
+            }
+            assert_eq!(ids, vec![original.clone()], "{list}");
+            assert_eq!(
+                list[0]["urls"],
+                serde_json::json!(["https://a.example/tunnel", "https://b.example/tunnel"])
+            );
+            assert_eq!(list[0]["tags"], serde_json::json!(["canal", "tunnels"]));
+            let shown = d.nj(&["--json", "show", &original]).json();
+            assert_eq!(shown["copies"].as_array().unwrap().len(), 1, "{shown}");
+            assert_eq!(shown["notes"].as_array().unwrap().len(), 1, "{shown}");
+            let theirs = d
+                .nj(&[
+                    "show",
+                    &original,
+                    "--copy",
+                    "https://b.example/tunnel",
+                    "--text",
+                ])
+                .success()
+                .stdout;
+            assert_eq!(theirs, copy_text);
+            views.push((shown["copies"].clone(), shown["urls"].clone()));
+        }
+        if !separate {
+            assert_eq!(views[0], views[1]);
+        }
+    }
+}
