@@ -439,6 +439,14 @@ CREATE TABLE copies (
 CREATE INDEX copies_by_article ON copies(article_id, created_at);
 CREATE INDEX copies_by_text ON copies(content_hash);
 
+-- The articles whose keys, when made, met another article's: the only
+-- ones a sync's fold (Tx::fold_pulled_copies) compares, so a large pull
+-- of articles that are no one's copies costs a look-up each, not a
+-- reading of every text. The fold empties it.
+CREATE TABLE copy_suspects (
+    article_seq INTEGER PRIMARY KEY
+);
+
 -- Set for an article clipped with `--separate`: a copy kept apart, which
 -- no device folds into the article it copies.
 ALTER TABLE articles ADD COLUMN kept_apart INTEGER;

@@ -45,6 +45,20 @@ impl Tx<'_> {
                 }
             }
             if let Some(keys) = current.map(|h| keys_of(conn, &h)).transpose()?.flatten() {
+                let json =
+                    serde_json::to_string(&keys[..]).map_err(|e| crate::Error::Other(e.into()))?;
+                let met = conn
+                    .prepare_cached(
+                        "SELECT 1 FROM copy_keys
+                          WHERE key IN (SELECT value FROM json_each(?1)) AND article_seq != ?2",
+                    )?
+                    .exists(params![json, seq])?;
+                if met {
+                    conn.prepare_cached(
+                        "INSERT OR IGNORE INTO copy_suspects(article_seq) VALUES (?1)",
+                    )?
+                    .execute([seq])?;
+                }
                 let mut insert = conn.prepare_cached(
                     "INSERT OR IGNORE INTO copy_keys(key, article_seq) VALUES (?1, ?2)",
                 )?;
@@ -176,7 +190,8 @@ impl Tx<'_> {
             .conn()
             .prepare_cached(
                 "SELECT seq FROM articles WHERE seq > ?1 AND deleted_at IS NULL
-                    AND kept_apart IS NULL ORDER BY seq",
+                    AND kept_apart IS NULL
+                    AND seq IN (SELECT article_seq FROM copy_suspects) ORDER BY seq",
             )?
             .query_map([seen], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
@@ -205,6 +220,7 @@ impl Tx<'_> {
             self.fold_copy(&from, &into.as_ref())?;
             folded += 1;
         }
+        self.conn().execute("DELETE FROM copy_suspects", [])?;
         Ok(folded)
     }
 }
@@ -551,6 +567,7 @@ mod tests {
                 .execute_batch(
                     "DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
                      DROP TABLE copy_queue; DROP TABLE copy_keys; DROP TABLE copies;
+                     DROP TABLE copy_suspects;
                      ALTER TABLE articles DROP COLUMN kept_apart;
                      PRAGMA user_version = 8;",
                 )
