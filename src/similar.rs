@@ -293,48 +293,8 @@ fn lower_words(text: &str) -> Vec<String> {
 /// no minor change.
 fn report_words(text: &str) -> Vec<String> {
     const DATED: &[&str] = &["updated", "update", "published", "posted", "modified"];
-    const DATE_WORDS: &[&str] = &[
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "mon",
-        "tue",
-        "tues",
-        "wed",
-        "thu",
-        "thur",
-        "thurs",
-        "fri",
-        "sat",
-        "sun",
+    // With the month and weekday names `nj follow-up --due` reads.
+    const TIME_WORDS: &[&str] = &[
         "am",
         "pm",
         "a",
@@ -365,6 +325,9 @@ fn report_words(text: &str) -> Vec<String> {
         "on",
         "last",
     ];
+    let date_word = |w: &str| {
+        TIME_WORDS.contains(&w) || crate::time::is_month(w) || crate::time::weekday(w).is_some()
+    };
     let mut words = Vec::new();
     for line in text.lines() {
         let line_words = lower_words(line);
@@ -373,7 +336,7 @@ fn report_words(text: &str) -> Vec<String> {
         let dating = |w: Option<&str>| w.is_some_and(|w| DATED.contains(&w));
         let only_a_date = line_words
             .iter()
-            .all(|w| DATE_WORDS.contains(&w.as_str()) || w.chars().all(|c| c.is_ascii_digit()));
+            .all(|w| date_word(w) || w.chars().all(|c| c.is_ascii_digit()));
         if dating(first) || (first == Some("last") && dating(second)) || only_a_date {
             continue;
         }

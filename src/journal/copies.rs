@@ -8,7 +8,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::query::{article_by_rowid, ArticleRef, NoteRef};
+use super::query::{article_by_rowid, stored_text, ArticleRef, NoteRef};
 use super::{Article, Journal, Tx};
 use crate::content::{Content, EMPTY_HASH};
 use crate::entity::fields::note;
@@ -25,6 +25,7 @@ impl Tx<'_> {
     /// Makes the copy keys of every article in `copy_queue` (filled by
     /// triggers on `articles`, whatever wrote the row) and empties it.
     pub(super) fn write_copy_keys(&mut self) -> Result<()> {
+        let mut known = std::mem::take(&mut self.copy_keys_made);
         let conn = self.conn();
         let queued: Vec<(i64, Option<String>, Option<String>)> = conn
             .prepare_cached(
@@ -34,25 +35,34 @@ impl Tx<'_> {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         if queued.is_empty() {
+            self.copy_keys_made = known;
             return Ok(());
         }
-        for (seq, old, current) in queued {
-            if let Some(keys) = old.map(|h| keys_of(conn, &h)).transpose()?.flatten() {
+        for (seq, old, current) in &queued {
+            let seq = *seq;
+            let (old, current) = (old.clone(), current.clone());
+            if let Some(keys) = old
+                .map(|h| keys_of(conn, &known, &h))
+                .transpose()?
+                .flatten()
+            {
                 let mut delete = conn
                     .prepare_cached("DELETE FROM copy_keys WHERE key = ?1 AND article_seq = ?2")?;
                 for key in keys {
                     delete.execute(params![key, seq])?;
                 }
             }
-            if let Some(keys) = current.map(|h| keys_of(conn, &h)).transpose()?.flatten() {
-                let json =
-                    serde_json::to_string(&keys[..]).map_err(|e| crate::Error::Other(e.into()))?;
+            if let Some(keys) = current
+                .map(|h| keys_of(conn, &known, &h))
+                .transpose()?
+                .flatten()
+            {
                 let met = conn
                     .prepare_cached(
                         "SELECT 1 FROM copy_keys
                           WHERE key IN (SELECT value FROM json_each(?1)) AND article_seq != ?2",
                     )?
-                    .exists(params![json, seq])?;
+                    .exists(params![keys_json(&keys)?, seq])?;
                 if met {
                     conn.prepare_cached(
                         "INSERT OR IGNORE INTO copy_suspects(article_seq) VALUES (?1)",
@@ -68,6 +78,17 @@ impl Tx<'_> {
             }
         }
         conn.execute("DELETE FROM copy_queue", [])?;
+        // What is left waits for its article (a clip's text, stored before
+        // the commit makes its keys), if there are few; the rest is read
+        // again should it be needed.
+        for (_, _, current) in &queued {
+            if let Some(h) = current {
+                known.remove(h);
+            }
+        }
+        if known.len() <= 64 {
+            self.copy_keys_made = known;
+        }
         Ok(())
     }
 
@@ -100,37 +121,22 @@ impl Tx<'_> {
         but: Option<i64>,
     ) -> Result<Option<(ArticleRef, f64)>> {
         let shingles = Shingles::of(&content.text);
-        let Some(sketch) = Sketch::of(&shingles) else {
+        let keys = Sketch::of(&shingles).map(|s| s.band_keys());
+        // Kept for the commit, which makes the keys of the clip's text.
+        self.copy_keys_made.insert(content.hash.clone(), keys);
+        let Some(keys) = keys else {
             return Ok(None);
         };
         // Articles written earlier in this transaction get their keys first.
         self.write_copy_keys()?;
-        let keys = serde_json::to_string(&sketch.band_keys()[..])
-            .map_err(|e| crate::Error::Other(e.into()))?;
-        let conn = self.conn();
-        let candidates: Vec<(i64, String, String)> = conn
-            .prepare_cached(
-                "SELECT a.seq, a.id, a.content_hash FROM articles a
-                  WHERE a.deleted_at IS NULL AND a.kept_apart IS NULL AND a.seq IS NOT ?2
-                    AND a.seq IN (SELECT article_seq FROM copy_keys
-                                   WHERE key IN (SELECT value FROM json_each(?1)))
-                  ORDER BY a.seq",
-            )?
-            .query_map(params![keys, but], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut best: Option<(ArticleRef, f64)> = None;
-        for (rowid, id, hash) in candidates {
-            let Some(text) = text_of(conn, &hash)? else {
-                continue;
-            };
-            let overlap = shingles.overlap(&Shingles::of(&text));
-            if overlap.is_copy() && best.as_ref().is_none_or(|b| overlap.similarity() > b.1) {
-                best = Some((ArticleRef { rowid, id }, overlap.similarity()));
-            }
-        }
-        Ok(best)
+        let best = copies_among(self.conn(), &shingles, &keys, but, false)?
+            .into_iter()
+            .next();
+        best.map(|(rowid, alike)| {
+            let id = article_by_rowid(self.conn(), rowid)?.id;
+            Ok((ArticleRef { rowid, id }, alike))
+        })
+        .transpose()
     }
 }
 
@@ -226,10 +232,19 @@ impl Tx<'_> {
 }
 
 /// The copy keys of the stored text with this hash; none for a text too
-/// short to be a copy (or not stored).
-fn keys_of(conn: &Connection, hash: &str) -> Result<Option<[i64; BANDS]>> {
+/// short to be a copy (or not stored). `known` holds the keys this
+/// transaction has made already (a clip's, while it looked for the
+/// original), so the text is not read and cut into shingles again.
+fn keys_of(
+    conn: &Connection,
+    known: &HashMap<String, Option<[i64; BANDS]>>,
+    hash: &str,
+) -> Result<Option<[i64; BANDS]>> {
     if hash == EMPTY_HASH {
         return Ok(None);
+    }
+    if let Some(keys) = known.get(hash) {
+        return Ok(*keys);
     }
     let Some(text) = text_of(conn, hash)? else {
         return Ok(None);
@@ -237,13 +252,52 @@ fn keys_of(conn: &Connection, hash: &str) -> Result<Option<[i64; BANDS]>> {
     Ok(Sketch::of(&Shingles::of(&text)).map(|s| s.band_keys()))
 }
 
-fn text_of(conn: &Connection, hash: &str) -> Result<Option<String>> {
-    let mut stmt = conn.prepare_cached("SELECT body FROM texts WHERE hash = ?1")?;
-    let mut rows = stmt.query([hash])?;
-    match rows.next()? {
-        Some(r) => Ok(Some(super::codec::decode(r.get_ref(0)?)?)),
-        None => Ok(None),
+/// Keys as a JSON array, for `json_each` in a query.
+fn keys_json(keys: &[i64; BANDS]) -> Result<String> {
+    serde_json::to_string(&keys[..]).map_err(|e| crate::Error::Other(e.into()))
+}
+
+/// The articles outside the bin, other than `but`, whose current texts
+/// are copies of the text with these `shingles` and `keys`, most alike
+/// first, with how alike. Candidates are the articles sharing a key; each
+/// is compared exactly. With `apart`, articles kept apart (`--separate`)
+/// count too.
+pub(super) fn copies_among(
+    conn: &Connection,
+    shingles: &Shingles,
+    keys: &[i64; BANDS],
+    but: Option<i64>,
+    apart: bool,
+) -> Result<Vec<(i64, f64)>> {
+    let candidates: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT a.seq, a.content_hash FROM articles a
+              WHERE a.deleted_at IS NULL AND (?3 OR a.kept_apart IS NULL) AND a.seq IS NOT ?2
+                AND a.seq IN (SELECT article_seq FROM copy_keys
+                               WHERE key IN (SELECT value FROM json_each(?1)))
+              ORDER BY a.seq",
+        )?
+        .query_map(params![keys_json(keys)?, but, apart], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut found = Vec::new();
+    for (seq, hash) in candidates {
+        let Some(text) = text_of(conn, &hash)? else {
+            continue;
+        };
+        let overlap = shingles.overlap(&Shingles::of(&text));
+        if overlap.is_copy() {
+            found.push((seq, overlap.similarity()));
+        }
     }
+    // Most alike first; of equals, the earlier article.
+    found.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    Ok(found)
+}
+
+fn text_of(conn: &Connection, hash: &str) -> Result<Option<String>> {
+    stored_text(conn, hash, super::codec::decode)
 }
 
 /// A syndicated copy folded into an article: where it came from, its own

@@ -518,10 +518,9 @@ struct Reads {
     articles: String,
     urls: String,
     tags: String,
-    versions: String,
-    versions_without_texts: String,
-    copies: String,
-    copies_without_texts: String,
+    /// Each with the texts, and without them ([`with_texts_sql`]).
+    versions: [String; 2],
+    copies: [String; 2],
     notes: String,
     followups: String,
 }
@@ -532,8 +531,6 @@ impl Reads {
             let table = entity.table().expect("a known entity");
             format!("SELECT {} FROM {table} {rest}", columns(entity, ""))
         };
-        let versions = columns(Entity::Version, "v.");
-        let copies = columns(Entity::Copy, "c.");
         Reads {
             articles: format!(
                 "SELECT rowid, {} FROM articles ORDER BY clipped_at, id",
@@ -541,22 +538,8 @@ impl Reads {
             ),
             urls: select(Entity::Url, "WHERE article_seq = ?1 ORDER BY added_at, url"),
             tags: select(Entity::Tag, "WHERE article_seq = ?1 ORDER BY tag"),
-            versions: format!(
-                "SELECT {versions}, t.body FROM versions v JOIN texts t ON t.hash = v.content_hash
-                  WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
-            ),
-            versions_without_texts: format!(
-                "SELECT {versions}, NULL FROM versions v
-                  WHERE v.article_id = ?1 ORDER BY v.created_at, v.id"
-            ),
-            copies: format!(
-                "SELECT {copies}, t.body FROM copies c JOIN texts t ON t.hash = c.content_hash
-                  WHERE c.article_id = ?1 ORDER BY c.created_at, c.id"
-            ),
-            copies_without_texts: format!(
-                "SELECT {copies}, NULL FROM copies c
-                  WHERE c.article_id = ?1 ORDER BY c.created_at, c.id"
-            ),
+            versions: with_texts_sql(Entity::Version),
+            copies: with_texts_sql(Entity::Copy),
             notes: select(
                 Entity::Note,
                 "WHERE article_id IS ?1 ORDER BY created_at, id",
@@ -567,6 +550,19 @@ impl Reads {
             ),
         }
     }
+}
+
+/// The statements that read an article's rows of `entity` (one that names
+/// a text: versions, copies) in the order they were made, with their
+/// texts and without them.
+fn with_texts_sql(entity: Entity) -> [String; 2] {
+    let table = entity.table().expect("a known entity");
+    let columns = columns(entity, "r.");
+    let rest = "WHERE r.article_id = ?1 ORDER BY r.created_at, r.id";
+    [
+        format!("SELECT {columns}, t.body FROM {table} r JOIN texts t ON t.hash = r.content_hash {rest}"),
+        format!("SELECT {columns}, NULL FROM {table} r {rest}"),
+    ]
 }
 
 impl Journal {
@@ -587,13 +583,9 @@ impl Journal {
             let seq: i64 = r.get(0)?;
             let (row, _) = read_row(Entity::Article, r, 1)?;
             let id = row.id.as_str();
-            let (versions, copies) = if texts {
-                (&sql.versions, &sql.copies)
-            } else {
-                (&sql.versions_without_texts, &sql.copies_without_texts)
-            };
-            let versions = with_texts(conn, Entity::Version, versions, id)?;
-            let copies = with_texts(conn, Entity::Copy, copies, id)?;
+            let which = usize::from(!texts);
+            let versions = with_texts(conn, Entity::Version, &sql.versions[which], id)?;
+            let copies = with_texts(conn, Entity::Copy, &sql.copies[which], id)?;
             let article = ArticleRecord {
                 urls: rows_of(conn, Entity::Url, &sql.urls, seq)?,
                 tags: rows_of(conn, Entity::Tag, &sql.tags, seq)?,

@@ -379,6 +379,21 @@ pub(crate) fn article_by_rowid(conn: &Connection, rowid: i64) -> Result<Article>
         .query_row([rowid], article_from_row)?)
 }
 
+/// The stored text with this hash, read by `read` (see [`super::codec`]);
+/// none when it is not stored.
+pub(super) fn stored_text<T>(
+    conn: &Connection,
+    hash: &str,
+    read: impl FnOnce(ValueRef<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM texts WHERE hash = ?1")?;
+    let mut rows = stmt.query([hash])?;
+    match rows.next()? {
+        Some(r) => read(r.get_ref(0)?).map(Some),
+        None => Ok(None),
+    }
+}
+
 pub(crate) fn versions(conn: &Connection, article: &ArticleRef) -> Result<Vec<Version>> {
     let mut stmt = conn.prepare_cached(
         "SELECT v.id, v.content_hash, v.created_at, t.word_count
@@ -554,16 +569,11 @@ impl Journal {
         hash: &str,
         read: impl FnOnce(ValueRef<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT body FROM texts WHERE hash = ?1")?;
-        let mut rows = stmt.query([hash])?;
-        match rows.next()? {
-            Some(r) => read(r.get_ref(0)?),
-            None => Err(Error::Other(anyhow::anyhow!(
+        stored_text(self.conn(), hash, read)?.ok_or_else(|| {
+            Error::Other(anyhow::anyhow!(
                 "the text {hash} is missing from the journal; run `nj verify`"
-            ))),
-        }
+            ))
+        })
     }
 
     /// Articles, newest first (or in `filter.sort`'s order).

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::params;
 use serde::Serialize;
 
+use super::copies::copies_among;
 use super::query::{article_by_rowid, ArticleRef};
 use super::{Article, Journal};
 use crate::error::Result;
@@ -121,33 +122,17 @@ impl Journal {
         let Some(sketch) = Sketch::of(&shingles) else {
             return Ok(Vec::new());
         };
-        let keys = serde_json::to_string(&sketch.band_keys()[..])
-            .map_err(|e| crate::Error::Other(e.into()))?;
         let conn = self.conn();
-        let candidates: Vec<i64> = conn
-            .prepare_cached(
-                "SELECT a.seq FROM articles a
-                  WHERE a.deleted_at IS NULL AND a.seq != ?2 AND a.seq IN (
-                        SELECT article_seq FROM copy_keys
-                         WHERE key IN (SELECT value FROM json_each(?1)))
-                  ORDER BY a.seq",
-            )?
-            .query_map(params![keys, me.rowid], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut out = Vec::new();
-        for seq in candidates {
-            let other = article_by_rowid(conn, seq)?;
-            let overlap = shingles.overlap(&Shingles::of(&self.text(&other.content_hash)?));
-            if overlap.is_copy() {
-                out.push(Related {
-                    article: other,
-                    copy: Some(overlap.similarity()),
+        copies_among(conn, &shingles, &sketch.band_keys(), Some(me.rowid), true)?
+            .into_iter()
+            .map(|(seq, alike)| {
+                Ok(Related {
+                    article: article_by_rowid(conn, seq)?,
+                    copy: Some(alike),
                     shares: Vec::new(),
-                });
-            }
-        }
-        out.sort_by(|x, y| y.copy.unwrap_or(0.0).total_cmp(&x.copy.unwrap_or(0.0)));
-        Ok(out)
+                })
+            })
+            .collect()
     }
 
     /// The words that tell this article's story: of its most frequent

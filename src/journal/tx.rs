@@ -49,6 +49,9 @@ pub struct Tx<'c> {
     /// Items an import has handed over since the copy keys were last
     /// made ([`Tx::copy_keys_as_it_goes`]).
     pub(super) items_since_copy_keys: usize,
+    /// Copy keys this transaction has made, by text hash
+    /// ([`Tx::write_copy_keys`] takes them instead of reading the text).
+    pub(super) copy_keys_made: HashMap<String, Option<[i64; crate::similar::BANDS]>>,
 }
 
 /// URLs matched in memory during an import ([`Tx::urls_seen`]). foldhash
@@ -151,6 +154,7 @@ impl<'c> Tx<'c> {
             side: None,
             side_index_copied: false,
             items_since_copy_keys: 0,
+            copy_keys_made: HashMap::new(),
         }
     }
 

@@ -14,6 +14,8 @@ use serde::{Serialize, Serializer};
 use crate::error::{Error, Result};
 
 mod when;
+
+pub(crate) use when::{is_month, weekday};
 pub use when::{
     parse_time_of_day, parse_when, parse_when_at, parse_when_in, Interval, DEFAULT_TIME, WHEN_FORMS,
 };

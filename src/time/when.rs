@@ -379,7 +379,7 @@ fn parse_clock(w: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_opt(h, m, 0)
 }
 
-fn weekday(s: &str) -> Option<Weekday> {
+pub(crate) fn weekday(s: &str) -> Option<Weekday> {
     Some(match s {
         "monday" | "mon" => Weekday::Mon,
         "tuesday" | "tue" | "tues" => Weekday::Tue,
@@ -395,6 +395,12 @@ fn weekday(s: &str) -> Option<Weekday> {
 /// Whether a phrase names a month ("dec", "December"), as the written
 /// dates interim reads do.
 fn names_month(s: &str) -> bool {
+    s.split(|c: char| !c.is_alphabetic()).any(is_month)
+}
+
+/// Whether a lower-case word is a month's name or its start of three
+/// letters or more ("dec", "sept", "december").
+pub(crate) fn is_month(w: &str) -> bool {
     const MONTHS: [&str; 12] = [
         "january",
         "february",
@@ -409,9 +415,7 @@ fn names_month(s: &str) -> bool {
         "november",
         "december",
     ];
-    s.split(|c: char| !c.is_alphabetic())
-        .filter(|w| w.len() >= 3)
-        .any(|w| MONTHS.iter().any(|m| m.starts_with(w)))
+    w.len() >= 3 && MONTHS.iter().any(|m| m.starts_with(w))
 }
 
 /// The latest `day` strictly before `from`.

@@ -287,10 +287,7 @@ fn a_syndicated_copy_is_folded_into_the_article_with_its_own_text() {
     );
     assert!(diff.ends_with("2 lines added, 0 removed\n"), "{diff}");
     // The same copy clipped again is a duplicate, not a new version.
-    let again = env
-        .nj_stdin(&["--json", "clip", "-", "--url", copy_url], &copy_text)
-        .success()
-        .json();
+    let again = env.clip_json(&copy_text, &["--url", copy_url]);
     assert_eq!(again["status"], "duplicate");
     assert_eq!(
         env.nj(&["--json", "versions", short])
@@ -308,30 +305,17 @@ fn the_json_says_copy_and_separate_keeps_it_apart() {
     let env = Env::new();
     let text = report(6, "Budget review");
     env.clip_text(&text, &["--url", "https://a.example/budget"]);
-    let out = env
-        .nj_stdin(
-            &["--json", "clip", "-", "--url", "https://b.example/budget"],
-            format!("By A. Writer\n\n{text}"),
-        )
-        .success()
-        .json();
+    let out = env.clip_json(
+        format!("By A. Writer\n\n{text}"),
+        &["--url", "https://b.example/budget"],
+    );
     assert_eq!(out["status"], "copy");
     let similarity = out["similarity"].as_f64().unwrap();
     assert!(similarity > 0.9 && similarity < 1.0, "{out}");
-    let separate = env
-        .nj_stdin(
-            &[
-                "--json",
-                "clip",
-                "-",
-                "--url",
-                "https://c.example/budget",
-                "--separate",
-            ],
-            format!("{text}\nRead more: other budget news\n"),
-        )
-        .success()
-        .json();
+    let separate = env.clip_json(
+        format!("{text}\nRead more: other budget news\n"),
+        &["--url", "https://c.example/budget", "--separate"],
+    );
     assert_eq!(separate["status"], "new");
     assert!(separate.get("similarity").is_none(), "{separate}");
     assert_eq!(
@@ -354,18 +338,7 @@ fn a_copy_folded_on_one_device_shows_on_the_other() {
     let copy_text = format!("{text}\nThis article first appeared on Example Wire.\n");
     let out = a
         .env
-        .nj_stdin(
-            &[
-                "--json",
-                "clip",
-                "-",
-                "--url",
-                "https://wire.example/hearing",
-            ],
-            &copy_text,
-        )
-        .success()
-        .json();
+        .clip_json(&copy_text, &["--url", "https://wire.example/hearing"]);
     assert_eq!(out["status"], "copy");
     a.nj(&["sync"]).success();
     b.nj(&["sync"]).success();
@@ -543,13 +516,7 @@ fn regression_a_copys_page_became_the_articles_text() {
     // Clipped from a file: no URL of its own.
     let original = env.clip_text(&text, &[]);
     let wire = "https://wire.example/ferry";
-    let out = env
-        .nj_stdin(
-            &["--json", "clip", "-", "--url", wire],
-            format!("{text}\nVia Example Wire.\n"),
-        )
-        .success()
-        .json();
+    let out = env.clip_json(format!("{text}\nVia Example Wire.\n"), &["--url", wire]);
     assert_eq!(out["status"], "copy");
     assert_eq!(
         out["copy_hash"],
@@ -563,10 +530,7 @@ fn regression_a_copys_page_became_the_articles_text() {
     );
     // The wire's page changed into another story: an article of its own.
     let other = report(11, "Ferry fares rise");
-    let out = env
-        .nj_stdin(&["--json", "clip", "-", "--url", wire], &other)
-        .success()
-        .json();
+    let out = env.clip_json(&other, &["--url", wire]);
     assert_eq!(out["status"], "new", "{out}");
     let versions = env.nj(&["--json", "versions", &original]).json();
     assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
@@ -576,13 +540,10 @@ fn regression_a_copys_page_became_the_articles_text() {
     );
     // In the bin, the article is not brought back with the copy's text.
     env.nj(&["rm", &original]).success();
-    let out = env
-        .nj_stdin(
-            &["--json", "clip", "-", "--url", wire],
-            format!("{text}\nVia Example Wire, again.\n"),
-        )
-        .success()
-        .json();
+    let out = env.clip_json(
+        format!("{text}\nVia Example Wire, again.\n"),
+        &["--url", wire],
+    );
     assert_ne!(out["article"]["id"], original.as_str(), "{out}");
     assert_eq!(
         env.nj(&["--json", "versions", &original])
@@ -604,21 +565,10 @@ fn regression_two_briefs_behind_one_paywall_notice_were_folded() {
         &format!("Court rules on ferry contract\n\nThe court ruled on the contract.\n\n{notice}\n"),
         &["--url", "https://paper.example/court"],
     );
-    let out = env
-        .nj_stdin(
-            &[
-                "--json",
-                "clip",
-                "-",
-                "--url",
-                "https://paper.example/school",
-                "-t",
-                "schools",
-            ],
-            format!("School budget approved\n\nThe board approved the budget.\n\n{notice}\n"),
-        )
-        .success()
-        .json();
+    let out = env.clip_json(
+        format!("School budget approved\n\nThe board approved the budget.\n\n{notice}\n"),
+        &["--url", "https://paper.example/school", "-t", "schools"],
+    );
     assert_eq!(out["status"], "new", "{out}");
     assert_ne!(out["article"]["id"], a.as_str());
 }
@@ -631,20 +581,7 @@ fn regression_separate_after_a_fold_was_a_duplicate() {
     let first = env.clip_text(&text, &["--url", "https://a.example/rail"]);
     let copy = format!("{text}\nFirst published by Example Wire.\n");
     env.clip_text(&copy, &["--url", "https://b.example/rail"]);
-    let out = env
-        .nj_stdin(
-            &[
-                "--json",
-                "clip",
-                "-",
-                "--url",
-                "https://b.example/rail",
-                "--separate",
-            ],
-            &copy,
-        )
-        .success()
-        .json();
+    let out = env.clip_json(&copy, &["--url", "https://b.example/rail", "--separate"]);
     assert_eq!(out["status"], "new", "{out}");
     assert_ne!(out["article"]["id"], first.as_str());
 }

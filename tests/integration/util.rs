@@ -101,10 +101,14 @@ impl Env {
 
     /// Clips `text` from stdin and returns the article's full id.
     pub fn clip_text(&self, text: &str, extra: &[&str]) -> String {
+        id_of(&self.clip_json(text, extra)["article"])
+    }
+
+    /// `nj --json clip - EXTRA` of `text`, which must succeed: its JSON.
+    pub fn clip_json(&self, text: impl AsRef<[u8]>, extra: &[&str]) -> Value {
         let mut args = vec!["--json", "clip", "-"];
         args.extend_from_slice(extra);
-        let out = self.nj_stdin(&args, text).success();
-        article_id(&out)
+        self.nj_stdin(&args, text).success().json()
     }
 
     /// `nj --json follow-up ARGS`: creates a follow-up and returns it.
