@@ -97,6 +97,27 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// A note about to move to the article `to` (or out of any article):
+    /// it leaves its article's entry, which `touch_article` took out
+    /// already, and joins another's, or the notes' own index. Both come
+    /// out until commit; otherwise the entry it joins would later be
+    /// removed with the note in it, which it was never indexed with (and
+    /// which FTS5 reports as a malformed database).
+    pub(super) fn touch_note_moving(&mut self, note_rowid: i64, to: Option<&str>) -> Result<()> {
+        self.touch_note(note_rowid)?;
+        if let Some(id) = to {
+            let rowid: Option<i64> = self
+                .tx
+                .prepare_cached("SELECT seq FROM articles WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            if let Some(rowid) = rowid {
+                self.touch_article(rowid)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Leaves this transaction's changes, and every write's after it, out
     /// of the search index until [`super::Journal::finish_index`] rebuilds
     /// it. For a pull that brings more articles than the journal holds,

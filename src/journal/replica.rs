@@ -377,6 +377,13 @@ impl SqlStore<'_, '_> {
             return Ok(());
         };
         self.touch(entity, rowid)?;
+        if entity == Entity::Note && field == crate::entity::fields::note::ARTICLE_ID {
+            let to = match &value {
+                Value::Text(id) => Some(id.as_str()),
+                _ => None,
+            };
+            self.tx.touch_note_moving(rowid, to)?;
+        }
         // When the change was made, not when it arrived, so every device
         // agrees.
         let mut stmt = self

@@ -708,3 +708,63 @@ fn copies_clipped_offline_on_two_devices_become_one_article() {
         }
     }
 }
+
+/// A note on a copy moves to the original when a device folds it; a
+/// device that holds the original gets the note's move at its next sync.
+/// That pull once left the original's search entry without the note it
+/// now holds, so the next change to the original failed with "database
+/// disk image is malformed" (the property test in sync_converge.rs found
+/// it).
+#[test]
+fn regression_a_note_moved_by_a_fold_on_another_device_is_searchable() {
+    let hub = Hub::start();
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("08:00"));
+    let b = Device::joined(&hub, &j, &at("08:00"));
+    let text = report(21, "Ferry fares frozen");
+    a.at(&at("09:00"));
+    let original = a
+        .env
+        .clip_text(&text, &["--url", "https://a.example/ferry"]);
+    a.at(&at("09:05")).nj(&["sync"]).success();
+    // B clips the copy before it has seen the original, then folds it
+    // into the original at its sync, and pushes the fold at the next.
+    b.at(&at("09:10"));
+    let copy_text = format!("{text}\nThis story first ran in the Ferry Gazette.\n");
+    b.env.clip_text(
+        &copy_text,
+        &[
+            "--url",
+            "https://b.example/ferry",
+            "-n",
+            "ask the minister about zanzibar",
+        ],
+    );
+    let out = b.at(&at("10:00")).nj(&["sync"]).success();
+    assert!(
+        out.stderr.contains("folded 1 syndicated copy"),
+        "{}",
+        out.stderr
+    );
+    b.at(&at("10:01")).nj(&["sync"]).success();
+    // A gets the copy, its note and the fold in one pull.
+    a.at(&at("10:02")).nj(&["sync"]).success();
+    for d in [&a, &b] {
+        let found = d.nj(&["--json", "search", "zanzibar"]).json();
+        let ids: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["article"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![original.as_str()], "{found}");
+        // A change to the original rewrites its search entry.
+        d.nj(&["tag", &original, "+ferries"]).success();
+        let verify = d.nj(&["verify"]).success();
+        assert!(
+            verify.stdout.contains("the search index is sound"),
+            "{}",
+            verify.stdout
+        );
+    }
+}

@@ -1,11 +1,16 @@
 //! Convergence whatever the order, on every replica nj has. Three devices
-//! make random edits (clip, retitle, tag, bin, notes, follow-ups), move
-//! their clocks hours either way, and sync in random orders and page
-//! sizes through the real server's core. Once each has synced twice more,
-//! in random order, every device must hold the same journal, everything
-//! anyone made must be on every device, and each note must keep exactly
-//! the texts no later edit replaced: its text, and the ones kept from
-//! concurrent edits.
+//! make random edits (clip, clip syndicated copies, retitle, tag, bin,
+//! notes, follow-ups, fold copies), move their clocks hours either way,
+//! and sync in random orders and page sizes through the real server's
+//! core. Once each has synced four more times, in random order, every
+//! device must hold the same journal, everything anyone made must be on
+//! every device, and each note must keep exactly the texts no later edit
+//! replaced: its text, and the ones kept from concurrent edits.
+//!
+//! Four rounds, not two, because a fold of copies is itself a change: a
+//! device that meets a copy from another device in the second round folds
+//! it after that sync, pushes the fold in the third, and the devices that
+//! synced before it in the third get it in the fourth.
 //!
 //! The property is written once over [`Device`] and instantiated per
 //! replica by `convergence_tests!` (taskchampion's `storage_tests!` is the
@@ -47,8 +52,12 @@ trait Device: Sized {
 
     /// Clips `text` from `url`; returns the article it made, or the one it
     /// went into. `id` is for a replica that takes ids from outside (the
-    /// journal makes its own).
-    fn clip(&mut self, id: &str, title: &str, text: &str, url: &str) -> String;
+    /// journal makes its own). `separate` keeps a near-copy of an article
+    /// apart instead of folding it in (`nj clip --separate`).
+    fn clip(&mut self, id: &str, title: &str, text: &str, url: &str, separate: bool) -> String;
+    /// Folds the near-copies among the articles here (`nj copies --fold`);
+    /// returns how many were folded.
+    fn fold_copies(&mut self) -> usize;
     fn retitle(&mut self, article: &str, title: &str) -> bool;
     fn tag(&mut self, article: &str, tag: &str, on: bool) -> bool;
     fn bin_article(&mut self, article: &str, binned: bool) -> bool;
@@ -95,6 +104,20 @@ enum Action {
         device: usize,
         text: usize,
         url: usize,
+    },
+    /// One of two long reports (long enough to be a copy, as a short
+    /// text never is) as an aggregator or another paper ran it: the
+    /// original (variant 0) or one with its own closing line, from a URL
+    /// of its own. On the journal it folds into the report, on this
+    /// device or, after a sync, on every device.
+    ClipCopy {
+        device: usize,
+        report: usize,
+        variant: usize,
+        separate: bool,
+    },
+    FoldCopies {
+        device: usize,
     },
     /// `article`, `note` and `followup` pick among everything made so far,
     /// on any device (modulo how many there are).
@@ -155,6 +178,9 @@ fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         2 => (device.clone(), 0..4usize, 0..3usize)
             .prop_map(|(device, text, url)| Action::Clip { device, text, url }),
+        2 => (device.clone(), 0..2usize, 0..3usize, proptest::bool::weighted(0.2))
+            .prop_map(|(device, report, variant, separate)| Action::ClipCopy { device, report, variant, separate }),
+        1 => device.clone().prop_map(|device| Action::FoldCopies { device }),
         2 => (device.clone(), pick.clone(), any::<u8>())
             .prop_map(|(device, article, title)| Action::Retitle { device, article, title }),
         2 => (device.clone(), pick.clone(), 0..TAGS.len(), any::<bool>())
@@ -177,14 +203,32 @@ fn action() -> impl Strategy<Value = Action> {
     ]
 }
 
-/// The random edits and syncs, then the two rounds in which every device
+/// The random edits and syncs, then the four rounds in which every device
 /// syncs, each in its own random order.
-fn scenario() -> impl Strategy<Value = (Vec<Action>, [Vec<usize>; 2])> {
+fn scenario() -> impl Strategy<Value = (Vec<Action>, [Vec<usize>; 4])> {
     let order = || Just((0..DEVICES.len()).collect::<Vec<_>>()).prop_shuffle();
     (
         proptest::collection::vec(action(), 1..60),
-        [order(), order()],
+        [order(), order(), order(), order()],
     )
+}
+
+/// A long report, and the copies of it aggregators run: the same text
+/// with a closing line of their own. Its words are its own, so the two
+/// reports are not copies of each other.
+fn report(report: usize, variant: usize) -> (String, String) {
+    let title = format!("Report {report}");
+    let sentences: Vec<String> = (0..24)
+        .map(|s| {
+            let words: Vec<String> = (0..6).map(|w| format!("r{report}w{s}x{w}")).collect();
+            format!("{}.", words.join(" "))
+        })
+        .collect();
+    let mut text = format!("{title}\n\n{}", sentences.join(" "));
+    if variant > 0 {
+        text.push_str(&format!("\n\nOriginally published by mirror {variant}."));
+    }
+    (title, text)
 }
 
 /// One note text as it was written: the text (every one is different),
@@ -255,10 +299,28 @@ impl World {
                     &format!("Story {text}"),
                     &format!("Story {text}\n\nThe report numbered {text}, in full."),
                     &format!("https://news.example/{url}"),
+                    false,
                 );
                 if !self.articles.contains(&made) {
                     self.articles.push(made);
                 }
+            }
+            Action::ClipCopy {
+                device,
+                report: r,
+                variant,
+                separate,
+            } => {
+                let id = self.fresh("a");
+                let (title, text) = report(r, variant);
+                let url = format!("https://mirror{variant}.example/report-{r}");
+                let made = devices[device].clip(&id, &title, &text, &url, separate);
+                if !self.articles.contains(&made) {
+                    self.articles.push(made);
+                }
+            }
+            Action::FoldCopies { device } => {
+                devices[device].fold_copies();
             }
             Action::Retitle {
                 device,
@@ -477,7 +539,9 @@ impl Device for MemoryReplica {
         sync(self, server, &test_key(), page, |_| {})
     }
 
-    fn clip(&mut self, id: &str, title: &str, text: &str, url: &str) -> String {
+    /// The in-memory replica has no copy detection: a copy is an article
+    /// of its own, as `separate` asks.
+    fn clip(&mut self, id: &str, title: &str, text: &str, url: &str, _separate: bool) -> String {
         let now = self.wall_ms;
         self.create(
             Entity::Article,
@@ -491,6 +555,10 @@ impl Device for MemoryReplica {
             ],
         );
         id.to_owned()
+    }
+
+    fn fold_copies(&mut self) -> usize {
+        0
     }
 
     fn retitle(&mut self, article: &str, title: &str) -> bool {
@@ -783,20 +851,34 @@ impl Device for JournalDevice {
         &mut self.wall_ms
     }
 
+    /// As `nj sync` does: the sync, then the fold of the copies it
+    /// brought.
     fn sync(&mut self, server: &mut CoreTransport<'_>, page: usize) -> Result<Summary, SyncError> {
         let now = self.now();
-        let mut r = JournalReplica::new(&mut self.journal, now);
-        sync(&mut r, server, &test_key(), page, |_| {})
+        let seen = self.journal.last_article_seq().unwrap();
+        let summary = {
+            let mut r = JournalReplica::new(&mut self.journal, now);
+            sync(&mut r, server, &test_key(), page, |_| {})?
+        };
+        self.journal.fold_pulled_copies(now, seen).unwrap();
+        Ok(summary)
     }
 
-    fn clip(&mut self, _id: &str, title: &str, text: &str, url: &str) -> String {
+    fn clip(&mut self, _id: &str, title: &str, text: &str, url: &str, separate: bool) -> String {
         let clip = NewClip {
             content: Content::new(text),
             title: title.to_owned(),
             urls: vec![url.to_owned()],
+            separate,
             ..NewClip::default()
         };
         self.journal.clip(self.now(), &clip).unwrap().article.id
+    }
+
+    fn fold_copies(&mut self) -> usize {
+        let now = self.now();
+        let groups = self.journal.copy_groups(now).unwrap();
+        self.journal.fold_copies(now, &groups).unwrap()
     }
 
     fn retitle(&mut self, article: &str, title: &str) -> bool {
