@@ -489,3 +489,26 @@ END;
 -- after the upgrade, or the first `nj copies`.
 INSERT INTO copy_queue(article_seq, old_hash) SELECT seq, NULL FROM articles
  WHERE content_hash != 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+-- migration: 10
+
+-- Operations pulled from a newer nj that name an entity or a field this
+-- one does not know (a story, say). What this nj knows of one is applied
+-- as usual, and the whole operation is held here with the schema it was
+-- held under, so the nj that knows it applies it in full at the first
+-- sync after the upgrade (Journal::replay_held_ops), instead of its
+-- values being lost for good.
+CREATE TABLE held_ops (
+    id     INTEGER PRIMARY KEY,
+    op     TEXT NOT NULL,
+    schema INTEGER NOT NULL
+);
+
+-- An nj before this one dropped such operations, and those already
+-- pulled are on the server only: the next sync pulls from the start once,
+-- and applies again what it had pulled (`repull_below` is where it had
+-- got to), which brings the syndicated copies folded on a device with a
+-- newer nj into a journal an older nj kept.
+INSERT INTO meta(key, value) SELECT 'repull_below', value FROM meta
+ WHERE key = 'cursor' AND CAST(value AS INTEGER) > 0;
+UPDATE meta SET value = '0' WHERE key = 'cursor';

@@ -8,6 +8,15 @@ use anyhow::{bail, Context, Result};
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 
+/// "1 change", "2 changes".
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 pub fn stdout_is_tty() -> bool {
     std::io::stdout().is_terminal()
 }

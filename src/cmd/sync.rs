@@ -14,7 +14,7 @@ use newsjournal::sync::{sync, Summary, SyncError};
 use newsjournal::time::Timestamp;
 use serde::Serialize;
 
-use super::output;
+use super::output::{self, count};
 use super::Ctx;
 
 /// Operations per request, each way.
@@ -148,15 +148,6 @@ fn check_with_server(
         // An answer, but not the one an `nj serve` gives (a mistyped port
         // on another web server, a redirect, a failure): not stored.
         Err(e) => bail!("{e} (nothing was changed)"),
-    }
-}
-
-/// "1 change", "2 changes".
-fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
     }
 }
 
@@ -323,6 +314,11 @@ impl Sync {
         } else {
             ProgressBar::hidden()
         };
+        if journal.meta("repull_below")?.is_some() && !ctx.json {
+            eprintln!(
+                "reading the journal's changes from the server again, once: the nj before this one could not keep some of them (syndicated copies, say), so this sync takes longer"
+            );
+        }
         // What this pull brings comes after it.
         let seen = journal.last_article_seq()?;
         let summary = {

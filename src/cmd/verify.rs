@@ -79,8 +79,9 @@ impl Verify {
             if ok {
                 let _ = writeln!(
                     s,
-                    "checked {} texts of {} articles: every hash matches, every article agrees with its versions, and the search index is sound",
-                    report.texts_checked, report.articles
+                    "checked {} of {}: every hash matches, every article agrees with its versions, and the search index is sound",
+                    output::count(report.texts_checked, "text"),
+                    output::count(report.articles, "article")
                 );
             }
             output::print(&s)?;

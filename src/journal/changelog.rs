@@ -164,6 +164,7 @@ impl Tx<'_> {
             entity,
             id: id.to_owned(),
             change,
+            arrived_as: None,
         };
         let stamp = op.stamp();
         match &op.change {

@@ -621,7 +621,7 @@ mod tests {
                 .execute_batch(
                     "DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
                      DROP TABLE copy_queue; DROP TABLE copy_keys; DROP TABLE copies;
-                     DROP TABLE copy_suspects;
+                     DROP TABLE copy_suspects; DROP TABLE held_ops;
                      ALTER TABLE articles DROP COLUMN kept_apart;
                      PRAGMA user_version = 8;",
                 )

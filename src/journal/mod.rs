@@ -620,6 +620,39 @@ mod tests {
         assert!(!migrations().is_empty());
     }
 
+    /// Migration 10: a journal an older nj synced pulls from the start
+    /// once, to get what that nj dropped; one never synced does not.
+    #[test]
+    fn migration_10_pulls_a_synced_journal_again_from_the_start() {
+        for cursor in [None, Some("0"), Some("42")] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("j.db");
+            {
+                let conn = Connection::open(&path).unwrap();
+                codec::register(&conn).unwrap();
+                rank::register(&conn).unwrap();
+                for (n, sql) in migrations().iter().take(9).enumerate() {
+                    conn.execute_batch(sql).unwrap();
+                    conn.pragma_update(None, "user_version", n as i64 + 1)
+                        .unwrap();
+                }
+                if let Some(c) = cursor {
+                    conn.execute("INSERT INTO meta(key, value) VALUES ('cursor', ?1)", [c])
+                        .unwrap();
+                }
+            }
+            let j = Journal::open(&path).unwrap();
+            let expected = match cursor {
+                Some("42") => (Some("0".to_owned()), Some("42".to_owned())),
+                other => (other.map(str::to_owned), None),
+            };
+            assert_eq!(
+                (j.meta("cursor").unwrap(), j.meta("repull_below").unwrap()),
+                expected
+            );
+        }
+    }
+
     /// Migration 8 counts the tags of a journal that had none counted, and
     /// its triggers keep the counts from then on.
     #[test]

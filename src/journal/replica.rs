@@ -23,7 +23,9 @@ use crate::entity::fields::note;
 use crate::entity::{Entity, Field, Storage};
 use crate::error::{Error, Result};
 use crate::sync::protocol::TextProbe;
-use crate::sync::{apply, Change, FieldStore, Merged, Op, Outgoing, Replica, Stamp, SyncError};
+use crate::sync::{
+    apply, apply_again, Change, FieldStore, Merged, Op, Outgoing, Replica, Stamp, SyncError,
+};
 use crate::time::Timestamp;
 
 impl Journal {
@@ -648,8 +650,18 @@ fn is_orphan(tx: &Tx<'_>, op: &Op) -> Result<bool> {
 }
 
 /// Merges one remote operation into the journal. A read or write that
-/// fails stops it; the caller's transaction takes back the page.
-fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
+/// fails stops it; the caller's transaction takes back the page. `again`
+/// for one this journal may have had before ([`apply_again`]). An
+/// operation naming what this nj does not know is held whole as well
+/// (`held_ops`), for the nj that knows it.
+fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64, again: bool) -> Result<Merged> {
+    if let Some(json) = &op.arrived_as {
+        tx.conn()
+            .prepare_cached(
+                "INSERT INTO held_ops(op, schema) VALUES (?1, (SELECT user_version FROM pragma_user_version))",
+            )?
+            .execute([json])?;
+    }
     if is_orphan(tx, op)? {
         return Ok(Merged {
             orphaned: 1,
@@ -670,7 +682,11 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64) -> Result<Merged> {
         row: None,
         now_ms,
     };
-    let merged = apply(&mut store, op)?;
+    let merged = if again {
+        apply_again(&mut store, op)?
+    } else {
+        apply(&mut store, op)?
+    };
     store.insert_pending(op)?;
     if creating {
         store
@@ -909,6 +925,7 @@ impl Replica for JournalReplica<'_> {
     }
 
     fn begin_pull(&mut self, remaining: u64) -> Result<(), SyncError> {
+        self.journal.replay_held_ops(self.now).map_err(local)?;
         if remaining < BULK_MIN_OPS {
             return Ok(());
         }
@@ -983,6 +1000,15 @@ impl Replica for JournalReplica<'_> {
                 if bulk {
                     tx.defer_index()?;
                 }
+                // Pulled again from the start after an upgrade (migration
+                // 10): the operations before where the pull had got to
+                // may hold what the older nj could not keep.
+                let repull_below: Option<u64> =
+                    meta_get(tx.conn(), "repull_below")?.and_then(|v| v.parse().ok());
+                let from: u64 = meta_get(tx.conn(), "cursor")?
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let again = repull_below.is_some_and(|b| from < b);
                 // A text must be what its name says, and unpack within
                 // bounds; one that is not is not stored, and the operations
                 // naming it are left out like any that failed to open,
@@ -1004,13 +1030,17 @@ impl Replica for JournalReplica<'_> {
                         total.orphaned += 1;
                         continue;
                     }
-                    let m = apply_op(tx, op, now.0)?;
+                    let m = apply_op(tx, op, now.0, again)?;
                     total.applied += m.applied;
                     total.superseded += m.superseded;
                     total.conflicts += m.conflicts;
                     total.orphaned += m.orphaned;
                 }
                 meta_set(tx.conn(), "cursor", &next.to_string())?;
+                if repull_below.is_some_and(|b| next >= b) {
+                    tx.conn()
+                        .execute("DELETE FROM meta WHERE key = 'repull_below'", [])?;
+                }
                 Ok(total)
             })
             .map_err(local)?;
@@ -1023,10 +1053,87 @@ impl Replica for JournalReplica<'_> {
     }
 }
 
+impl Journal {
+    /// Applies in full the operations held because an older nj did not
+    /// know what they name, now that this one knows (they were held by an
+    /// older schema than the journal's). One that needs a text this
+    /// journal lacks (the older nj never fetched it) is left to a pull
+    /// from the start, which fetches it. Returns how many were applied.
+    pub fn replay_held_ops(&mut self, now: Timestamp) -> Result<usize> {
+        let waiting: bool = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM held_ops
+                             WHERE schema < (SELECT user_version FROM pragma_user_version))",
+            [],
+            |r| r.get(0),
+        )?;
+        if !waiting {
+            return Ok(0);
+        }
+        self.write(now, |tx| {
+            let held: Vec<(i64, String)> = tx
+                .conn()
+                .prepare(
+                    "SELECT id, op FROM held_ops
+                      WHERE schema < (SELECT user_version FROM pragma_user_version) ORDER BY id",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut applied = 0;
+            let mut repull = false;
+            for (id, json) in held {
+                // Held by a newer nj's format that this one cannot read
+                // either: kept for a later one.
+                let Ok(op) = serde_json::from_str::<Op>(&json) else {
+                    continue;
+                };
+                if op.has_unknown_parts() {
+                    continue;
+                }
+                let lacking = match op.text_ref() {
+                    Some(hash) => !tx
+                        .conn()
+                        .prepare_cached("SELECT 1 FROM texts WHERE hash = ?1")?
+                        .exists([hash])?,
+                    None => false,
+                };
+                if lacking {
+                    repull = true;
+                } else {
+                    apply_op(tx, &op, now.0, true)?;
+                    applied += 1;
+                }
+                tx.conn()
+                    .prepare_cached("DELETE FROM held_ops WHERE id = ?1")?
+                    .execute([id])?;
+            }
+            if repull {
+                pull_again_from_the_start(tx.conn())?;
+            }
+            Ok(applied)
+        })
+    }
+}
+
+/// Makes the next pull start from the beginning of the server's log and
+/// apply what it brings again ([`apply_again`]) up to where this one had
+/// got to.
+fn pull_again_from_the_start(conn: &rusqlite::Connection) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) SELECT 'repull_below', value FROM meta
+          WHERE key = 'cursor' AND CAST(value AS INTEGER) > 0
+         ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+        [],
+    )?;
+    conn.execute("UPDATE meta SET value = '0' WHERE key = 'cursor'", [])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{FollowupFilter, FollowupStatus, ListFilter, NewClip, NoteFilter};
+    use crate::journal::{
+        ArticleRef, FollowupFilter, FollowupStatus, ListFilter, NewClip, NoteFilter, NoteRef,
+    };
     // The server is the real one, in process: a test-only edge from the
     // journal to the server, which uses neither the journal nor anything
     // that does.
@@ -1639,9 +1746,10 @@ mod tests {
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect(),
             },
+            arrived_as: None,
         };
         let merged = j
-            .write(Timestamp(2_500), |tx| apply_op(tx, &op, 2_500))
+            .write(Timestamp(2_500), |tx| apply_op(tx, &op, 2_500, false))
             .unwrap();
         assert_eq!(merged.applied, 4);
         let status: String = j
@@ -1678,5 +1786,202 @@ mod tests {
             })
             .unwrap();
         assert_eq!(body.len(), long.len());
+    }
+
+    /// A long report of its own words, and a copy of it with a line of
+    /// an aggregator's.
+    fn report(n: usize, copy: bool) -> String {
+        let words: Vec<String> = (0..150).map(|w| format!("r{n}w{w}")).collect();
+        let mut text = format!("Report {n}\n\n{}.", words.join(" "));
+        if copy {
+            text.push_str("\n\nFirst published by the Gazette.");
+        }
+        text
+    }
+
+    /// What an older nj drops and a pull again must bring back, and what
+    /// it must leave as it is.
+    fn kept(j: &Journal) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT id || ' ' || article_id || ' ' || url || ' ' || content_hash FROM copies ORDER BY id",
+            "SELECT id || ' ' || ifnull(kept_apart, '-') FROM articles ORDER BY id",
+            "SELECT id || ' ' || body FROM notes ORDER BY id",
+            "SELECT note_id || ' ' || body FROM note_conflicts ORDER BY note_id, body",
+        ] {
+            let mut stmt = j.conn().prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        out
+    }
+
+    /// A journal an older nj kept: it pulled a syndicated copy and the
+    /// `kept_apart` of an article clipped with `--separate`, both of
+    /// which it did not know, and kept only their stamps. After the
+    /// upgrade (migration 10: a pull from the start) the next sync brings
+    /// them, and what it had merged (a note edited on two devices at once,
+    /// with its kept text) stays as it was.
+    #[test]
+    fn an_upgraded_journal_pulls_again_what_an_older_nj_dropped() {
+        let (core, id) = server();
+        let mut server = core.transport(&id);
+        let mut a = journal(1_000);
+        let mut c = journal(1_000);
+        a.clip(
+            Timestamp(2_000),
+            &clip(&report(1, false), "https://a.example/1", &[]),
+        )
+        .unwrap();
+        let folded = a
+            .clip(
+                Timestamp(2_001),
+                &clip(&report(1, true), "https://b.example/1", &[]),
+            )
+            .unwrap();
+        assert_eq!(folded.status, crate::journal::ClipStatus::Copy);
+        let mut apart = clip(&report(2, true), "https://b.example/2", &[]);
+        apart.separate = true;
+        a.clip(
+            Timestamp(2_002),
+            &clip(&report(2, false), "https://a.example/2", &[]),
+        )
+        .unwrap();
+        a.clip(Timestamp(2_003), &apart).unwrap();
+        run(&mut a, &mut server, 3_000);
+        run(&mut c, &mut server, 3_000);
+        // The same note edited on A and on C before either saw the other's.
+        let (note, body): (String, String) = a
+            .conn()
+            .query_row("SELECT id, body FROM notes ORDER BY id LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        for (j, text) in [(&mut a, "as A has it"), (&mut c, "as C has it")] {
+            let n: NoteRef = j
+                .conn()
+                .query_row(
+                    "SELECT n.rowid, a.seq, a.id FROM notes n JOIN articles a ON a.id = n.article_id WHERE n.id = ?1",
+                    [&note],
+                    |r| {
+                        Ok(NoteRef {
+                            rowid: r.get(0)?,
+                            id: note.clone(),
+                            article: Some(ArticleRef { rowid: r.get(1)?, id: r.get(2)? }),
+                        })
+                    },
+                )
+                .unwrap();
+            j.write(Timestamp(4_000), |tx| tx.edit_note(&n, text, &body))
+                .unwrap();
+        }
+        run(&mut a, &mut server, 5_000);
+        run(&mut c, &mut server, 5_000);
+        let mut b = journal(1_000);
+        run(&mut b, &mut server, 6_000);
+        let whole = kept(&b);
+        assert!(
+            whole.iter().any(|r| r.contains("https://b.example/1")),
+            "{whole:?}"
+        );
+        assert!(whole.iter().any(|r| r.ends_with(" 1")), "{whole:?}");
+        assert!(
+            whole.iter().any(|r| r.contains("as A has it"))
+                && whole.iter().any(|r| r.contains("as C has it")),
+            "{whole:?}"
+        );
+
+        // What the older nj held: no copies, no kept_apart, their stamps
+        // under an entity it did not know; then the upgrade.
+        b.conn()
+            .execute_batch(
+                "DELETE FROM copies;
+                 UPDATE sync_stamps SET entity = 'unknown' WHERE entity = 'copy';
+                 UPDATE articles SET kept_apart = NULL;",
+            )
+            .unwrap();
+        pull_again_from_the_start(b.conn()).unwrap();
+        assert_ne!(kept(&b), whole);
+        let s = run(&mut b, &mut server, 7_000);
+        assert_eq!(s.conflicts, 0, "{s:?}");
+        assert_eq!(kept(&b), whole);
+        assert_eq!(b.meta("repull_below").unwrap(), None);
+        let report = b.verify().unwrap();
+        assert!(
+            report.index_ok && report.mismatches.is_empty(),
+            "{report:?}"
+        );
+    }
+
+    /// An operation from a newer nj naming an entity, or a field, this nj
+    /// does not know is held whole (what it knows of it is applied). One
+    /// held by an older schema is applied in full at the next sync, once
+    /// known; one whose text the journal never got makes the next pull
+    /// start from the beginning, which fetches it.
+    #[test]
+    fn operations_a_newer_nj_made_are_held_and_applied_once_known() {
+        let mut j = journal(1_000);
+        let arrive = |json: &str| {
+            let mut op: Op = serde_json::from_str(json).unwrap();
+            assert!(op.has_unknown_parts());
+            op.arrived_as = Some(json.to_owned());
+            op
+        };
+        let story = arrive(
+            r#"{"device":"newer","seq":1,"hlc":{"ms":2000,"counter":0},"entity":"story","id":"s1","op":"create","fields":{"title":"JEDI contract"}}"#,
+        );
+        let article = arrive(&format!(
+            r#"{{"device":"newer","seq":2,"hlc":{{"ms":2001,"counter":0}},"entity":"article","id":"a1","op":"create","fields":{{"title":"Award","url":null,"site":null,"author":null,"lang":null,"published_at":null,"content_hash":"{}","clipped_at":2001,"deleted_at":null,"read_at":null,"kept_apart":null,"summary":"a field from later"}}}}"#,
+            crate::content::EMPTY_HASH
+        ));
+        j.write(Timestamp(2_500), |tx| {
+            apply_op(tx, &story, 2_500, false)?;
+            apply_op(tx, &article, 2_500, false)
+        })
+        .unwrap();
+        let held = |j: &Journal| -> i64 {
+            j.conn()
+                .query_row("SELECT count(*) FROM held_ops", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(held(&j), 2);
+        let title: String = j
+            .conn()
+            .query_row("SELECT title FROM articles WHERE id = 'a1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(title, "Award");
+        // Held by this schema: nothing to apply yet, at any sync.
+        assert_eq!(j.replay_held_ops(Timestamp(3_000)).unwrap(), 0);
+        assert_eq!(held(&j), 2);
+
+        // Held by an older nj, and known now: a note, and a copy whose
+        // text the journal lacks.
+        let note = r#"{"device":"newer","seq":3,"hlc":{"ms":2002,"counter":0},"entity":"note","id":"n1","op":"create","fields":{"article_id":"a1","body":"held, then kept","created_at":2002,"deleted_at":null}}"#;
+        let copy = r#"{"device":"newer","seq":4,"hlc":{"ms":2003,"counter":0},"entity":"copy","id":"c1","op":"create","fields":{"article_id":"a1","url":"https://b.example/","content_hash":"sha256:0000000000000000000000000000000000000000000000000000000000000000","created_at":2003}}"#;
+        j.conn()
+            .execute(
+                "INSERT INTO meta(key, value) VALUES ('cursor', '17')
+                 ON CONFLICT(key) DO UPDATE SET value = '17'",
+                [],
+            )
+            .unwrap();
+        for op in [note, copy] {
+            j.conn()
+                .execute("INSERT INTO held_ops(op, schema) VALUES (?1, 9)", [op])
+                .unwrap();
+        }
+        assert_eq!(j.replay_held_ops(Timestamp(3_000)).unwrap(), 1);
+        let body: String = j
+            .conn()
+            .query_row("SELECT body FROM notes WHERE id = 'n1'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(body, "held, then kept");
+        assert_eq!(held(&j), 2, "the newer nj's two are still held");
+        assert_eq!(
+            (j.meta("cursor").unwrap(), j.meta("repull_below").unwrap()),
+            (Some("0".to_owned()), Some("17".to_owned()))
+        );
     }
 }

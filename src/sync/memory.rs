@@ -200,6 +200,7 @@ impl MemoryReplica {
             entity,
             id: id.to_owned(),
             change,
+            arrived_as: None,
         };
         let Ok(m) = apply(self, &op);
         self.log.push(Outgoing {

@@ -65,12 +65,31 @@ pub struct Merged {
 
 /// Applies one operation.
 pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
+    apply_with(store, op, false)
+}
+
+/// Applies an operation this replica may have applied before, in part:
+/// one held because it named what an older nj did not know, or pulled
+/// again after an upgrade. What it merged then stays merged: the latest
+/// value of each field still wins, and a note's kept texts stay as they
+/// are (an old edit seen again is not a concurrent one). A field stamped
+/// with the operation's own stamp holds its value already, unless the nj
+/// that applied it could not keep it (it stamped a field it had no column
+/// for): that value is written now. Two values under one stamp can only
+/// be one operation's, so this changes nothing else.
+pub fn apply_again<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
+    apply_with(store, op, true)
+}
+
+fn apply_with<S: FieldStore>(store: &mut S, op: &Op, again: bool) -> Result<Merged, S::Error> {
     let stamp = op.stamp();
     let mut m = Merged::default();
     match &op.change {
         Change::Create { fields } => {
             for (field, value) in fields {
-                set(store, op.entity, &op.id, field, value, &stamp, None, &mut m)?;
+                set(
+                    store, op.entity, &op.id, field, value, &stamp, None, again, &mut m,
+                )?;
             }
         }
         Change::Set { field, value, base } => {
@@ -82,6 +101,7 @@ pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> 
                 value,
                 &stamp,
                 Some(base.as_ref()),
+                again,
                 &mut m,
             )?;
         }
@@ -109,6 +129,7 @@ pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> 
                 &Value::Bool(linked),
                 &stamp,
                 None,
+                again,
                 &mut m,
             )?;
         }
@@ -127,6 +148,7 @@ fn set<S: FieldStore>(
     value: &Value,
     stamp: &Stamp,
     base: Option<Option<&Stamp>>,
+    again: bool,
     m: &mut Merged,
 ) -> Result<(), S::Error> {
     let keeps = entity.keeps_conflicts(field);
@@ -134,7 +156,7 @@ fn set<S: FieldStore>(
     // and the kept ones. An edit replaces the head it was made from, so
     // the heads (and the winner, the latest of them) end up the same in
     // any order of arrival that respects the server's order.
-    if keeps {
+    if keeps && !again {
         if let Some(Some(b)) = base {
             store.drop_conflict(entity, id, field, b)?;
         }
@@ -145,7 +167,21 @@ fn set<S: FieldStore>(
         return Ok(());
     };
     if current == *stamp {
-        m.superseded += 1;
+        if again && store.value(entity, id, field)?.as_ref() != Some(value) {
+            store.write(entity, id, field, value, stamp)?;
+            m.applied += 1;
+        } else {
+            m.superseded += 1;
+        }
+        return Ok(());
+    }
+    if again {
+        if *stamp > current {
+            store.write(entity, id, field, value, stamp)?;
+            m.applied += 1;
+        } else {
+            m.superseded += 1;
+        }
         return Ok(());
     }
     // Operations arrive in the server's order, which never puts an edit

@@ -24,6 +24,12 @@ pub struct Op {
     pub id: String,
     #[serde(flatten)]
     pub change: Change,
+    /// The operation's JSON as it arrived, kept when it names an entity or
+    /// a field this nj does not know (a newer nj's): the journal holds it
+    /// whole, to apply in full once an upgrade knows them
+    /// ([`Op::has_unknown_parts`]).
+    #[serde(skip)]
+    pub arrived_as: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +70,19 @@ impl Op {
 impl Op {
     /// The content hash of the text this operation refers to, if any: a
     /// device that applies it must hold that text.
+    /// Whether it names an entity, or a field of one, that this nj does
+    /// not know: what a newer nj made.
+    pub fn has_unknown_parts(&self) -> bool {
+        if self.entity == crate::entity::Entity::Unknown {
+            return true;
+        }
+        match &self.change {
+            Change::Create { fields } => fields.keys().any(|f| self.entity.field(f).is_none()),
+            Change::Set { field, .. } => self.entity.field(field).is_none(),
+            Change::Link { .. } | Change::Unlink { .. } => false,
+        }
+    }
+
     pub fn text_ref(&self) -> Option<&str> {
         match &self.change {
             Change::Create { fields } => fields.get("content_hash").and_then(Value::as_str),
@@ -136,6 +155,7 @@ mod tests {
                 value: Value::String("text".into()),
                 base: None,
             },
+            arrived_as: None,
         };
         let json = serde_json::to_string(&op).unwrap();
         assert_eq!(

@@ -349,8 +349,11 @@ impl Sealer {
             .keys
             .open_op(&self.journal, &env.device, env.seq, &env.payload)
             .map_err(opened)?;
-        let op: Op =
+        let mut op: Op =
             serde_json::from_slice(&json).map_err(|e| SyncError::Malformed(e.to_string()))?;
+        if op.has_unknown_parts() {
+            op.arrived_as = String::from_utf8(json).ok();
+        }
         if op.device != env.device || op.seq != env.seq {
             return Err(SyncError::Malformed(format!(
                 "{}#{} holds {}#{}",

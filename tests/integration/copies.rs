@@ -768,3 +768,50 @@ fn regression_a_note_moved_by_a_fold_on_another_device_is_searchable() {
         );
     }
 }
+
+/// A device that ran an nj from before copies were synced (it dropped the
+/// copy another device folded, keeping only its stamps) gets the copy at
+/// its first sync after the upgrade, which reads the server's log again
+/// once and says so.
+#[test]
+fn a_device_upgraded_from_an_older_nj_gets_the_copies_it_dropped() {
+    let hub = Hub::start();
+    let j = hub.new_journal_with_key();
+    let a = Device::joined(&hub, &j, &at("08:00"));
+    let text = report(31, "Tram depot reopens");
+    a.at(&at("09:00"));
+    let original = a.env.clip_text(&text, &["--url", "https://a.example/tram"]);
+    let copy_text = format!("{text}\nThis story first ran in the Tram Times.\n");
+    a.env
+        .clip_text(&copy_text, &["--url", "https://b.example/tram"]);
+    a.at(&at("09:05")).nj(&["sync"]).success();
+    let b = Device::joined(&hub, &j, &at("09:10"));
+    b.nj(&["sync"]).success();
+    let whole = b.nj(&["--json", "show", &original]).json();
+    assert_eq!(whole["copies"].as_array().unwrap().len(), 1, "{whole}");
+
+    // B's journal as the older nj left it, at schema 9.
+    {
+        let db = rusqlite::Connection::open(b.env.db()).unwrap();
+        db.execute_batch(
+            "DELETE FROM copies;
+             UPDATE sync_stamps SET entity = 'unknown' WHERE entity = 'copy';
+             DROP TABLE held_ops;
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+    }
+    let shown = b.nj(&["--json", "show", &original]).json();
+    assert_eq!(shown["copies"], serde_json::json!([]), "{shown}");
+    let out = b.at(&at("09:20")).nj(&["sync"]).success();
+    assert!(
+        out.stderr
+            .contains("reading the journal's changes from the server again, once"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(b.nj(&["--json", "show", &original]).json(), whole);
+    let again = b.at(&at("09:30")).nj(&["sync"]).success();
+    assert_eq!(again.stderr, "");
+    b.nj(&["verify"]).success();
+}

@@ -233,7 +233,7 @@ fn clipping_the_same_text_again_heals_a_damaged_store() {
         (out.code, out.stdout.as_str()),
         (
             Some(0),
-            "checked 1 texts of 1 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
+            "checked 1 text of 1 article: every hash matches, every article agrees with its versions, and the search index is sound\n"
         )
     );
     assert_eq!(env.nj(&["show", &id, "--text"]).stdout, text);
@@ -272,7 +272,7 @@ fn verify_repair_rebuilds_a_damaged_search_index() {
         (repaired.code, repaired.stdout.as_str()),
         (
             Some(0),
-            "checked 1 texts of 1 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
+            "checked 1 text of 1 article: every hash matches, every article agrees with its versions, and the search index is sound\n"
         )
     );
     let hit = env.nj(&["search", "winter ferry"]);

@@ -196,7 +196,7 @@ fn wallabag_brings_texts_tags_and_annotations_as_notes() {
     assert_eq!(hits[0]["article"]["id"], moss["id"]);
     assert_eq!(
         env.nj(&["verify"]).success().stdout,
-        "checked 1 texts of 3 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
+        "checked 1 text of 3 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"
     );
     // The import into the empty journal built that index in a scratch
     // file beside it, which went when the import ended.

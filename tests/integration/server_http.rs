@@ -870,6 +870,7 @@ fn op_at(device: &str, seq: u64, ms: i64, body: &str) -> Envelope {
             value: json!(body),
             base: None,
         },
+        arrived_as: None,
     };
     Sealer::new(&test_key(), "any-journal").seal(&Outgoing {
         payload: serde_json::to_vec(&op).unwrap(),

@@ -475,7 +475,7 @@ fn all_but_the_long_article(hub: &Hub, s: &Story) -> Value {
     let verified = b.nj(&["verify"]).success().stdout;
     assert!(
         verified
-            .ends_with(" texts of 1 articles: every hash matches, every article agrees with its versions, and the search index is sound\n"),
+            .ends_with(" of 1 article: every hash matches, every article agrees with its versions, and the search index is sound\n"),
         "{verified}"
     );
     got

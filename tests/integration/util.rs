@@ -1258,9 +1258,17 @@ impl Device {
     /// Runs `nj verify`, which must find every hash and the index sound.
     #[track_caller]
     pub fn verify(&self, texts: usize, articles: usize) {
+        let count = |n: usize, what: &str| match n {
+            1 => format!("1 {what}"),
+            _ => format!("{n} {what}s"),
+        };
         assert_eq!(
             self.nj(&["verify"]).success().stdout,
-            format!("checked {texts} texts of {articles} articles: every hash matches, every article agrees with its versions, and the search index is sound\n")
+            format!(
+                "checked {} of {}: every hash matches, every article agrees with its versions, and the search index is sound\n",
+                count(texts, "text"),
+                count(articles, "article")
+            )
         );
     }
 }
