@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use newsjournal::journal::Journal;
-use newsjournal::time::Clock;
+use newsjournal::time::{Clock, Timestamp};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -143,7 +143,7 @@ impl Ctx {
                 path.display()
             );
         }
-        opened(&path)
+        self.with_copy_keys(opened(&path)?)
     }
 
     /// Reads a WHEN now, where a day without a time means the config's
@@ -161,9 +161,28 @@ impl Ctx {
     /// commands that put something new in it.
     fn journal_or_create(&self) -> Result<Journal> {
         let path = self.db_path()?;
-        opened(&path)
+        self.with_copy_keys(opened(&path)?)
+    }
+
+    /// Just after the upgrade that brought copy detection, every article
+    /// waits for its copy keys, which the next write makes: that is said
+    /// first, since in a large journal it takes a while, and done now, so
+    /// the command the user ran is not the one that seems slow.
+    fn with_copy_keys(&self, mut journal: Journal) -> Result<Journal> {
+        let waiting = journal.copy_keys_waiting()?;
+        if waiting >= COPY_KEYS_TO_SAY {
+            eprintln!(
+                "nj: making the keys that recognise syndicated copies for {waiting} articles, once after the upgrade (about 15 s per 100,000 articles)"
+            );
+            journal.make_copy_keys(Timestamp::from_datetime(self.clock.now()))?;
+        }
+        Ok(journal)
     }
 }
+
+/// How many articles waiting for copy keys take long enough (about a third
+/// of a second) to say so.
+const COPY_KEYS_TO_SAY: i64 = 2_000;
 
 /// Opens the journal at `path`, saying once when its file had to be made
 /// private.

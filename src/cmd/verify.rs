@@ -60,6 +60,15 @@ impl Verify {
             let mut s = String::new();
             for m in &report.mismatches {
                 let _ = writeln!(s, "MISMATCH {}  {}", short_id(&m.article_id), m.title);
+                match m.copy_from.as_deref() {
+                    Some("") => {
+                        let _ = writeln!(s, "  the text of a copy folded into it");
+                    }
+                    Some(url) => {
+                        let _ = writeln!(s, "  the text of its copy from {url}");
+                    }
+                    None => {}
+                }
                 let _ = writeln!(s, "  stored   {}", m.content_hash);
                 let _ = writeln!(s, "  computed {}", m.computed_hash);
             }

@@ -3,7 +3,7 @@
 //! and follow-ups.
 //!
 //! ```text
-//! {"format":"newsjournal","version":1,
+//! {"format":"newsjournal","version":2,
 //! "articles":[
 //! {"id":"…","title":"…",…,"versions":[…],"notes":[…],"followups":[…]},
 //! …
@@ -27,7 +27,7 @@ use std::io::Write;
 
 use super::Counts;
 use crate::error::{Error, Result};
-use crate::journal::{Journal, Record, FORMAT_VERSION};
+use crate::journal::{Journal, Record};
 
 /// The value of the `format` key.
 pub const FORMAT_NAME: &str = "newsjournal";
@@ -38,9 +38,10 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
     // Which array is open: 0 articles, 1 notes, 2 follow-ups.
     let mut section = 0;
     let mut first = true;
+    let version = journal.export_version()?;
     write!(
         out,
-        "{{\"format\":\"{FORMAT_NAME}\",\"version\":{FORMAT_VERSION},\n\"articles\":["
+        "{{\"format\":\"{FORMAT_NAME}\",\"version\":{version},\n\"articles\":["
     )?;
     // A failed write stays an io::Error, so a closed stdout (`nj export |
     // head`) is seen for what it is.

@@ -315,6 +315,21 @@ pub struct CopySource {
 }
 
 impl Journal {
+    /// How many articles wait for their copy keys: every article just
+    /// after the upgrade that brought copies (migration 9), a handful
+    /// otherwise (a write makes them before it commits).
+    pub fn copy_keys_waiting(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM copy_queue", [], |r| r.get(0))?)
+    }
+
+    /// Makes the copy keys that wait ([`Journal::copy_keys_waiting`]), in
+    /// a write of their own.
+    pub fn make_copy_keys(&mut self, now: Timestamp) -> Result<()> {
+        self.write(now, |_| Ok(()))
+    }
+
     /// The highest article number: what a pull's new articles come after
     /// ([`Journal::fold_pulled_copies`]).
     pub fn last_article_seq(&self) -> Result<i64> {

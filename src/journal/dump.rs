@@ -6,9 +6,9 @@
 //! ids and times it has in the journal, so reading a journal out and
 //! restoring it into an empty one gives the same journal. The keys and
 //! values of each record come from its entity's description
-//! ([`crate::entity`]), and they are newsjournal's JSON export format,
-//! version 1 ([`FORMAT_VERSION`]): renaming a field's key breaks every file
-//! already exported, so add fields instead.
+//! ([`crate::entity`]), and they are newsjournal's JSON export format
+//! ([`FORMAT_VERSION`]): renaming a field's key breaks every file already
+//! exported, so add fields instead.
 //!
 //! Restoring goes through [`Tx`] like every other write, so the search
 //! index is kept and, when sync is on, each row is also recorded as an
@@ -32,8 +32,27 @@ use crate::entity::{Entity, Export, Field, Kind, Storage};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
-/// The version of the JSON export format these records make.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest version of the JSON export format that these records make
+/// and this nj reads. Version 2 added an article's syndicated `copies` and
+/// `kept_apart`, which an nj that reads version 1 would drop without a
+/// word: a file holding them says 2, so that nj refuses it and says to
+/// upgrade, while a journal without them still exports as version 1,
+/// which every nj reads ([`Journal::export_version`]).
+pub const FORMAT_VERSION: u32 = 2;
+
+impl Journal {
+    /// The export format version this journal needs: 1 unless it holds
+    /// what only version 2 carries (see [`FORMAT_VERSION`]).
+    pub fn export_version(&self) -> Result<u32> {
+        let needs_2: bool = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM copies)
+                 OR EXISTS (SELECT 1 FROM articles WHERE kept_apart IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(if needs_2 { 2 } else { 1 })
+    }
+}
 
 /// One entity as the export carries it, its keys and values read from the
 /// entity's description ([`crate::entity`]): an id (for an entity kept as

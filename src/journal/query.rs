@@ -147,13 +147,18 @@ pub struct NoteFilter {
     pub removed: bool,
 }
 
-/// One article whose stored text no longer matches its hash.
+/// One article whose stored text (its own, a version's, or a syndicated
+/// copy's) no longer matches its hash.
 #[derive(Debug, Clone, Serialize)]
 pub struct Mismatch {
     pub article_id: String,
     pub title: String,
     pub content_hash: String,
     pub computed_hash: String,
+    /// Where the copy came from, when the text is a copy's and not the
+    /// article's own or a version's; `""` for a copy without a URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -682,20 +687,25 @@ impl Journal {
         let mut mismatches = Vec::new();
         for (hash, computed) in bad {
             let mut stmt = conn.prepare_cached(
-                "SELECT DISTINCT a.id, a.title FROM articles a
+                "SELECT a.id, a.title, NULL FROM articles a
                   WHERE a.content_hash = ?1
                      OR a.id IN (SELECT article_id FROM versions WHERE content_hash = ?1)
-                  ORDER BY a.id",
+                 UNION
+                 SELECT a.id, a.title, ifnull(c.url, '') FROM copies c
+                   JOIN articles a ON a.id = c.article_id
+                  WHERE c.content_hash = ?1
+                  ORDER BY 1, 3",
             )?;
-            let rows: Vec<(String, String)> = stmt
-                .query_map([&hash], |r| Ok((r.get(0)?, r.get(1)?)))?
+            let rows: Vec<(String, String, Option<String>)> = stmt
+                .query_map([&hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            for (article_id, title) in rows {
+            for (article_id, title, copy_from) in rows {
                 mismatches.push(Mismatch {
                     article_id,
                     title,
                     content_hash: hash.clone(),
                     computed_hash: computed.clone(),
+                    copy_from,
                 });
             }
         }

@@ -815,3 +815,132 @@ fn a_device_upgraded_from_an_older_nj_gets_the_copies_it_dropped() {
     assert_eq!(again.stderr, "");
     b.nj(&["verify"]).success();
 }
+
+/// An export holding a folded copy says version 2 (an nj that reads only
+/// version 1 would drop the copy without a word, so it refuses the file
+/// instead), and comes back whole; without copies an export stays
+/// version 1.
+#[test]
+fn an_export_with_copies_is_version_2_and_comes_back_whole() {
+    let env = Env::new();
+    let text = report(41, "Ferry timetable cut");
+    let original = env.clip_text(&text, &["--url", "https://a.example/ferry"]);
+    env.nj(&["export", "-o", "before.json"]).success();
+    let before = std::fs::read_to_string(env.path("before.json")).unwrap();
+    assert!(
+        before.starts_with("{\"format\":\"newsjournal\",\"version\":1,\n"),
+        "{before}"
+    );
+    env.clip_text(
+        &format!("{text}\nFirst published by the Ferry Gazette.\n"),
+        &["--url", "https://b.example/ferry"],
+    );
+    env.nj(&["export", "-o", "after.json"]).success();
+    let after = std::fs::read_to_string(env.path("after.json")).unwrap();
+    assert!(
+        after.starts_with("{\"format\":\"newsjournal\",\"version\":2,\n"),
+        "{after}"
+    );
+    let imported = Env::new();
+    imported
+        .nj(&["import", env.path("after.json").to_str().unwrap()])
+        .success();
+    imported.nj(&["export", "-o", "again.json"]).success();
+    assert_eq!(
+        std::fs::read_to_string(imported.path("again.json")).unwrap(),
+        after
+    );
+    let shown = imported.nj(&["--json", "show", &original]).json();
+    assert_eq!(shown["copies"].as_array().unwrap().len(), 1, "{shown}");
+
+    let newer = after.replacen("\"version\":2,", "\"version\":3,", 1);
+    std::fs::write(imported.path("newer.json"), newer).unwrap();
+    let refused = imported
+        .nj(&["import", imported.path("newer.json").to_str().unwrap()])
+        .failure();
+    assert!(
+        refused.contains("this nj reads up to version 2; upgrade nj to import it"),
+        "{refused}"
+    );
+}
+
+/// Just after the upgrade that brought copy detection, a large journal's
+/// keys are made by the first command, which says so first; later
+/// commands say nothing.
+#[test]
+fn the_first_command_after_the_upgrade_says_it_makes_the_copy_keys() {
+    let env = Env::new();
+    env.clip_text(
+        &report(51, "Pier lights restored"),
+        &["--url", "https://a.example/pier"],
+    );
+    {
+        // 2,400 more articles, as a journal from before migration 9 held
+        // them; the migration queues every article for its keys.
+        let db = rusqlite::Connection::open(env.db()).unwrap();
+        db.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2400)
+             INSERT INTO articles(id, title, url, content_hash, clipped_at, updated_at)
+             SELECT printf('00000000-0000-4000-8000-%012d', i), 'Pier ' || i, NULL,
+                    a.content_hash, a.clipped_at + i, a.updated_at + i
+               FROM n, (SELECT * FROM articles LIMIT 1) a;
+             INSERT INTO versions(id, article_id, content_hash, created_at)
+             SELECT 'v' || id, id, content_hash, clipped_at FROM articles WHERE id LIKE '00000000-%';
+             INSERT OR REPLACE INTO meta(key, value) VALUES ('index_stale', '1');
+             DELETE FROM copy_keys;
+             INSERT OR IGNORE INTO copy_queue(article_seq, old_hash) SELECT seq, NULL FROM articles;",
+        )
+        .unwrap();
+    }
+    let out = env.nj(&["list", "--limit", "1"]).success();
+    assert!(
+        out.stderr.starts_with(
+            "nj: making the keys that recognise syndicated copies for 2401 articles, once after the upgrade"
+        ),
+        "{}",
+        out.stderr
+    );
+    let db = rusqlite::Connection::open(env.db()).unwrap();
+    let waiting: i64 = db
+        .query_row("SELECT count(*) FROM copy_queue", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(waiting, 0);
+    let out = env.nj(&["list", "--limit", "1"]).success();
+    assert!(!out.stderr.contains("making the keys"), "{}", out.stderr);
+    env.nj(&["verify"]).success();
+}
+
+/// `nj verify` checks a folded copy's text too, and names the article and
+/// where the copy came from.
+#[test]
+fn verify_names_a_copy_whose_text_was_changed_on_disk() {
+    let env = Env::new();
+    let text = report(61, "Lock gates replaced");
+    let original = env.clip_text(&text, &["--url", "https://a.example/locks"]);
+    let copy_text = format!("{text}\nFirst published by the Canal Courier.\n");
+    env.clip_text(&copy_text, &["--url", "https://b.example/locks"]);
+    let shown = env.nj(&["--json", "show", &original]).json();
+    let hash = shown["copies"][0]["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forged = copy_text.replace("Canal Courier", "Canal Clarion");
+    let n = env
+        .sqlite()
+        .execute(
+            "UPDATE texts SET body = ?1 WHERE hash = ?2",
+            [forged.as_str(), hash.as_str()],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let out = env.nj(&["verify"]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with(&format!(
+            "MISMATCH {}  Lock gates replaced\n  the text of its copy from https://b.example/locks\n  stored   {hash}\n",
+            &original[..8]
+        )),
+        "{}",
+        out.stdout
+    );
+}

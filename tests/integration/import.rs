@@ -334,10 +334,10 @@ fn a_file_cut_off_imports_nothing_and_says_what_to_do() {
     );
     let file = a.write(
         "newer.json",
-        "{\"format\": \"newsjournal\", \"version\": 2, \"articles\": []}",
+        "{\"format\": \"newsjournal\", \"version\": 3, \"articles\": []}",
     );
     let err = b.nj(&["import", file.to_str().unwrap()]).failure();
-    assert!(err.contains("is newsjournal JSON version 2, and this nj reads up to version 1; upgrade nj to import it"), "{err}");
+    assert!(err.contains("is newsjournal JSON version 3, and this nj reads up to version 2; upgrade nj to import it"), "{err}");
     assert_eq!(b.list_json(), before);
 }
 
