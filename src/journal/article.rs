@@ -159,13 +159,20 @@ impl Tx<'_> {
 
         let mut by_url = find_by_url(self.conn(), &clip.urls)?;
         let mut filled = false;
+        // A bookmark that folded into the article with its text (or the
+        // one it copies): its URLs moved there, and, for a copy, how alike.
+        let mut folded: Option<(Vec<String>, Option<f64>)> = None;
         // A pending bookmark of this URL gets this text, as `nj fetch`
         // would give it; the clip then goes on as a clip of that article
         // (or of the one the bookmark folded into, which has the text).
         if let Some(pending) = by_url.clone() {
-            if article_by_rowid(self.conn(), pending.rowid)?.pending {
+            let bookmark = article_by_rowid(self.conn(), pending.rowid)?;
+            if bookmark.pending {
                 by_url = match self.fill_pending(&pending, clip)? {
-                    super::Filled::Merged { .. } => None,
+                    super::Filled::Merged { similarity, .. } => {
+                        folded = Some((bookmark.urls, similarity));
+                        None
+                    }
                     _ => {
                         filled = true;
                         Some(pending)
@@ -238,6 +245,21 @@ impl Tx<'_> {
         } else {
             status
         };
+        // The bookmark's URLs, which its fold moved to the article.
+        let mut urls_added = Vec::new();
+        let status = match folded {
+            Some((urls, alike)) if status == ClipStatus::Duplicate => {
+                urls_added = urls;
+                if alike.is_some() {
+                    similarity = alike;
+                    copy_hash = Some(clip.content.hash.clone());
+                    ClipStatus::Copy
+                } else {
+                    status
+                }
+            }
+            _ => status,
+        };
         let current = article_by_rowid(self.conn(), article.rowid)?;
         if current.deleted_at.is_some() {
             self.set_article(&article, article::DELETED_AT, Value::Null)?;
@@ -249,7 +271,6 @@ impl Tx<'_> {
                 self.set_article(&article, article::URL, url.clone().into())?;
             }
         }
-        let mut urls_added = Vec::new();
         for url in &clip.urls {
             if self.add_url(&article, url)? && status != ClipStatus::New {
                 urls_added.push(url.clone());

@@ -944,3 +944,40 @@ fn verify_names_a_copy_whose_text_was_changed_on_disk() {
         out.stdout
     );
 }
+
+/// A bookmark imported without its text, whose page turns out to be a
+/// copy of an article already clipped: `nj clip` of its URL folds it in
+/// and says so, rather than "already clipped (nothing new to merge)".
+#[test]
+fn clipping_a_bookmark_whose_page_is_a_copy_says_it_is_a_copy() {
+    use crate::pages::text_page;
+    use crate::util::{Reply, Server};
+    let env = Env::new();
+    let server = Server::start();
+    let text = report(71, "Quay wall collapses");
+    let copy = format!("{text}\nFirst published by the Harbour Herald.\n");
+    server.route("/wire", Reply::html(&text_page(&copy)));
+    let original = env.clip_text(&text, &["--url", "https://a.example/quay"]);
+    let wire = server.url("/wire");
+    let bookmarks = env.write(
+        "bookmarks.html",
+        &format!(
+            "<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<DL><p>\n<DT><A HREF=\"{wire}\" ADD_DATE=\"1700000000\">Quay</A>\n</DL>\n"
+        ),
+    );
+    env.nj(&["import", bookmarks.to_str().unwrap()]).success();
+    let out = env.nj(&["clip", &wire]).success();
+    assert!(
+        out.stdout
+            .starts_with(&format!("copy of {} (", &original[..8]))
+            && out.stdout.contains(&format!(
+                "the same text): Quay wall collapses (added {wire})\n"
+            )),
+        "{}",
+        out.stdout
+    );
+    let listed = env.nj(&["--json", "list"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let shown = env.nj(&["--json", "show", &original]).json();
+    assert_eq!(shown["copies"][0]["url"], wire.as_str(), "{shown}");
+}
