@@ -961,7 +961,7 @@ fn clipping_a_bookmark_whose_page_is_a_copy_says_it_is_a_copy() {
     let wire = server.url("/wire");
     let bookmarks = env.write(
         "bookmarks.html",
-        &format!(
+        format!(
             "<!DOCTYPE NETSCAPE-Bookmark-file-1>\n<DL><p>\n<DT><A HREF=\"{wire}\" ADD_DATE=\"1700000000\">Quay</A>\n</DL>\n"
         ),
     );
