@@ -138,9 +138,13 @@ impl Recheck {
                 }
             }
         }
+        let why = match self.min_change {
+            Some(n) => format!("fewer than {n} words changed"),
+            None => "only punctuation, a date or an \"Updated\" line".to_owned(),
+        };
         let minor = match minor_changes {
             0 => String::new(),
-            n => format!(", {n} minor (only punctuation, a date or an \"Updated\" line; recorded as a version)"),
+            n => format!(", {n} minor ({why}; recorded as a version)"),
         };
         let _ = writeln!(
             s,

@@ -653,6 +653,7 @@ fn a_change_of_only_punctuation_is_minor() {
             Reply::html(&page("Ferries may be cancelled on Thursday - gales of up to 70 mph will reach the coast.")),
             Reply::html(&page("Ferries may be \u{201c}cancelled\u{201d} on Thursday \u{2014} gales of up to 70 mph will reach the coast!")),
             Reply::html(&page("Ferries may be \u{201c}cancelled\u{201d} on Thursday \u{2014} gales of up to 70 mph will reach the coast! Schools close early.")),
+            Reply::html(&page("Ferries may be \u{201c}cancelled\u{201d} on Thursday \u{2014} gales of up to 70 mph will reach the coast! Schools close early. Buses stop.")),
         ]),
     );
     let a = clip(&env, &server.url("/storm"));
@@ -675,4 +676,12 @@ fn a_change_of_only_punctuation_is_minor() {
     assert_eq!(out[0]["status"], "changed");
     assert_eq!(out[0]["words_added"], 3);
     assert_eq!(out[0]["minor"], true, "{out}");
+    let out = env.nj(&["recheck", &a, "--min-change", "5"]).success();
+    assert!(
+        out.stdout.ends_with(
+            "1 checked: 0 changed, 1 minor (fewer than 5 words changed; recorded as a version), 0 unreachable\n"
+        ),
+        "{}",
+        out.stdout
+    );
 }
