@@ -494,21 +494,16 @@ INSERT INTO copy_queue(article_seq, old_hash) SELECT seq, NULL FROM articles
 
 -- Operations pulled from a newer nj that name an entity or a field this
 -- one does not know (a story, say). What this nj knows of one is applied
--- as usual, and the whole operation is held here with the schema it was
--- held under, so the nj that knows it applies it in full at the first
--- sync after the upgrade (Journal::replay_held_ops), instead of its
--- values being lost for good.
+-- as usual, and the whole operation is held here, once (by its device and
+-- number), with the schema it was held under, so the nj that knows it
+-- applies it in full at the first sync after the upgrade
+-- (Journal::replay_held_ops), instead of its values being lost for good.
+-- (An nj before this one dropped such operations: a journal it pulled
+-- into pulls again from the start once, see Journal::apply_migrations.)
 CREATE TABLE held_ops (
-    id     INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
     op     TEXT NOT NULL,
-    schema INTEGER NOT NULL
+    schema INTEGER NOT NULL,
+    PRIMARY KEY (device, seq)
 );
-
--- An nj before this one dropped such operations, and those already
--- pulled are on the server only: the next sync pulls from the start once,
--- and applies again what it had pulled (`repull_below` is where it had
--- got to), which brings the syndicated copies folded on a device with a
--- newer nj into a journal an older nj kept.
-INSERT INTO meta(key, value) SELECT 'repull_below', value FROM meta
- WHERE key = 'cursor' AND CAST(value AS INTEGER) > 0;
-UPDATE meta SET value = '0' WHERE key = 'cursor';

@@ -310,6 +310,13 @@ impl Journal {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", n as i64 + 1)?;
         }
+        // An nj before schema 9 dropped the operations it did not know
+        // (syndicated copies, `kept_apart`), which only the server still
+        // has: a journal it pulled into pulls again from the start, once.
+        // From schema 10 on such operations are held (`held_ops`).
+        if current < DROPPED_UNKNOWN_BEFORE && latest >= HOLDS_UNKNOWN_FROM {
+            replica::pull_again_from_the_start(&tx)?;
+        }
         let after = dangling(&tx)?;
         if after > before {
             let n = after - before;
@@ -600,6 +607,12 @@ pub(super) fn count_tags(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Journals of a schema before this one were kept by an nj that dropped
+/// synced fields it did not know (copies came with schema 9).
+const DROPPED_UNKNOWN_BEFORE: i64 = 9;
+/// The schema from which operations an nj does not know are held.
+const HOLDS_UNKNOWN_FROM: i64 = 10;
+
 /// Splits schema.sql at its `-- migration: N` markers. Text before the
 /// first marker is commentary.
 fn migrations() -> Vec<&'static str> {
@@ -620,18 +633,25 @@ mod tests {
         assert!(!migrations().is_empty());
     }
 
-    /// Migration 10: a journal an older nj synced pulls from the start
-    /// once, to get what that nj dropped; one never synced does not.
+    /// A journal an nj from before schema 9 synced pulls from the start
+    /// once after the upgrade, to get what that nj dropped; one never
+    /// synced, or kept by an nj that knew everything synced so far, does
+    /// not.
     #[test]
-    fn migration_10_pulls_a_synced_journal_again_from_the_start() {
-        for cursor in [None, Some("0"), Some("42")] {
+    fn an_upgrade_from_before_schema_9_pulls_again_from_the_start() {
+        for (schema, cursor, expected) in [
+            (8, None, (None, None)),
+            (8, Some("0"), (Some("0"), None)),
+            (8, Some("42"), (Some("0"), Some("42"))),
+            (9, Some("42"), (Some("42"), None)),
+        ] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("j.db");
             {
                 let conn = Connection::open(&path).unwrap();
                 codec::register(&conn).unwrap();
                 rank::register(&conn).unwrap();
-                for (n, sql) in migrations().iter().take(9).enumerate() {
+                for (n, sql) in migrations().iter().take(schema).enumerate() {
                     conn.execute_batch(sql).unwrap();
                     conn.pragma_update(None, "user_version", n as i64 + 1)
                         .unwrap();
@@ -642,13 +662,11 @@ mod tests {
                 }
             }
             let j = Journal::open(&path).unwrap();
-            let expected = match cursor {
-                Some("42") => (Some("0".to_owned()), Some("42".to_owned())),
-                other => (other.map(str::to_owned), None),
-            };
+            let expected = (expected.0.map(str::to_owned), expected.1.map(str::to_owned));
             assert_eq!(
                 (j.meta("cursor").unwrap(), j.meta("repull_below").unwrap()),
-                expected
+                expected,
+                "schema {schema}, cursor {cursor:?}"
             );
         }
     }

@@ -24,7 +24,8 @@ use crate::entity::{Entity, Field, Storage};
 use crate::error::{Error, Result};
 use crate::sync::protocol::TextProbe;
 use crate::sync::{
-    apply, apply_again, Change, FieldStore, Merged, Op, Outgoing, Replica, Stamp, SyncError,
+    apply, apply_again, apply_held, Arrival, Change, FieldStore, Merged, Op, Outgoing, Replica,
+    Stamp, SyncError,
 };
 use crate::time::Timestamp;
 
@@ -636,11 +637,22 @@ fn is_orphan(tx: &Tx<'_>, op: &Op) -> Result<bool> {
         // A URL link is only ever created: an edit of one has nothing to
         // change.
         Change::Set { .. } if op.entity == Entity::Url => return Ok(true),
-        Change::Set { .. } => {
-            return match (op.entity.storage(), op.entity.table()) {
-                (Storage::Rows, Some(table)) => Ok(!exists(table, &op.id)?),
-                _ => Ok(false),
+        Change::Set { field, value, .. } => {
+            let missing = match (op.entity.storage(), op.entity.table()) {
+                (Storage::Rows, Some(table)) => !exists(table, &op.id)?,
+                _ => false,
             };
+            // A move to another article (a note or follow-up folded with
+            // a copy) needs that article too.
+            let to = match (op.entity.field(field), value.as_str()) {
+                (Some(f), Some(a)) if f.kind == crate::entity::Kind::Article => Some(a),
+                _ => None,
+            };
+            return Ok(missing
+                || match to {
+                    Some(a) => !exists("articles", a)?,
+                    None => false,
+                });
         }
     };
     match article {
@@ -650,17 +662,21 @@ fn is_orphan(tx: &Tx<'_>, op: &Op) -> Result<bool> {
 }
 
 /// Merges one remote operation into the journal. A read or write that
-/// fails stops it; the caller's transaction takes back the page. `again`
-/// for one this journal may have had before ([`apply_again`]). An
+/// fails stops it; the caller's transaction takes back the page.
+/// `arrival` says whether the journal has seen it before
+/// ([`Arrival`]). An
 /// operation naming what this nj does not know is held whole as well
 /// (`held_ops`), for the nj that knows it.
-fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64, again: bool) -> Result<Merged> {
+fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64, arrival: Arrival) -> Result<Merged> {
     if let Some(json) = &op.arrived_as {
+        // Once, however often it arrives (a pull from the start brings it
+        // again).
         tx.conn()
             .prepare_cached(
-                "INSERT INTO held_ops(op, schema) VALUES (?1, (SELECT user_version FROM pragma_user_version))",
+                "INSERT OR IGNORE INTO held_ops(device, seq, op, schema)
+                 VALUES (?1, ?2, ?3, (SELECT user_version FROM pragma_user_version))",
             )?
-            .execute([json])?;
+            .execute(params![op.device, op.seq as i64, json])?;
     }
     if is_orphan(tx, op)? {
         return Ok(Merged {
@@ -682,10 +698,10 @@ fn apply_op(tx: &mut Tx<'_>, op: &Op, now_ms: i64, again: bool) -> Result<Merged
         row: None,
         now_ms,
     };
-    let merged = if again {
-        apply_again(&mut store, op)?
-    } else {
-        apply(&mut store, op)?
+    let merged = match arrival {
+        Arrival::New => apply(&mut store, op)?,
+        Arrival::Held => apply_held(&mut store, op)?,
+        Arrival::Again => apply_again(&mut store, op)?,
     };
     store.insert_pending(op)?;
     if creating {
@@ -924,8 +940,20 @@ impl Replica for JournalReplica<'_> {
         }))
     }
 
-    fn begin_pull(&mut self, remaining: u64) -> Result<(), SyncError> {
+    fn before_pull(&mut self) -> Result<(), SyncError> {
         self.journal.replay_held_ops(self.now).map_err(local)?;
+        Ok(())
+    }
+
+    fn pulls_again_below(&self) -> Option<u64> {
+        self.journal
+            .meta("repull_below")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+
+    fn begin_pull(&mut self, remaining: u64) -> Result<(), SyncError> {
         if remaining < BULK_MIN_OPS {
             return Ok(());
         }
@@ -957,6 +985,18 @@ impl Replica for JournalReplica<'_> {
                 .query_row("PRAGMA wal_autocheckpoint = 1000", [], |_| Ok(()))
                 .map_err(|e| local(e.into()))?;
             self.journal.checkpoint().map_err(local)?;
+        }
+        // The pull went through the server's whole log: a pull from the
+        // start is done even if the log now ends before where it had got
+        // to (the server was restored from a backup, or is a new one).
+        if self.pulls_again_below().is_some() {
+            self.journal
+                .write(self.now, |tx| {
+                    tx.conn()
+                        .execute("DELETE FROM meta WHERE key = 'repull_below'", [])?;
+                    Ok(())
+                })
+                .map_err(local)?;
         }
         Ok(())
     }
@@ -1000,15 +1040,16 @@ impl Replica for JournalReplica<'_> {
                 if bulk {
                     tx.defer_index()?;
                 }
-                // Pulled again from the start after an upgrade (migration
-                // 10): the operations before where the pull had got to
-                // may hold what the older nj could not keep.
+                // Pulled again from the start after an upgrade: the
+                // operations before where the pull had got to were seen
+                // before, in part. No page spans that position
+                // (Replica::pulls_again_below), so its end tells.
                 let repull_below: Option<u64> =
                     meta_get(tx.conn(), "repull_below")?.and_then(|v| v.parse().ok());
-                let from: u64 = meta_get(tx.conn(), "cursor")?
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                let again = repull_below.is_some_and(|b| from < b);
+                let arrival = match repull_below {
+                    Some(b) if next <= b => Arrival::Again,
+                    _ => Arrival::New,
+                };
                 // A text must be what its name says, and unpack within
                 // bounds; one that is not is not stored, and the operations
                 // naming it are left out like any that failed to open,
@@ -1030,7 +1071,7 @@ impl Replica for JournalReplica<'_> {
                         total.orphaned += 1;
                         continue;
                     }
-                    let m = apply_op(tx, op, now.0, again)?;
+                    let m = apply_op(tx, op, now.0, arrival)?;
                     total.applied += m.applied;
                     total.superseded += m.superseded;
                     total.conflicts += m.conflicts;
@@ -1073,8 +1114,8 @@ impl Journal {
             let held: Vec<(i64, String)> = tx
                 .conn()
                 .prepare(
-                    "SELECT id, op FROM held_ops
-                      WHERE schema < (SELECT user_version FROM pragma_user_version) ORDER BY id",
+                    "SELECT rowid, op FROM held_ops
+                      WHERE schema < (SELECT user_version FROM pragma_user_version) ORDER BY rowid",
                 )?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
@@ -1087,6 +1128,13 @@ impl Journal {
                     continue;
                 };
                 if op.has_unknown_parts() {
+                    // Held on for a later nj, and not read again until then.
+                    tx.conn()
+                        .prepare_cached(
+                            "UPDATE held_ops SET schema = (SELECT user_version FROM pragma_user_version)
+                              WHERE rowid = ?1",
+                        )?
+                        .execute([id])?;
                     continue;
                 }
                 let lacking = match op.text_ref() {
@@ -1099,11 +1147,11 @@ impl Journal {
                 if lacking {
                     repull = true;
                 } else {
-                    apply_op(tx, &op, now.0, true)?;
+                    apply_op(tx, &op, now.0, Arrival::Held)?;
                     applied += 1;
                 }
                 tx.conn()
-                    .prepare_cached("DELETE FROM held_ops WHERE id = ?1")?
+                    .prepare_cached("DELETE FROM held_ops WHERE rowid = ?1")?
                     .execute([id])?;
             }
             if repull {
@@ -1117,7 +1165,7 @@ impl Journal {
 /// Makes the next pull start from the beginning of the server's log and
 /// apply what it brings again ([`apply_again`]) up to where this one had
 /// got to.
-fn pull_again_from_the_start(conn: &rusqlite::Connection) -> Result<()> {
+pub(super) fn pull_again_from_the_start(conn: &rusqlite::Connection) -> Result<()> {
     conn.execute(
         "INSERT INTO meta(key, value) SELECT 'repull_below', value FROM meta
           WHERE key = 'cursor' AND CAST(value AS INTEGER) > 0
@@ -1749,7 +1797,9 @@ mod tests {
             arrived_as: None,
         };
         let merged = j
-            .write(Timestamp(2_500), |tx| apply_op(tx, &op, 2_500, false))
+            .write(Timestamp(2_500), |tx| {
+                apply_op(tx, &op, 2_500, Arrival::New)
+            })
             .unwrap();
         assert_eq!(merged.applied, 4);
         let status: String = j
@@ -1935,8 +1985,8 @@ mod tests {
             crate::content::EMPTY_HASH
         ));
         j.write(Timestamp(2_500), |tx| {
-            apply_op(tx, &story, 2_500, false)?;
-            apply_op(tx, &article, 2_500, false)
+            apply_op(tx, &story, 2_500, Arrival::New)?;
+            apply_op(tx, &article, 2_500, Arrival::New)
         })
         .unwrap();
         let held = |j: &Journal| -> i64 {
@@ -1967,9 +2017,12 @@ mod tests {
                 [],
             )
             .unwrap();
-        for op in [note, copy] {
+        for (seq, op) in [(3, note), (4, copy)] {
             j.conn()
-                .execute("INSERT INTO held_ops(op, schema) VALUES (?1, 9)", [op])
+                .execute(
+                    "INSERT INTO held_ops(device, seq, op, schema) VALUES ('newer', ?1, ?2, 9)",
+                    params![seq, op],
+                )
                 .unwrap();
         }
         assert_eq!(j.replay_held_ops(Timestamp(3_000)).unwrap(), 1);
@@ -1983,5 +2036,143 @@ mod tests {
             (j.meta("cursor").unwrap(), j.meta("repull_below").unwrap()),
             (Some("0".to_owned()), Some("17".to_owned()))
         );
+    }
+
+    /// The note of the journal's first article, as a reference.
+    fn first_note(j: &Journal) -> (NoteRef, String) {
+        j.conn()
+            .query_row(
+                "SELECT n.rowid, n.id, a.seq, a.id, n.body FROM notes n
+                   JOIN articles a ON a.id = n.article_id ORDER BY n.id LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        NoteRef {
+                            rowid: r.get(0)?,
+                            id: r.get(1)?,
+                            article: Some(ArticleRef {
+                                rowid: r.get(2)?,
+                                id: r.get(3)?,
+                            }),
+                        },
+                        r.get(4)?,
+                    ))
+                },
+            )
+            .unwrap()
+    }
+
+    /// Review finding: a pull from the start decided for a whole page
+    /// whether it was seen before, though a page could span the position
+    /// the last pull had got to. An old note edit in such a page, merged
+    /// as new against the newer edit made on it here, was kept as a
+    /// concurrent text, which no other device has. Pages no longer span
+    /// that position.
+    #[test]
+    fn regression_a_pull_again_never_takes_an_old_edit_for_a_new_one() {
+        for extra in 0..3 {
+            let (core, id) = server();
+            let mut server = core.transport(&id);
+            let mut a = journal(1_000);
+            let mut b = journal(1_000);
+            a.clip(
+                Timestamp(2_000),
+                &clip("Story one\n\nThe text.", "https://a.example/1", &[]),
+            )
+            .unwrap();
+            // Moves where B's pull stops against the pages of three.
+            for i in 0..extra {
+                a.clip(
+                    Timestamp(2_100 + i),
+                    &clip(
+                        &format!("Story x{i}\n\nOther text {i}."),
+                        &format!("https://a.example/x{i}"),
+                        &[],
+                    ),
+                )
+                .unwrap();
+            }
+            // A's edit is the last B pulls; B edits on from it.
+            let (n, body) = first_note(&a);
+            a.write(Timestamp(2_500), |tx| {
+                tx.edit_note(&n, "as A has it", &body)
+            })
+            .unwrap();
+            run(&mut a, &mut server, 3_000);
+            run(&mut b, &mut server, 3_000);
+            let (n, body) = first_note(&b);
+            b.write(Timestamp(4_000), |tx| {
+                tx.edit_note(&n, "as B has it", &body)
+            })
+            .unwrap();
+            // Something new after where B had got to.
+            a.clip(
+                Timestamp(4_100),
+                &clip("Story two\n\nNew text.", "https://a.example/2", &[]),
+            )
+            .unwrap();
+            run(&mut a, &mut server, 5_000);
+            pull_again_from_the_start(b.conn()).unwrap();
+            run(&mut b, &mut server, 6_000);
+            run(&mut a, &mut server, 7_000);
+            assert_eq!(kept(&a), kept(&b), "with {extra} more");
+            let kept_texts: i64 = b
+                .conn()
+                .query_row("SELECT count(*) FROM note_conflicts", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(kept_texts, 0, "with {extra} more: {:?}", kept(&b));
+            assert_eq!(b.meta("repull_below").unwrap(), None);
+        }
+    }
+
+    /// Review finding: a pull from the start against a server whose log
+    /// ends before where the last pull had got to (restored from a
+    /// backup, or a new one) never reached that position, so every later
+    /// pull was taken for one from the start.
+    #[test]
+    fn regression_a_pull_again_ends_with_the_servers_log() {
+        let (core, id) = server();
+        let mut server = core.transport(&id);
+        let mut a = journal(1_000);
+        a.clip(
+            Timestamp(2_000),
+            &clip("Story one\n\nThe text.", "https://a.example/1", &[]),
+        )
+        .unwrap();
+        run(&mut a, &mut server, 3_000);
+        a.conn()
+            .execute("UPDATE meta SET value = '500' WHERE key = 'cursor'", [])
+            .unwrap();
+        pull_again_from_the_start(a.conn()).unwrap();
+        assert_eq!(a.meta("repull_below").unwrap(), Some("500".to_owned()));
+        run(&mut a, &mut server, 4_000);
+        assert_eq!(a.meta("repull_below").unwrap(), None);
+    }
+
+    /// Review finding: a note moved to an article this journal lacks (its
+    /// creation failed to open) failed the whole page on the foreign key,
+    /// and so every later sync. It is left out like any orphan.
+    #[test]
+    fn regression_a_move_to_a_missing_article_is_an_orphan_not_a_failed_pull() {
+        let mut j = journal(1_000);
+        j.clip(
+            Timestamp(2_000),
+            &clip("Story one\n\nThe text.", "https://a.example/1", &[]),
+        )
+        .unwrap();
+        let (n, _) = first_note(&j);
+        let op: Op = serde_json::from_value(serde_json::json!({
+            "device": "other", "seq": 1, "hlc": {"ms": 2_500, "counter": 0},
+            "entity": "note", "id": n.id, "op": "set", "field": "article_id",
+            "value": "a0000000-0000-4000-8000-000000000404", "base": null
+        }))
+        .unwrap();
+        let merged = j
+            .write(Timestamp(3_000), |tx| {
+                apply_op(tx, &op, 3_000, Arrival::New)
+            })
+            .unwrap();
+        assert_eq!(merged.orphaned, 1);
+        assert_eq!(first_note(&j).0.article, n.article);
     }
 }

@@ -63,14 +63,32 @@ pub struct Merged {
     pub orphaned: usize,
 }
 
-/// Applies one operation.
-pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
-    apply_with(store, op, false)
+/// How an operation reaches the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// For the first time.
+    New,
+    /// Held since it arrived, because it named what the nj it reached
+    /// did not know: merged now in full, as a new one, except that a field
+    /// it stamped then without keeping its value gets the value.
+    Held,
+    /// Again: pulled once more after an upgrade ([`apply_again`]).
+    Again,
 }
 
-/// Applies an operation this replica may have applied before, in part:
-/// one held because it named what an older nj did not know, or pulled
-/// again after an upgrade. What it merged then stays merged: the latest
+/// Applies one operation.
+pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
+    apply_with(store, op, Arrival::New)
+}
+
+/// Applies an operation held since it arrived ([`Arrival::Held`]).
+pub fn apply_held<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
+    apply_with(store, op, Arrival::Held)
+}
+
+/// Applies an operation this replica applied before, perhaps in part:
+/// pulled again after an upgrade from an nj that dropped what it did not
+/// know. What it merged then stays merged: the latest
 /// value of each field still wins, and a note's kept texts stay as they
 /// are (an old edit seen again is not a concurrent one). A field stamped
 /// with the operation's own stamp holds its value already, unless the nj
@@ -78,17 +96,17 @@ pub fn apply<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> 
 /// for): that value is written now. Two values under one stamp can only
 /// be one operation's, so this changes nothing else.
 pub fn apply_again<S: FieldStore>(store: &mut S, op: &Op) -> Result<Merged, S::Error> {
-    apply_with(store, op, true)
+    apply_with(store, op, Arrival::Again)
 }
 
-fn apply_with<S: FieldStore>(store: &mut S, op: &Op, again: bool) -> Result<Merged, S::Error> {
+fn apply_with<S: FieldStore>(store: &mut S, op: &Op, arrival: Arrival) -> Result<Merged, S::Error> {
     let stamp = op.stamp();
     let mut m = Merged::default();
     match &op.change {
         Change::Create { fields } => {
             for (field, value) in fields {
                 set(
-                    store, op.entity, &op.id, field, value, &stamp, None, again, &mut m,
+                    store, op.entity, &op.id, field, value, &stamp, None, arrival, &mut m,
                 )?;
             }
         }
@@ -101,7 +119,7 @@ fn apply_with<S: FieldStore>(store: &mut S, op: &Op, again: bool) -> Result<Merg
                 value,
                 &stamp,
                 Some(base.as_ref()),
-                again,
+                arrival,
                 &mut m,
             )?;
         }
@@ -129,7 +147,7 @@ fn apply_with<S: FieldStore>(store: &mut S, op: &Op, again: bool) -> Result<Merg
                 &Value::Bool(linked),
                 &stamp,
                 None,
-                again,
+                arrival,
                 &mut m,
             )?;
         }
@@ -148,7 +166,7 @@ fn set<S: FieldStore>(
     value: &Value,
     stamp: &Stamp,
     base: Option<Option<&Stamp>>,
-    again: bool,
+    arrival: Arrival,
     m: &mut Merged,
 ) -> Result<(), S::Error> {
     let keeps = entity.keeps_conflicts(field);
@@ -156,6 +174,7 @@ fn set<S: FieldStore>(
     // and the kept ones. An edit replaces the head it was made from, so
     // the heads (and the winner, the latest of them) end up the same in
     // any order of arrival that respects the server's order.
+    let again = arrival == Arrival::Again;
     if keeps && !again {
         if let Some(Some(b)) = base {
             store.drop_conflict(entity, id, field, b)?;
@@ -167,7 +186,7 @@ fn set<S: FieldStore>(
         return Ok(());
     };
     if current == *stamp {
-        if again && store.value(entity, id, field)?.as_ref() != Some(value) {
+        if arrival != Arrival::New && store.value(entity, id, field)?.as_ref() != Some(value) {
             store.write(entity, id, field, value, stamp)?;
             m.applied += 1;
         } else {

@@ -17,7 +17,7 @@ pub mod protocol;
 pub mod wire;
 
 pub use hlc::{Clock, Hlc, Stamp};
-pub use merge::{apply, apply_again, FieldStore, Merged};
+pub use merge::{apply, apply_again, apply_held, Arrival, FieldStore, Merged};
 pub(crate) use op::uuid_v5;
 pub use op::{tag_link_id, Change, Op};
 pub use protocol::{

@@ -68,8 +68,6 @@ impl Op {
 }
 
 impl Op {
-    /// The content hash of the text this operation refers to, if any: a
-    /// device that applies it must hold that text.
     /// Whether it names an entity, or a field of one, that this nj does
     /// not know: what a newer nj made.
     pub fn has_unknown_parts(&self) -> bool {
@@ -83,6 +81,8 @@ impl Op {
         }
     }
 
+    /// The content hash of the text this operation refers to, if any: a
+    /// device that applies it must hold that text.
     pub fn text_ref(&self) -> Option<&str> {
         match &self.change {
             Change::Create { fields } => fields.get("content_hash").and_then(Value::as_str),

@@ -193,6 +193,20 @@ pub trait Replica {
     /// Tells which of the texts (content hashes) asked about this replica
     /// lacks, from the thread that fetches pages while pages are applied.
     fn text_probe(&mut self) -> Result<TextProbe, SyncError>;
+    /// Called first of all when the pull starts: a replica applies here
+    /// what it held for after an upgrade, which may send its cursor back
+    /// to the start ([`Replica::pulls_again_below`]).
+    fn before_pull(&mut self) -> Result<(), SyncError> {
+        Ok(())
+    }
+    /// While a replica pulls again what it pulled before (after an upgrade
+    /// from an nj that dropped what it did not know), the position before
+    /// which every operation is one it has seen. No page spans it, so
+    /// `apply_page` knows a page's operations by its `next`: all seen
+    /// before when `next` is at or before it, all new after.
+    fn pulls_again_below(&self) -> Option<u64> {
+        None
+    }
     /// Told, before the first page, about how many operations the pull
     /// will bring (all devices', from the server's status), so it can
     /// prepare for a large one.
@@ -398,7 +412,8 @@ struct Fetched<T> {
 /// Pulls the page after `cursor`, opens its operations (skipping this
 /// device's own), and fetches and opens the texts they need that the
 /// replica lacks. An operation that fails to open, or whose text does, is
-/// counted and left out.
+/// counted and left out. With `seen_below` ([`Replica::pulls_again_below`])
+/// no page spans that position.
 fn fetch_page<R: Replica>(
     transport: &mut impl Transport,
     sealer: &Sealer,
@@ -406,8 +421,24 @@ fn fetch_page<R: Replica>(
     probe: &mut TextProbe,
     cursor: u64,
     page_size: usize,
+    seen_below: Option<u64>,
 ) -> Result<Fetched<R::Texts>, SyncError> {
-    let page = transport.pull(cursor, page_size)?;
+    let mut limit = page_size;
+    let page = loop {
+        let page = transport.pull(cursor, limit)?;
+        // A page that starts before the position and ends after it would
+        // mix operations seen before with new ones. The server does not
+        // say where each operation sits (positions are shared by every
+        // journal it holds), so a smaller page is asked for until one
+        // ends at or before it; a page of one operation ends where that
+        // operation sits, so it is wholly on one side.
+        match seen_below {
+            Some(b) if cursor < b && page.next > b && page.ops.len() > 1 => {
+                limit = page.ops.len() / 2;
+            }
+            _ => break page,
+        }
+    };
     let mut skipped = 0;
     let mut unreadable = Vec::new();
     let mut unreadable_total = 0;
@@ -854,9 +885,11 @@ pub fn sync<R: Replica>(
     // Operations are numbered from 1 on the server, so the sum of each
     // device's highest number is how many there were at the start.
     let total: u64 = status.devices.values().sum();
+    replica.before_pull()?;
     replica.begin_pull(total.saturating_sub(replica.cursor()))?;
     let mut probe = replica.text_probe()?;
     let start = replica.cursor();
+    let seen_below = replica.pulls_again_below();
     // One thread fetches and opens the next page (and its texts) while
     // this one applies the last: the network, the server and the
     // decryption overlap the writing of the journal.
@@ -870,7 +903,9 @@ pub fn sync<R: Replica>(
         scope.spawn(move || {
             let mut cursor = start;
             loop {
-                let fetched = fetch_page::<R>(transport, sealer, me, &mut probe, cursor, page_size);
+                let fetched = fetch_page::<R>(
+                    transport, sealer, me, &mut probe, cursor, page_size, seen_below,
+                );
                 let next = match &fetched {
                     Ok(f) if f.more => Some(f.next),
                     _ => None,

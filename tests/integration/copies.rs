@@ -790,14 +790,17 @@ fn a_device_upgraded_from_an_older_nj_gets_the_copies_it_dropped() {
     let whole = b.nj(&["--json", "show", &original]).json();
     assert_eq!(whole["copies"].as_array().unwrap().len(), 1, "{whole}");
 
-    // B's journal as the older nj left it, at schema 9.
+    // B's journal as the older nj left it, at schema 8: no copies, their
+    // stamps under an entity it did not know.
     {
         let db = rusqlite::Connection::open(b.env.db()).unwrap();
         db.execute_batch(
-            "DELETE FROM copies;
-             UPDATE sync_stamps SET entity = 'unknown' WHERE entity = 'copy';
-             DROP TABLE held_ops;
-             PRAGMA user_version = 9;",
+            "UPDATE sync_stamps SET entity = 'unknown' WHERE entity = 'copy';
+             DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
+             DROP TABLE copy_queue; DROP TABLE copy_keys; DROP TABLE copies;
+             DROP TABLE copy_suspects; DROP TABLE held_ops;
+             ALTER TABLE articles DROP COLUMN kept_apart;
+             PRAGMA user_version = 8;",
         )
         .unwrap();
     }
