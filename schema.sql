@@ -507,3 +507,44 @@ CREATE TABLE held_ops (
     schema INTEGER NOT NULL,
     PRIMARY KEY (device, seq)
 );
+
+-- migration: 11
+
+-- Stories: what a user follows over weeks, the articles on it and its own
+-- notes and follow-ups (`nj story`). A story's short name is made from
+-- its title when asked for (journal/story.rs), so it is not kept.
+CREATE TABLE stories (
+    id         TEXT PRIMARY KEY,
+    title      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    closed_at  INTEGER,
+    deleted_at INTEGER,
+    updated_at INTEGER NOT NULL
+);
+
+-- An article in a story while `dropped_at` is null. Its id is made from
+-- the two (journal/story.rs), so two devices that add the same article
+-- make one row, and dropping it and adding it again are edits of it.
+CREATE TABLE story_articles (
+    id         TEXT PRIMARY KEY,
+    story_id   TEXT NOT NULL REFERENCES stories(id),
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    added_at   INTEGER NOT NULL,
+    dropped_at INTEGER
+);
+CREATE INDEX story_articles_by_story ON story_articles(story_id, added_at);
+CREATE INDEX story_articles_by_article ON story_articles(article_id);
+
+-- A story's own notes and follow-ups (an article's have article_id).
+ALTER TABLE notes ADD COLUMN story_id TEXT REFERENCES stories(id);
+ALTER TABLE followups ADD COLUMN story_id TEXT REFERENCES stories(id);
+CREATE INDEX notes_by_story ON notes(story_id) WHERE story_id IS NOT NULL;
+CREATE INDEX followups_by_story ON followups(story_id) WHERE story_id IS NOT NULL;
+
+-- When `nj story show` last showed a story on this device (not synced):
+-- `nj stories` marks a story with a new version of one of its articles
+-- since.
+CREATE TABLE story_seen (
+    story_id TEXT PRIMARY KEY,
+    shown_at INTEGER NOT NULL
+) WITHOUT ROWID;

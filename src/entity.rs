@@ -32,8 +32,13 @@ pub enum Entity {
     /// A syndicated copy of an article's report, folded into it: where it
     /// came from and its own text.
     Copy,
-    /// An entity this version of nj does not know, from a newer one: its
-    /// operations are passed over, as they always were.
+    /// A story the user follows: articles, notes and follow-ups over weeks.
+    Story,
+    /// An article in a story.
+    StoryArticle,
+    /// An entity this version of nj does not know, from a newer one: what
+    /// this nj knows of its operations is applied, and each is held whole
+    /// for the nj that knows it (`held_ops`).
     Unknown,
 }
 
@@ -84,6 +89,8 @@ pub enum Kind {
     /// The id of the article it belongs to. The export says it by nesting
     /// the record under its article.
     Article,
+    /// The id of the story it belongs to, said the same way.
+    Story,
 }
 
 /// Where the JSON export writes a field (its file format, version 1:
@@ -221,7 +228,9 @@ pub mod fields {
         pub const BODY: Field = field(E, "body").cap(Cap::Note).indexed();
         pub const CREATED_AT: Field = field(E, "created_at").time();
         pub const DELETED_AT: Field = field(E, "deleted_at").time().optional();
-        pub const ALL: &[Field] = &[ARTICLE_ID, BODY, CREATED_AT, DELETED_AT];
+        /// Set for a story's own note (which belongs to no article).
+        pub const STORY_ID: Field = field(E, "story_id").story().optional();
+        pub const ALL: &[Field] = &[ARTICLE_ID, BODY, CREATED_AT, DELETED_AT, STORY_ID];
     }
 
     pub mod followup {
@@ -237,8 +246,10 @@ pub mod fields {
         pub const DONE_AT: Field = field(E, "done_at").time().optional();
         pub const CREATED_AT: Field = field(E, "created_at").time();
         pub const DELETED_AT: Field = field(E, "deleted_at").time().optional();
+        /// Set for a story's own follow-up.
+        pub const STORY_ID: Field = field(E, "story_id").story().optional();
         pub const ALL: &[Field] = &[
-            ARTICLE_ID, TEXT, DUE_AT, EVERY, STATUS, DONE_AT, CREATED_AT, DELETED_AT,
+            ARTICLE_ID, TEXT, DUE_AT, EVERY, STATUS, DONE_AT, CREATED_AT, DELETED_AT, STORY_ID,
         ];
     }
 
@@ -253,18 +264,44 @@ pub mod fields {
         pub const CREATED_AT: Field = field(E, "created_at").time();
         pub const ALL: &[Field] = &[ARTICLE_ID, URL, CONTENT_HASH, CREATED_AT];
     }
+
+    pub mod story {
+        use super::*;
+        const E: Entity = Entity::Story;
+        pub const TITLE: Field = field(E, "title").cap(Cap::Title);
+        pub const CREATED_AT: Field = field(E, "created_at").time();
+        /// Set while the story is closed (no longer followed).
+        pub const CLOSED_AT: Field = field(E, "closed_at").time().optional();
+        pub const DELETED_AT: Field = field(E, "deleted_at").time().optional();
+        pub const ALL: &[Field] = &[TITLE, CREATED_AT, CLOSED_AT, DELETED_AT];
+    }
+
+    pub mod story_article {
+        use super::*;
+        const E: Entity = Entity::StoryArticle;
+        /// The story and the article make its id, so they never change;
+        /// whether it is in the story does.
+        pub const STORY_ID: Field = field(E, "story_id").story();
+        pub const ARTICLE_ID: Field = field(E, "article_id");
+        pub const ADDED_AT: Field = field(E, "added_at").time();
+        /// Set while the article is out of the story.
+        pub const DROPPED_AT: Field = field(E, "dropped_at").time().optional();
+        pub const ALL: &[Field] = &[STORY_ID, ARTICLE_ID, ADDED_AT, DROPPED_AT];
+    }
 }
 
 impl Entity {
     /// Every entity nj knows, parents before what hangs on them.
-    pub const ALL: [Entity; 7] = [
+    pub const ALL: [Entity; 9] = [
         Entity::Article,
         Entity::Url,
         Entity::Tag,
         Entity::Version,
+        Entity::Story,
         Entity::Note,
         Entity::Followup,
         Entity::Copy,
+        Entity::StoryArticle,
     ];
 
     /// Its name in operations and in the sync stamps.
@@ -277,6 +314,8 @@ impl Entity {
             Entity::Note => "note",
             Entity::Followup => "followup",
             Entity::Copy => "copy",
+            Entity::Story => "story",
+            Entity::StoryArticle => "story_article",
             Entity::Unknown => "unknown",
         }
     }
@@ -298,6 +337,8 @@ impl Entity {
             Entity::Note => "notes",
             Entity::Followup => "followups",
             Entity::Copy => "copies",
+            Entity::Story => "stories",
+            Entity::StoryArticle => "story_articles",
             Entity::Unknown => return None,
         })
     }
@@ -320,6 +361,8 @@ impl Entity {
             Entity::Note => fields::note::ALL,
             Entity::Followup => fields::followup::ALL,
             Entity::Copy => fields::copy::ALL,
+            Entity::Story => fields::story::ALL,
+            Entity::StoryArticle => fields::story_article::ALL,
             Entity::Unknown => &[],
         }
     }
@@ -340,7 +383,10 @@ impl Entity {
     /// Whether its rows keep `updated_at`, the time of the last change to
     /// them or to what hangs on them.
     pub fn tracks_updates(self) -> bool {
-        matches!(self, Entity::Article | Entity::Note | Entity::Followup)
+        matches!(
+            self,
+            Entity::Article | Entity::Note | Entity::Followup | Entity::Story
+        )
     }
 
     /// Whether concurrent edits of the field named `field` keep the losing
@@ -368,9 +414,13 @@ impl Entity {
     /// `deleted_at`, or last.
     pub fn local_time(self) -> Option<&'static str> {
         match self {
-            Entity::Article | Entity::Note | Entity::Followup => Some("updated_at"),
+            Entity::Article | Entity::Note | Entity::Followup | Entity::Story => Some("updated_at"),
             Entity::Tag => Some("created_at"),
-            Entity::Url | Entity::Version | Entity::Copy | Entity::Unknown => None,
+            Entity::Url
+            | Entity::Version
+            | Entity::Copy
+            | Entity::StoryArticle
+            | Entity::Unknown => None,
         }
     }
 
@@ -384,6 +434,8 @@ impl Entity {
             Entity::Note => "notes",
             Entity::Followup => "followups",
             Entity::Copy => "copies",
+            Entity::Story => "stories",
+            Entity::StoryArticle => "articles",
             Entity::Unknown => "unknown",
         }
     }
@@ -408,6 +460,13 @@ impl Field {
     const fn article(self) -> Field {
         Field {
             kind: Kind::Article,
+            ..self
+        }
+    }
+
+    const fn story(self) -> Field {
+        Field {
+            kind: Kind::Story,
             ..self
         }
     }
@@ -466,7 +525,7 @@ impl Field {
     /// it is nested under).
     pub fn export_key(self) -> Option<&'static str> {
         match (self.kind, self.export) {
-            (Kind::Article, _) | (_, Export::Not) => None,
+            (Kind::Article | Kind::Story, _) | (_, Export::Not) => None,
             (_, Export::As(key)) => Some(key),
             (_, Export::Named | Export::UnlessEmpty) => Some(self.name),
         }

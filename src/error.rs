@@ -31,6 +31,15 @@ pub enum Error {
         more: bool,
     },
 
+    /// A name that matches nothing, with what there is to choose from.
+    #[error("no {kind} is called {name}; {hint}{}", among(candidates))]
+    NotFoundAmong {
+        kind: &'static str,
+        name: String,
+        candidates: Vec<Candidate>,
+        hint: &'static str,
+    },
+
     #[error("{}", bad_id_message(.0))]
     BadId(String),
 
@@ -96,6 +105,16 @@ impl From<rusqlite::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// ": the candidates" on lines of their own, or nothing when there are
+/// none.
+fn among(candidates: &[Candidate]) -> String {
+    if candidates.is_empty() {
+        String::new()
+    } else {
+        format!(":\n{}", CandidateList(candidates))
+    }
+}
 
 struct CandidateList<'a>(&'a [Candidate]);
 

@@ -234,7 +234,7 @@ impl Sketch {
 }
 
 /// How much a text changed from one version to the next, word by word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WordChange {
     pub words_added: usize,
     pub words_removed: usize,

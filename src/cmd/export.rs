@@ -125,5 +125,8 @@ fn describe(c: &Counts) -> String {
     if !removed.is_empty() {
         s.push_str(&format!(", and from the bin {}", removed.join(", ")));
     }
+    if c.stories > 0 {
+        s.push_str(&format!(", in {}", plural(c.stories, "story", "stories")));
+    }
     s
 }

@@ -55,11 +55,17 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
     journal.dump(true, |record| {
         let target = match record {
             Record::Article(_) => 0,
-            Record::Note(_) => 1,
-            Record::Followup(_) => 2,
+            Record::Story(_) => 1,
+            Record::Note(_) => 2,
+            Record::Followup(_) => 3,
         };
         while section < target {
             section += 1;
+            // A journal without stories has no "stories" key: its file is
+            // what an nj from before stories wrote.
+            if section == STORIES && target != STORIES {
+                continue;
+            }
             close_and_open(out, section, first)?;
             first = true;
         }
@@ -86,6 +92,20 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
                 }
                 serde_json::to_writer(&mut *out, a).map_err(json)?;
             }
+            Record::Story(st) => {
+                counts.stories += 1;
+                for n in &st.notes {
+                    count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at());
+                }
+                for f in &st.followups {
+                    count(
+                        &mut counts.followups,
+                        &mut counts.removed_followups,
+                        f.deleted_at(),
+                    );
+                }
+                serde_json::to_writer(&mut *out, st).map_err(json)?;
+            }
             Record::Note(n) => {
                 count(&mut counts.notes, &mut counts.removed_notes, n.deleted_at());
                 serde_json::to_writer(&mut *out, n).map_err(json)?;
@@ -101,8 +121,11 @@ pub fn write<W: Write + ?Sized>(journal: &Journal, out: &mut W) -> Result<Counts
         }
         Ok(())
     })?;
-    while section < 2 {
+    while section < 3 {
         section += 1;
+        if section == STORIES {
+            continue;
+        }
         close_and_open(out, section, first)?;
         first = true;
     }
@@ -121,9 +144,16 @@ fn count(kept: &mut usize, removed: &mut usize, deleted_at: Option<crate::time::
     }
 }
 
+/// The section of the stories, which only a journal with stories has.
+const STORIES: u8 = 1;
+
 /// Ends the open array and opens the one for `section`.
 fn close_and_open<W: Write + ?Sized>(out: &mut W, section: u8, empty: bool) -> Result<()> {
-    let name = if section == 1 { "notes" } else { "followups" };
+    let name = match section {
+        STORIES => "stories",
+        2 => "notes",
+        _ => "followups",
+    };
     if !empty {
         out.write_all(b"\n")?;
     }

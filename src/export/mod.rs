@@ -21,6 +21,8 @@ pub mod netscape;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub articles: usize,
+    /// Stories, the bin's too.
+    pub stories: usize,
     pub notes: usize,
     pub followups: usize,
     pub removed_articles: usize,

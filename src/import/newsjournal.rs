@@ -27,7 +27,9 @@ use super::{ImportReport, Rejected};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::export::json::FORMAT_NAME;
-use crate::journal::{row_from_json, ArticleRecord, Journal, PreparedArticle, Row, FORMAT_VERSION};
+use crate::journal::{
+    row_from_json, ArticleRecord, Journal, PreparedArticle, Row, StoryRecord, FORMAT_VERSION,
+};
 use crate::time::Timestamp;
 
 /// Whether the file starts the way an export does: an object whose first
@@ -48,6 +50,7 @@ pub fn looks_like(head: &[u8]) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
     Articles,
+    Stories,
     Notes,
     Followups,
 }
@@ -56,6 +59,7 @@ impl Section {
     fn item(self) -> &'static str {
         match self {
             Section::Articles => "article",
+            Section::Stories => "story",
             Section::Notes => "note",
             Section::Followups => "follow-up",
         }
@@ -66,6 +70,7 @@ impl Section {
 enum Ready {
     // Boxed: most items are articles, and the channel moves each one.
     Article(Box<PreparedArticle>),
+    Story(Box<StoryRecord>),
     Note(Row),
     Followup(Row),
 }
@@ -102,6 +107,7 @@ impl Parse {
                 let record = ArticleRecord::from_json(value)?;
                 Ready::Article(Box::new(PreparedArticle::new(record)?))
             }
+            Section::Stories => Ready::Story(Box::new(StoryRecord::from_json(value)?)),
             Section::Notes => Ready::Note(row_from_json(Entity::Note, value)?),
             Section::Followups => Ready::Followup(row_from_json(Entity::Followup, value)?),
         })
@@ -162,6 +168,7 @@ impl<'de> Visitor<'de> for File<'_> {
                     continue;
                 }
                 "articles" => Section::Articles,
+                "stories" => Section::Stories,
                 "notes" => Section::Notes,
                 "followups" => Section::Followups,
                 _ => {
@@ -268,6 +275,7 @@ pub fn import(
                         // Into an empty journal nothing can be the same
                         // article under another id.
                         Ready::Article(a) => tx.import_article(*a, !empty),
+                        Ready::Story(st) => tx.import_story(&st),
                         Ready::Note(n) => tx.import_note(&n),
                         Ready::Followup(f) => tx.import_followup(&f),
                     });

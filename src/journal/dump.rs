@@ -34,8 +34,8 @@ use crate::time::Timestamp;
 
 /// The newest version of the JSON export format that these records make
 /// and this nj reads. Version 2 added an article's syndicated `copies` and
-/// `kept_apart`, which an nj that reads version 1 would drop without a
-/// word: a file holding them says 2, so that nj refuses it and says to
+/// `kept_apart`, and the `stories`, which an nj that reads version 1 would
+/// drop without a word: a file holding any says 2, so that nj refuses it and says to
 /// upgrade, while a journal without them still exports as version 1,
 /// which every nj reads ([`Journal::export_version`]).
 pub const FORMAT_VERSION: u32 = 2;
@@ -46,7 +46,8 @@ impl Journal {
     pub fn export_version(&self) -> Result<u32> {
         let needs_2: bool = self.conn().query_row(
             "SELECT EXISTS (SELECT 1 FROM copies)
-                 OR EXISTS (SELECT 1 FROM articles WHERE kept_apart IS NOT NULL)",
+                 OR EXISTS (SELECT 1 FROM articles WHERE kept_apart IS NOT NULL)
+                 OR EXISTS (SELECT 1 FROM stories)",
             [],
             |r| r.get(0),
         )?;
@@ -150,6 +151,18 @@ impl Row {
                 Kind::Article => (*f, parent.clone()),
                 _ => (*f, v.clone()),
             })
+    }
+
+    /// It, belonging to the story `story` (which the file says by nesting
+    /// it under the story's record).
+    fn in_story(&self, story: &str) -> Row {
+        let mut row = self.clone();
+        for (f, v) in row.entity.fields().iter().zip(row.values.iter_mut()) {
+            if f.kind == Kind::Story {
+                *v = Value::Text(story.to_owned());
+            }
+        }
+        row
     }
 
     /// Writes its keys into an open map.
@@ -267,8 +280,10 @@ fn read_value(kind: Kind, optional: bool, key: &str, found: Option<Json>) -> Res
         (Kind::Time, Some(other)) => Err(invalid_type(&other, "an RFC 3339 time")),
         (Kind::Flag, Some(Json::Bool(b))) => Ok(Value::Integer(b.into())),
         (Kind::Flag, Some(other)) => Err(invalid_type(&other, "true or false")),
-        (Kind::Text | Kind::Article, Some(Json::String(t))) => Ok(Value::Text(t)),
-        (Kind::Text | Kind::Article, Some(other)) => Err(invalid_type(&other, "a string")),
+        (Kind::Text | Kind::Article | Kind::Story, Some(Json::String(t))) => Ok(Value::Text(t)),
+        (Kind::Text | Kind::Article | Kind::Story, Some(other)) => {
+            Err(invalid_type(&other, "a string"))
+        }
     }
 }
 
@@ -374,6 +389,57 @@ impl ArticleRecord {
     }
 }
 
+/// A story with its articles (as memberships), notes and follow-ups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryRecord {
+    pub row: Row,
+    pub articles: Vec<Row>,
+    pub notes: Vec<Row>,
+    pub followups: Vec<Row>,
+}
+
+impl Deref for StoryRecord {
+    type Target = Row;
+
+    fn deref(&self) -> &Row {
+        &self.row
+    }
+}
+
+impl Serialize for StoryRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.row.write_keys(&mut map)?;
+        map.serialize_entry(Entity::StoryArticle.plural(), &self.articles)?;
+        map.serialize_entry(Entity::Note.plural(), &self.notes)?;
+        map.serialize_entry(Entity::Followup.plural(), &self.followups)?;
+        map.end()
+    }
+}
+
+impl StoryRecord {
+    /// Reads a story record from its JSON value.
+    pub fn from_json(value: Json) -> Result<StoryRecord> {
+        let mut object = object(value)?;
+        let row = Row::read(Entity::Story, &mut object)?;
+        let rows = |entity: Entity, object: &mut Map<String, Json>| -> Result<Vec<Row>> {
+            read_rows(entity, object)?
+                .into_iter()
+                .map(|item| Ok(Row::read(entity, &mut self::object(item)?)?.in_story(&row.id)))
+                .collect()
+        };
+        let articles = rows(Entity::StoryArticle, &mut object)?;
+        let notes = rows(Entity::Note, &mut object)?;
+        let followups = rows(Entity::Followup, &mut object)?;
+        Ok(StoryRecord {
+            row,
+            articles,
+            notes,
+            followups,
+        })
+    }
+}
+
 /// Reads a free-standing note or follow-up from its JSON value.
 pub fn row_from_json(entity: Entity, value: Json) -> Result<Row> {
     Row::read(entity, &mut object(value)?)
@@ -430,6 +496,7 @@ impl Serialize for TextRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Article(ArticleRecord),
+    Story(StoryRecord),
     Note(Row),
     Followup(Row),
 }
@@ -542,6 +609,10 @@ struct Reads {
     copies: [String; 2],
     notes: String,
     followups: String,
+    stories: String,
+    members: String,
+    story_notes: String,
+    story_followups: String,
 }
 
 impl Reads {
@@ -561,11 +632,21 @@ impl Reads {
             copies: with_texts_sql(Entity::Copy),
             notes: select(
                 Entity::Note,
-                "WHERE article_id IS ?1 ORDER BY created_at, id",
+                "WHERE article_id IS ?1 AND story_id IS NULL ORDER BY created_at, id",
             ),
             followups: select(
                 Entity::Followup,
-                "WHERE article_id IS ?1 ORDER BY created_at, id",
+                "WHERE article_id IS ?1 AND story_id IS NULL ORDER BY created_at, id",
+            ),
+            stories: select(Entity::Story, "ORDER BY created_at, id"),
+            members: select(
+                Entity::StoryArticle,
+                "WHERE story_id = ?1 ORDER BY added_at, id",
+            ),
+            story_notes: select(Entity::Note, "WHERE story_id = ?1 ORDER BY created_at, id"),
+            story_followups: select(
+                Entity::Followup,
+                "WHERE story_id = ?1 ORDER BY created_at, id",
             ),
         }
     }
@@ -615,6 +696,20 @@ impl Journal {
                 row,
             };
             visit(Record::Article(article))?;
+        }
+        let stories: Vec<Row> = conn
+            .prepare(&sql.stories)?
+            .query_map([], |r| Ok(read_row(Entity::Story, r, 0)?.0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for story in stories {
+            let id = story.id.as_str();
+            let record = StoryRecord {
+                articles: rows_of(conn, Entity::StoryArticle, &sql.members, id)?,
+                notes: rows_of(conn, Entity::Note, &sql.story_notes, id)?,
+                followups: rows_of(conn, Entity::Followup, &sql.story_followups, id)?,
+                row: story,
+            };
+            visit(Record::Story(record))?;
         }
         for note in rows_of(conn, Entity::Note, &sql.notes, None::<&str>)? {
             visit(Record::Note(note))?;
@@ -962,6 +1057,46 @@ impl Tx<'_> {
         Ok(Restored::Updated)
     }
 
+    /// Restores a story with its articles, notes and follow-ups, or what
+    /// the journal lacks of one it has. An article of it that the journal
+    /// does not hold is left out.
+    pub fn import_story(&mut self, st: &StoryRecord) -> Result<Restored> {
+        let added = !self.exists("stories", &st.id)?;
+        if added {
+            self.restore_row(Entity::Story, &st.id, st.under(None), st.local_time())?;
+        }
+        let mut changed = false;
+        for m in &st.articles {
+            let article = m.text(crate::entity::fields::story_article::ARTICLE_ID);
+            if self.exists("story_articles", &m.id)?
+                || !self.exists("articles", article.unwrap_or_default())?
+            {
+                continue;
+            }
+            self.restore_row(Entity::StoryArticle, &m.id, m.under(None), self.now())?;
+            changed = true;
+        }
+        for n in &st.notes {
+            check_note(n)?;
+            if !self.exists("notes", &n.id)? {
+                self.insert_note(None, &n.id, n.under(None), n.local_time())?;
+                changed = true;
+            }
+        }
+        for f in &st.followups {
+            check_followup(f)?;
+            if !self.exists("followups", &f.id)? {
+                self.insert_followup(&f.id, f.under(None), f.local_time())?;
+                changed = true;
+            }
+        }
+        Ok(match (added, changed) {
+            (true, _) => Restored::Added,
+            (false, true) => Restored::Updated,
+            (false, false) => Restored::Duplicate,
+        })
+    }
+
     /// Restores a free-standing note; one with the same id is a duplicate.
     pub fn import_note(&mut self, n: &Row) -> Result<Restored> {
         check_note(n)?;
@@ -1154,10 +1289,16 @@ mod tests {
                 Some(crate::time::Interval::parse("1w").unwrap()),
             )?;
             tx.create_followup(None, "a free follow-up", Timestamp(1_765_000_000_000), None)?;
+            let story = tx.create_story("Harbour plan")?;
+            tx.add_to_story(&story, &article)?;
+            tx.add_story_note(&story, "the story so far")?;
+            tx.create_story_followup(&story, "check the plan", Timestamp(1_765_000_000_000), None)?;
             Ok(())
         })
         .unwrap();
         for sql in [
+            "UPDATE stories SET closed_at = 1764000150000, deleted_at = 1764000160000",
+            "UPDATE story_articles SET dropped_at = 1764000170000",
             "UPDATE articles SET read_at = 1764000200000, deleted_at = 1764000300000, kept_apart = 1",
             "UPDATE notes SET deleted_at = 1764000400000",
             "UPDATE followups SET every = '1mo', status = 'done', done_at = 1764000500000,

@@ -88,7 +88,7 @@ fn followup_from_row(r: &Row<'_>) -> rusqlite::Result<Followup> {
     })
 }
 
-fn clean_text(text: &str) -> Result<String> {
+pub(super) fn clean_text(text: &str) -> Result<String> {
     crate::limits::check_followup(text)?;
     let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if t.is_empty() {

@@ -27,6 +27,7 @@ mod replica;
 mod rows;
 mod search;
 mod side_index;
+mod story;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -42,8 +43,8 @@ pub use article::{ClipOutcome, ClipStatus, NewClip};
 pub use bookmark::{placeholder_title, Filled, NewBookmark, PendingArticle, PendingCount};
 pub use copies::{Copy, CopyGroup, CopySource};
 pub use dump::{
-    format_time, row_from_json, ArticleRecord, PreparedArticle, Record, Restored, Row, TextRecord,
-    FORMAT_VERSION,
+    format_time, row_from_json, ArticleRecord, PreparedArticle, Record, Restored, Row, StoryRecord,
+    TextRecord, FORMAT_VERSION,
 };
 pub use followup::{DoneOutcome, Followup, FollowupFilter, FollowupRef, FollowupStatus};
 pub use keys::{parse_key, StoredKey};
@@ -54,6 +55,7 @@ pub use query::{
 pub use related::Related;
 pub use replica::JournalReplica;
 pub use search::{SearchHit, SearchHitKind, SearchQuery};
+pub use story::{story_name, Event, Story, StoryRef, StorySummary, What};
 pub use tx::Tx;
 
 /// The schema, as an ordered list of forward-only migrations.

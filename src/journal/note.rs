@@ -7,7 +7,7 @@ use super::Tx;
 use crate::entity::fields::note;
 use crate::error::{Error, Result};
 
-fn clean(body: &str) -> Result<String> {
+pub(super) fn clean(body: &str) -> Result<String> {
     crate::limits::check_note_size(body)?;
     let body = crate::content::normalize(body);
     let body = body.trim_end_matches('\n');

@@ -1978,7 +1978,7 @@ mod tests {
             op
         };
         let story = arrive(
-            r#"{"device":"newer","seq":1,"hlc":{"ms":2000,"counter":0},"entity":"story","id":"s1","op":"create","fields":{"title":"JEDI contract"}}"#,
+            r#"{"device":"newer","seq":1,"hlc":{"ms":2000,"counter":0},"entity":"watchlist","id":"w1","op":"create","fields":{"title":"JEDI contract"}}"#,
         );
         let article = arrive(&format!(
             r#"{{"device":"newer","seq":2,"hlc":{{"ms":2001,"counter":0}},"entity":"article","id":"a1","op":"create","fields":{{"title":"Award","url":null,"site":null,"author":null,"lang":null,"published_at":null,"content_hash":"{}","clipped_at":2001,"deleted_at":null,"read_at":null,"kept_apart":null,"summary":"a field from later"}}}}"#,

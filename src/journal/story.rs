@@ -1,0 +1,685 @@
+//! Stories: what a user follows over weeks (`nj story`). A story holds
+//! articles (each membership a row of its own, made from the two ids, so
+//! devices agree on it), and notes and follow-ups of its own; its short
+//! name is made from its title whenever it is asked for.
+
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::query::{article_by_rowid, short_id, Article, ArticleRef};
+use super::tx::new_id;
+use super::{Journal, Tx};
+use crate::entity::fields::{story, story_article};
+use crate::entity::Entity;
+use crate::error::{Candidate, Error, Result};
+use crate::time::Timestamp;
+
+/// A story, by its row and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryRef {
+    pub rowid: i64,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Story {
+    pub id: String,
+    /// The short name made from its title (`jedi-contract`).
+    pub name: String,
+    pub title: String,
+    pub created_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub deleted_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    #[serde(skip)]
+    pub rowid: i64,
+}
+
+impl Story {
+    pub fn as_ref(&self) -> StoryRef {
+        StoryRef {
+            rowid: self.rowid,
+            id: self.id.clone(),
+        }
+    }
+
+    pub fn short_id(&self) -> &str {
+        short_id(&self.id)
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none() && self.deleted_at.is_none()
+    }
+}
+
+/// The short name of a story with this title: its words in lower case,
+/// joined by `-`, at most 40 characters (`JEDI contract` → `jedi-contract`).
+pub fn story_name(title: &str) -> String {
+    let mut name = String::new();
+    for word in title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_lowercase();
+        if !name.is_empty() && name.len() + 1 + word.len() > 40 {
+            break;
+        }
+        if !name.is_empty() {
+            name.push('-');
+        }
+        name.push_str(&word);
+    }
+    if name.is_empty() {
+        name.push_str("story");
+    }
+    name
+}
+
+/// The id of an article's membership of a story: the same on every
+/// device, so two that add the same article make one row.
+fn membership_id(story: &str, article: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6e6a_7374_6f72_4a1e_8c3d_51f0_a2b4_c6d8);
+    let name = format!("{}:{story}{article}", story.len());
+    crate::sync::uuid_v5(&NAMESPACE, name.as_bytes())
+}
+
+fn clean_title(title: &str) -> Result<String> {
+    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        return Err(Error::BadInput(
+            "a story needs a title, such as \"JEDI contract\"".into(),
+        ));
+    }
+    crate::limits::check_title(&title)?;
+    Ok(title)
+}
+
+const STORY_COLUMNS: &str = "rowid, id, title, created_at, closed_at, deleted_at, updated_at";
+
+fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Story> {
+    let title: String = r.get(2)?;
+    Ok(Story {
+        rowid: r.get(0)?,
+        id: r.get(1)?,
+        name: story_name(&title),
+        title,
+        created_at: r.get(3)?,
+        closed_at: r.get(4)?,
+        deleted_at: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+pub(crate) fn story_by_rowid(conn: &Connection, rowid: i64) -> Result<Story> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {STORY_COLUMNS} FROM stories WHERE rowid = ?1"
+        ))?
+        .query_row([rowid], story_row)?)
+}
+
+impl Tx<'_> {
+    /// A new story.
+    pub fn create_story(&mut self, title: &str) -> Result<StoryRef> {
+        let title = clean_title(title)?;
+        let id = new_id();
+        let now = self.now();
+        let rowid = self.create_row(
+            Entity::Story,
+            &id,
+            [
+                (story::TITLE, Value::Text(title)),
+                (story::CREATED_AT, Value::Integer(now.0)),
+            ],
+            now,
+        )?;
+        Ok(StoryRef { rowid, id })
+    }
+
+    /// Puts the article in the story. Returns false when it was in it.
+    pub fn add_to_story(&mut self, s: &StoryRef, article: &ArticleRef) -> Result<bool> {
+        let id = membership_id(&s.id, &article.id);
+        let existing: Option<(i64, Option<i64>)> = self
+            .conn()
+            .prepare_cached("SELECT rowid, dropped_at FROM story_articles WHERE id = ?1")?
+            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match existing {
+            Some((_, None)) => return Ok(false),
+            Some((rowid, Some(_))) => {
+                self.set_row_field(&id, rowid, story_article::DROPPED_AT, Value::Null)?;
+            }
+            None => {
+                let now = self.now();
+                self.create_row(
+                    Entity::StoryArticle,
+                    &id,
+                    [
+                        (story_article::STORY_ID, Value::Text(s.id.clone())),
+                        (story_article::ARTICLE_ID, Value::Text(article.id.clone())),
+                        (story_article::ADDED_AT, Value::Integer(now.0)),
+                    ],
+                    now,
+                )?;
+            }
+        }
+        self.touch_story(s)?;
+        Ok(true)
+    }
+
+    /// Takes the article out of the story. Returns false when it was not
+    /// in it.
+    pub fn drop_from_story(&mut self, s: &StoryRef, article: &ArticleRef) -> Result<bool> {
+        let id = membership_id(&s.id, &article.id);
+        let rowid: Option<i64> = self
+            .conn()
+            .prepare_cached(
+                "SELECT rowid FROM story_articles WHERE id = ?1 AND dropped_at IS NULL",
+            )?
+            .query_row([&id], |r| r.get(0))
+            .optional()?;
+        let Some(rowid) = rowid else {
+            return Ok(false);
+        };
+        let now = self.now().0;
+        self.set_row_field(&id, rowid, story_article::DROPPED_AT, Value::Integer(now))?;
+        self.touch_story(s)?;
+        Ok(true)
+    }
+
+    pub fn set_story_title(&mut self, s: &StoryRef, title: &str) -> Result<()> {
+        let title = clean_title(title)?;
+        self.set_row_field(&s.id, s.rowid, story::TITLE, Value::Text(title))
+    }
+
+    /// Closes the story (no longer followed), or opens it again.
+    pub fn set_story_closed(&mut self, s: &StoryRef, closed: bool) -> Result<()> {
+        let value = if closed {
+            Value::Integer(self.now().0)
+        } else {
+            Value::Null
+        };
+        self.set_row_field(&s.id, s.rowid, story::CLOSED_AT, value)
+    }
+
+    /// Moves the story to the bin, or back.
+    pub fn set_story_removed(&mut self, s: &StoryRef, removed: bool) -> Result<()> {
+        let value = if removed {
+            Value::Integer(self.now().0)
+        } else {
+            Value::Null
+        };
+        self.set_row_field(&s.id, s.rowid, story::DELETED_AT, value)
+    }
+
+    /// A note of the story's own.
+    pub fn add_story_note(&mut self, s: &StoryRef, body: &str) -> Result<super::NoteRef> {
+        use crate::entity::fields::note as n;
+        let body = super::note::clean(body)?;
+        let now = self.now();
+        let id = self.next_id();
+        let note = self.insert_note(
+            None,
+            &id,
+            [
+                (n::BODY, Value::Text(body)),
+                (n::CREATED_AT, Value::Integer(now.0)),
+                (n::STORY_ID, Value::Text(s.id.clone())),
+            ],
+            now,
+        )?;
+        self.touch_story(s)?;
+        Ok(note)
+    }
+
+    /// A follow-up of the story's own.
+    pub fn create_story_followup(
+        &mut self,
+        s: &StoryRef,
+        text: &str,
+        due_at: Timestamp,
+        every: Option<crate::time::Interval>,
+    ) -> Result<super::FollowupRef> {
+        use crate::entity::fields::followup as f;
+        let now = self.now();
+        let id = new_id();
+        let followup = self.insert_followup(
+            &id,
+            [
+                (f::TEXT, Value::Text(super::followup::clean_text(text)?)),
+                (f::DUE_AT, Value::Integer(due_at.0)),
+                (
+                    f::EVERY,
+                    every.map_or(Value::Null, |e| Value::Text(e.to_string())),
+                ),
+                (f::STATUS, Value::Text("open".to_owned())),
+                (f::CREATED_AT, Value::Integer(now.0)),
+                (f::STORY_ID, Value::Text(s.id.clone())),
+            ],
+            now,
+        )?;
+        self.touch_story(s)?;
+        Ok(followup)
+    }
+
+    /// The story changed now (what it holds did).
+    fn touch_story(&mut self, s: &StoryRef) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE stories SET updated_at = ?1 WHERE rowid = ?2")?
+            .execute(params![self.now(), s.rowid])?;
+        Ok(())
+    }
+}
+
+/// One open story in `nj stories`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorySummary {
+    #[serde(flatten)]
+    pub story: Story,
+    pub articles: i64,
+    /// The latest of its articles' clipping, versions and notes, and its
+    /// own notes.
+    pub last_activity: Timestamp,
+    /// The earliest open follow-up on it or on one of its articles.
+    pub next_followup: Option<Timestamp>,
+    /// One of its articles has a new version since `nj story show` last
+    /// showed it here.
+    pub changed: bool,
+}
+
+/// What happened in a story, for its timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    /// An article of the story, at its published date, else when it was
+    /// clipped.
+    Article { article: Box<Article> },
+    /// A new text of one of its articles.
+    Version {
+        article_id: String,
+        title: String,
+        number: usize,
+        words_added: usize,
+        words_removed: usize,
+        minor: bool,
+    },
+    Note {
+        note_id: String,
+        /// The article it is on; none for the story's own.
+        article_id: Option<String>,
+        text: String,
+    },
+    /// A follow-up set.
+    FollowupSet {
+        followup_id: String,
+        article_id: Option<String>,
+        text: String,
+        due_at: Timestamp,
+    },
+    FollowupDone {
+        followup_id: String,
+        article_id: Option<String>,
+        text: String,
+    },
+    /// An open follow-up, at when it is due.
+    FollowupDue {
+        followup_id: String,
+        article_id: Option<String>,
+        text: String,
+    },
+}
+
+/// The article ids of a story, as a SQL fragment over `?1` (the story id).
+const MEMBERS: &str =
+    "SELECT article_id FROM story_articles WHERE story_id = ?1 AND dropped_at IS NULL";
+
+impl Journal {
+    /// The story named by `arg`: its short name, an id prefix, or the
+    /// start of its name. One in the bin counts only with `removed`. An
+    /// unknown or ambiguous name says which stories there are.
+    pub fn resolve_story(&self, arg: &str, removed: bool) -> Result<Story> {
+        let all: Vec<Story> = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM stories ORDER BY created_at, id"
+            ))?
+            .query_map([], story_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let live: Vec<&Story> = all
+            .iter()
+            .filter(|s| s.deleted_at.is_some() == removed)
+            .collect();
+        let wanted = story_name(arg);
+        let lower = arg.trim().to_lowercase();
+        let by_name: Vec<&Story> = live.iter().copied().filter(|s| s.name == wanted).collect();
+        // An id prefix of at least four characters, which a name may look
+        // like ("4f2a"): both count, and two different ones are ambiguous.
+        let by_id: Vec<&Story> = if lower.len() >= 4 {
+            live.iter()
+                .copied()
+                .filter(|s| s.id.starts_with(&lower))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut found: Vec<&Story> = by_name;
+        for s in by_id {
+            if !found.iter().any(|f| f.id == s.id) {
+                found.push(s);
+            }
+        }
+        if found.is_empty() {
+            found = live
+                .iter()
+                .copied()
+                .filter(|s| s.name.starts_with(&wanted))
+                .collect();
+        }
+        let kind = if removed { "removed story" } else { "story" };
+        match found.len() {
+            1 => Ok(found[0].clone()),
+            0 => Err(Error::NotFoundAmong {
+                kind,
+                name: arg.to_owned(),
+                candidates: live
+                    .iter()
+                    .filter(|s| removed || s.closed_at.is_none())
+                    .take(10)
+                    .map(|s| candidate(s))
+                    .collect(),
+                hint: if removed {
+                    "`nj stories --removed` lists the bin"
+                } else {
+                    "`nj stories` lists them (`--closed` the closed ones), and `nj story new TITLE` makes one"
+                },
+            }),
+            n => Err(Error::Ambiguous {
+                kind,
+                prefix: arg.to_owned(),
+                more: n > 10,
+                candidates: found.iter().take(10).map(|s| candidate(s)).collect(),
+            }),
+        }
+    }
+
+    pub fn story(&self, s: &StoryRef) -> Result<Story> {
+        story_by_rowid(self.conn(), s.rowid)
+    }
+
+    /// The stories the article is in, open ones first.
+    pub fn stories_of(&self, article: &ArticleRef) -> Result<Vec<Story>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM stories
+                  WHERE deleted_at IS NULL
+                    AND id IN (SELECT story_id FROM story_articles
+                                WHERE article_id = ?1 AND dropped_at IS NULL)
+                  ORDER BY closed_at IS NOT NULL, created_at"
+            ))?
+            .query_map([&article.id], story_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The open stories (or the closed ones, or those in the bin), with
+    /// what `nj stories` shows of each, the most recently active first.
+    pub fn stories(&self, closed: bool, removed: bool) -> Result<Vec<StorySummary>> {
+        let which = match (removed, closed) {
+            (true, _) => "s.deleted_at IS NOT NULL",
+            (false, true) => "s.deleted_at IS NULL AND s.closed_at IS NOT NULL",
+            (false, false) => "s.deleted_at IS NULL AND s.closed_at IS NULL",
+        };
+        let sql = format!(
+            "WITH m AS (
+                 SELECT sa.story_id, a.id AS article_id, a.clipped_at, a.updated_at
+                   FROM story_articles sa JOIN articles a ON a.id = sa.article_id
+                  WHERE sa.dropped_at IS NULL AND a.deleted_at IS NULL)
+             SELECT {cols},
+                    (SELECT count(*) FROM m WHERE m.story_id = s.id),
+                    max(s.updated_at,
+                        ifnull((SELECT max(m.updated_at) FROM m WHERE m.story_id = s.id), 0),
+                        ifnull((SELECT max(n.created_at) FROM notes n
+                                 WHERE n.story_id = s.id AND n.deleted_at IS NULL), 0)),
+                    (SELECT min(f.due_at) FROM followups f
+                      WHERE f.status = 'open' AND f.deleted_at IS NULL
+                        AND (f.story_id = s.id
+                             OR f.article_id IN (SELECT article_id FROM m WHERE m.story_id = s.id))),
+                    EXISTS (SELECT 1 FROM versions v JOIN m ON m.article_id = v.article_id
+                             WHERE m.story_id = s.id
+                               AND v.created_at > ifnull((SELECT shown_at FROM story_seen
+                                                           WHERE story_id = s.id), s.created_at)
+                               AND v.created_at > m.clipped_at)
+               FROM stories s WHERE {which}",
+            cols = STORY_COLUMNS
+                .split(", ")
+                .map(|c| format!("s.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut out: Vec<StorySummary> = self
+            .conn()
+            .prepare(&sql)?
+            .query_map([], |r| {
+                Ok(StorySummary {
+                    story: story_row(r)?,
+                    articles: r.get(7)?,
+                    last_activity: r.get(8)?,
+                    next_followup: r.get(9)?,
+                    changed: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        out.sort_by(|a, b| {
+            b.last_activity
+                .cmp(&a.last_activity)
+                .then_with(|| a.story.id.cmp(&b.story.id))
+        });
+        Ok(out)
+    }
+
+    /// The articles in the story, in the order of the timeline.
+    pub fn story_articles(&self, s: &StoryRef) -> Result<Vec<Article>> {
+        let rowids: Vec<i64> = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT seq FROM articles WHERE id IN ({MEMBERS})
+                  ORDER BY coalesce(published_at, clipped_at), id"
+            ))?
+            .query_map([&s.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        rowids
+            .into_iter()
+            .map(|r| article_by_rowid(self.conn(), r))
+            .collect()
+    }
+
+    /// What happened in the story, in date order: its articles, their new
+    /// versions, the notes on it and on them, and the follow-ups set, done
+    /// and due. With `since`, only what happened from then on.
+    pub fn story_timeline(&self, s: &StoryRef, since: Option<Timestamp>) -> Result<Vec<Event>> {
+        let mut events = Vec::new();
+        let articles = self.story_articles(s)?;
+        for a in &articles {
+            let at = a.published_at.unwrap_or(a.clipped_at);
+            let versions: i64 = self
+                .conn()
+                .prepare_cached("SELECT count(*) FROM versions WHERE article_id = ?1")?
+                .query_row([&a.id], |r| r.get(0))?;
+            if versions > 1 {
+                for v in self.versions_with_changes(&a.as_ref())?.into_iter().skip(1) {
+                    let change = v.change.unwrap_or_default();
+                    events.push(Event {
+                        at: v.created_at,
+                        what: What::Version {
+                            article_id: a.id.clone(),
+                            title: a.title.clone(),
+                            number: v.number,
+                            words_added: change.words_added,
+                            words_removed: change.words_removed,
+                            minor: change.minor,
+                        },
+                    });
+                }
+            }
+            events.push(Event {
+                at,
+                what: What::Article {
+                    article: Box::new(a.clone()),
+                },
+            });
+        }
+        let notes: Vec<(String, Option<String>, String, Timestamp)> = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT id, article_id, body, created_at FROM notes
+                  WHERE deleted_at IS NULL AND (story_id = ?1 OR article_id IN ({MEMBERS}))"
+            ))?
+            .query_map([&s.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (note_id, article_id, text, at) in notes {
+            events.push(Event {
+                at,
+                what: What::Note {
+                    note_id,
+                    article_id,
+                    text,
+                },
+            });
+        }
+        type FollowupRow = (
+            String,
+            Option<String>,
+            String,
+            Timestamp,
+            String,
+            Option<Timestamp>,
+            Timestamp,
+        );
+        let followups: Vec<FollowupRow> = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT id, article_id, text, due_at, status, done_at, created_at FROM followups
+                  WHERE deleted_at IS NULL AND (story_id = ?1 OR article_id IN ({MEMBERS}))"
+            ))?
+            .query_map([&s.id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, article_id, text, due_at, status, done_at, created_at) in followups {
+            events.push(Event {
+                at: created_at,
+                what: What::FollowupSet {
+                    followup_id: id.clone(),
+                    article_id: article_id.clone(),
+                    text: text.clone(),
+                    due_at,
+                },
+            });
+            if let Some(done) = done_at {
+                events.push(Event {
+                    at: done,
+                    what: What::FollowupDone {
+                        followup_id: id.clone(),
+                        article_id: article_id.clone(),
+                        text: text.clone(),
+                    },
+                });
+            }
+            if status == "open" {
+                events.push(Event {
+                    at: due_at,
+                    what: What::FollowupDue {
+                        followup_id: id,
+                        article_id,
+                        text,
+                    },
+                });
+            }
+        }
+        if let Some(since) = since {
+            events.retain(|e| e.at >= since);
+        }
+        events.sort_by(|a, b| {
+            a.at.cmp(&b.at)
+                .then_with(|| order(&a.what).cmp(&order(&b.what)))
+        });
+        Ok(events)
+    }
+
+    /// Notes that the story was shown now, on this device (`nj stories`
+    /// marks it again when one of its articles gets a new version).
+    pub fn mark_story_shown(&mut self, s: &StoryRef, now: Timestamp) -> Result<()> {
+        self.write(now, |tx| {
+            tx.conn()
+                .prepare_cached(
+                    "INSERT INTO story_seen(story_id, shown_at) VALUES (?1, ?2)
+                     ON CONFLICT(story_id) DO UPDATE SET shown_at = excluded.shown_at",
+                )?
+                .execute(params![s.id, now])?;
+            Ok(())
+        })
+    }
+}
+
+/// Events at one time: articles first, then what happened to them.
+fn order(what: &What) -> u8 {
+    match what {
+        What::Article { .. } => 0,
+        What::Version { .. } => 1,
+        What::Note { .. } => 2,
+        What::FollowupSet { .. } => 3,
+        What::FollowupDone { .. } => 4,
+        What::FollowupDue { .. } => 5,
+    }
+}
+
+fn candidate(s: &Story) -> Candidate {
+    let mut label = format!("{}  {}", s.name, s.title);
+    if s.closed_at.is_some() {
+        label.push_str(" (closed)");
+    }
+    Candidate {
+        id: s.id.clone(),
+        label,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_story_name_is_made_from_its_title() {
+        assert_eq!(story_name("JEDI contract"), "jedi-contract");
+        assert_eq!(
+            story_name("  Amazon's protest: the ruling!  "),
+            "amazon-s-protest-the-ruling"
+        );
+        assert_eq!(
+            story_name("Überseering — Ausschreibung"),
+            "überseering-ausschreibung"
+        );
+        assert_eq!(story_name("!!!"), "story");
+        let long = story_name(&"word ".repeat(30));
+        assert!(long.len() <= 40, "{long}");
+        assert!(!long.ends_with('-'));
+    }
+}
