@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use newsjournal::clip::{self, FetchOptions, LoadOptions, Source};
-use newsjournal::journal::{short_id, ClipOutcome, ClipStatus, Followup, NewClip};
+use newsjournal::journal::{short_id, ClipOutcome, ClipStatus, Followup, NewClip, Story};
 use serde::Serialize;
 
 use super::followup::{describe_new, due_and_every, DEFAULT_TEXT};
@@ -17,6 +17,18 @@ struct ClipJson<'a> {
     #[serde(flatten)]
     outcome: &'a ClipOutcome,
     followup: Option<&'a Followup>,
+    /// The story `--story` filed it into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    story: Option<&'a Story>,
+    /// Without `--story`: an open story it seems to belong with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggested_story: Option<Suggested<'a>>,
+}
+
+#[derive(Serialize)]
+struct Suggested<'a> {
+    story: &'a Story,
+    shares: &'a [String],
 }
 
 /// Clip an article from a URL, an HTML or text file, or - for stdin
@@ -53,6 +65,11 @@ pub struct Clip {
     #[arg(long, value_name = "INTERVAL", requires = "due")]
     every: Option<String>,
 
+    /// File it into this story (its short name, an id prefix, or the
+    /// start of its name)
+    #[arg(long, value_name = "STORY")]
+    story: Option<String>,
+
     /// Keep a near-copy of an article already in the journal (a
     /// syndicated copy) as an article of its own, instead of folding it
     /// into that one as another source
@@ -83,6 +100,11 @@ impl Clip {
             )?),
             None => None,
         };
+        // And the story: a typo should not cost a fetch either.
+        let story = match &self.story {
+            Some(name) => Some(ctx.journal()?.resolve_story(name, false)?),
+            None => None,
+        };
         // Read and extract before opening the journal: a failed fetch then
         // leaves no trace, and a slow one holds no lock.
         let page = clip::load(&Source::parse(&self.source), &opts, std::io::stdin().lock())?;
@@ -102,18 +124,41 @@ impl Clip {
                 }
                 None => None,
             };
+            if let Some(s) = &story {
+                tx.add_to_story(&s.as_ref(), &outcome.article.as_ref())?;
+            }
             Ok((outcome, followup))
         })?;
         let followup = followup.map(|f| journal.followup(&f)).transpose()?;
+        let suggestion = match &story {
+            Some(_) => None,
+            None => journal.story_suggestion(&outcome.article.as_ref())?,
+        };
         if ctx.json {
             output::json(&ClipJson {
                 outcome: &outcome,
                 followup: followup.as_ref(),
+                story: story.as_ref(),
+                suggested_story: suggestion
+                    .as_ref()
+                    .map(|(story, shares)| Suggested { story, shares }),
             })?;
         } else {
             let mut s = describe(&outcome, followup.is_some(), &clip.content.hash);
             if let Some(f) = &followup {
                 s.push_str(&format!("  {}\n", describe_new(f)));
+            }
+            if let Some(st) = &story {
+                s.push_str(&format!("  in story {}: {}\n", st.name, st.title));
+            }
+            if let Some((st, shares)) = &suggestion {
+                s.push_str(&format!(
+                    "  related to story \"{}\" (shares {}): nj story add {} {}\n",
+                    st.title,
+                    shares.join(", "),
+                    st.name,
+                    outcome.article.short_id()
+                ));
             }
             output::print(&s)?;
         }

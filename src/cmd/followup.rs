@@ -45,6 +45,11 @@ pub struct FollowUp {
     /// it looks like an id
     #[arg(long)]
     free: bool,
+
+    /// A follow-up of this story's own (its short name, an id prefix, or
+    /// the start of its name): the one argument is its text
+    #[arg(long, value_name = "STORY", conflicts_with = "free")]
+    story: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +119,23 @@ impl FollowUp {
         }
         // Everything that can be refused is read before a journal is made.
         let (due, every) = due_and_every(ctx, self.due.as_deref(), self.every.as_deref())?;
+        if let Some(name) = &self.story {
+            let [text] = self.args.as_slice() else {
+                bail!("with --story, give only the follow-up's text: nj follow-up --story STORY TEXT --due WHEN");
+            };
+            let mut journal = ctx.journal()?;
+            let story = journal.resolve_story(name, false)?;
+            let f = journal.write(ctx.clock.timestamp(), |tx| {
+                tx.create_story_followup(&story.as_ref(), text, due, every)
+            })?;
+            let f = journal.followup(&f)?;
+            if ctx.json {
+                output::json(&f)?;
+            } else {
+                output::print(&format!("{} (story {})\n", describe_new(&f), story.name))?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         let free_text = match self.args.as_slice() {
             [one] => self.free || !looks_like_id(one),
             _ => false,
@@ -439,10 +461,16 @@ pub fn print_table(list: &[Followup], now: Timestamp) -> Result<()> {
             }
             FollowupStatus::Open => format!("in {}", span(f.due_at.0 - now.0)),
         };
-        let article = match (&f.article_id, &f.article_title) {
+        let mut article = match (&f.article_id, &f.article_title) {
             (Some(id), Some(title)) => format!("{} {}", short_id(id), first_line(title, 60)),
             _ => "-".to_owned(),
         };
+        if let Some(story) = &f.story {
+            article = match f.story_id {
+                Some(_) => format!("story {story}"),
+                None => format!("{article} (story {story})"),
+            };
+        }
         let mut text = first_line(&f.text, 80);
         if let Some(e) = &f.every {
             text.push_str(&format!(" (every {e})"));

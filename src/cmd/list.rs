@@ -54,6 +54,11 @@ pub struct List {
     /// `nj fetch --pending` fetches
     #[arg(long)]
     pending: bool,
+
+    /// Only the articles in this story (its short name, an id prefix, or
+    /// the start of its name)
+    #[arg(long, value_name = "STORY")]
+    story: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -88,8 +93,16 @@ impl List {
                 _ => None,
             },
             pending: self.pending,
+            story: None,
         };
         let journal = ctx.journal()?;
+        let filter = ListFilter {
+            story: match &self.story {
+                Some(name) => Some(journal.resolve_story(name, false)?.id),
+                None => None,
+            },
+            ..filter
+        };
         // One row more than asked tells whether there are more, without
         // counting them all.
         let mut articles = journal.list(&ListFilter {

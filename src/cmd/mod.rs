@@ -25,6 +25,7 @@ mod search;
 mod serve;
 mod settings;
 mod show;
+mod story;
 mod sync;
 mod tag;
 mod verify;
@@ -75,6 +76,8 @@ enum Command {
     Diff(diff::Diff),
     Copies(copies::Copies),
     Related(related::RelatedCmd),
+    Story(story::StoryCmd),
+    Stories(story::Stories),
     Verify(verify::Verify),
     Note(note::NoteCmd),
     Jot(note::Jot),
@@ -239,6 +242,8 @@ impl Cli {
             Command::Diff(c) => c.run(&ctx),
             Command::Copies(c) => c.run(&ctx),
             Command::Related(c) => c.run(&ctx),
+            Command::Story(c) => c.run(&ctx),
+            Command::Stories(c) => c.run(&ctx),
             Command::Verify(c) => c.run(&ctx),
             Command::Note(c) => c.run(&ctx),
             Command::Jot(c) => c.run(&ctx),

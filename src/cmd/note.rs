@@ -10,20 +10,49 @@ use newsjournal::journal::{short_id, NoteFilter};
 use super::output;
 use super::Ctx;
 
-/// Add a note to an article (TEXT, - for stdin, or none to open $EDITOR)
+/// Add a note to an article, or with --story to a story (TEXT, - for
+/// stdin, or none to open $EDITOR)
 #[derive(Debug, Args)]
 pub struct NoteCmd {
-    /// The article's id
-    id: String,
+    /// The article's id (with --story, the note)
+    #[arg(required_unless_present = "story")]
+    id: Option<String>,
     /// The note; - reads stdin; leave out to write it in $EDITOR
     text: Option<String>,
+    /// A note of this story's own (its short name, an id prefix, or the
+    /// start of its name)
+    #[arg(long, value_name = "STORY")]
+    story: Option<String>,
 }
 
 impl NoteCmd {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
+        if let Some(name) = &self.story {
+            if self.text.is_some() {
+                anyhow::bail!("with --story, give only the note: nj note --story STORY TEXT");
+            }
+            let mut journal = ctx.journal()?;
+            let story = journal.resolve_story(name, false)?;
+            let text = output::note_text(self.id.as_deref(), "")?;
+            let note = journal.write(ctx.clock.timestamp(), |tx| {
+                tx.add_story_note(&story.as_ref(), &text)
+            })?;
+            if ctx.json {
+                output::json(&journal.note(&note)?)?;
+            } else {
+                output::print(&format!(
+                    "added note {} to story {}: {}\n",
+                    short_id(&note.id),
+                    story.name,
+                    story.title
+                ))?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let id = self.id.unwrap_or_default();
         // Resolve first, so a wrong id fails before the editor opens.
         let mut journal = ctx.journal()?;
-        let article = journal.resolve_article(&self.id)?;
+        let article = journal.resolve_article(&id)?;
         let text = output::note_text(self.text.as_deref(), "")?;
         let note = journal.write(ctx.clock.timestamp(), |tx| {
             tx.add_note(Some(&article), &text)

@@ -54,6 +54,13 @@ pub struct Followup {
     pub done_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The story it is of, for a story's own follow-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story_id: Option<String>,
+    /// The short name of its story: its own, or the story its article is
+    /// in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story: Option<String>,
 }
 
 /// Which follow-ups `nj follow-ups` lists.
@@ -65,7 +72,12 @@ pub struct FollowupFilter {
 
 const FOLLOWUP_COLUMNS: &str =
     "f.rowid, f.id, f.article_id, a.title, a.url, f.text, f.due_at, f.status,
-    f.every, f.done_at, f.created_at, f.updated_at";
+    f.every, f.done_at, f.created_at, f.updated_at, f.story_id,
+    coalesce((SELECT title FROM stories WHERE id = f.story_id),
+             (SELECT s.title FROM story_articles sa JOIN stories s ON s.id = sa.story_id
+               WHERE sa.article_id = f.article_id AND sa.dropped_at IS NULL
+                 AND s.deleted_at IS NULL
+               ORDER BY s.closed_at IS NOT NULL, s.created_at LIMIT 1))";
 
 fn followup_from_row(r: &Row<'_>) -> rusqlite::Result<Followup> {
     let status: String = r.get(7)?;
@@ -85,6 +97,10 @@ fn followup_from_row(r: &Row<'_>) -> rusqlite::Result<Followup> {
         done_at: r.get(9)?,
         created_at: r.get(10)?,
         updated_at: r.get(11)?,
+        story_id: r.get(12)?,
+        story: r
+            .get::<_, Option<String>>(13)?
+            .map(|title| super::story::story_name(&title)),
     })
 }
 

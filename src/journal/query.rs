@@ -121,6 +121,8 @@ pub struct ListFilter {
     pub read: Option<bool>,
     /// Only pending articles: bookmarks whose text is not fetched yet.
     pub pending: bool,
+    /// Only the articles in this story (by id).
+    pub story: Option<String>,
 }
 
 /// The order `nj list` shows articles in.
@@ -618,6 +620,13 @@ impl Journal {
         if filter.pending {
             sql.push_str(" AND a.content_hash = ?");
             args.push(EMPTY_HASH.to_owned().into());
+        }
+        if let Some(story) = &filter.story {
+            sql.push_str(
+                " AND a.id IN (SELECT article_id FROM story_articles
+                                WHERE story_id = ? AND dropped_at IS NULL)",
+            );
+            args.push(story.clone().into());
         }
         sql.push_str(match filter.sort {
             ListSort::Clipped => " ORDER BY a.clipped_at DESC, a.rowid DESC",

@@ -624,6 +624,40 @@ impl Journal {
         Ok(events)
     }
 
+    /// An open story that an article belongs with, by what is related to
+    /// it ([`Journal::related`]): the story of the most related article
+    /// that is in one the article is not in, with the words they share.
+    /// None, at the cost of one look, when there are no open stories.
+    pub fn story_suggestion(&self, article: &ArticleRef) -> Result<Option<(Story, Vec<String>)>> {
+        let open: bool = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM stories WHERE closed_at IS NULL AND deleted_at IS NULL)",
+            [],
+            |r| r.get(0),
+        )?;
+        if !open {
+            return Ok(None);
+        }
+        let mine: Vec<String> = self
+            .stories_of(article)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        for r in self.related(article, 10)? {
+            let theirs = self.stories_of(&r.article.as_ref())?;
+            if let Some(s) = theirs
+                .into_iter()
+                .find(|s| s.is_open() && !mine.contains(&s.id))
+            {
+                let why = match r.copy {
+                    Some(_) => vec!["a copy of one of its articles".to_owned()],
+                    None => r.shares.into_iter().take(4).collect(),
+                };
+                return Ok(Some((s, why)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Notes that the story was shown now, on this device (`nj stories`
     /// marks it again when one of its articles gets a new version).
     pub fn mark_story_shown(&mut self, s: &StoryRef, now: Timestamp) -> Result<()> {

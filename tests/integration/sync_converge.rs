@@ -1,6 +1,7 @@
 //! Convergence whatever the order, on every replica nj has. Three devices
 //! make random edits (clip, clip syndicated copies, retitle, tag, bin,
-//! notes, follow-ups, fold copies), move their clocks hours either way,
+//! notes, follow-ups, fold copies, stories: made, filled, emptied,
+//! retitled, closed, binned), move their clocks hours either way,
 //! and sync in random orders and page sizes through the real server's
 //! core. Once each has synced four more times, in random order, every
 //! device must hold the same journal, everything anyone made must be on
@@ -23,7 +24,9 @@ use std::path::Path;
 
 use newsjournal::content::Content;
 use newsjournal::entity::Entity;
-use newsjournal::journal::{ArticleRef, FollowupRef, Journal, JournalReplica, NewClip, NoteRef};
+use newsjournal::journal::{
+    ArticleRef, FollowupRef, Journal, JournalReplica, NewClip, NoteRef, StoryRef,
+};
 use newsjournal::server::CoreTransport;
 use newsjournal::sync::memory::{test_key, MemoryReplica};
 use newsjournal::sync::{sync, Summary, SyncError};
@@ -76,6 +79,13 @@ trait Device: Sized {
         due_ms: i64,
     ) -> Option<String>;
     fn mark_followup(&mut self, followup: &str, done: bool) -> bool;
+    /// A new story; `id` as for `clip`.
+    fn new_story(&mut self, id: &str, title: &str) -> String;
+    /// Puts the article in the story, or takes it out.
+    fn story_member(&mut self, story: &str, article: &str, on: bool) -> bool;
+    fn retitle_story(&mut self, story: &str, title: &str) -> bool;
+    fn close_story(&mut self, story: &str, closed: bool) -> bool;
+    fn bin_story(&mut self, story: &str, binned: bool) -> bool;
 
     /// Whether the entity `id` is here.
     fn holds(&self, entity: Entity, id: &str) -> bool;
@@ -160,6 +170,31 @@ enum Action {
         followup: usize,
         done: bool,
     },
+    NewStory {
+        device: usize,
+        title: u8,
+    },
+    StoryMember {
+        device: usize,
+        story: usize,
+        article: usize,
+        on: bool,
+    },
+    RetitleStory {
+        device: usize,
+        story: usize,
+        title: u8,
+    },
+    CloseStory {
+        device: usize,
+        story: usize,
+        closed: bool,
+    },
+    BinStory {
+        device: usize,
+        story: usize,
+        binned: bool,
+    },
     /// The wall clock jumps, backwards as well as forwards, by up to three
     /// hours.
     Tick {
@@ -181,6 +216,16 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (device.clone(), 0..2usize, 0..3usize, proptest::bool::weighted(0.2))
             .prop_map(|(device, report, variant, separate)| Action::ClipCopy { device, report, variant, separate }),
         1 => device.clone().prop_map(|device| Action::FoldCopies { device }),
+        1 => (device.clone(), any::<u8>())
+            .prop_map(|(device, title)| Action::NewStory { device, title }),
+        2 => (device.clone(), pick.clone(), pick.clone(), proptest::bool::weighted(0.7))
+            .prop_map(|(device, story, article, on)| Action::StoryMember { device, story, article, on }),
+        1 => (device.clone(), pick.clone(), any::<u8>())
+            .prop_map(|(device, story, title)| Action::RetitleStory { device, story, title }),
+        1 => (device.clone(), pick.clone(), any::<bool>())
+            .prop_map(|(device, story, closed)| Action::CloseStory { device, story, closed }),
+        1 => (device.clone(), pick.clone(), any::<bool>())
+            .prop_map(|(device, story, binned)| Action::BinStory { device, story, binned }),
         2 => (device.clone(), pick.clone(), any::<u8>())
             .prop_map(|(device, article, title)| Action::Retitle { device, article, title }),
         2 => (device.clone(), pick.clone(), 0..TAGS.len(), any::<bool>())
@@ -243,6 +288,7 @@ struct NoteWrite {
 #[derive(Default)]
 struct World {
     articles: Vec<String>,
+    stories: Vec<String>,
     notes: Vec<String>,
     followups: Vec<String>,
     writes: Vec<NoteWrite>,
@@ -321,6 +367,50 @@ impl World {
             }
             Action::FoldCopies { device } => {
                 devices[device].fold_copies();
+            }
+            Action::NewStory { device, title } => {
+                let id = self.fresh("s");
+                let made = devices[device].new_story(&id, &format!("Story {title}"));
+                self.stories.push(made);
+            }
+            Action::StoryMember {
+                device,
+                story,
+                article,
+                on,
+            } => {
+                if let (Some(s), Some(a)) =
+                    (pick(&self.stories, story), pick(&self.articles, article))
+                {
+                    devices[device].story_member(s, a, on);
+                }
+            }
+            Action::RetitleStory {
+                device,
+                story,
+                title,
+            } => {
+                if let Some(s) = pick(&self.stories, story) {
+                    devices[device].retitle_story(s, &format!("Story title {title}"));
+                }
+            }
+            Action::CloseStory {
+                device,
+                story,
+                closed,
+            } => {
+                if let Some(s) = pick(&self.stories, story) {
+                    devices[device].close_story(s, closed);
+                }
+            }
+            Action::BinStory {
+                device,
+                story,
+                binned,
+            } => {
+                if let Some(s) = pick(&self.stories, story) {
+                    devices[device].bin_story(s, binned);
+                }
             }
             Action::Retitle {
                 device,
@@ -478,6 +568,7 @@ fn converge<D: Device>(actions: &[Action], rounds: &[Vec<usize>]) -> Result<(), 
         d.sound().map_err(|e| failed(format!("{name}: {e}")))?;
         for (entity, ids) in [
             (Entity::Article, &world.articles),
+            (Entity::Story, &world.stories),
             (Entity::Note, &world.notes),
             (Entity::Followup, &world.followups),
         ] {
@@ -664,9 +755,81 @@ impl Device for MemoryReplica {
         }
     }
 
+    fn new_story(&mut self, id: &str, title: &str) -> String {
+        let now = self.wall_ms;
+        self.create(
+            Entity::Story,
+            id,
+            &[
+                ("title", json!(title)),
+                ("created_at", json!(now)),
+                ("closed_at", Value::Null),
+                ("deleted_at", Value::Null),
+            ],
+        );
+        id.to_owned()
+    }
+
+    fn story_member(&mut self, story: &str, article: &str, on: bool) -> bool {
+        if !self.holds(Entity::Story, story) || !self.holds(Entity::Article, article) {
+            return false;
+        }
+        // One id for the pair, as the journal makes (from the two ids).
+        let id = format!("{story}+{article}");
+        let dropped = if on { Value::Null } else { json!(self.wall_ms) };
+        if self.get(Entity::StoryArticle, &id, "story_id").is_some() {
+            self.set(Entity::StoryArticle, &id, "dropped_at", dropped);
+        } else if on {
+            let now = self.wall_ms;
+            self.create(
+                Entity::StoryArticle,
+                &id,
+                &[
+                    ("story_id", json!(story)),
+                    ("article_id", json!(article)),
+                    ("added_at", json!(now)),
+                    ("dropped_at", Value::Null),
+                ],
+            );
+        }
+        true
+    }
+
+    fn retitle_story(&mut self, story: &str, title: &str) -> bool {
+        self.holds(Entity::Story, story) && {
+            self.set(Entity::Story, story, "title", json!(title));
+            true
+        }
+    }
+
+    fn close_story(&mut self, story: &str, closed: bool) -> bool {
+        let at = if closed {
+            json!(self.wall_ms)
+        } else {
+            Value::Null
+        };
+        self.holds(Entity::Story, story) && {
+            self.set(Entity::Story, story, "closed_at", at);
+            true
+        }
+    }
+
+    fn bin_story(&mut self, story: &str, binned: bool) -> bool {
+        let at = if binned {
+            json!(self.wall_ms)
+        } else {
+            Value::Null
+        };
+        self.holds(Entity::Story, story) && {
+            self.set(Entity::Story, story, "deleted_at", at);
+            true
+        }
+    }
+
     fn holds(&self, entity: Entity, id: &str) -> bool {
         let field = match entity {
             Entity::Article => "title",
+            Entity::Story => "title",
             Entity::Note => "body",
             Entity::Followup => "text",
             _ => return false,
@@ -713,6 +876,18 @@ impl JournalDevice {
         self.read
             .query_row("SELECT seq FROM articles WHERE id = ?1", [id], |r| {
                 Ok(ArticleRef {
+                    rowid: r.get(0)?,
+                    id: id.to_owned(),
+                })
+            })
+            .optional()
+            .unwrap()
+    }
+
+    fn story(&self, id: &str) -> Option<StoryRef> {
+        self.read
+            .query_row("SELECT rowid FROM stories WHERE id = ?1", [id], |r| {
+                Ok(StoryRef {
                     rowid: r.get(0)?,
                     id: id.to_owned(),
                 })
@@ -989,6 +1164,59 @@ impl Device for JournalDevice {
                     tx.reopen(&f).map(|_| ())
                 }
             })
+            .unwrap();
+        true
+    }
+
+    fn new_story(&mut self, _id: &str, title: &str) -> String {
+        self.journal
+            .write(self.now(), |tx| tx.create_story(title))
+            .unwrap()
+            .id
+    }
+
+    fn story_member(&mut self, story: &str, article: &str, on: bool) -> bool {
+        let (Some(s), Some(a)) = (self.story(story), self.article(article)) else {
+            return false;
+        };
+        self.journal
+            .write(self.now(), |tx| {
+                if on {
+                    tx.add_to_story(&s, &a)
+                } else {
+                    tx.drop_from_story(&s, &a)
+                }
+            })
+            .unwrap();
+        true
+    }
+
+    fn retitle_story(&mut self, story: &str, title: &str) -> bool {
+        let Some(s) = self.story(story) else {
+            return false;
+        };
+        self.journal
+            .write(self.now(), |tx| tx.set_story_title(&s, title))
+            .unwrap();
+        true
+    }
+
+    fn close_story(&mut self, story: &str, closed: bool) -> bool {
+        let Some(s) = self.story(story) else {
+            return false;
+        };
+        self.journal
+            .write(self.now(), |tx| tx.set_story_closed(&s, closed))
+            .unwrap();
+        true
+    }
+
+    fn bin_story(&mut self, story: &str, binned: bool) -> bool {
+        let Some(s) = self.story(story) else {
+            return false;
+        };
+        self.journal
+            .write(self.now(), |tx| tx.set_story_removed(&s, binned))
             .unwrap();
         true
     }
