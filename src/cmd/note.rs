@@ -255,7 +255,7 @@ mod tests {
     /// `nj note ARGS` as (id, text).
     fn note(args: &[&str]) -> (String, Option<String>) {
         match command_of(&[&["note"], args].concat()) {
-            Command::Note(n) => (n.id, n.text),
+            Command::Note(n) => (n.id.unwrap_or_default(), n.text),
             other => panic!("{other:?}"),
         }
     }

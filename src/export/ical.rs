@@ -79,7 +79,11 @@ pub fn to_ics(followups: &[Followup], now: Timestamp) -> String {
                 }
                 desc.push(format!("nj show {}", short_id(id)));
             }
+            _ if f.story.is_some() => {}
             _ => desc.push("A journal follow-up, on no article.".to_owned()),
+        }
+        if let Some(story) = &f.story {
+            desc.push(format!("Story: {story} (nj story show {story})"));
         }
         if let Some(every) = &f.every {
             desc.push(format!("Repeats: due again {every} after it is done."));
@@ -123,6 +127,8 @@ mod tests {
             done_at: None,
             created_at: Timestamp(1_795_000_000_000),
             updated_at: Timestamp(1_795_000_000_000),
+            story_id: None,
+            story: None,
         }
     }
 
