@@ -21,7 +21,7 @@ pub enum Error {
         hint: &'static str,
     },
 
-    #[error("{prefix} matches {}{} {kind}s; use more characters:\n{}", candidates.len(), if *more { " or more" } else { "" }, CandidateList(candidates))]
+    #[error("{prefix} matches {}{} {}; use more characters:\n{}", candidates.len(), if *more { " or more" } else { "" }, plural(kind), CandidateList(candidates))]
     Ambiguous {
         kind: &'static str,
         prefix: String,
@@ -105,6 +105,14 @@ impl From<rusqlite::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// "articles", "stories".
+fn plural(kind: &str) -> String {
+    match kind.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{kind}s"),
+    }
+}
 
 /// ": the candidates" on lines of their own, or nothing when there are
 /// none.

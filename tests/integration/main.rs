@@ -32,6 +32,7 @@ mod readme;
 mod recheck;
 mod search;
 mod server_http;
+mod stories;
 mod sync_converge;
 mod sync_crypto;
 mod sync_e2e;
