@@ -37,6 +37,11 @@ pub struct Recheck {
     #[arg(long, value_name = "N")]
     min_change: Option<usize>,
 
+    /// Recheck every article of this story (its short name, an id
+    /// prefix, or the start of its name)
+    #[arg(long, value_name = "STORY", conflicts_with = "ids")]
+    story: Option<String>,
+
     #[command(flatten)]
     timeout: super::Timeout,
 }
@@ -45,7 +50,25 @@ impl Recheck {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let timeout = self.timeout.duration()?;
         let mut journal = ctx.journal()?;
-        let refs = if self.ids.is_empty() {
+        let refs = if let Some(name) = &self.story {
+            let story = journal.resolve_story(name, false)?;
+            let refs: Vec<_> = journal
+                .story_articles(&story.as_ref())?
+                .iter()
+                .map(|a| a.as_ref())
+                .collect();
+            if refs.is_empty() {
+                eprintln!(
+                    "the story {} has no articles yet; `nj story add {} ID` puts one in it",
+                    story.name, story.name
+                );
+                if ctx.json {
+                    output::json(&Vec::<Checked>::new())?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            refs
+        } else if self.ids.is_empty() {
             journal.articles_with_open_followups()?
         } else {
             self.ids

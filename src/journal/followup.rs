@@ -377,10 +377,20 @@ impl Journal {
     }
 
     /// Articles with at least one open follow-up, for `nj recheck`.
+    /// The articles with an open follow-up, or in a story that has one:
+    /// what `nj recheck` checks without ids.
     pub fn articles_with_open_followups(&self) -> Result<Vec<ArticleRef>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT DISTINCT a.rowid, a.id FROM followups f JOIN articles a ON a.id = f.article_id
-              WHERE f.status = 'open' AND f.deleted_at IS NULL AND a.deleted_at IS NULL
+            "SELECT a.rowid, a.id FROM articles a
+              WHERE a.deleted_at IS NULL
+                AND (a.id IN (SELECT article_id FROM followups
+                               WHERE status = 'open' AND deleted_at IS NULL)
+                     -- The articles of a story with an open follow-up of its own.
+                     OR a.id IN (SELECT sa.article_id FROM story_articles sa
+                                   JOIN followups f ON f.story_id = sa.story_id
+                                   JOIN stories s ON s.id = sa.story_id
+                                  WHERE sa.dropped_at IS NULL AND f.status = 'open'
+                                    AND f.deleted_at IS NULL AND s.deleted_at IS NULL))
               ORDER BY a.rowid",
         )?;
         let rows = stmt
