@@ -548,3 +548,11 @@ CREATE TABLE story_seen (
     story_id TEXT PRIMARY KEY,
     shown_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- When `nj recheck` last fetched each article on this device (not
+-- synced): `nj recheck --scheduled` fetches an article again only when its
+-- age says it is time (Journal::due_for_recheck).
+CREATE TABLE rechecked (
+    article_seq INTEGER PRIMARY KEY,
+    checked_at  INTEGER NOT NULL
+);

@@ -129,6 +129,7 @@ pub fn search_query(data: &[u8]) {
         until: None,
         query: text.into(),
         tag: None,
+        story: None,
         limit: 10,
         mark: (String::new(), String::new()),
     };

@@ -112,6 +112,9 @@ pub fn recheck(
             // stops the run.
             Ok(page) => record(journal, article, page, clock, min_change)?,
         };
+        // Tried now, reached or not: `nj recheck --scheduled` waits its
+        // interval before the next try.
+        journal.mark_rechecked(&article.as_ref(), clock.timestamp())?;
         // The address it has (an article clipped from a file may have
         // only the URLs of copies folded into it): `url` is None only for
         // an article with nothing to fetch, which `nj recheck` does not

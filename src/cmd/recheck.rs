@@ -42,6 +42,14 @@ pub struct Recheck {
     #[arg(long, value_name = "STORY", conflicts_with = "ids")]
     story: Option<String>,
 
+    /// Recheck only the articles of open stories and of open follow-ups
+    /// that are due for a check by their age: every 30 minutes in their
+    /// first day, every 2 hours in their first week, daily in their first
+    /// month, weekly after. Prints nothing when nothing is due, for cron:
+    /// */15 * * * * nj recheck --scheduled
+    #[arg(long, conflicts_with_all = ["ids", "story"])]
+    scheduled: bool,
+
     #[command(flatten)]
     timeout: super::Timeout,
 }
@@ -50,7 +58,16 @@ impl Recheck {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let timeout = self.timeout.duration()?;
         let mut journal = ctx.journal()?;
-        let refs = if let Some(name) = &self.story {
+        let refs = if self.scheduled {
+            let due = journal.due_for_recheck(ctx.clock.timestamp())?;
+            if due.is_empty() {
+                if ctx.json {
+                    output::json(&Vec::<Checked>::new())?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            due
+        } else if let Some(name) = &self.story {
             let story = journal.resolve_story(name, false)?;
             let refs: Vec<_> = journal
                 .story_articles(&story.as_ref())?

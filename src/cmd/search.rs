@@ -39,6 +39,11 @@ pub struct Search {
     /// Show at most N hits (0 for all)
     #[arg(short = 'l', long, value_name = "N", default_value_t = 20)]
     limit: usize,
+
+    /// Only the articles of this story, and its own notes (its short
+    /// name, an id prefix, or the start of its name)
+    #[arg(long, value_name = "STORY")]
+    story: Option<String>,
 }
 
 impl Search {
@@ -70,6 +75,10 @@ impl Search {
         let hits = journal.search(&SearchQuery {
             query: query.clone(),
             tag: self.tag.as_deref().and_then(normalize_tag),
+            story: match &self.story {
+                Some(name) => Some(journal.resolve_story(name, false)?.id),
+                None => None,
+            },
             since: since.map(Timestamp::from_datetime),
             until: until.map(Timestamp::from_datetime),
             limit: self.limit,

@@ -56,6 +56,14 @@ enum Action {
     Rm { story: String },
     /// Bring a story back from the bin
     Restore { story: String },
+    /// Articles of the journal that seem to belong in the story, best
+    /// first, with the words they share with it
+    Suggest {
+        story: String,
+        /// Show at most N
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        limit: usize,
+    },
     /// The story's timeline: its articles, their new versions, notes and
     /// follow-ups, in date order
     Show {
@@ -207,6 +215,52 @@ impl StoryCmd {
                 journal.write(now, |tx| tx.set_story_removed(&s.as_ref(), false))?;
                 let s = journal.story(&s.as_ref())?;
                 say(ctx, &s, &format!("restored {}: {}", s.name, s.title))?;
+            }
+            Action::Suggest { story, limit } => {
+                let journal = ctx.journal()?;
+                let s = journal.resolve_story(&story, false)?;
+                let found = journal.story_suggestions(&s.as_ref(), limit)?;
+                if ctx.json {
+                    output::json(&found)?;
+                } else if found.is_empty() {
+                    eprintln!(
+                        "nothing to suggest: no other article shares the distinctive words of {}'s articles",
+                        s.name
+                    );
+                } else {
+                    let width = output::term_width();
+                    let mut out = String::new();
+                    for f in &found {
+                        let a = &f.article;
+                        let _ = writeln!(
+                            out,
+                            "{}  {}  {}",
+                            a.short_id(),
+                            a.clipped_at.local_date(),
+                            output::shorten(&a.title, width.saturating_sub(22).max(20))
+                        );
+                        let _ = writeln!(
+                            out,
+                            "          {}",
+                            output::shorten(
+                                &format!(
+                                    "related to {} of its articles; shares: {}",
+                                    f.related_to,
+                                    f.shares.join(", ")
+                                ),
+                                width.saturating_sub(10).max(20)
+                            )
+                        );
+                    }
+                    let ids: Vec<&str> = found.iter().map(|f| f.article.short_id()).collect();
+                    let _ = writeln!(
+                        out,
+                        "to add them: nj story add {} {}",
+                        s.name,
+                        ids.join(" ")
+                    );
+                    output::print(&out)?;
+                }
             }
             Action::Show { story, since } => {
                 let mut journal = ctx.journal()?;

@@ -179,6 +179,7 @@ proptest! {
                 until: None,
                     query: word.to_owned(),
                     tag: None,
+ story: None,
                     limit: 0,
                     mark: (String::new(), String::new()),
                 })

@@ -581,6 +581,7 @@ pub(super) mod tests {
                 until: None,
                 query: "dredging".into(),
                 tag: None,
+                story: None,
                 limit: 10,
                 mark: Default::default(),
             })

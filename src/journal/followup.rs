@@ -3,7 +3,7 @@
 //! `time::when`'s job and printing is the binary's.
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, Row};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use super::query::{resolve_prefix, ArticleRef};
@@ -377,6 +377,58 @@ impl Journal {
     }
 
     /// Articles with at least one open follow-up, for `nj recheck`.
+    /// The articles that `nj recheck --scheduled` checks now: those of
+    /// open stories and those with open follow-ups whose last check here
+    /// (or clipping) is longer ago than their age asks for
+    /// ([`RECHECK_SCHEDULE`]). One query, so a run with nothing due costs
+    /// next to nothing.
+    pub fn due_for_recheck(&self, now: Timestamp) -> Result<Vec<ArticleRef>> {
+        let mut cases = String::from("CASE");
+        for (age, every) in RECHECK_SCHEDULE {
+            cases.push_str(&format!(" WHEN ?1 - born < {age} THEN {every}"));
+        }
+        cases.push_str(&format!(" ELSE {RECHECK_AFTER_A_MONTH} END"));
+        let sql = format!(
+            "SELECT seq, id FROM (
+                 SELECT a.seq, a.id, coalesce(a.published_at, a.clipped_at) AS born,
+                        coalesce(r.checked_at, a.clipped_at) AS checked
+                   FROM articles a LEFT JOIN rechecked r ON r.article_seq = a.seq
+                  WHERE a.deleted_at IS NULL
+                    AND (a.id IN (SELECT sa.article_id FROM story_articles sa
+                                    JOIN stories s ON s.id = sa.story_id
+                                   WHERE sa.dropped_at IS NULL AND s.closed_at IS NULL
+                                     AND s.deleted_at IS NULL)
+                         OR a.id IN (SELECT article_id FROM followups
+                                      WHERE status = 'open' AND deleted_at IS NULL)))
+              WHERE ?1 - checked >= {cases}
+              ORDER BY seq"
+        );
+        let rows = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_map([now], |r| {
+                Ok(ArticleRef {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Notes that `nj recheck` fetched (or tried) the article now.
+    pub fn mark_rechecked(&mut self, article: &ArticleRef, now: Timestamp) -> Result<()> {
+        self.write(now, |tx| {
+            tx.conn()
+                .prepare_cached(
+                    "INSERT INTO rechecked(article_seq, checked_at) VALUES (?1, ?2)
+                     ON CONFLICT(article_seq) DO UPDATE SET checked_at = excluded.checked_at",
+                )?
+                .execute(params![article.rowid, now])?;
+            Ok(())
+        })
+    }
+
     /// The articles with an open follow-up, or in a story that has one:
     /// what `nj recheck` checks without ids.
     pub fn articles_with_open_followups(&self) -> Result<Vec<ArticleRef>> {
@@ -404,6 +456,18 @@ impl Journal {
         Ok(rows)
     }
 }
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// How often `nj recheck --scheduled` checks an article, by its age (from
+/// its published date, else its clipping): (younger than, every). News
+/// changes most in its first hours and days, little after a month.
+pub const RECHECK_SCHEDULE: [(i64, i64); 3] =
+    [(DAY, 30 * MINUTE), (7 * DAY, 2 * HOUR), (30 * DAY, DAY)];
+/// How often once it is a month old.
+pub const RECHECK_AFTER_A_MONTH: i64 = 7 * DAY;
 
 /// The schedule's next occurrence after `now`: the due time moved on by
 /// whole intervals, at least one, until it is past `now`. Each is counted

@@ -55,7 +55,7 @@ pub use query::{
 pub use related::Related;
 pub use replica::JournalReplica;
 pub use search::{SearchHit, SearchHitKind, SearchQuery};
-pub use story::{story_name, Event, Story, StoryRef, StorySummary, What};
+pub use story::{story_name, Event, Story, StoryRef, StorySummary, Suggestion, What};
 pub use tx::Tx;
 
 /// The schema, as an ordered list of forward-only migrations.
@@ -858,6 +858,7 @@ mod tests {
                 until: None,
                 query: word.into(),
                 tag: None,
+                story: None,
                 limit: 10,
                 mark: (String::new(), String::new()),
             })
@@ -1023,6 +1024,7 @@ mod tests {
                 until: None,
                 query: word.into(),
                 tag: None,
+                story: None,
                 limit: 10,
                 mark: (String::new(), String::new()),
             })

@@ -1228,6 +1228,7 @@ mod tests {
             until: None,
             query: word.into(),
             tag: None,
+            story: None,
             limit: 50,
             mark: (String::new(), String::new()),
         })

@@ -34,6 +34,8 @@ pub struct SearchHit {
 pub struct SearchQuery {
     pub query: String,
     pub tag: Option<String>,
+    /// Only the articles of this story (by id), and its own notes.
+    pub story: Option<String>,
     /// Only articles clipped (and journal notes written) at or after this.
     pub since: Option<Timestamp>,
     /// Only those clipped (or written) before this.
@@ -105,11 +107,13 @@ impl Journal {
             "SELECT f.rowid, f.rank FROM article_fts f JOIN articles a ON a.rowid = f.rowid
               WHERE article_fts MATCH ?1 AND a.deleted_at IS NULL {tag_clause}
                 AND (?3 IS NULL OR a.clipped_at >= ?3) AND (?4 IS NULL OR a.clipped_at < ?4)
+                AND (?5 IS NULL OR a.id IN (SELECT article_id FROM story_articles
+                                             WHERE story_id = ?5 AND dropped_at IS NULL))
               ORDER BY f.rank"
         );
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![fts, q.tag, q.since, q.until])?;
+        let mut rows = stmt.query(params![fts, q.tag, q.since, q.until, q.story])?;
         let mut found: Vec<(i64, f64)> = Vec::new();
         while let Some(r) = rows.next()? {
             if q.limit > 0 && found.len() >= q.limit {
@@ -172,9 +176,10 @@ impl Journal {
                FROM note_fts f JOIN notes n ON n.rowid = f.rowid
               WHERE note_fts MATCH ?1 AND n.deleted_at IS NULL AND n.article_id IS NULL
                 AND (?4 IS NULL OR n.created_at >= ?4) AND (?5 IS NULL OR n.created_at < ?5)
+                AND (?6 IS NULL OR n.story_id = ?6)
               ORDER BY f.rank",
         )?;
-        let mut rows = stmt.query(params![fts, q.mark.0, q.mark.1, q.since, q.until])?;
+        let mut rows = stmt.query(params![fts, q.mark.0, q.mark.1, q.since, q.until, q.story])?;
         let mut hits = Vec::new();
         while let Some(r) = rows.next()? {
             if q.limit > 0 && hits.len() >= q.limit {

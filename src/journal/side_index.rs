@@ -282,6 +282,7 @@ mod tests {
                 until: None,
                 query: query.into(),
                 tag: None,
+                story: None,
                 limit: 100,
                 mark: Default::default(),
             })

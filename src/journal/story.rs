@@ -337,6 +337,24 @@ pub enum What {
     },
 }
 
+/// How many of a story's latest articles `nj story suggest` asks about.
+const SUGGEST_FROM: usize = 30;
+/// How many related articles of each it takes.
+const RELATED_PER_ARTICLE: usize = 20;
+
+/// An article that seems to belong in a story.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    pub article: Article,
+    /// Higher is closer: for each article of the story it is related to,
+    /// more the higher it ranks there.
+    pub score: u32,
+    /// How many of the story's articles it is related to.
+    pub related_to: usize,
+    /// The distinctive words it shares with them.
+    pub shares: Vec<String>,
+}
+
 /// The article ids of a story, as a SQL fragment over `?1` (the story id).
 const MEMBERS: &str =
     "SELECT article_id FROM story_articles WHERE story_id = ?1 AND dropped_at IS NULL";
@@ -656,6 +674,62 @@ impl Journal {
             }
         }
         Ok(None)
+    }
+
+    /// Articles of the journal that seem to belong in the story, best
+    /// first: those related ([`Journal::related`]) to the most of its
+    /// articles, and most closely, with the words they share. The story's
+    /// latest articles (at most [`SUGGEST_FROM`]) are asked.
+    pub fn story_suggestions(&self, s: &StoryRef, limit: usize) -> Result<Vec<Suggestion>> {
+        let mut members = self.story_articles(s)?;
+        members.sort_by(|a, b| b.clipped_at.cmp(&a.clipped_at));
+        members.truncate(SUGGEST_FROM);
+        let inside: std::collections::HashSet<String> = self
+            .conn()
+            .prepare_cached(MEMBERS)?
+            .query_map([&s.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut found: Vec<Suggestion> = Vec::new();
+        for m in &members {
+            for (rank, r) in self
+                .related(&m.as_ref(), RELATED_PER_ARTICLE)?
+                .into_iter()
+                .enumerate()
+            {
+                if inside.contains(&r.article.id) {
+                    continue;
+                }
+                let points = (RELATED_PER_ARTICLE - rank) as u32;
+                match found.iter_mut().find(|f| f.article.id == r.article.id) {
+                    Some(f) => {
+                        f.score += points;
+                        f.related_to += 1;
+                        for w in r.shares {
+                            if !f.shares.contains(&w) {
+                                f.shares.push(w);
+                            }
+                        }
+                    }
+                    None => found.push(Suggestion {
+                        article: r.article,
+                        score: points,
+                        related_to: 1,
+                        shares: match r.copy {
+                            Some(_) => vec!["a copy of one of its articles".to_owned()],
+                            None => r.shares,
+                        },
+                    }),
+                }
+            }
+        }
+        found.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then_with(|| b.article.clipped_at.cmp(&a.article.clipped_at))
+                .then_with(|| a.article.id.cmp(&b.article.id))
+        });
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// Notes that the story was shown now, on this device (`nj stories`

@@ -278,3 +278,56 @@ fn a_story_is_exported_and_imported() {
     let shown = json(&other, &["story", "show", "harbour"]);
     assert_eq!(shown["timeline"].as_array().unwrap().len(), 4, "{shown}");
 }
+
+/// `nj recheck --scheduled` fetches an article of an open story only
+/// when its age says it is time, and says nothing when nothing is due.
+#[test]
+fn scheduled_rechecks_follow_the_articles_age() {
+    let env = Env::new();
+    let server = Server::start();
+    server.route("/award", Reply::html(&text_page(AWARD)));
+    env.set_now("2026-03-02T09:00:00Z");
+    env.nj(&["story", "new", "JEDI contract"]).success();
+    env.nj(&["clip", &server.url("/award"), "--story", "jedi"])
+        .success();
+    let hits = || server.hits("/award");
+    assert_eq!(hits(), 1);
+    let scheduled = |now: &str| {
+        env.set_now(now);
+        let out = env.nj(&["recheck", "--scheduled"]).success();
+        assert_eq!(out.stderr, "", "{now}");
+        out.stdout
+    };
+    // Younger than a day: every 30 minutes.
+    assert_eq!(
+        scheduled("2026-03-02T09:10:00Z"),
+        "",
+        "nothing due yet prints nothing"
+    );
+    assert_eq!(hits(), 1);
+    let out = scheduled("2026-03-02T09:31:00Z");
+    assert!(out.starts_with("unchanged    "), "{out}");
+    assert_eq!(hits(), 2);
+    assert_eq!(scheduled("2026-03-02T09:50:00Z"), "");
+    assert_eq!(hits(), 2);
+    // Two days old: every 2 hours.
+    scheduled("2026-03-04T09:00:00Z");
+    assert_eq!(hits(), 3);
+    scheduled("2026-03-04T10:30:00Z");
+    assert_eq!(hits(), 3);
+    scheduled("2026-03-04T11:01:00Z");
+    assert_eq!(hits(), 4);
+    // Two months old: weekly.
+    scheduled("2026-05-02T09:00:00Z");
+    assert_eq!(hits(), 5);
+    scheduled("2026-05-08T09:00:00Z");
+    assert_eq!(hits(), 5);
+    scheduled("2026-05-09T09:01:00Z");
+    assert_eq!(hits(), 6);
+    // A closed story's articles are not rechecked on a schedule.
+    env.nj(&["story", "close", "jedi"]).success();
+    scheduled("2026-06-09T09:00:00Z");
+    assert_eq!(hits(), 6);
+    let none = env.nj(&["--json", "recheck", "--scheduled"]).json();
+    assert_eq!(none, serde_json::json!([]));
+}
