@@ -682,7 +682,7 @@ impl Journal {
     /// latest articles (at most [`SUGGEST_FROM`]) are asked.
     pub fn story_suggestions(&self, s: &StoryRef, limit: usize) -> Result<Vec<Suggestion>> {
         let mut members = self.story_articles(s)?;
-        members.sort_by(|a, b| b.clipped_at.cmp(&a.clipped_at));
+        members.sort_by_key(|a| std::cmp::Reverse(a.clipped_at));
         members.truncate(SUGGEST_FROM);
         let inside: std::collections::HashSet<String> = self
             .conn()
