@@ -71,7 +71,11 @@ impl Export {
                     "--format markdown writes one file per article: give the folder with -o DIR",
                 )?;
                 let n = export::markdown::write(&journal, dir)?;
-                plural(n, "article", "articles")
+                let mut s = plural(n.articles, "article", "articles");
+                if n.stories > 0 {
+                    s.push_str(&format!(" and {}", plural(n.stories, "story", "stories")));
+                }
+                s
             }
             ExportFormat::Ics => {
                 let all = journal.followups(&FollowupFilter::default())?;

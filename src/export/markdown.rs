@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::content::EMPTY_HASH;
 use crate::entity::fields::{article, note, tag};
 use crate::error::{Error, Result};
-use crate::journal::{format_time, short_id, ArticleRecord, Journal, Record};
+use crate::journal::{format_time, short_id, ArticleRecord, Event, Journal, Record, Story, What};
 
 /// The longest slug, in characters: long enough to tell articles apart,
 /// short enough for any file system's name limit with the id added.
@@ -124,7 +124,70 @@ pub fn render(a: &ArticleRecord, text: &str) -> String {
 
 /// Writes one file per live article into `dir` (made if missing). Returns
 /// how many.
-pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
+/// What [`write`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub articles: usize,
+    pub stories: usize,
+}
+
+/// A story's file: its timeline, each article a `[[wiki link]]` to its
+/// own file (`files` maps article ids to file names without `.md`).
+pub fn render_story(
+    s: &Story,
+    events: &[Event],
+    files: &std::collections::HashMap<String, String>,
+) -> String {
+    let mut out = String::from("---\n");
+    out.push_str(&format!("title: {}\n", yaml(&s.title)));
+    out.push_str(&format!("story: {}\n", s.name));
+    out.push_str(&format!("id: {}\n", s.id));
+    out.push_str(&format!("created: {}\n", s.created_at.rfc3339()));
+    if let Some(closed) = s.closed_at {
+        out.push_str(&format!("closed: {}\n", closed.rfc3339()));
+    }
+    out.push_str("---\n\n");
+    out.push_str(&format!("# {}\n\n", s.title));
+    let link = |id: &str, title: Option<&str>| match files.get(id) {
+        Some(file) => format!("[[{file}]]"),
+        None => title.unwrap_or(short_id(id)).to_owned(),
+    };
+    for e in events {
+        let date = e.at.local_date();
+        let line = match &e.what {
+            What::Article { article } => {
+                format!("{} {}", link(&article.id, None), article.title)
+            }
+            What::Version {
+                article_id,
+                title,
+                number,
+                words_added,
+                words_removed,
+                minor,
+            } => format!(
+                "version {number} of {}: +{words_added} -{words_removed} words{}",
+                link(article_id, Some(title)),
+                if *minor { " (minor)" } else { "" }
+            ),
+            What::Note {
+                article_id, text, ..
+            } => match article_id {
+                Some(a) => format!("note on {}: {}", link(a, None), text.replace('\n', " ")),
+                None => format!("note: {}", text.replace('\n', " ")),
+            },
+            What::FollowupSet { text, due_at, .. } => {
+                format!("follow-up set: {text} (due {})", due_at.local_date())
+            }
+            What::FollowupDone { text, .. } => format!("follow-up done: {text}"),
+            What::FollowupDue { text, .. } => format!("due: {text}"),
+        };
+        out.push_str(&format!("- {date} {line}\n"));
+    }
+    out
+}
+
+pub fn write(journal: &Journal, dir: &Path) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(|e| {
         Error::BadInput(format!(
             "cannot create the folder {}: {e}; pass another -o DIR",
@@ -132,12 +195,29 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
         ))
     })?;
     let mut names = HashSet::new();
-    let mut written = 0;
+    let mut written = Written::default();
+    let mut files = std::collections::HashMap::new();
     // Only the current text is written: unpacking every version's would
     // be most of the work.
     journal.dump(false, |record| {
-        let Record::Article(a) = record else {
-            return Ok(());
+        let a = match record {
+            Record::Article(a) => a,
+            Record::Story(st) if st.deleted_at().is_none() => {
+                let story = journal.resolve_story(&st.id, false)?;
+                let events = journal.story_timeline(&story.as_ref(), None)?;
+                let mut name = format!("story-{}.md", story.name);
+                if !names.insert(name.clone()) {
+                    name = format!("story-{}-{}.md", story.name, story.short_id());
+                    names.insert(name.clone());
+                }
+                let path = dir.join(&name);
+                std::fs::write(&path, render_story(&story, &events, &files)).map_err(|e| {
+                    Error::BadInput(format!("cannot write {}: {e}", path.display()))
+                })?;
+                written.stories += 1;
+                return Ok(());
+            }
+            _ => return Ok(()),
         };
         if a.deleted_at().is_some() {
             return Ok(());
@@ -154,7 +234,8 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<usize> {
             .map_err(|e| Error::BadInput(format!("cannot write {}: {e}", path.display())))?;
         let text = journal.text(a.text(article::CONTENT_HASH).unwrap_or_default())?;
         file.write_all(render(&a, &text).as_bytes())?;
-        written += 1;
+        files.insert(a.id.clone(), name.trim_end_matches(".md").to_owned());
+        written.articles += 1;
         Ok(())
     })?;
     Ok(written)

@@ -277,6 +277,33 @@ fn a_story_is_exported_and_imported() {
     );
     let shown = json(&other, &["story", "show", "harbour"]);
     assert_eq!(shown["timeline"].as_array().unwrap().len(), 4, "{shown}");
+
+    // The Markdown export: a file per story, its timeline linking to the
+    // articles' files.
+    let out = env
+        .nj(&["export", "--format", "markdown", "-o", "md"])
+        .success();
+    assert!(
+        out.stderr.contains("1 article and 1 story"),
+        "{}",
+        out.stderr
+    );
+    let story = std::fs::read_to_string(env.path("md/story-harbour-works.md")).unwrap();
+    let article_file = format!("harbour-dredging-{}", &a[..8]);
+    assert!(env.path(&format!("md/{article_file}.md")).exists());
+    assert!(
+        story.starts_with("---\ntitle: \"Harbour works\"\nstory: harbour-works\n"),
+        "{story}"
+    );
+    assert!(
+        story.contains(&format!(" [[{article_file}]] Harbour dredging\n")),
+        "{story}"
+    );
+    assert!(story.contains(" note: dredging starts in May\n"), "{story}");
+    assert!(
+        story.contains(" follow-up set: check the start (due "),
+        "{story}"
+    );
 }
 
 /// `nj recheck --scheduled` fetches an article of an open story only
