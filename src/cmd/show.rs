@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::Args;
 use newsjournal::journal::{
-    short_id, ArticleDetail, CopySource, Followup, FollowupFilter, FollowupStatus, Related,
+    short_id, ArticleDetail, CopySource, Followup, FollowupFilter, FollowupStatus, Related, Story,
 };
 use serde::Serialize;
 
@@ -38,6 +38,8 @@ struct ShowJson<'a> {
     #[serde(flatten)]
     detail: &'a ArticleDetail,
     followups: &'a [Followup],
+    /// The stories it is in.
+    stories: &'a [Story],
     text: &'a str,
 }
 
@@ -64,12 +66,14 @@ impl Show {
             status: None,
             article: Some(article.clone()),
         })?;
+        let stories = journal.stories_of(&article)?;
         if self.text {
             output::print_exact(&text)?;
         } else if ctx.json {
             output::json(&ShowJson {
                 detail: &detail,
                 followups: &followups,
+                stories: &stories,
                 text: &text,
             })?;
         } else {
@@ -83,6 +87,7 @@ impl Show {
                     self.version,
                     self.copy.as_deref(),
                     &related,
+                    &stories,
                 ),
                 ctx.config.pager(&ctx.settings),
             )?;
@@ -125,6 +130,7 @@ fn render(
     version: Option<usize>,
     copy: Option<&str>,
     related: &[Related],
+    stories: &[Story],
 ) -> String {
     let a = &d.article;
     let width = output::term_width().clamp(40, 100);
@@ -152,6 +158,10 @@ fn render(
     field("clipped", &a.clipped_at.local());
     if !a.tags.is_empty() {
         field("tags", &a.tags.join(", "));
+    }
+    for st in stories {
+        let closed = if st.closed_at.is_some() { " (closed)" } else { "" };
+        field("story", &format!("{}  {}{closed}", st.name, st.title));
     }
     if let Some(t) = a.read_at {
         field("read", &t.local());

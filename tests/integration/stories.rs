@@ -137,7 +137,16 @@ fn a_story_followed_across_two_devices() {
     b.nj(&["sync"]).success();
 
     a.at(&at("13:00")).nj(&["sync"]).success();
+    // `nj stories` marks the story: an article changed since it was shown.
+    let stories = json(&a.env, &["stories"]);
+    assert_eq!(stories[0]["changed"], true, "{stories}");
+    assert_eq!(stories[0]["articles"], 2, "{stories}");
+    let listed = a.nj(&["stories"]).success();
+    assert!(listed.stdout.contains("jedi-contract *"), "{}", listed.stdout);
     let shown = json(&a.env, &["story", "show", "jedi"]);
+    assert_eq!(json(&a.env, &["stories"])[0]["changed"], false);
+    let article = a.nj(&["show", &award]).success().stdout;
+    assert!(article.contains("\nstory      jedi-contract  JEDI contract\n"), "{article}");
     let kinds: Vec<&str> = shown["timeline"]
         .as_array()
         .unwrap()
