@@ -556,3 +556,33 @@ CREATE TABLE rechecked (
     article_seq INTEGER PRIMARY KEY,
     checked_at  INTEGER NOT NULL
 );
+
+-- Which articles `nj recheck --scheduled` looks at changes only with
+-- these: each bumps a count, and while the count stays the same a run may
+-- trust the earliest time it worked out that any of them is due
+-- (`recheck_next`), and do nothing before it without looking.
+INSERT OR IGNORE INTO meta(key, value) VALUES ('recheck_generation', '0');
+CREATE TRIGGER recheck_on_followup_insert AFTER INSERT ON followups
+BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'recheck_generation';
+END;
+CREATE TRIGGER recheck_on_followup_update AFTER UPDATE OF status, deleted_at, article_id ON followups
+BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'recheck_generation';
+END;
+CREATE TRIGGER recheck_on_story_article_insert AFTER INSERT ON story_articles
+BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'recheck_generation';
+END;
+CREATE TRIGGER recheck_on_story_article_update AFTER UPDATE OF dropped_at ON story_articles
+BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'recheck_generation';
+END;
+CREATE TRIGGER recheck_on_story_update AFTER UPDATE OF closed_at, deleted_at ON stories
+BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'recheck_generation';
+END;
+CREATE TRIGGER recheck_on_article_update AFTER UPDATE OF deleted_at, published_at ON articles
+BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'recheck_generation';
+END;

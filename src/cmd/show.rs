@@ -160,7 +160,11 @@ fn render(
         field("tags", &a.tags.join(", "));
     }
     for st in stories {
-        let closed = if st.closed_at.is_some() { " (closed)" } else { "" };
+        let closed = if st.closed_at.is_some() {
+            " (closed)"
+        } else {
+            ""
+        };
         field("story", &format!("{}  {}{closed}", st.name, st.title));
     }
     if let Some(t) = a.read_at {

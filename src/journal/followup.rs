@@ -380,32 +380,46 @@ impl Journal {
     /// The articles that `nj recheck --scheduled` checks now: those of
     /// open stories and those with open follow-ups whose last check here
     /// (or clipping) is longer ago than their age asks for
-    /// ([`RECHECK_SCHEDULE`]). One query, so a run with nothing due costs
-    /// next to nothing.
-    pub fn due_for_recheck(&self, now: Timestamp) -> Result<Vec<ArticleRef>> {
-        let mut cases = String::from("CASE");
-        for (age, every) in RECHECK_SCHEDULE {
-            cases.push_str(&format!(" WHEN ?1 - born < {age} THEN {every}"));
+    /// ([`RECHECK_SCHEDULE`]). When none is, it notes the earliest time one
+    /// can be (each article's last check plus its interval now, which
+    /// only grows with age), and until then, while no follow-up, story or
+    /// article has changed in a way that bears on it, answers from that
+    /// note without looking (a meta row and a count the schema's triggers
+    /// keep).
+    pub fn due_for_recheck(&mut self, now: Timestamp) -> Result<Vec<ArticleRef>> {
+        let generation = self.meta("recheck_generation")?.unwrap_or_default();
+        if let Some(note) = self.meta("recheck_next")? {
+            if let Some((next, noted)) = note.split_once(' ') {
+                if noted == generation && next.parse::<i64>().is_ok_and(|n| now.0 < n) {
+                    return Ok(Vec::new());
+                }
+            }
         }
-        cases.push_str(&format!(" ELSE {RECHECK_AFTER_A_MONTH} END"));
-        let sql = format!(
-            "SELECT seq, id FROM (
+        let mut interval = String::from("CASE");
+        for (age, every) in RECHECK_SCHEDULE {
+            interval.push_str(&format!(" WHEN ?1 - c.born < {age} THEN {every}"));
+        }
+        interval.push_str(&format!(" ELSE {RECHECK_AFTER_A_MONTH} END"));
+        // The candidates from the two small sets, not a scan of every
+        // article.
+        let candidates = "WITH ids(id) AS (
+                 SELECT sa.article_id FROM story_articles sa JOIN stories s ON s.id = sa.story_id
+                  WHERE sa.dropped_at IS NULL AND s.closed_at IS NULL AND s.deleted_at IS NULL
+                 UNION
+                 SELECT article_id FROM followups
+                  WHERE status = 'open' AND deleted_at IS NULL AND article_id IS NOT NULL),
+             c AS (
                  SELECT a.seq, a.id, coalesce(a.published_at, a.clipped_at) AS born,
                         coalesce(r.checked_at, a.clipped_at) AS checked
-                   FROM articles a LEFT JOIN rechecked r ON r.article_seq = a.seq
-                  WHERE a.deleted_at IS NULL
-                    AND (a.id IN (SELECT sa.article_id FROM story_articles sa
-                                    JOIN stories s ON s.id = sa.story_id
-                                   WHERE sa.dropped_at IS NULL AND s.closed_at IS NULL
-                                     AND s.deleted_at IS NULL)
-                         OR a.id IN (SELECT article_id FROM followups
-                                      WHERE status = 'open' AND deleted_at IS NULL)))
-              WHERE ?1 - checked >= {cases}
-              ORDER BY seq"
-        );
-        let rows = self
+                   FROM ids JOIN articles a ON a.id = ids.id
+                   LEFT JOIN rechecked r ON r.article_seq = a.seq
+                  WHERE a.deleted_at IS NULL)";
+        let due: Vec<ArticleRef> = self
             .conn()
-            .prepare_cached(&sql)?
+            .prepare_cached(&format!(
+                "{candidates} SELECT c.seq, c.id FROM c WHERE ?1 - c.checked >= {interval}
+                  ORDER BY c.seq"
+            ))?
             .query_map([now], |r| {
                 Ok(ArticleRef {
                     rowid: r.get(0)?,
@@ -413,7 +427,21 @@ impl Journal {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        if due.is_empty() {
+            let next: Option<i64> = self
+                .conn()
+                .prepare_cached(&format!(
+                    "{candidates} SELECT min(c.checked + {interval}) FROM c"
+                ))?
+                .query_row([now], |r| r.get(0))?;
+            // With nothing to check, nothing can be due until something
+            // changes.
+            let next = next.unwrap_or(i64::MAX);
+            self.write(now, |tx| {
+                super::tx::meta_set(tx.conn(), "recheck_next", &format!("{next} {generation}"))
+            })?;
+        }
+        Ok(due)
     }
 
     /// Notes that `nj recheck` fetched (or tried) the article now.

@@ -7,7 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::query::{article_by_rowid, short_id, Article, ArticleRef};
+use super::query::{article_from_row, short_id, Article, ArticleRef, ARTICLE_COLUMNS};
 use super::tx::new_id;
 use super::{Journal, Tx};
 use crate::entity::fields::{story, story_article};
@@ -455,27 +455,45 @@ impl Journal {
             (false, true) => "s.deleted_at IS NULL AND s.closed_at IS NOT NULL",
             (false, false) => "s.deleted_at IS NULL AND s.closed_at IS NULL",
         };
+        // Each figure grouped by story in one pass, not looked up story by
+        // story: a thousand stories cost one read of their articles.
         let sql = format!(
-            "WITH m AS (
+            "WITH m AS MATERIALIZED (
                  SELECT sa.story_id, a.id AS article_id, a.clipped_at, a.updated_at
                    FROM story_articles sa JOIN articles a ON a.id = sa.article_id
-                  WHERE sa.dropped_at IS NULL AND a.deleted_at IS NULL)
-             SELECT {cols},
-                    (SELECT count(*) FROM m WHERE m.story_id = s.id),
-                    max(s.updated_at,
-                        ifnull((SELECT max(m.updated_at) FROM m WHERE m.story_id = s.id), 0),
-                        ifnull((SELECT max(n.created_at) FROM notes n
-                                 WHERE n.story_id = s.id AND n.deleted_at IS NULL), 0)),
-                    (SELECT min(f.due_at) FROM followups f
-                      WHERE f.status = 'open' AND f.deleted_at IS NULL
-                        AND (f.story_id = s.id
-                             OR f.article_id IN (SELECT article_id FROM m WHERE m.story_id = s.id))),
-                    EXISTS (SELECT 1 FROM versions v JOIN m ON m.article_id = v.article_id
-                             WHERE m.story_id = s.id
-                               AND v.created_at > ifnull((SELECT shown_at FROM story_seen
-                                                           WHERE story_id = s.id), s.created_at)
-                               AND v.created_at > m.clipped_at)
-               FROM stories s WHERE {which}",
+                  WHERE sa.dropped_at IS NULL AND a.deleted_at IS NULL),
+             counts AS (
+                 SELECT story_id, count(*) AS n, max(updated_at) AS last
+                   FROM m GROUP BY story_id),
+             notes_last AS (
+                 SELECT story_id, max(created_at) AS last FROM notes
+                  WHERE story_id IS NOT NULL AND deleted_at IS NULL GROUP BY story_id),
+             due AS (
+                 SELECT story_id, min(due_at) AS next FROM (
+                     SELECT f.story_id, f.due_at FROM followups f
+                      WHERE f.story_id IS NOT NULL AND f.status = 'open' AND f.deleted_at IS NULL
+                     UNION ALL
+                     SELECT m.story_id, f.due_at
+                       FROM m CROSS JOIN followups f ON f.article_id = m.article_id
+                      WHERE f.status = 'open' AND f.deleted_at IS NULL)
+                  GROUP BY story_id),
+             changed AS (
+                 SELECT DISTINCT m.story_id FROM m
+                   JOIN stories s2 ON s2.id = m.story_id
+                   LEFT JOIN story_seen seen ON seen.story_id = m.story_id
+                  WHERE EXISTS (SELECT 1 FROM versions v
+                                 WHERE v.article_id = m.article_id
+                                   AND v.created_at > max(m.clipped_at,
+                                         coalesce(seen.shown_at, s2.created_at))))
+             SELECT {cols}, ifnull(c.n, 0),
+                    max(s.updated_at, ifnull(c.last, 0), ifnull(nl.last, 0)),
+                    d.next, ch.story_id IS NOT NULL
+               FROM stories s
+               LEFT JOIN counts c ON c.story_id = s.id
+               LEFT JOIN notes_last nl ON nl.story_id = s.id
+               LEFT JOIN due d ON d.story_id = s.id
+               LEFT JOIN changed ch ON ch.story_id = s.id
+              WHERE {which}",
             cols = STORY_COLUMNS
                 .split(", ")
                 .map(|c| format!("s.{c}"))
@@ -503,20 +521,18 @@ impl Journal {
         Ok(out)
     }
 
-    /// The articles in the story, in the order of the timeline.
+    /// The articles in the story (outside the bin), in the order of the
+    /// timeline, in one query.
     pub fn story_articles(&self, s: &StoryRef) -> Result<Vec<Article>> {
-        let rowids: Vec<i64> = self
+        Ok(self
             .conn()
             .prepare_cached(&format!(
-                "SELECT seq FROM articles WHERE id IN ({MEMBERS})
-                  ORDER BY coalesce(published_at, clipped_at), id"
+                "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash
+                  WHERE a.id IN ({MEMBERS}) AND a.deleted_at IS NULL
+                  ORDER BY coalesce(a.published_at, a.clipped_at), a.id"
             ))?
-            .query_map([&s.id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        rowids
-            .into_iter()
-            .map(|r| article_by_rowid(self.conn(), r))
-            .collect()
+            .query_map([&s.id], article_from_row)?
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     /// What happened in the story, in date order: its articles, their new
@@ -525,13 +541,18 @@ impl Journal {
     pub fn story_timeline(&self, s: &StoryRef, since: Option<Timestamp>) -> Result<Vec<Event>> {
         let mut events = Vec::new();
         let articles = self.story_articles(s)?;
+        // The articles with more than one text, in one look.
+        let changed: std::collections::HashSet<String> = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT article_id FROM versions WHERE article_id IN ({MEMBERS})
+                  GROUP BY article_id HAVING count(*) > 1"
+            ))?
+            .query_map([&s.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         for a in &articles {
             let at = a.published_at.unwrap_or(a.clipped_at);
-            let versions: i64 = self
-                .conn()
-                .prepare_cached("SELECT count(*) FROM versions WHERE article_id = ?1")?
-                .query_row([&a.id], |r| r.get(0))?;
-            if versions > 1 {
+            if changed.contains(&a.id) {
                 for v in self.versions_with_changes(&a.as_ref())?.into_iter().skip(1) {
                     let change = v.change.unwrap_or_default();
                     events.push(Event {

@@ -142,11 +142,18 @@ fn a_story_followed_across_two_devices() {
     assert_eq!(stories[0]["changed"], true, "{stories}");
     assert_eq!(stories[0]["articles"], 2, "{stories}");
     let listed = a.nj(&["stories"]).success();
-    assert!(listed.stdout.contains("jedi-contract *"), "{}", listed.stdout);
+    assert!(
+        listed.stdout.contains("jedi-contract *"),
+        "{}",
+        listed.stdout
+    );
     let shown = json(&a.env, &["story", "show", "jedi"]);
     assert_eq!(json(&a.env, &["stories"])[0]["changed"], false);
     let article = a.nj(&["show", &award]).success().stdout;
-    assert!(article.contains("\nstory      jedi-contract  JEDI contract\n"), "{article}");
+    assert!(
+        article.contains("\nstory      jedi-contract  JEDI contract\n"),
+        "{article}"
+    );
     let kinds: Vec<&str> = shown["timeline"]
         .as_array()
         .unwrap()
@@ -321,8 +328,12 @@ fn a_story_is_exported_and_imported() {
 fn scheduled_rechecks_follow_the_articles_age() {
     let env = Env::new();
     let server = Server::start();
-    server.route("/award", Reply::html(&text_page(AWARD)));
+    server
+        .route("/award", Reply::html(&text_page(AWARD)))
+        .route("/protest", Reply::html(&text_page(PROTEST)));
     env.set_now("2026-03-02T09:00:00Z");
+    // Clipped now, but put in the story only later.
+    let protest = crate::util::article_id(&env.nj(&["--json", "clip", &server.url("/protest")]));
     env.nj(&["story", "new", "JEDI contract"]).success();
     env.nj(&["clip", &server.url("/award"), "--story", "jedi"])
         .success();
@@ -345,6 +356,18 @@ fn scheduled_rechecks_follow_the_articles_age() {
     assert!(out.starts_with("unchanged    "), "{out}");
     assert_eq!(hits(), 2);
     assert_eq!(scheduled("2026-03-02T09:50:00Z"), "");
+    assert_eq!(hits(), 2);
+    // That run noted when the next check can be due (10:01); an article
+    // put in the story since is not held to it: clipped at 09:00 and
+    // never checked, it is due at once.
+    env.set_now("2026-03-02T09:55:00Z");
+    env.nj(&["story", "add", "jedi", &protest]).success();
+    let out = scheduled("2026-03-02T09:56:00Z");
+    assert!(
+        out.contains(&protest[..8]) && !out.contains("Pentagon awards"),
+        "{out}"
+    );
+    assert_eq!(server.hits("/protest"), 2);
     assert_eq!(hits(), 2);
     // Two days old: every 2 hours.
     scheduled("2026-03-04T09:00:00Z");
