@@ -38,7 +38,8 @@ struct ShowJson<'a> {
     #[serde(flatten)]
     detail: &'a ArticleDetail,
     followups: &'a [Followup],
-    /// The stories it is in.
+    /// The stories it is in (left out when none).
+    #[serde(skip_serializing_if = "<[Story]>::is_empty")]
     stories: &'a [Story],
     text: &'a str,
 }
