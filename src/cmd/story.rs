@@ -116,59 +116,8 @@ impl StoryCmd {
                     ))?;
                 }
             }
-            Action::Add { story, ids } => {
-                let mut journal = ctx.journal()?;
-                let s = journal.resolve_story(&story, false)?;
-                let articles = resolve_all(&journal, &ids)?;
-                for a in &articles {
-                    let art = journal.article(a)?;
-                    if art.deleted_at.is_some() {
-                        anyhow::bail!(
-                            "{} ({}) is in the bin; `nj restore {}` brings it back, then add it",
-                            art.short_id(),
-                            art.title,
-                            art.short_id()
-                        );
-                    }
-                }
-                let added = journal.write(now, |tx| {
-                    let mut added = Vec::new();
-                    for a in &articles {
-                        added.push(tx.add_to_story(&s.as_ref(), a)?);
-                    }
-                    Ok(added)
-                })?;
-                report(
-                    ctx,
-                    &journal,
-                    &s,
-                    &articles,
-                    &added,
-                    "added to",
-                    "already in",
-                )?;
-            }
-            Action::Drop { story, ids } => {
-                let mut journal = ctx.journal()?;
-                let s = journal.resolve_story(&story, false)?;
-                let articles = resolve_all(&journal, &ids)?;
-                let dropped = journal.write(now, |tx| {
-                    let mut dropped = Vec::new();
-                    for a in &articles {
-                        dropped.push(tx.drop_from_story(&s.as_ref(), a)?);
-                    }
-                    Ok(dropped)
-                })?;
-                report(
-                    ctx,
-                    &journal,
-                    &s,
-                    &articles,
-                    &dropped,
-                    "dropped from",
-                    "not in",
-                )?;
-            }
+            Action::Add { story, ids } => members(ctx, &story, &ids, true)?,
+            Action::Drop { story, ids } => members(ctx, &story, &ids, false)?,
             Action::Title { story, title } => {
                 let mut journal = ctx.journal()?;
                 let s = journal.resolve_story(&story, false)?;
@@ -317,6 +266,41 @@ impl Stories {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Puts the articles in the story (`add`), or takes them out, and says
+/// what each did. An article in the bin is not added.
+fn members(ctx: &Ctx, story: &str, ids: &[String], add: bool) -> Result<()> {
+    let mut journal = ctx.journal()?;
+    let s = journal.resolve_story(story, false)?;
+    let articles = resolve_all(&journal, ids)?;
+    if add {
+        for a in &articles {
+            let art = journal.article(a)?;
+            if art.deleted_at.is_some() {
+                anyhow::bail!(
+                    "{} ({}) is in the bin; `nj restore {}` brings it back, then add it",
+                    art.short_id(),
+                    art.title,
+                    art.short_id()
+                );
+            }
+        }
+    }
+    let changed = journal.write(ctx.clock.timestamp(), |tx| {
+        articles
+            .iter()
+            .map(|a| match add {
+                true => tx.add_to_story(&s.as_ref(), a),
+                false => tx.drop_from_story(&s.as_ref(), a),
+            })
+            .collect::<newsjournal::Result<Vec<bool>>>()
+    })?;
+    let (did, was) = match add {
+        true => ("added to", "already in"),
+        false => ("dropped from", "not in"),
+    };
+    report(ctx, &journal, &s, &articles, &changed, did, was)
 }
 
 fn resolve_all(journal: &Journal, ids: &[String]) -> Result<Vec<ArticleRef>> {
