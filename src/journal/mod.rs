@@ -312,11 +312,12 @@ impl Journal {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", n as i64 + 1)?;
         }
-        // An nj before schema 9 dropped the operations it did not know
-        // (syndicated copies, `kept_apart`), which only the server still
-        // has: a journal it pulled into pulls again from the start, once.
-        // From schema 10 on such operations are held (`held_ops`).
-        if current < DROPPED_UNKNOWN_BEFORE && latest >= HOLDS_UNKNOWN_FROM {
+        // An nj before schema 10 dropped the operations it did not know
+        // (before 9 syndicated copies and `kept_apart`; at 9, the stories a
+        // newer device made), which only the server still has: a journal
+        // it pulled into pulls again from the start, once. From schema 10
+        // on such operations are held (`held_ops`).
+        if current < HOLDS_UNKNOWN_FROM && latest >= HOLDS_UNKNOWN_FROM {
             replica::pull_again_from_the_start(&tx)?;
         }
         let after = dangling(&tx)?;
@@ -609,10 +610,8 @@ pub(super) fn count_tags(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// Journals of a schema before this one were kept by an nj that dropped
-/// synced fields it did not know (copies came with schema 9).
-const DROPPED_UNKNOWN_BEFORE: i64 = 9;
-/// The schema from which operations an nj does not know are held.
+/// The schema from which operations an nj does not know are held; an nj
+/// before it dropped them.
 const HOLDS_UNKNOWN_FROM: i64 = 10;
 
 /// Splits schema.sql at its `-- migration: N` markers. Text before the
@@ -635,17 +634,17 @@ mod tests {
         assert!(!migrations().is_empty());
     }
 
-    /// A journal an nj from before schema 9 synced pulls from the start
+    /// A journal an nj from before schema 10 synced pulls from the start
     /// once after the upgrade, to get what that nj dropped; one never
-    /// synced, or kept by an nj that knew everything synced so far, does
-    /// not.
+    /// synced, or kept by an nj that held what it did not know, does not.
     #[test]
-    fn an_upgrade_from_before_schema_9_pulls_again_from_the_start() {
+    fn an_upgrade_from_before_schema_10_pulls_again_from_the_start() {
         for (schema, cursor, expected) in [
             (8, None, (None, None)),
             (8, Some("0"), (Some("0"), None)),
             (8, Some("42"), (Some("0"), Some("42"))),
-            (9, Some("42"), (Some("42"), None)),
+            (9, Some("42"), (Some("0"), Some("42"))),
+            (10, Some("42"), (Some("42"), None)),
         ] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("j.db");
