@@ -218,7 +218,7 @@ impl StoryCmd {
                     Some(w) => Some(Timestamp::from_datetime(parse_since(&w, ctx.clock.now())?)),
                     None => None,
                 };
-                let events = journal.story_timeline(&s.as_ref(), since)?;
+                let events = journal.story_timeline(&s.as_ref(), since, !ctx.json)?;
                 if ctx.json {
                     output::json(&serde_json::json!({ "story": s, "timeline": events }))?;
                 } else {

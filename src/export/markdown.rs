@@ -204,7 +204,7 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<Written> {
             Record::Article(a) => a,
             Record::Story(st) if st.deleted_at().is_none() => {
                 let story = journal.resolve_story(&st.id, false)?;
-                let events = journal.story_timeline(&story.as_ref(), None)?;
+                let events = journal.story_timeline(&story.as_ref(), None, true)?;
                 let mut name = format!("story-{}.md", story.name);
                 if !names.insert(name.clone()) {
                     name = format!("story-{}-{}.md", story.name, story.short_id());
