@@ -100,15 +100,23 @@ impl Clip {
             )?),
             None => None,
         };
-        // And the story: a typo should not cost a fetch either.
-        let story = match &self.story {
-            Some(name) => Some(ctx.journal()?.resolve_story(name, false)?),
-            None => None,
+        // And the story: a typo should not cost a fetch either. The journal
+        // it is in (which must exist) is the one the clip goes to.
+        let (opened, story) = match &self.story {
+            Some(name) => {
+                let journal = ctx.journal()?;
+                let story = journal.resolve_story(name, false)?;
+                (Some(journal), Some(story))
+            }
+            None => (None, None),
         };
         // Read and extract before opening the journal: a failed fetch then
         // leaves no trace, and a slow one holds no lock.
         let page = clip::load(&Source::parse(&self.source), &opts, std::io::stdin().lock())?;
-        let mut journal = ctx.journal_or_create()?;
+        let mut journal = match opened {
+            Some(journal) => journal,
+            None => ctx.journal_or_create()?,
+        };
         let clip = NewClip {
             tags: self.tags,
             note: self.note,
@@ -144,7 +152,7 @@ impl Clip {
                     .map(|(story, shares)| Suggested { story, shares }),
             })?;
         } else {
-            let mut s = describe(&outcome, followup.is_some(), &clip.content.hash);
+            let mut s = describe(&outcome, followup.is_some());
             if let Some(f) = &followup {
                 s.push_str(&format!("  {}\n", describe_new(f)));
             }
@@ -167,9 +175,8 @@ impl Clip {
 }
 
 /// What a clip did; `followup_added` when `--due` added a follow-up, which
-/// a duplicate or a copy counts among what it merged; `clipped` is the hash
-/// of the text just clipped.
-fn describe(o: &ClipOutcome, followup_added: bool, clipped: &str) -> String {
+/// a duplicate or a copy counts among what it merged.
+fn describe(o: &ClipOutcome, followup_added: bool) -> String {
     let a = &o.article;
     let id = output::bold(short_id(&a.id));
     // A copy's message names its URL alone: "(added https://...)".
@@ -222,10 +229,10 @@ fn describe(o: &ClipOutcome, followup_added: bool, clipped: &str) -> String {
             )
         }
     };
-    if o.status == ClipStatus::Copy {
+    if let (ClipStatus::Copy, Some(copy)) = (o.status, &o.copy_hash) {
         // The copy's own text, which stays as it was clipped.
         s.push_str(&format!(
-            "  {clipped} (this copy's text; `nj clip --separate` keeps a copy apart)\n"
+            "  {copy} (this copy's text; `nj clip --separate` keeps a copy apart)\n"
         ));
     } else {
         s.push_str(&format!("  {}\n", a.content_hash));

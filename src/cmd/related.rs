@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use newsjournal::journal::Related;
+use newsjournal::journal::{Article, Related};
 
 use super::output;
 use super::Ctx;
@@ -43,18 +43,23 @@ impl RelatedCmd {
 pub fn lines(related: &[Related], width: usize) -> String {
     let mut s = String::new();
     for r in related {
-        let a = &r.article;
         let why = match r.copy {
             Some(alike) => format!("a copy: {}% the same text", (alike * 100.0).floor()),
             None => format!("shares: {}", r.shares.join(", ")),
         };
-        s.push_str(&format!(
-            "{}  {}  {}\n          {}\n",
-            a.short_id(),
-            a.clipped_at.local_date(),
-            output::shorten(&a.title, width.saturating_sub(22).max(20)),
-            output::shorten(&why, width.saturating_sub(10).max(20))
-        ));
+        s.push_str(&two_lines(&r.article, &why, width));
     }
     s
+}
+
+/// An article's id, date and title, and under it `why` it is listed, each
+/// cut to `width`.
+pub fn two_lines(a: &Article, why: &str, width: usize) -> String {
+    format!(
+        "{}  {}  {}\n          {}\n",
+        a.short_id(),
+        a.clipped_at.local_date(),
+        output::shorten(&a.title, width.saturating_sub(22).max(20)),
+        output::shorten(why, width.saturating_sub(10).max(20))
+    )
 }

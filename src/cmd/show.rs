@@ -67,10 +67,12 @@ impl Show {
             status: None,
             article: Some(article.clone()),
         })?;
-        let stories = journal.stories_of(&article)?;
         if self.text {
             output::print_exact(&text)?;
-        } else if ctx.json {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let stories = journal.stories_of(&article)?;
+        if ctx.json {
             output::json(&ShowJson {
                 detail: &detail,
                 followups: &followups,

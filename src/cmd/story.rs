@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use newsjournal::journal::{ArticleRef, Event, Journal, Story, What};
+use newsjournal::journal::{short_id, ArticleRef, Event, Journal, Story, StoryRef, Tx, What};
 use newsjournal::time::{parse_since, Timestamp};
 
 use super::output;
@@ -111,7 +111,7 @@ impl StoryCmd {
                         story.title,
                         match articles.len() {
                             0 => String::new(),
-                            n => format!(", with {}", count(n, "article")),
+                            n => format!(", with {}", output::count(n, "article")),
                         }
                     ))?;
                 }
@@ -119,51 +119,57 @@ impl StoryCmd {
             Action::Add { story, ids } => members(ctx, &story, &ids, true)?,
             Action::Drop { story, ids } => members(ctx, &story, &ids, false)?,
             Action::Title { story, title } => {
-                let mut journal = ctx.journal()?;
-                let s = journal.resolve_story(&story, false)?;
                 let title = title.join(" ");
-                journal.write(now, |tx| tx.set_story_title(&s.as_ref(), &title))?;
-                let s = journal.story(&s.as_ref())?;
-                say(
+                change(
                     ctx,
-                    &s,
-                    &format!("retitled {} ({}): {}", s.name, s.short_id(), s.title),
+                    &story,
+                    false,
+                    |tx, s| tx.set_story_title(s, &title),
+                    |s| format!("retitled {} ({}): {}", s.name, s.short_id(), s.title),
                 )?;
             }
             Action::Close { story } => {
-                let mut journal = ctx.journal()?;
-                let s = journal.resolve_story(&story, false)?;
-                journal.write(now, |tx| tx.set_story_closed(&s.as_ref(), true))?;
-                let s = journal.story(&s.as_ref())?;
-                say(
+                change(
                     ctx,
-                    &s,
-                    &format!(
-                        "closed {}: {} (`nj story reopen {}` opens it again)",
-                        s.name, s.title, s.name
-                    ),
+                    &story,
+                    false,
+                    |tx, s| tx.set_story_closed(s, true),
+                    |s| {
+                        format!(
+                            "closed {}: {} (`nj story reopen {}` opens it again)",
+                            s.name, s.title, s.name
+                        )
+                    },
                 )?;
             }
             Action::Reopen { story } => {
-                let mut journal = ctx.journal()?;
-                let s = journal.resolve_story(&story, false)?;
-                journal.write(now, |tx| tx.set_story_closed(&s.as_ref(), false))?;
-                let s = journal.story(&s.as_ref())?;
-                say(ctx, &s, &format!("reopened {}: {}", s.name, s.title))?;
+                change(
+                    ctx,
+                    &story,
+                    false,
+                    |tx, s| tx.set_story_closed(s, false),
+                    |s| format!("reopened {}: {}", s.name, s.title),
+                )?;
             }
             Action::Rm { story } => {
-                let mut journal = ctx.journal()?;
-                let s = journal.resolve_story(&story, false)?;
-                journal.write(now, |tx| tx.set_story_removed(&s.as_ref(), true))?;
-                let s = journal.story(&s.as_ref())?;
-                say(ctx, &s, &format!("moved {} to the bin: {} (`nj story restore {}` brings it back; its articles stay)", s.name, s.title, s.name))?;
+                change(
+                    ctx,
+                    &story,
+                    false,
+                    |tx, s| tx.set_story_removed(s, true),
+                    |s| {
+                        format!("moved {} to the bin: {} (`nj story restore {}` brings it back; its articles stay)", s.name, s.title, s.name)
+                    },
+                )?;
             }
             Action::Restore { story } => {
-                let mut journal = ctx.journal()?;
-                let s = journal.resolve_story(&story, true)?;
-                journal.write(now, |tx| tx.set_story_removed(&s.as_ref(), false))?;
-                let s = journal.story(&s.as_ref())?;
-                say(ctx, &s, &format!("restored {}: {}", s.name, s.title))?;
+                change(
+                    ctx,
+                    &story,
+                    true,
+                    |tx, s| tx.set_story_removed(s, false),
+                    |s| format!("restored {}: {}", s.name, s.title),
+                )?;
             }
             Action::Suggest { story, limit } => {
                 let journal = ctx.journal()?;
@@ -180,26 +186,12 @@ impl StoryCmd {
                     let width = output::term_width();
                     let mut out = String::new();
                     for f in &found {
-                        let a = &f.article;
-                        let _ = writeln!(
-                            out,
-                            "{}  {}  {}",
-                            a.short_id(),
-                            a.clipped_at.local_date(),
-                            output::shorten(&a.title, width.saturating_sub(22).max(20))
+                        let why = format!(
+                            "related to {} of its articles; shares: {}",
+                            f.related_to,
+                            f.shares.join(", ")
                         );
-                        let _ = writeln!(
-                            out,
-                            "          {}",
-                            output::shorten(
-                                &format!(
-                                    "related to {} of its articles; shares: {}",
-                                    f.related_to,
-                                    f.shares.join(", ")
-                                ),
-                                width.saturating_sub(10).max(20)
-                            )
-                        );
+                        out.push_str(&super::related::two_lines(&f.article, &why, width));
                     }
                     let ids: Vec<&str> = found.iter().map(|f| f.article.short_id()).collect();
                     let _ = writeln!(
@@ -310,16 +302,23 @@ fn resolve_all(journal: &Journal, ids: &[String]) -> Result<Vec<ArticleRef>> {
         .collect::<newsjournal::Result<_>>()?)
 }
 
-/// "1 article", "2 articles".
-fn count(n: usize, what: &str) -> String {
-    output::count(n, what)
-}
-
-fn say(ctx: &Ctx, s: &Story, line: &str) -> Result<()> {
+/// Changes the story named `story` (one in the bin with `in_bin`) with
+/// `f`, then prints it as it is now: as JSON, or `line` of it.
+fn change(
+    ctx: &Ctx,
+    story: &str,
+    in_bin: bool,
+    f: impl FnOnce(&mut Tx<'_>, &StoryRef) -> newsjournal::Result<()>,
+    line: impl FnOnce(&Story) -> String,
+) -> Result<()> {
+    let mut journal = ctx.journal()?;
+    let s = journal.resolve_story(story, in_bin)?.as_ref();
+    journal.write(ctx.clock.timestamp(), |tx| f(tx, &s))?;
+    let s = journal.story(&s)?;
     if ctx.json {
-        output::json(s)
+        output::json(&s)
     } else {
-        output::print(&format!("{line}\n"))
+        output::print(&format!("{}\n", line(&s)))
     }
 }
 
@@ -367,7 +366,6 @@ fn timeline(s: &Story, events: &[Event], now: Timestamp, width: usize) -> String
         s.created_at.local_date()
     );
     let _ = writeln!(out);
-    let short = |id: &str| id.chars().take(8).collect::<String>();
     let text_width = width.saturating_sub(24).max(30);
     let mut past_now = false;
     for e in events {
@@ -395,13 +393,13 @@ fn timeline(s: &Story, events: &[Event], now: Timestamp, width: usize) -> String
                 ..
             } => format!(
                 "{}  version {number}: +{words_added} -{words_removed} words{}",
-                short(article_id),
+                short_id(article_id),
                 if *minor { " (minor)" } else { "" }
             ),
             What::Note {
                 article_id, text, ..
             } => match article_id {
-                Some(a) => format!("{}  note: {}", short(a), first_line(text)),
+                Some(a) => format!("{}  note: {}", short_id(a), first_line(text)),
                 None => format!("note: {}", first_line(text)),
             },
             What::FollowupSet {
@@ -444,7 +442,7 @@ fn timeline(s: &Story, events: &[Event], now: Timestamp, width: usize) -> String
 
 fn on(article: Option<&str>) -> String {
     article
-        .map(|a| format!("{}  ", a.chars().take(8).collect::<String>()))
+        .map(|a| format!("{}  ", short_id(a)))
         .unwrap_or_default()
 }
 

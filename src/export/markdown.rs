@@ -203,7 +203,7 @@ pub fn write(journal: &Journal, dir: &Path) -> Result<Written> {
         let a = match record {
             Record::Article(a) => a,
             Record::Story(st) if st.deleted_at().is_none() => {
-                let story = journal.resolve_story(&st.id, false)?;
+                let story = journal.story_with_id(&st.id)?;
                 let events = journal.story_timeline(&story.as_ref(), None, true)?;
                 let mut name = format!("story-{}.md", story.name);
                 if !names.insert(name.clone()) {

@@ -174,10 +174,8 @@ impl Tx<'_> {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        if !notes.is_empty() {
-            // Its search entry takes the notes in at commit.
-            self.touch_article(into.rowid)?;
-        }
+        // Each note's move takes it out of one article's search entry and
+        // into the other's (Tx::set_note).
         for n in &notes {
             self.set_note(n, note::ARTICLE_ID, Value::Text(into.id.clone()))?;
         }
@@ -446,7 +444,7 @@ impl Journal {
     /// up to date first (a journal just upgraded has none yet), which is a
     /// write.
     pub fn copy_groups(&mut self, now: Timestamp) -> Result<Vec<CopyGroup>> {
-        self.write(now, |_| Ok(()))?;
+        self.make_copy_keys(now)?;
         let conn = self.conn();
         let binned: HashSet<i64> = conn
             .prepare("SELECT seq FROM articles WHERE deleted_at IS NOT NULL")?

@@ -444,17 +444,17 @@ impl Journal {
         Ok(due)
     }
 
-    /// Notes that `nj recheck` fetched (or tried) the article now.
+    /// Notes that `nj recheck` fetched (or tried) the article now: one
+    /// statement, this device's bookkeeping, which nothing else (the
+    /// change log, the index) hangs on.
     pub fn mark_rechecked(&mut self, article: &ArticleRef, now: Timestamp) -> Result<()> {
-        self.write(now, |tx| {
-            tx.conn()
-                .prepare_cached(
-                    "INSERT INTO rechecked(article_seq, checked_at) VALUES (?1, ?2)
-                     ON CONFLICT(article_seq) DO UPDATE SET checked_at = excluded.checked_at",
-                )?
-                .execute(params![article.rowid, now])?;
-            Ok(())
-        })
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO rechecked(article_seq, checked_at) VALUES (?1, ?2)
+                 ON CONFLICT(article_seq) DO UPDATE SET checked_at = excluded.checked_at",
+            )?
+            .execute(params![article.rowid, now])?;
+        Ok(())
     }
 
     /// The articles with an open follow-up, or in a story that has one:

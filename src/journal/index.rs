@@ -103,9 +103,9 @@ impl Tx<'_> {
     /// out until commit; otherwise the entry it joins would later be
     /// removed with the note in it, which it was never indexed with (and
     /// which FTS5 reports as a malformed database).
-    pub(super) fn touch_note_moving(&mut self, note_rowid: i64, to: Option<&str>) -> Result<()> {
+    pub(super) fn touch_note_moving(&mut self, note_rowid: i64, to: &Value) -> Result<()> {
         self.touch_note(note_rowid)?;
-        if let Some(id) = to {
+        if let Value::Text(id) = to {
             let rowid: Option<i64> = self
                 .tx
                 .prepare_cached("SELECT seq FROM articles WHERE id = ?1")?

@@ -158,9 +158,7 @@ impl Journal {
         let conn = self.conn();
         // How many articles there are, near enough for a weight, without
         // counting them (a scan of every one at each look-up).
-        let total: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM articles", [], |r| {
-            r.get(0)
-        })?;
+        let total = self.last_article_seq()?;
         let mut count = conn.prepare_cached(
             "SELECT count(*) FROM (SELECT 1 FROM article_fts WHERE article_fts MATCH ?1 LIMIT ?2)",
         )?;

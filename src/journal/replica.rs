@@ -380,12 +380,8 @@ impl SqlStore<'_, '_> {
             return Ok(());
         };
         self.touch(entity, rowid)?;
-        if entity == Entity::Note && field == crate::entity::fields::note::ARTICLE_ID {
-            let to = match &value {
-                Value::Text(id) => Some(id.as_str()),
-                _ => None,
-            };
-            self.tx.touch_note_moving(rowid, to)?;
+        if field == note::ARTICLE_ID {
+            self.tx.touch_note_moving(rowid, &value)?;
         }
         // When the change was made, not when it arrived, so every device
         // agrees.

@@ -613,11 +613,7 @@ impl Tx<'_> {
             None => self.touch_note(note.rowid)?,
         }
         if field == fields::note::ARTICLE_ID {
-            let to = match &value {
-                Value::Text(id) => Some(id.as_str()),
-                _ => None,
-            };
-            self.touch_note_moving(note.rowid, to)?;
+            self.touch_note_moving(note.rowid, &value)?;
         }
         self.set_row_field(&note.id, note.rowid, field, value)?;
         if let Some(a) = &note.article {

@@ -432,6 +432,16 @@ impl Journal {
         story_by_rowid(self.conn(), s.rowid)
     }
 
+    /// The story with this whole id (an export's record names it so).
+    pub fn story_with_id(&self, id: &str) -> Result<Story> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM stories WHERE id = ?1"
+            ))?
+            .query_row([id], story_row)?)
+    }
+
     /// The stories the article is in, open ones first.
     pub fn stories_of(&self, article: &ArticleRef) -> Result<Vec<Story>> {
         Ok(self
@@ -524,27 +534,27 @@ impl Journal {
     /// The articles in the story (outside the bin), in the order of the
     /// timeline, in one query.
     pub fn story_articles(&self, s: &StoryRef) -> Result<Vec<Article>> {
-        Ok(self
-            .conn()
-            .prepare_cached(&format!(
-                "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash
-                  WHERE a.id IN ({MEMBERS}) AND a.deleted_at IS NULL
-                  ORDER BY coalesce(a.published_at, a.clipped_at), a.id"
-            ))?
-            .query_map([&s.id], article_from_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        self.members_read(s, false)
     }
 
-    /// [`Journal::story_articles`] without tags, URLs and word counts.
-    fn story_articles_brief(&self, s: &StoryRef) -> Result<Vec<Article>> {
+    /// The story's articles; `brief` leaves their tags, URLs and word
+    /// counts out (empty), which is most of the cost of reading many.
+    fn members_read(&self, s: &StoryRef, brief: bool) -> Result<Vec<Article>> {
+        let from = match brief {
+            // The columns of ARTICLE_COLUMNS, with nothing for those left out.
+            true => "SELECT a.rowid, a.id, a.title, a.url, a.site, a.author, a.lang,
+                            a.published_at, a.clipped_at, a.updated_at, a.deleted_at,
+                            a.content_hash, 0, NULL, NULL, a.read_at
+                       FROM articles a"
+                .to_owned(),
+            false => format!(
+                "SELECT {ARTICLE_COLUMNS} FROM articles a JOIN texts t ON t.hash = a.content_hash"
+            ),
+        };
         Ok(self
             .conn()
             .prepare_cached(&format!(
-                "SELECT a.rowid, a.id, a.title, a.url, a.site, a.author, a.lang, a.published_at,
-                        a.clipped_at, a.updated_at, a.deleted_at, a.content_hash, 0, NULL, NULL,
-                        a.read_at
-                   FROM articles a
-                  WHERE a.id IN ({MEMBERS}) AND a.deleted_at IS NULL
+                "{from} WHERE a.id IN ({MEMBERS}) AND a.deleted_at IS NULL
                   ORDER BY coalesce(a.published_at, a.clipped_at), a.id"
             ))?
             .query_map([&s.id], article_from_row)?
@@ -565,11 +575,7 @@ impl Journal {
         brief: bool,
     ) -> Result<Vec<Event>> {
         let mut events = Vec::new();
-        let articles = if brief {
-            self.story_articles_brief(s)?
-        } else {
-            self.story_articles(s)?
-        };
+        let articles = self.members_read(s, brief)?;
         // The articles with more than one text, in one look.
         let changed: std::collections::HashSet<String> = self
             .conn()
