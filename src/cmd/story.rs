@@ -226,7 +226,7 @@ impl StoryCmd {
 
 impl Stories {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let journal = ctx.journal()?;
+        let mut journal = ctx.journal()?;
         let stories = journal.stories(self.closed, self.removed)?;
         if ctx.json {
             output::json(&stories)?;

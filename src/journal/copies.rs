@@ -631,14 +631,7 @@ mod tests {
             clip(&mut j, 3_000, &report(2), "https://a.example/2");
             // As the journal was before migration 9.
             j.conn()
-                .execute_batch(
-                    "DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
-                     DROP TABLE copy_queue; DROP TABLE copy_keys; DROP TABLE copies;
-                     DROP TABLE copy_suspects; DROP TABLE held_ops;
-                     DROP TABLE story_seen; DROP INDEX notes_by_story; DROP INDEX followups_by_story; ALTER TABLE notes DROP COLUMN story_id; ALTER TABLE followups DROP COLUMN story_id; DROP TABLE rechecked; DROP TRIGGER recheck_on_followup_insert; DROP TRIGGER recheck_on_followup_update; DROP TRIGGER recheck_on_story_article_insert; DROP TRIGGER recheck_on_story_article_update; DROP TRIGGER recheck_on_story_update; DROP TRIGGER recheck_on_article_update; DELETE FROM meta WHERE key = 'recheck_generation'; DROP TABLE story_articles; DROP TABLE stories;
-                     ALTER TABLE articles DROP COLUMN kept_apart;
-                     PRAGMA user_version = 8;",
-                )
+                .execute_batch(include_str!("../../tests/fixtures/as-schema-8.sql"))
                 .unwrap();
             (a, b)
         };

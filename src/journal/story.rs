@@ -4,7 +4,7 @@
 //! name is made from its title whenever it is asked for.
 
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::query::{article_from_row, short_id, Article, ArticleRef, ARTICLE_COLUMNS};
@@ -94,6 +94,58 @@ fn clean_title(title: &str) -> Result<String> {
     crate::limits::check_title(&title)?;
     Ok(title)
 }
+
+/// Works out the figures of every story that has none in `story_figures`
+/// and stores them: the count of its articles (outside the bin), its last
+/// activity (its own change, an article's, a note on it), its next open
+/// follow-up (its own or an article's), and whether an article in it has a
+/// version newer than both the article's clip and the story's last showing
+/// on this device. Each figure is grouped by story in one pass over the
+/// stories that need it. The CROSS JOINs keep SQLite's order: from the few
+/// stories to do to their rows, where the planner would otherwise read
+/// every story's articles and keep those of the stories to do.
+const FIGURES: &str = "
+    WITH todo(id) AS MATERIALIZED (
+         SELECT s.id FROM stories s
+          WHERE NOT EXISTS (SELECT 1 FROM story_figures f WHERE f.story_id = s.id)),
+     m AS MATERIALIZED (
+         SELECT sa.story_id, a.id AS article_id, a.clipped_at, a.updated_at
+           FROM todo CROSS JOIN story_articles sa ON sa.story_id = todo.id
+           CROSS JOIN articles a ON a.id = sa.article_id
+          WHERE sa.dropped_at IS NULL AND a.deleted_at IS NULL),
+     counts AS (
+         SELECT story_id, count(*) AS n, max(updated_at) AS last
+           FROM m GROUP BY story_id),
+     notes_last AS (
+         SELECT n.story_id, max(n.created_at) AS last
+           FROM todo CROSS JOIN notes n ON n.story_id = todo.id
+          WHERE n.deleted_at IS NULL GROUP BY n.story_id),
+     due AS (
+         SELECT story_id, min(due_at) AS next FROM (
+             SELECT f.story_id, f.due_at FROM todo CROSS JOIN followups f ON f.story_id = todo.id
+              WHERE f.status = 'open' AND f.deleted_at IS NULL
+             UNION ALL
+             SELECT m.story_id, f.due_at
+               FROM m CROSS JOIN followups f ON f.article_id = m.article_id
+              WHERE f.status = 'open' AND f.deleted_at IS NULL)
+          GROUP BY story_id),
+     changed AS (
+         SELECT DISTINCT m.story_id FROM m
+           JOIN stories s2 ON s2.id = m.story_id
+           LEFT JOIN story_seen seen ON seen.story_id = m.story_id
+          WHERE EXISTS (SELECT 1 FROM versions v
+                         WHERE v.article_id = m.article_id
+                           AND v.created_at > max(m.clipped_at,
+                                 coalesce(seen.shown_at, s2.created_at))))
+     INSERT INTO story_figures(story_id, articles, last_activity, next_followup, changed)
+     SELECT s.id, ifnull(c.n, 0),
+            max(s.updated_at, ifnull(c.last, 0), ifnull(nl.last, 0)),
+            d.next, ch.story_id IS NOT NULL
+       FROM todo JOIN stories s ON s.id = todo.id
+       LEFT JOIN counts c ON c.story_id = s.id
+       LEFT JOIN notes_last nl ON nl.story_id = s.id
+       LEFT JOIN due d ON d.story_id = s.id
+       LEFT JOIN changed ch ON ch.story_id = s.id";
 
 const STORY_COLUMNS: &str = "rowid, id, title, created_at, closed_at, deleted_at, updated_at";
 
@@ -459,70 +511,56 @@ impl Journal {
 
     /// The open stories (or the closed ones, or those in the bin), with
     /// what `nj stories` shows of each, the most recently active first.
-    pub fn stories(&self, closed: bool, removed: bool) -> Result<Vec<StorySummary>> {
+    ///
+    /// Each story's figures are kept in `story_figures`, which triggers
+    /// clear for every story a change touches (schema.sql, migration 12):
+    /// a thousand stories cost a thousand short rows, not a read of their
+    /// thousands of articles. The stories without figures get them here,
+    /// worked out and stored in the transaction that reads them all, so no
+    /// change slips in between.
+    pub fn stories(&mut self, closed: bool, removed: bool) -> Result<Vec<StorySummary>> {
         let which = match (removed, closed) {
             (true, _) => "s.deleted_at IS NOT NULL",
             (false, true) => "s.deleted_at IS NULL AND s.closed_at IS NOT NULL",
             (false, false) => "s.deleted_at IS NULL AND s.closed_at IS NULL",
         };
-        // Each figure grouped by story in one pass, not looked up story by
-        // story: a thousand stories cost one read of their articles.
-        let sql = format!(
-            "WITH m AS MATERIALIZED (
-                 SELECT sa.story_id, a.id AS article_id, a.clipped_at, a.updated_at
-                   FROM story_articles sa JOIN articles a ON a.id = sa.article_id
-                  WHERE sa.dropped_at IS NULL AND a.deleted_at IS NULL),
-             counts AS (
-                 SELECT story_id, count(*) AS n, max(updated_at) AS last
-                   FROM m GROUP BY story_id),
-             notes_last AS (
-                 SELECT story_id, max(created_at) AS last FROM notes
-                  WHERE story_id IS NOT NULL AND deleted_at IS NULL GROUP BY story_id),
-             due AS (
-                 SELECT story_id, min(due_at) AS next FROM (
-                     SELECT f.story_id, f.due_at FROM followups f
-                      WHERE f.story_id IS NOT NULL AND f.status = 'open' AND f.deleted_at IS NULL
-                     UNION ALL
-                     SELECT m.story_id, f.due_at
-                       FROM m CROSS JOIN followups f ON f.article_id = m.article_id
-                      WHERE f.status = 'open' AND f.deleted_at IS NULL)
-                  GROUP BY story_id),
-             changed AS (
-                 SELECT DISTINCT m.story_id FROM m
-                   JOIN stories s2 ON s2.id = m.story_id
-                   LEFT JOIN story_seen seen ON seen.story_id = m.story_id
-                  WHERE EXISTS (SELECT 1 FROM versions v
-                                 WHERE v.article_id = m.article_id
-                                   AND v.created_at > max(m.clipped_at,
-                                         coalesce(seen.shown_at, s2.created_at))))
-             SELECT {cols}, ifnull(c.n, 0),
-                    max(s.updated_at, ifnull(c.last, 0), ifnull(nl.last, 0)),
-                    d.next, ch.story_id IS NOT NULL
-               FROM stories s
-               LEFT JOIN counts c ON c.story_id = s.id
-               LEFT JOIN notes_last nl ON nl.story_id = s.id
-               LEFT JOIN due d ON d.story_id = s.id
-               LEFT JOIN changed ch ON ch.story_id = s.id
-              WHERE {which}",
-            cols = STORY_COLUMNS
-                .split(", ")
-                .map(|c| format!("s.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let cols = STORY_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let read = format!(
+            "SELECT {cols}, f.articles, f.last_activity, f.next_followup, f.changed
+               FROM stories s JOIN story_figures f ON f.story_id = s.id
+              WHERE {which}"
         );
-        let mut out: Vec<StorySummary> = self
-            .conn()
-            .prepare(&sql)?
-            .query_map([], |r| {
-                Ok(StorySummary {
-                    story: story_row(r)?,
-                    articles: r.get(7)?,
-                    last_activity: r.get(8)?,
-                    next_followup: r.get(9)?,
-                    changed: r.get(10)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let read = |conn: &rusqlite::Connection| -> Result<Vec<StorySummary>> {
+            Ok(conn
+                .prepare_cached(&read)?
+                .query_map([], |r| {
+                    Ok(StorySummary {
+                        story: story_row(r)?,
+                        articles: r.get(7)?,
+                        last_activity: r.get(8)?,
+                        next_followup: r.get(9)?,
+                        changed: r.get(10)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        };
+        let lacking = "SELECT EXISTS (SELECT 1 FROM stories s WHERE NOT EXISTS
+                           (SELECT 1 FROM story_figures f WHERE f.story_id = s.id))";
+        let mut out = if self.conn().query_row(lacking, [], |r| r.get(0))? {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(FIGURES, [])?;
+            let out = read(&tx)?;
+            tx.commit()?;
+            out
+        } else {
+            read(self.conn())?
+        };
         out.sort_by(|a, b| {
             b.last_activity
                 .cmp(&a.last_activity)

@@ -794,16 +794,13 @@ fn a_device_upgraded_from_an_older_nj_gets_the_copies_it_dropped() {
     // stamps under an entity it did not know.
     {
         let db = rusqlite::Connection::open(b.env.db()).unwrap();
-        db.execute_batch(
-            "UPDATE sync_stamps SET entity = 'unknown' WHERE entity = 'copy';
-             DROP TRIGGER copy_queue_on_insert; DROP TRIGGER copy_queue_on_text;
-             DROP TABLE copy_queue; DROP TABLE copy_keys; DROP TABLE copies;
-             DROP TABLE copy_suspects; DROP TABLE held_ops;
-             DROP TABLE story_seen; DROP INDEX notes_by_story; DROP INDEX followups_by_story; ALTER TABLE notes DROP COLUMN story_id; ALTER TABLE followups DROP COLUMN story_id; DROP TABLE rechecked; DROP TRIGGER recheck_on_followup_insert; DROP TRIGGER recheck_on_followup_update; DROP TRIGGER recheck_on_story_article_insert; DROP TRIGGER recheck_on_story_article_update; DROP TRIGGER recheck_on_story_update; DROP TRIGGER recheck_on_article_update; DELETE FROM meta WHERE key = 'recheck_generation'; DROP TABLE story_articles; DROP TABLE stories;
-             ALTER TABLE articles DROP COLUMN kept_apart;
-             PRAGMA user_version = 8;",
+        db.execute(
+            "UPDATE sync_stamps SET entity = 'unknown' WHERE entity = 'copy'",
+            [],
         )
         .unwrap();
+        db.execute_batch(include_str!("../fixtures/as-schema-8.sql"))
+            .unwrap();
     }
     let shown = b.nj(&["--json", "show", &original]).json();
     assert_eq!(shown["copies"], serde_json::json!([]), "{shown}");

@@ -136,6 +136,10 @@ fn a_story_followed_across_two_devices() {
     );
     b.nj(&["sync"]).success();
 
+    // Before the pull, nothing in the story is new: the figures `nj
+    // stories` keeps say so, and the pull must not leave them saying it.
+    let before = json(&a.env, &["stories"]);
+    assert_eq!(before[0]["changed"], false, "{before}");
     a.at(&at("13:00")).nj(&["sync"]).success();
     // `nj stories` marks the story: an article changed since it was shown.
     let stories = json(&a.env, &["stories"]);

@@ -94,7 +94,10 @@ trait Device: Sized {
     fn state(&self) -> Self::State;
     /// What must hold on one device by itself (the journal's index and
     /// counts agree with its rows).
-    fn sound(&self) -> Result<(), String>;
+    fn sound(&mut self) -> Result<(), String>;
+    /// Reads what a user would between changes (`nj stories`, whose
+    /// figures the journal keeps from one run to the next).
+    fn look(&mut self) {}
 }
 
 // ---------------------------------------------------------------------------
@@ -553,18 +556,20 @@ fn converge<D: Device>(actions: &[Action], rounds: &[Vec<usize>]) -> Result<(), 
     };
     for a in actions {
         world.act(&mut devices, a, &server)?;
+        devices.iter_mut().for_each(D::look);
     }
     // Each pushes what it has, then each pulls what the others pushed.
     for round in rounds {
         for &d in round {
             world.sync(&mut devices[d], &server, 4)?;
+            devices[d].look();
         }
     }
     let first = devices[0].state();
     for (name, d) in DEVICES.iter().zip(&devices).skip(1) {
         prop_assert_eq!(&first, &d.state(), "{} and {} differ", DEVICES[0], name);
     }
-    for (name, d) in DEVICES.iter().zip(&devices) {
+    for (name, d) in DEVICES.iter().zip(&mut devices) {
         d.sound().map_err(|e| failed(format!("{name}: {e}")))?;
         for (entity, ids) in [
             (Entity::Article, &world.articles),
@@ -852,7 +857,7 @@ impl Device for MemoryReplica {
         MemoryReplica::state(self)
     }
 
-    fn sound(&self) -> Result<(), String> {
+    fn sound(&mut self) -> Result<(), String> {
         Ok(())
     }
 }
@@ -1275,7 +1280,30 @@ impl Device for JournalDevice {
         out
     }
 
-    fn sound(&self) -> Result<(), String> {
+    fn look(&mut self) {
+        for (closed, removed) in [(false, false), (true, false), (false, true)] {
+            self.journal.stories(closed, removed).unwrap();
+        }
+    }
+
+    fn sound(&mut self) -> Result<(), String> {
+        // The figures `nj stories` kept through every change are those
+        // worked out afresh.
+        for (closed, removed) in [(false, false), (true, false), (false, true)] {
+            let kept = self.journal.stories(closed, removed).unwrap();
+            rusqlite::Connection::open(self.read.path().unwrap())
+                .unwrap()
+                .execute("DELETE FROM story_figures", [])
+                .unwrap();
+            let afresh = self.journal.stories(closed, removed).unwrap();
+            let (kept, afresh) = (
+                serde_json::to_string(&kept).unwrap(),
+                serde_json::to_string(&afresh).unwrap(),
+            );
+            if kept != afresh {
+                return Err(format!("nj stories kept {kept}, afresh {afresh}"));
+            }
+        }
         // Only what a newer nj makes is held.
         let held: i64 = self
             .read
