@@ -177,21 +177,72 @@ fn trim_start(s: &[u8]) -> &[u8] {
     &s[n..]
 }
 
-/// Whether text that arrived without a type is HTML.
+/// Tags that open an HTML page or fragment: those of the WHATWG's sniffing
+/// rules (mimesniff, "identifying a resource with an unknown MIME type"),
+/// and the few a saved fragment starts with besides.
+const OPENING_TAGS: &[&str] = &[
+    "!doctype html",
+    "html",
+    "head",
+    "body",
+    "script",
+    "iframe",
+    "h1",
+    "h2",
+    "div",
+    "font",
+    "table",
+    "a",
+    "style",
+    "title",
+    "b",
+    "br",
+    "p",
+    "meta",
+    "link",
+    "article",
+    "main",
+    "section",
+    "header",
+    "nav",
+    "span",
+    "ul",
+    "img",
+    "noscript",
+];
+
+/// Whether text that arrived without a type is HTML: it starts (after
+/// white space and a byte-order mark) with an HTML comment or an HTML tag,
+/// or an HTML, HEAD or BODY tag appears in its first 64 KiB. A page may
+/// open with a licence comment or a long inline script before its
+/// `<html>`, which a look at the first line alone took for plain text.
 pub fn looks_like_html(text: &str) -> bool {
-    let head: String = text
-        .trim_start()
-        .chars()
-        .take(1024)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    head.starts_with("<!doctype html")
-        || head.starts_with("<html")
-        || head.starts_with("<?xml") && head.contains("<html")
-        || head.contains("<body")
-        || head.contains("<head")
-        || (head.starts_with('<')
-            && (head.contains("<p>") || head.contains("<article") || head.contains("<div")))
+    let start = text.trim_start_matches('\u{feff}').trim_start();
+    let head = start.get(..start.len().min(64 * 1024)).unwrap_or_else(|| {
+        let mut end = 64 * 1024;
+        while !start.is_char_boundary(end) {
+            end -= 1;
+        }
+        &start[..end]
+    });
+    let lower = head.to_ascii_lowercase();
+    if lower.starts_with("<!--") || (lower.starts_with("<?xml") && lower.contains("<html")) {
+        return true;
+    }
+    let opens_with = |tag: &str| {
+        lower.strip_prefix('<').and_then(|r| r.strip_prefix(tag)).is_some_and(|r| {
+            r.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+        })
+    };
+    if OPENING_TAGS.iter().any(|t| opens_with(t)) {
+        return true;
+    }
+    ["<html", "<head", "<body"].iter().any(|tag| {
+        lower.match_indices(tag).any(|(i, _)| {
+            lower[i + tag.len()..]
+                .starts_with(|c: char| c.is_ascii_whitespace() || c == '>')
+        })
+    })
 }
 
 #[cfg(test)]
@@ -277,5 +328,15 @@ mod tests {
         assert!(looks_like_html("<div><p>Hello</p></div>"));
         assert!(!looks_like_html("Plain text with a < sign"));
         assert!(!looks_like_html("# Markdown title\n\nbody"));
+        // A licence comment, or a long script, before the page's <html>.
+        assert!(looks_like_html("<!-- saved from url=(0042) -->\n<html><body>x"));
+        let script = format!("<script>{}</script>\n<html><body><p>x</p>", "var a=1;".repeat(500));
+        assert!(looks_like_html(&script));
+        assert!(looks_like_html(&format!("{}\n<body class=\"post\">", " ".repeat(3000))));
+        assert!(looks_like_html("\u{feff}<p>Bare paragraph"));
+        // Text that only mentions tags stays text.
+        assert!(!looks_like_html("Use <b>bold</b> sparingly, the guide says."));
+        assert!(!looks_like_html("<3 this article\nand the next"));
+        assert!(!looks_like_html("<bodyguard> is not a tag"));
     }
 }

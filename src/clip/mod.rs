@@ -286,7 +286,7 @@ fn extension(path: &Path) -> Option<String> {
 }
 
 fn sniff(bytes: &[u8]) -> Kind {
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]);
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
     if decode::looks_like_html(&head) {
         Kind::Html
     } else {

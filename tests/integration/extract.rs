@@ -85,6 +85,24 @@ fn extract_reads_a_file_and_stdin_alike() {
     assert_no_journal(&env);
 }
 
+/// A page read from stdin, which has no type to go by, that opens with
+/// comments and kilobytes of script before its `<html>`: it is a page, and
+/// its article is what is stored, not its markup.
+#[test]
+fn a_page_that_opens_with_comments_and_script_is_read_as_html() {
+    let env = Env::new();
+    let html = fixture("comment-first.html");
+    let out = env.nj_stdin(&["extract", "-"], &html).success().stdout;
+    assert_eq!(
+        out,
+        "The island ferry will run every ninety minutes instead of every hour from the first of November, the operator said, as it takes one of its two boats out of service for repairs.\n\n\
+         Residents said the longer gaps would make the morning crossing to the mainland schools and the hospital harder, and asked for an extra early sailing on weekdays.\n\n\
+         The operator said it would add a sailing at a quarter to seven on school days and return to the summer timetable in April, once the second boat is back.\n"
+    );
+    let v = env.nj_stdin(&["--json", "clip", "-"], &html).json();
+    assert_eq!(v["article"]["title"], "Ferry timetable changes for the winter");
+}
+
 #[test]
 fn comments_rails_and_paywall_offers_stay_out() {
     let env = Env::new();
