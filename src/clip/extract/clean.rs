@@ -6,9 +6,11 @@
 
 use dom_query::{Document, NodeRef};
 
-/// Elements with nothing to read.
-const JUNK_TAGS: &str = "script, style, noscript, template, svg, math, iframe, object, embed, \
-    canvas, video, audio, map, button, input, select, textarea, dialog, link, meta";
+/// Elements with nothing to read. `rt` and `rp` are ruby annotations (the
+/// reading of a Japanese or Chinese word, printed small above it): kept,
+/// they run into the text they annotate (東京(とうきょう) read as 東京とうきょう).
+pub(super) const JUNK_TAGS: &str = "script, style, noscript, template, svg, math, iframe, object, embed, \
+    canvas, video, audio, map, button, input, select, textarea, dialog, link, meta, rt, rp";
 
 /// Words in a class or id that mark furniture. A class such as
 /// `related-stories` or `socialShare` is split into its words first, so

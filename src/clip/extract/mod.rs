@@ -80,7 +80,7 @@ fn body_text(body: &str) -> String {
 /// without readability's search for the article in a page.
 pub fn html_to_text(html: &str) -> String {
     let doc = parse::fragment(html).doc;
-    doc.select("script, style, noscript, template, iframe, svg")
+    doc.select("script, style, noscript, template, iframe, svg, rt, rp")
         .remove();
     if clean::flatten_deep(&doc) > MAX_DEPTH {
         // Too deep to walk safely: its bare text will do.
@@ -224,6 +224,26 @@ mod tests {
     fn extract(name: &str) -> Extracted {
         extract_html(name, &fixture(name), Some("https://news.example/story"))
             .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// Ruby annotations (the reading printed above a word) are left out:
+    /// kept, they ran into the words they annotate.
+    #[test]
+    fn ruby_annotations_do_not_run_into_the_text() {
+        let ex = extract("ruby.html");
+        assert_eq!(ex.title, "新しい図書館が駅前に開館");
+        assert_eq!(ex.lang.as_deref(), Some("ja"));
+        assert!(
+            ex.text.starts_with("市は十二月一日、駅前に新しい図書館を開いたと発表した。"),
+            "{}",
+            ex.text
+        );
+        assert!(!ex.text.contains("えきまえ") && !ex.text.contains("としょかん"), "{}", ex.text);
+        assert_eq!(ex.text.matches("\n\n").count(), 2, "{}", ex.text);
+        assert_eq!(
+            html_to_text("<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む</p>"),
+            "漢字を読む"
+        );
     }
 
     #[test]
