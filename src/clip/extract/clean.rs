@@ -12,9 +12,10 @@ use dom_query::{Document, NodeRef};
 pub(super) const JUNK_TAGS: &str = "script, style, noscript, template, svg, math, iframe, object, embed, \
     canvas, video, audio, map, button, input, select, textarea, dialog, link, meta, rt, rp";
 
-/// Words in a class or id that mark furniture. A class such as
-/// `related-stories` or `socialShare` is split into its words first, so
-/// `share` does not match `shareholders` and `nav` does not match `canvas`.
+/// Words in a class or id that mark furniture wherever they stand in it. A
+/// class such as `related-stories` or `socialShare` is split into its words
+/// first, so `share` does not match `shareholders` and `nav` does not match
+/// `canvas`.
 const FURNITURE: &[&str] = &[
     "nav",
     "navbar",
@@ -30,12 +31,9 @@ const FURNITURE: &[&str] = &[
     "sociable",
     "syndication",
     "related",
-    "recommended",
-    "recommendations",
     "recirc",
     "recirculation",
     "trending",
-    "popular",
     "mostread",
     "comment",
     "comments",
@@ -49,18 +47,11 @@ const FURNITURE: &[&str] = &[
     "cookies",
     "consent",
     "gdpr",
-    "banner",
-    "promo",
-    "promotion",
     "advert",
     "advertisement",
     "advertising",
-    "ad",
-    "ads",
     "adslot",
     "dfp",
-    "sponsor",
-    "sponsored",
     "outbrain",
     "taboola",
     "popup",
@@ -68,22 +59,40 @@ const FURNITURE: &[&str] = &[
     "overlay",
     "toolbar",
     "masthead",
-    "skip",
-    "tags",
     "tagcloud",
     "taglist",
-    "topics",
-    "keywords",
     "pagination",
     "pager",
     "sronly",
     "screenreader",
-    "visually",
     "offscreen",
     "login",
     "signin",
-    "register",
     "upsell",
+];
+
+/// Words that mark furniture only as what a class or id names, its head:
+/// the last word (`post-author`, `article-tags`, `top-ad`), or the last
+/// but for a word that says only what kind of box it is (`author-box`,
+/// `ad-slot`). As a qualifier they name something else: WordPress gives
+/// each post `author-NAME`, TypePad `entry-author-NAME`, and a BEM
+/// modifier (`Report__Section--Ads`, after `--`) says how the block looks.
+const HEAD_FURNITURE: &[&str] = &[
+    "popular",
+    "recommended",
+    "recommendations",
+    "banner",
+    "promo",
+    "promotion",
+    "ad",
+    "ads",
+    "sponsor",
+    "sponsored",
+    "skip",
+    "tags",
+    "topics",
+    "keywords",
+    "register",
     "cta",
     "donate",
     "donation",
@@ -93,11 +102,40 @@ const FURNITURE: &[&str] = &[
     "dateline",
     "timestamp",
     "meta",
+    "visually",
 ];
 
-/// Words that mark furniture only as two adjacent words anywhere in a
-/// class or id, e.g. `read-more`, `article-see-also`: alone they are too
-/// common.
+/// Words that say only what kind of box something is, which may follow
+/// the word naming it (`ad-container`, `author_box`).
+const BOX_WORDS: &[&str] = &[
+    "box",
+    "container",
+    "wrapper",
+    "wrap",
+    "block",
+    "slot",
+    "unit",
+    "zone",
+    "area",
+    "holder",
+    "placeholder",
+    "label",
+    "inner",
+    "outer",
+    "bar",
+    "list",
+    "links",
+    "module",
+    "widget",
+    "info",
+    "section",
+];
+
+/// Words that mark furniture only as two adjacent words at the head of a
+/// class or id (as [`HEAD_FURNITURE`]), e.g. `read-more`,
+/// `article-see-also`: alone they are too common. A class that also
+/// names the text (`entry-content-read-more`) is the article's own
+/// wrapper, named for its "read more" expander.
 const FURNITURE_PAIRS: &[(&str, &str)] = &[
     ("read", "more"),
     ("see", "also"),
@@ -219,21 +257,45 @@ fn is_furniture(node: &NodeRef) -> bool {
             names.push(' ');
         }
     }
-    names.split_whitespace().any(|token| {
-        let words = words(token);
-        // A post embedded from a social network (`social-embed`) is a
-        // quotation in the article, not a share bar.
-        if words
-            .iter()
-            .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet"))
-        {
-            return false;
-        }
-        words.iter().any(|w| FURNITURE.contains(&w.as_str()))
-            || words
-                .windows(2)
-                .any(|p| FURNITURE_PAIRS.contains(&(p[0].as_str(), p[1].as_str())))
-    })
+    names.split_whitespace().any(is_furniture_name)
+}
+
+/// Whether one class or id token names furniture.
+fn is_furniture_name(token: &str) -> bool {
+    let all = words(token);
+    // A post embedded from a social network (`social-embed`) is a
+    // quotation in the article, not a share bar.
+    if all
+        .iter()
+        .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet"))
+    {
+        return false;
+    }
+    if all.iter().any(|w| FURNITURE.contains(&w.as_str())) {
+        return true;
+    }
+    // The head: the words before a BEM modifier, without numbers
+    // (`slot2`), less the box words at the end.
+    let mut head: Vec<String> = words(token.split("--").next().unwrap_or(token))
+        .into_iter()
+        .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned())
+        .filter(|w| !w.is_empty())
+        .collect();
+    while head.len() > 1 && head.last().is_some_and(|w| BOX_WORDS.contains(&w.as_str())) {
+        head.pop();
+    }
+    let Some(last) = head.last() else {
+        return false;
+    };
+    if HEAD_FURNITURE.contains(&last.as_str()) {
+        return true;
+    }
+    let names_text = head
+        .iter()
+        .any(|w| matches!(w.as_str(), "content" | "body" | "text"));
+    !names_text
+        && head.len() >= 2
+        && FURNITURE_PAIRS.contains(&(head[head.len() - 2].as_str(), last.as_str()))
 }
 
 /// A post embedded from a social network (`social-media-embed`,
@@ -366,6 +428,40 @@ mod tests {
         let before = doc.html();
         flatten_deep(&doc);
         assert_eq!(doc.html(), before);
+    }
+
+    #[test]
+    fn furniture_names() {
+        for furniture in [
+            "related-stories",
+            "socialShareBar",
+            "post-author",
+            "author-box",
+            "ad_slot2",
+            "top-ad",
+            "ads",
+            "article-tags",
+            "read-more",
+            "article-see-also",
+            "entry-meta",
+            "author_bio",
+        ] {
+            assert!(is_furniture_name(furniture), "{furniture}");
+        }
+        for text in [
+            "author-matt",
+            "entry-author-jdoe",
+            "TestReport__Section--Ads",
+            "entry-content-read-more",
+            "hentry",
+            "shareholders",
+            "canvas",
+            "meta-analysis-results",
+            "ads-free-story",
+            "social-embed",
+        ] {
+            assert!(!is_furniture_name(text), "{text}");
+        }
     }
 
     #[test]

@@ -226,6 +226,22 @@ mod tests {
             .unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
+    /// A class that only mentions a furniture word is not furniture: a
+    /// post's `author-NAME`, a BEM modifier (`--Ads`), a text wrapper
+    /// named for its "read more" expander. Matching the words anywhere
+    /// dropped the post, and the tagline was taken for the article.
+    #[test]
+    fn class_words_that_qualify_do_not_drop_the_post() {
+        let ex = extract("class-words.html");
+        assert_eq!(
+            ex.text,
+            "The first frost came on Tuesday night, a week earlier than last year, and by the morning the last of the runner beans had turned black on their canes.\n\n\
+             I had lifted the dahlias the weekend before, which now looks lucky, and the leeks and parsnips are the better for the cold, as the old growers always said they would be.\n\n\
+             The greenhouse thermometer read minus three at dawn, and the heater I had doubted kept the chillies alive through the night.\n\n\
+             Next week the beds get their winter mulch, and the shed gets the tidy it has needed since June."
+        );
+    }
+
     /// Ruby annotations (the reading printed above a word) are left out:
     /// kept, they ran into the words they annotate.
     #[test]
