@@ -230,17 +230,19 @@ pub fn looks_like_html(text: &str) -> bool {
         return true;
     }
     let opens_with = |tag: &str| {
-        lower.strip_prefix('<').and_then(|r| r.strip_prefix(tag)).is_some_and(|r| {
-            r.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
-        })
+        lower
+            .strip_prefix('<')
+            .and_then(|r| r.strip_prefix(tag))
+            .is_some_and(|r| {
+                r.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+            })
     };
     if OPENING_TAGS.iter().any(|t| opens_with(t)) {
         return true;
     }
     ["<html", "<head", "<body"].iter().any(|tag| {
         lower.match_indices(tag).any(|(i, _)| {
-            lower[i + tag.len()..]
-                .starts_with(|c: char| c.is_ascii_whitespace() || c == '>')
+            lower[i + tag.len()..].starts_with(|c: char| c.is_ascii_whitespace() || c == '>')
         })
     })
 }
@@ -329,13 +331,23 @@ mod tests {
         assert!(!looks_like_html("Plain text with a < sign"));
         assert!(!looks_like_html("# Markdown title\n\nbody"));
         // A licence comment, or a long script, before the page's <html>.
-        assert!(looks_like_html("<!-- saved from url=(0042) -->\n<html><body>x"));
-        let script = format!("<script>{}</script>\n<html><body><p>x</p>", "var a=1;".repeat(500));
+        assert!(looks_like_html(
+            "<!-- saved from url=(0042) -->\n<html><body>x"
+        ));
+        let script = format!(
+            "<script>{}</script>\n<html><body><p>x</p>",
+            "var a=1;".repeat(500)
+        );
         assert!(looks_like_html(&script));
-        assert!(looks_like_html(&format!("{}\n<body class=\"post\">", " ".repeat(3000))));
+        assert!(looks_like_html(&format!(
+            "{}\n<body class=\"post\">",
+            " ".repeat(3000)
+        )));
         assert!(looks_like_html("\u{feff}<p>Bare paragraph"));
         // Text that only mentions tags stays text.
-        assert!(!looks_like_html("Use <b>bold</b> sparingly, the guide says."));
+        assert!(!looks_like_html(
+            "Use <b>bold</b> sparingly, the guide says."
+        ));
         assert!(!looks_like_html("<3 this article\nand the next"));
         assert!(!looks_like_html("<bodyguard> is not a tag"));
     }

@@ -100,7 +100,10 @@ fn a_page_that_opens_with_comments_and_script_is_read_as_html() {
          The operator said it would add a sailing at a quarter to seven on school days and return to the summer timetable in April, once the second boat is back.\n"
     );
     let v = env.nj_stdin(&["--json", "clip", "-"], &html).json();
-    assert_eq!(v["article"]["title"], "Ferry timetable changes for the winter");
+    assert_eq!(
+        v["article"]["title"],
+        "Ferry timetable changes for the winter"
+    );
 }
 
 #[test]

@@ -9,8 +9,14 @@ use dom_query::{Document, NodeRef};
 /// Elements with nothing to read. `rt` and `rp` are ruby annotations (the
 /// reading of a Japanese or Chinese word, printed small above it): kept,
 /// they run into the text they annotate (東京(とうきょう) read as 東京とうきょう).
-pub(super) const JUNK_TAGS: &str = "script, style, noscript, template, svg, math, iframe, object, embed, \
+pub(super) const JUNK_TAGS: &str =
+    "script, style, noscript, template, svg, math, iframe, object, embed, \
     canvas, video, audio, map, button, input, select, textarea, dialog, link, meta, rt, rp";
+
+/// What CMSs and schema.org call the element holding a post's text.
+pub(super) const TEXT_CONTAINERS: &str =
+    ".entry-content, .post-content, .post-body, .article-content, \
+    .article-body, .entry-body, .hentry, .storycontent, [itemprop=articleBody]";
 
 /// Words in a class or id that mark furniture wherever they stand in it. A
 /// class such as `related-stories` or `socialShare` is split into its words
@@ -194,7 +200,22 @@ pub fn clean(doc: &Document) {
             node.remove_from_parent();
         }
     }
+    // An element holding the post's text by its class (the CMS's name for
+    // it, or schema.org's articleBody) is never furniture, nor is what
+    // holds it: a theme's wrapper of the content column and its sidebar
+    // (`content-sidebar-wrap`) is not the sidebar.
+    let mut holds_text = std::collections::HashSet::new();
+    for node in doc.select(TEXT_CONTAINERS).nodes() {
+        for n in std::iter::once(*node).chain(node.ancestors_it(None)) {
+            if !holds_text.insert(n.id) {
+                break;
+            }
+        }
+    }
     for node in doomed {
+        if holds_text.contains(&node.id) {
+            continue;
+        }
         // Already gone with an ancestor.
         if !node.ancestors_it(None).any(|a| a.is_document()) {
             continue;
@@ -250,14 +271,45 @@ fn is_furniture(node: &NodeRef) -> bool {
             return true;
         }
     }
-    let mut names = String::new();
-    for a in ["class", "id"] {
-        if let Some(v) = node.attr(a) {
-            names.push_str(&v);
-            names.push(' ');
-        }
-    }
-    names.split_whitespace().any(is_furniture_name)
+    let class = node.attr("class").unwrap_or_default();
+    let id = node.attr("id").unwrap_or_default();
+    // A post's own classes: filed-under classes name its author or topic.
+    let post = class.split_whitespace().any(|t| {
+        matches!(
+            t.to_ascii_lowercase().as_str(),
+            "hentry"
+                | "h-entry"
+                | "type-post"
+                | "entry-type-post"
+                | "status-publish"
+                | "post"
+                | "entry"
+        )
+    });
+    class
+        .split_whitespace()
+        .filter(|token| !(post && is_taxonomy_class(token)))
+        .chain(id.split_whitespace())
+        .any(is_furniture_name)
+}
+
+/// A class a CMS gives a post (beside `hentry`, `post`, `type-post`...)
+/// for what it is filed under, `author-NAME`,
+/// `category-social-media`, `tag-promotion`, `entry-author-NAME` (the
+/// WordPress and TypePad convention, `post_class()`): it names the post's
+/// author or topic, never furniture, whatever the topic's words are. Only
+/// classes: an id such as `entry-author-info` is a real author box.
+fn is_taxonomy_class(token: &str) -> bool {
+    let token = token.to_ascii_lowercase();
+    let token = token.strip_prefix("entry-").unwrap_or(&token);
+    ["author", "category", "tag", "topic", "format", "type"]
+        .iter()
+        .any(|kind| {
+            token
+                .strip_prefix(kind)
+                .and_then(|rest| rest.strip_prefix(['-', '_']))
+                .is_some_and(|slug| !slug.is_empty())
+        })
 }
 
 /// Whether one class or id token names furniture.
@@ -461,6 +513,28 @@ mod tests {
             "social-embed",
         ] {
             assert!(!is_furniture_name(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn taxonomy_classes() {
+        for t in [
+            "author-jdoe",
+            "entry-author-j_doe",
+            "category-social-media",
+            "tag-promotion",
+            "type-post",
+        ] {
+            assert!(is_taxonomy_class(t), "{t}");
+        }
+        for t in [
+            "author",
+            "author-",
+            "post-author",
+            "tags",
+            "sidebar-category",
+        ] {
+            assert!(!is_taxonomy_class(t), "{t}");
         }
     }
 

@@ -122,6 +122,92 @@ fn is_script_page(doc: &Document) -> bool {
     app && all.saturating_sub(scripts + chars("body noscript, body style")) < 200
 }
 
+fn non_space(s: &str) -> usize {
+    s.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// The least text (non-space characters, some hundred words) a block of
+/// paragraphs must hold to stand in for what readability found.
+const MIN_BLOCK_CHARS: usize = 500;
+
+/// The element whose paragraphs hold the most text, and that text's size
+/// in non-space characters (counted in characters, not words, so a
+/// Japanese page weighs the same): each paragraph of a sentence or more
+/// that is not mostly links counts in full for its parent and half for
+/// the parent's parent (a story whose paragraphs sit one per wrapper).
+/// Returns the element's HTML, for a result far smaller than it.
+fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
+    use std::collections::HashMap;
+    let mut score: HashMap<_, (usize, dom_query::NodeRef)> = HashMap::new();
+    for p in doc.select("p").nodes() {
+        let chars = non_space(&p.text());
+        let links: usize = p
+            .descendants_it()
+            .filter(|d| d.node_name().as_deref() == Some("a"))
+            .map(|a| non_space(&a.text()))
+            .sum();
+        if chars < 40 || links * 2 > chars || in_comments(p) {
+            continue;
+        }
+        let own = chars - links;
+        let Some(parent) = p.parent() else { continue };
+        score.entry(parent.id).or_insert((0, parent)).0 += own;
+        if let Some(grand) = parent.parent().filter(|g| g.is_element()) {
+            score.entry(grand.id).or_insert((0, grand)).0 += own / 2;
+        }
+    }
+    let (chars, node) = score.into_values().max_by_key(|(chars, _)| *chars)?;
+    Some((chars, node.html().to_string()))
+}
+
+/// The HTML of the one outermost element that the page's CMS or schema.org
+/// markup names as holding the post's text (`entry-content`,
+/// `itemprop=articleBody`...), if there is exactly one: a page of several
+/// posts has no one such element.
+fn text_container(doc: &Document) -> Option<String> {
+    let found = doc.select(clean::TEXT_CONTAINERS);
+    let nodes = found.nodes();
+    let ids: std::collections::HashSet<_> = nodes.iter().map(|n| n.id).collect();
+    let outermost: Vec<_> = nodes
+        .iter()
+        .filter(|n| !n.ancestors_it(None).any(|a| ids.contains(&a.id)))
+        .collect();
+    match outermost.as_slice() {
+        [one] => Some(one.html().to_string()),
+        _ => None,
+    }
+}
+
+/// How many of the words of `a` are also in `b` (counted with repeats).
+fn shared_words(a: &str, b: &str) -> usize {
+    let mut theirs: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for w in b.split_whitespace() {
+        *theirs.entry(w).or_default() += 1;
+    }
+    a.split_whitespace()
+        .filter(|w| {
+            theirs.get_mut(w).is_some_and(|n| {
+                let left = *n > 0;
+                *n = n.saturating_sub(1);
+                left
+            })
+        })
+        .count()
+}
+
+/// Whether `node` is in the readers' comments (an ancestor's class or id
+/// says so): many long paragraphs, never the article.
+fn in_comments(node: &dom_query::NodeRef) -> bool {
+    node.ancestors_it(None).any(|a| {
+        ["class", "id"].iter().any(|k| {
+            a.attr(k).is_some_and(|v| {
+                let v = v.to_ascii_lowercase();
+                v.contains("comment") || v.contains("respond") || v.contains("disqus")
+            })
+        })
+    })
+}
+
 /// Extracts the article from `html`. `page_url`, when known, resolves
 /// relative links such as the canonical URL. `what` names the source in
 /// messages.
@@ -160,7 +246,9 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
                 .is_some_and(|t| t.starts_with(h.as_str()))
     });
 
+    let block = paragraph_block(&doc);
     clean::clean(&doc);
+    let container = text_container(&doc);
     let mut readability = Readability::with_document(doc, page_url, Some(Config::default()))
         .map_err(|e| Error::BadInput(format!("cannot read {what} as HTML: {e}")))?;
     let parsed = readability.parse().ok();
@@ -178,6 +266,42 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
             text::render(&content.root())
         }
         None => String::new(),
+    };
+    // Readability can settle on a caption, a tagline or a teaser (the
+    // story's own container taken for furniture) while the page held a
+    // block of real paragraphs many times larger: the block is the
+    // article then. (Found before the furniture went, and never among
+    // readers' comments.)
+    let found_text = match block {
+        Some((chars, html)) if chars >= MIN_BLOCK_CHARS && non_space(&found_text) * 8 < chars => {
+            let content = parse::fragment(&html).doc;
+            prune::prune(&content, &title);
+            let text = text::render(&content.root());
+            if non_space(&text) > non_space(&found_text) {
+                text
+            } else {
+                found_text
+            }
+        }
+        _ => found_text,
+    };
+    // The element the CMS says holds the post's text, when readability
+    // chose something else (a sidebar's "about me" box, a teaser) that
+    // shares next to none of its words.
+    let found_text = match container {
+        Some(html) => {
+            let content = parse::fragment(&html).doc;
+            prune::prune(&content, &title);
+            let text = text::render(&content.root());
+            let found = found_text.split_whitespace().count();
+            let theirs = text.split_whitespace().count();
+            if theirs * 5 >= found && shared_words(&found_text, &text) * 5 < found {
+                text
+            } else {
+                found_text
+            }
+        }
+        None => found_text,
     };
     // A page built by script may carry its whole text only in JSON-LD
     // `articleBody`; a page may also hide most of it from readability.
@@ -242,6 +366,41 @@ mod tests {
         );
     }
 
+    /// A short post beside a longer "about me" box: readability scores the
+    /// box higher, but the page's markup names the post's text
+    /// (`entry-content`), and the box shares none of its words.
+    #[test]
+    fn the_element_named_for_the_text_beats_a_longer_profile_box() {
+        let ex = extract("about-box.html");
+        assert_eq!(
+            ex.text,
+            "The starter finally doubled in four hours, so I baked two loaves before breakfast.\n\n\
+             The crumb was tighter than I hoped, and the crust too pale. Next time: a longer proof, a hotter oven."
+        );
+    }
+
+    /// The story's container is taken for furniture (a share word in its
+    /// class, and less than a third of a page padded with address lists),
+    /// and all that is left is the tagline: a result many times smaller
+    /// than the page's largest block of paragraphs gives way to it.
+    #[test]
+    fn a_tiny_result_gives_way_to_the_block_of_paragraphs() {
+        let ex = extract("tiny-result.html");
+        assert!(
+            ex.text
+                .starts_with("The regional water board approved a plan on Thursday"),
+            "{}",
+            ex.text
+        );
+        assert!(
+            ex.text.ends_with("and what was found there."),
+            "{}",
+            ex.text
+        );
+        assert_eq!(ex.text.matches("\n\n").count(), 5, "{}", ex.text);
+        assert!(!ex.text.contains("News from the valley"), "{}", ex.text);
+    }
+
     /// Ruby annotations (the reading printed above a word) are left out:
     /// kept, they ran into the words they annotate.
     #[test]
@@ -250,11 +409,16 @@ mod tests {
         assert_eq!(ex.title, "新しい図書館が駅前に開館");
         assert_eq!(ex.lang.as_deref(), Some("ja"));
         assert!(
-            ex.text.starts_with("市は十二月一日、駅前に新しい図書館を開いたと発表した。"),
+            ex.text
+                .starts_with("市は十二月一日、駅前に新しい図書館を開いたと発表した。"),
             "{}",
             ex.text
         );
-        assert!(!ex.text.contains("えきまえ") && !ex.text.contains("としょかん"), "{}", ex.text);
+        assert!(
+            !ex.text.contains("えきまえ") && !ex.text.contains("としょかん"),
+            "{}",
+            ex.text
+        );
         assert_eq!(ex.text.matches("\n\n").count(), 2, "{}", ex.text);
         assert_eq!(
             html_to_text("<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む</p>"),
