@@ -174,6 +174,7 @@ const FURNITURE_ROLES: &[&str] = &[
 /// class can hold a furniture word (`has-sidebar`, `comments-enabled`,
 /// Blogger's `widget Blog`) and still be the article.
 pub fn clean(doc: &Document) {
+    unwrap_large_noscript(doc);
     doc.select(JUNK_TAGS).remove();
     let all_text = own_text_chars(&doc.root());
     let mut doomed = Vec::new();
@@ -229,6 +230,24 @@ pub fn clean(doc: &Document) {
         let t = own_text_chars(&node);
         if t > 500 && t * 3 > all_text {
             continue;
+        }
+        node.remove_from_parent();
+    }
+}
+
+/// The text a `<noscript>` holds is what a browser without JavaScript
+/// shows (nj parses with scripting off). Mostly it is a line asking for
+/// JavaScript or a tracking pixel, and goes with the other junk; but some
+/// pages put their post in one, and an unclosed `<noscript><div>` can take
+/// in the whole page. One holding a paragraph's worth of text or more is
+/// unwrapped, its content kept in its place.
+fn unwrap_large_noscript(doc: &Document) {
+    for node in doc.select("noscript").nodes() {
+        if own_text_chars(node) < 200 {
+            continue;
+        }
+        for child in node.children() {
+            node.insert_before(&child);
         }
         node.remove_from_parent();
     }

@@ -401,6 +401,21 @@ mod tests {
         assert!(!ex.text.contains("News from the valley"), "{}", ex.text);
     }
 
+    /// A post inside `<noscript>`, or a page an unclosed `<noscript><div>`
+    /// takes in whole, is read; a small "enable JavaScript" note is not.
+    #[test]
+    fn text_in_a_large_noscript_is_read() {
+        let para = "The harbour wall will be rebuilt over two summers, the council said, after the winter storms opened a gap near the lifeboat station.";
+        let html = format!(
+            "<html><head><title>Harbour wall</title></head><body>\
+             <noscript><p>Please enable JavaScript.</p></noscript>\
+             <noscript><div id=\"page\"></noscript><div class=\"story\"><p>{para}</p><p>{para}</p></div>\
+             <noscript></div></noscript></body></html>"
+        );
+        let ex = extract_html("page", &html, None).unwrap();
+        assert_eq!(ex.text, format!("{para}\n\n{para}"));
+    }
+
     /// Ruby annotations (the reading printed above a word) are left out:
     /// kept, they ran into the words they annotate.
     #[test]
