@@ -23,6 +23,8 @@ pub(super) const TEXT_CONTAINERS: &str =
 /// first, so `share` does not match `shareholders` and `nav` does not match
 /// `canvas`.
 const FURNITURE: &[&str] = &[
+    "caption",
+    "credit",
     "nav",
     "navbar",
     "navigation",
@@ -282,7 +284,10 @@ fn is_furniture(node: &NodeRef) -> bool {
     let name = node.node_name().unwrap_or_default();
     // A form is a search box or a sign-up; ASP.NET pages wrap the whole
     // page in one, which the size guard in `clean` keeps.
-    if matches!(name.as_ref(), "nav" | "aside" | "footer" | "form") {
+    if matches!(
+        name.as_ref(),
+        "nav" | "aside" | "footer" | "form" | "figcaption"
+    ) {
         return true;
     }
     if let Some(role) = node.attr("role") {
