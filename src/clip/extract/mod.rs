@@ -416,6 +416,21 @@ mod tests {
         assert_eq!(ex.text, format!("{para}\n\n{para}"));
     }
 
+    /// The furniture lines of a German page go as an English page's do:
+    /// an ad label, a "read also" line, the source, a share prompt, the
+    /// updated line.
+    #[test]
+    fn furniture_lines_in_german_go() {
+        let ex = extract("german.html");
+        assert_eq!(ex.lang.as_deref(), Some("de"));
+        assert_eq!(
+            ex.text,
+            "Die Stadt will bis zum Sommer zwei neue Radwege entlang des Flusses bauen. Der Stadtrat stimmte am Dienstag mit großer Mehrheit für die Pläne der Verwaltung.\n\n\
+             Die Wege sollen drei Meter breit werden und nachts beleuchtet sein. Die Kosten von rund vier Millionen Euro trägt zur Hälfte das Land.\n\n\
+             Anwohner hatten sich seit Jahren über zu enge Wege beschwert, auf denen sich Fußgänger und Radfahrer gefährlich nahe kommen."
+        );
+    }
+
     /// Captions and photo credits are not the story's text.
     #[test]
     fn captions_and_credits_are_left_out() {

@@ -338,7 +338,81 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "login",
         "sign in",
     ];
-    if EXACT.contains(&t) {
+    // The same furniture in the other languages most pages nj meets are
+    // in: German, French, Spanish, Polish, Italian.
+    const EXACT_ELSEWHERE: &[&str] = &[
+        "teilen",
+        "drucken",
+        "anzeige",
+        "werbung",
+        "kommentare",
+        "weiterlesen",
+        "partager",
+        "imprimer",
+        "publicité",
+        "lire la suite",
+        "compartir",
+        "imprimir",
+        "publicidad",
+        "leer más",
+        "reklama",
+        "drukuj",
+        "udostępnij",
+        "condividi",
+        "stampa",
+        "pubblicità",
+    ];
+    if EXACT.contains(&t) || EXACT_ELSEWHERE.contains(&t) {
+        return true;
+    }
+    // Lines that only start that way: "Quelle: dpa", "Lire aussi : …".
+    const STARTS_ELSEWHERE: &[&str] = &[
+        "schon gelesen",
+        "zum weiterlesen",
+        "lesen sie auch",
+        "lesen sie mehr",
+        "mehr zum thema",
+        "weitere artikel",
+        "das könnte sie auch interessieren",
+        "auch interessant",
+        "empfohlene beiträge",
+        "quelle:",
+        "bildquelle",
+        "foto:",
+        "bild:",
+        "aktualisiert am",
+        "erstellt am",
+        "veröffentlicht am",
+        "war der artikel",
+        "war dieser artikel",
+        "jetzt abonnieren",
+        "newsletter abonnieren",
+        "alle angaben ohne gewähr",
+        "möchten sie den artikel teilen",
+        "artikel teilen",
+        "diesen artikel teilen",
+        "rezept drucken",
+        "möchten sie weiterlesen",
+        "keine kommentare",
+        "lire aussi",
+        "à lire aussi",
+        "a lire aussi",
+        "pour lire la suite",
+        "abonnez-vous",
+        "mis à jour",
+        "source :",
+        "source:",
+        "lee también",
+        "suscríbete",
+        "fuente:",
+        "czytaj też",
+        "czytaj także",
+        "czytaj również",
+        "publikacja:",
+        "źródło:",
+        "leggi anche",
+    ];
+    if chars < 120 && STARTS_ELSEWHERE.iter().any(|s| t.starts_with(s)) {
         return true;
     }
     const STARTS: &[&str] = &[
