@@ -431,6 +431,21 @@ mod tests {
         );
     }
 
+    /// A heading left heading nothing (its gallery or its link list went)
+    /// goes too; headings with text under them stay.
+    #[test]
+    fn headings_with_nothing_under_them_go() {
+        let ex = extract("empty-headings.html");
+        assert_eq!(
+            ex.text,
+            "The covered market hall reopened on Saturday after eight months of repairs to its roof, which had leaked onto the stalls since a storm in February.\n\n\
+             Traders return\n\n\
+             Most of the forty traders who moved to a car park during the work have returned, and the fishmonger and the cheese stall reopened in their old places by the door.\n\n\
+             What comes next\n\n\
+             The council will repaint the iron frame next summer, with the hall open as usual while the work is done at night."
+        );
+    }
+
     /// Captions and photo credits are not the story's text.
     #[test]
     fn captions_and_credits_are_left_out() {

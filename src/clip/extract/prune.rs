@@ -155,6 +155,37 @@ pub fn prune(doc: &Document, title: &str) {
             leaf.node.remove_from_parent();
         }
     }
+    drop_empty_headings(&root);
+}
+
+/// The level of a heading element, 1 for `h1` to 6 for `h6`.
+fn heading_level(name: &str) -> Option<u8> {
+    match name.as_bytes() {
+        [b'h', d @ b'1'..=b'6'] => Some(d - b'0'),
+        _ => None,
+    }
+}
+
+/// Drops the headings left with nothing under them: the label of a
+/// related-stories rail or a paywall box that went, which now heads
+/// nothing but the next section (a heading of its level or higher) or the
+/// end of the article.
+fn drop_empty_headings(root: &NodeRef) {
+    let mut left = Vec::new();
+    leaves(root, &mut left);
+    left.retain(|leaf| leaf.chars > 0);
+    for (i, leaf) in left.iter().enumerate() {
+        let Some(level) = heading_level(&leaf.name) else {
+            continue;
+        };
+        let heads_nothing = match left.get(i + 1) {
+            None => true,
+            Some(next) => heading_level(&next.name).is_some_and(|l| l <= level),
+        };
+        if heads_nothing {
+            leaf.node.remove_from_parent();
+        }
+    }
 }
 
 /// How many blocks at each end of the article count as its edges: where
