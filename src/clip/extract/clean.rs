@@ -347,6 +347,15 @@ fn is_furniture_name(token: &str) -> bool {
     {
         return false;
     }
+    // A layout modifier (`has-sidebar`, `with-sidebar-right`,
+    // `layout-right-sidebar`) says what is beside the element, not what
+    // it is.
+    if all
+        .first()
+        .is_some_and(|w| matches!(w.as_str(), "has" | "with" | "without" | "no" | "layout"))
+    {
+        return false;
+    }
     if all.iter().any(|w| FURNITURE.contains(&w.as_str())) {
         return true;
     }
@@ -535,6 +544,10 @@ mod tests {
             "meta-analysis-results",
             "ads-free-story",
             "social-embed",
+            "has-sidebar",
+            "with-sidebar-right",
+            "layout-right-sidebar",
+            "Layout--sidebarPosition-end",
         ] {
             assert!(!is_furniture_name(text), "{text}");
         }
