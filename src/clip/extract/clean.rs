@@ -467,7 +467,7 @@ pub fn flatten_deep(doc: &Document) -> usize {
 
 /// `related-stories__list`, `socialShareBar` and `ad_slot` as lower-case
 /// words.
-fn words(token: &str) -> Vec<String> {
+pub(super) fn words(token: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;

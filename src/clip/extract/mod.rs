@@ -195,6 +195,71 @@ fn shared_words(a: &str, b: &str) -> usize {
         .count()
 }
 
+/// Words in a class that name an article's stand-first: the paragraph or
+/// two under the headline that sum it up, which many pages set outside the
+/// body's container (in the header), where readability does not look.
+const LEAD_WORDS: &[&str] = &[
+    "lead",
+    "lede",
+    "intro",
+    "teaser",
+    "excerpt",
+    "chapo",
+    "standfirst",
+    "leader",
+    "abstract",
+    "deck",
+];
+
+/// The text of the page's one stand-first: an element inside its
+/// `<article>` or `<main>` whose class names it (`article-lead`,
+/// `entry-excerpt`, `chapo`), of one to a few sentences, not a link. None
+/// when there are several (a page of teasers to other stories).
+fn lead_paragraph(doc: &Document) -> Option<String> {
+    let mut found = None;
+    for node in doc.select("article [class], main [class]").nodes() {
+        let class = node.attr("class").unwrap_or_default();
+        let leads = class.split_whitespace().any(|token| {
+            let words = clean::words(token);
+            words
+                .last()
+                .is_some_and(|w| LEAD_WORDS.contains(&w.as_str()))
+        });
+        // Not a link, nor the lead picture with its caption.
+        if !leads
+            || node
+                .ancestors_it(None)
+                .any(|a| a.node_name().as_deref() == Some("a"))
+            || node.descendants_it().any(|d| {
+                matches!(
+                    d.node_name().as_deref(),
+                    Some("a" | "figure" | "img" | "picture" | "video")
+                )
+            })
+        {
+            continue;
+        }
+        let text = node.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        let chars = non_space(&text);
+        // A teaser cut short ("...") is the start of the body, not a
+        // stand-first.
+        if !(30..=600).contains(&chars) || text.ends_with("...") || text.ends_with('…') {
+            continue;
+        }
+        if found.is_some() {
+            return None;
+        }
+        found = Some(text);
+    }
+    found
+}
+
+/// Text without its white space, to ask whether one text holds another
+/// however their lines were broken.
+fn squashed(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 /// Whether `node` is in the readers' comments (an ancestor's class or id
 /// says so): many long paragraphs, never the article.
 fn in_comments(node: &dom_query::NodeRef) -> bool {
@@ -247,6 +312,7 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     });
 
     let block = paragraph_block(&doc);
+    let lead = lead_paragraph(&doc);
     clean::clean(&doc);
     let container = text_container(&doc);
     let mut readability = Readability::with_document(doc, page_url, Some(Config::default()))
@@ -302,6 +368,15 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
             }
         }
         None => found_text,
+    };
+    // The stand-first, which many pages set above the body's container.
+    let found_text = match lead {
+        Some(lead)
+            if !found_text.is_empty() && !squashed(&found_text).contains(&squashed(&lead)) =>
+        {
+            format!("{lead}\n\n{found_text}")
+        }
+        _ => found_text,
     };
     // A page built by script may carry its whole text only in JSON-LD
     // `articleBody`; a page may also hide most of it from readability.
@@ -443,6 +518,20 @@ mod tests {
              Most of the forty traders who moved to a car park during the work have returned, and the fishmonger and the cheese stall reopened in their old places by the door.\n\n\
              What comes next\n\n\
              The council will repaint the iron frame next summer, with the hall open as usual while the work is done at night."
+        );
+    }
+
+    /// The stand-first sits in the header, outside the body's container
+    /// where readability looks: it comes first in the text.
+    #[test]
+    fn the_stand_first_outside_the_body_comes_first() {
+        let ex = extract("stand-first.html");
+        assert_eq!(
+            ex.text,
+            "The walls along eleven miles of the estuary will be raised by half a metre over the next decade, at a cost of ninety million pounds.\n\n\
+             The environment agency said on Monday that the work would start at the two towns where the walls are lowest, and move along the estuary a section at a time.\n\n\
+             Farmers on the low land behind the walls welcomed the plan, but asked for the old sluices to be replaced at the same time, saying they now leak at every spring tide.\n\n\
+             The agency said it would publish the order of the work in the spring, after talks with the councils and the landowners along the route."
         );
     }
 
