@@ -312,8 +312,8 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     });
 
     let block = paragraph_block(&doc);
-    let lead = lead_paragraph(&doc);
     clean::clean(&doc);
+    let lead = lead_paragraph(&doc);
     let container = text_container(&doc);
     let mut readability = Readability::with_document(doc, page_url, Some(Config::default()))
         .map_err(|e| Error::BadInput(format!("cannot read {what} as HTML: {e}")))?;
