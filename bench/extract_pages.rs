@@ -6,7 +6,9 @@
 //!   extract_pages DIR OUT.json
 //!
 //! OUT.json maps each page id (file name without `.html`) to
-//! `{"articleBody": text, "ms": milliseconds, "error": message-or-null}`.
+//! `{"articleBody": text, "ms": milliseconds, "error": message-or-null,
+//! "title", "canonical_url", "lang", "published_at", "author", "site"}`
+//! (the metadata null where not found).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,11 +34,21 @@ fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         let page = load(&source, &LoadOptions::default(), std::io::empty());
         let ms = start.elapsed().as_secs_f64() * 1000.0;
-        let (text, error) = match page {
-            Ok(p) => (p.content.text, None),
-            Err(e) => (String::new(), Some(e.to_string())),
+        let entry = match page {
+            Ok(p) => json!({
+                "articleBody": p.content.text,
+                "ms": ms,
+                "error": null,
+                "title": p.title,
+                "canonical_url": p.canonical_url,
+                "lang": p.lang,
+                "published_at": p.published_at.map(|t| t.0),
+                "author": p.author,
+                "site": p.site,
+            }),
+            Err(e) => json!({"articleBody": "", "ms": ms, "error": e.to_string()}),
         };
-        results.insert(id, json!({"articleBody": text, "ms": ms, "error": error}));
+        results.insert(id, entry);
     }
     std::fs::write(out, serde_json::to_vec_pretty(&results)?)?;
     Ok(())
