@@ -228,11 +228,11 @@ impl Notes {
                         t.add_row(vec![
                             short_id(&n.id).to_owned(),
                             n.created_at.local(),
-                            n.article_id
-                                .as_deref()
-                                .map(short_id)
-                                .unwrap_or("-")
-                                .to_owned(),
+                            match (&n.article_id, &n.story) {
+                                (Some(a), _) => short_id(a).to_owned(),
+                                (None, Some(story)) => format!("story {story}"),
+                                (None, None) => "-".to_owned(),
+                            },
                             text,
                         ]);
                     }

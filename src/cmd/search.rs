@@ -112,9 +112,13 @@ impl Search {
                 }
                 SearchHitKind::Note => {
                     let n = h.note.as_ref().expect("note hit has a note");
+                    let on = match &n.story {
+                        Some(story) => format!("note on story {story}"),
+                        None => "journal note".to_owned(),
+                    };
                     let _ = writeln!(
                         s,
-                        "{}  {}  journal note",
+                        "{}  {}  {on}",
                         output::bold(short_id(&n.id)),
                         n.created_at.local_date()
                     );

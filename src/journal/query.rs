@@ -75,6 +75,9 @@ pub struct Note {
     pub text: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The short name of the story the note is on (`nj note --story`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub story: Option<String>,
     /// Texts of this note that lost to a concurrent edit on another device,
     /// newest first (filled in by `detail`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -426,7 +429,11 @@ pub(crate) fn versions(conn: &Connection, article: &ArticleRef) -> Result<Vec<Ve
         .collect())
 }
 
-/// Reads `id, article_id, body, created_at, updated_at`.
+/// The columns [`note_from_row`] reads: the note's, and its story's title.
+const NOTE_COLUMNS: &str = "id, article_id, body, created_at, updated_at,
+    (SELECT title FROM stories s WHERE s.id = notes.story_id)";
+
+/// Reads [`NOTE_COLUMNS`].
 fn note_from_row(r: &Row<'_>) -> rusqlite::Result<Note> {
     Ok(Note {
         id: r.get(0)?,
@@ -434,14 +441,15 @@ fn note_from_row(r: &Row<'_>) -> rusqlite::Result<Note> {
         text: r.get(2)?,
         created_at: r.get(3)?,
         updated_at: r.get(4)?,
+        story: r
+            .get::<_, Option<String>>(5)?
+            .map(|t| super::story::story_name(&t)),
         conflicts: Vec::new(),
     })
 }
 
 pub(crate) fn notes(conn: &Connection, filter: &NoteFilter) -> Result<Vec<Note>> {
-    let mut sql = String::from(
-        "SELECT id, article_id, body, created_at, updated_at FROM notes WHERE deleted_at IS ",
-    );
+    let mut sql = format!("SELECT {NOTE_COLUMNS} FROM notes WHERE deleted_at IS ");
     sql.push_str(if filter.removed { "NOT NULL" } else { "NULL" });
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(a) = &filter.article {
@@ -551,9 +559,9 @@ impl Journal {
     pub fn note(&self, note: &NoteRef) -> Result<Note> {
         Ok(self
             .conn()
-            .prepare_cached(
-                "SELECT id, article_id, body, created_at, updated_at FROM notes WHERE rowid = ?1",
-            )?
+            .prepare_cached(&format!(
+                "SELECT {NOTE_COLUMNS} FROM notes WHERE rowid = ?1"
+            ))?
             .query_row([note.rowid], note_from_row)?)
     }
 

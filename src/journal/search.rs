@@ -172,7 +172,8 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT n.id, n.body, n.created_at, n.updated_at, f.rank,
-                    snippet(note_fts, 0, ?2, ?3, '…', 24), n.rowid
+                    snippet(note_fts, 0, ?2, ?3, '…', 24), n.rowid,
+                    (SELECT title FROM stories s WHERE s.id = n.story_id)
                FROM note_fts f JOIN notes n ON n.rowid = f.rowid
               WHERE note_fts MATCH ?1 AND n.deleted_at IS NULL AND n.article_id IS NULL
                 AND (?4 IS NULL OR n.created_at >= ?4) AND (?5 IS NULL OR n.created_at < ?5)
@@ -202,6 +203,9 @@ impl Journal {
                     text: body,
                     created_at: r.get(2)?,
                     updated_at: r.get(3)?,
+                    story: r
+                        .get::<_, Option<String>>(7)?
+                        .map(|t| super::story::story_name(&t)),
                     conflicts: Vec::new(),
                 }),
                 score: r.get(4)?,

@@ -84,6 +84,19 @@ fn a_story_followed_across_two_devices() {
     );
     a.nj(&["note", "--story", "jedi", "Amazon says it will protest"])
         .success();
+    // The note says which story it is on, where notes are listed and
+    // where search finds it.
+    let notes = a.nj(&["notes"]).success().stdout;
+    assert!(
+        notes.contains("story jedi-contract  Amazon says it will protest"),
+        "{notes}"
+    );
+    let found = a.nj(&["search", "protest"]).success().stdout;
+    assert!(found.contains("  note on story jedi-contract\n"), "{found}");
+    assert_eq!(
+        a.nj(&["--json", "notes"]).json()[0]["story"],
+        "jedi-contract"
+    );
     // A related article: the clip says which story it belongs with, and
     // the command that files it.
     a.at(&at("10:00"));
