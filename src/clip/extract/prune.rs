@@ -130,6 +130,7 @@ pub fn prune(doc: &Document, title: &str) {
     leaves(&root, &mut found);
     found.retain(|leaf| leaf.chars > 0);
     let n = found.len();
+    let mut kept = Vec::with_capacity(n);
     for (i, leaf) in found.iter().enumerate() {
         // A quotation (an embedded post, a pull quote) is the story's own
         // material even when it ends in a date or a link.
@@ -138,6 +139,7 @@ pub fn prune(doc: &Document, title: &str) {
             .ancestors_it(None)
             .any(|a| a.node_name().as_deref() == Some("blockquote"))
         {
+            kept.push(leaf);
             continue;
         }
         let place = Place {
@@ -153,9 +155,11 @@ pub fn prune(doc: &Document, title: &str) {
             || ((place.start || place.end) && is_dateline(&leaf.text));
         if doomed {
             leaf.node.remove_from_parent();
+        } else {
+            kept.push(leaf);
         }
     }
-    drop_empty_headings(&root);
+    drop_empty_headings(&kept);
 }
 
 /// The level of a heading element, 1 for `h1` to 6 for `h6`.
@@ -170,10 +174,7 @@ fn heading_level(name: &str) -> Option<u8> {
 /// related-stories rail or a paywall box that went, which now heads
 /// nothing but the next section (a heading of its level or higher) or the
 /// end of the article.
-fn drop_empty_headings(root: &NodeRef) {
-    let mut left = Vec::new();
-    leaves(root, &mut left);
-    left.retain(|leaf| leaf.chars > 0);
+fn drop_empty_headings(left: &[&Leaf]) {
     for (i, leaf) in left.iter().enumerate() {
         let Some(level) = heading_level(&leaf.name) else {
             continue;
