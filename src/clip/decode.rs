@@ -211,39 +211,59 @@ const OPENING_TAGS: &[&str] = &[
     "noscript",
 ];
 
-/// Whether text that arrived without a type is HTML: it starts (after
-/// white space and a byte-order mark) with an HTML comment or an HTML tag,
-/// or an HTML, HEAD or BODY tag appears in its first 64 KiB. A page may
-/// open with a licence comment or a long inline script before its
-/// `<html>`, which a look at the first line alone took for plain text.
+/// Whether text that arrived without a type is HTML: past white space,
+/// a byte-order mark and any HTML comments, it starts with an HTML tag (or
+/// an XML declaration of an HTML page); or, as before, an `<html`, `<head`
+/// or `<body` tag appears in its first kilobyte. A saved page may open
+/// with a licence comment ("saved from url=") or kilobytes of inline
+/// script before its `<html>`, which a look at the first kilobyte alone
+/// took for plain text; Markdown that opens with a comment (a table of
+/// contents marker) is still text.
 pub fn looks_like_html(text: &str) -> bool {
-    let start = text.trim_start_matches('\u{feff}').trim_start();
-    let head = start.get(..start.len().min(64 * 1024)).unwrap_or_else(|| {
-        let mut end = 64 * 1024;
-        while !start.is_char_boundary(end) {
-            end -= 1;
+    let is_tag_end = |c: char| c.is_ascii_whitespace() || c == '>' || c == '/';
+    let mut rest = text.trim_start_matches('\u{feff}').trim_start();
+    // The comments before the first tag, within the first 64 KiB.
+    let mut skipped = 0;
+    while let Some(after) = rest.strip_prefix("<!--") {
+        let Some(end) = after.find("-->") else { break };
+        skipped += end + 7;
+        if skipped > 64 * 1024 {
+            break;
         }
-        &start[..end]
-    });
-    let lower = head.to_ascii_lowercase();
-    if lower.starts_with("<!--") || (lower.starts_with("<?xml") && lower.contains("<html")) {
+        rest = after[end + 3..].trim_start();
+    }
+    let start: String = rest
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if start.starts_with("<?xml")
+        && rest
+            .chars()
+            .take(1024)
+            .collect::<String>()
+            .to_ascii_lowercase()
+            .contains("<html")
+    {
         return true;
     }
-    let opens_with = |tag: &str| {
-        lower
+    let opens = OPENING_TAGS.iter().any(|tag| {
+        start
             .strip_prefix('<')
             .and_then(|r| r.strip_prefix(tag))
-            .is_some_and(|r| {
-                r.starts_with(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
-            })
-    };
-    if OPENING_TAGS.iter().any(|t| opens_with(t)) {
+            .is_some_and(|r| r.starts_with(is_tag_end))
+    });
+    if opens {
         return true;
     }
+    let head: String = text
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
     ["<html", "<head", "<body"].iter().any(|tag| {
-        lower.match_indices(tag).any(|(i, _)| {
-            lower[i + tag.len()..].starts_with(|c: char| c.is_ascii_whitespace() || c == '>')
-        })
+        head.match_indices(tag)
+            .any(|(i, _)| head[i + tag.len()..].starts_with(is_tag_end))
     })
 }
 

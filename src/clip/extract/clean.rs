@@ -23,6 +23,8 @@ pub(super) const TEXT_CONTAINERS: &str =
 /// first, so `share` does not match `shareholders` and `nav` does not match
 /// `canvas`.
 const FURNITURE: &[&str] = &[
+    "skip",
+    "visually",
     "caption",
     "credit",
     "nav",
@@ -96,7 +98,6 @@ const HEAD_FURNITURE: &[&str] = &[
     "ads",
     "sponsor",
     "sponsored",
-    "skip",
     "tags",
     "topics",
     "keywords",
@@ -110,7 +111,6 @@ const HEAD_FURNITURE: &[&str] = &[
     "dateline",
     "timestamp",
     "meta",
-    "visually",
 ];
 
 /// Words that say only what kind of box something is, which may follow
@@ -137,6 +137,13 @@ const BOX_WORDS: &[&str] = &[
     "widget",
     "info",
     "section",
+    "posts",
+    "stories",
+    "items",
+    "card",
+    "cards",
+    "content",
+    "link",
 ];
 
 /// Words that mark furniture only as two adjacent words at the head of a
@@ -179,11 +186,14 @@ pub fn clean(doc: &Document) {
     unwrap_large_noscript(doc);
     doc.select(JUNK_TAGS).remove();
     let all_text = own_text_chars(&doc.root());
+    // Doomed, and whether only for a word in its class or id.
     let mut doomed = Vec::new();
     let mut embeds = Vec::new();
     for node in doc.select("body *").nodes() {
-        if is_hidden(node) || is_furniture(node) {
-            doomed.push(*node);
+        if is_hidden(node) || is_furniture_element(node) {
+            doomed.push((*node, false));
+        } else if is_furniture_named(node) {
+            doomed.push((*node, true));
         } else if is_embed(node) {
             embeds.push(*node);
         }
@@ -204,9 +214,10 @@ pub fn clean(doc: &Document) {
         }
     }
     // An element holding the post's text by its class (the CMS's name for
-    // it, or schema.org's articleBody) is never furniture, nor is what
-    // holds it: a theme's wrapper of the content column and its sidebar
-    // (`content-sidebar-wrap`) is not the sidebar.
+    // it, or schema.org's articleBody), and what holds it, is never
+    // furniture by the words of its class: a theme's wrapper of the
+    // content column and its sidebar (`content-sidebar-wrap`) is not the
+    // sidebar. (Hidden, or a `nav` or an `aside`, it still goes.)
     let mut holds_text = std::collections::HashSet::new();
     for node in doc.select(TEXT_CONTAINERS).nodes() {
         for n in std::iter::once(*node).chain(node.ancestors_it(None)) {
@@ -215,8 +226,8 @@ pub fn clean(doc: &Document) {
             }
         }
     }
-    for node in doomed {
-        if holds_text.contains(&node.id) {
+    for (node, by_name) in doomed {
+        if by_name && holds_text.contains(&node.id) {
             continue;
         }
         // Already gone with an ancestor.
@@ -244,8 +255,13 @@ pub fn clean(doc: &Document) {
 /// in the whole page. One holding a paragraph's worth of text or more is
 /// unwrapped, its content kept in its place.
 fn unwrap_large_noscript(doc: &Document) {
-    for node in doc.select("noscript").nodes() {
-        if own_text_chars(node) < 200 {
+    let found = doc.select("noscript");
+    let ids: std::collections::HashSet<_> = found.nodes().iter().map(|n| n.id).collect();
+    // The outermost only: one inside another goes with it or stays in it,
+    // and counting each nested one's text would read a deep nest many
+    // times over.
+    for node in found.nodes() {
+        if node.ancestors_it(None).any(|a| ids.contains(&a.id)) || own_text_chars(node) < 200 {
             continue;
         }
         for child in node.children() {
@@ -280,7 +296,8 @@ fn is_hidden(node: &NodeRef) -> bool {
     })
 }
 
-fn is_furniture(node: &NodeRef) -> bool {
+/// Furniture by its tag or its ARIA role.
+fn is_furniture_element(node: &NodeRef) -> bool {
     let name = node.node_name().unwrap_or_default();
     // A form is a search box or a sign-up; ASP.NET pages wrap the whole
     // page in one, which the size guard in `clean` keeps.
@@ -290,11 +307,12 @@ fn is_furniture(node: &NodeRef) -> bool {
     ) {
         return true;
     }
-    if let Some(role) = node.attr("role") {
-        if FURNITURE_ROLES.contains(&role.trim().to_ascii_lowercase().as_str()) {
-            return true;
-        }
-    }
+    node.attr("role")
+        .is_some_and(|role| FURNITURE_ROLES.contains(&role.trim().to_ascii_lowercase().as_str()))
+}
+
+/// Furniture by the words of its class or id.
+fn is_furniture_named(node: &NodeRef) -> bool {
     let class = node.attr("class").unwrap_or_default();
     let id = node.attr("id").unwrap_or_default();
     // A post's own classes: filed-under classes name its author or topic.
@@ -360,9 +378,10 @@ fn is_furniture_name(token: &str) -> bool {
         return true;
     }
     // The head: the words before a BEM modifier, without numbers
-    // (`slot2`), less the box words at the end.
+    // (`slot2`) or sizes (`300x250`), less the box words at the end.
     let mut head: Vec<String> = words(token.split("--").next().unwrap_or(token))
         .into_iter()
+        .filter(|w| !w.starts_with(|c: char| c.is_ascii_digit()))
         .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned())
         .filter(|w| !w.is_empty())
         .collect();
@@ -530,6 +549,12 @@ mod tests {
             "article-see-also",
             "entry-meta",
             "author_bio",
+            "visually-hidden",
+            "skip-link",
+            "popular-posts",
+            "sponsored-content",
+            "promo-card",
+            "ad-300x250",
         ] {
             assert!(is_furniture_name(furniture), "{furniture}");
         }

@@ -137,27 +137,72 @@ const MIN_BLOCK_CHARS: usize = 500;
 /// the parent's parent (a story whose paragraphs sit one per wrapper).
 /// Returns the element's HTML, for a result far smaller than it.
 fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
+    // Paragraphs never counted: those in the readers' comments (many long
+    // paragraphs, never the article), in a footer or a dialog, or hidden.
+    // Marked once from the top, so a deep page is walked once.
+    let mut outside = HashSet::new();
+    for node in doc.select("body *").nodes() {
+        if outside.contains(&node.id) || !is_outside_text(node) {
+            continue;
+        }
+        outside.extend(node.descendants_it().map(|d| d.id));
+    }
+    let mut order = HashMap::new();
     let mut score: HashMap<_, (usize, dom_query::NodeRef)> = HashMap::new();
     for p in doc.select("p").nodes() {
+        if outside.contains(&p.id) {
+            continue;
+        }
         let chars = non_space(&p.text());
         let links: usize = p
             .descendants_it()
             .filter(|d| d.node_name().as_deref() == Some("a"))
             .map(|a| non_space(&a.text()))
             .sum();
-        if chars < 40 || links * 2 > chars || in_comments(p) {
+        if chars < 40 || links * 2 > chars {
             continue;
         }
         let own = chars - links;
         let Some(parent) = p.parent() else { continue };
+        let next = order.len();
+        order.entry(parent.id).or_insert(next);
         score.entry(parent.id).or_insert((0, parent)).0 += own;
         if let Some(grand) = parent.parent().filter(|g| g.is_element()) {
+            let next = order.len();
+            order.entry(grand.id).or_insert(next);
             score.entry(grand.id).or_insert((0, grand)).0 += own / 2;
         }
     }
-    let (chars, node) = score.into_values().max_by_key(|(chars, _)| *chars)?;
+    // The largest, and of equal ones the first in the page.
+    let (chars, node) = score
+        .into_values()
+        .max_by_key(|(chars, node)| (*chars, std::cmp::Reverse(order[&node.id])))?;
     Some((chars, node.html().to_string()))
+}
+
+/// Whether no paragraph under `node` is the article's: the readers'
+/// comments (a word of its class or id says so), a footer, a dialog, or a
+/// hidden element.
+fn is_outside_text(node: &dom_query::NodeRef) -> bool {
+    if matches!(node.node_name().as_deref(), Some("footer" | "dialog"))
+        || node.has_attr("hidden")
+        || node.attr("style").is_some_and(|s| {
+            let s: String = s.to_ascii_lowercase().split_whitespace().collect();
+            s.contains("display:none")
+        })
+    {
+        return true;
+    }
+    ["class", "id"].iter().any(|k| {
+        node.attr(k).is_some_and(|v| {
+            v.split_whitespace().any(|token| {
+                clean::words(token)
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "comment" | "comments" | "respond" | "disqus"))
+            })
+        })
+    })
 }
 
 /// The HTML of the one outermost element that the page's CMS or schema.org
@@ -167,6 +212,10 @@ fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
 fn text_container(doc: &Document) -> Option<String> {
     let found = doc.select(clean::TEXT_CONTAINERS);
     let nodes = found.nodes();
+    // Many are a page of many posts, never one container.
+    if nodes.len() > 50 {
+        return None;
+    }
     let ids: std::collections::HashSet<_> = nodes.iter().map(|n| n.id).collect();
     let outermost: Vec<_> = nodes
         .iter()
@@ -216,20 +265,47 @@ const LEAD_WORDS: &[&str] = &[
 /// `entry-excerpt`, `chapo`), of one to a few sentences, not a link. None
 /// when there are several (a page of teasers to other stories).
 fn lead_paragraph(doc: &Document) -> Option<String> {
+    // What is inside an <article> or a <main>, marked once from the top.
+    let mut inside = std::collections::HashSet::new();
+    for root in doc.select("article, main").nodes() {
+        if !inside.contains(&root.id) {
+            inside.extend(root.descendants_it().map(|d| d.id));
+        }
+    }
+    let leads: Vec<_> = doc
+        .select("[class]")
+        .nodes()
+        .iter()
+        .filter(|node| inside.contains(&node.id))
+        .filter(|node| {
+            node.attr("class")
+                .unwrap_or_default()
+                .split_whitespace()
+                .any(|token| {
+                    clean::words(token)
+                        .last()
+                        .is_some_and(|w| LEAD_WORDS.contains(&w.as_str()))
+                })
+        })
+        .copied()
+        .collect();
+    // A page of teasers names many; looking at each would cost a walk of
+    // each one's ancestors and contents.
+    if leads.len() > 100 {
+        return None;
+    }
     let mut found = None;
-    for node in doc.select("article [class], main [class]").nodes() {
-        let class = node.attr("class").unwrap_or_default();
-        let leads = class.split_whitespace().any(|token| {
-            let words = clean::words(token);
-            words
-                .last()
-                .is_some_and(|w| LEAD_WORDS.contains(&w.as_str()))
-        });
-        // Not a link, nor the lead picture with its caption.
-        if !leads
-            || node
-                .ancestors_it(None)
-                .any(|a| a.node_name().as_deref() == Some("a"))
+    for node in leads {
+        // In the article, not a link, nor the lead picture with its
+        // caption.
+        let ancestors: Vec<_> = node
+            .ancestors_it(None)
+            .filter_map(|a| a.node_name())
+            .collect();
+        if !ancestors
+            .iter()
+            .any(|a| matches!(a.as_ref(), "article" | "main"))
+            || ancestors.iter().any(|a| a.as_ref() == "a")
             || node.descendants_it().any(|d| {
                 matches!(
                     d.node_name().as_deref(),
@@ -239,38 +315,41 @@ fn lead_paragraph(doc: &Document) -> Option<String> {
         {
             continue;
         }
-        let text = node.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        // Rendered as the article is, so it compares with it.
+        let text = text::render(&node);
         let chars = non_space(&text);
         // A teaser cut short ("...") is the start of the body, not a
         // stand-first.
-        if !(30..=600).contains(&chars) || text.ends_with("...") || text.ends_with('…') {
+        let trimmed = text.trim_end();
+        if !(30..=600).contains(&chars) || trimmed.ends_with("...") || trimmed.ends_with('…') {
             continue;
         }
         if found.is_some() {
             return None;
         }
-        found = Some(text);
+        found = Some(trimmed.to_owned());
     }
     found
+}
+
+/// The text of an HTML fragment (a container found in the page), pruned
+/// and rendered as the article is; `junk` also removes what the page's
+/// cleaning would have (for a block taken before it ran).
+fn pruned_text(html: &str, title: &str, junk: bool) -> String {
+    let content = parse::fragment(html).doc;
+    if junk {
+        content
+            .select(&format!("{}, figcaption, [hidden]", clean::JUNK_TAGS))
+            .remove();
+    }
+    prune::prune(&content, title);
+    text::render(&content.root())
 }
 
 /// Text without its white space, to ask whether one text holds another
 /// however their lines were broken.
 fn squashed(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-/// Whether `node` is in the readers' comments (an ancestor's class or id
-/// says so): many long paragraphs, never the article.
-fn in_comments(node: &dom_query::NodeRef) -> bool {
-    node.ancestors_it(None).any(|a| {
-        ["class", "id"].iter().any(|k| {
-            a.attr(k).is_some_and(|v| {
-                let v = v.to_ascii_lowercase();
-                v.contains("comment") || v.contains("respond") || v.contains("disqus")
-            })
-        })
-    })
 }
 
 /// Extracts the article from `html`. `page_url`, when known, resolves
@@ -340,9 +419,7 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     // readers' comments.)
     let found_text = match block {
         Some((chars, html)) if chars >= MIN_BLOCK_CHARS && non_space(&found_text) * 8 < chars => {
-            let content = parse::fragment(&html).doc;
-            prune::prune(&content, &title);
-            let text = text::render(&content.root());
+            let text = pruned_text(&html, &title, true);
             if non_space(&text) > non_space(&found_text) {
                 text
             } else {
@@ -356,12 +433,13 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     // shares next to none of its words.
     let found_text = match container {
         Some(html) => {
-            let content = parse::fragment(&html).doc;
-            prune::prune(&content, &title);
-            let text = text::render(&content.root());
+            let text = pruned_text(&html, &title, false);
             let found = found_text.split_whitespace().count();
             let theirs = text.split_whitespace().count();
-            if theirs * 5 >= found && shared_words(&found_text, &text) * 5 < found {
+            if theirs > 0
+                && (found == 0
+                    || (theirs * 5 >= found && shared_words(&found_text, &text) * 5 < found))
+            {
                 text
             } else {
                 found_text
@@ -510,6 +588,11 @@ mod tests {
     /// goes too; headings with text under them stay.
     #[test]
     fn headings_with_nothing_under_them_go() {
+        // A heading over text set loose (in no block of its own) stays.
+        let loose = "<html><body><div class=\"post-body\"><p>The ferry runs again from Monday after a month in dry dock for repairs to its hull.</p>\
+            <h3>The timetable</h3>Boats leave every hour from seven in the morning.<br>The last boat leaves at ten at night.</div></body></html>";
+        let ex = extract_html("loose", loose, None).unwrap();
+        assert!(ex.text.contains("The timetable\n"), "{}", ex.text);
         let ex = extract("empty-headings.html");
         assert_eq!(
             ex.text,

@@ -179,10 +179,18 @@ fn drop_empty_headings(left: &[&Leaf]) {
         let Some(level) = heading_level(&leaf.name) else {
             continue;
         };
-        let heads_nothing = match left.get(i + 1) {
-            None => true,
-            Some(next) => heading_level(&next.name).is_some_and(|l| l <= level),
-        };
+        // Text set loose beside the heading, in no block of its own
+        // (`Line one<br>line two`, as some blog posts are), is not among
+        // the blocks: such a heading may head it.
+        let loose_text = leaf.node.parent().is_some_and(|p| {
+            p.children_it(false)
+                .any(|c| c.is_text() && !c.text().trim().is_empty())
+        });
+        let heads_nothing = !loose_text
+            && match left.get(i + 1) {
+                None => true,
+                Some(next) => heading_level(&next.name).is_some_and(|l| l <= level),
+            };
         if heads_nothing {
             leaf.node.remove_from_parent();
         }

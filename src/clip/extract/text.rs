@@ -9,7 +9,7 @@ use dom_query::NodeRef;
 const SKIP: &[&str] = &[
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
     "canvas", "video", "audio", "map", "button", "input", "select", "textarea", "option", "head",
-    "title", "meta", "link", "dialog",
+    "title", "meta", "link", "dialog", "rt", "rp",
 ];
 
 /// Elements that start and end a paragraph of their own.
