@@ -618,6 +618,50 @@ mod tests {
         );
     }
 
+    /// The stand-first is added once, only when the text lacks it, and not
+    /// when the page names two (teasers) or it is cut short.
+    #[test]
+    fn the_stand_first_is_not_added_twice_or_from_teasers() {
+        let page = fixture("stand-first.html");
+        let lead = "The walls along eleven miles of the estuary will be raised by half a metre over the next decade, at a cost of ninety million pounds.";
+        // Already the body's first paragraph: not added again.
+        let inside = page.replace(
+            "<div class=\"story-text\">",
+            &format!("<div class=\"story-text\">\n  <p>{lead}</p>"),
+        );
+        let ex = extract_html("inside", &inside, None).unwrap();
+        assert_eq!(ex.text.matches("eleven miles").count(), 1, "{}", ex.text);
+        assert!(ex.text.starts_with(lead), "{}", ex.text);
+        // Two elements named for a stand-first: teasers, neither is used.
+        let two = page.replace(
+            "</main>",
+            "<div class=\"card-teaser\">Harbour dredging will resume in March after the winter storms, the port said.</div></main>",
+        );
+        let ex = extract_html("two", &two, None).unwrap();
+        assert!(!ex.text.contains("eleven miles"), "{}", ex.text);
+        // Cut short: the start of the body, not a stand-first.
+        let cut = page.replace("ninety million pounds.</div>", "ninety million...</div>");
+        let ex = extract_html("cut", &cut, None).unwrap();
+        assert!(!ex.text.contains("eleven miles"), "{}", ex.text);
+    }
+
+    /// When readability's pick shares its words with the element named for
+    /// the text, the pick stands (the container rule never trades a good
+    /// result for a part of it).
+    #[test]
+    fn a_good_pick_is_kept_beside_the_text_container() {
+        let para = "The council approved the new cycle lanes on Tuesday after a year of consultation with residents and shops along the route.";
+        let html = format!(
+            "<html><body><article><h1>Cycle lanes approved</h1>\
+             <p class=\"standfirst-note\">{para}</p>\
+             <div class=\"entry-content\"><p>{para}</p><p>{para} Work starts in spring.</p></div>\
+             <p>{para} The lanes open next year.</p></article></body></html>"
+        );
+        let ex = extract_html("good", &html, None).unwrap();
+        assert!(ex.text.contains("The lanes open next year."), "{}", ex.text);
+        assert!(ex.text.contains("Work starts in spring."), "{}", ex.text);
+    }
+
     /// Captions and photo credits are not the story's text.
     #[test]
     fn captions_and_credits_are_left_out() {
