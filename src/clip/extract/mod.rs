@@ -662,6 +662,41 @@ mod tests {
         assert!(ex.text.contains("Work starts in spring."), "{}", ex.text);
     }
 
+    /// A table's cells stay however much of them is a link: a lineup
+    /// whose players link to their pages is the story's data.
+    #[test]
+    fn linked_table_cells_stay() {
+        let para = "The home side named an unchanged batting order for the final game of the series on Sunday afternoon, with the captain at third.";
+        let rows: String = [
+            "Edwin Encarnacion",
+            "Samuel Kettleworth",
+            "Jonathan Marshfield",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            format!(
+                "<tr><td>{}. <a href=\"/p{i}\">{name}</a> (R) 1B</td></tr>",
+                i + 1
+            )
+        })
+        .collect();
+        let html = format!(
+            "<html><body><article><p>{para}</p><table>{rows}</table><p>{para}</p></article></body></html>"
+        );
+        let ex = extract_html("lineup", &html, None).unwrap();
+        assert!(
+            ex.text.contains("1. Edwin Encarnacion (R) 1B"),
+            "{}",
+            ex.text
+        );
+        assert!(
+            ex.text.contains("3. Jonathan Marshfield (R) 1B"),
+            "{}",
+            ex.text
+        );
+    }
+
     /// Captions and photo credits are not the story's text.
     #[test]
     fn captions_and_credits_are_left_out() {

@@ -284,7 +284,9 @@ fn drop_link_cards(doc: &Document) {
 /// A short paragraph also needs few words of its own outside the links:
 /// a sentence naming two linked people is still a sentence.
 fn is_link_block(leaf: &Leaf) -> bool {
-    if leaf.name == "pre" {
+    // A table's cell is data (a lineup, a result, a source) however much
+    // of it links to the player's or the source's page.
+    if matches!(leaf.name.as_str(), "pre" | "td" | "th") {
         return false;
     }
     if leaf.chars < 150 {
