@@ -437,9 +437,9 @@ impl Journal {
             // With nothing to check, nothing can be due until something
             // changes.
             let next = next.unwrap_or(i64::MAX);
-            self.write(now, |tx| {
-                super::tx::meta_set(tx.conn(), "recheck_next", &format!("{next} {generation}"))
-            })?;
+            // One statement, like `mark_rechecked`: this device's
+            // bookkeeping, which nothing else hangs on.
+            super::tx::meta_set(self.conn(), "recheck_next", &format!("{next} {generation}"))?;
         }
         Ok(due)
     }

@@ -207,10 +207,7 @@ pub fn clean(doc: &Document) {
             node.node_name().as_deref(),
             Some("div" | "section" | "figure" | "span")
         ) {
-            for child in node.children() {
-                node.insert_before(&child);
-            }
-            node.remove_from_parent();
+            unwrap(&node);
         }
     }
     // An element holding the post's text by its class (the CMS's name for
@@ -264,11 +261,16 @@ fn unwrap_large_noscript(doc: &Document) {
         if node.ancestors_it(None).any(|a| ids.contains(&a.id)) || own_text_chars(node) < 200 {
             continue;
         }
-        for child in node.children() {
-            node.insert_before(&child);
-        }
-        node.remove_from_parent();
+        unwrap(node);
     }
+}
+
+/// Replaces the element by its children, in its place.
+fn unwrap(node: &NodeRef) {
+    for child in node.children() {
+        node.insert_before(&child);
+    }
+    node.remove_from_parent();
 }
 
 /// Non-space characters of the text under `node` that is not link text.
@@ -286,7 +288,7 @@ fn own_text_chars(node: &NodeRef) -> usize {
         .sum()
 }
 
-fn is_hidden(node: &NodeRef) -> bool {
+pub(super) fn is_hidden(node: &NodeRef) -> bool {
     if node.has_attr("hidden") {
         return true;
     }
@@ -359,10 +361,7 @@ fn is_furniture_name(token: &str) -> bool {
     let all = words(token);
     // A post embedded from a social network (`social-embed`) is a
     // quotation in the article, not a share bar.
-    if all
-        .iter()
-        .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet"))
-    {
+    if all.iter().any(|w| EMBED_WORDS.contains(&w.as_str())) {
         return false;
     }
     // A layout modifier (`has-sidebar`, `with-sidebar-right`,
@@ -402,21 +401,24 @@ fn is_furniture_name(token: &str) -> bool {
         && FURNITURE_PAIRS.contains(&(head[head.len() - 2].as_str(), last.as_str()))
 }
 
+/// Words that name a post embedded from a social network
+/// (`social-media-embed`, `twitter-tweet`).
+const EMBED_WORDS: &[&str] = &["embed", "embedded", "tweet"];
+
 /// A post embedded from a social network (`social-media-embed`,
-/// `twitter-tweet`): a quotation in the article, not a share bar.
+/// `twitter-tweet`, `instagram-media`): a quotation in the article, not a
+/// share bar.
 fn is_embed(node: &NodeRef) -> bool {
-    let mut names = String::new();
-    for a in ["class", "id"] {
-        if let Some(v) = node.attr(a) {
-            names.push_str(&v);
-            names.push(' ');
-        }
-    }
-    names.split_whitespace().any(|token| {
-        words(token)
-            .iter()
-            .any(|w| matches!(w.as_str(), "embed" | "embedded" | "tweet" | "instagram"))
-    })
+    ["class", "id"]
+        .iter()
+        .filter_map(|a| node.attr(a))
+        .any(|v| {
+            v.split_whitespace().any(|token| {
+                words(token)
+                    .iter()
+                    .any(|w| EMBED_WORDS.contains(&w.as_str()) || w == "instagram")
+            })
+        })
 }
 
 /// How deep elements nest under `root`, counted without recursion (a

@@ -20,6 +20,7 @@ mod text;
 
 use dom_query::Document;
 use dom_smoothie::{Config, Readability};
+use prune::non_space;
 
 use crate::content::word_count;
 use crate::error::{Error, Result};
@@ -122,10 +123,6 @@ fn is_script_page(doc: &Document) -> bool {
     app && all.saturating_sub(scripts + chars("body noscript, body style")) < 200
 }
 
-fn non_space(s: &str) -> usize {
-    s.chars().filter(|c| !c.is_whitespace()).count()
-}
-
 /// The least text (non-space characters, some hundred words) a block of
 /// paragraphs must hold to stand in for what readability found.
 const MIN_BLOCK_CHARS: usize = 500;
@@ -185,13 +182,7 @@ fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
 /// comments (a word of its class or id says so), a footer, a dialog, or a
 /// hidden element.
 fn is_outside_text(node: &dom_query::NodeRef) -> bool {
-    if matches!(node.node_name().as_deref(), Some("footer" | "dialog"))
-        || node.has_attr("hidden")
-        || node.attr("style").is_some_and(|s| {
-            let s: String = s.to_ascii_lowercase().split_whitespace().collect();
-            s.contains("display:none")
-        })
-    {
+    if matches!(node.node_name().as_deref(), Some("footer" | "dialog")) || clean::is_hidden(node) {
         return true;
     }
     ["class", "id"].iter().any(|k| {
@@ -296,16 +287,10 @@ fn lead_paragraph(doc: &Document) -> Option<String> {
     }
     let mut found = None;
     for node in leads {
-        // In the article, not a link, nor the lead picture with its
-        // caption.
-        let ancestors: Vec<_> = node
+        // Not a link, nor the lead picture with its caption.
+        if node
             .ancestors_it(None)
-            .filter_map(|a| a.node_name())
-            .collect();
-        if !ancestors
-            .iter()
-            .any(|a| matches!(a.as_ref(), "article" | "main"))
-            || ancestors.iter().any(|a| a.as_ref() == "a")
+            .any(|a| a.node_name().as_deref() == Some("a"))
             || node.descendants_it().any(|d| {
                 matches!(
                     d.node_name().as_deref(),

@@ -56,7 +56,7 @@ fn is_block(node: &NodeRef) -> bool {
         .is_some_and(|n| BLOCK.contains(&n.as_ref()))
 }
 
-fn non_space(s: &str) -> usize {
+pub(super) fn non_space(s: &str) -> usize {
     s.chars().filter(|c| !c.is_whitespace()).count()
 }
 
