@@ -4,7 +4,7 @@
 //! name is made from its title whenever it is asked for.
 
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::query::{article_from_row, short_id, Article, ArticleRef, ARTICLE_COLUMNS};
@@ -517,7 +517,8 @@ impl Journal {
     /// a thousand stories cost a thousand short rows, not a read of their
     /// thousands of articles. The stories without figures get them here,
     /// worked out and stored in the transaction that reads them all, so no
-    /// change slips in between.
+    /// change slips in between (or, while another nj writes, worked out
+    /// without being stored).
     pub fn stories(&mut self, closed: bool, removed: bool) -> Result<Vec<StorySummary>> {
         let which = match (removed, closed) {
             (true, _) => "s.deleted_at IS NOT NULL",
@@ -551,13 +552,38 @@ impl Journal {
         let lacking = "SELECT EXISTS (SELECT 1 FROM stories s WHERE NOT EXISTS
                            (SELECT 1 FROM story_figures f WHERE f.story_id = s.id))";
         let mut out = if self.conn().query_row(lacking, [], |r| r.get(0))? {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(FIGURES, [])?;
-            let out = read(&tx)?;
-            tx.commit()?;
-            out
+            // Stored when the journal is free to write; while another nj
+            // writes (a sync, an import), worked out in a temporary table
+            // of this connection, which the same statements then use, so
+            // a listing never waits for the other's end.
+            self.conn.busy_timeout(std::time::Duration::ZERO)?;
+            let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
+            self.conn.busy_timeout(super::BUSY_TIMEOUT)?;
+            let work = |conn: &Connection| -> Result<Vec<StorySummary>> {
+                conn.execute(FIGURES, [])?;
+                read(conn)
+            };
+            match begun {
+                Ok(()) => match work(&self.conn) {
+                    Ok(out) => {
+                        self.conn.execute_batch("COMMIT")?;
+                        out
+                    }
+                    Err(e) => {
+                        let _ = self.conn.execute_batch("ROLLBACK");
+                        return Err(e);
+                    }
+                },
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                    self.conn.execute_batch(
+                        "CREATE TEMP TABLE story_figures AS SELECT * FROM main.story_figures",
+                    )?;
+                    let out = work(&self.conn);
+                    self.conn.execute_batch("DROP TABLE temp.story_figures")?;
+                    out?
+                }
+                Err(e) => return Err(e.into()),
+            }
         } else {
             read(self.conn())?
         };

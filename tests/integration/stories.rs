@@ -407,3 +407,35 @@ fn scheduled_rechecks_follow_the_articles_age() {
     let none = env.nj(&["--json", "recheck", "--scheduled"]).json();
     assert_eq!(none, serde_json::json!([]));
 }
+
+/// `nj stories` stores the figures it works out, but never waits for
+/// another nj's write to do so: while another holds the journal (a sync,
+/// an import), it works them out for the listing alone, and stores them
+/// at a later run.
+#[test]
+fn nj_stories_does_not_wait_for_another_writer() {
+    let env = Env::new();
+    let id = env.clip_text(
+        "Tram depot plan\n\nThe council approved the tram depot on the old goods yard.",
+        &[],
+    );
+    env.nj(&["story", "new", "Tram depot", &id]).success();
+    let figures = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT count(*) FROM story_figures", [], |r| r.get(0))
+            .unwrap()
+    };
+    let db = rusqlite::Connection::open(env.db()).unwrap();
+    db.execute("DELETE FROM story_figures", []).unwrap();
+    // Another writer holds the journal.
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let listed = json(&env, &["stories"]);
+    // Well under the 15 s a write waits for another.
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    assert_eq!(listed[0]["name"], "tram-depot", "{listed}");
+    assert_eq!(listed[0]["articles"], 1, "{listed}");
+    db.execute_batch("COMMIT").unwrap();
+    assert_eq!(figures(&db), 0, "stored while another wrote");
+    assert_eq!(json(&env, &["stories"]), listed);
+    assert_eq!(figures(&db), 1);
+}
