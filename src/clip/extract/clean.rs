@@ -79,6 +79,21 @@ const FURNITURE: &[&str] = &[
     "login",
     "signin",
     "upsell",
+    // Blog themes' glued names for the post's footer lines ("This entry
+    // was posted in…"), the links to the next post, and the readers'
+    // comments, which no word split can reach.
+    "postmeta",
+    "postmetadata",
+    "entrymeta",
+    "postinfo",
+    "postnav",
+    "postnavigation",
+    "trackback",
+    "trackbacks",
+    "pingback",
+    "pingbacks",
+    "commentlist",
+    "commentbody",
 ];
 
 /// Words that mark furniture only as what a class or id names, its head:
@@ -111,6 +126,9 @@ const HEAD_FURNITURE: &[&str] = &[
     "dateline",
     "timestamp",
     "meta",
+    "utility",
+    "recent",
+    "rail",
 ];
 
 /// Words that say only what kind of box something is, which may follow
@@ -144,6 +162,7 @@ const BOX_WORDS: &[&str] = &[
     "cards",
     "content",
     "link",
+    "description",
 ];
 
 /// Words that mark furniture only as two adjacent words at the head of a
@@ -185,6 +204,7 @@ const FURNITURE_ROLES: &[&str] = &[
 pub fn clean(doc: &Document) {
     unwrap_large_noscript(doc);
     doc.select(JUNK_TAGS).remove();
+    drop_comment_threads(doc);
     let all_text = own_text_chars(&doc.root());
     // Doomed, and whether only for a word in its class or id.
     let mut doomed = Vec::new();
@@ -236,13 +256,95 @@ pub fn clean(doc: &Document) {
             continue;
         }
         // Furniture is small next to the page; a wrapper holding a large
-        // part of the page's text (outside links) is the article's.
+        // part of the page's text (outside links) is the article's. But
+        // a long thread of readers' comments is larger than many posts,
+        // and is named for what it is.
         let t = own_text_chars(&node);
-        if t > 500 && t * 3 > all_text {
+        if t > 500 && t * 3 > all_text && !is_comment_section(&node) {
             continue;
         }
         node.remove_from_parent();
     }
+}
+
+/// The readers' comments under a post, headed "12 Comments" or "Leave a
+/// Reply" but not named by any class: the heading and what follows it
+/// under the same parent go. Only under a post: what comes before it
+/// there holds some sentences (a label at the top is a section's name).
+/// A heading that links somewhere is the "12 Comments" link near the
+/// headline, not the thread.
+fn drop_comment_threads(doc: &Document) {
+    for heading in doc.select("h1, h2, h3, h4, h5, h6").nodes() {
+        if !is_comment_label(&heading.text())
+            || heading
+                .descendants_it()
+                .any(|d| d.node_name().as_deref() == Some("a") && d.has_attr("href"))
+        {
+            continue;
+        }
+        let mut before = 0;
+        let mut prev = heading.prev_sibling();
+        while let Some(node) = prev.filter(|_| before < MIN_POST_CHARS) {
+            before += node.text().chars().filter(|c| !c.is_whitespace()).count();
+            prev = node.prev_sibling();
+        }
+        if before < MIN_POST_CHARS {
+            continue;
+        }
+        while let Some(next) = heading.next_sibling() {
+            next.remove_from_parent();
+        }
+        heading.remove_from_parent();
+    }
+}
+
+/// The text (non-space characters) above a comments' heading that makes
+/// it a post's: a few sentences.
+const MIN_POST_CHARS: usize = 200;
+
+/// Whether a heading's whole text labels the readers' comments:
+/// "Comments", "29 Comments", "Comments (3)", "Leave a Reply", "5 thoughts
+/// on “Title”", "Kommentare".
+fn is_comment_label(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let t = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    // The count, before or after: "29 comments", "comments (3)".
+    let counted = t.starts_with(|c: char| c.is_ascii_digit());
+    let t = t.trim_start_matches(|c: char| c.is_ascii_digit() || c.is_whitespace());
+    let t = t.trim_end_matches(|c: char| !c.is_alphabetic()).trim_end();
+    const LABELS: &[&str] = &[
+        "comments",
+        "reader comments",
+        "readers' comments",
+        "readers’ comments",
+        "comments so far",
+        "post a comment",
+        "leave a comment",
+        "leave a reply",
+        "add a comment",
+        "trackback",
+        "trackbacks",
+        "comments and trackbacks",
+        "kommentare",
+        "kommentar schreiben",
+        "commentaires",
+        "comentarios",
+        "komentarze",
+        "commenti",
+    ];
+    // A report's own section may be headed "Responses"; with a count
+    // before it, it is the readers'.
+    LABELS.contains(&t)
+        || (counted
+            && (matches!(t, "responses" | "replies")
+                || [
+                    "thoughts on ",
+                    "responses to ",
+                    "replies to ",
+                    "comments on ",
+                ]
+                .iter()
+                .any(|p| t.starts_with(p))))
 }
 
 /// The text a `<noscript>` holds is what a browser without JavaScript
@@ -335,6 +437,42 @@ fn is_furniture_named(node: &NodeRef) -> bool {
         .filter(|token| !(post && is_taxonomy_class(token)))
         .chain(id.split_whitespace())
         .any(is_furniture_name)
+        || id.split_whitespace().any(is_secondary_column)
+}
+
+/// WordPress's sidebar is `#secondary` (`secondaryContentContainer`
+/// elsewhere): an id naming the page's second column. As a class the word
+/// is a style (`secondary`, `text-secondary`: a colour), and says nothing
+/// of what the element holds.
+fn is_secondary_column(id: &str) -> bool {
+    let mut all = words(id);
+    while all.len() > 1 && all.last().is_some_and(|w| BOX_WORDS.contains(&w.as_str())) {
+        all.pop();
+    }
+    all == ["secondary"]
+}
+
+/// Whether a class or id names the element as the readers' comments
+/// (`comments`, `comments_container`, `commentlist`), and not as
+/// something about them (`comments-enabled`, `has-comments`).
+fn is_comment_section(node: &NodeRef) -> bool {
+    ["class", "id"]
+        .iter()
+        .filter_map(|a| node.attr(a))
+        .any(|v| {
+            v.split_whitespace().any(|token| {
+                let all = words(token);
+                let rest = all.get(1..).unwrap_or_default();
+                let boxed = rest.iter().all(|w| BOX_WORDS.contains(&w.as_str()));
+                match all.first().map(String::as_str) {
+                    Some("comments" | "commentlist" | "disqus") => boxed,
+                    // One reader's comment is `comment`; the list of
+                    // them `comment-list`.
+                    Some("comment") => boxed && !rest.is_empty(),
+                    _ => false,
+                }
+            })
+        })
 }
 
 /// A class a CMS gives a post (beside `hentry`, `post`, `type-post`...)

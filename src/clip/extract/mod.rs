@@ -218,6 +218,141 @@ fn text_container(doc: &Document) -> Option<String> {
     }
 }
 
+/// The paragraphs of the page's article-like containers (`<article>`,
+/// `<main>`, a CMS text container), read after the furniture went and
+/// before readability chose: readability keeps one block, and a story set
+/// in sibling wrappers (a page builder's rows, a stand-first in the
+/// article's header, a block its class words score down) loses the rest.
+struct Containers {
+    /// Each paragraph of a sentence or more that is not mostly a link:
+    /// its text as rendered, and the same without white space.
+    paragraphs: Vec<(String, String)>,
+    /// Each container: its non-space characters, how many of them are link
+    /// text, and its paragraphs (indexes into `paragraphs`).
+    containers: Vec<(usize, usize, Vec<usize>)>,
+}
+
+/// The fewest characters a paragraph recovered from beside readability's
+/// choice holds: a sentence or two, not a caption or a label.
+const MIN_RECOVERED_CHARS: usize = 80;
+
+/// Past this many containers the page is a list of teasers or posts, not
+/// one story in pieces (and each container's text is read whole).
+const MAX_CONTAINERS: usize = 20;
+
+fn containers(doc: &Document) -> Option<Containers> {
+    let selector = format!("article, main, {}", clean::TEXT_CONTAINERS);
+    let found = doc.select(&selector);
+    let nodes = found.nodes();
+    if nodes.is_empty() || nodes.len() > MAX_CONTAINERS {
+        return None;
+    }
+    let index: std::collections::HashMap<_, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+    let mut containers: Vec<(usize, usize, Vec<usize>)> = nodes
+        .iter()
+        .map(|n| (non_space(&n.text()), link_text(n), Vec::new()))
+        .collect();
+    let mut paragraphs = Vec::new();
+    for p in doc.select("p").nodes() {
+        let within: Vec<usize> = p
+            .ancestors_it(None)
+            .filter_map(|a| index.get(&a.id).copied())
+            .collect();
+        if within.is_empty() {
+            continue;
+        }
+        // The cheap tests first: a page may hold thousands of <p>.
+        let chars = non_space(&p.text());
+        if chars < MIN_RECOVERED_CHARS {
+            continue;
+        }
+        let links = link_text(p);
+        if links * 5 > chars
+            || p.ancestors_it(None)
+                .any(|a| a.node_name().as_deref() == Some("a") || is_outside_text(&a))
+        {
+            continue;
+        }
+        let text = text::render(p);
+        let text = text.trim();
+        if prune::is_boilerplate_paragraph(text, links > 0) {
+            continue;
+        }
+        for c in within {
+            containers[c].2.push(paragraphs.len());
+        }
+        paragraphs.push((text.to_owned(), squashed(text)));
+    }
+    Some(Containers {
+        paragraphs,
+        containers,
+    })
+}
+
+/// Non-space characters of the link text under `node`.
+fn link_text(node: &dom_query::NodeRef) -> usize {
+    node.descendants_it()
+        .filter(|d| d.node_name().as_deref() == Some("a"))
+        .map(|a| non_space(&a.text()))
+        .sum()
+}
+
+/// `found` with the paragraphs it lacks of the container it came from,
+/// each after the paragraph it follows in the page. The container is the
+/// smallest holding the most of `found`'s paragraphs; it must be at most
+/// four times `found`'s size and a quarter links at most, so a section
+/// page around one teaser adds nothing.
+fn recover_paragraphs(found: &str, from: &Containers) -> Option<String> {
+    let blocks: Vec<&str> = found.split("\n\n").collect();
+    // The blocks without white space, end to end, and where each ends: a
+    // paragraph readability split in two (at a double <br>) is found
+    // across them.
+    let mut all = String::new();
+    let mut ends = Vec::with_capacity(blocks.len());
+    for b in &blocks {
+        all.push_str(&squashed(b));
+        ends.push(all.len());
+    }
+    let place = |p: usize| {
+        all.find(&from.paragraphs[p].1)
+            .map(|at| ends.partition_point(|&end| end <= at))
+    };
+    let (chars, links, paragraphs) = from
+        .containers
+        .iter()
+        .map(|c| (c, c.2.iter().filter(|&&p| place(p).is_some()).count()))
+        .filter(|(_, matched)| *matched > 0)
+        .max_by_key(|((chars, _, _), matched)| (*matched, std::cmp::Reverse(*chars)))?
+        .0;
+    let found_chars = non_space(found);
+    if *chars > found_chars * 4 || links * 4 > *chars {
+        return None;
+    }
+    // What goes after which block (before the first: `usize::MAX`).
+    let mut after: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
+    let mut last = usize::MAX;
+    let mut added = false;
+    for &p in paragraphs {
+        match place(p) {
+            Some(j) => last = j,
+            None => {
+                after.entry(last).or_default().push(&from.paragraphs[p].0);
+                added = true;
+            }
+        }
+    }
+    if !added {
+        return None;
+    }
+    let mut out: Vec<&str> = after.remove(&usize::MAX).unwrap_or_default();
+    for (j, block) in blocks.iter().enumerate() {
+        out.push(block.trim_end_matches('\n'));
+        out.extend(after.remove(&j).unwrap_or_default());
+    }
+    Some(out.join("\n\n"))
+}
+
 /// How many of the words of `a` are also in `b` (counted with repeats).
 fn shared_words(a: &str, b: &str) -> usize {
     let mut theirs: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -379,6 +514,7 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     clean::clean(&doc);
     let lead = lead_paragraph(&doc);
     let container = text_container(&doc);
+    let pieces = containers(&doc);
     let mut readability = Readability::with_document(doc, page_url, Some(Config::default()))
         .map_err(|e| Error::BadInput(format!("cannot read {what} as HTML: {e}")))?;
     let parsed = readability.parse().ok();
@@ -431,6 +567,13 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
             }
         }
         None => found_text,
+    };
+    // The story's paragraphs that readability left beside its choice.
+    let found_text = match pieces {
+        Some(pieces) if !found_text.is_empty() => {
+            recover_paragraphs(&found_text, &pieces).unwrap_or(found_text)
+        }
+        _ => found_text,
     };
     // The stand-first, which many pages set above the body's container.
     let found_text = match lead {
@@ -920,5 +1063,56 @@ mod tests {
             msg.contains("nests its HTML") && msg.contains("too deep to read"),
             "{msg}"
         );
+    }
+
+    /// The readers' comments under a post, in no element named for them
+    /// but headed "4 Comments", go with their heading; so do a blog
+    /// theme's line under the post (`postmetadata`) and a notice about
+    /// the reader's browser.
+    #[test]
+    fn unnamed_comments_and_post_footers_go() {
+        let ex = extract("blog-comments.html");
+        assert_eq!(
+            ex.text,
+            "The lock at the top of the flight has failed three times this year, and each time the boats behind it waited for two days while a crew came out from the depot.\n\n\
+             The gates are oak and were last replaced in 1994. The keeper says the timber is sound; the trouble is the iron collar that holds the heel post, which has worn oval.\n\n\
+             A new collar costs little, but fitting one means draining the chamber, and the trust will only drain it in the winter closure, so the lock may fail again before then."
+        );
+        // A section of a story called "Comments" at its top stays.
+        let page = fixture("blog-comments.html").replace(
+            "<div class=\"storycontent\">",
+            "<div class=\"storycontent\"><h3>Comments</h3>",
+        );
+        let ex = extract_html("top", &page, None).unwrap();
+        assert!(ex.text.contains("worn oval"), "{}", ex.text);
+    }
+
+    /// A thread of readers' comments larger than the post is named for
+    /// what it is (`comments_container`): its size does not save it.
+    #[test]
+    fn a_long_comment_thread_is_not_the_article() {
+        let ex = extract("comment-thread.html");
+        assert_eq!(
+            ex.text,
+            "I went down to the harbour at six with a pencil and a small pad, to catch the boats before the light went flat and the car park filled up."
+        );
+    }
+
+    /// The story's paragraphs set in a sibling wrapper that readability
+    /// scores down (a `media` class) are brought back, in their place.
+    #[test]
+    fn paragraphs_beside_readabilitys_choice_come_back() {
+        let ex = extract("split-story.html");
+        let paragraphs: Vec<&str> = ex.text.split("\n\n").collect();
+        assert_eq!(paragraphs.len(), 7, "{}", ex.text);
+        assert!(paragraphs[5].starts_with("The library closed on Sundays in 2011"));
+        assert!(paragraphs[6].starts_with("Branch libraries will keep"));
+        // Not from a teaser: a paragraph inside a link stays out.
+        let page = fixture("split-story.html").replace(
+            "</article>",
+            "<a href=\"/other\"><p>Read how the museum across the square changed its opening hours last year, and what its visitors made of the change.</p></a></article>",
+        );
+        let ex = extract_html("teaser", &page, None).unwrap();
+        assert!(!ex.text.contains("museum"), "{}", ex.text);
     }
 }

@@ -210,6 +210,18 @@ struct Place {
     linked: bool,
 }
 
+/// Whether a paragraph found beside the article's block (not among its
+/// lines, so with no place of its own) is furniture by its words: a call
+/// to sign up, a notice.
+pub(super) fn is_boilerplate_paragraph(text: &str, linked: bool) -> bool {
+    let place = Place {
+        start: false,
+        end: false,
+        linked,
+    };
+    is_boilerplate(text, &place)
+}
+
 fn has_link_or_control(leaf: &Leaf) -> bool {
     leaf.link_chars > 0
         || leaf.node.descendants_it().any(|d| {
@@ -379,6 +391,8 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "log in",
         "login",
         "sign in",
+        "no comments yet",
+        "no comments",
     ];
     // The same furniture in the other languages most pages nj meets are
     // in: German, French, Spanish, Polish, Italian.
@@ -499,6 +513,12 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "already a subscriber",
         "already have an account",
         "already registered",
+        // Blog themes' lines under a post.
+        "this entry was posted",
+        "this entry was filed",
+        "you can follow any responses",
+        "listed below are links to weblogs",
+        "bookmark the permalink",
     ];
     if chars < 300 && STARTS.iter().any(|s| t.starts_with(s)) {
         return true;
@@ -520,6 +540,12 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "follow us on",
         "requires javascript",
         "enable javascript",
+        // Notices about the reader's browser.
+        "up-to-date web browser",
+        "up-to-date browser",
+        "upgrade your browser",
+        "upgrading your browser",
+        "outdated browser",
     ];
     const NETWORKS: &[&str] = &[
         "twitter",
