@@ -94,6 +94,9 @@ const FURNITURE: &[&str] = &[
     "pingbacks",
     "commentlist",
     "commentbody",
+    "relatedlinks",
+    // A list of teasers; one `teaser` is often the article's stand-first.
+    "teasers",
 ];
 
 /// Words that mark furniture only as what a class or id names, its head:
@@ -129,6 +132,11 @@ const HEAD_FURNITURE: &[&str] = &[
     "utility",
     "recent",
     "rail",
+    "ratings",
+    "notice",
+    "disclaimer",
+    "affiliate",
+    "metadata",
 ];
 
 /// Words that say only what kind of box something is, which may follow
@@ -182,6 +190,7 @@ const FURNITURE_PAIRS: &[(&str, &str)] = &[
     ("off", "screen"),
     ("sr", "only"),
     ("screen", "reader"),
+    ("news", "letter"),
 ];
 
 const FURNITURE_ROLES: &[&str] = &[
@@ -416,7 +425,7 @@ fn is_furniture_element(node: &NodeRef) -> bool {
 }
 
 /// Furniture by the words of its class or id.
-fn is_furniture_named(node: &NodeRef) -> bool {
+pub(super) fn is_furniture_named(node: &NodeRef) -> bool {
     let class = node.attr("class").unwrap_or_default();
     let id = node.attr("id").unwrap_or_default();
     // A post's own classes: filed-under classes name its author or topic.

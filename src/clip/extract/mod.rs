@@ -1115,4 +1115,26 @@ mod tests {
         let ex = extract_html("teaser", &page, None).unwrap();
         assert!(!ex.text.contains("museum"), "{}", ex.text);
     }
+
+    /// Lines at the edges that ask or declare (an advertising disclosure,
+    /// a log-in prompt), an embed's consent placeholder, a teaser card
+    /// wrapped in its link, an embedded post that is all link, and boxes
+    /// named for ratings, related links or a newsletter all go.
+    #[test]
+    fn notices_teaser_cards_and_named_boxes_go() {
+        let ex = extract("edge-notices.html");
+        assert_eq!(
+            ex.text,
+            "Ab April fährt eine neue Fähre dreimal am Tag zwischen den beiden Inseln. Die Fahrt dauert vierzig Minuten, halb so lange wie mit dem alten Schiff.\n\n\
+             Die Gemeinden haben die neue Verbindung zusammen mit dem Land bezahlt. Für Pendler gibt es eine Monatskarte zum halben Preis.\n\n\
+             Im Winter fährt die Fähre nur zweimal am Tag, weil dann weniger Gäste auf die Inseln kommen."
+        );
+        // A story's own sentence about advertising, mid-text, stays.
+        let page = fixture("edge-notices.html").replace(
+            "<p>Die Gemeinden",
+            "<p>Werbung für die Fähre macht die Reederei vor allem in den Zeitungen auf dem Festland.</p><p>Die Gemeinden",
+        );
+        let ex = extract_html("mid", &page, None).unwrap();
+        assert!(ex.text.contains("Werbung für die Fähre"), "{}", ex.text);
+    }
 }

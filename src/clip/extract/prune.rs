@@ -80,10 +80,21 @@ fn link_chars(node: &NodeRef) -> usize {
 /// `node` as a leaf: its text with runs of whitespace made one space.
 fn leaf(node: NodeRef<'_>) -> Leaf<'_> {
     let text = node.text().split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars = non_space(&text);
+    // A block inside a link (a teaser card wrapped in its <a>) is link
+    // text whole.
+    let link_chars = if node
+        .ancestors_it(None)
+        .any(|a| a.node_name().as_deref() == Some("a"))
+    {
+        chars
+    } else {
+        link_chars(&node)
+    };
     Leaf {
         name: node.node_name().unwrap_or_default().to_string(),
-        chars: non_space(&text),
-        link_chars: link_chars(&node),
+        chars,
+        link_chars,
         text,
         node,
     }
@@ -133,11 +144,13 @@ pub fn prune(doc: &Document, title: &str) {
     let mut kept = Vec::with_capacity(n);
     for (i, leaf) in found.iter().enumerate() {
         // A quotation (an embedded post, a pull quote) is the story's own
-        // material even when it ends in a date or a link.
-        if leaf
-            .node
-            .ancestors_it(None)
-            .any(|a| a.node_name().as_deref() == Some("blockquote"))
+        // material even when it ends in a date or a link; a card that is
+        // all link (WordPress's embed of another post) is not.
+        if leaf.link_chars * 10 < leaf.chars * 9
+            && leaf
+                .node
+                .ancestors_it(None)
+                .any(|a| a.node_name().as_deref() == Some("blockquote"))
         {
             kept.push(leaf);
             continue;
@@ -302,7 +315,8 @@ fn is_link_block(leaf: &Leaf) -> bool {
         return false;
     }
     if leaf.chars < 150 {
-        leaf.link_chars * 10 >= leaf.chars * 6 && unlinked_words(&leaf.node) < 5
+        leaf.link_chars * 10 >= leaf.chars * 6
+            && (leaf.link_chars >= leaf.chars || unlinked_words(&leaf.node) < 5)
     } else {
         leaf.link_chars * 10 >= leaf.chars * 9
     }
@@ -417,8 +431,13 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "condividi",
         "stampa",
         "pubblicità",
+        "externer inhalt",
+        "empfohlener redaktioneller inhalt",
     ];
     if EXACT.contains(&t) || EXACT_ELSEWHERE.contains(&t) {
+        return true;
+    }
+    if (place.start || place.end) && chars < 250 && is_edge_notice(t) {
         return true;
     }
     // Lines that only start that way: "Quelle: dpa", "Lire aussi : …".
@@ -546,6 +565,9 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "upgrade your browser",
         "upgrading your browser",
         "outdated browser",
+        // The placeholder of an embed not loaded until the reader agrees.
+        "externe inhalte angezeigt",
+        "automatische laden der inhalte",
     ];
     const NETWORKS: &[&str] = &[
         "twitter",
@@ -609,6 +631,60 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
     }
     // A copyright notice closing the article: "© 2019 Some Media Ltd".
     place.end && chars < 200 && is_copyright_notice(t)
+}
+
+/// A line that opens or closes an article to ask the reader for
+/// something or to declare it: follow our channel, download the app,
+/// log in to comment, accept cookies, "Werbung:" (an advertising
+/// disclosure). Short lines at the text's edges only, where a story's
+/// own sentences about such things rarely stand.
+fn is_edge_notice(t: &str) -> bool {
+    const CONTAINS: &[&str] = &[
+        "canal de youtube",
+        "canal de telegram",
+        "nuestro canal",
+        "subskrypc",
+        "sign up here",
+        "never miss",
+        "do you want to be informed",
+        "zu teilen!",
+        "folge uns",
+        "folgen sie uns",
+        "liken sie uns",
+        "eingeloggt sein",
+        "must be logged in",
+        "logged in to post",
+        "enthält werbung",
+        "enthält affiliate",
+    ];
+    if CONTAINS.iter().any(|s| t.contains(s)) {
+        return true;
+    }
+    if t.contains("download the") && t.contains("app") {
+        return true;
+    }
+    if t.contains("cookie")
+        && [
+            "accept",
+            "agree",
+            "zustimm",
+            "einverstanden",
+            "akzept",
+            "acept",
+        ]
+        .iter()
+        .any(|s| t.contains(s))
+    {
+        return true;
+    }
+    // "Werbung: …", "*Anzeige – …": a disclosure, not a sentence.
+    let t = t.trim_start_matches('*');
+    ["werbung", "anzeige"].iter().any(|w| {
+        t.strip_prefix(w).is_some_and(|rest| {
+            rest.trim_start()
+                .starts_with([':', '-', '–', '.', ',', '|'])
+        })
+    })
 }
 
 /// "© 2019 Example Media", "Copyright (c) 2019", "2019 © Example": a
