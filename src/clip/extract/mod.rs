@@ -1137,4 +1137,20 @@ mod tests {
         let ex = extract_html("mid", &page, None).unwrap();
         assert!(ex.text.contains("Werbung für die Fähre"), "{}", ex.text);
     }
+
+    /// Picture credits standing as lines of their own go ("Photo: …",
+    /// "… | © Archive", "… / Getty Images"); a heading written as a
+    /// sentence stays even with a heading after it.
+    #[test]
+    fn credit_lines_go_and_sentence_headings_stay() {
+        let ex = extract("credits.html");
+        assert_eq!(
+            ex.text,
+            "Two hundred neighbours raised the money in six weeks to keep the old trees standing.\n\n\
+             The sale\n\n\
+             The orchard at the edge of the village was put up for sale in the spring, and a builder had already asked about putting houses on it.\n\n\
+             A fund set up in the village hall raised the asking price in six weeks, most of it in gifts of under fifty pounds.\n\n\
+             The trust that now owns the orchard will open it to walkers, and the apples will go to the school and the village shop."
+        );
+    }
 }

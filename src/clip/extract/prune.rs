@@ -199,7 +199,11 @@ fn drop_empty_headings(left: &[&Leaf]) {
             p.children_it(false)
                 .any(|c| c.is_text() && !c.text().trim().is_empty())
         });
+        // A heading written as a sentence (a print layout's stand-first
+        // set in an <h4>) is text of its own, not a label.
+        let sentence = leaf.chars >= 80 || leaf.text.trim_end().ends_with('.');
         let heads_nothing = !loose_text
+            && !sentence
             && match left.get(i + 1) {
                 None => true,
                 Some(next) => heading_level(&next.name).is_some_and(|l| l <= level),
@@ -490,6 +494,9 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
     if chars < 120 && STARTS_ELSEWHERE.iter().any(|s| t.starts_with(s)) {
         return true;
     }
+    if chars <= 200 && is_credit_line(t) {
+        return true;
+    }
     const STARTS: &[&str] = &[
         "read more:",
         "read more ",
@@ -532,6 +539,7 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "already a subscriber",
         "already have an account",
         "already registered",
+        "a version of this article appeared",
         // Blog themes' lines under a post.
         "this entry was posted",
         "this entry was filed",
@@ -631,6 +639,60 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
     }
     // A copyright notice closing the article: "© 2019 Some Media Ltd".
     place.end && chars < 200 && is_copyright_notice(t)
+}
+
+/// A picture's caption or credit standing as a line of its own, outside
+/// any `<figcaption>`: "Foto: …", "… (Photo: …)", "… | © Agency", "Name /
+/// Getty Images". (`t` is lowercase.)
+fn is_credit_line(t: &str) -> bool {
+    const LABELS: &[&str] = &[
+        "foto",
+        "fotos",
+        "photo",
+        "photos",
+        "photo credit",
+        "bild",
+        "beitragsbild",
+        "bildnachweis",
+        "bildquelle",
+        "titelbild",
+        "image illustrative",
+        "crédit photo",
+        "imagen",
+        "image credit",
+    ];
+    let labelled = |s: &str| {
+        s.split_once(':')
+            .is_some_and(|(label, _)| LABELS.contains(&label.trim()))
+    };
+    if labelled(t) {
+        return true;
+    }
+    // "(Foto: dpa)" closing the line.
+    if t.ends_with(')') && t.rfind('(').is_some_and(|i| labelled(&t[i + 1..])) {
+        return true;
+    }
+    // A copyright mark in the line's second half: the credit after a
+    // caption.
+    if t.char_indices().any(|(i, c)| c == '©' && i * 2 >= t.len()) {
+        return true;
+    }
+    const AGENCIES: &[&str] = &[
+        "getty images",
+        "reuters",
+        "afp",
+        "dpa",
+        "epa",
+        "imago",
+        "picture alliance",
+        "shutterstock",
+        "istock",
+        "istockphoto",
+        "alamy",
+        "ap photo",
+    ];
+    t.rsplit_once('/')
+        .is_some_and(|(_, agency)| AGENCIES.contains(&agency.trim()))
 }
 
 /// A line that opens or closes an article to ask the reader for
