@@ -210,7 +210,12 @@ fn json_ld(doc: &Document) -> LdArticle {
         }
     }
     let Some(article) = nodes.iter().find(|n| is_article(n)) else {
-        return LdArticle::default();
+        // A how-to or a recipe built by script may hold its whole text
+        // only here.
+        return LdArticle {
+            body: nodes.iter().find_map(instructions),
+            ..LdArticle::default()
+        };
     };
     let by_id = |v: &Value| -> Value {
         // `{"@id": ...}` alone refers to another node of the @graph.
@@ -281,6 +286,76 @@ fn json_ld(doc: &Document) -> LdArticle {
             .and_then(Value::as_str)
             .filter(|b| !b.trim().is_empty())
             .map(str::to_owned),
+    }
+}
+
+/// The text of a `HowTo` or a `Recipe` node, as HTML: its description,
+/// its ingredients as a list, and its steps in order (each step's text,
+/// or its name when it has none; sections hold steps).
+fn instructions(v: &Value) -> Option<String> {
+    let kind = |t: &Value| t.as_str().is_some_and(|t| matches!(t, "HowTo" | "Recipe"));
+    let is = match v.get("@type") {
+        Some(Value::Array(ts)) => ts.iter().any(kind),
+        Some(t) => kind(t),
+        None => false,
+    };
+    if !is {
+        return None;
+    }
+    fn steps(v: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 6 {
+            return;
+        }
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|i| steps(i, out, depth + 1)),
+            Value::Object(o) => {
+                if let Some(text) = o.get("text").and_then(Value::as_str) {
+                    out.push(text.to_owned());
+                } else if let Some(list) = o.get("itemListElement") {
+                    steps(list, out, depth + 1);
+                } else if let Some(name) = o.get("name").and_then(Value::as_str) {
+                    out.push(name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut html = String::new();
+    if let Some(d) = v.get("description").and_then(Value::as_str) {
+        html.push_str(&paragraph(d));
+    }
+    let mut items = Vec::new();
+    if let Some(i) = v.get("recipeIngredient") {
+        steps(i, &mut items, 0);
+    }
+    if !items.is_empty() {
+        html.push_str("<ul>");
+        for i in &items {
+            html.push_str(&format!("<li>{}</li>", paragraph(i)));
+        }
+        html.push_str("</ul>");
+    }
+    let mut done = Vec::new();
+    for key in ["step", "recipeInstructions"] {
+        if let Some(s) = v.get(key) {
+            steps(s, &mut done, 0);
+        }
+    }
+    for s in &done {
+        html.push_str(&paragraph(s));
+    }
+    let any = html.chars().any(|c| !c.is_whitespace());
+    any.then_some(html)
+}
+
+/// A piece of JSON-LD text as an HTML block: as it is when it is HTML
+/// already, else escaped in a paragraph.
+fn paragraph(s: &str) -> String {
+    if s.contains("</") {
+        s.to_owned()
+    } else {
+        format!("<p>{}</p>", s.replace('&', "&amp;").replace('<', "&lt;"))
     }
 }
 

@@ -1153,4 +1153,36 @@ mod tests {
              The trust that now owns the orchard will open it to walkers, and the apples will go to the school and the village shop."
         );
     }
+
+    /// A how-to page built by script holds its text only in JSON-LD
+    /// `HowTo` (a recipe in `Recipe`): its description, ingredients and
+    /// steps are the article.
+    #[test]
+    fn a_how_to_built_by_script_reads_from_its_json_ld() {
+        let page = r#"<html><head><title>Mending a chair seat</title>
+            <script type="application/ld+json">{"@context": "https://schema.org", "@type": "HowTo",
+              "name": "Mending a chair seat",
+              "description": "<p>A rush seat that sags can be mended in an afternoon with a little cord.</p>",
+              "step": [
+                {"@type": "HowToStep", "name": "Step 1", "itemListElement": {"@type": "HowToDirection", "text": "Cut away the broken strands & keep the good ones."}},
+                {"@type": "HowToSection", "itemListElement": [{"@type": "HowToStep", "text": "<p>Weave the new cord over and under the rails.</p>"}]}
+              ]}</script>
+            <script src="/app.js"></script></head><body><div id="root"></div></body></html>"#;
+        let ex = extract_html("how-to", page, None).unwrap();
+        assert_eq!(
+            ex.text,
+            "A rush seat that sags can be mended in an afternoon with a little cord.\n\n\
+             Cut away the broken strands & keep the good ones.\n\n\
+             Weave the new cord over and under the rails."
+        );
+        let recipe = r#"<html><head><script type="application/ld+json">{"@type": "Recipe",
+            "recipeIngredient": ["200 g flour", "2 eggs"],
+            "recipeInstructions": [{"@type": "HowToStep", "text": "Mix the flour and the eggs into a stiff dough."}]}</script>
+            </head><body><div id="root"></div><script src="/app.js"></script></body></html>"#;
+        let ex = extract_html("recipe", recipe, None).unwrap();
+        assert_eq!(
+            ex.text,
+            "- 200 g flour\n- 2 eggs\n\nMix the flour and the eggs into a stiff dough."
+        );
+    }
 }
