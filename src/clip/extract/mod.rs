@@ -353,6 +353,72 @@ fn recover_paragraphs(found: &str, from: &Containers) -> Option<String> {
     Some(out.join("\n\n"))
 }
 
+/// The one `<article>` headed by the page's own headline, on a page of
+/// several long ones (a story with the next ones loaded below it, as an
+/// endless scroll does): readability may take a later story for the
+/// page's, or all of them. The innermost article around the first such
+/// heading; None on a page of one story.
+fn titled_article(doc: &Document, title: &str) -> Option<String> {
+    let title = prune::fold(title);
+    if title.chars().count() < 15 {
+        return None;
+    }
+    let articles = doc.select("article");
+    let nodes = articles.nodes();
+    if nodes.len() < 2 || nodes.len() > 50 {
+        return None;
+    }
+    let long = nodes
+        .iter()
+        .filter(|n| non_space(&n.text()) >= MIN_BLOCK_CHARS)
+        .count();
+    if long < 2 {
+        return None;
+    }
+    doc.select("h1, h2").nodes().iter().find_map(|h| {
+        let heading = prune::fold(&h.text());
+        if heading.chars().count() < 15 || !title.contains(&heading) {
+            return None;
+        }
+        h.ancestors_it(None)
+            .find(|a| a.node_name().as_deref() == Some("article"))
+            .map(|a| a.html().to_string())
+    })
+}
+
+/// The headline's own story instead of `found` when `found` is another
+/// story, or it and the stories after it (more than twice its size and
+/// holding nearly all of it, when it is long enough to be a story whole
+/// and not the header of one).
+fn prefer_titled(found: String, theirs: String) -> String {
+    let words = found.split_whitespace().count();
+    let their_words = theirs.split_whitespace().count();
+    if words > their_words * 2
+        && non_space(&theirs) >= MIN_BLOCK_CHARS
+        && shared_words(&theirs, &found) * 10 >= their_words * 9
+    {
+        theirs
+    } else {
+        prefer_named(found, theirs)
+    }
+}
+
+/// `theirs` (the text of an element the page's markup names as the
+/// story's) instead of `found`, when `found` shares next to none of its
+/// words: readability settled elsewhere (a sidebar's "about me" box, a
+/// teaser, another story).
+fn prefer_named(found: String, theirs: String) -> String {
+    let words = found.split_whitespace().count();
+    let their_words = theirs.split_whitespace().count();
+    if their_words > 0
+        && (words == 0 || (their_words * 5 >= words && shared_words(&found, &theirs) * 5 < words))
+    {
+        theirs
+    } else {
+        found
+    }
+}
+
 /// How many of the words of `a` are also in `b` (counted with repeats).
 fn shared_words(a: &str, b: &str) -> usize {
     let mut theirs: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -515,6 +581,7 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     let lead = lead_paragraph(&doc);
     let container = text_container(&doc);
     let pieces = containers(&doc);
+    let titled = meta.title.as_deref().and_then(|t| titled_article(&doc, t));
     let mut readability = Readability::with_document(doc, page_url, Some(Config::default()))
         .map_err(|e| Error::BadInput(format!("cannot read {what} as HTML: {e}")))?;
     let parsed = readability.parse().ok();
@@ -553,19 +620,12 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     // chose something else (a sidebar's "about me" box, a teaser) that
     // shares next to none of its words.
     let found_text = match container {
-        Some(html) => {
-            let text = pruned_text(&html, &title, false);
-            let found = found_text.split_whitespace().count();
-            let theirs = text.split_whitespace().count();
-            if theirs > 0
-                && (found == 0
-                    || (theirs * 5 >= found && shared_words(&found_text, &text) * 5 < found))
-            {
-                text
-            } else {
-                found_text
-            }
-        }
+        Some(html) => prefer_named(found_text, pruned_text(&html, &title, false)),
+        None => found_text,
+    };
+    // The story the page's headline heads, of several on the page.
+    let found_text = match titled {
+        Some(html) => prefer_titled(found_text, pruned_text(&html, &title, false)),
         None => found_text,
     };
     // The story's paragraphs that readability left beside its choice.
@@ -1184,5 +1244,28 @@ mod tests {
             ex.text,
             "- 200 g flour\n- 2 eggs\n\nMix the flour and the eggs into a stiff dough."
         );
+    }
+
+    /// A story with the next ones loaded below it (an endless scroll):
+    /// the story the headline heads is the article, not all of them, and
+    /// not a later one readability preferred.
+    #[test]
+    fn the_headlines_story_of_several_is_the_article() {
+        let ex = extract("endless-scroll.html");
+        assert!(
+            ex.text.contains("worn joints on the old stone bridge"),
+            "{}",
+            ex.text
+        );
+        assert!(ex.text.contains("open as usual."), "{}", ex.text);
+        assert!(!ex.text.contains("choir"), "{}", ex.text);
+        assert!(!ex.text.contains("lime trees"), "{}", ex.text);
+        // A page of one story (no other long article) is left alone.
+        let single = fixture("endless-scroll.html");
+        let cut = single.find("<article id=\"article-1\"").unwrap();
+        let end = single.find("</div>\n</section>").unwrap();
+        let page = format!("{}{}", &single[..cut], &single[end..]);
+        let ex = extract_html("single", &page, None).unwrap();
+        assert!(ex.text.contains("open as usual."), "{}", ex.text);
     }
 }

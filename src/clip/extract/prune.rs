@@ -346,7 +346,7 @@ fn unlinked_words(node: &NodeRef) -> usize {
 }
 
 /// Lower-case letters and digits only, for comparing headlines.
-fn fold(s: &str) -> String {
+pub(super) fn fold(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
