@@ -95,6 +95,7 @@ const FURNITURE: &[&str] = &[
     "commentlist",
     "commentbody",
     "relatedlinks",
+    "megamenu",
     // A list of teasers; one `teaser` is often the article's stand-first.
     "teasers",
 ];
@@ -704,9 +705,22 @@ mod tests {
             "sponsored-content",
             "promo-card",
             "ad-300x250",
+            "postmetadata",
+            "entry-utility",
+            "recent_posts",
+            "article-side-rail",
+            "post-ratings",
+            "megamenu-title",
+            "news-letter-section",
+            "blog_author_description",
+            "Teasers",
         ] {
             assert!(is_furniture_name(furniture), "{furniture}");
         }
+        // `#secondary` is a sidebar; the class `secondary` a style.
+        assert!(is_secondary_column("secondaryContentContainer"));
+        assert!(is_secondary_column("secondary"));
+        assert!(!is_secondary_column("text-secondary"));
         for text in [
             "author-matt",
             "entry-author-jdoe",
@@ -722,6 +736,8 @@ mod tests {
             "with-sidebar-right",
             "layout-right-sidebar",
             "Layout--sidebarPosition-end",
+            "teaser",
+            "commentary",
         ] {
             assert!(!is_furniture_name(text), "{text}");
         }

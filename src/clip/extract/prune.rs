@@ -819,6 +819,60 @@ const MONTHS: &[&str] = &[
     "november",
     "dec",
     "december",
+    // German, French, Spanish, Italian, and Polish (in the genitive a
+    // date uses: "16 marca 2021"), where they differ from the above.
+    "januar",
+    "februar",
+    "märz",
+    "mai",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "gennaio",
+    "febbraio",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "stycznia",
+    "lutego",
+    "marca",
+    "kwietnia",
+    "maja",
+    "czerwca",
+    "lipca",
+    "sierpnia",
+    "września",
+    "października",
+    "listopada",
+    "grudnia",
 ];
 
 /// Words that start a title-case heading, not a name: "By The Numbers",
@@ -1014,6 +1068,14 @@ mod tests {
         assert!(!is_dateline("By the numbers"));
         assert!(!is_dateline("Market opens at 9:30"));
         assert!(is_dateline("Updated 9:30"));
+        // Other languages' months: German, French, Spanish, Italian,
+        // Polish (genitive).
+        assert!(is_dateline("16. März 2021"));
+        assert!(is_dateline("3 août 2020, 14:05"));
+        assert!(is_dateline("12 de diciembre de 2019"));
+        assert!(is_dateline("5 maggio 2022"));
+        assert!(is_dateline("16 marca 2021"));
+        assert!(!is_dateline("Mars rover lands after seven months"));
     }
 
     const MIDDLE: Place = Place {
