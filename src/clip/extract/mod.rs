@@ -225,8 +225,9 @@ fn text_container(doc: &Document) -> Option<String> {
 /// article's header, a block its class words score down) loses the rest.
 struct Containers {
     /// Each paragraph of a sentence or more that is not mostly a link:
-    /// its text as rendered, and the same without white space.
-    paragraphs: Vec<(String, String)>,
+    /// its text as rendered, the same without white space, and whether it
+    /// holds a link.
+    paragraphs: Vec<(String, String, bool)>,
     /// Each container: its non-space characters, how many of them are link
     /// text, and its paragraphs (indexes into `paragraphs`).
     containers: Vec<(usize, usize, Vec<usize>)>,
@@ -276,13 +277,13 @@ fn containers(doc: &Document) -> Option<Containers> {
         }
         let text = text::render(p);
         let text = text.trim();
-        if prune::is_boilerplate_paragraph(text, links > 0) {
+        if prune::is_boilerplate_paragraph(text, links > 0, false) {
             continue;
         }
         for c in within {
             containers[c].2.push(paragraphs.len());
         }
-        paragraphs.push((text.to_owned(), squashed(text)));
+        paragraphs.push((text.to_owned(), squashed(text), links > 0));
     }
     Some(Containers {
         paragraphs,
@@ -332,17 +333,24 @@ fn recover_paragraphs(found: &str, from: &Containers) -> Option<String> {
     // What goes after which block (before the first: `usize::MAX`).
     let mut after: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
     let mut last = usize::MAX;
-    let mut added = false;
+    let last_block = blocks.len() - 1;
     for &p in paragraphs {
         match place(p) {
             Some(j) => last = j,
             None => {
-                after.entry(last).or_default().push(&from.paragraphs[p].0);
-                added = true;
+                // Before the first block or after the last, it would open
+                // or close the text: the edge rules (a call to download
+                // the app, a dateline) apply to it as to the text's own
+                // first and last lines.
+                let (text, _, linked) = &from.paragraphs[p];
+                let edge = last == usize::MAX || last == last_block;
+                if !(edge && prune::is_boilerplate_paragraph(text, *linked, true)) {
+                    after.entry(last).or_default().push(text);
+                }
             }
         }
     }
-    if !added {
+    if after.is_empty() {
         return None;
     }
     let mut out: Vec<&str> = after.remove(&usize::MAX).unwrap_or_default();
@@ -1174,6 +1182,15 @@ mod tests {
         );
         let ex = extract_html("teaser", &page, None).unwrap();
         assert!(!ex.text.contains("museum"), "{}", ex.text);
+        // One that would close the text meets the rules for the text's
+        // last lines: a call to download the app stays out.
+        let page = fixture("split-story.html").replace(
+            "</article>",
+            "<div class=\"o-media\"><p>For the latest stories from the town and the valley, download the Example News app for your phone.</p></div></article>",
+        );
+        let ex = extract_html("app", &page, None).unwrap();
+        assert!(ex.text.contains("Branch libraries"), "{}", ex.text);
+        assert!(!ex.text.contains("download"), "{}", ex.text);
     }
 
     /// Lines at the edges that ask or declare (an advertising disclosure,

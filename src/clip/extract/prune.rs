@@ -227,16 +227,16 @@ struct Place {
     linked: bool,
 }
 
-/// Whether a paragraph found beside the article's block (not among its
-/// lines, so with no place of its own) is furniture by its words: a call
-/// to sign up, a notice.
-pub(super) fn is_boilerplate_paragraph(text: &str, linked: bool) -> bool {
+/// Whether a paragraph found beside the article's block is furniture by
+/// its words: a call to sign up, a notice. `edge` says it would open or
+/// close the text.
+pub(super) fn is_boilerplate_paragraph(text: &str, linked: bool, edge: bool) -> bool {
     let place = Place {
-        start: false,
-        end: false,
+        start: edge,
+        end: edge,
         linked,
     };
-    is_boilerplate(text, &place)
+    is_boilerplate(text, &place) || (edge && is_dateline(text))
 }
 
 fn has_link_or_control(leaf: &Leaf) -> bool {
@@ -411,6 +411,10 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "sign in",
         "no comments yet",
         "no comments",
+        "table of contents",
+        "permalink",
+        "next article",
+        "previous article",
     ];
     // The same furniture in the other languages most pages nj meets are
     // in: German, French, Spanish, Polish, Italian.
@@ -437,6 +441,11 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "pubblicità",
         "externer inhalt",
         "empfohlener redaktioneller inhalt",
+        "inhaltsverzeichnis",
+        "nächster artikel",
+        "vorheriger artikel",
+        "permalien",
+        "sommaire",
     ];
     if EXACT.contains(&t) || EXACT_ELSEWHERE.contains(&t) {
         return true;
@@ -470,6 +479,8 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "möchten sie den artikel teilen",
         "artikel teilen",
         "diesen artikel teilen",
+        "den artikel mit anderen teilen",
+        "vorschau auf den nächsten artikel",
         "rezept drucken",
         "möchten sie weiterlesen",
         "keine kommentare",
@@ -709,7 +720,7 @@ fn is_edge_notice(t: &str) -> bool {
         "sign up here",
         "never miss",
         "do you want to be informed",
-        "zu teilen!",
+        "nicht zu teilen",
         "folge uns",
         "folgen sie uns",
         "liken sie uns",
@@ -1103,6 +1114,30 @@ mod tests {
             "The company said it would read more of the letters.",
             &MIDDLE
         ));
+    }
+
+    /// Labels left when their box went, and UI lines, in the languages
+    /// the exact lists cover.
+    #[test]
+    fn labels_and_ui_lines() {
+        for line in [
+            "Inhaltsverzeichnis",
+            "Table of contents",
+            "Permalink",
+            "Next article",
+            "Vorschau auf den nächsten Artikel",
+            "Den Artikel mit anderen teilen/diskutieren:",
+        ] {
+            assert!(is_boilerplate(line, &MIDDLE), "{line}");
+        }
+        // At the text's edge only: a call to download the app, or to share.
+        for line in [
+            "For the latest stories download the News Example apps for iOS and Android.",
+            "Artikel gefallen? Vergiss nicht zu teilen!",
+        ] {
+            assert!(is_boilerplate(line, &END), "{line}");
+            assert!(!is_boilerplate(line, &MIDDLE), "{line}");
+        }
     }
 
     #[test]
