@@ -303,7 +303,7 @@ fn dragnet_pages_score_above_the_floor() {
     };
     let (p, r, f1, empty) = shingle_score(&dir, &truth);
     eprintln!("dragnet: precision {p:.3} recall {r:.3} F1 {f1:.3} empty {empty}");
-    assert!(f1 >= 0.90, "F1 {f1:.3} fell below the 0.90 floor");
+    assert!(f1 >= 0.91, "F1 {f1:.3} fell below the 0.91 floor");
 }
 
 /// trafilatura's evaluation pages: snippets that must be in the text and
@@ -337,7 +337,7 @@ fn trafilatura_pages_score_above_the_floor() {
     }
     let f1 = 2.0 * tp as f64 / (2 * tp + fp + fn_) as f64;
     eprintln!("trafilatura: TP {tp} FP {fp} FN {fn_} F1 {f1:.3}");
-    assert!(f1 >= 0.92, "F1 {f1:.3} fell below the 0.92 floor");
+    assert!(f1 >= 0.935, "F1 {f1:.3} fell below the 0.935 floor");
 }
 
 /// `nj --json extract big.html | head` closes the pipe early: that is the
