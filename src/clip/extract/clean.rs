@@ -466,23 +466,26 @@ fn is_secondary_column(id: &str) -> bool {
 /// (`comments`, `comments_container`, `commentlist`), and not as
 /// something about them (`comments-enabled`, `has-comments`).
 fn is_comment_section(node: &NodeRef) -> bool {
+    any_name_token(node, |token| {
+        let all = words(token);
+        let rest = all.get(1..).unwrap_or_default();
+        let boxed = rest.iter().all(|w| BOX_WORDS.contains(&w.as_str()));
+        match all.first().map(String::as_str) {
+            Some("comments" | "commentlist" | "disqus") => boxed,
+            // One reader's comment is `comment`; the list of them
+            // `comment-list`.
+            Some("comment") => boxed && !rest.is_empty(),
+            _ => false,
+        }
+    })
+}
+
+/// Whether any token of `node`'s class or id satisfies `pred`.
+pub(super) fn any_name_token(node: &NodeRef, pred: impl Fn(&str) -> bool) -> bool {
     ["class", "id"]
         .iter()
         .filter_map(|a| node.attr(a))
-        .any(|v| {
-            v.split_whitespace().any(|token| {
-                let all = words(token);
-                let rest = all.get(1..).unwrap_or_default();
-                let boxed = rest.iter().all(|w| BOX_WORDS.contains(&w.as_str()));
-                match all.first().map(String::as_str) {
-                    Some("comments" | "commentlist" | "disqus") => boxed,
-                    // One reader's comment is `comment`; the list of
-                    // them `comment-list`.
-                    Some("comment") => boxed && !rest.is_empty(),
-                    _ => false,
-                }
-            })
-        })
+        .any(|v| v.split_whitespace().any(&pred))
 }
 
 /// A class a CMS gives a post (beside `hentry`, `post`, `type-post`...)
@@ -557,16 +560,11 @@ const EMBED_WORDS: &[&str] = &["embed", "embedded", "tweet"];
 /// `twitter-tweet`, `instagram-media`): a quotation in the article, not a
 /// share bar.
 fn is_embed(node: &NodeRef) -> bool {
-    ["class", "id"]
-        .iter()
-        .filter_map(|a| node.attr(a))
-        .any(|v| {
-            v.split_whitespace().any(|token| {
-                words(token)
-                    .iter()
-                    .any(|w| EMBED_WORDS.contains(&w.as_str()) || w == "instagram")
-            })
-        })
+    any_name_token(node, |token| {
+        words(token)
+            .iter()
+            .any(|w| EMBED_WORDS.contains(&w.as_str()) || w == "instagram")
+    })
 }
 
 /// How deep elements nest under `root`, counted without recursion (a

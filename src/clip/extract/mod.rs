@@ -185,14 +185,10 @@ fn is_outside_text(node: &dom_query::NodeRef) -> bool {
     if matches!(node.node_name().as_deref(), Some("footer" | "dialog")) || clean::is_hidden(node) {
         return true;
     }
-    ["class", "id"].iter().any(|k| {
-        node.attr(k).is_some_and(|v| {
-            v.split_whitespace().any(|token| {
-                clean::words(token)
-                    .iter()
-                    .any(|w| matches!(w.as_str(), "comment" | "comments" | "respond" | "disqus"))
-            })
-        })
+    clean::any_name_token(node, |token| {
+        clean::words(token)
+            .iter()
+            .any(|w| matches!(w.as_str(), "comment" | "comments" | "respond" | "disqus"))
     })
 }
 
