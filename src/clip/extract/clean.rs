@@ -4,7 +4,7 @@
 //! words in its class, id or role. The words are generic web vocabulary,
 //! not any site's names.
 
-use dom_query::{Document, NodeRef};
+use dom_query::{Document, NodeRef, Selection};
 
 /// Elements with nothing to read. `rt` and `rp` are ruby annotations (the
 /// reading of a Japanese or Chinese word, printed small above it): kept,
@@ -79,9 +79,9 @@ const FURNITURE: &[&str] = &[
     "login",
     "signin",
     "upsell",
-    // Blog themes' glued names for the post's footer lines ("This entry
-    // was posted in…"), the links to the next post, and the readers'
-    // comments, which no word split can reach.
+    // Glued names no word split can reach: blog themes' post footer
+    // ("This entry was posted in…"), links to the next post, readers'
+    // comments, related links, a mega menu.
     "postmeta",
     "postmetadata",
     "entrymeta",
@@ -292,10 +292,18 @@ fn drop_comment_threads(doc: &Document) {
         {
             continue;
         }
+        // A story's own section, inside the element named for its text.
+        if heading
+            .ancestors_it(None)
+            .any(|a| Selection::from(a).is(TEXT_CONTAINERS))
+        {
+            continue;
+        }
+        // A post's paragraphs before it (not a menu's links).
         let mut before = 0;
         let mut prev = heading.prev_sibling();
         while let Some(node) = prev.filter(|_| before < MIN_POST_CHARS) {
-            before += node.text().chars().filter(|c| !c.is_whitespace()).count();
+            before += paragraph_chars(&node);
             prev = node.prev_sibling();
         }
         if before < MIN_POST_CHARS {
@@ -306,6 +314,19 @@ fn drop_comment_threads(doc: &Document) {
         }
         heading.remove_from_parent();
     }
+}
+
+/// Non-space characters in the paragraphs of `node` (or `node` itself, a
+/// paragraph).
+fn paragraph_chars(node: &NodeRef) -> usize {
+    let count = |n: &NodeRef| n.text().chars().filter(|c| !c.is_whitespace()).count();
+    if node.node_name().as_deref() == Some("p") {
+        return count(node);
+    }
+    node.descendants_it()
+        .filter(|d| d.node_name().as_deref() == Some("p"))
+        .map(|p| count(&p))
+        .sum()
 }
 
 /// The text (non-space characters) above a comments' heading that makes
@@ -426,7 +447,7 @@ fn is_furniture_element(node: &NodeRef) -> bool {
 }
 
 /// Furniture by the words of its class or id.
-pub(super) fn is_furniture_named(node: &NodeRef) -> bool {
+fn is_furniture_named(node: &NodeRef) -> bool {
     let class = node.attr("class").unwrap_or_default();
     let id = node.attr("id").unwrap_or_default();
     // A post's own classes: filed-under classes name its author or topic.

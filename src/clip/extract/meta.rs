@@ -323,7 +323,7 @@ fn instructions(v: &Value) -> Option<String> {
     }
     let mut html = String::new();
     if let Some(d) = v.get("description").and_then(Value::as_str) {
-        html.push_str(&paragraph(d));
+        html.push_str(&text_as_html(d));
     }
     let mut items = Vec::new();
     if let Some(i) = v.get("recipeIngredient") {
@@ -332,7 +332,7 @@ fn instructions(v: &Value) -> Option<String> {
     if !items.is_empty() {
         html.push_str("<ul>");
         for i in &items {
-            html.push_str(&format!("<li>{}</li>", paragraph(i)));
+            html.push_str(&format!("<li>{}</li>", text_as_html(i)));
         }
         html.push_str("</ul>");
     }
@@ -343,20 +343,23 @@ fn instructions(v: &Value) -> Option<String> {
         }
     }
     for s in &done {
-        html.push_str(&paragraph(s));
+        html.push_str(&text_as_html(s));
     }
     let any = html.chars().any(|c| !c.is_whitespace());
     any.then_some(html)
 }
 
-/// A piece of JSON-LD text as an HTML block: as it is when it is HTML
-/// already, else escaped in a paragraph.
-fn paragraph(s: &str) -> String {
-    if s.contains("</") {
-        s.to_owned()
-    } else {
-        format!("<p>{}</p>", s.replace('&', "&amp;").replace('<', "&lt;"))
+/// A piece of JSON-LD text as HTML: as it is when it is HTML already,
+/// else each line a paragraph (`<` escaped; entities still decode, as in
+/// `articleBody`).
+pub(super) fn text_as_html(s: &str) -> String {
+    if s.contains("</") || s.contains("<p") || s.contains("<br") {
+        return s.to_owned();
     }
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("<p>{}</p>", l.replace('<', "&lt;")))
+        .collect()
 }
 
 /// Puts every node of `v` (top-level arrays, `@graph` members) in `out`.

@@ -18,7 +18,7 @@ mod parse;
 mod prune;
 mod text;
 
-use dom_query::Document;
+use dom_query::{Document, Selection};
 use dom_smoothie::{Config, Readability};
 use prune::non_space;
 
@@ -60,18 +60,7 @@ const MAX_DEPTH: usize = 500;
 /// JSON-LD `articleBody` as text: some sites put HTML in it, others plain
 /// text with line breaks between paragraphs.
 fn body_text(body: &str) -> String {
-    let html = if body.contains("</") || body.contains("<p") || body.contains("<br") {
-        body.to_owned()
-    } else {
-        // Plain text: each line a paragraph; entities still decode.
-        let lines: Vec<String> = body
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| format!("<p>{}</p>", l.replace('<', "&lt;")))
-            .collect();
-        lines.concat()
-    };
-    let doc = parse::fragment(&html).doc;
+    let doc = parse::fragment(&meta::text_as_html(body)).doc;
     text::render(&doc.root())
 }
 
@@ -152,11 +141,7 @@ fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
             continue;
         }
         let chars = non_space(&p.text());
-        let links: usize = p
-            .descendants_it()
-            .filter(|d| d.node_name().as_deref() == Some("a"))
-            .map(|a| non_space(&a.text()))
-            .sum();
+        let links = link_text(p);
         if chars < 40 || links * 2 > chars {
             continue;
         }
@@ -237,46 +222,66 @@ const MIN_RECOVERED_CHARS: usize = 80;
 /// one story in pieces (and each container's text is read whole).
 const MAX_CONTAINERS: usize = 20;
 
+/// Past this many paragraphs in them the page is no one story (and each
+/// is looked for in the text found).
+const MAX_RECOVERY_PARAGRAPHS: usize = 2000;
+
 fn containers(doc: &Document) -> Option<Containers> {
+    use std::collections::{HashMap, HashSet};
     let selector = format!("article, main, {}", clean::TEXT_CONTAINERS);
     let found = doc.select(&selector);
     let nodes = found.nodes();
     if nodes.is_empty() || nodes.len() > MAX_CONTAINERS {
         return None;
     }
-    let index: std::collections::HashMap<_, usize> =
-        nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+    // What is inside a link, a comment thread, a footer, a dialog or a
+    // hidden element, marked once from the top.
+    let mut excluded = HashSet::new();
+    for node in doc.select("body *").nodes() {
+        if excluded.contains(&node.id) {
+            continue;
+        }
+        let link = node.node_name().as_deref() == Some("a") && node.has_attr("href");
+        if link || is_outside_text(node) {
+            excluded.extend(node.descendants_it().map(|d| d.id));
+        }
+    }
+    // Each paragraph's containers, from each container down (at most
+    // MAX_CONTAINERS walks of the page).
+    let mut within: HashMap<_, Vec<usize>> = HashMap::new();
+    for (c, node) in nodes.iter().enumerate() {
+        for d in node.descendants_it() {
+            if d.node_name().as_deref() == Some("p") && !excluded.contains(&d.id) {
+                within.entry(d.id).or_default().push(c);
+            }
+        }
+    }
+    if within.len() > MAX_RECOVERY_PARAGRAPHS {
+        return None;
+    }
     let mut containers: Vec<(usize, usize, Vec<usize>)> = nodes
         .iter()
         .map(|n| (non_space(&n.text()), link_text(n), Vec::new()))
         .collect();
     let mut paragraphs = Vec::new();
     for p in doc.select("p").nodes() {
-        let within: Vec<usize> = p
-            .ancestors_it(None)
-            .filter_map(|a| index.get(&a.id).copied())
-            .collect();
-        if within.is_empty() {
+        let Some(within) = within.get(&p.id) else {
             continue;
-        }
-        // The cheap tests first: a page may hold thousands of <p>.
+        };
         let chars = non_space(&p.text());
         if chars < MIN_RECOVERED_CHARS {
             continue;
         }
         let links = link_text(p);
-        if links * 5 > chars
-            || p.ancestors_it(None)
-                .any(|a| a.node_name().as_deref() == Some("a") || is_outside_text(&a))
-        {
+        if links * 5 > chars {
             continue;
         }
         let text = text::render(p);
         let text = text.trim();
-        if prune::is_boilerplate_paragraph(text, links > 0, false) {
+        if prune::is_boilerplate_paragraph(text, links > 0, false, false) {
             continue;
         }
-        for c in within {
+        for &c in within {
             containers[c].2.push(paragraphs.len());
         }
         paragraphs.push((text.to_owned(), squashed(text), links > 0));
@@ -296,29 +301,45 @@ fn link_text(node: &dom_query::NodeRef) -> usize {
 }
 
 /// `found` with the paragraphs it lacks of the container it came from,
-/// each after the paragraph it follows in the page. The container is the
+/// each after the paragraph it follows in the page (not those `pruned`
+/// took out of it). The container is the
 /// smallest holding the most of `found`'s paragraphs; it must be at most
 /// four times `found`'s size and a quarter links at most, so a section
 /// page around one teaser adds nothing.
-fn recover_paragraphs(found: &str, from: &Containers) -> Option<String> {
+fn recover_paragraphs(found: &str, from: &Containers, pruned: &[String]) -> Option<String> {
     let blocks: Vec<&str> = found.split("\n\n").collect();
     // The blocks without white space, end to end, and where each ends: a
     // paragraph readability split in two (at a double <br>) is found
     // across them.
     let mut all = String::new();
     let mut ends = Vec::with_capacity(blocks.len());
-    for b in &blocks {
-        all.push_str(&squashed(b));
+    let mut exact = std::collections::HashMap::new();
+    for (i, b) in blocks.iter().enumerate() {
+        let b = squashed(b);
+        all.push_str(&b);
         ends.push(all.len());
+        exact.entry(b).or_insert(i);
     }
-    let place = |p: usize| {
-        all.find(&from.paragraphs[p].1)
-            .map(|at| ends.partition_point(|&end| end <= at))
-    };
+    // Each paragraph's block, found once: a block that is the paragraph,
+    // else a search of the whole text (within a budget, so a page of
+    // thousands of paragraphs is not searched thousands of times over).
+    if from.paragraphs.len().saturating_mul(all.len()) > SEARCH_BUDGET {
+        return None;
+    }
+    let places: Vec<Option<usize>> = from
+        .paragraphs
+        .iter()
+        .map(|(_, sq, _)| {
+            exact.get(sq).copied().or_else(|| {
+                all.find(sq.as_str())
+                    .map(|at| ends.partition_point(|&end| end <= at))
+            })
+        })
+        .collect();
     let (chars, links, paragraphs) = from
         .containers
         .iter()
-        .map(|c| (c, c.2.iter().filter(|&&p| place(p).is_some()).count()))
+        .map(|c| (c, c.2.iter().filter(|&&p| places[p].is_some()).count()))
         .filter(|(_, matched)| *matched > 0)
         .max_by_key(|((chars, _, _), matched)| (*matched, std::cmp::Reverse(*chars)))?
         .0;
@@ -326,21 +347,24 @@ fn recover_paragraphs(found: &str, from: &Containers) -> Option<String> {
     if *chars > found_chars * 4 || links * 4 > *chars {
         return None;
     }
+    // What pruning took out of readability's pick is not lost text.
+    let pruned: std::collections::HashSet<String> = pruned.iter().map(|t| squashed(t)).collect();
     // What goes after which block (before the first: `usize::MAX`).
     let mut after: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
     let mut last = usize::MAX;
     let last_block = blocks.len() - 1;
     for &p in paragraphs {
-        match place(p) {
+        let (text, sq, linked) = &from.paragraphs[p];
+        match places[p] {
             Some(j) => last = j,
+            None if pruned.contains(sq) => {}
             None => {
                 // Before the first block or after the last, it would open
-                // or close the text: the edge rules (a call to download
-                // the app, a dateline) apply to it as to the text's own
-                // first and last lines.
-                let (text, _, linked) = &from.paragraphs[p];
-                let edge = last == usize::MAX || last == last_block;
-                if !(edge && prune::is_boilerplate_paragraph(text, *linked, true)) {
+                // or close the text: the rules for a text's first and last
+                // lines (a call to download the app, a dateline) apply.
+                let start = last == usize::MAX;
+                let end = last == last_block;
+                if !prune::is_boilerplate_paragraph(text, *linked, start, end) {
                     after.entry(last).or_default().push(text);
                 }
             }
@@ -357,6 +381,10 @@ fn recover_paragraphs(found: &str, from: &Containers) -> Option<String> {
     Some(out.join("\n\n"))
 }
 
+/// Bytes of text times paragraphs that recovering paragraphs may search:
+/// tens of milliseconds at most.
+const SEARCH_BUDGET: usize = 50_000_000;
+
 /// The one `<article>` headed by the page's own headline, on a page of
 /// several long ones (a story with the next ones loaded below it, as an
 /// endless scroll does): readability may take a later story for the
@@ -364,7 +392,7 @@ fn recover_paragraphs(found: &str, from: &Containers) -> Option<String> {
 /// heading; None on a page of one story.
 fn titled_article(doc: &Document, title: &str) -> Option<String> {
     let title = prune::fold(title);
-    if title.chars().count() < 15 {
+    if !(15..=500).contains(&title.chars().count()) {
         return None;
     }
     let articles = doc.select("article");
@@ -372,22 +400,36 @@ fn titled_article(doc: &Document, title: &str) -> Option<String> {
     if nodes.len() < 2 || nodes.len() > 50 {
         return None;
     }
-    let long = nodes
-        .iter()
-        .filter(|n| non_space(&n.text()) >= MIN_BLOCK_CHARS)
-        .count();
-    if long < 2 {
-        return None;
-    }
-    doc.select("h1, h2").nodes().iter().find_map(|h| {
+    let headed = |h: &dom_query::NodeRef| {
         let heading = prune::fold(&h.text());
-        if heading.chars().count() < 15 || !title.contains(&heading) {
-            return None;
-        }
-        h.ancestors_it(None)
-            .find(|a| a.node_name().as_deref() == Some("article"))
-            .map(|a| a.html().to_string())
-    })
+        heading.chars().count() >= 15 && title.contains(&heading)
+    };
+    let headings = doc.select("h1, h2");
+    let story = headings
+        .nodes()
+        .iter()
+        .filter(|h| headed(h))
+        .find_map(|h| {
+            h.ancestors_it(None)
+                .find(|a| a.node_name().as_deref() == Some("article"))
+        })?;
+    // Another story beside it: a long article, not around it nor inside
+    // it, with a headline of its own. (A page with an <article> a block
+    // has one story.)
+    let related =
+        |a: &dom_query::NodeRef, b: &dom_query::NodeRef| a.ancestors_it(None).any(|x| x.id == b.id);
+    let other = nodes.iter().any(|a| {
+        a.id != story.id
+            && !related(a, &story)
+            && !related(&story, a)
+            && non_space(&a.text()) >= MIN_BLOCK_CHARS
+            && Selection::from(*a)
+                .select("h1, h2")
+                .nodes()
+                .iter()
+                .any(|h| !headed(h))
+    });
+    other.then(|| story.html().to_string())
 }
 
 /// The headline's own story instead of `found` when `found` is another
@@ -596,10 +638,13 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
             .and_then(|a| non_empty(Some(a.title.clone()))))
         .or(page_title)
         .unwrap_or_default();
+    // What pruning took out of readability's pick, so that it does not
+    // come back as a paragraph left beside it.
+    let mut pruned = Vec::new();
     let found_text = match parsed {
         Some(article) => {
             let content = parse::document(article.content.as_ref()).doc;
-            prune::prune(&content, &title);
+            pruned = prune::prune(&content, &title);
             text::render(&content.root())
         }
         None => String::new(),
@@ -635,7 +680,7 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
     // The story's paragraphs that readability left beside its choice.
     let found_text = match pieces {
         Some(pieces) if !found_text.is_empty() => {
-            recover_paragraphs(&found_text, &pieces).unwrap_or(found_text)
+            recover_paragraphs(&found_text, &pieces, &pruned).unwrap_or(found_text)
         }
         _ => found_text,
     };
@@ -1202,13 +1247,18 @@ mod tests {
              Die Gemeinden haben die neue Verbindung zusammen mit dem Land bezahlt. Für Pendler gibt es eine Monatskarte zum halben Preis.\n\n\
              Im Winter fährt die Fähre nur zweimal am Tag, weil dann weniger Gäste auf die Inseln kommen."
         );
-        // A story's own sentence about advertising, mid-text, stays.
+        // The same disclosure in the middle of a longer story is a
+        // sentence of it, and stays: the rule is for the text's edges.
+        let mid = "<p>Werbung: Die Reederei wirbt auf dem Festland mit Plakaten für die neue Verbindung zu den Inseln.</p>";
+        let more: String = (1..=4)
+            .map(|i| format!("<p>Absatz {i}: Die Fähre hält an beiden Inseln und fährt bei jedem Wetter, außer wenn Sturm angesagt ist.</p>"))
+            .collect();
         let page = fixture("edge-notices.html").replace(
             "<p>Die Gemeinden",
-            "<p>Werbung für die Fähre macht die Reederei vor allem in den Zeitungen auf dem Festland.</p><p>Die Gemeinden",
+            &format!("{more}{mid}{more}<p>Die Gemeinden"),
         );
         let ex = extract_html("mid", &page, None).unwrap();
-        assert!(ex.text.contains("Werbung für die Fähre"), "{}", ex.text);
+        assert!(ex.text.contains("Werbung: Die Reederei"), "{}", ex.text);
     }
 
     /// Picture credits standing as lines of their own go ("Photo: …",
@@ -1273,12 +1323,17 @@ mod tests {
         assert!(ex.text.contains("open as usual."), "{}", ex.text);
         assert!(!ex.text.contains("choir"), "{}", ex.text);
         assert!(!ex.text.contains("lime trees"), "{}", ex.text);
-        // A page of one story (no other long article) is left alone.
-        let single = fixture("endless-scroll.html");
-        let cut = single.find("<article id=\"article-1\"").unwrap();
-        let end = single.find("</div>\n</section>").unwrap();
-        let page = format!("{}{}", &single[..cut], &single[end..]);
+        // A story whose paragraphs each sit in an <article> of their own
+        // (no other story beside it, nothing else headed) is kept whole.
+        let paragraphs: String = (1..=4)
+            .map(|i| format!("<article><p>Part {i} of the story: the bridge crews will work through the night to finish the joints before the morning traffic, and the council thanks drivers for their patience while the road is closed.</p></article>"))
+            .collect();
+        let page = format!(
+            "<html><head><meta property=\"og:title\" content=\"Bridge repairs close the river road for a week\"></head><body>\
+             <article><h1>Bridge repairs close the river road for a week</h1><p>The river road will close for a week from Monday while crews replace the worn joints on the old stone bridge at the edge of town, the council said, and drivers will be sent through the industrial estate, which adds ten minutes to the trip into the centre.</p></article>\
+             {paragraphs}</body></html>"
+        );
         let ex = extract_html("single", &page, None).unwrap();
-        assert!(ex.text.contains("open as usual."), "{}", ex.text);
+        assert!(ex.text.contains("Part 4 of the story"), "{}", ex.text);
     }
 }

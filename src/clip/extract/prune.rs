@@ -74,9 +74,6 @@ fn link_chars(node: &NodeRef) -> usize {
         .sum()
 }
 
-/// Collects the innermost blocks under `root`, in document order; true if
-/// there was any block under it. (One walk: asking each block whether it
-/// holds blocks before descending into it read deep pages many times.)
 /// `node` as a leaf: its text with runs of whitespace made one space.
 fn leaf(node: NodeRef<'_>) -> Leaf<'_> {
     let text = node.text().split_whitespace().collect::<Vec<_>>().join(" ");
@@ -85,7 +82,7 @@ fn leaf(node: NodeRef<'_>) -> Leaf<'_> {
     // text whole.
     let link_chars = if node
         .ancestors_it(None)
-        .any(|a| a.node_name().as_deref() == Some("a"))
+        .any(|a| a.node_name().as_deref() == Some("a") && a.has_attr("href"))
     {
         chars
     } else {
@@ -100,6 +97,9 @@ fn leaf(node: NodeRef<'_>) -> Leaf<'_> {
     }
 }
 
+/// Collects the innermost blocks under `root`, in document order; true if
+/// there was any block under it. (One walk: asking each block whether it
+/// holds blocks before descending into it read deep pages many times.)
 fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
     let mut any = false;
     // A <time> standing between blocks (not inside a sentence) is a line
@@ -131,8 +131,10 @@ fn leaves<'a>(root: &NodeRef<'a>, out: &mut Vec<Leaf<'a>>) -> bool {
 }
 
 /// Prunes the article in `doc`. `title` is the article's headline: a
-/// heading that repeats it is not text of the story.
-pub fn prune(doc: &Document, title: &str) {
+/// heading that repeats it is not text of the story. Returns the text of
+/// each line it removed.
+pub fn prune(doc: &Document, title: &str) -> Vec<String> {
+    let mut removed = Vec::new();
     let title = fold(title);
     let root = doc.root();
     drop_link_lists(doc);
@@ -168,11 +170,13 @@ pub fn prune(doc: &Document, title: &str) {
             || ((place.start || place.end) && is_dateline(&leaf.text));
         if doomed {
             leaf.node.remove_from_parent();
+            removed.push(leaf.text.clone());
         } else {
             kept.push(leaf);
         }
     }
     drop_empty_headings(&kept);
+    removed
 }
 
 /// The level of a heading element, 1 for `h1` to 6 for `h6`.
@@ -201,7 +205,8 @@ fn drop_empty_headings(left: &[&Leaf]) {
         });
         // A heading written as a sentence (a print layout's stand-first
         // set in an <h4>) is text of its own, not a label.
-        let sentence = leaf.chars >= 80 || leaf.text.trim_end().ends_with('.');
+        let sentence = leaf.chars >= 80
+            || (leaf.text.trim_end().ends_with('.') && !leaf.text.trim_end().ends_with("..."));
         let heads_nothing = !loose_text
             && !sentence
             && match left.get(i + 1) {
@@ -228,15 +233,11 @@ struct Place {
 }
 
 /// Whether a paragraph found beside the article's block is furniture by
-/// its words: a call to sign up, a notice. `edge` says it would open or
-/// close the text.
-pub(super) fn is_boilerplate_paragraph(text: &str, linked: bool, edge: bool) -> bool {
-    let place = Place {
-        start: edge,
-        end: edge,
-        linked,
-    };
-    is_boilerplate(text, &place) || (edge && is_dateline(text))
+/// its words: a call to sign up, a notice. `start` and `end` say it would
+/// open or close the text.
+pub(super) fn is_boilerplate_paragraph(text: &str, linked: bool, start: bool, end: bool) -> bool {
+    let place = Place { start, end, linked };
+    is_boilerplate(text, &place) || ((start || end) && is_dateline(text))
 }
 
 fn has_link_or_control(leaf: &Leaf) -> bool {
@@ -578,12 +579,9 @@ fn is_boilerplate(text: &str, place: &Place) -> bool {
         "follow us on",
         "requires javascript",
         "enable javascript",
-        // Notices about the reader's browser.
-        "up-to-date web browser",
-        "up-to-date browser",
-        "upgrade your browser",
-        "upgrading your browser",
-        "outdated browser",
+        // A notice about the reader's browser.
+        "best viewed in an up-to-date",
+        "upgrading your browser software",
         // The placeholder of an embed not loaded until the reader agrees.
         "externe inhalte angezeigt",
         "automatische laden der inhalte",
@@ -683,10 +681,12 @@ fn is_credit_line(t: &str) -> bool {
     if t.ends_with(')') && t.rfind('(').is_some_and(|i| labelled(&t[i + 1..])) {
         return true;
     }
-    // A copyright mark in the line's second half: the credit after a
-    // caption.
-    if t.char_indices().any(|(i, c)| c == '©' && i * 2 >= t.len()) {
-        return true;
+    // A copyright mark in the line's second half with a name after it
+    // and nothing more: the credit after a caption.
+    if let Some(i) = t.rfind('©') {
+        if i * 2 >= t.len() && t[i..].split_whitespace().count() <= 6 {
+            return true;
+        }
     }
     const AGENCIES: &[&str] = &[
         "getty images",
@@ -718,45 +718,56 @@ fn is_edge_notice(t: &str) -> bool {
         "nuestro canal",
         "subskrypc",
         "sign up here",
-        "never miss",
+        "never miss the latest",
+        "never miss a story",
         "do you want to be informed",
-        "nicht zu teilen",
-        "folge uns",
-        "folgen sie uns",
+        "vergiss nicht zu teilen",
+        "folge uns auf",
+        "folgen sie uns auf",
         "liken sie uns",
         "eingeloggt sein",
         "must be logged in",
         "logged in to post",
         "enthält werbung",
         "enthält affiliate",
+        "upgrade your browser",
+        "outdated browser",
     ];
     if CONTAINS.iter().any(|s| t.contains(s)) {
         return true;
     }
-    if t.contains("download the") && t.contains("app") {
+    let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).collect();
+    let has = |w: &str| words.contains(&w);
+    if t.contains("download the") && (has("app") || has("apps")) {
         return true;
     }
-    if t.contains("cookie")
+    // A consent banner speaks of the site and of agreeing to its cookies;
+    // a story about a ruling on cookies names neither the reader's site
+    // nor an act of theirs.
+    if (has("cookie") || has("cookies"))
         && [
             "accept",
             "agree",
-            "zustimm",
+            "zustimmen",
             "einverstanden",
-            "akzept",
-            "acept",
+            "akzeptieren",
+            "aceptar",
         ]
         .iter()
         .any(|s| t.contains(s))
+        && [
+            "website", "site", "seite", "webseite", "sitio", "nutzung", "use",
+        ]
+        .iter()
+        .any(|w| has(w))
     {
         return true;
     }
-    // "Werbung: …", "*Anzeige – …": a disclosure, not a sentence.
-    let t = t.trim_start_matches('*');
+    // "Werbung: …", "Anzeige – …": a disclosure, not a sentence ("Werbung,
+    // die Kinder anspricht").
     ["werbung", "anzeige"].iter().any(|w| {
-        t.strip_prefix(w).is_some_and(|rest| {
-            rest.trim_start()
-                .starts_with([':', '-', '–', '.', ',', '|'])
-        })
+        t.strip_prefix(w)
+            .is_some_and(|rest| rest.trim_start().starts_with([':', '-', '–', '|']))
     })
 }
 
@@ -979,12 +990,13 @@ fn date_parts(words: &[&str]) -> (bool, bool, bool, bool) {
             && digits.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
     };
     // "may" is a month only beside a day or a year: "May 3", "3 May",
-    // "May 2025", and not "What may change in 2025".
+    // "May 2025", and not "What may change in 2025"; so are the months
+    // that are words too (French "mars", Spanish "marca", a brand).
     let has_month = words.iter().enumerate().any(|(i, w)| {
         if !MONTHS.contains(w) {
             return false;
         }
-        if *w != "may" {
+        if !matches!(*w, "may" | "mai" | "mars" | "marca" | "maja" | "mayo") {
             return true;
         }
         let next = words.get(i + 1).copied();
@@ -1086,7 +1098,8 @@ mod tests {
         assert!(is_dateline("12 de diciembre de 2019"));
         assert!(is_dateline("5 maggio 2022"));
         assert!(is_dateline("16 marca 2021"));
-        assert!(!is_dateline("Mars rover lands after seven months"));
+        assert!(!is_dateline("Mars rover lands in a crater, 2021"));
+        assert!(!is_dateline("Marca de coches del año, 2021"));
     }
 
     const MIDDLE: Place = Place {
