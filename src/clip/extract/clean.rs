@@ -283,7 +283,7 @@ pub fn clean(doc: &Document) {
 /// there holds some sentences (a label at the top is a section's name).
 /// A heading that links somewhere is the "12 Comments" link near the
 /// headline, not the thread.
-fn drop_comment_threads(doc: &Document) {
+pub(super) fn drop_comment_threads(doc: &Document) {
     for heading in doc.select("h1, h2, h3, h4, h5, h6").nodes() {
         if !is_comment_label(&heading.text())
             || heading

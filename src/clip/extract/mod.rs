@@ -622,6 +622,9 @@ pub fn extract_html(what: &str, html: &str, page_url: Option<&str>) -> Result<Ex
                 .is_some_and(|t| t.starts_with(h.as_str()))
     });
 
+    // Unnamed comment threads go first: the paragraph block would
+    // otherwise count a long one as the story.
+    clean::drop_comment_threads(&doc);
     let block = paragraph_block(&doc);
     clean::clean(&doc);
     let lead = lead_paragraph(&doc);
@@ -1187,6 +1190,16 @@ mod tests {
              The gates are oak and were last replaced in 1994. The keeper says the timber is sound; the trouble is the iron collar that holds the heel post, which has worn oval.\n\n\
              A new collar costs little, but fitting one means draining the chamber, and the trust will only drain it in the winter closure, so the lock may fail again before then."
         );
+        // A thread many times longer than the post goes too (the block
+        // of paragraphs does not bring it back).
+        let reply = "<p>I walked the flight last week and the lock at the top was chained shut, with a notice saying the crew would be out on Monday.</p>";
+        let page = fixture("blog-comments.html").replace(
+            "<h3>4 Comments</h3>",
+            &format!("<h3>40 Comments</h3>{}", reply.repeat(40)),
+        );
+        let ex = extract_html("long", &page, None).unwrap();
+        assert!(ex.text.contains("worn oval"), "{}", ex.text);
+        assert!(!ex.text.contains("chained shut"), "{}", ex.text);
         // A section of a story called "Comments" at its top stays.
         let page = fixture("blog-comments.html").replace(
             "<div class=\"storycontent\">",

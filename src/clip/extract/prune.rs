@@ -192,6 +192,7 @@ fn heading_level(name: &str) -> Option<u8> {
 /// nothing but the next section (a heading of its level or higher) or the
 /// end of the article.
 fn drop_empty_headings(left: &[&Leaf]) {
+    let mut loose = std::collections::HashMap::new();
     for (i, leaf) in left.iter().enumerate() {
         let Some(level) = heading_level(&leaf.name) else {
             continue;
@@ -199,9 +200,13 @@ fn drop_empty_headings(left: &[&Leaf]) {
         // Text set loose beside the heading, in no block of its own
         // (`Line one<br>line two`, as some blog posts are), is not among
         // the blocks: such a heading may head it.
+        // (Asked once a parent: a page may set thousands of headings in
+        // one element.)
         let loose_text = leaf.node.parent().is_some_and(|p| {
-            p.children_it(false)
-                .any(|c| c.is_text() && !c.text().trim().is_empty())
+            *loose.entry(p.id).or_insert_with(|| {
+                p.children_it(false)
+                    .any(|c| c.is_text() && !c.text().trim().is_empty())
+            })
         });
         // A heading written as a sentence (a print layout's stand-first
         // set in an <h4>) is text of its own, not a label.
