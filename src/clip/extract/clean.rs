@@ -210,11 +210,12 @@ const FURNITURE_ROLES: &[&str] = &[
 /// Removes junk and furniture from `doc`. An element that holds a third
 /// or more of the page's text is kept whatever its class says: a wrapper's
 /// class can hold a furniture word (`has-sidebar`, `comments-enabled`,
-/// Blogger's `widget Blog`) and still be the article.
+/// Blogger's `widget Blog`) and still be the article. (Unnamed comment
+/// threads went before, [`drop_comment_threads`], so that the block of
+/// paragraphs found before cleaning does not count them.)
 pub fn clean(doc: &Document) {
     unwrap_large_noscript(doc);
     doc.select(JUNK_TAGS).remove();
-    drop_comment_threads(doc);
     let all_text = own_text_chars(&doc.root());
     // Doomed, and whether only for a word in its class or id.
     let mut doomed = Vec::new();
