@@ -6,6 +6,8 @@
 
 use dom_query::{Document, NodeRef, Selection};
 
+use super::prune::non_space;
+
 /// Elements with nothing to read. `rt` and `rp` are ruby annotations (the
 /// reading of a Japanese or Chinese word, printed small above it): kept,
 /// they run into the text they annotate (東京(とうきょう) read as 東京とうきょう).
@@ -320,13 +322,12 @@ pub(super) fn drop_comment_threads(doc: &Document) {
 /// Non-space characters in the paragraphs of `node` (or `node` itself, a
 /// paragraph).
 fn paragraph_chars(node: &NodeRef) -> usize {
-    let count = |n: &NodeRef| n.text().chars().filter(|c| !c.is_whitespace()).count();
     if node.node_name().as_deref() == Some("p") {
-        return count(node);
+        return non_space(&node.text());
     }
     node.descendants_it()
         .filter(|d| d.node_name().as_deref() == Some("p"))
-        .map(|p| count(&p))
+        .map(|p| non_space(&p.text()))
         .sum()
 }
 
@@ -477,11 +478,20 @@ fn is_furniture_named(node: &NodeRef) -> bool {
 /// is a style (`secondary`, `text-secondary`: a colour), and says nothing
 /// of what the element holds.
 fn is_secondary_column(id: &str) -> bool {
-    let mut all = words(id);
-    while all.len() > 1 && all.last().is_some_and(|w| BOX_WORDS.contains(&w.as_str())) {
-        all.pop();
+    without_box_words(words(id)) == ["secondary"]
+}
+
+/// `words` less the box words at its end (`ad-container` is `ad`), but
+/// never the first.
+fn without_box_words(mut words: Vec<String>) -> Vec<String> {
+    while words.len() > 1
+        && words
+            .last()
+            .is_some_and(|w| BOX_WORDS.contains(&w.as_str()))
+    {
+        words.pop();
     }
-    all == ["secondary"]
+    words
 }
 
 /// Whether a class or id names the element as the readers' comments
@@ -551,15 +561,14 @@ fn is_furniture_name(token: &str) -> bool {
     }
     // The head: the words before a BEM modifier, without numbers
     // (`slot2`) or sizes (`300x250`), less the box words at the end.
-    let mut head: Vec<String> = words(token.split("--").next().unwrap_or(token))
-        .into_iter()
-        .filter(|w| !w.starts_with(|c: char| c.is_ascii_digit()))
-        .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned())
-        .filter(|w| !w.is_empty())
-        .collect();
-    while head.len() > 1 && head.last().is_some_and(|w| BOX_WORDS.contains(&w.as_str())) {
-        head.pop();
-    }
+    let head = without_box_words(
+        words(token.split("--").next().unwrap_or(token))
+            .into_iter()
+            .filter(|w| !w.starts_with(|c: char| c.is_ascii_digit()))
+            .map(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()).to_owned())
+            .filter(|w| !w.is_empty())
+            .collect(),
+    );
     let Some(last) = head.last() else {
         return false;
     };

@@ -123,17 +123,10 @@ const MIN_BLOCK_CHARS: usize = 500;
 /// the parent's parent (a story whose paragraphs sit one per wrapper).
 /// Returns the element's HTML, for a result far smaller than it.
 fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     // Paragraphs never counted: those in the readers' comments (many long
     // paragraphs, never the article), in a footer or a dialog, or hidden.
-    // Marked once from the top, so a deep page is walked once.
-    let mut outside = HashSet::new();
-    for node in doc.select("body *").nodes() {
-        if outside.contains(&node.id) || !is_outside_text(node) {
-            continue;
-        }
-        outside.extend(node.descendants_it().map(|d| d.id));
-    }
+    let outside = marked(doc, "body *", is_outside_text);
     let mut order = HashMap::new();
     let mut score: HashMap<_, (usize, dom_query::NodeRef)> = HashMap::new();
     for p in doc.select("p").nodes() {
@@ -141,7 +134,7 @@ fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
             continue;
         }
         let chars = non_space(&p.text());
-        let links = link_text(p);
+        let links = prune::link_chars(p);
         if chars < 40 || links * 2 > chars {
             continue;
         }
@@ -161,6 +154,23 @@ fn paragraph_block(doc: &Document) -> Option<(usize, String)> {
         .into_values()
         .max_by_key(|(chars, node)| (*chars, std::cmp::Reverse(order[&node.id])))?;
     Some((chars, node.html().to_string()))
+}
+
+/// Every element under (or itself) one of `doc`'s `selector` matches that
+/// satisfies `pred`: marked once from the top, so a deep page is walked
+/// once and not once an element.
+fn marked(
+    doc: &Document,
+    selector: &str,
+    pred: impl Fn(&dom_query::NodeRef) -> bool,
+) -> std::collections::HashSet<dom_query::NodeId> {
+    let mut set = std::collections::HashSet::new();
+    for node in doc.select(selector).nodes() {
+        if !set.contains(&node.id) && pred(node) {
+            set.extend(node.descendants_it().map(|d| d.id));
+        }
+    }
+    set
 }
 
 /// Whether no paragraph under `node` is the article's: the readers'
@@ -227,7 +237,7 @@ const MAX_CONTAINERS: usize = 20;
 const MAX_RECOVERY_PARAGRAPHS: usize = 2000;
 
 fn containers(doc: &Document) -> Option<Containers> {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     let selector = format!("article, main, {}", clean::TEXT_CONTAINERS);
     let found = doc.select(&selector);
     let nodes = found.nodes();
@@ -235,17 +245,10 @@ fn containers(doc: &Document) -> Option<Containers> {
         return None;
     }
     // What is inside a link, a comment thread, a footer, a dialog or a
-    // hidden element, marked once from the top.
-    let mut excluded = HashSet::new();
-    for node in doc.select("body *").nodes() {
-        if excluded.contains(&node.id) {
-            continue;
-        }
-        let link = node.node_name().as_deref() == Some("a") && node.has_attr("href");
-        if link || is_outside_text(node) {
-            excluded.extend(node.descendants_it().map(|d| d.id));
-        }
-    }
+    // hidden element.
+    let excluded = marked(doc, "body *", |node| {
+        (node.node_name().as_deref() == Some("a") && node.has_attr("href")) || is_outside_text(node)
+    });
     // Each paragraph's containers, from each container down (at most
     // MAX_CONTAINERS walks of the page).
     let mut within: HashMap<_, Vec<usize>> = HashMap::new();
@@ -261,7 +264,7 @@ fn containers(doc: &Document) -> Option<Containers> {
     }
     let mut containers: Vec<(usize, usize, Vec<usize>)> = nodes
         .iter()
-        .map(|n| (non_space(&n.text()), link_text(n), Vec::new()))
+        .map(|n| (non_space(&n.text()), prune::link_chars(n), Vec::new()))
         .collect();
     let mut paragraphs = Vec::new();
     for p in doc.select("p").nodes() {
@@ -272,7 +275,7 @@ fn containers(doc: &Document) -> Option<Containers> {
         if chars < MIN_RECOVERED_CHARS {
             continue;
         }
-        let links = link_text(p);
+        let links = prune::link_chars(p);
         if links * 5 > chars {
             continue;
         }
@@ -290,14 +293,6 @@ fn containers(doc: &Document) -> Option<Containers> {
         paragraphs,
         containers,
     })
-}
-
-/// Non-space characters of the link text under `node`.
-fn link_text(node: &dom_query::NodeRef) -> usize {
-    node.descendants_it()
-        .filter(|d| d.node_name().as_deref() == Some("a"))
-        .map(|a| non_space(&a.text()))
-        .sum()
 }
 
 /// `found` with the paragraphs it lacks of the container it came from,
@@ -503,13 +498,8 @@ const LEAD_WORDS: &[&str] = &[
 /// `entry-excerpt`, `chapo`), of one to a few sentences, not a link. None
 /// when there are several (a page of teasers to other stories).
 fn lead_paragraph(doc: &Document) -> Option<String> {
-    // What is inside an <article> or a <main>, marked once from the top.
-    let mut inside = std::collections::HashSet::new();
-    for root in doc.select("article, main").nodes() {
-        if !inside.contains(&root.id) {
-            inside.extend(root.descendants_it().map(|d| d.id));
-        }
-    }
+    // What is inside an <article> or a <main>.
+    let inside = marked(doc, "article, main", |_| true);
     let leads: Vec<_> = doc
         .select("[class]")
         .nodes()

@@ -60,7 +60,7 @@ pub(super) fn non_space(s: &str) -> usize {
     s.chars().filter(|c| !c.is_whitespace()).count()
 }
 
-fn link_chars(node: &NodeRef) -> usize {
+pub(super) fn link_chars(node: &NodeRef) -> usize {
     node.children_it(false)
         .map(|c| {
             if !c.is_element() {
@@ -166,8 +166,7 @@ pub fn prune(doc: &Document, title: &str) -> Vec<String> {
             || (matches!(leaf.name.as_str(), "h1" | "h2")
                 && !title.is_empty()
                 && fold(&leaf.text) == title)
-            || is_boilerplate(&leaf.text, &place)
-            || ((place.start || place.end) && is_dateline(&leaf.text));
+            || is_furniture_line(&leaf.text, &place);
         if doomed {
             leaf.node.remove_from_parent();
             removed.push(leaf.text.clone());
@@ -241,8 +240,12 @@ struct Place {
 /// its words: a call to sign up, a notice. `start` and `end` say it would
 /// open or close the text.
 pub(super) fn is_boilerplate_paragraph(text: &str, linked: bool, start: bool, end: bool) -> bool {
-    let place = Place { start, end, linked };
-    is_boilerplate(text, &place) || ((start || end) && is_dateline(text))
+    is_furniture_line(text, &Place { start, end, linked })
+}
+
+/// A boilerplate line, or a date line at the text's edges.
+fn is_furniture_line(text: &str, place: &Place) -> bool {
+    is_boilerplate(text, place) || ((place.start || place.end) && is_dateline(text))
 }
 
 fn has_link_or_control(leaf: &Leaf) -> bool {
