@@ -1,5 +1,6 @@
 //! `nj serve` runs the sync server; `nj server ...` manages its journals
-//! and tokens. Both keep the server's data in DIR/server.db.
+//! and tokens. Both keep the server's data in DIR/server.db (SQLite) or
+//! in a PostgreSQL database (`--database URL`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,26 +16,61 @@ use newsjournal::time::Timestamp;
 use super::output;
 use super::Ctx;
 
-/// The server's data, which must be there already: a mistyped `--data`
-/// says so instead of showing an empty server it has just made.
-fn open_existing(dir: &Path) -> Result<Core> {
+/// Where a server keeps its data: a folder (one SQLite file, the default),
+/// or a PostgreSQL database shared by any number of servers.
+#[derive(Debug, Args)]
+struct Storage {
+    /// The server's data folder (DIR/server.db, SQLite)
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+
+    /// A PostgreSQL database instead: postgres://USER:PASSWORD@HOST:5432/DB,
+    /// with ?sslmode=require for TLS [env: NJ_SERVER_DATABASE, which keeps
+    /// the password out of the process list]
+    #[arg(long, value_name = "URL", conflicts_with = "data")]
+    database: Option<String>,
+}
+
+/// The environment variable that gives the PostgreSQL database.
+const DATABASE_ENV: &str = "NJ_SERVER_DATABASE";
+
+impl Storage {
+    /// The server's data. A SQLite folder must be there already unless
+    /// `create`: a mistyped `--data` says so instead of showing an empty
+    /// server it has just made. (A PostgreSQL database is always there:
+    /// its schema is made on first use.)
+    fn open(&self, create: bool) -> Result<Core> {
+        let url = match (&self.data, &self.database) {
+            (Some(dir), _) => return open_dir(dir, create),
+            (None, Some(url)) => url.clone(),
+            (None, None) => match std::env::var(DATABASE_ENV) {
+                Ok(url) if !url.trim().is_empty() => url,
+                _ => bail!(
+                    "where is the server's data? give --data DIR (a SQLite file in DIR) or --database postgres://… (or set {DATABASE_ENV})"
+                ),
+            },
+        };
+        Ok(Core::connect(url.trim())?)
+    }
+}
+
+fn open_dir(dir: &Path, create: bool) -> Result<Core> {
     let path = dir.join("server.db");
-    if !path.is_file() {
+    if !create && !path.is_file() {
         bail!(
             "no sync server data at {}; `nj server new-journal --data DIR` (or `nj serve --data DIR`) makes it, or check --data",
             path.display()
         );
     }
-    open(dir)
-}
-
-/// The server's database under `--data DIR`, creating DIR if needed.
-fn open(dir: &Path) -> Result<Core> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the server's data folder {}", dir.display()))?;
-    let path = dir.join("server.db");
     Core::open(&path)
         .with_context(|| format!("cannot open the server's data at {}", path.display()))
+}
+
+/// "1 text", "2 texts".
+fn count(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Seconds, possibly fractional, as a duration.
@@ -50,9 +86,9 @@ fn seconds(s: &str) -> std::result::Result<Duration, String> {
 /// Run the sync server (stop it with Ctrl-C or SIGTERM)
 #[derive(Debug, Args)]
 pub struct Serve {
-    /// The folder for the server's data (DIR/server.db); created if missing
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    /// Where the data is: --data DIR (created if missing) or --database URL
+    #[command(flatten)]
+    storage: Storage,
 
     /// The address to listen on; port 0 picks a free port
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
@@ -96,7 +132,8 @@ pub struct Serve {
 
 impl Serve {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
-        let core = Arc::new(open(&self.data)?);
+        let core = Arc::new(self.storage.open(true)?);
+        let data = core.describe();
         let config = Config {
             listen: self.listen,
             header_timeout: self.header_timeout,
@@ -111,6 +148,7 @@ impl Serve {
         server::serve(core, config, |addr| {
             // One line, first, so a script (or a test) can read the port.
             let url = format!("http://{addr}");
+            eprintln!("nj serve: data in {data}");
             announced = if json {
                 output::print(&format!("{}\n", serde_json::json!({ "listening": url })))
             } else {
@@ -133,15 +171,13 @@ pub struct ServerCmd {
 enum ServerAction {
     /// Make a new journal on the server and print its first token
     NewJournal {
-        /// The server's data folder, as given to `nj serve --data`
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
     },
     /// Print another token for a journal (one per device)
     NewToken {
-        /// The server's data folder, as given to `nj serve --data`
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// The journal's id, as `nj server new-journal` printed it
         #[arg(long, value_name = "JID")]
         journal: String,
@@ -149,17 +185,15 @@ enum ServerAction {
     /// List the tokens: id, journal, when made, when last used and by which
     /// device, and whether revoked
     Tokens {
-        /// The server's data folder, as given to `nj serve --data`
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
     },
     /// List a journal's operations as the server holds them: position,
     /// device, number, size, and why no device can open it, when the
     /// server can tell
     Ops {
-        /// The server's data folder, as given to `nj serve --data`
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// The journal's id, as `nj server new-journal` printed it
         #[arg(long, value_name = "JID")]
         journal: String,
@@ -170,9 +204,8 @@ enum ServerAction {
     /// Remove one operation that no device can open (`nj sync` names them
     /// as DEVICE#SEQ; `nj server ops --bad` lists them)
     RemoveOp {
-        /// The server's data folder, as given to `nj serve --data`
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// The journal's id, as `nj server new-journal` printed it
         #[arg(long, value_name = "JID")]
         journal: String,
@@ -180,11 +213,27 @@ enum ServerAction {
         #[arg(value_name = "DEVICE#SEQ")]
         op: String,
     },
-    /// Revoke a token: the server refuses it from then on
-    Revoke {
+    /// Per journal: devices, operations, stored bytes, texts and when a
+    /// token of it was last used (the server holds no plaintext to show)
+    Stats {
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Copy a SQLite server (--data DIR) into an empty PostgreSQL database,
+    /// then check the copy's counts and checksums; stop `nj serve` first
+    Migrate {
         /// The server's data folder, as given to `nj serve --data`
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        /// The PostgreSQL database to copy into: postgres://USER:PASSWORD@HOST:5432/DB
+        /// (it must hold no journal yet)
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Revoke a token: the server refuses it from then on
+    Revoke {
+        #[command(flatten)]
+        storage: Storage,
         /// The token's id from `nj server tokens` (or the token itself)
         #[arg(value_name = "ID|TOKEN")]
         token: String,
@@ -195,8 +244,8 @@ impl ServerCmd {
     pub fn run(self, ctx: &Ctx) -> Result<ExitCode> {
         let now = ctx.clock.timestamp().0;
         match self.action {
-            ServerAction::NewJournal { data } => {
-                let (journal, token) = open(&data)?.new_journal(now)?;
+            ServerAction::NewJournal { storage } => {
+                let (journal, token) = storage.open(true)?.new_journal(now)?;
                 if ctx.json {
                     output::json(&serde_json::json!({ "journal": journal, "token": token }))?;
                 } else {
@@ -207,8 +256,8 @@ impl ServerCmd {
                     ))?;
                 }
             }
-            ServerAction::NewToken { data, journal } => {
-                let token = open_existing(&data)?.new_token(journal.trim(), now)?;
+            ServerAction::NewToken { storage, journal } => {
+                let token = storage.open(false)?.new_token(journal.trim(), now)?;
                 if ctx.json {
                     output::json(
                         &serde_json::json!({ "journal": journal.trim(), "token": token }),
@@ -217,8 +266,8 @@ impl ServerCmd {
                     output::print(&format!("token   {token}\n"))?;
                 }
             }
-            ServerAction::Tokens { data } => {
-                let tokens = open_existing(&data)?.tokens()?;
+            ServerAction::Tokens { storage } => {
+                let tokens = storage.open(false)?.tokens()?;
                 if ctx.json {
                     output::json(&tokens)?;
                 } else if tokens.is_empty() {
@@ -256,8 +305,12 @@ impl ServerCmd {
                     output::print_table(&t)?;
                 }
             }
-            ServerAction::Ops { data, journal, bad } => {
-                let ops = open_existing(&data)?.ops(journal.trim(), bad)?;
+            ServerAction::Ops {
+                storage,
+                journal,
+                bad,
+            } => {
+                let ops = storage.open(false)?.ops(journal.trim(), bad)?;
                 if ctx.json {
                     output::json(&ops)?;
                 } else if ops.is_empty() {
@@ -283,7 +336,11 @@ impl ServerCmd {
                     output::print_table(&t)?;
                 }
             }
-            ServerAction::RemoveOp { data, journal, op } => {
+            ServerAction::RemoveOp {
+                storage,
+                journal,
+                op,
+            } => {
                 let Some((device, seq)) = op
                     .trim()
                     .rsplit_once('#')
@@ -291,7 +348,10 @@ impl ServerCmd {
                 else {
                     bail!("{op:?} is not DEVICE#SEQ; `nj server ops --journal JID --bad` lists them so");
                 };
-                if !open_existing(&data)?.remove_op(journal.trim(), device, seq)? {
+                if !storage
+                    .open(false)?
+                    .remove_op(journal.trim(), device, seq)?
+                {
                     bail!("the journal holds no operation {device}#{seq}; nothing changed (`nj server ops --journal JID` lists them)");
                 }
                 if ctx.json {
@@ -302,9 +362,69 @@ impl ServerCmd {
                     ))?;
                 }
             }
-            ServerAction::Revoke { data, token } => {
+            ServerAction::Stats { storage } => {
+                let stats = storage.open(false)?.stats()?;
+                if ctx.json {
+                    output::json(&stats)?;
+                } else if stats.is_empty() {
+                    eprintln!("no journals yet; `nj server new-journal` makes one");
+                } else {
+                    let mut t = output::table(&[
+                        "JOURNAL",
+                        "DEVICES",
+                        "OPERATIONS",
+                        "TEXTS",
+                        "STORED",
+                        "LAST ACTIVITY",
+                    ]);
+                    for j in &stats {
+                        t.add_row(vec![
+                            j.journal.clone(),
+                            j.devices.to_string(),
+                            j.ops.to_string(),
+                            j.blobs.to_string(),
+                            output::bytes(j.op_bytes + j.blob_bytes),
+                            j.last_used_at_ms
+                                .map(|m| Timestamp(m).local())
+                                .unwrap_or_else(|| "never".to_owned()),
+                        ]);
+                    }
+                    output::print_table(&t)?;
+                }
+            }
+            ServerAction::Migrate { data, to } => {
+                let from = open_dir(&data, false)?;
+                let target = Core::connect(to.trim())?;
+                let before = server::copy::fingerprints(&from)?;
+                let after = server::copy::copy(&from, &target)?;
+                if before != after {
+                    bail!(
+                        "the copy in {} does not match {} (counts or checksums differ); it is left as it is for a look, and the SQLite data is untouched",
+                        target.describe(),
+                        data.display()
+                    );
+                }
+                if ctx.json {
+                    output::json(&after)?;
+                } else {
+                    let (ops, blobs, tokens) = after.iter().fold((0, 0, 0), |a, f| {
+                        (a.0 + f.ops, a.1 + f.blobs, a.2 + f.tokens)
+                    });
+                    output::print(&format!(
+                        "copied {} ({}, {}, {}) into {}\n\
+                         checked: every journal's counts and SHA-256 match the SQLite data\n\
+                         serve it with: nj serve --database URL (or set {DATABASE_ENV})\n",
+                        count(after.len() as u64, "journal"),
+                        count(tokens, "token"),
+                        count(ops, "operation"),
+                        count(blobs, "text"),
+                        target.describe(),
+                    ))?;
+                }
+            }
+            ServerAction::Revoke { storage, token } => {
                 let token = token.trim();
-                let core = open_existing(&data)?;
+                let core = storage.open(false)?;
                 // A token string, or the id `nj server tokens` shows: the
                 // string of a lost laptop's token is usually lost with it.
                 let revoked = if token.starts_with("njt_") {

@@ -7,11 +7,13 @@
 //! key check: it stores the first one and compares later ones byte for byte.
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
+
+use super::postgres::PgStore;
+use super::sqlite::SqliteStore;
+pub use super::store::JournalStats;
+use super::store::{Store, TokenRow, Tx};
 
 /// How far ahead of the server's clock an operation may be stamped.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
@@ -23,9 +25,6 @@ pub const MAX_PAGE_OPS: usize = 10_000;
 /// holds at least one operation), so a page of large operations stays a
 /// size a client can hold in memory.
 pub const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
-
-/// The schema, as an ordered list of forward-only migrations.
-const SCHEMA: &str = include_str!("schema.sql");
 
 /// The longest key check a journal may store. nj's is 68 characters
 /// (`kc1:` and 64 hex digits); the room above that is for later forms.
@@ -58,6 +57,17 @@ pub enum ServerError {
     NotFound,
     #[error("server storage error: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The database did not answer, or stayed too busy to: the request
+    /// may succeed if sent again (503).
+    #[error("the server's database is unavailable: {0}")]
+    Unavailable(String),
+    /// PostgreSQL aborted a transaction to keep transactions serializable;
+    /// the store runs it again (never seen outside the store).
+    #[error("the server's database was busy: {0}")]
+    Busy(String),
+    /// Any other database failure (500), in the database's words.
+    #[error("server database error: {0}")]
+    Database(String),
     #[error("cannot listen on {addr} ({source}); is another server using it? pick another address with --listen")]
     Listen {
         addr: String,
@@ -141,8 +151,9 @@ pub enum KeyCheckSet {
     AlreadySame,
 }
 
+/// The server's rules over a [`Store`]: every endpoint is one method here.
 pub struct Core {
-    conn: Mutex<Connection>,
+    store: Box<dyn Store>,
 }
 
 /// A blob's id and its bytes.
@@ -178,85 +189,94 @@ fn new_token() -> String {
     )
 }
 
+fn no_journal(journal: &str) -> ServerError {
+    ServerError::BadRequest(format!(
+        "no journal {journal} on this server; `nj server new-journal` makes one, `nj server stats` lists them"
+    ))
+}
+
 impl Core {
+    /// The server's data in a SQLite file, created if missing.
     pub fn open(path: &Path) -> Result<Core, ServerError> {
-        Self::setup(Connection::open(path)?)
+        Ok(Core::on(SqliteStore::open(path)?))
     }
 
     pub fn open_in_memory() -> Result<Core, ServerError> {
-        Self::setup(Connection::open_in_memory()?)
+        Ok(Core::on(SqliteStore::open_in_memory()?))
     }
 
-    fn setup(mut conn: Connection) -> Result<Core, ServerError> {
-        conn.busy_timeout(Duration::from_secs(15))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-        migrate(&mut conn)?;
-        Ok(Core {
-            conn: Mutex::new(conn),
-        })
+    /// The server's data in a PostgreSQL database, its schema brought up
+    /// to date.
+    pub fn connect(url: &str) -> Result<Core, ServerError> {
+        Ok(Core::on(PgStore::connect(url)?))
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent
-        // (its transactions roll back), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn on(store: impl Store + 'static) -> Core {
+        Core {
+            store: Box::new(store),
+        }
+    }
+
+    /// Which database the server runs on, for its log.
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    /// Whether the database answers (`/v1/health`).
+    pub fn ping(&self) -> Result<(), ServerError> {
+        self.store.ping()
+    }
+
+    fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let mut out = None;
+        self.store.write(&mut |tx| {
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        Ok(out.expect("a committed transaction ran its body"))
+    }
+
+    fn read<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let mut out = None;
+        self.store.read(&mut |tx| {
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        Ok(out.expect("a finished transaction ran its body"))
     }
 
     /// A new journal and its first token.
     pub fn new_journal(&self, now_ms: i64) -> Result<(String, String), ServerError> {
         let id = uuid::Uuid::new_v4().to_string();
         let token = new_token();
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO journals(id, created_at) VALUES (?1, ?2)",
-            params![id, now_ms],
-        )?;
-        tx.execute(
-            "INSERT INTO tokens(hash, journal_id, created_at) VALUES (?1, ?2, ?3)",
-            params![token_hash(&token), id, now_ms],
-        )?;
-        tx.commit()?;
+        self.write(|tx| {
+            tx.insert_journal(&id, now_ms)?;
+            tx.insert_token(&fresh_token(&token, &id, now_ms))
+        })?;
         Ok((id, token))
     }
 
     /// Another token for an existing journal (one per device).
     pub fn new_token(&self, journal: &str, now_ms: i64) -> Result<String, ServerError> {
-        let conn = self.conn();
-        let exists = conn
-            .query_row(
-                "SELECT 1 FROM journals WHERE id = ?1",
-                [journal],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
-        if !exists {
-            return Err(ServerError::BadRequest(format!(
-                "no journal {journal} on this server; `nj server new-journal` makes one"
-            )));
-        }
         let token = new_token();
-        conn.execute(
-            "INSERT INTO tokens(hash, journal_id, created_at) VALUES (?1, ?2, ?3)",
-            params![token_hash(&token), journal, now_ms],
-        )?;
+        self.write(|tx| {
+            tx.journal(journal, false)?
+                .ok_or_else(|| no_journal(journal))?;
+            tx.insert_token(&fresh_token(&token, journal, now_ms))
+        })?;
         Ok(token)
     }
 
     /// Revokes a token. Returns false if it was unknown or already revoked.
     pub fn revoke(&self, token: &str, now_ms: i64) -> Result<bool, ServerError> {
-        self.revoke_hash(&token_hash(token), now_ms)
-    }
-
-    /// Revokes the token with this hash. False if unknown or revoked.
-    fn revoke_hash(&self, hash: &str, now_ms: i64) -> Result<bool, ServerError> {
-        let n = self.conn().execute(
-            "UPDATE tokens SET revoked_at = ?1 WHERE hash = ?2 AND revoked_at IS NULL",
-            params![now_ms, hash],
-        )?;
-        Ok(n == 1)
+        let hash = token_hash(token);
+        self.write(|tx| tx.revoke_token(&hash, now_ms))
     }
 
     /// The journal a bearer token opens. Records when the token was used
@@ -268,54 +288,38 @@ impl Core {
         device: Option<&str>,
         now_ms: i64,
     ) -> Result<String, ServerError> {
-        let conn = self.conn();
         let hash = token_hash(token);
-        let (journal, last_used, last_device): (String, Option<i64>, Option<String>) = conn
-            .prepare_cached(
-                "SELECT journal_id, last_used_at, last_device FROM tokens
-                  WHERE hash = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([&hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?
+        let row = self
+            .read(|tx| tx.token(&hash))?
+            .filter(|t| t.revoked_at_ms.is_none())
             .ok_or(ServerError::Unauthorized)?;
         let device = device.filter(|d| !d.is_empty());
-        let stale = last_used.is_none_or(|t| now_ms - t >= 60_000);
-        let moved = device.is_some() && device != last_device.as_deref();
+        let stale = row.last_used_at_ms.is_none_or(|t| now_ms - t >= 60_000);
+        let moved = device.is_some() && device != row.last_device.as_deref();
         if stale || moved {
             // Bookkeeping only: a write that fails (the file locked too
-            // long, a full disk) must not turn a valid token away.
-            let _ = conn
-                .prepare_cached(
-                    "UPDATE tokens SET last_used_at = ?1, last_device = coalesce(?2, last_device)
-                      WHERE hash = ?3",
-                )
-                .and_then(|mut s| s.execute(params![now_ms, device, hash]));
+            // long, a full disk, a busy database) must not turn a valid
+            // token away.
+            let _ = self.write(|tx| tx.touch_token(&hash, now_ms, device));
         }
-        Ok(journal)
+        Ok(row.journal)
     }
 
     /// Every token on the server, newest first, by its short id (the start
     /// of its hash: the token itself is not stored).
     pub fn tokens(&self) -> Result<Vec<TokenInfo>, ServerError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT hash, journal_id, created_at, last_used_at, last_device, revoked_at
-               FROM tokens ORDER BY created_at DESC, hash",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                let hash: String = r.get(0)?;
-                Ok(TokenInfo {
-                    id: hash[..TOKEN_ID_LEN.min(hash.len())].to_owned(),
-                    journal: r.get(1)?,
-                    created_at_ms: r.get(2)?,
-                    last_used_at_ms: r.get(3)?,
-                    last_device: r.get(4)?,
-                    revoked_at_ms: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        let rows = self.read(|tx| tx.tokens())?;
+        Ok(rows
+            .into_iter()
+            .map(|t| TokenInfo {
+                id: t.hash[..TOKEN_ID_LEN.min(t.hash.len())].to_owned(),
+                journal: t.journal,
+                created_at_ms: t.created_at_ms,
+                last_used_at_ms: t.last_used_at_ms,
+                last_device: t.last_device,
+                revoked_at_ms: t.revoked_at_ms,
+            })
+            .collect())
     }
 
     /// Revokes the token whose short id (see [`Core::tokens`]) starts with
@@ -327,51 +331,37 @@ impl Core {
                 "{prefix:?} is neither a token (njt_...) nor a token id (4 or more hex digits from `nj server tokens`)"
             )));
         }
-        let found: Vec<String> = self
-            .conn()
-            .prepare_cached("SELECT hash FROM tokens WHERE hash >= ?1 AND hash < ?2 LIMIT 2")?
-            .query_map(params![p, format!("{p}~")], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        match found.as_slice() {
+        self.write(|tx| match tx.token_hashes_from(&p, 2)?.as_slice() {
             [] => Err(ServerError::BadRequest(format!(
                 "no token has the id {p}; `nj server tokens` lists them"
             ))),
-            [hash] => self.revoke_hash(hash, now_ms),
+            [hash] => tx.revoke_token(hash, now_ms),
             _ => Err(ServerError::BadRequest(format!(
                 "{p} is the start of more than one token's id; give more of it (`nj server tokens` lists them)"
             ))),
-        }
+        })
     }
 
     /// A journal's operations as the server sees them, in server order,
     /// for `nj server ops`: only those no device can open when `bad_only`.
     pub fn ops(&self, journal: &str, bad_only: bool) -> Result<Vec<OpInfo>, ServerError> {
-        let conn = self.conn();
-        self.journal_exists(&conn, journal)?;
-        let mut stmt = conn.prepare(
-            "SELECT pos, device, seq, hlc_ms, length(payload), substr(payload, 1, 1)
-               FROM ops WHERE journal_id = ?1 ORDER BY pos",
-        )?;
-        let rows = stmt.query_map([journal], |r| {
-            let bytes: i64 = r.get(4)?;
-            let first: Vec<u8> = r.get(5)?;
-            Ok(OpInfo {
-                pos: r.get::<_, i64>(0)? as u64,
-                device: r.get(1)?,
-                seq: r.get::<_, i64>(2)? as u64,
-                hlc_ms: r.get(3)?,
-                bytes: bytes as u64,
-                problem: payload_problem(first.first().copied(), bytes as u64),
-            })
+        let rows = self.read(|tx| {
+            tx.journal(journal, false)?
+                .ok_or_else(|| no_journal(journal))?;
+            tx.op_rows(journal)
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let row = row?;
-            if !bad_only || row.problem.is_some() {
-                out.push(row);
-            }
-        }
-        Ok(out)
+        Ok(rows
+            .into_iter()
+            .map(|r| OpInfo {
+                problem: payload_problem(r.first, r.bytes),
+                pos: r.pos,
+                device: r.device,
+                seq: r.seq,
+                hlc_ms: r.hlc_ms,
+                bytes: r.bytes,
+            })
+            .filter(|o| !bad_only || o.problem.is_some())
+            .collect())
     }
 
     /// Removes one operation (`nj server remove-op`): one that no device
@@ -379,62 +369,24 @@ impl Core {
     /// The device's head goes back to its highest operation left, so the
     /// device can push that number again. Returns false if there was none.
     pub fn remove_op(&self, journal: &str, device: &str, seq: u64) -> Result<bool, ServerError> {
-        let mut conn = self.conn();
-        self.journal_exists(&conn, journal)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "DELETE FROM ops WHERE journal_id = ?1 AND device = ?2 AND seq = ?3",
-            params![journal, device, seq.min(i64::MAX as u64) as i64],
-        )?;
-        if n > 0 {
-            tx.execute(
-                "DELETE FROM device_heads WHERE journal_id = ?1 AND device = ?2",
-                params![journal, device],
-            )?;
-            tx.execute(
-                "INSERT INTO device_heads(journal_id, device, seq)
-                 SELECT journal_id, device, max(seq) FROM ops
-                  WHERE journal_id = ?1 AND device = ?2 GROUP BY journal_id, device",
-                params![journal, device],
-            )?;
-        }
-        tx.commit()?;
-        Ok(n > 0)
-    }
-
-    fn journal_exists(&self, conn: &Connection, journal: &str) -> Result<(), ServerError> {
-        let found = conn
-            .prepare_cached("SELECT 1 FROM journals WHERE id = ?1")?
-            .exists([journal])?;
-        if found {
-            Ok(())
-        } else {
-            Err(ServerError::BadRequest(format!(
-                "no journal {journal:?} on this server; `nj server tokens` shows the journals"
-            )))
-        }
+        self.write(|tx| {
+            tx.journal(journal, true)?
+                .ok_or_else(|| no_journal(journal))?;
+            if seq == 0 || seq > i64::MAX as u64 {
+                return Ok(false);
+            }
+            tx.delete_op(journal, device, seq)
+        })
     }
 
     pub fn status(&self, journal: &str, now_ms: i64) -> Result<Status, ServerError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT device, seq FROM device_heads WHERE journal_id = ?1 ORDER BY device",
-        )?;
-        let devices = stmt
-            .query_map([journal], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let key_check = conn
-            .prepare_cached("SELECT key_check FROM journals WHERE id = ?1")?
-            .query_row([journal], |r| r.get(0))
-            .optional()?
-            .flatten();
+        let (devices, row) =
+            self.read(|tx| Ok((tx.heads(journal)?, tx.journal(journal, false)?)))?;
         Ok(Status {
             server_time_ms: now_ms,
             devices,
             journal: journal.to_owned(),
-            key_check,
+            key_check: row.and_then(|r| r.key_check),
             max_body: None,
         })
     }
@@ -443,36 +395,22 @@ impl Core {
     /// first check for good: a different one is [`ServerError::KeyMismatch`].
     pub fn set_key_check(&self, journal: &str, check: &str) -> Result<KeyCheckSet, ServerError> {
         check_key_check(check)?;
-        let mut conn = self.conn();
-        // Read and write under the write lock, so that of two devices
+        // Read and write under the journal's lock, so that of two devices
         // racing with different checks only one is stored and the other
         // is refused.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stored: Option<String> = tx
-            .query_row(
-                "SELECT key_check FROM journals WHERE id = ?1",
-                [journal],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| {
-                ServerError::BadRequest(format!(
-                    "no journal {journal} on this server; `nj server new-journal` makes one"
-                ))
-            })?;
-        let outcome = match stored {
-            None => {
-                tx.execute(
-                    "UPDATE journals SET key_check = ?2 WHERE id = ?1",
-                    params![journal, check],
-                )?;
-                KeyCheckSet::Stored
+        self.write(|tx| {
+            let row = tx
+                .journal(journal, true)?
+                .ok_or_else(|| no_journal(journal))?;
+            match row.key_check {
+                None => {
+                    tx.set_key_check(journal, check)?;
+                    Ok(KeyCheckSet::Stored)
+                }
+                Some(s) if s == check => Ok(KeyCheckSet::AlreadySame),
+                Some(_) => Err(ServerError::KeyMismatch),
             }
-            Some(s) if s == check => KeyCheckSet::AlreadySame,
-            Some(_) => return Err(ServerError::KeyMismatch),
-        };
-        tx.commit()?;
-        Ok(outcome)
+        })
     }
 
     /// Stores a batch, all or nothing. Operations already stored with the
@@ -492,31 +430,24 @@ impl Core {
                 });
             }
         }
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut pos: i64 = tx.query_row(
-            "SELECT coalesce(max(pos), 0) FROM ops WHERE journal_id = ?1",
-            [journal],
-            |r| r.get(0),
-        )?;
-        let after = pos as u64;
-        let mut stored = 0;
-        let mut heads: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-        {
-            let mut find = tx.prepare_cached(
-                "SELECT payload FROM ops WHERE journal_id = ?1 AND device = ?2 AND seq = ?3",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO ops(journal_id, pos, device, seq, hlc_ms, payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            let mut head_of = tx.prepare_cached(
-                "SELECT seq FROM device_heads WHERE journal_id = ?1 AND device = ?2",
-            )?;
-            for op in ops {
-                let existing: Option<Vec<u8>> = find
-                    .query_row(params![journal, op.device, op.seq as i64], |r| r.get(0))
-                    .optional()?;
+        self.write(|tx| {
+            // The journal's lock first: pushes to one journal take their
+            // positions one after another, whichever server they reach.
+            tx.journal(journal, true)?
+                .ok_or_else(|| no_journal(journal))?;
+            let after = tx.last_pos(journal)?;
+            let keys: Vec<(&str, u64)> = ops.iter().map(|o| (o.device.as_str(), o.seq)).collect();
+            let stored = tx.payloads(journal, &keys)?;
+            let mut heads = tx.heads(journal)?;
+            let mut raised: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+            let mut new: Vec<(u64, &StoredOp)> = Vec::new();
+            // What this batch has added so far: a batch may carry an
+            // operation twice, and the second is then already stored.
+            let mut added: std::collections::HashMap<(&str, u64), &[u8]> =
+                std::collections::HashMap::new();
+            for (op, existing) in ops.iter().zip(stored) {
+                let existing = existing
+                    .or_else(|| added.get(&(op.device.as_str(), op.seq)).map(|p| p.to_vec()));
                 match existing {
                     Some(p) if p == op.payload => continue,
                     Some(_) => {
@@ -529,13 +460,7 @@ impl Core {
                         // Gapless: a device's next operation is its last
                         // one's number plus one. (One already stored is
                         // matched above, so a retried batch passes.)
-                        let head = match heads.get(op.device.as_str()) {
-                            Some(h) => *h,
-                            None => head_of
-                                .query_row(params![journal, op.device], |r| r.get::<_, i64>(0))
-                                .optional()?
-                                .map_or(0, |h| h as u64),
-                        };
+                        let head = heads.get(op.device.as_str()).copied().unwrap_or(0);
                         if op.seq != head + 1 {
                             return Err(ServerError::Gap {
                                 device: op.device.clone(),
@@ -543,33 +468,21 @@ impl Core {
                                 expected: head + 1,
                             });
                         }
-                        pos += 1;
-                        insert.execute(params![
-                            journal,
-                            pos,
-                            op.device,
-                            op.seq as i64,
-                            op.hlc_ms,
-                            op.payload
-                        ])?;
-                        stored += 1;
-                        heads.insert(op.device.as_str(), op.seq);
+                        heads.insert(op.device.clone(), op.seq);
+                        raised.insert(op.device.as_str(), op.seq);
+                        added.insert((op.device.as_str(), op.seq), &op.payload);
+                        new.push((after + new.len() as u64 + 1, op));
                     }
                 }
             }
-            let mut raise = tx.prepare_cached(
-                "INSERT INTO device_heads(journal_id, device, seq) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO UPDATE SET seq = max(seq, excluded.seq)",
-            )?;
-            for (device, seq) in heads {
-                raise.execute(params![journal, device, seq as i64])?;
-            }
-        }
-        tx.commit()?;
-        Ok(Pushed {
-            stored,
-            after,
-            last: pos as u64,
+            tx.insert_ops(journal, &new)?;
+            let raised: Vec<(&str, u64)> = raised.into_iter().collect();
+            tx.raise_heads(journal, &raised)?;
+            Ok(Pushed {
+                stored: new.len(),
+                after,
+                last: after + new.len() as u64,
+            })
         })
     }
 
@@ -577,115 +490,94 @@ impl Core {
     /// [`MAX_PAGE_OPS`]), and fewer once their payloads pass
     /// [`MAX_PAGE_BYTES`]; `more` says whether any follow.
     pub fn pull(&self, journal: &str, cursor: u64, limit: usize) -> Result<OpsPage, ServerError> {
-        // Positions are SQLite integers: a cursor past them would wrap to
-        // a negative one and start the pull over.
+        // Positions are signed 64-bit integers in both databases: a cursor
+        // past them would wrap to a negative one and start the pull over.
         if cursor > i64::MAX as u64 {
             return Err(ServerError::BadRequest(format!(
                 "after={cursor} is past any position; give a cursor from an earlier answer's \"next\" (0 for the start)"
             )));
         }
         let limit = limit.clamp(1, MAX_PAGE_OPS);
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT pos, device, seq, hlc_ms, payload FROM ops
-              WHERE journal_id = ?1 AND pos > ?2 ORDER BY pos LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![journal, cursor as i64, limit as i64 + 1], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                StoredOp {
-                    device: r.get(1)?,
-                    seq: r.get::<_, i64>(2)? as u64,
-                    hlc_ms: r.get(3)?,
-                    payload: r.get(4)?,
-                },
-            ))
-        })?;
-        // Read rows only while the page has room, so a page of large
-        // operations never holds more than one past the budget in memory.
-        let mut page: Vec<(i64, StoredOp)> = Vec::new();
-        let mut bytes = 0;
-        let mut more = false;
-        for row in rows {
-            let row = row?;
-            bytes += row.1.payload.len();
-            if page.len() == limit || (!page.is_empty() && bytes > MAX_PAGE_BYTES) {
-                more = true;
-                break;
+        self.read(|tx| {
+            // The sizes first, so a page of large operations never holds
+            // more than its budget in memory: only the payloads that fit
+            // are read.
+            let sizes = tx.op_sizes(journal, cursor, limit + 1)?;
+            let mut bytes = 0u64;
+            let mut take = 0;
+            for (_, len) in &sizes {
+                bytes = bytes.saturating_add(*len);
+                if take == limit || (take > 0 && bytes > MAX_PAGE_BYTES as u64) {
+                    break;
+                }
+                take += 1;
             }
-            page.push(row);
-        }
-        let next = page.last().map(|(p, _)| *p as u64).unwrap_or(cursor);
-        Ok(OpsPage {
-            ops: page.into_iter().map(|(_, o)| o).collect(),
-            next,
-            more,
+            let more = take < sizes.len();
+            let Some(&(upto, _)) = take.checked_sub(1).and_then(|i| sizes.get(i)) else {
+                return Ok(OpsPage {
+                    ops: Vec::new(),
+                    next: cursor,
+                    more: false,
+                });
+            };
+            let page = tx.ops(journal, cursor, upto)?;
+            Ok(OpsPage {
+                ops: page.into_iter().map(|(_, o)| o).collect(),
+                next: upto,
+                more,
+            })
         })
     }
 
     /// Stores a blob. Returns false if it was already there.
     pub fn put_blob(&self, journal: &str, id: &str, data: &[u8]) -> Result<bool, ServerError> {
         check_blob_id(id)?;
-        let n = self.conn().execute(
-            "INSERT INTO blobs(journal_id, id, data) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            params![journal, id, data],
-        )?;
-        Ok(n == 1)
+        self.write(|tx| tx.insert_blob(journal, id, data))
     }
 
     pub fn has_blob(&self, journal: &str, id: &str) -> Result<bool, ServerError> {
         check_blob_id(id)?;
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT 1 FROM blobs WHERE journal_id = ?1 AND id = ?2")?
-            .exists(params![journal, id])?)
+        Ok(self.read(|tx| tx.blob_sizes(journal, &[id]))?[0].is_some())
     }
 
     pub fn get_blob(&self, journal: &str, id: &str) -> Result<Vec<u8>, ServerError> {
         check_blob_id(id)?;
-        self.conn()
-            .prepare_cached("SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2")?
-            .query_row(params![journal, id], |r| r.get(0))
-            .optional()?
+        self.read(|tx| tx.blob(journal, id))?
             .ok_or(ServerError::NotFound)
     }
-}
 
-/// Brings the schema up to date, one migration per transaction, or refuses
-/// a database written by a newer nj.
-fn migrate(conn: &mut Connection) -> Result<(), ServerError> {
-    let migrations = migrations();
-    let latest = migrations.len() as i64;
-    loop {
-        let current = user_version(conn)?;
-        if current > latest {
-            return Err(ServerError::BadRequest(format!(
-                "the server's data was written by a newer nj (schema {current}); upgrade nj"
-            )));
-        }
-        if current == latest {
-            return Ok(());
-        }
-        // `nj server` commands open the same file as `nj serve`: take the
-        // write lock, then look again, so no step is applied twice.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = user_version(&tx)?;
-        if (0..latest).contains(&current) {
-            tx.execute_batch(migrations[current as usize])?;
-            tx.pragma_update(None, "user_version", current + 1)?;
-            tx.commit()?;
-        }
+    /// Each journal's figures, for `nj server stats`.
+    pub fn stats(&self) -> Result<Vec<JournalStats>, ServerError> {
+        self.read(|tx| tx.stats())
+    }
+
+    /// Runs `f` in one read transaction of this server's store (for
+    /// `nj server migrate`, which copies everything as it is).
+    pub(super) fn read_all<T>(
+        &self,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        self.read(f)
+    }
+
+    /// Runs `f` in one write transaction of this server's store.
+    pub(super) fn write_all<T>(
+        &self,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        self.write(f)
     }
 }
 
-fn user_version(conn: &Connection) -> Result<i64, ServerError> {
-    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-}
-
-/// Splits schema.sql at its `-- migration: N` markers: migration N is
-/// entry N - 1. Text before the first marker is commentary.
-fn migrations() -> Vec<&'static str> {
-    crate::migrate::split_migrations(SCHEMA)
+fn fresh_token(token: &str, journal: &str, now_ms: i64) -> TokenRow {
+    TokenRow {
+        hash: token_hash(token),
+        journal: journal.to_owned(),
+        created_at_ms: now_ms,
+        last_used_at_ms: None,
+        last_device: None,
+        revoked_at_ms: None,
+    }
 }
 
 /// A key check is opaque, but it is echoed in answers and stored per
@@ -719,37 +611,28 @@ impl Core {
             )));
         }
         blobs.iter().try_for_each(|(id, _)| check_blob_id(id))?;
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut stored = 0;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO blobs(journal_id, id, data) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            )?;
+        self.write(|tx| {
+            let mut stored = 0;
             for (id, data) in blobs {
-                stored += insert.execute(params![journal, id, data])?;
+                stored += usize::from(tx.insert_blob(journal, id, data)?);
             }
-        }
-        tx.commit()?;
-        Ok(stored)
+            Ok(stored)
+        })
     }
 
     /// Which of `ids` this journal lacks.
     pub fn lacking_blobs(&self, journal: &str, ids: &[String]) -> Result<Vec<String>, ServerError> {
         check_batch(ids)?;
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached("SELECT 1 FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
-        let mut out = Vec::new();
-        for id in ids {
-            if !stmt.exists(params![journal, id])? {
-                out.push(id.clone());
-            }
-        }
-        Ok(out)
+        let keys: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let sizes = self.read(|tx| tx.blob_sizes(journal, &keys))?;
+        Ok(ids
+            .iter()
+            .zip(sizes)
+            .filter(|(_, s)| s.is_none())
+            .map(|(id, _)| id.clone())
+            .collect())
     }
 
-    /// The blobs among `ids` that this journal has.
     /// The blobs with these ids that the journal has, each once however
     /// often it is asked for, and together at most `max_bytes` (but always
     /// the first one found, so any blob can be fetched). The flag says an
@@ -763,36 +646,32 @@ impl Core {
         max_bytes: usize,
     ) -> Result<(Vec<Blob>, bool), ServerError> {
         check_batch(ids)?;
-        let conn = self.conn();
-        // The size first (SQLite knows it without reading the blob), so a
-        // blob that would not fit is never read: a row's columns are all
-        // read when it is stepped, so this takes two statements.
-        let mut size = conn
-            .prepare_cached("SELECT length(data) FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
-        let mut read =
-            conn.prepare_cached("SELECT data FROM blobs WHERE journal_id = ?1 AND id = ?2")?;
         let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        let mut total = 0usize;
-        for id in ids {
-            if !seen.insert(id.as_str()) {
-                continue;
+        let unique: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| seen.insert(*id))
+            .collect();
+        self.read(|tx| {
+            // The sizes first, so a blob that would not fit is never read.
+            let sizes = tx.blob_sizes(journal, &unique)?;
+            let mut out = Vec::new();
+            let mut total = 0usize;
+            for (id, len) in unique.iter().zip(sizes) {
+                let Some(len) = len else { continue };
+                let len = usize::try_from(len).unwrap_or(usize::MAX);
+                if !out.is_empty() && total.saturating_add(len) > max_bytes {
+                    return Ok((out, true));
+                }
+                total = total.saturating_add(len);
+                // Gone since its size was read (a store without snapshot
+                // reads): it is lacking, as if asked a moment later.
+                if let Some(data) = tx.blob(journal, id)? {
+                    out.push(((*id).to_owned(), data));
+                }
             }
-            let Some(len) = size
-                .query_row(params![journal, id], |r| r.get::<_, i64>(0))
-                .optional()?
-            else {
-                continue;
-            };
-            let len = usize::try_from(len).unwrap_or(usize::MAX);
-            if !out.is_empty() && total.saturating_add(len) > max_bytes {
-                return Ok((out, true));
-            }
-            total = total.saturating_add(len);
-            let data: Vec<u8> = read.query_row(params![journal, id], |r| r.get(0))?;
-            out.push((id.clone(), data));
-        }
-        Ok((out, false))
+            Ok((out, false))
+        })
     }
 }
 
@@ -870,9 +749,7 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tokens_open_only_their_journal_and_can_be_revoked() {
-        let core = Core::open_in_memory().unwrap();
+    fn tokens_open_only_their_journal_and_can_be_revoked(core: &Core) {
         let (j1, t1) = core.new_journal(0).unwrap();
         let (j2, t2) = core.new_journal(0).unwrap();
         let t1b = core.new_token(&j1, 0).unwrap();
@@ -893,41 +770,39 @@ mod tests {
         assert!(core.new_token("no-such-journal", 0).is_err());
     }
 
-    #[test]
-    fn token_use_is_recorded_at_most_once_a_minute_and_ids_revoke() {
-        let core = Core::open_in_memory().unwrap();
+    fn token_use_is_recorded_at_most_once_a_minute_and_ids_revoke(core: &Core) {
         let (j, t) = core.new_journal(1_000).unwrap();
         let info = |core: &Core| core.tokens().unwrap().remove(0);
-        assert_eq!(info(&core).last_used_at_ms, None);
+        assert_eq!(info(core).last_used_at_ms, None);
         core.authenticate(&t, Some("dev-a"), 10_000).unwrap();
         assert_eq!(
             (
-                info(&core).last_used_at_ms,
-                info(&core).last_device.as_deref()
+                info(core).last_used_at_ms,
+                info(core).last_device.as_deref()
             ),
             (Some(10_000), Some("dev-a"))
         );
         // Within the minute, by the same device: nothing written.
         core.authenticate(&t, Some("dev-a"), 40_000).unwrap();
-        assert_eq!(info(&core).last_used_at_ms, Some(10_000));
+        assert_eq!(info(core).last_used_at_ms, Some(10_000));
         // Another device at once, or the same a minute on: recorded.
         core.authenticate(&t, Some("dev-b"), 41_000).unwrap();
         assert_eq!(
             (
-                info(&core).last_used_at_ms,
-                info(&core).last_device.as_deref()
+                info(core).last_used_at_ms,
+                info(core).last_device.as_deref()
             ),
             (Some(41_000), Some("dev-b"))
         );
         core.authenticate(&t, None, 200_000).unwrap();
         assert_eq!(
             (
-                info(&core).last_used_at_ms,
-                info(&core).last_device.as_deref()
+                info(core).last_used_at_ms,
+                info(core).last_device.as_deref()
             ),
             (Some(200_000), Some("dev-b"))
         );
-        let token = info(&core);
+        let token = info(core);
         assert_eq!(token.journal, j);
         assert_eq!(token.id.len(), TOKEN_ID_LEN);
         assert_eq!(token.id, token_hash(&t)[..TOKEN_ID_LEN]);
@@ -938,13 +813,11 @@ mod tests {
             core.authenticate(&t, None, 0),
             Err(ServerError::Unauthorized)
         ));
-        assert_eq!(info(&core).revoked_at_ms, Some(300_000));
+        assert_eq!(info(core).revoked_at_ms, Some(300_000));
         assert!(core.revoke_by_id("xyz", 0).is_err());
     }
 
-    #[test]
-    fn push_is_idempotent_and_conflicts_are_refused_whole() {
-        let core = Core::open_in_memory().unwrap();
+    fn push_is_idempotent_and_conflicts_are_refused_whole(core: &Core) {
         let (j, _) = core.new_journal(0).unwrap();
         assert_eq!(
             core.push(&j, &[op("a", 1, "x"), op("a", 2, "y")], 10_000)
@@ -972,9 +845,7 @@ mod tests {
         assert_eq!(core.status(&j, 0).unwrap().devices.get("a"), Some(&3));
     }
 
-    #[test]
-    fn pages_in_server_order_and_journals_are_separate() {
-        let core = Core::open_in_memory().unwrap();
+    fn pages_in_server_order_and_journals_are_separate(core: &Core) {
         let (j1, _) = core.new_journal(0).unwrap();
         let (j2, _) = core.new_journal(0).unwrap();
         for i in 1..=5 {
@@ -992,9 +863,7 @@ mod tests {
         assert_eq!(other.ops, vec![op("b", 1, "other")]);
     }
 
-    #[test]
-    fn a_page_of_large_operations_stops_at_the_byte_budget() {
-        let core = Core::open_in_memory().unwrap();
+    fn a_page_of_large_operations_stops_at_the_byte_budget(core: &Core) {
         let (j, _) = core.new_journal(0).unwrap();
         let big = "x".repeat(MAX_PAGE_BYTES / 2 - 10);
         for i in 1..=3 {
@@ -1011,9 +880,7 @@ mod tests {
         assert_eq!((p3.ops.len(), p3.next, p3.more), (1, 4, false));
     }
 
-    #[test]
-    fn clocks_far_ahead_are_refused() {
-        let core = Core::open_in_memory().unwrap();
+    fn clocks_far_ahead_are_refused(core: &Core) {
         let (j, _) = core.new_journal(0).unwrap();
         let mut ahead = op("a", 1, "x");
         ahead.hlc_ms = 1_000_000 + MAX_CLOCK_AHEAD_MS + 1_000;
@@ -1024,9 +891,7 @@ mod tests {
         assert_eq!(core.push(&j, &[ok], 1_000_000).unwrap().stored, 1);
     }
 
-    #[test]
-    fn blobs_are_per_journal() {
-        let core = Core::open_in_memory().unwrap();
+    fn blobs_are_per_journal(core: &Core) {
         let (j1, _) = core.new_journal(0).unwrap();
         let (j2, _) = core.new_journal(0).unwrap();
         assert!(core.put_blob(&j1, "sha256:ab", b"text").unwrap());
@@ -1043,9 +908,7 @@ mod tests {
 
     /// Issue 17, item 3: the same id a thousand times came back a thousand
     /// times, with no bound on the answer.
-    #[test]
-    fn regression_blob_fetch_amplifies() {
-        let core = Core::open_in_memory().unwrap();
+    fn regression_blob_fetch_amplifies(core: &Core) {
         let (j, _) = core.new_journal(0).unwrap();
         let big = vec![7u8; 100_000];
         for i in 0..5 {
@@ -1066,9 +929,7 @@ mod tests {
         assert_eq!(blobs[0].0, "k1:b0");
     }
 
-    #[test]
-    fn blob_batches_see_only_their_journal() {
-        let core = Core::open_in_memory().unwrap();
+    fn blob_batches_see_only_their_journal(core: &Core) {
         let (j1, _) = core.new_journal(0).unwrap();
         let (j2, _) = core.new_journal(0).unwrap();
         core.put_blob(&j1, "sha256:aa", b"one").unwrap();
@@ -1125,9 +986,7 @@ mod tests {
     const KC_A: &str = "kc1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const KC_B: &str = "kc1:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
-    #[test]
-    fn a_journal_keeps_its_first_key_check() {
-        let core = Core::open_in_memory().unwrap();
+    fn a_journal_keeps_its_first_key_check(core: &Core) {
         let (j, _) = core.new_journal(0).unwrap();
         let status = core.status(&j, 7).unwrap();
         assert_eq!(
@@ -1149,9 +1008,7 @@ mod tests {
         assert_eq!(core.status(&j, 7).unwrap().key_check.as_deref(), Some(KC_A));
     }
 
-    #[test]
-    fn journals_do_not_see_each_others_key_checks() {
-        let core = Core::open_in_memory().unwrap();
+    fn journals_do_not_see_each_others_key_checks(core: &Core) {
         let (j1, _) = core.new_journal(0).unwrap();
         let (j2, _) = core.new_journal(0).unwrap();
         assert_eq!(core.set_key_check(&j1, KC_A).unwrap(), KeyCheckSet::Stored);
@@ -1175,9 +1032,7 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn invalid_key_checks_are_refused() {
-        let core = Core::open_in_memory().unwrap();
+    fn invalid_key_checks_are_refused(core: &Core) {
         let (j, _) = core.new_journal(0).unwrap();
         let longest = "x".repeat(MAX_KEY_CHECK_LEN);
         let too_long = "x".repeat(MAX_KEY_CHECK_LEN + 1);
@@ -1205,74 +1060,43 @@ mod tests {
         assert_eq!(core.set_key_check(&j2, "!~").unwrap(), KeyCheckSet::Stored);
     }
 
-    #[test]
-    fn migrations_are_numbered_in_order() {
-        let all = migrations();
-        assert_eq!(all.len(), 4);
-        for (i, m) in all.iter().enumerate() {
-            let first = m.lines().next().unwrap();
-            assert_eq!(first.trim(), format!("-- migration: {}", i + 1));
-        }
+    /// Every test above, on every backend: SQLite in memory always, and
+    /// PostgreSQL (a scratch database of its own per test) when
+    /// `NJ_TEST_DATABASE_URL` is set. Without it the PostgreSQL tests say
+    /// they were skipped; with `CI` set they fail.
+    macro_rules! on_every_backend {
+        ($($name:ident),* $(,)?) => {
+            mod sqlite {
+                $(#[test]
+                fn $name() {
+                    super::$name(&super::Core::open_in_memory().unwrap());
+                })*
+            }
+            mod postgres {
+                use crate::server::postgres::testing::ScratchDb;
+                $(#[test]
+                fn $name() {
+                    let Some(db) = ScratchDb::new(concat!("server::core::", stringify!($name))) else {
+                        return;
+                    };
+                    super::$name(&super::Core::connect(&db.url).unwrap());
+                })*
+            }
+        };
     }
 
-    #[test]
-    fn a_version_1_server_gains_key_checks_device_heads_and_token_use_on_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("server.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(migrations()[0]).unwrap();
-            conn.pragma_update(None, "user_version", 1).unwrap();
-            conn.execute(
-                "INSERT INTO journals(id, created_at) VALUES ('old-journal', 5)",
-                [],
-            )
-            .unwrap();
-            conn.execute_batch(
-                "INSERT INTO ops(journal_id, pos, device, seq, hlc_ms, payload) VALUES
-                   ('old-journal', 1, 'd1', 1, 0, x'00'), ('old-journal', 2, 'd1', 2, 0, x'00'),
-                   ('old-journal', 3, 'd2', 1, 0, x'00');",
-            )
-            .unwrap();
-        }
-        let core = Core::open(&path).unwrap();
-        assert_eq!(user_version(&core.conn()).unwrap(), 4);
-        assert_eq!(core.status("old-journal", 0).unwrap().key_check, None);
-        // The heads of the operations already stored were filled in.
-        assert_eq!(
-            core.status("old-journal", 0)
-                .unwrap()
-                .devices
-                .into_iter()
-                .collect::<Vec<_>>(),
-            [("d1".to_string(), 2), ("d2".to_string(), 1)]
-        );
-        assert_eq!(
-            core.set_key_check("old-journal", KC_A).unwrap(),
-            KeyCheckSet::Stored
-        );
-        drop(core);
-        // Opening again leaves an up-to-date file as it is.
-        let core = Core::open(&path).unwrap();
-        assert_eq!(user_version(&core.conn()).unwrap(), 4);
-        assert_eq!(
-            core.status("old-journal", 0).unwrap().key_check.as_deref(),
-            Some(KC_A)
-        );
-    }
-
-    #[test]
-    fn a_newer_server_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("server.db");
-        Connection::open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", 5)
-            .unwrap();
-        let err = Core::open(&path).err().unwrap();
-        assert_eq!(
-            err.to_string(),
-            "the server's data was written by a newer nj (schema 5); upgrade nj"
-        );
-    }
+    on_every_backend!(
+        tokens_open_only_their_journal_and_can_be_revoked,
+        token_use_is_recorded_at_most_once_a_minute_and_ids_revoke,
+        push_is_idempotent_and_conflicts_are_refused_whole,
+        pages_in_server_order_and_journals_are_separate,
+        a_page_of_large_operations_stops_at_the_byte_budget,
+        clocks_far_ahead_are_refused,
+        blobs_are_per_journal,
+        regression_blob_fetch_amplifies,
+        blob_batches_see_only_their_journal,
+        a_journal_keeps_its_first_key_check,
+        journals_do_not_see_each_others_key_checks,
+        invalid_key_checks_are_refused,
+    );
 }

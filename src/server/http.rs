@@ -31,6 +31,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::core::{Core, KeyCheckSet, OpsPage, ServerError, StoredOp};
+use super::metrics::Metrics;
 use super::slots::{Conn, Expiry, Slots};
 use crate::sync::wire::{ErrorBody, PageBody, PushBody, WireOp};
 
@@ -98,6 +99,7 @@ pub(super) fn now_ms() -> i64 {
 struct AppState {
     core: Arc<Core>,
     config: Arc<Config>,
+    metrics: Arc<Metrics>,
 }
 
 /// The journal the request's token opened. The auth layer puts it on the
@@ -160,8 +162,16 @@ impl From<ServerError> for ApiError {
             ServerError::ClockAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::NotFound => StatusCode::NOT_FOUND,
+            ServerError::Unavailable(_) | ServerError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            eprintln!("nj serve: {e}");
+            return ApiError::new(
+                status,
+                "the server's database is not answering right now; try again in a moment",
+            );
+        }
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             // The details are for the operator, not the client.
             eprintln!("nj serve: error: {e}");
@@ -248,9 +258,10 @@ pub fn router(core: Arc<Core>, config: &Config) -> Router {
     let state = AppState {
         core,
         config: Arc::new(config.clone()),
+        metrics: Arc::new(Metrics::default()),
     };
     // Layers run outside in: the last added sees the request first.
-    Router::new()
+    let journals = Router::new()
         .route("/v1/status", get(status))
         .route("/v1/key-check", put(put_key_check))
         .route("/v1/ops", post(push_ops).get(pull_ops))
@@ -261,19 +272,43 @@ pub fn router(core: Arc<Core>, config: &Config) -> Router {
             "/v1/blobs/{id}",
             get(get_blob).head(head_blob).put(put_blob),
         )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_large))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    // For load balancers, systemd and Prometheus: no token, nothing of
+    // any journal's.
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/metrics", get(metrics))
+        .merge(journals)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
+}
+
+/// 200 when the database answers, 503 when it does not.
+async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let core = Arc::clone(&st.core);
+    blocking(move || core.ping()).await?;
+    Ok(Json(serde_json::json!({ "ok": true })).into_response())
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
 }
 
 /// One line per request on stderr: time, method, path (never the query),
 /// status, response bytes, milliseconds and journal. Never the token.
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -289,6 +324,12 @@ async fn log_request(req: Request, next: Next) -> Response {
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
         resp.status().as_u16(),
         start.elapsed().as_millis(),
+    );
+    st.metrics.request(
+        &path,
+        method.as_str(),
+        resp.status().as_u16(),
+        start.elapsed(),
     );
     resp
 }
@@ -455,6 +496,7 @@ async fn push_ops(
         .collect::<Result<Vec<_>, ApiError>>()?;
     let core = Arc::clone(&st.core);
     let pushed = blocking(move || core.push(&journal, &ops, now_ms())).await?;
+    st.metrics.ops_stored(pushed.stored);
     Ok(Json(pushed).into_response())
 }
 

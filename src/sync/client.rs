@@ -32,7 +32,8 @@ const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_ERROR_BYTES: u64 = 64 * 1024;
 
 /// The pauses before sending a request again whose connection dropped
-/// unanswered: four more tries within about 8 s, then the error.
+/// unanswered, or that was answered 503: four more tries within about
+/// 8 s, then the error.
 const RETRY_PAUSES: [Duration; 4] = [
     Duration::from_millis(100),
     Duration::from_millis(500),
@@ -211,32 +212,36 @@ impl HttpTransport {
     }
 
     /// Sends a request, and sends it again when its connection dropped
-    /// before any answer came: a server under load (or shedding
-    /// connections that have shown no token yet, which a new one has not)
-    /// may close it before reading it. Every request of the protocol is
-    /// idempotent (a push names its sequence numbers, a text its hash), so
-    /// a second send changes nothing the first did.
+    /// before any answer came, or the server answered 503: a server under
+    /// load (or shedding connections that have shown no token yet, which a
+    /// new one has not) may close it before reading it, and one whose
+    /// database is restarting says so with a 503. Every request of the
+    /// protocol is idempotent (a push names its sequence numbers, a text
+    /// its hash), so a second send changes nothing the first did.
     fn retried(
         &self,
         send: impl Fn() -> Result<Response, ureq::Error>,
     ) -> Result<Response, ureq::Error> {
-        let dropped = |resp: &Result<Response, ureq::Error>| resp.as_ref().is_err_and(dropped);
-        let first = send();
-        if !dropped(&first) {
-            return first;
+        let again = |resp: &Result<Response, ureq::Error>| match resp {
+            Ok(r) => r.status() == 503,
+            Err(e) => dropped(e),
+        };
+        let mut last = send();
+        if !again(&last) {
+            return last;
         }
         for pause in RETRY_PAUSES {
             std::thread::sleep(pause);
-            let again = send();
-            match again {
-                Ok(_) => return again,
-                Err(_) if dropped(&again) => continue,
+            let next = send();
+            match &next {
+                _ if again(&next) => last = next,
+                Ok(_) => return next,
                 // The server went away (refused, timed out): what happened
-                // first is what to report.
+                // before is what to report.
                 Err(_) => break,
             }
         }
-        first
+        last
     }
 
     /// Turns a transport failure or an error status into a `SyncError`;
