@@ -226,7 +226,7 @@ fn a_token_opens_only_its_own_journal_until_revoked() {
 
     // Revoking A's first token, while the server runs, shuts only it out.
     let out = env
-        .nj(&["server", "revoke", "--data", server.data(), &a])
+        .nj(&["server", "revoke", server.storage()[0], server.storage()[1], &a])
         .success();
     assert_eq!(
         out.stdout,
@@ -238,7 +238,7 @@ fn a_token_opens_only_its_own_journal_until_revoked() {
     );
     assert_eq!(ops_of(&pull(&server, &a2, 0, 100)).len(), 2);
     let err = env
-        .nj(&["server", "revoke", "--data", server.data(), &a])
+        .nj(&["server", "revoke", server.storage()[0], server.storage()[1], &a])
         .failure();
     assert_eq!(
         err,
@@ -914,7 +914,7 @@ fn client_errors_say_what_to_do() {
         transport_error(HttpTransport::new(url, "njt_wrong").pull(0, 10)),
         refused
     );
-    env.nj(&["server", "revoke", "--data", server.data(), &t])
+    env.nj(&["server", "revoke", server.storage()[0], server.storage()[1], &t])
         .success();
     assert_eq!(transport_error(client.status()), refused);
 
@@ -1332,3 +1332,18 @@ fn regression_out_of_file_descriptors_a_token_still_gets_in() {
         "{log}"
     );
 }
+
+crate::on_every_backend!(
+    a_token_opens_only_its_own_journal_until_revoked,
+    push_is_idempotent_and_a_changed_operation_is_a_409,
+    pull_pages_at_the_boundaries,
+    bad_input_gets_a_4xx_and_the_server_stays_up,
+    a_journal_keeps_the_first_key_check_and_refuses_another,
+    a_malformed_key_check_is_a_400_and_the_server_stays_up,
+    sigterm_finishes_the_request_in_flight_then_exits_0,
+    replicas_syncing_through_the_real_server_converge,
+    client_errors_say_what_to_do,
+    regression_blob_fetch_amplifies,
+    regression_unbounded_values_from_clients,
+    regression_gaps_and_backward_sequences_are_stored,
+);

@@ -508,7 +508,7 @@ fn status_remote_show_and_refused_tokens() {
 
     // A revoked token: refused, nothing changes, and the changes wait.
     hub.env
-        .nj(&["server", "revoke", "--data", hub.server().data(), &a.token])
+        .nj(&["server", "revoke", hub.server().storage()[0], hub.server().storage()[1], &a.token])
         .success();
     a.at(&at("09:20"))
         .nj(&["tag", short(&id), "+jedi"])
@@ -1064,10 +1064,10 @@ fn server_tokens_list_and_revoke_by_id() {
     let hub = Hub::start();
     let j = hub.new_journal_with_key();
     let (a, b, _id, _note) = shared_article(&hub, &j);
-    let data = hub.data().to_str().unwrap().to_owned();
+    let [flag, data] = hub.server().storage().map(str::to_owned);
     let tokens = hub
         .env
-        .nj(&["--json", "server", "tokens", "--data", &data])
+        .nj(&["--json", "server", "tokens", &flag, &data])
         .json();
     let tokens = tokens.as_array().unwrap().clone();
     // The journal's first token (never used) and one per device.
@@ -1090,7 +1090,7 @@ fn server_tokens_list_and_revoke_by_id() {
     assert_eq!(short_id.len(), 8);
     let text = hub
         .env
-        .nj(&["server", "tokens", "--data", &data])
+        .nj(&["server", "tokens", &flag, &data])
         .success()
         .stdout;
     assert!(
@@ -1107,7 +1107,7 @@ fn server_tokens_list_and_revoke_by_id() {
     // B's laptop is lost: revoke its token by the id.
     let out = hub
         .env
-        .nj(&["server", "revoke", "--data", &data, &short_id[..6]])
+        .nj(&["server", "revoke", &flag, &data, &short_id[..6]])
         .success();
     assert_eq!(
         out.stdout,
@@ -1118,7 +1118,7 @@ fn server_tokens_list_and_revoke_by_id() {
     a.at(&at("10:01")).sync();
     let text = hub
         .env
-        .nj(&["server", "tokens", "--data", &data])
+        .nj(&["server", "tokens", &flag, &data])
         .success()
         .stdout;
     assert!(text.contains("revoked"), "{text}");
@@ -1131,7 +1131,7 @@ fn server_tokens_list_and_revoke_by_id() {
         ("0000000", "no token has the id 0000000"),
         ("zz", "is neither a token (njt_...) nor a token id"),
     ] {
-        let out = hub.env.nj(&["server", "revoke", "--data", &data, arg]);
+        let out = hub.env.nj(&["server", "revoke", &flag, &data, arg]);
         assert_eq!(out.code, Some(1), "{arg}");
         assert!(out.stderr.contains(msg), "{arg}: {}", out.stderr);
     }
@@ -1209,3 +1209,13 @@ fn regression_a_change_larger_than_the_servers_limit_wedges_sync() {
         "{err}"
     );
 }
+
+crate::on_every_backend!(
+    a_clip_on_a_shows_on_b_and_done_on_b_shows_on_a,
+    concurrent_edits_of_one_note_keep_both_texts_on_both_devices,
+    a_device_joining_late_receives_everything,
+    status_remote_show_and_refused_tokens,
+    a_server_killed_mid_push_and_mid_pull_loses_and_repeats_nothing,
+    server_tokens_list_and_revoke_by_id,
+    regression_a_change_larger_than_the_servers_limit_wedges_sync,
+);

@@ -531,6 +531,51 @@ pub fn assert_refused(env: &Env, args: &[&str], stdin: Option<&[u8]>, stderr: &s
 // ---------------------------------------------------------------------------
 // The real sync server.
 
+thread_local! {
+    /// The PostgreSQL database every `nj serve` this thread starts runs
+    /// on, while [`on_postgres`] runs a test; SQLite (`--data`) otherwise.
+    static SERVE_DATABASE: std::cell::RefCell<Option<String>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn serve_database() -> Option<String> {
+    SERVE_DATABASE.with(|d| d.borrow().clone())
+}
+
+/// Runs `test` with every server it starts on a scratch PostgreSQL
+/// database of its own (at `NJ_TEST_DATABASE_URL`): the same test that
+/// runs on SQLite, run again on the other store. Skipped with a note
+/// without the variable; with `CI` set, a failure.
+pub fn on_postgres(name: &str, test: fn()) {
+    let Some(db) = newsjournal::server::postgres::testing::ScratchDb::new(name) else {
+        return;
+    };
+    SERVE_DATABASE.with(|d| *d.borrow_mut() = Some(db.url.clone()));
+    let result = std::panic::catch_unwind(test);
+    SERVE_DATABASE.with(|d| *d.borrow_mut() = None);
+    drop(db);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// `mod postgres` with each named test of the module run again through
+/// [`on_postgres`]: `on_every_backend!(a_test, another_test);`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                $crate::util::on_postgres(
+                    concat!(module_path!(), "::", stringify!($name)),
+                    super::$name,
+                );
+            })*
+        }
+    };
+}
+
 /// A running `nj serve`. Dropping it kills the process, so a failing test
 /// never leaves a server behind.
 pub struct NjServe {
@@ -538,6 +583,8 @@ pub struct NjServe {
     pub addr: SocketAddr,
     pub url: String,
     pub data: PathBuf,
+    /// The PostgreSQL database it runs on, when not on `data`.
+    pub database: Option<String>,
     stderr: Arc<Mutex<String>>,
     // Held open so the server's stdout never breaks.
     _stdout: BufReader<ChildStdout>,
@@ -556,13 +603,12 @@ impl NjServe {
 
     fn start_limited(env: &Env, extra: &[&str], files: Option<u32>) -> NjServe {
         let data = env.path("server");
-        let mut args = vec![
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ];
+        let database = serve_database();
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        match &database {
+            Some(url) => args.extend(["--database", url.as_str()]),
+            None => args.extend(["--data", data.to_str().unwrap()]),
+        }
         args.extend_from_slice(extra);
         let mut cmd = env.cmd(&args);
         if let Some(files) = files {
@@ -622,6 +668,7 @@ impl NjServe {
             addr,
             url,
             data,
+            database,
             stderr,
             _stdout: stdout,
         }
@@ -631,10 +678,20 @@ impl NjServe {
         self.data.to_str().unwrap()
     }
 
+    /// Where the server's data is, as `nj server` commands take it:
+    /// `--data DIR` or `--database URL`.
+    pub fn storage(&self) -> [&str; 2] {
+        match &self.database {
+            Some(url) => ["--database", url.as_str()],
+            None => ["--data", self.data()],
+        }
+    }
+
     /// A new journal on this server: (journal id, token).
     pub fn new_journal(&self, env: &Env) -> (String, String) {
+        let [flag, place] = self.storage();
         let v = env
-            .nj(&["--json", "server", "new-journal", "--data", self.data()])
+            .nj(&["--json", "server", "new-journal", flag, place])
             .json();
         (
             v["journal"].as_str().unwrap().to_owned(),
@@ -643,13 +700,14 @@ impl NjServe {
     }
 
     pub fn new_token(&self, env: &Env, journal: &str) -> String {
+        let [flag, place] = self.storage();
         let v = env
             .nj(&[
                 "--json",
                 "server",
                 "new-token",
-                "--data",
-                self.data(),
+                flag,
+                place,
                 "--journal",
                 journal,
             ])
