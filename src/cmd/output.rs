@@ -479,4 +479,3 @@ mod tests {
         assert_eq!(shorten_list(&tags, 6), "…");
     }
 }
-

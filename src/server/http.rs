@@ -288,11 +288,16 @@ pub fn router(core: Arc<Core>, config: &Config) -> Router {
         .with_state(state)
 }
 
-/// 200 when the database answers, 503 when it does not.
+/// 200 when the database answers, 503 when it does not (whatever the
+/// reason: a load balancer should send requests elsewhere either way).
 async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
     let core = Arc::clone(&st.core);
-    blocking(move || core.ping()).await?;
-    Ok(Json(serde_json::json!({ "ok": true })).into_response())
+    match tokio::task::spawn_blocking(move || core.ping()).await {
+        Ok(Ok(())) => Ok(Json(serde_json::json!({ "ok": true })).into_response()),
+        Ok(Err(ServerError::Unavailable(why))) => Err(ServerError::Unavailable(why).into()),
+        Ok(Err(e)) => Err(ServerError::Unavailable(e.to_string()).into()),
+        Err(e) => Err(ServerError::Unavailable(format!("the check failed: {e}")).into()),
+    }
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {

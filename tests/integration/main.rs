@@ -32,6 +32,7 @@ mod readme;
 mod recheck;
 mod search;
 mod server_http;
+mod server_postgres;
 mod stories;
 mod sync_converge;
 mod sync_crypto;

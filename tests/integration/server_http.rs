@@ -226,7 +226,13 @@ fn a_token_opens_only_its_own_journal_until_revoked() {
 
     // Revoking A's first token, while the server runs, shuts only it out.
     let out = env
-        .nj(&["server", "revoke", server.storage()[0], server.storage()[1], &a])
+        .nj(&[
+            "server",
+            "revoke",
+            server.storage()[0],
+            server.storage()[1],
+            &a,
+        ])
         .success();
     assert_eq!(
         out.stdout,
@@ -238,7 +244,13 @@ fn a_token_opens_only_its_own_journal_until_revoked() {
     );
     assert_eq!(ops_of(&pull(&server, &a2, 0, 100)).len(), 2);
     let err = env
-        .nj(&["server", "revoke", server.storage()[0], server.storage()[1], &a])
+        .nj(&[
+            "server",
+            "revoke",
+            server.storage()[0],
+            server.storage()[1],
+            &a,
+        ])
         .failure();
     assert_eq!(
         err,
@@ -914,8 +926,14 @@ fn client_errors_say_what_to_do() {
         transport_error(HttpTransport::new(url, "njt_wrong").pull(0, 10)),
         refused
     );
-    env.nj(&["server", "revoke", server.storage()[0], server.storage()[1], &t])
-        .success();
+    env.nj(&[
+        "server",
+        "revoke",
+        server.storage()[0],
+        server.storage()[1],
+        &t,
+    ])
+    .success();
     assert_eq!(transport_error(client.status()), refused);
 
     let down = format!("http://127.0.0.1:{}", dead_port());

@@ -508,7 +508,13 @@ fn status_remote_show_and_refused_tokens() {
 
     // A revoked token: refused, nothing changes, and the changes wait.
     hub.env
-        .nj(&["server", "revoke", hub.server().storage()[0], hub.server().storage()[1], &a.token])
+        .nj(&[
+            "server",
+            "revoke",
+            hub.server().storage()[0],
+            hub.server().storage()[1],
+            &a.token,
+        ])
         .success();
     a.at(&at("09:20"))
         .nj(&["tag", short(&id), "+jedi"])

@@ -542,6 +542,12 @@ fn serve_database() -> Option<String> {
     SERVE_DATABASE.with(|d| d.borrow().clone())
 }
 
+/// Sets the PostgreSQL database the servers this thread starts run on
+/// (`None`: back to SQLite).
+pub fn set_serve_database(url: Option<String>) {
+    SERVE_DATABASE.with(|d| *d.borrow_mut() = url);
+}
+
 /// Runs `test` with every server it starts on a scratch PostgreSQL
 /// database of its own (at `NJ_TEST_DATABASE_URL`): the same test that
 /// runs on SQLite, run again on the other store. Skipped with a note
@@ -550,9 +556,9 @@ pub fn on_postgres(name: &str, test: fn()) {
     let Some(db) = newsjournal::server::postgres::testing::ScratchDb::new(name) else {
         return;
     };
-    SERVE_DATABASE.with(|d| *d.borrow_mut() = Some(db.url.clone()));
+    set_serve_database(Some(db.url.clone()));
     let result = std::panic::catch_unwind(test);
-    SERVE_DATABASE.with(|d| *d.borrow_mut() = None);
+    set_serve_database(None);
     drop(db);
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
