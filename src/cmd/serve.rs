@@ -29,6 +29,12 @@ struct Storage {
     /// the password out of the process list]
     #[arg(long, value_name = "URL", conflicts_with = "data")]
     database: Option<String>,
+
+    /// Connections to PostgreSQL this process holds at most; a request
+    /// that finds them all busy waits for one (10 s at most, then 503)
+    #[arg(long, value_name = "N", default_value_t = server::postgres::POOL_SIZE as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_connections: u32,
 }
 
 /// The environment variable that gives the PostgreSQL database.
@@ -50,7 +56,10 @@ impl Storage {
                 ),
             },
         };
-        Ok(Core::connect(url.trim())?)
+        Ok(Core::connect_with(
+            url.trim(),
+            self.db_connections as usize,
+        )?)
     }
 }
 

@@ -208,7 +208,12 @@ impl Core {
     /// The server's data in a PostgreSQL database, its schema brought up
     /// to date.
     pub fn connect(url: &str) -> Result<Core, ServerError> {
-        Ok(Core::on(PgStore::connect(url)?))
+        Core::connect_with(url, super::postgres::POOL_SIZE)
+    }
+
+    /// As [`Core::connect`], holding at most `connections` at once.
+    pub fn connect_with(url: &str, connections: usize) -> Result<Core, ServerError> {
+        Ok(Core::on(PgStore::connect(url, connections)?))
     }
 
     pub fn on(store: impl Store + 'static) -> Core {

@@ -9,7 +9,8 @@
 //! wait their turn (and get a 503 after `POOL_WAIT`, never a 500).
 //!
 //! Several servers on one database stay one server because every change to
-//! a journal's operations first locks the journal's row (`FOR UPDATE`):
+//! a journal's operations first locks the journal's row (`FOR NO KEY
+//! UPDATE`):
 //! pushes to one journal take their positions one after another, whichever
 //! process they reach, and a later position is never visible before an
 //! earlier one. Transactions run at READ COMMITTED; the serialization
@@ -31,9 +32,11 @@ use super::store::{JournalRow, JournalStats, OpRow, Store, TokenRow, Tx};
 /// The schema, as an ordered list of forward-only migrations.
 const SCHEMA: &str = include_str!("schema-postgres.sql");
 
-/// Connections one server process holds at most. The HTTP layer runs at
-/// most this many core calls at once anyway (its blocking threads).
-const POOL_SIZE: usize = 16;
+/// Connections one server process holds at most, unless told otherwise
+/// (`nj serve --db-connections`). The HTTP layer runs at most 8 core calls
+/// at once (its blocking threads); the rest are for `nj server` commands
+/// and headroom.
+pub const POOL_SIZE: usize = 16;
 
 /// How long a request waits for a free connection before it is answered
 /// 503 (the client tries again later).
@@ -112,8 +115,9 @@ fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, ServerError> {
 }
 
 impl PgStore {
-    /// Connects to the database at `url` and brings its schema up to date.
-    pub fn connect(url: &str) -> Result<PgStore, ServerError> {
+    /// Connects to the database at `url` with at most `pool_size`
+    /// connections, and brings its schema up to date.
+    pub fn connect(url: &str, pool_size: usize) -> Result<PgStore, ServerError> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             ServerError::BadRequest(format!(
                 "the database address is not a PostgreSQL URL ({e}); give one like postgres://USER:PASSWORD@HOST:5432/DB"
@@ -145,7 +149,7 @@ impl PgStore {
             }
         };
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(pool_size.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(POOL_WAIT))
             .create_timeout(Some(CONNECT_TIMEOUT))
@@ -390,8 +394,11 @@ impl Tx for PgTx<'_> {
     }
 
     fn journal(&mut self, id: &str, lock: bool) -> Result<Option<JournalRow>, ServerError> {
+        // NO KEY UPDATE: pushes to the journal wait for each other, but not
+        // the foreign-key checks of its blob and token inserts (KEY SHARE),
+        // so texts keep flowing while a push holds the lock.
         let sql = if lock {
-            "SELECT id, created_at, key_check FROM journals WHERE id = $1 FOR UPDATE"
+            "SELECT id, created_at, key_check FROM journals WHERE id = $1 FOR NO KEY UPDATE"
         } else {
             "SELECT id, created_at, key_check FROM journals WHERE id = $1"
         };
