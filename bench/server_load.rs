@@ -277,8 +277,9 @@ fn main() -> Result<()> {
     });
     let secs = started.elapsed().as_secs_f64();
     let still_open = held
-        .iter_mut()
+        .iter()
         .filter(|c| {
+            let mut c: &TcpStream = c;
             // Open: after reading whatever answer came, nothing more yet
             // (closed: the read ends with 0 bytes or an error).
             c.set_nonblocking(true).unwrap();
