@@ -12,7 +12,10 @@
 //! Knobs (environment): LOAD_JOURNALS (20), LOAD_DEVICES (50, spread over
 //! the journals), LOAD_BATCHES (20 per device), LOAD_BATCH_OPS (500),
 //! LOAD_PAYLOAD (bytes per operation, 300), LOAD_IDLE (idle connections
-//! held open meanwhile, 1000), LOAD_NJ (the nj binary), and for the
+//! held open meanwhile, 1000), LOAD_RATE (operations per second offered
+//! by all devices together, each device pushing a batch on a schedule; 0,
+//! the default, pushes back to back, which measures the most the server
+//! stores and makes latency the queue's length), LOAD_NJ (the nj binary), and for the
 //! PostgreSQL runs NJ_TEST_DATABASE_URL (a role that may create a scratch
 //! database). Exits 1 on any error or a device that did not converge.
 
@@ -62,13 +65,13 @@ impl Server {
     }
 }
 
-fn start(nj: &Path, storage: &[String]) -> Result<Server> {
+fn start(nj: &Path, storage: &[String], log: &Path) -> Result<Server> {
     let mut child = Command::new(nj)
         .arg("serve")
         .args(storage)
         .args(["--listen", "127.0.0.1:0", "--max-connections", "2048"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log)?)
         .spawn()
         .context("start nj serve")?;
     let mut first = String::new();
@@ -103,8 +106,32 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Sends a request again when its connection dropped unanswered, as
+/// `nj sync` does (four more tries): on loopback every device comes from
+/// one address, and the server's cap on connections that have not yet
+/// shown a token from one address (32) closes some of fifty connecting at
+/// once. Counted, and reported.
+fn retried(
+    tally: &Tally,
+    send: impl Fn() -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    let mut resp = send();
+    for _ in 0..4 {
+        match &resp {
+            Err(ureq::Error::Io(_)) => {
+                tally.retries.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+                resp = send();
+            }
+            _ => break,
+        }
+    }
+    resp
+}
+
 #[derive(Default)]
 struct Tally {
+    retries: AtomicU64,
     push_ms: Mutex<Vec<f64>>,
     pull_ms: Mutex<Vec<f64>>,
     errors: AtomicU64,
@@ -119,6 +146,10 @@ fn main() -> Result<()> {
     let batch_ops = knob("LOAD_BATCH_OPS", 500);
     let payload = knob("LOAD_PAYLOAD", 300);
     let idle = knob("LOAD_IDLE", 1000);
+    let rate = knob("LOAD_RATE", 0);
+    // Each device's pause between batch starts, when paced.
+    let interval =
+        (rate > 0).then(|| Duration::from_secs_f64((devices * batch_ops) as f64 / rate as f64));
     let nj = std::env::var_os("LOAD_NJ")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -142,9 +173,12 @@ fn main() -> Result<()> {
         }
         m => bail!("unknown mode {m}; give sqlite, postgres or postgres2"),
     };
-    let mut servers = vec![start(&nj, &storage)?];
+    // The servers' logs, kept when the run fails.
+    let logs = std::env::temp_dir().join(format!("server_load-{mode}-{}", std::process::id()));
+    std::fs::create_dir_all(&logs)?;
+    let mut servers = vec![start(&nj, &storage, &logs.join("serve-1.log"))?];
     if mode == "postgres2" {
-        servers.push(start(&nj, &storage)?);
+        servers.push(start(&nj, &storage, &logs.join("serve-2.log"))?);
     }
 
     // Journals, and a token per device: 2 or 3 devices a journal.
@@ -205,7 +239,15 @@ fn main() -> Result<()> {
                 // Pre-built bodies: the client's cost is sending them.
                 let filler = BASE64.encode(vec![(d % 251) as u8; payload]);
                 let mut cursor = 0u64;
+                // Paced devices start spread over one interval.
+                let phase = interval.map(|i| i.mul_f64(d as f64 / devices as f64));
                 for b in 0..batches {
+                    if let (Some(interval), Some(phase)) = (interval, phase) {
+                        let due = started + phase + interval * b as u32;
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
                     let ops: Vec<Value> = (0..batch_ops)
                         .map(|i| {
                             serde_json::json!({
@@ -218,11 +260,13 @@ fn main() -> Result<()> {
                         .collect();
                     let body = serde_json::to_vec(&serde_json::json!({ "ops": ops })).unwrap();
                     let t = Instant::now();
-                    let resp = agent
-                        .post(format!("{url}/v1/ops"))
-                        .header("Authorization", &auth)
-                        .content_type("application/json")
-                        .send(&body[..]);
+                    let resp = retried(&tally, || {
+                        agent
+                            .post(format!("{url}/v1/ops"))
+                            .header("Authorization", &auth)
+                            .content_type("application/json")
+                            .send(&body[..])
+                    });
                     let ms = t.elapsed().as_secs_f64() * 1e3;
                     match resp {
                         Ok(mut r) if r.status() == 200 => {
@@ -234,18 +278,30 @@ fn main() -> Result<()> {
                                 .fetch_add(v["stored"].as_u64().unwrap(), Ordering::Relaxed);
                             tally.push_ms.lock().unwrap().push(ms);
                         }
-                        _ => {
-                            tally.errors.fetch_add(1, Ordering::Relaxed);
+                        other => {
+                            if tally.errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                                let said = match other {
+                                    Ok(mut r) => format!(
+                                        "{} {}",
+                                        r.status(),
+                                        r.body_mut().read_to_string().unwrap_or_default()
+                                    ),
+                                    Err(e) => e.to_string(),
+                                };
+                                eprintln!("first failed push ({device} batch {b}): {said}");
+                            }
                             continue;
                         }
                     }
                     // Pull what the journal's other devices pushed.
                     loop {
                         let t = Instant::now();
-                        let resp = agent
-                            .get(format!("{url}/v1/ops?after={cursor}&limit=2000"))
-                            .header("Authorization", &auth)
-                            .call();
+                        let resp = retried(&tally, || {
+                            agent
+                                .get(format!("{url}/v1/ops?after={cursor}&limit=2000"))
+                                .header("Authorization", &auth)
+                                .call()
+                        });
                         let ms = t.elapsed().as_secs_f64() * 1e3;
                         let Ok(mut r) = resp.map_err(|_| ()).and_then(|r| {
                             if r.status() == 200 {
@@ -340,12 +396,18 @@ fn main() -> Result<()> {
     pull.sort_by(f64::total_cmp);
     let stored = tally.stored.load(Ordering::Relaxed);
     let errors = tally.errors.load(Ordering::Relaxed);
+    let retries = tally.retries.load(Ordering::Relaxed);
     let peak: Vec<String> = servers
         .iter()
         .map(|s| format!("{:.0} MB", s.peak_kb() as f64 / 1024.0))
         .collect();
+    let offered = if rate > 0 {
+        format!(" offered={rate}/s")
+    } else {
+        String::new()
+    };
     println!(
-        "{mode:<10} devices={devices} journals={journals} ops={stored} in {secs:.1} s: {:.0} ops/s  push p50={:.1} ms p95={:.1} ms  pull p50={:.1} ms p95={:.1} ms  errors={errors}  diverged={diverged}  idle={}/{} open  peak RSS {}",
+        "{mode:<10}{offered} devices={devices} journals={journals} ops={stored} in {secs:.1} s: {:.0} ops/s  push p50={:.1} ms p95={:.1} ms  pull p50={:.1} ms p95={:.1} ms  errors={errors} (retried {retries})  diverged={diverged}  idle={}/{} open  peak RSS {}",
         stored as f64 / secs,
         percentile(&push, 0.5),
         percentile(&push, 0.95),
@@ -357,7 +419,9 @@ fn main() -> Result<()> {
     );
     drop(servers);
     if errors > 0 || diverged > 0 {
+        eprintln!("the servers' logs are in {}", logs.display());
         std::process::exit(1);
     }
+    let _ = std::fs::remove_dir_all(&logs);
     Ok(())
 }
