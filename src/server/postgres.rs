@@ -236,23 +236,38 @@ impl PgStore {
         read_only: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
     ) -> Result<(), ServerError> {
-        let mut attempt = 0;
-        loop {
-            match self.attempt(read_only, f) {
-                Err(ServerError::Busy(why)) => {
-                    attempt += 1;
-                    if attempt >= ATTEMPTS {
-                        return Err(ServerError::Unavailable(format!(
-                            "{why}, {ATTEMPTS} times in a row"
-                        )));
-                    }
-                    // Back off a little more each time, with jitter, so
-                    // two servers retrying together do not meet again.
-                    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 8;
-                    std::thread::sleep(Duration::from_millis((2 << attempt) + jitter));
+        retrying(
+            || self.attempt(read_only, f),
+            |attempt| {
+                // Back off a little more each time, with jitter, so two
+                // servers retrying together do not meet again.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 8;
+                std::thread::sleep(Duration::from_millis((2 << attempt) + jitter));
+            },
+        )
+    }
+}
+
+/// Runs `attempt` until it is not [`ServerError::Busy`], at most
+/// [`ATTEMPTS`] times, calling `pause` between tries; then a busy database
+/// is [`ServerError::Unavailable`] (503), never a 500.
+fn retrying(
+    mut attempt: impl FnMut() -> Result<(), ServerError>,
+    mut pause: impl FnMut(u32),
+) -> Result<(), ServerError> {
+    let mut tries = 0;
+    loop {
+        match attempt() {
+            Err(ServerError::Busy(why)) => {
+                tries += 1;
+                if tries >= ATTEMPTS {
+                    return Err(ServerError::Unavailable(format!(
+                        "{why}, {ATTEMPTS} times in a row"
+                    )));
                 }
-                other => return other,
+                pause(tries);
             }
+            other => return other,
         }
     }
 }
@@ -807,5 +822,65 @@ pub mod testing {
                 &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_serialization_failure_is_tried_again_and_never_a_500() {
+        // Busy twice, then through: the caller sees only the success.
+        let mut left = 2;
+        let mut pauses = Vec::new();
+        let result = retrying(
+            || {
+                if left > 0 {
+                    left -= 1;
+                    Err(ServerError::Busy("could not serialize access".into()))
+                } else {
+                    Ok(())
+                }
+            },
+            |n| pauses.push(n),
+        );
+        assert!(result.is_ok());
+        assert_eq!(pauses, [1, 2]);
+
+        // Busy every time: a 503 after ATTEMPTS tries.
+        let mut tries = 0;
+        let result = retrying(
+            || {
+                tries += 1;
+                Err(ServerError::Busy("deadlock detected".into()))
+            },
+            |_| {},
+        );
+        assert_eq!(tries, ATTEMPTS);
+        assert!(
+            matches!(result, Err(ServerError::Unavailable(_))),
+            "{result:?}"
+        );
+
+        // Any other error is the caller's at once.
+        let mut tries = 0;
+        let result = retrying(
+            || {
+                tries += 1;
+                Err(ServerError::KeyMismatch)
+            },
+            |_| {},
+        );
+        assert_eq!(tries, 1);
+        assert!(matches!(result, Err(ServerError::KeyMismatch)));
+    }
+
+    #[test]
+    fn errors_map_to_what_the_client_should_do() {
+        let http = |e: ServerError| crate::server::http::ApiError::from(e).status();
+        assert_eq!(http(ServerError::Busy("x".into())), 503);
+        assert_eq!(http(ServerError::Unavailable("x".into())), 503);
+        assert_eq!(http(ServerError::Database("x".into())), 500);
     }
 }
