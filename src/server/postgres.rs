@@ -162,6 +162,10 @@ impl PgStore {
             describe,
         };
         store.migrate().map_err(|e| match e {
+            ServerError::Unavailable(why) if why.contains("TLS") => ServerError::Unavailable(format!(
+                "cannot reach {} ({why}); with sslmode=require nj checks the database's certificate against the system's trusted roots: add its CA there (update-ca-certificates), or make the certificate name the host in the URL",
+                store.describe
+            )),
             ServerError::Unavailable(why) => ServerError::Unavailable(format!(
                 "cannot reach {} ({why}); check the address (--database or NJ_SERVER_DATABASE) and that PostgreSQL is running",
                 store.describe
