@@ -508,3 +508,172 @@ fn migrate_copies_a_sqlite_server_and_devices_go_on() {
     assert!(shown.contains("written after the move"), "{shown}");
     assert_gapless(&positions(&env, &pg, &journal));
 }
+
+/// A PostgreSQL cluster of the test's own (Debian's binaries, a scratch
+/// data folder, trust authentication on loopback), so that the test may
+/// restart it without disturbing the other tests' database.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+    /// Run PostgreSQL's tools as the `postgres` user (it refuses root).
+    as_postgres: bool,
+}
+
+impl OwnCluster {
+    /// `None` (with a note) where Debian's PostgreSQL is not installed,
+    /// except with `CI` set, where it must be.
+    fn start(test: &str) -> Option<OwnCluster> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                versions
+                    .filter_map(|v| v.ok().map(|v| v.path().join("bin")))
+                    .filter(|b| b.join("pg_ctl").exists())
+                    .max()
+            });
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: PostgreSQL's binaries are not under /usr/lib/postgresql, and CI is set"
+            );
+            eprintln!(
+                "note: {test} skipped: PostgreSQL's binaries are not under /usr/lib/postgresql"
+            );
+            return None;
+        };
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = OwnCluster {
+            port: crate::util::dead_port(),
+            dir,
+            bin,
+            as_postgres: root,
+        };
+        if root {
+            let ok = std::process::Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(cluster.dir.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown the cluster's folder to postgres");
+        }
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "nj", "--no-sync"],
+        );
+        cluster.pg_ctl(&["start"]);
+        Some(cluster)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://nj@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        let out = cmd.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn pg_ctl(&self, action: &[&str]) {
+        let data = self.data();
+        let log = self.dir.path().join("log").display().to_string();
+        let sock = self.dir.path().display().to_string();
+        let opts = format!(
+            "-p {} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port
+        );
+        let mut args = vec!["-D", &data, "-l", &log, "-o", &opts, "-w", "-m", "fast"];
+        args.extend_from_slice(action);
+        self.run("pg_ctl", &args);
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let exe = self.bin.join("pg_ctl");
+        let mut cmd = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        let _ = cmd.args(["-D", &data, "-m", "immediate", "stop"]).output();
+    }
+}
+
+/// PostgreSQL itself restarted (`pg_ctl restart -m fast`) once the server
+/// has stored part of a large push: in-flight requests are answered 503,
+/// the client sends them again, and the server ends with every operation
+/// once, at gapless positions.
+#[test]
+fn postgresql_restarted_mid_push_loses_and_repeats_nothing() {
+    let Some(cluster) = OwnCluster::start(
+        "server_postgres::postgresql_restarted_mid_push_loses_and_repeats_nothing",
+    ) else {
+        return;
+    };
+    let env = Env::new();
+    let server = {
+        let _guard = ServeOn::new(&cluster.url());
+        NjServe::start(&env, &[])
+    };
+    let (journal, _) = server.new_journal(&env);
+    let key = JournalKey::generate().to_recovery();
+    let a = device(&env, &server, &journal, &key);
+    // Bookmarks enough for a few dozen pushes.
+    let mut csv = String::from("url,title,time_added,tags,status\n");
+    for i in 0..3000 {
+        csv.push_str(&format!(
+            "https://news.example/{i},Report {i},1700000000,courts|budget,unread\n"
+        ));
+    }
+    a.env.write("pocket.csv", &csv);
+    a.nj(&["import", "pocket.csv"]).success();
+    let waiting = a.nj(&["--json", "sync", "status"]).json()["pending"]
+        .as_u64()
+        .expect("sync status gives pending");
+    assert!(waiting > 10_000, "only {waiting} changes to push");
+
+    let out = std::thread::scope(|s| {
+        let sync = s.spawn(|| a.nj(&["sync"]));
+        // Restart once the server has stored a push or two.
+        let start = std::time::Instant::now();
+        while server.log().matches("POST /v1/ops 200").count() < 2 {
+            assert!(start.elapsed() < Duration::from_secs(60), "no push arrived");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        cluster.pg_ctl(&["restart"]);
+        sync.join().unwrap()
+    });
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let log = server.log();
+    assert!(log.contains(" 503 "), "the restart was not seen:\n{log}");
+    let ops = positions(&env, &server, &journal);
+    assert_gapless(&ops);
+    assert_eq!(ops.len() as u64, waiting, "operations lost or doubled");
+}
