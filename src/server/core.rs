@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 pub use super::store::JournalStats;
-use super::store::{Store, TokenRow, Tx};
+use super::store::{JournalRow, Store, TokenRow, Tx};
 
 /// How far ahead of the server's clock an operation may be stamped.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
@@ -261,7 +261,12 @@ impl Core {
         let id = uuid::Uuid::new_v4().to_string();
         let token = new_token();
         self.write(|tx| {
-            tx.insert_journal(&id, now_ms)?;
+            tx.insert_journal(&JournalRow {
+                id: id.clone(),
+                created_at_ms: now_ms,
+                key_check: None,
+                last_pos: 0,
+            })?;
             tx.insert_token(&fresh_token(&token, &id, now_ms))
         })?;
         Ok((id, token))
@@ -1065,6 +1070,21 @@ mod tests {
         assert_eq!(core.set_key_check(&j2, "!~").unwrap(), KeyCheckSet::Stored);
     }
 
+    fn a_removed_last_operation_leaves_its_position_unused(core: &Core) {
+        let (j, _) = core.new_journal(0).unwrap();
+        core.push(&j, &[op("d1", 1, "a"), op("d1", 2, "b")], 10_000)
+            .unwrap();
+        // A device pulled both: its cursor is 2.
+        assert_eq!(core.pull(&j, 0, 100).unwrap().next, 2);
+        assert!(core.remove_op(&j, "d1", 2).unwrap());
+        let pushed = core.push(&j, &[op("d1", 2, "c")], 10_000).unwrap();
+        assert_eq!((pushed.after, pushed.last), (2, 3));
+        // So the device's next pull, after 2, sees it.
+        let page = core.pull(&j, 2, 100).unwrap();
+        assert_eq!(page.ops, [op("d1", 2, "c")]);
+        assert_eq!(page.next, 3);
+    }
+
     /// Every test above, on every backend: SQLite in memory always, and
     /// PostgreSQL (a scratch database of its own per test) when
     /// `NJ_TEST_DATABASE_URL` is set. Without it the PostgreSQL tests say
@@ -1103,5 +1123,6 @@ mod tests {
         a_journal_keeps_its_first_key_check,
         journals_do_not_see_each_others_key_checks,
         invalid_key_checks_are_refused,
+        a_removed_last_operation_leaves_its_position_unused,
     );
 }

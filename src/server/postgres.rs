@@ -129,6 +129,20 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("nj serve");
         }
+        // Nothing may hold a request (and one of the server's few blocking
+        // threads) forever: a lock held by a server that hung, a statement
+        // that never ends, a transaction left open by a process that lost
+        // its network. Each limit ends in an error the client sees as 503
+        // and retries. Options in the URL come after these and win.
+        let limits = "-c lock_timeout=10s -c statement_timeout=60s -c idle_in_transaction_session_timeout=60s";
+        let options = match config.get_options() {
+            Some(given) => format!("{limits} {given}"),
+            None => limits.to_owned(),
+        };
+        config.options(&options);
+        // A database that vanished without closing the connection (a
+        // network gone) is noticed in about a minute, not two hours.
+        config.keepalives_idle(Duration::from_secs(30));
         let describe = describe(&config);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -313,13 +327,15 @@ fn pg(e: tokio_postgres::Error) -> ServerError {
         {
             return ServerError::Busy(db.message().to_owned());
         }
-        if [
-            SqlState::ADMIN_SHUTDOWN,
-            SqlState::CRASH_SHUTDOWN,
-            SqlState::CANNOT_CONNECT_NOW,
-            SqlState::TOO_MANY_CONNECTIONS,
-        ]
-        .contains(code)
+        // Worth sending again shortly: the connection failed (class 08),
+        // the database is short of resources (53: connections, memory,
+        // disk), an operator or a timeout stopped the statement (57:
+        // shutdown, restart, statement_timeout), a lock was not granted in
+        // time (55P03), or this is a standby since a failover (25006).
+        let class = &code.code()[..2];
+        if matches!(class, "08" | "53" | "57")
+            || *code == SqlState::LOCK_NOT_AVAILABLE
+            || *code == SqlState::READ_ONLY_SQL_TRANSACTION
         {
             return ServerError::Unavailable(db.message().to_owned());
         }
@@ -341,9 +357,12 @@ fn pg(e: tokio_postgres::Error) -> ServerError {
 fn pool_error(e: PoolError) -> ServerError {
     match e {
         PoolError::Backend(e) => pg(e),
-        PoolError::Timeout(_) => ServerError::Unavailable(
+        PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => ServerError::Unavailable(
             "every database connection stayed busy; the server is overloaded".into(),
         ),
+        PoolError::Timeout(_) => {
+            ServerError::Unavailable("the database did not answer a new connection in time".into())
+        }
         e => ServerError::Unavailable(e.to_string()),
     }
 }
@@ -389,6 +408,7 @@ fn journal_row(r: &tokio_postgres::Row) -> JournalRow {
         id: r.get(0),
         created_at_ms: r.get(1),
         key_check: r.get(2),
+        last_pos: r.get::<_, i64>(3) as u64,
     }
 }
 
@@ -404,10 +424,10 @@ fn token_row(r: &tokio_postgres::Row) -> TokenRow {
 }
 
 impl Tx for PgTx<'_> {
-    fn insert_journal(&mut self, id: &str, now_ms: i64) -> Result<(), ServerError> {
+    fn insert_journal(&mut self, j: &JournalRow) -> Result<(), ServerError> {
         self.execute(
-            "INSERT INTO journals(id, created_at) VALUES ($1, $2)",
-            &[&id, &now_ms],
+            "INSERT INTO journals(id, created_at, key_check, last_pos) VALUES ($1, $2, $3, $4)",
+            &[&j.id, &j.created_at_ms, &j.key_check, &int(j.last_pos)],
         )?;
         Ok(())
     }
@@ -417,9 +437,9 @@ impl Tx for PgTx<'_> {
         // the foreign-key checks of its blob and token inserts (KEY SHARE),
         // so texts keep flowing while a push holds the lock.
         let sql = if lock {
-            "SELECT id, created_at, key_check FROM journals WHERE id = $1 FOR NO KEY UPDATE"
+            "SELECT id, created_at, key_check, last_pos FROM journals WHERE id = $1 FOR NO KEY UPDATE"
         } else {
-            "SELECT id, created_at, key_check FROM journals WHERE id = $1"
+            "SELECT id, created_at, key_check, last_pos FROM journals WHERE id = $1"
         };
         Ok(self.query(sql, &[&id])?.first().map(journal_row))
     }
@@ -427,7 +447,7 @@ impl Tx for PgTx<'_> {
     fn journals(&mut self) -> Result<Vec<JournalRow>, ServerError> {
         Ok(self
             .query(
-                "SELECT id, created_at, key_check FROM journals ORDER BY created_at, id",
+                "SELECT id, created_at, key_check, last_pos FROM journals ORDER BY created_at, id COLLATE \"C\"",
                 &[],
             )?
             .iter()
@@ -519,11 +539,8 @@ impl Tx for PgTx<'_> {
     }
 
     fn last_pos(&mut self, journal: &str) -> Result<u64, ServerError> {
-        let rows = self.query(
-            "SELECT coalesce(max(pos), 0) FROM ops WHERE journal_id = $1",
-            &[&journal],
-        )?;
-        Ok(rows[0].get::<_, i64>(0) as u64)
+        let rows = self.query("SELECT last_pos FROM journals WHERE id = $1", &[&journal])?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
 
     fn heads(&mut self, journal: &str) -> Result<BTreeMap<String, u64>, ServerError> {
@@ -573,6 +590,11 @@ impl Tx for PgTx<'_> {
             "INSERT INTO ops(journal_id, pos, device, seq, hlc_ms, payload)
              SELECT $1, * FROM unnest($2::int8[], $3::text[], $4::int8[], $5::int8[], $6::bytea[])",
             &[&journal, &pos, &devices, &seqs, &clocks, &payloads],
+        )?;
+        let top = pos.iter().max().copied().unwrap_or(0);
+        self.execute(
+            "UPDATE journals SET last_pos = greatest(last_pos, $2) WHERE id = $1",
+            &[&journal, &top],
         )?;
         Ok(())
     }

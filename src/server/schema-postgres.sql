@@ -54,3 +54,10 @@ CREATE TABLE device_heads (
     seq        bigint NOT NULL,
     PRIMARY KEY (journal_id, device)
 );
+
+-- migration: 2
+
+-- The highest position the journal has given out (schema.sql, migration
+-- 5): a removed last operation's position is never given again.
+ALTER TABLE journals ADD COLUMN last_pos bigint NOT NULL DEFAULT 0;
+UPDATE journals SET last_pos = (SELECT coalesce(max(pos), 0) FROM ops WHERE ops.journal_id = journals.id);

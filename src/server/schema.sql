@@ -68,3 +68,13 @@ INSERT INTO device_heads(journal_id, device, seq)
 -- once a minute per token.
 ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
 ALTER TABLE tokens ADD COLUMN last_device TEXT;
+
+-- migration: 5
+
+-- The highest position the journal has given out. A push numbers its
+-- operations from here, not from the highest one stored: after `nj server
+-- remove-op` removed the last operation, its position must not be given
+-- to the next one, which devices whose cursor had passed it would never
+-- pull.
+ALTER TABLE journals ADD COLUMN last_pos INTEGER NOT NULL DEFAULT 0;
+UPDATE journals SET last_pos = (SELECT coalesce(max(pos), 0) FROM ops WHERE ops.journal_id = journals.id);

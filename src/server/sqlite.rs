@@ -103,6 +103,7 @@ fn journal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalRow> {
         id: r.get(0)?,
         created_at_ms: r.get(1)?,
         key_check: r.get(2)?,
+        last_pos: r.get::<_, i64>(3)? as u64,
     })
 }
 
@@ -121,10 +122,10 @@ const TOKEN_COLUMNS: &str =
     "hash, journal_id, created_at, last_used_at, last_device, revoked_at FROM tokens";
 
 impl Tx for SqliteTx<'_> {
-    fn insert_journal(&mut self, id: &str, now_ms: i64) -> Result<(), ServerError> {
+    fn insert_journal(&mut self, j: &JournalRow) -> Result<(), ServerError> {
         self.0.execute(
-            "INSERT INTO journals(id, created_at) VALUES (?1, ?2)",
-            params![id, now_ms],
+            "INSERT INTO journals(id, created_at, key_check, last_pos) VALUES (?1, ?2, ?3, ?4)",
+            params![j.id, j.created_at_ms, j.key_check, int(j.last_pos)],
         )?;
         Ok(())
     }
@@ -133,15 +134,17 @@ impl Tx for SqliteTx<'_> {
         // A write transaction here already holds the file's one write lock.
         Ok(self
             .0
-            .prepare_cached("SELECT id, created_at, key_check FROM journals WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT id, created_at, key_check, last_pos FROM journals WHERE id = ?1",
+            )?
             .query_row([id], journal_row)
             .optional()?)
     }
 
     fn journals(&mut self) -> Result<Vec<JournalRow>, ServerError> {
-        let mut stmt = self
-            .0
-            .prepare("SELECT id, created_at, key_check FROM journals ORDER BY created_at, id")?;
+        let mut stmt = self.0.prepare(
+            "SELECT id, created_at, key_check, last_pos FROM journals ORDER BY created_at, id",
+        )?;
         let rows = stmt.query_map([], journal_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -224,11 +227,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn last_pos(&mut self, journal: &str) -> Result<u64, ServerError> {
-        let pos: i64 = self
+        let pos: Option<i64> = self
             .0
-            .prepare_cached("SELECT coalesce(max(pos), 0) FROM ops WHERE journal_id = ?1")?
-            .query_row([journal], |r| r.get(0))?;
-        Ok(pos as u64)
+            .prepare_cached("SELECT last_pos FROM journals WHERE id = ?1")?
+            .query_row([journal], |r| r.get(0))
+            .optional()?;
+        Ok(pos.unwrap_or(0) as u64)
     }
 
     fn heads(&mut self, journal: &str) -> Result<BTreeMap<String, u64>, ServerError> {
@@ -273,6 +277,11 @@ impl Tx for SqliteTx<'_> {
                 op.hlc_ms,
                 op.payload
             ])?;
+        }
+        if let Some(top) = ops.iter().map(|(p, _)| *p).max() {
+            self.0
+                .prepare_cached("UPDATE journals SET last_pos = max(last_pos, ?2) WHERE id = ?1")?
+                .execute(params![journal, int(top)])?;
         }
         Ok(())
     }
@@ -482,7 +491,7 @@ mod tests {
     #[test]
     fn migrations_are_numbered_in_order() {
         let all = migrations();
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), 5);
         for (i, m) in all.iter().enumerate() {
             let first = m.lines().next().unwrap();
             assert_eq!(first.trim(), format!("-- migration: {}", i + 1));
@@ -490,7 +499,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_server_gains_key_checks_device_heads_and_token_use_on_open() {
+    fn a_version_1_server_gains_key_checks_device_heads_token_use_and_last_positions_on_open() {
         const KC_A: &str = "kc1:aaaa";
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.db");
@@ -510,9 +519,18 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(SqliteStore::open(&path).unwrap().version(), 4);
+        assert_eq!(SqliteStore::open(&path).unwrap().version(), 5);
         let core = Core::open(&path).unwrap();
         assert_eq!(core.status("old-journal", 0).unwrap().key_check, None);
+        // The last position was filled in from the operations stored.
+        let next = crate::server::StoredOp {
+            device: "d2".into(),
+            seq: 2,
+            hlc_ms: 0,
+            payload: vec![0],
+        };
+        let pushed = core.push("old-journal", &[next], 10_000).unwrap();
+        assert_eq!((pushed.after, pushed.last), (3, 4));
         // The heads of the operations already stored were filled in.
         assert_eq!(
             core.status("old-journal", 0)
@@ -520,7 +538,7 @@ mod tests {
                 .devices
                 .into_iter()
                 .collect::<Vec<_>>(),
-            [("d1".to_string(), 2), ("d2".to_string(), 1)]
+            [("d1".to_string(), 2), ("d2".to_string(), 2)]
         );
         assert_eq!(
             core.set_key_check("old-journal", KC_A).unwrap(),
@@ -528,7 +546,7 @@ mod tests {
         );
         drop(core);
         // Opening again leaves an up-to-date file as it is.
-        assert_eq!(SqliteStore::open(&path).unwrap().version(), 4);
+        assert_eq!(SqliteStore::open(&path).unwrap().version(), 5);
         let core = Core::open(&path).unwrap();
         assert_eq!(
             core.status("old-journal", 0).unwrap().key_check.as_deref(),
@@ -542,12 +560,12 @@ mod tests {
         let path = dir.path().join("server.db");
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 5)
+            .pragma_update(None, "user_version", 6)
             .unwrap();
         let err = Core::open(&path).err().unwrap();
         assert_eq!(
             err.to_string(),
-            "the server's data was written by a newer nj (schema 5); upgrade nj"
+            "the server's data was written by a newer nj (schema 6); upgrade nj"
         );
     }
 }

@@ -43,6 +43,9 @@ pub struct JournalRow {
     pub id: String,
     pub created_at_ms: i64,
     pub key_check: Option<String>,
+    /// The highest position ever given out, which a removed operation
+    /// does not lower: a position is never given twice.
+    pub last_pos: u64,
 }
 
 /// A token's row: only the SHA-256 of the token is stored.
@@ -85,7 +88,7 @@ pub struct JournalStats {
 /// One transaction. Journal ids, devices and blob ids reaching these
 /// methods have been checked by the core; a backend stores them as given.
 pub trait Tx {
-    fn insert_journal(&mut self, id: &str, now_ms: i64) -> Result<(), ServerError>;
+    fn insert_journal(&mut self, row: &JournalRow) -> Result<(), ServerError>;
 
     /// The journal's row. With `lock`, nothing else may change the journal
     /// (push to it, set its key check, remove an operation) until this
@@ -121,7 +124,8 @@ pub trait Tx {
     fn token_hashes_from(&mut self, prefix: &str, limit: usize)
         -> Result<Vec<String>, ServerError>;
 
-    /// The journal's highest position, 0 when it has no operation.
+    /// The highest position the journal has given out (0 for none),
+    /// whether or not that operation is still there.
     fn last_pos(&mut self, journal: &str) -> Result<u64, ServerError>;
 
     /// The highest sequence number stored for each device.
@@ -134,7 +138,8 @@ pub trait Tx {
         keys: &[(&str, u64)],
     ) -> Result<Vec<Option<Vec<u8>>>, ServerError>;
 
-    /// Stores operations at the positions given.
+    /// Stores operations at the positions given, and raises the journal's
+    /// last position to the highest of them.
     fn insert_ops(&mut self, journal: &str, ops: &[(u64, &StoredOp)]) -> Result<(), ServerError>;
 
     /// Raises each device's head to at least this sequence number.
