@@ -26,12 +26,13 @@ pub const MAX_FOLLOWUP_BYTES: usize = 4 * 1024;
 /// A page's byline, site name or language, as extracted.
 pub const MAX_META_BYTES: usize = 1024;
 
-/// A size for a message: bytes, KB or MB.
-pub(crate) fn size_text(n: usize) -> String {
+/// A size for a message or a table: bytes, KB, MB or GB.
+pub fn size_text(n: usize) -> String {
     match n {
         0..1_000 => format!("{n} bytes"),
         1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
-        _ => format!("{:.1} MB", n as f64 / 1e6),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        _ => format!("{:.1} GB", n as f64 / 1e9),
     }
 }
 

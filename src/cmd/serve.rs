@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use newsjournal::journal::short_id;
+use newsjournal::limits::size_text;
 use newsjournal::server::{self, Config, Core};
 use newsjournal::time::Timestamp;
 
@@ -77,9 +78,10 @@ fn open_dir(dir: &Path, create: bool) -> Result<Core> {
         .with_context(|| format!("cannot open the server's data at {}", path.display()))
 }
 
-/// "1 text", "2 texts".
-fn count(n: u64, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+/// A time for a table, or "never".
+fn when(ms: Option<i64>) -> String {
+    ms.map(|m| Timestamp(m).local())
+        .unwrap_or_else(|| "never".to_owned())
 }
 
 /// Seconds, possibly fractional, as a duration.
@@ -282,10 +284,6 @@ impl ServerCmd {
                 } else if tokens.is_empty() {
                     eprintln!("no tokens yet; `nj server new-journal --data DIR` makes a journal and its first token");
                 } else {
-                    let when = |ms: Option<i64>| {
-                        ms.map(|m| Timestamp(m).local())
-                            .unwrap_or_else(|| "never".to_owned())
-                    };
                     let mut t = output::table(&[
                         "ID",
                         "JOURNAL",
@@ -392,10 +390,9 @@ impl ServerCmd {
                             j.devices.to_string(),
                             j.ops.to_string(),
                             j.blobs.to_string(),
-                            output::bytes(j.op_bytes + j.blob_bytes),
-                            j.last_used_at_ms
-                                .map(|m| Timestamp(m).local())
-                                .unwrap_or_else(|| "never".to_owned()),
+                            // Sizes on a 64-bit server fit a usize.
+                            size_text((j.op_bytes + j.blob_bytes) as usize),
+                            when(j.last_used_at_ms),
                         ]);
                     }
                     output::print_table(&t)?;
@@ -417,10 +414,10 @@ impl ServerCmd {
                         "copied {} ({}, {}, {}) into {}\n\
                          checked: every journal's counts and SHA-256 match the SQLite data\n\
                          serve it with: nj serve --database URL (or set {DATABASE_ENV})\n",
-                        count(after.len() as u64, "journal"),
-                        count(tokens, "token"),
-                        count(ops, "operation"),
-                        count(blobs, "text"),
+                        output::count(after.len(), "journal"),
+                        output::count(tokens as usize, "token"),
+                        output::count(ops as usize, "operation"),
+                        output::count(blobs as usize, "text"),
                         target.describe(),
                     ))?;
                 }

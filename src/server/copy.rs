@@ -39,11 +39,11 @@ const COPY_PAGE: usize = 5_000;
 /// fingerprints match the source's: the copy is whole and checked, or
 /// absent. Refuses a target that holds any journal or token.
 pub fn copy(from: &Core, to: &Core) -> Result<Vec<Fingerprint>, ServerError> {
-    from.write_all(|src| {
+    from.write(|src| {
         let want = fingerprints_in(src)?;
         let journals = src.journals()?;
         let tokens = src.tokens()?;
-        to.write_all(|dst| {
+        to.write(|dst| {
             let (held, toks) = (dst.journals()?, dst.tokens()?);
             if !held.is_empty() || !toks.is_empty() {
                 return Err(ServerError::BadRequest(format!(
@@ -99,10 +99,6 @@ fn copy_blobs(src: &mut dyn Tx, dst: &mut dyn Tx, journal: &str) -> Result<(), S
 }
 
 /// Each journal's fingerprint, in journal id order.
-pub fn fingerprints(core: &Core) -> Result<Vec<Fingerprint>, ServerError> {
-    core.read_all(fingerprints_in)
-}
-
 fn fingerprints_in(tx: &mut dyn Tx) -> Result<Vec<Fingerprint>, ServerError> {
     let mut journals = tx.journals()?;
     // Byte order, whatever either database's collation would say.
@@ -222,7 +218,7 @@ mod tests {
         assert!(from.remove_op(&j, "b", 1).unwrap());
         let to = Core::open_in_memory().unwrap();
         let copied = copy(&from, &to).unwrap();
-        assert_eq!(copied, fingerprints(&from).unwrap());
+        assert_eq!(copied, from.read(fingerprints_in).unwrap());
         assert_eq!(copied[0].ops, 2);
         assert_eq!(copied[0].blobs, 1);
         for core in [&from, &to] {

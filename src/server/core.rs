@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 pub use super::store::JournalStats;
-use super::store::{JournalRow, Store, TokenRow, Tx};
+use super::store::{Access, JournalRow, Store, TokenRow, Tx};
 
 /// How far ahead of the server's clock an operation may be stamped.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
@@ -232,28 +232,34 @@ impl Core {
         self.store.ping()
     }
 
-    fn write<T>(
+    /// Runs `f` in one transaction of the store; its result.
+    fn transact<T>(
         &self,
+        access: Access,
         mut f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
         let mut out = None;
-        self.store.write(&mut |tx| {
+        self.store.transact(access, &mut |tx| {
             out = Some(f(tx)?);
             Ok(())
         })?;
         Ok(out.expect("a committed transaction ran its body"))
     }
 
-    fn read<T>(
+    /// Runs `f` in a transaction that writes (`nj server migrate` too).
+    pub(super) fn write<T>(
         &self,
-        mut f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
-        let mut out = None;
-        self.store.read(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        Ok(out.expect("a finished transaction ran its body"))
+        self.transact(Access::Write, f)
+    }
+
+    /// Runs `f` in a transaction that only reads.
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        self.transact(Access::Read, f)
     }
 
     /// A new journal and its first token.
@@ -455,9 +461,10 @@ impl Core {
             // operation twice, and the second is then already stored.
             let mut added: std::collections::HashMap<(&str, u64), &[u8]> =
                 std::collections::HashMap::new();
-            for (op, existing) in ops.iter().zip(stored) {
-                let existing = existing
-                    .or_else(|| added.get(&(op.device.as_str(), op.seq)).map(|p| p.to_vec()));
+            for (op, stored) in ops.iter().zip(&stored) {
+                let existing = stored
+                    .as_deref()
+                    .or_else(|| added.get(&(op.device.as_str(), op.seq)).copied());
                 match existing {
                     Some(p) if p == op.payload => continue,
                     Some(_) => {
@@ -559,23 +566,6 @@ impl Core {
     /// Each journal's figures, for `nj server stats`.
     pub fn stats(&self) -> Result<Vec<JournalStats>, ServerError> {
         self.read(|tx| tx.stats())
-    }
-
-    /// Runs `f` in one read transaction of this server's store (for
-    /// `nj server migrate`, which copies everything as it is).
-    pub(super) fn read_all<T>(
-        &self,
-        f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
-    ) -> Result<T, ServerError> {
-        self.read(f)
-    }
-
-    /// Runs `f` in one write transaction of this server's store.
-    pub(super) fn write_all<T>(
-        &self,
-        f: impl FnMut(&mut dyn Tx) -> Result<T, ServerError>,
-    ) -> Result<T, ServerError> {
-        self.write(f)
     }
 }
 

@@ -292,12 +292,14 @@ pub fn router(core: Arc<Core>, config: &Config) -> Router {
 /// reason: a load balancer should send requests elsewhere either way).
 async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
     let core = Arc::clone(&st.core);
-    match tokio::task::spawn_blocking(move || core.ping()).await {
-        Ok(Ok(())) => Ok(Json(serde_json::json!({ "ok": true })).into_response()),
-        Ok(Err(ServerError::Unavailable(why))) => Err(ServerError::Unavailable(why).into()),
-        Ok(Err(e)) => Err(ServerError::Unavailable(e.to_string()).into()),
-        Err(e) => Err(ServerError::Unavailable(format!("the check failed: {e}")).into()),
-    }
+    blocking(move || {
+        core.ping().map_err(|e| match e {
+            ServerError::Unavailable(_) => e,
+            e => ServerError::Unavailable(e.to_string()),
+        })
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "ok": true })).into_response())
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
@@ -324,18 +326,13 @@ async fn log_request(State(st): State<AppState>, req: Request, next: Next) -> Re
         .map_or("-", |j| j.0.as_str())
         .to_owned();
     let bytes = resp.body().size_hint().exact().unwrap_or(0);
+    let (status, took) = (resp.status().as_u16(), start.elapsed());
     eprintln!(
-        "{} {method} {path} {} {bytes}B {}ms journal={journal}",
+        "{} {method} {path} {status} {bytes}B {}ms journal={journal}",
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-        resp.status().as_u16(),
-        start.elapsed().as_millis(),
+        took.as_millis(),
     );
-    st.metrics.request(
-        &path,
-        method.as_str(),
-        resp.status().as_u16(),
-        start.elapsed(),
-    );
+    st.metrics.request(&path, &method, status, took);
     resp
 }
 

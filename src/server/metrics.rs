@@ -8,6 +8,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use axum::http;
+
 /// Latency bucket bounds, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -24,9 +26,9 @@ struct Histogram {
 #[derive(Default)]
 struct Inner {
     /// (endpoint, method, status) -> requests.
-    requests: BTreeMap<(&'static str, String, u16), u64>,
+    requests: BTreeMap<(&'static str, &'static str, u16), u64>,
     /// (endpoint, method) -> latency.
-    latency: BTreeMap<(&'static str, String), Histogram>,
+    latency: BTreeMap<(&'static str, &'static str), Histogram>,
     ops_stored: u64,
 }
 
@@ -57,18 +59,20 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn request(&self, path: &str, method: &str, status: u16, took: Duration) {
+    pub fn request(&self, path: &str, method: &http::Method, status: u16, took: Duration) {
         let endpoint = endpoint(path);
-        // Methods outside the protocol's are one label, for the same reason.
-        let method = match method {
-            "GET" | "HEAD" | "POST" | "PUT" => method,
+        // Methods outside the protocol's are one label, for the same
+        // reason; static labels also keep a request from allocating here.
+        let method = match *method {
+            http::Method::GET => "GET",
+            http::Method::HEAD => "HEAD",
+            http::Method::POST => "POST",
+            http::Method::PUT => "PUT",
             _ => "other",
         };
         let mut m = self.lock();
-        *m.requests
-            .entry((endpoint, method.to_owned(), status))
-            .or_default() += 1;
-        let h = m.latency.entry((endpoint, method.to_owned())).or_default();
+        *m.requests.entry((endpoint, method, status)).or_default() += 1;
+        let h = m.latency.entry((endpoint, method)).or_default();
         let secs = took.as_secs_f64();
         if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
             h.counts[i] += 1;
@@ -135,10 +139,12 @@ mod tests {
     #[test]
     fn counts_and_buckets_are_cumulative_and_labels_bounded() {
         let m = Metrics::default();
-        m.request("/v1/ops", "POST", 200, Duration::from_millis(3));
-        m.request("/v1/ops", "POST", 200, Duration::from_millis(30));
-        m.request("/v1/blobs/sha256:abc", "GET", 404, Duration::from_millis(1));
-        m.request("/made/up/path", "BREW", 404, Duration::from_millis(1));
+        let (get, post) = (http::Method::GET, http::Method::POST);
+        let brew = http::Method::from_bytes(b"BREW").unwrap();
+        m.request("/v1/ops", &post, 200, Duration::from_millis(3));
+        m.request("/v1/ops", &post, 200, Duration::from_millis(30));
+        m.request("/v1/blobs/sha256:abc", &get, 404, Duration::from_millis(1));
+        m.request("/made/up/path", &brew, 404, Duration::from_millis(1));
         m.ops_stored(500);
         let text = m.render();
         assert!(text.contains(

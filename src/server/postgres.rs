@@ -27,7 +27,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use super::core::{ServerError, StoredOp};
-use super::store::{JournalRow, JournalStats, OpRow, Store, TokenRow, Tx};
+use super::store::{int, Access, JournalRow, JournalStats, OpRow, Store, TokenRow, Tx};
 
 /// The schema, as an ordered list of forward-only migrations.
 const SCHEMA: &str = include_str!("schema-postgres.sql");
@@ -235,34 +235,23 @@ impl PgStore {
 
     fn attempt(
         &self,
-        read_only: bool,
+        access: Access,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
     ) -> Result<(), ServerError> {
         let rt = self.rt();
         let mut client = rt.block_on(self.pool.get()).map_err(pool_error)?;
         let tx = rt
-            .block_on(client.build_transaction().read_only(read_only).start())
+            .block_on(
+                client
+                    .build_transaction()
+                    .read_only(access == Access::Read)
+                    .start(),
+            )
             .map_err(pg)?;
         let mut ptx = PgTx { rt, tx };
         // On an error the transaction is dropped, which rolls it back.
         f(&mut ptx)?;
         rt.block_on(ptx.tx.commit()).map_err(pg)
-    }
-
-    fn run(
-        &self,
-        read_only: bool,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
-    ) -> Result<(), ServerError> {
-        retrying(
-            || self.attempt(read_only, f),
-            |attempt| {
-                // Back off a little more each time, with jitter, so two
-                // servers retrying together do not meet again.
-                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 8;
-                std::thread::sleep(Duration::from_millis((2 << attempt) + jitter));
-            },
-        )
     }
 }
 
@@ -291,18 +280,20 @@ fn retrying(
 }
 
 impl Store for PgStore {
-    fn write(
+    fn transact(
         &self,
+        access: Access,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
     ) -> Result<(), ServerError> {
-        self.run(false, f)
-    }
-
-    fn read(
-        &self,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
-    ) -> Result<(), ServerError> {
-        self.run(true, f)
+        retrying(
+            || self.attempt(access, f),
+            |attempt| {
+                // Back off a little more each time, with jitter, so two
+                // servers retrying together do not meet again.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 8;
+                std::thread::sleep(Duration::from_millis((2 << attempt) + jitter));
+            },
+        )
     }
 
     fn ping(&self) -> Result<(), ServerError> {
@@ -343,12 +334,13 @@ fn pg(e: tokio_postgres::Error) -> ServerError {
     }
     // tokio-postgres's own words are general ("error connecting to
     // server"); the cause says what happened ("Connection refused").
-    let said = match std::error::Error::source(&e) {
+    let cause = std::error::Error::source(&e);
+    let said = match cause {
         Some(cause) => format!("{e}: {cause}"),
         None => e.to_string(),
     };
     // No answer from the database: the connection closed or never opened.
-    if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+    if e.is_closed() || cause.is_some_and(|c| c.is::<std::io::Error>()) {
         return ServerError::Unavailable(said);
     }
     ServerError::Database(said)
@@ -373,11 +365,6 @@ struct PgTx<'a> {
 }
 
 type Param<'p> = &'p (dyn tokio_postgres::types::ToSql + Sync);
-
-fn int(n: u64) -> i64 {
-    // Sequence numbers and positions are checked to fit at the edge.
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 impl PgTx<'_> {
     fn query(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::core::{ServerError, StoredOp};
-use super::store::{JournalRow, JournalStats, OpRow, Store, TokenRow, Tx};
+use super::store::{int, Access, JournalRow, JournalStats, OpRow, Store, TokenRow, Tx};
 
 /// The schema, as an ordered list of forward-only migrations.
 const SCHEMA: &str = include_str!("schema.sql");
@@ -57,25 +57,20 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn write(
+    fn transact(
         &self,
+        access: Access,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
     ) -> Result<(), ServerError> {
         let mut conn = self.conn();
-        // Immediate: take the write lock first, so `nj server` commands on
-        // the same file never fail half way with SQLITE_BUSY on upgrade.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        f(&mut SqliteTx(&tx))?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn read(
-        &self,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
-    ) -> Result<(), ServerError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // A writer takes the write lock first (IMMEDIATE), so `nj server`
+        // commands on the same file never fail half way with SQLITE_BUSY
+        // on upgrading a read lock.
+        let behavior = match access {
+            Access::Read => TransactionBehavior::Deferred,
+            Access::Write => TransactionBehavior::Immediate,
+        };
+        let tx = conn.transaction_with_behavior(behavior)?;
         f(&mut SqliteTx(&tx))?;
         tx.commit()?;
         Ok(())
@@ -92,11 +87,6 @@ impl Store for SqliteStore {
 }
 
 struct SqliteTx<'a>(&'a Connection);
-
-fn int(n: u64) -> i64 {
-    // Sequence numbers and positions are checked to fit at the edge.
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 fn journal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalRow> {
     Ok(JournalRow {

@@ -13,20 +13,22 @@ use std::collections::BTreeMap;
 
 use super::core::{ServerError, StoredOp};
 
+/// Whether a transaction may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
 /// A database the server can run on.
 pub trait Store: Send + Sync {
-    /// Runs `f` in one transaction that may write, and commits it when `f`
-    /// returns `Ok`; rolls it back otherwise. A backend may run `f` again
-    /// after a transient failure (PostgreSQL's serialization failures), so
-    /// `f` must do nothing but work on the transaction.
-    fn write(
+    /// Runs `f` in one transaction and commits it when `f` returns `Ok`;
+    /// rolls it back otherwise. A backend may run `f` again after a
+    /// transient failure (PostgreSQL's serialization failures), so `f`
+    /// must do nothing but work on the transaction.
+    fn transact(
         &self,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
-    ) -> Result<(), ServerError>;
-
-    /// Runs `f` in a transaction that only reads.
-    fn read(
-        &self,
+        access: Access,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), ServerError>,
     ) -> Result<(), ServerError>;
 
@@ -35,6 +37,12 @@ pub trait Store: Send + Sync {
 
     /// Which database this is, for logs (never with a password).
     fn describe(&self) -> String;
+}
+
+/// A position or sequence number as both databases store it (a signed
+/// 64-bit integer). The core checks them to fit at the edge.
+pub(super) fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A journal's row.

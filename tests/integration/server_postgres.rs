@@ -15,17 +15,23 @@ use newsjournal::server::postgres::testing::ScratchDb;
 use newsjournal::sync::crypto::JournalKey;
 use serde_json::Value;
 
-use crate::util::{at, on_postgres, Device, Env, NjServe};
+use crate::util::{at, hub_agent, on_postgres, Device, Env, NjServe};
 
-fn get(url: &str) -> (u16, String) {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .new_agent();
-    let mut resp = agent.get(url).call().expect("GET");
+/// `GET url`, with `token` as the bearer token if given: (status, body).
+fn get(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = hub_agent().get(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.call().expect("GET");
     let status = resp.status().as_u16();
-    (status, resp.body_mut().read_to_string().unwrap())
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .unwrap();
+    (status, body)
 }
 
 /// A device of `journal` on `server`, joined with `key`.
@@ -134,19 +140,10 @@ fn eight_devices_through_two_servers_on_one_database_converge() {
             assert_gapless(&ops);
             // Both servers answer a pull with the same journal.
             let pulled = |server: &NjServe| {
-                let agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .new_agent();
-                let mut resp = agent
-                    .get(server.url("/v1/ops?after=0&limit=10000"))
-                    .header("Authorization", &format!("Bearer {}", devices[0].token))
-                    .call()
-                    .unwrap();
-                assert_eq!(resp.status(), 200);
-                let page: Value =
-                    serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
-                page
+                let url = server.url("/v1/ops?after=0&limit=10000");
+                let (status, body) = get(&url, Some(&devices[0].token));
+                assert_eq!(status, 200, "{body}");
+                serde_json::from_str::<Value>(&body).unwrap()
             };
             let through_one = pulled(&one);
             assert_eq!(through_one["next"], ops.len() as u64);
@@ -189,25 +186,14 @@ fn administration_health_and_metrics_on_postgres() {
             let tokens = env.nj(&["--json", "server", "tokens", flag, url]).json();
             assert_eq!(tokens.as_array().unwrap().len(), 2, "{tokens}");
             env.nj(&["server", "revoke", flag, url, &first]).success();
-            let (status, _) = {
-                let agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .new_agent();
-                let resp = agent
-                    .get(server.url("/v1/status"))
-                    .header("Authorization", &format!("Bearer {first}"))
-                    .call()
-                    .unwrap();
-                (resp.status().as_u16(), ())
-            };
+            let (status, _) = get(&server.url("/v1/status"), Some(&first));
             assert_eq!(status, 401, "a revoked token still opens the journal");
 
             assert_eq!(
-                get(&server.url("/v1/health")),
+                get(&server.url("/v1/health"), None),
                 (200, r#"{"ok":true}"#.into())
             );
-            let (status, metrics) = get(&server.url("/metrics"));
+            let (status, metrics) = get(&server.url("/metrics"), None);
             assert_eq!(status, 200);
             assert!(
                 metrics.contains(
@@ -260,13 +246,13 @@ fn an_unreachable_database_is_a_clear_error_and_health_says_503() {
         let _guard = ServeOn::new(&proxy.url);
         NjServe::start(&env, &[])
     };
-    assert_eq!(get(&server.url("/v1/health")).0, 200);
+    assert_eq!(get(&server.url("/v1/health"), None).0, 200);
     proxy.cut(true);
-    let (status, body) = get(&server.url("/v1/health"));
+    let (status, body) = get(&server.url("/v1/health"), None);
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("try again in a moment"), "{body}");
     proxy.cut(false);
-    assert_eq!(get(&server.url("/v1/health")).0, 200);
+    assert_eq!(get(&server.url("/v1/health"), None).0, 200);
 }
 
 /// The database's connections drop in the middle of a push (as when
@@ -600,16 +586,20 @@ impl OwnCluster {
         format!("postgres://nj@127.0.0.1:{}/postgres", self.port)
     }
 
-    fn run(&self, tool: &str, args: &[&str]) {
+    /// One of PostgreSQL's tools, as the user it runs as.
+    fn tool(&self, tool: &str) -> std::process::Command {
         let exe = self.bin.join(tool);
-        let mut cmd = if self.as_postgres {
+        if self.as_postgres {
             let mut c = std::process::Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&exe);
             c
         } else {
             std::process::Command::new(&exe)
-        };
-        let out = cmd.args(args).output().unwrap();
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self.tool(tool).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{tool} {args:?}: {}{}",
@@ -635,15 +625,10 @@ impl OwnCluster {
 impl Drop for OwnCluster {
     fn drop(&mut self) {
         let data = self.data();
-        let exe = self.bin.join("pg_ctl");
-        let mut cmd = if self.as_postgres {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&exe);
-            c
-        } else {
-            std::process::Command::new(&exe)
-        };
-        let _ = cmd.args(["-D", &data, "-m", "immediate", "stop"]).output();
+        let _ = self
+            .tool("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
     }
 }
 

@@ -963,7 +963,8 @@ impl Hub {
 
 /// An HTTP client for the hub's loopback server that answers any status
 /// rather than failing on it.
-fn hub_agent() -> ureq::Agent {
+/// An HTTP client for tests: answers of every status, no proxy, 10 s.
+pub fn hub_agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
         .http_status_as_error(false)
