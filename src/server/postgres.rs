@@ -184,6 +184,12 @@ impl PgStore {
                 "cannot reach {} ({why}); check the address (--database or NJ_SERVER_DATABASE) and that PostgreSQL is running",
                 store.describe
             )),
+            // At start, a refusal is the address's: a wrong password, a
+            // database not made yet, a role without rights.
+            ServerError::Database(why) => ServerError::Database(format!(
+                "cannot use {} ({why}); check the user, password and database name (--database or NJ_SERVER_DATABASE); `createdb` makes a database",
+                store.describe
+            )),
             e => e,
         })?;
         Ok(store)

@@ -240,6 +240,19 @@ fn an_unreachable_database_is_a_clear_error_and_health_says_503() {
     );
     assert!(!out.stderr.contains("secret"), "the password is shown");
 
+    // A server that answers, and a database it does not have.
+    let mut missing = url::Url::parse(&db.url).unwrap();
+    missing.set_path("/nj_no_such_database");
+    let out = env.nj(&["server", "stats", "--database", missing.as_str()]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(r#"database "nj_no_such_database" does not exist"#)
+            && out.stderr.contains("`createdb` makes a database"),
+        "{}",
+        out.stderr
+    );
+
     // Through a proxy the test can cut: the database goes away.
     let proxy = Proxy::start(&db.url);
     let server = {
